@@ -1,0 +1,131 @@
+/**
+ * Time, injected. Actors and cores read time and set timers only through a `Clock`, so the same
+ * code runs on the wall clock (threads) and under virtual time (simulated placement, test kit).
+ */
+export type TimerId = number;
+
+export interface Clock {
+  /** Milliseconds, monotonic, arbitrary origin. */
+  now(): number;
+  /** Milliseconds since the Unix epoch, for timestamps users see (creationTimestamp, logs). */
+  wallNow(): number;
+  setTimer(delayMs: number, fire: () => void): TimerId;
+  clearTimer(id: TimerId): void;
+}
+
+interface ScheduledTimer {
+  readonly id: TimerId;
+  readonly atMs: number;
+  readonly seq: number;
+  readonly fire: () => void;
+}
+
+/**
+ * Virtual time: nothing happens until the owner advances it. Timers due at the same instant fire in
+ * the order they were set (ties broken by a sequence number), which keeps simulated runs
+ * deterministic.
+ */
+export class VirtualClock implements Clock {
+  private nowMs = 0;
+  private seq = 0;
+  private nextId = 1;
+  private readonly heap: ScheduledTimer[] = [];
+  private readonly cancelled = new Set<TimerId>();
+
+  // 2026-01-01T00:00:00Z: a fixed origin so simulated timestamps replay exactly.
+  constructor(private readonly epochMs = 1_767_225_600_000) {}
+
+  now(): number {
+    return this.nowMs;
+  }
+
+  wallNow(): number {
+    return this.epochMs + this.nowMs;
+  }
+
+  setTimer(delayMs: number, fire: () => void): TimerId {
+    if (!(delayMs >= 0)) throw new Error(`setTimer: delay must be >= 0 ms, got ${delayMs}`);
+    const id = this.nextId++;
+    this.push({ id, atMs: this.nowMs + delayMs, seq: this.seq++, fire });
+    return id;
+  }
+
+  clearTimer(id: TimerId): void {
+    this.cancelled.add(id);
+  }
+
+  /** Time of the next pending timer, or undefined when idle. */
+  nextDueMs(): number | undefined {
+    this.dropCancelledHead();
+    return this.heap[0]?.atMs;
+  }
+
+  pendingTimers(): number {
+    return this.heap.length - this.cancelled.size;
+  }
+
+  /** Fire the earliest timer (moving time to it). Returns false when there is none. */
+  runNext(): boolean {
+    this.dropCancelledHead();
+    const timer = this.pop();
+    if (!timer) return false;
+    this.nowMs = Math.max(this.nowMs, timer.atMs);
+    timer.fire();
+    return true;
+  }
+
+  /** Fire every timer due up to now + ms, then set time to now + ms. */
+  advance(ms: number): void {
+    const until = this.nowMs + ms;
+    for (;;) {
+      const due = this.nextDueMs();
+      if (due === undefined || due > until) break;
+      this.runNext();
+    }
+    this.nowMs = until;
+  }
+
+  private dropCancelledHead(): void {
+    while (this.heap.length > 0 && this.cancelled.has(this.heap[0]!.id)) {
+      this.cancelled.delete(this.heap[0]!.id);
+      this.pop();
+    }
+  }
+
+  private less(x: ScheduledTimer, y: ScheduledTimer): boolean {
+    return x.atMs < y.atMs || (x.atMs === y.atMs && x.seq < y.seq);
+  }
+
+  private push(timer: ScheduledTimer): void {
+    const heap = this.heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): ScheduledTimer | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (heap.length > 0 && last) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let smallest = i;
+        if (l < heap.length && this.less(heap[l]!, heap[smallest]!)) smallest = l;
+        if (r < heap.length && this.less(heap[r]!, heap[smallest]!)) smallest = r;
+        if (smallest === i) break;
+        [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
+        i = smallest;
+      }
+    }
+    return top;
+  }
+}

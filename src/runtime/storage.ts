@@ -1,0 +1,121 @@
+/**
+ * Durable storage, injected. A core persists only through this interface, so the same code runs
+ * on a real data directory (`FileStorage`, fsync) and in memory (`MemoryStorage`) under simulation.
+ *
+ * The model is a flat directory of named files. `append` may sit in a volatile buffer until
+ * `sync(name)` returns (as with write(2) before fsync(2)); `writeAtomic` is durable on return.
+ * Calls are synchronous: each actor has its own thread, and group commit is the caller's job
+ * (append many records, then sync once).
+ */
+export interface Storage {
+  /** The whole content of a file (synced or not, as a running process sees it), or undefined. */
+  read(name: string): Uint8Array | undefined;
+  append(name: string, data: Uint8Array): void;
+  /** Make everything appended to `name` durable (fsync). */
+  sync(name: string): void;
+  /** Replace a file atomically and durably (write a temporary file, fsync, rename). */
+  writeAtomic(name: string, data: Uint8Array): void;
+  /** Cut a file to `length` bytes (used to drop a torn WAL tail). Durable on return. */
+  truncate(name: string, length: number): void;
+  remove(name: string): void;
+  list(): string[];
+}
+
+export const FILE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function assertFileName(name: string): void {
+  if (!FILE_NAME_PATTERN.test(name)) throw new Error(`storage: invalid file name ${JSON.stringify(name)}`);
+}
+
+interface MemoryFile {
+  durable: Uint8Array;
+  volatile: Uint8Array[];
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/**
+ * Storage in memory, surviving an actor's restart when the owner keeps the object (the simulated
+ * host's "disk"). `crash({ loseUnsynced: true })` models a power cut: what was appended but not
+ * synced is gone.
+ */
+export class MemoryStorage implements Storage {
+  private readonly files = new Map<string, MemoryFile>();
+  /** Counters the test kit and benchmarks read. */
+  readonly stats = { appends: 0, syncs: 0, bytesAppended: 0, atomicWrites: 0 };
+
+  read(name: string): Uint8Array | undefined {
+    const file = this.files.get(name);
+    if (!file) return undefined;
+    return concat([file.durable, ...file.volatile]);
+  }
+
+  append(name: string, data: Uint8Array): void {
+    assertFileName(name);
+    let file = this.files.get(name);
+    if (!file) {
+      file = { durable: new Uint8Array(0), volatile: [] };
+      this.files.set(name, file);
+    }
+    file.volatile.push(data.slice());
+    this.stats.appends++;
+    this.stats.bytesAppended += data.length;
+  }
+
+  sync(name: string): void {
+    const file = this.files.get(name);
+    this.stats.syncs++;
+    if (file) this.fold(file);
+  }
+
+  writeAtomic(name: string, data: Uint8Array): void {
+    assertFileName(name);
+    this.files.set(name, { durable: data.slice(), volatile: [] });
+    this.stats.atomicWrites++;
+  }
+
+  truncate(name: string, length: number): void {
+    const file = this.files.get(name);
+    if (!file) return;
+    this.fold(file);
+    file.durable = file.durable.slice(0, length);
+  }
+
+  remove(name: string): void {
+    this.files.delete(name);
+  }
+
+  list(): string[] {
+    return [...this.files.keys()].sort();
+  }
+
+  /** Bytes appended to `name` but not yet synced. */
+  unsyncedBytes(name: string): number {
+    const file = this.files.get(name);
+    return file ? file.volatile.reduce((sum, part) => sum + part.length, 0) : 0;
+  }
+
+  /** A crash of the process owning this storage. With `loseUnsynced`, unsynced appends vanish. */
+  crash(options: { loseUnsynced: boolean }): void {
+    for (const file of this.files.values()) {
+      if (options.loseUnsynced) file.volatile = [];
+      else this.fold(file);
+    }
+  }
+
+  private fold(file: MemoryFile): void {
+    if (file.volatile.length === 0) return;
+    file.durable = concat([file.durable, ...file.volatile]);
+    file.volatile = [];
+  }
+}
