@@ -1,0 +1,270 @@
+/**
+ * The served resources and their discovery documents (classic and aggregated v2), modelled on
+ * what kube-apiserver 1.32 advertises for the same kinds.
+ */
+import { joinApiVersion } from './types.js';
+
+export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
+
+export interface SubresourceInfo {
+  /** "status", "scale", "eviction", "binding", "log". */
+  readonly name: string;
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly verbs: readonly Verb[];
+}
+
+export interface ResourceInfo {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly listKind: string;
+  readonly resource: string;
+  readonly singular: string;
+  readonly namespaced: boolean;
+  readonly shortNames: readonly string[];
+  readonly categories: readonly string[];
+  readonly verbs: readonly Verb[];
+  readonly hasStatus: boolean;
+  readonly subresources: readonly SubresourceInfo[];
+}
+
+const allVerbs: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const statusVerbs: readonly Verb[] = ['get', 'patch', 'update'];
+
+interface Spec {
+  group: string;
+  version: string;
+  kind: string;
+  resource: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  all?: boolean;
+  status?: boolean;
+  scale?: boolean;
+  verbs?: readonly Verb[];
+  extra?: SubresourceInfo[];
+}
+
+const specs: readonly Spec[] = [
+  { group: '', version: 'v1', kind: 'Namespace', resource: 'namespaces', namespaced: false, shortNames: ['ns'], status: true,
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
+  { group: '', version: 'v1', kind: 'Node', resource: 'nodes', namespaced: false, shortNames: ['no'], status: true },
+  { group: '', version: 'v1', kind: 'Pod', resource: 'pods', namespaced: true, shortNames: ['po'], all: true, status: true,
+    extra: [
+      { name: 'binding', group: '', version: 'v1', kind: 'Binding', verbs: ['create'] },
+      { name: 'eviction', group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] },
+      { name: 'log', group: '', version: 'v1', kind: 'Pod', verbs: ['get'] },
+    ] },
+  { group: '', version: 'v1', kind: 'Service', resource: 'services', namespaced: true, shortNames: ['svc'], all: true, status: true,
+    verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] },
+  { group: '', version: 'v1', kind: 'Endpoints', resource: 'endpoints', namespaced: true, shortNames: ['ep'] },
+  { group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespaced: true, shortNames: ['cm'] },
+  { group: '', version: 'v1', kind: 'Secret', resource: 'secrets', namespaced: true },
+  { group: '', version: 'v1', kind: 'ServiceAccount', resource: 'serviceaccounts', namespaced: true, shortNames: ['sa'] },
+  { group: '', version: 'v1', kind: 'Event', resource: 'events', namespaced: true, shortNames: ['ev'] },
+  { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true, shortNames: ['deploy'], all: true, status: true, scale: true },
+  { group: 'apps', version: 'v1', kind: 'ReplicaSet', resource: 'replicasets', namespaced: true, shortNames: ['rs'], all: true, status: true, scale: true },
+  { group: 'apps', version: 'v1', kind: 'DaemonSet', resource: 'daemonsets', namespaced: true, shortNames: ['ds'], all: true, status: true },
+  { group: 'apps', version: 'v1', kind: 'StatefulSet', resource: 'statefulsets', namespaced: true, shortNames: ['sts'], all: true, status: true, scale: true },
+  { group: 'batch', version: 'v1', kind: 'Job', resource: 'jobs', namespaced: true, all: true, status: true },
+  { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', resource: 'leases', namespaced: true },
+  { group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', resource: 'endpointslices', namespaced: true },
+  { group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', resource: 'poddisruptionbudgets', namespaced: true, shortNames: ['pdb'], status: true },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', resource: 'roles', namespaced: true },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', resource: 'clusterroles', namespaced: false },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', resource: 'rolebindings', namespaced: true },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', resource: 'clusterrolebindings', namespaced: false },
+  { group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass', resource: 'priorityclasses', namespaced: false, shortNames: ['pc'] },
+  { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', resource: 'horizontalpodautoscalers', namespaced: true,
+    shortNames: ['hpa'], all: true, status: true },
+];
+
+function build(s: Spec): ResourceInfo {
+  const subs: SubresourceInfo[] = [];
+  if (s.status === true) subs.push({ name: 'status', group: s.group, version: s.version, kind: s.kind, verbs: statusVerbs });
+  if (s.scale === true) subs.push({ name: 'scale', group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: statusVerbs });
+  subs.push(...(s.extra ?? []));
+  subs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return {
+    group: s.group, version: s.version, kind: s.kind, listKind: `${s.kind}List`, resource: s.resource,
+    singular: s.kind.toLowerCase(), namespaced: s.namespaced, shortNames: s.shortNames ?? [],
+    categories: s.all === true ? ['all'] : [], verbs: s.verbs ?? allVerbs, hasStatus: s.status === true, subresources: subs,
+  };
+}
+
+export const resources: readonly ResourceInfo[] = specs.map(build);
+
+const byGvr = new Map(resources.map((r) => [`${r.group}/${r.version}/${r.resource}`, r]));
+
+export function lookupResource(group: string, version: string, resource: string): ResourceInfo | undefined {
+  return byGvr.get(`${group}/${version}/${resource}`);
+}
+
+export function lookupKind(apiVersion: string, kind: string): ResourceInfo | undefined {
+  return resources.find((r) => joinApiVersion(r.group, r.version) === apiVersion && r.kind === kind);
+}
+
+/**
+ * Resolves what a user types ("po", "pod", "pods", "Pod", "deployments.apps", "deploy") like
+ * kubectl's RESTMapper: plural, singular, short name or kind, optionally qualified by group.
+ */
+export function resolveResourceName(input: string): ResourceInfo | undefined {
+  const dot = input.indexOf('.');
+  const name = (dot < 0 ? input : input.slice(0, dot));
+  const group = dot < 0 ? undefined : input.slice(dot + 1);
+  const lower = name.toLowerCase();
+  return resources.find((r) => (group === undefined || r.group === group) &&
+    (r.resource === lower || r.singular === lower || r.shortNames.includes(lower)));
+}
+
+export function findSubresource(info: ResourceInfo, name: string): SubresourceInfo | undefined {
+  return info.subresources.find((s) => s.name === name);
+}
+
+export function resourcesInCategory(category: string): ResourceInfo[] {
+  return resources.filter((r) => r.categories.includes(category));
+}
+
+const registryRoot = '/registry';
+
+/** The etcd key of one object: /registry/<resource>/<ns>/<name>, or /registry/<resource>/<name>. */
+export function storageKey(info: ResourceInfo, namespace: string | undefined, name: string): string {
+  if (name === '' || name.includes('/')) throw new Error(`invalid object name for a storage key: ${JSON.stringify(name)}`);
+  if (!info.namespaced) return `${registryRoot}/${info.resource}/${name}`;
+  if (namespace === undefined || namespace === '') throw new Error(`${info.resource} is namespaced: a namespace is required`);
+  return `${registryRoot}/${info.resource}/${namespace}/${name}`;
+}
+
+/** The key prefix of a collection: every namespace when `namespace` is omitted. Ends with "/". */
+export function storagePrefix(info: ResourceInfo, namespace?: string): string {
+  if (info.namespaced && namespace !== undefined && namespace !== '') return `${registryRoot}/${info.resource}/${namespace}/`;
+  return `${registryRoot}/${info.resource}/`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discovery
+
+/** Group-versions served, in Kubernetes' priority order (core first, then as kube-apiserver lists them). */
+export function servedGroupVersions(): Array<{ group: string; version: string }> {
+  const seen = new Set<string>();
+  const out: Array<{ group: string; version: string }> = [];
+  for (const r of resources) {
+    const key = joinApiVersion(r.group, r.version);
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push({ group: r.group, version: r.version });
+    }
+  }
+  return out;
+}
+
+export interface ServerAddress {
+  clientCIDR: string;
+  serverAddress: string;
+}
+
+/** GET /api (classic). */
+export function apiVersions(serverAddress: string): Record<string, unknown> {
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+  };
+}
+
+/** GET /apis (classic). */
+export function apiGroupList(): Record<string, unknown> {
+  const groups = new Map<string, string[]>();
+  for (const { group, version } of servedGroupVersions()) {
+    if (group === '') continue;
+    const vs = groups.get(group) ?? [];
+    vs.push(version);
+    groups.set(group, vs);
+  }
+  return {
+    kind: 'APIGroupList',
+    apiVersion: 'v1',
+    groups: [...groups].map(([name, versions]) => ({
+      name,
+      versions: versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v })),
+      preferredVersion: { groupVersion: `${name}/${versions[0] ?? ''}`, version: versions[0] ?? '' },
+    })),
+  };
+}
+
+/** GET /api/v1 or /apis/<g>/<v> (classic), or undefined when that group-version is not served. */
+export function apiResourceList(group: string, version: string): Record<string, unknown> | undefined {
+  const rs = resources.filter((r) => r.group === group && r.version === version);
+  if (rs.length === 0) return undefined;
+  const entries: Record<string, unknown>[] = [];
+  for (const r of rs) {
+    const e: Record<string, unknown> = { name: r.resource, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: [...r.verbs] };
+    if (r.shortNames.length > 0) e['shortNames'] = [...r.shortNames];
+    if (r.categories.length > 0) e['categories'] = [...r.categories];
+    entries.push(e);
+    for (const s of r.subresources) {
+      const se: Record<string, unknown> = { name: `${r.resource}/${s.name}`, singularName: '', namespaced: r.namespaced };
+      if (s.group !== r.group || s.version !== r.version) {
+        se['group'] = s.group;
+        se['version'] = s.version;
+      }
+      se['kind'] = s.kind;
+      se['verbs'] = [...s.verbs];
+      entries.push(se);
+    }
+  }
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: joinApiVersion(group, version), resources: entries };
+}
+
+export const aggregatedDiscoveryMediaType = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+
+function discoveryResource(r: ResourceInfo): Record<string, unknown> {
+  const e: Record<string, unknown> = {
+    resource: r.resource,
+    responseKind: { group: r.group, version: r.version, kind: r.kind },
+    scope: r.namespaced ? 'Namespaced' : 'Cluster',
+    singularResource: r.singular,
+    verbs: [...r.verbs],
+  };
+  if (r.shortNames.length > 0) e['shortNames'] = [...r.shortNames];
+  if (r.categories.length > 0) e['categories'] = [...r.categories];
+  if (r.subresources.length > 0) {
+    e['subresources'] = r.subresources.map((s) => ({
+      subresource: s.name,
+      responseKind: { group: s.group, version: s.version, kind: s.kind },
+      verbs: [...s.verbs],
+    }));
+  }
+  return e;
+}
+
+function discoveryGroup(group: string): Record<string, unknown> {
+  const versions = servedGroupVersions().filter((gv) => gv.group === group).map((gv) => ({
+    version: gv.version,
+    resources: resources.filter((r) => r.group === group && r.version === gv.version).map(discoveryResource),
+    freshness: 'Current',
+  }));
+  const metadata: Record<string, unknown> = { creationTimestamp: null };
+  if (group !== '') metadata['name'] = group;
+  return { metadata, versions };
+}
+
+/**
+ * apidiscovery.k8s.io/v2 APIGroupDiscoveryList: `/api` (scope 'core': one unnamed group holding v1)
+ * or `/apis` (scope 'groups': every named group). Serve with Content-Type `aggregatedDiscoveryMediaType`.
+ */
+export function aggregatedDiscovery(scope: 'core' | 'groups'): Record<string, unknown> {
+  const groups = scope === 'core' ? [''] : [...new Set(servedGroupVersions().map((gv) => gv.group).filter((g) => g !== ''))];
+  return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items: groups.map(discoveryGroup) };
+}
+
+/** True when an Accept header asks for aggregated discovery v2 (kubectl 1.32 does; it falls back otherwise). */
+export function wantsAggregatedDiscovery(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((part) => {
+    const params = part.split(';').map((p) => p.trim());
+    return params.includes('g=apidiscovery.k8s.io') && params.includes('v=v2') && params.includes('as=APIGroupDiscoveryList');
+  });
+}
