@@ -1,0 +1,451 @@
+/**
+ * Linearizability checker for a key-value store whose keys are independent registers
+ * (read / write / cas / delete), in the style of Wing & Gong, Lowe, and Porcupine.
+ *
+ * - P-compositionality: a history is linearizable iff each key's sub-history is, so keys are
+ *   checked separately.
+ * - Per key, a depth-first search over linearization points on a doubly linked list of call and
+ *   return events ("lift"/"unlift" an op when it is linearized/undone), memoising every
+ *   (set of linearized ops, register value) pair already explored (Lowe's cache), backtracking
+ *   when a return event is reached before its op was linearized.
+ * - `fail` ops certainly did not happen: removed. `info` ops (and invokes never completed) may take
+ *   effect at any point after their invoke, or never: they get no return event, so the search may
+ *   place them anywhere later and succeeds once every definite op is linearized (the model forks).
+ *   Indefinite reads observed nothing and are removed. An indefinite write or cas whose new value
+ *   no read or cas ever observes is removed too: a value nobody can tell apart cannot be what makes
+ *   a linearization possible, so dropping it loses no valid order (and keeps timeouts cheap).
+ * - Ties: when a return and a call have the same time, the call is ordered first, i.e. the two ops
+ *   count as concurrent. This can only accept more histories, never reject a correct one.
+ *
+ * Bounded: a budget of explored states per key and an optional deadline (an injected `now()`).
+ * On a violation the witness is the minimal failing prefix of that key's events (binary search:
+ * non-linearizable prefixes are closed under extension), its last completed op, the ops overlapping
+ * it, and the longest partial linearization the search found.
+ */
+import { describeOperation, formatValue, pairOperations, type HistoryOp, type KvValue, type Operation } from './history.js';
+
+export const defaultMaxStatesPerKey = 500_000;
+export const defaultMaxWitnessOps = 30;
+const deadlineCheckEverySteps = 1024;
+
+export interface LinearizabilityOptions {
+  /** Value of each key before the history starts; absent keys start absent (null). */
+  readonly initial?: ReadonlyMap<string, KvValue | null>;
+  /** Explored (linearized-set, value) states per key before giving up with 'unknown'. */
+  readonly maxStatesPerKey?: number;
+  /** Give up with 'unknown' once `now() >= atMs`. Checked every few thousand search steps. */
+  readonly deadline?: { readonly now: () => number; readonly atMs: number };
+  /** Bound on the ops listed in a witness. */
+  readonly maxWitnessOps?: number;
+  /** Search for the minimal failing prefix on a violation (default true). */
+  readonly minimizeWitness?: boolean;
+}
+
+export interface LinearizabilityWitness {
+  /** The op whose completion first makes the key's history non-linearizable. */
+  readonly failingOp: Operation;
+  /** Other ops of the key that overlap `failingOp` in time (bounded by maxWitnessOps). */
+  readonly concurrentOps: readonly Operation[];
+  /** Ops of the key in the minimal failing prefix (after removing fail ops and indefinite reads). */
+  readonly prefixOps: number;
+  /** False when minimisation ran out of budget: the prefix is failing but maybe not minimal. */
+  readonly minimal: boolean;
+  /** The last ops (bounded) of the longest partial linearization found for that prefix. */
+  readonly longestLinearization: readonly Operation[];
+  readonly longestLinearizationLength: number;
+  /** The register's value after that partial linearization. */
+  readonly valueAfterLongest: KvValue | null;
+}
+
+export type LinearizabilityResult =
+  | { readonly valid: true; readonly keys: number; readonly ops: number; readonly exploredStates: number }
+  | {
+    readonly valid: false;
+    readonly key: string;
+    readonly explanation: string;
+    readonly witness: LinearizabilityWitness;
+    /** Every key found non-linearizable (the witness is for `key`, the first in sort order). */
+    readonly failedKeys: readonly string[];
+    readonly exploredStates: number;
+  }
+  | { readonly valid: 'unknown'; readonly reason: string; readonly unknownKeys: readonly string[]; readonly exploredStates: number };
+
+export function checkLinearizability(history: readonly HistoryOp[], options: LinearizabilityOptions = {}): LinearizabilityResult {
+  return checkOperationsLinearizable(pairOperations(history), options);
+}
+
+export function checkOperationsLinearizable(ops: readonly Operation[], options: LinearizabilityOptions = {}): LinearizabilityResult {
+  const byKey = new Map<string, Operation[]>();
+  for (const op of ops) {
+    let list = byKey.get(op.key);
+    if (list === undefined) byKey.set(op.key, (list = []));
+    list.push(op);
+  }
+  const keys = [...byKey.keys()].sort();
+  const limits: SearchLimits = {
+    maxStates: options.maxStatesPerKey ?? defaultMaxStatesPerKey,
+    deadline: options.deadline,
+  };
+  let explored = 0;
+  const failedKeys: string[] = [];
+  const unknown: { key: string; reason: string }[] = [];
+  let firstFailure: { key: string; witness: LinearizabilityWitness } | undefined;
+  for (const key of keys) {
+    const initial = options.initial?.get(key) ?? null;
+    const keyOps = byKey.get(key)!;
+    const outcome = checkKey(keyOps, initial, limits, firstFailure === undefined && (options.minimizeWitness ?? true), options.maxWitnessOps ?? defaultMaxWitnessOps);
+    explored += outcome.states;
+    if (outcome.kind === 'fail') {
+      failedKeys.push(key);
+      firstFailure ??= { key, witness: outcome.witness };
+    } else if (outcome.kind === 'unknown') {
+      unknown.push({ key, reason: outcome.reason });
+    }
+  }
+  if (firstFailure !== undefined) {
+    return {
+      valid: false,
+      key: firstFailure.key,
+      explanation: explain(firstFailure.key, firstFailure.witness, byKey.get(firstFailure.key)!.length),
+      witness: firstFailure.witness,
+      failedKeys,
+      exploredStates: explored,
+    };
+  }
+  if (unknown.length > 0) {
+    const reason = unknown.map((u) => `key ${formatValue(u.key)}: ${u.reason}`).join('; ');
+    return { valid: 'unknown', reason, unknownKeys: unknown.map((u) => u.key), exploredStates: explored };
+  }
+  return { valid: true, keys: keys.length, ops: ops.length, exploredStates: explored };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One key.
+
+type KeyOutcome =
+  | { kind: 'ok'; states: number }
+  | { kind: 'fail'; states: number; witness: LinearizabilityWitness }
+  | { kind: 'unknown'; states: number; reason: string };
+
+function checkKey(ops: readonly Operation[], initial: KvValue | null, limits: SearchLimits, minimize: boolean, maxWitnessOps: number): KeyOutcome {
+  const model = prepare(ops, initial);
+  const full = search(model, limits);
+  if (full.kind === 'ok') return { kind: 'ok', states: full.states };
+  if (full.kind === 'unknown') return { kind: 'unknown', states: full.states, reason: full.reason };
+  let states = full.states;
+  let failing: { model: Model; outcome: SearchFail; events: number } = { model, outcome: full, events: model.events.length };
+  let minimal = true;
+  if (minimize) {
+    let lo = 1;
+    let hi = model.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const prefix = prepare(prefixOps(model, mid), initial);
+      const attempt = search(prefix, limits);
+      states += attempt.states;
+      if (attempt.kind === 'fail') {
+        hi = mid;
+        failing = { model: prefix, outcome: attempt, events: mid };
+      } else if (attempt.kind === 'ok') {
+        lo = mid + 1;
+      } else {
+        minimal = false;
+        break;
+      }
+    }
+  } else {
+    minimal = false;
+  }
+  return { kind: 'fail', states, witness: buildWitness(ops, model, failing, minimal, maxWitnessOps) };
+}
+
+/** The ops seen by the first `eventCount` events; ops whose return falls outside become indefinite. */
+function prefixOps(model: Model, eventCount: number): Operation[] {
+  const called = new Set<number>();
+  const returned = new Set<number>();
+  for (let i = 0; i < eventCount; i++) {
+    const ev = model.events[i]!;
+    (isCallNode(ev) ? called : returned).add(ev >> 1);
+  }
+  const result: Operation[] = [];
+  for (const j of called) {
+    const op = model.ops[j]!;
+    if (returned.has(j) || op.outcome === 'info') result.push(op);
+    else if (op.f !== 'read') result.push({ ...op, outcome: 'info', completeTime: Infinity });
+  }
+  return result;
+}
+
+function buildWitness(
+  keyOps: readonly Operation[],
+  full: Model,
+  failing: { model: Model; outcome: SearchFail; events: number },
+  minimal: boolean,
+  maxWitnessOps: number,
+): LinearizabilityWitness {
+  const original = new Map<number, Operation>(keyOps.map((op) => [op.index, op]));
+  const toOriginal = (op: Operation): Operation => original.get(op.index) ?? op;
+  const lastEvent = full.events[failing.events - 1]!;
+  const failingOp = full.ops[lastEvent >> 1]!;
+  const concurrentOps = failing.model.ops
+    .map(toOriginal)
+    .filter((op) => op.index !== failingOp.index && op.invokeTime <= failingOp.completeTime && op.completeTime >= failingOp.invokeTime)
+    .slice(0, maxWitnessOps);
+  const longest = failing.outcome.longest.map((j) => toOriginal(failing.model.ops[j]!));
+  return {
+    failingOp: toOriginal(failingOp),
+    concurrentOps,
+    prefixOps: failing.model.ops.length,
+    minimal,
+    longestLinearization: longest.slice(Math.max(0, longest.length - maxWitnessOps)),
+    longestLinearizationLength: longest.length,
+    valueAfterLongest: failing.model.values[failing.outcome.longestState] ?? null,
+  };
+}
+
+function explain(key: string, w: LinearizabilityWitness, keyOpCount: number): string {
+  const lines = [
+    `key ${formatValue(key)} is not linearizable: no order of the ${w.prefixOps} ops of its ${w.minimal ? 'minimal ' : ''}failing prefix `
+      + `(of ${keyOpCount} ops on the key) explains ${describeOperation(w.failingOp)}.`,
+    `The longest consistent order found places ${w.longestLinearizationLength} ops and leaves the value ${formatValue(w.valueAfterLongest)}`
+      + (w.longestLinearization.length > 0 ? `; it ends with:` : '.'),
+    ...w.longestLinearization.map((op) => `  ${describeOperation(op)}`),
+  ];
+  if (w.concurrentOps.length > 0) {
+    lines.push('Ops overlapping the failing op:', ...w.concurrentOps.map((op) => `  ${describeOperation(op)}`));
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The register model, with values interned to small integers (0 = absent).
+
+const kindRead = 0;
+const kindWrite = 1;
+const kindCas = 2;
+const kindDelete = 3;
+type Kind = typeof kindRead | typeof kindWrite | typeof kindCas | typeof kindDelete;
+
+interface Model {
+  readonly ops: readonly Operation[];
+  readonly kind: Uint8Array;
+  /** Read: value read. Write: value written. Cas: expected value. */
+  readonly a: Int32Array;
+  /** Cas: new value. */
+  readonly b: Int32Array;
+  readonly definite: Uint8Array;
+  readonly values: readonly (KvValue | null)[];
+  readonly initial: number;
+  /** Call node of op j is 2j, its return node 2j+1; sorted by time, calls before returns on ties. */
+  readonly events: Int32Array;
+}
+
+function isCallNode(node: number): boolean {
+  return (node & 1) === 0;
+}
+
+function internKey(value: KvValue): string {
+  return typeof value === 'string' ? `s${value}` : `n${value}`;
+}
+
+function prepare(keyOps: readonly Operation[], initial: KvValue | null): Model {
+  const observed = new Set<string>();
+  for (const op of keyOps) {
+    if (op.f === 'read' && op.outcome === 'ok' && op.value !== null) observed.add(internKey(op.value));
+    if (op.f === 'cas' && op.outcome !== 'fail' && op.value[0] !== null) observed.add(internKey(op.value[0]));
+  }
+  const ops = keyOps.filter((op) => {
+    if (op.outcome === 'fail') return false;
+    if (op.outcome === 'ok') return true;
+    switch (op.f) {
+      case 'read': return false;
+      case 'write': return observed.has(internKey(op.value));
+      case 'cas': return observed.has(internKey(op.value[1]));
+      case 'delete': return true;
+      default: {
+        const never: never = op;
+        throw new Error(`unreachable ${formatValue(never)}`);
+      }
+    }
+  });
+  const ids = new Map<string, number>();
+  const values: (KvValue | null)[] = [null];
+  const intern = (value: KvValue | null): number => {
+    if (value === null) return 0;
+    const k = internKey(value);
+    let id = ids.get(k);
+    if (id === undefined) {
+      id = values.length;
+      values.push(value);
+      ids.set(k, id);
+    }
+    return id;
+  };
+  const n = ops.length;
+  const kind = new Uint8Array(n);
+  const a = new Int32Array(n);
+  const b = new Int32Array(n);
+  const definite = new Uint8Array(n);
+  for (let j = 0; j < n; j++) {
+    const op = ops[j]!;
+    definite[j] = op.outcome === 'ok' ? 1 : 0;
+    switch (op.f) {
+      case 'read': kind[j] = kindRead; a[j] = intern(op.value); break;
+      case 'write': kind[j] = kindWrite; a[j] = intern(op.value); break;
+      case 'cas': kind[j] = kindCas; a[j] = intern(op.value[0]); b[j] = intern(op.value[1]); break;
+      case 'delete': kind[j] = kindDelete; break;
+      default: {
+        const never: never = op;
+        throw new Error(`unreachable ${formatValue(never)}`);
+      }
+    }
+  }
+  return { ops, kind, a, b, definite, values, initial: intern(initial), events: sortEvents(ops, definite) };
+}
+
+function sortEvents(ops: readonly Operation[], definite: Uint8Array): Int32Array {
+  const nodes: number[] = [];
+  for (let j = 0; j < ops.length; j++) {
+    nodes.push(2 * j);
+    if (definite[j] === 1) nodes.push(2 * j + 1);
+  }
+  const time = (node: number): number => {
+    const op = ops[node >> 1]!;
+    return isCallNode(node) ? op.invokeTime : op.completeTime;
+  };
+  nodes.sort((x, y) => time(x) - time(y) || (x & 1) - (y & 1) || x - y);
+  return Int32Array.from(nodes);
+}
+
+/** Returns the new value, or -1 when the op is not legal in `state`. */
+function step(model: Model, j: number, state: number): number {
+  const kind = model.kind[j]! as Kind;
+  switch (kind) {
+    case kindRead: return model.a[j] === state ? state : -1;
+    case kindWrite: return model.a[j]!;
+    case kindCas: return model.a[j] === state ? model.b[j]! : -1;
+    case kindDelete: return 0;
+    default: {
+      const never: never = kind;
+      throw new Error(`unreachable kind ${String(never)}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The search.
+
+interface SearchLimits {
+  readonly maxStates: number;
+  readonly deadline: { readonly now: () => number; readonly atMs: number } | undefined;
+}
+
+interface SearchFail { kind: 'fail'; states: number; longest: number[]; longestState: number }
+type SearchOutcome = { kind: 'ok'; states: number } | SearchFail | { kind: 'unknown'; states: number; reason: string };
+
+/** Zobrist-style per-op hash so the hash of the linearized set updates in O(1). */
+function opHash(j: number): number {
+  let z = (j + 0x9e3779b9) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+class StateCache {
+  private readonly table = new Map<number, { bits: Uint32Array; state: number }[]>();
+
+  /** Adds (bits, state) unless present; returns whether it was added. */
+  add(hash: number, bits: Uint32Array, state: number): boolean {
+    const key = (hash ^ Math.imul(state + 1, 0x9e3779b1)) >>> 0;
+    let bucket = this.table.get(key);
+    if (bucket === undefined) this.table.set(key, (bucket = []));
+    for (const entry of bucket) {
+      if (entry.state === state && sameBits(entry.bits, bits)) return false;
+    }
+    bucket.push({ bits: bits.slice(), state });
+    return true;
+  }
+}
+
+function sameBits(x: Uint32Array, y: Uint32Array): boolean {
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function search(model: Model, limits: SearchLimits): SearchOutcome {
+  const n = model.ops.length;
+  const head = 2 * n;
+  const next = new Int32Array(2 * n + 1).fill(-1);
+  const prev = new Int32Array(2 * n + 1).fill(-1);
+  let last = head;
+  for (const node of model.events) {
+    next[last] = node;
+    prev[node] = last;
+    last = node;
+  }
+  const unlink = (node: number): void => {
+    next[prev[node]!] = next[node]!;
+    if (next[node] !== -1) prev[next[node]!] = prev[node]!;
+  };
+  const relink = (node: number): void => {
+    next[prev[node]!] = node;
+    if (next[node] !== -1) prev[next[node]!] = node;
+  };
+  const hashes = new Uint32Array(n);
+  for (let j = 0; j < n; j++) hashes[j] = opHash(j);
+  const bits = new Uint32Array((n + 31) >>> 5);
+  const cache = new StateCache();
+  const stackOps = new Int32Array(n);
+  const stackStates = new Int32Array(n);
+  let depth = 0;
+  let state = model.initial;
+  let hash = 0;
+  let states = 0;
+  let steps = 0;
+  let longest: number[] = [];
+  let longestState = model.initial;
+  let node = next[head]!;
+  while (true) {
+    if (++steps % deadlineCheckEverySteps === 0 && limits.deadline !== undefined && limits.deadline.now() >= limits.deadline.atMs) {
+      return { kind: 'unknown', states, reason: `deadline passed after ${states} explored states` };
+    }
+    // Only indefinite calls are left past this point (every definite call is followed by its return).
+    if (node === -1) return { kind: 'ok', states };
+    if (isCallNode(node)) {
+      const j = node >> 1;
+      const after = step(model, j, state);
+      if (after !== -1) {
+        bits[j >>> 5]! |= 1 << (j & 31);
+        if (cache.add(hash ^ hashes[j]!, bits, after)) {
+          if (++states > limits.maxStates) return { kind: 'unknown', states, reason: `state budget of ${limits.maxStates} exhausted` };
+          stackOps[depth] = j;
+          stackStates[depth] = state;
+          depth++;
+          state = after;
+          hash ^= hashes[j]!;
+          unlink(node);
+          if (model.definite[j] === 1) unlink(node + 1);
+          node = next[head]!;
+          continue;
+        }
+        bits[j >>> 5]! &= ~(1 << (j & 31));
+      }
+      node = next[node]!;
+      continue;
+    }
+    // A return reached before its op was linearized: undo the last choice.
+    if (depth > longest.length) {
+      longest = Array.from(stackOps.subarray(0, depth));
+      longestState = state;
+    }
+    if (depth === 0) return { kind: 'fail', states, longest, longestState };
+    depth--;
+    const j = stackOps[depth]!;
+    state = stackStates[depth]!;
+    hash ^= hashes[j]!;
+    bits[j >>> 5]! &= ~(1 << (j & 31));
+    if (model.definite[j] === 1) relink(2 * j + 1);
+    relink(2 * j);
+    node = next[2 * j]!;
+  }
+}
