@@ -119,3 +119,34 @@ export class MemoryStorage implements Storage {
     file.volatile = [];
   }
 }
+
+/** Wraps a Storage so that every write is also reported (the test kit's "what it persisted"). */
+export function recordingStorage(
+  inner: Storage,
+  report: (op: 'append' | 'sync' | 'write' | 'truncate' | 'remove', file: string, bytes: number) => void,
+): Storage {
+  return {
+    read: (name) => inner.read(name),
+    append: (name, data) => {
+      inner.append(name, data);
+      report('append', name, data.length);
+    },
+    sync: (name) => {
+      inner.sync(name);
+      report('sync', name, 0);
+    },
+    writeAtomic: (name, data) => {
+      inner.writeAtomic(name, data);
+      report('write', name, data.length);
+    },
+    truncate: (name, length) => {
+      inner.truncate(name, length);
+      report('truncate', name, length);
+    },
+    remove: (name) => {
+      inner.remove(name);
+      report('remove', name, 0);
+    },
+    list: () => inner.list(),
+  };
+}

@@ -1,0 +1,366 @@
+import { Subject } from 'rxjs';
+import { address as makeAddress, hostOf, type Address } from './address.js';
+import type { ActorInfo, ActorSpec, AnyActorDefinition, HostSpec } from './actor.js';
+import { ActorCell, type CellExit, type Outbox } from './cell.js';
+import { clientActor } from './client-actor.js';
+import { VirtualClock } from './clock.js';
+import { LogBuffer, sinkLogger } from './logger.js';
+import { SeededPrng, type Prng } from './prng.js';
+import { EnvelopeKind, type Effect, type Envelope, type Message } from './protocol.js';
+import { MemoryStorage, recordingStorage, type Storage } from './storage.js';
+import { DEFAULT_INTENSITY, RestartTracker } from './supervision.js';
+import { CLIENT_HOST, type ActorSystem, type KillOptions, type NetworkControl, type SystemEvent, type SystemOptions } from './system.js';
+import { decodeBatch, encodeBatch } from '../transport/codec.js';
+import { FaultTable, NetworkModel, type FaultSpec } from '../transport/network.js';
+
+export interface SimulatedOptions extends SystemOptions {
+  readonly definitions: Readonly<Record<string, AnyActorDefinition>>;
+  /** One-way latency of every link, before faults: a fixed value keeps each link FIFO. */
+  readonly linkLatencyMs?: number;
+  /** Round-trip every message through the wire codec, as threads do (default true). */
+  readonly useCodec?: boolean;
+  /** Record every actor's effects (the test kit reads them). */
+  readonly recordEffects?: boolean;
+}
+
+interface Slot {
+  readonly address: Address;
+  readonly spec: ActorSpec;
+  readonly definition: AnyActorDefinition;
+  readonly tracker: RestartTracker;
+  cell: ActorCell | undefined;
+  incarnation: number;
+  gaveUp: boolean;
+  killed: boolean;
+}
+
+/**
+ * Simulated placement: every actor on the calling thread, under a virtual clock, with one seeded
+ * PRNG and one simulated network. Nothing happens between calls to `advance`/`runUntil`, and the
+ * same seed replays the same run message for message.
+ */
+export class SimulatedSystem implements ActorSystem {
+  readonly placement = 'simulated' as const;
+  readonly clientAddress: Address = makeAddress(CLIENT_HOST, 'main');
+  readonly clock = new VirtualClock();
+  readonly logs = new LogBuffer();
+  readonly effects: { address: Address; effect: Effect }[] = [];
+  private readonly events = new Subject<SystemEvent>();
+  readonly events$ = this.events.asObservable();
+  readonly history: SystemEvent[] = [];
+  private readonly random: Prng;
+  private readonly model: NetworkModel;
+  private readonly faults = new FaultTable();
+  private readonly slots = new Map<Address, Slot>();
+  private readonly storages = new Map<Address, MemoryStorage>();
+  private readonly client: ActorCell;
+  private readonly latencyMs: number;
+  private readonly useCodec: boolean;
+  private stopped = false;
+  readonly network: NetworkControl;
+
+  private constructor(private readonly options: SimulatedOptions) {
+    this.random = new SeededPrng(options.seed ?? 1);
+    this.model = new NetworkModel(this.random.fork('network'), options.traceLimit ?? 0);
+    this.latencyMs = options.linkLatencyMs ?? 0.1;
+    this.useCodec = options.useCodec ?? true;
+    this.client = this.makeCell(this.clientAddress, clientActor as AnyActorDefinition, undefined, 0, undefined);
+    this.network = this.makeNetworkControl();
+  }
+
+  static async start(options: SimulatedOptions): Promise<SimulatedSystem> {
+    const system = new SimulatedSystem(options);
+    await system.client.start();
+    for (const host of options.hosts) system.addHost(host);
+    for (const slot of system.slots.values()) system.spawn(slot);
+    await system.settle();
+    return system;
+  }
+
+  /** The simulated disk of an actor (kept across its restarts). */
+  storageOf(addr: Address): MemoryStorage {
+    let storage = this.storages.get(addr);
+    if (!storage) {
+      storage = new MemoryStorage();
+      this.storages.set(addr, storage);
+    }
+    return storage;
+  }
+
+  cellOf(addr: Address): ActorCell | undefined {
+    return this.slots.get(addr)?.cell;
+  }
+
+  /** Run every event due within the next `ms` of virtual time. */
+  async advance(ms: number): Promise<void> {
+    const until = this.clock.now() + ms;
+    for (;;) {
+      const due = this.clock.nextDueMs();
+      if (due === undefined || due > until || this.stopped) break;
+      this.clock.runNext();
+      await this.settle();
+    }
+    this.clock.advance(Math.max(0, until - this.clock.now()));
+    await this.settle();
+  }
+
+  /** Run until `done()` holds (checked after every event) or `maxMs` of virtual time pass. */
+  async runUntil(done: () => boolean, maxMs: number): Promise<boolean> {
+    const until = this.clock.now() + maxMs;
+    await this.settle();
+    while (!done()) {
+      const due = this.clock.nextDueMs();
+      if (due === undefined || due > until || this.stopped) return done();
+      this.clock.runNext();
+      await this.settle();
+    }
+    return true;
+  }
+
+  /**
+   * Awaits `promise` while driving virtual time: the simulated counterpart of waiting for an
+   * answer on real threads.
+   */
+  async drive<T>(promise: Promise<T>, maxMs = 60_000): Promise<T> {
+    let settled = false;
+    const tracked = promise.finally(() => {
+      settled = true;
+    });
+    tracked.catch(() => undefined);
+    await this.runUntil(() => settled, maxMs);
+    if (!settled) throw new Error(`simulation: promise still pending after ${maxMs} ms of virtual time`);
+    return tracked;
+  }
+
+  tell<M extends Message>(to: Address, message: M): void {
+    this.client.context.send(to, message);
+  }
+
+  ask<R extends Message = Message, M extends Message = Message>(to: Address, message: M, options?: { timeoutMs?: number }): Promise<R> {
+    return this.client.context.ask<R>(to, message, options);
+  }
+
+  async list(): Promise<ActorInfo[]> {
+    return [...this.slots.values()].map((slot) => this.info(slot));
+  }
+
+  async inspect(addr: Address): Promise<Record<string, unknown>> {
+    const slot = this.slotOf(addr);
+    return slot.cell?.inspect() ?? { address: addr, status: this.info(slot).status };
+  }
+
+  async pause(addr: Address): Promise<void> {
+    this.slotOf(addr).cell?.pause();
+  }
+
+  async resume(addr: Address): Promise<void> {
+    this.slotOf(addr).cell?.resume();
+    await this.settle();
+  }
+
+  async killHost(host: string, options: KillOptions = {}): Promise<void> {
+    this.model.apply(this.faults.setHostDown(host, true));
+    for (const slot of this.slots.values()) {
+      if (hostOf(slot.address) !== host) continue;
+      this.killSlot(slot);
+      this.storages.get(slot.address)?.crash({ loseUnsynced: options.loseUnsynced ?? false });
+    }
+  }
+
+  async restartHost(host: string): Promise<void> {
+    this.model.apply(this.faults.setHostDown(host, false));
+    for (const slot of this.slots.values()) {
+      if (hostOf(slot.address) === host && slot.killed) this.respawn(slot);
+    }
+    await this.settle();
+  }
+
+  async killActor(addr: Address): Promise<void> {
+    const slot = this.slotOf(addr);
+    this.killSlot(slot);
+    this.storages.get(addr)?.crash({ loseUnsynced: false });
+  }
+
+  async restartActor(addr: Address): Promise<void> {
+    this.respawn(this.slotOf(addr));
+    await this.settle();
+  }
+
+  async stop(): Promise<void> {
+    for (const slot of this.slots.values()) slot.cell?.kill();
+    this.client.kill();
+    this.stopped = true;
+    this.events.complete();
+  }
+
+  /** Message trace of the run so far (needs `traceLimit`). */
+  trace() {
+    return this.model.traceEvents();
+  }
+
+  private addHost(host: HostSpec): void {
+    for (const spec of host.actors) {
+      const addr = makeAddress(host.name, spec.name);
+      if (this.slots.has(addr)) throw new Error(`duplicate actor ${addr}`);
+      const definition = this.options.definitions[spec.kind];
+      if (!definition) throw new Error(`no actor definition for kind ${JSON.stringify(spec.kind)} (${addr})`);
+      this.slots.set(addr, {
+        address: addr,
+        spec,
+        definition,
+        tracker: new RestartTracker(this.options.intensity ?? DEFAULT_INTENSITY),
+        cell: undefined,
+        incarnation: 0,
+        gaveUp: false,
+        killed: false,
+      });
+    }
+  }
+
+  private spawn(slot: Slot): void {
+    slot.killed = false;
+    slot.cell = this.makeCell(slot.address, slot.definition, slot.spec.config, slot.incarnation, slot.spec.mailboxLimit);
+    this.emit({ event: 'started', address: slot.address, incarnation: slot.incarnation, atMs: this.clock.now() });
+    void slot.cell.start();
+  }
+
+  private respawn(slot: Slot): void {
+    slot.cell?.kill();
+    slot.incarnation++;
+    slot.gaveUp = false;
+    this.spawn(slot);
+  }
+
+  private killSlot(slot: Slot): void {
+    slot.cell?.kill();
+    slot.killed = true;
+    this.emit({ event: 'killed', address: slot.address, atMs: this.clock.now() });
+  }
+
+  private makeCell(addr: Address, definition: AnyActorDefinition, config: unknown, incarnation: number, mailboxLimit: number | undefined): ActorCell {
+    const outbox: Outbox = { post: (envelope) => this.post(envelope) };
+    const record = this.options.recordEffects ? (effect: Effect) => this.effects.push({ address: addr, effect }) : undefined;
+    const disk = this.storageOf(addr);
+    const storage: Storage = record
+      ? recordingStorage(disk, (op, file, bytes) => record({ effect: 'persist', atMs: this.clock.now(), op, file, bytes }))
+      : disk;
+    return new ActorCell(
+      addr,
+      definition,
+      config,
+      incarnation,
+      {
+        clock: this.clock,
+        random: this.random.fork(`${addr}#${incarnation}`),
+        storage,
+        outbox,
+        log: sinkLogger(addr, () => this.clock.now(), this.logs.push),
+        onExit: (a, exit) => this.onExit(a, exit),
+        ...(record ? { effects: record } : {}),
+        onRejected: (a, reason) => this.emit({ event: 'rejected', address: a, reason, atMs: this.clock.now() }),
+      },
+      mailboxLimit,
+    );
+  }
+
+  private onExit(addr: Address, exit: CellExit): void {
+    const slot = this.slots.get(addr);
+    if (!slot) return;
+    const atMs = this.clock.now();
+    this.emit(exit.kind === 'crash' ? { event: 'crashed', address: addr, error: exit.error, atMs } : { event: 'stopped', address: addr, reason: exit.reason, atMs });
+    const decision = slot.tracker.decide(slot.spec.restart ?? 'permanent', exit, atMs);
+    if (decision === 'give-up') {
+      slot.gaveUp = true;
+      this.emit({ event: 'gave-up', address: addr, restarts: slot.tracker.restarts, atMs });
+    } else if (decision === 'restart') {
+      this.emit({ event: 'restarting', address: addr, restarts: slot.tracker.restarts, atMs });
+      this.clock.setTimer(0, () => {
+        if (!slot.killed) this.respawn(slot);
+      });
+    }
+  }
+
+  private post(envelope: Envelope): void {
+    const fromHost = hostOf(envelope.from);
+    const toHost = hostOf(envelope.to);
+    const routing = this.model.route(fromHost, toHost, envelope.body.type);
+    const atMs = this.clock.now();
+    if (!routing.deliver) {
+      this.model.record({ atMs, from: envelope.from, to: envelope.to, type: envelope.body.type, event: 'lost', detail: routing.reason });
+      return;
+    }
+    const wire = this.useCodec ? this.roundTrip(envelope) : envelope;
+    if (!wire) return;
+    this.model.record({ atMs, from: envelope.from, to: envelope.to, type: envelope.body.type, event: 'send', detail: routing.delaysMs.map((ms) => ms.toFixed(3)).join(',') });
+    for (const delayMs of routing.delaysMs) {
+      this.clock.setTimer(this.latencyMs + delayMs, () => this.arrive(wire));
+    }
+  }
+
+  private roundTrip(envelope: Envelope): Envelope | undefined {
+    const decoded = decodeBatch(encodeBatch([envelope]));
+    if (decoded.rejected.length > 0) {
+      this.emit({ event: 'rejected', address: envelope.to, reason: decoded.rejected.join('; '), atMs: this.clock.now() });
+      return undefined;
+    }
+    return decoded.envelopes[0];
+  }
+
+  private arrive(envelope: Envelope): void {
+    this.model.record({ atMs: this.clock.now(), from: envelope.from, to: envelope.to, type: envelope.body.type, event: 'deliver', detail: '' });
+    const target = envelope.to === this.clientAddress ? this.client : this.slots.get(envelope.to)?.cell;
+    if (target) {
+      target.deliver(envelope);
+      return;
+    }
+    if (!this.slots.has(envelope.to) && envelope.kind === EnvelopeKind.Ask) {
+      this.post({ kind: EnvelopeKind.Reply, from: envelope.to, to: envelope.from, id: envelope.id, body: { type: '$no-actor', target: envelope.to } as Message });
+    }
+  }
+
+  private slotOf(addr: Address): Slot {
+    const slot = this.slots.get(addr);
+    if (!slot) throw new Error(`no actor ${addr}`);
+    return slot;
+  }
+
+  private info(slot: Slot): ActorInfo {
+    const cell = slot.cell;
+    const status = slot.gaveUp ? 'failed' : slot.killed ? 'killed' : (cell?.status ?? 'starting');
+    return {
+      address: slot.address,
+      kind: slot.spec.kind,
+      host: hostOf(slot.address),
+      status,
+      restarts: slot.tracker.restarts,
+      mailboxSize: cell?.mailboxSize ?? 0,
+      thread: 0,
+      ...(cell?.lastError === undefined ? {} : { lastError: cell.lastError }),
+    };
+  }
+
+  private emit(event: SystemEvent): void {
+    this.history.push(event);
+    this.events.next(event);
+  }
+
+  /** Let promise continuations (async actor code) run before the next event. */
+  private settle(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
+  private makeNetworkControl(): NetworkControl {
+    return {
+      inject: async (spec: FaultSpec) => {
+        const { id, config } = this.faults.inject(spec);
+        this.model.apply(config);
+        return id;
+      },
+      heal: async (id) => this.model.apply(this.faults.heal(id)),
+      healAll: async () => this.model.apply(this.faults.healAll()),
+      config: () => this.faults.config(),
+      stats: async () => this.model.snapshotStats(),
+      trace: async () => this.model.traceEvents(),
+    };
+  }
+}

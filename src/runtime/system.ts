@@ -1,0 +1,67 @@
+import type { Observable } from 'rxjs';
+import type { Address } from './address.js';
+import type { ActorInfo, AnyActorDefinition, HostSpec } from './actor.js';
+import type { Message } from './protocol.js';
+import type { RestartIntensity } from './supervision.js';
+import type { FaultId, FaultSpec, NetworkConfig, NetworkStats, TraceEvent } from '../transport/network.js';
+
+export type Placement = 'threads' | 'packed' | 'simulated';
+
+/** Lifecycle news from the supervisor, for reports and tests. */
+export type SystemEvent =
+  | { readonly event: 'started'; readonly address: Address; readonly incarnation: number; readonly atMs: number }
+  | { readonly event: 'crashed'; readonly address: Address; readonly error: string; readonly atMs: number }
+  | { readonly event: 'stopped'; readonly address: Address; readonly reason: string; readonly atMs: number }
+  | { readonly event: 'restarting'; readonly address: Address; readonly restarts: number; readonly atMs: number }
+  | { readonly event: 'gave-up'; readonly address: Address; readonly restarts: number; readonly atMs: number }
+  | { readonly event: 'killed'; readonly address: Address; readonly atMs: number }
+  | { readonly event: 'rejected'; readonly address: Address; readonly reason: string; readonly atMs: number };
+
+export interface KillOptions {
+  /** Lose what the host appended to storage but had not synced (a power cut before fsync). */
+  readonly loseUnsynced?: boolean;
+}
+
+export interface SystemOptions {
+  readonly hosts: readonly HostSpec[];
+  readonly seed?: number;
+  readonly intensity?: RestartIntensity;
+  /** Trace events kept per relay (0: no trace). */
+  readonly traceLimit?: number;
+  /** Definitions by kind; defaults to the built-in registry (actors/registry.ts). */
+  readonly definitions?: Readonly<Record<string, AnyActorDefinition>>;
+}
+
+/**
+ * The cluster supervisor's face, the same under every placement: send to actors, inspect and
+ * steer them, inject network faults, kill and restart hosts.
+ */
+export interface ActorSystem {
+  readonly placement: Placement;
+  /** The address the caller's own messages come from (host `client`). */
+  readonly clientAddress: Address;
+  readonly events$: Observable<SystemEvent>;
+  tell<M extends Message>(to: Address, message: M): void;
+  ask<R extends Message = Message, M extends Message = Message>(to: Address, message: M, options?: { timeoutMs?: number }): Promise<R>;
+  list(): Promise<ActorInfo[]>;
+  inspect(address: Address): Promise<Record<string, unknown>>;
+  pause(address: Address): Promise<void>;
+  resume(address: Address): Promise<void>;
+  killHost(host: string, options?: KillOptions): Promise<void>;
+  restartHost(host: string): Promise<void>;
+  killActor(address: Address): Promise<void>;
+  restartActor(address: Address): Promise<void>;
+  readonly network: NetworkControl;
+  stop(): Promise<void>;
+}
+
+export interface NetworkControl {
+  inject(spec: FaultSpec): Promise<FaultId>;
+  heal(id: FaultId): Promise<void>;
+  healAll(): Promise<void>;
+  config(): NetworkConfig;
+  stats(): Promise<NetworkStats>;
+  trace(): Promise<TraceEvent[]>;
+}
+
+export const CLIENT_HOST = 'client';

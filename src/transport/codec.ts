@@ -1,0 +1,86 @@
+import { Packr } from 'msgpackr';
+import { isAddress, type Address } from '../runtime/address.js';
+import { EnvelopeKind, type Envelope, type Message } from '../runtime/protocol.js';
+
+/**
+ * The wire codec: msgpack for every message that crosses a thread. A batch is one msgpack array
+ * of envelope tuples `[kind, from, to, id, body]`, packed once and transferred as one buffer.
+ * Decoding validates each envelope's frame; a malformed one is returned as a rejection, never
+ * thrown, so a bad peer cannot crash the receiver. Message bodies are validated later, by the
+ * receiving actor's protocol.
+ */
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+
+/** Largest batch accepted from the wire (a limit on everything): 64 MiB. */
+export const MAX_BATCH_BYTES = 64 * 1024 * 1024;
+
+type EnvelopeTuple = [EnvelopeKind, Address, Address, number, Message];
+
+export function encodeBatch(envelopes: readonly Envelope[]): Uint8Array {
+  const tuples: EnvelopeTuple[] = new Array(envelopes.length);
+  for (let i = 0; i < envelopes.length; i++) {
+    const e = envelopes[i]!;
+    tuples[i] = [e.kind, e.from, e.to, e.id, e.body];
+  }
+  // pack() returns a view into msgpackr's reused buffer: copy before it leaves this thread.
+  return Uint8Array.prototype.slice.call(packr.pack(tuples));
+}
+
+export function encodeMessage(message: unknown): Uint8Array {
+  return Uint8Array.prototype.slice.call(packr.pack(message));
+}
+
+export function decodeMessage(bytes: Uint8Array): unknown {
+  return packr.unpack(bytes);
+}
+
+export interface DecodedBatch {
+  readonly envelopes: Envelope[];
+  readonly rejected: string[];
+}
+
+const knownAddresses = new Set<string>();
+const KNOWN_ADDRESSES_MAX = 100_000;
+
+function validAddress(value: unknown): value is Address {
+  if (typeof value === 'string' && knownAddresses.has(value)) return true;
+  if (!isAddress(value)) return false;
+  if (knownAddresses.size < KNOWN_ADDRESSES_MAX) knownAddresses.add(value);
+  return true;
+}
+
+/** Checks one decoded tuple; returns the envelope or the reason it is malformed. */
+export function validateEnvelope(raw: unknown): Envelope | string {
+  if (!Array.isArray(raw) || raw.length !== 5) return 'envelope is not a 5-tuple';
+  const [kind, from, to, id, body] = raw as unknown[];
+  if (kind !== EnvelopeKind.Tell && kind !== EnvelopeKind.Ask && kind !== EnvelopeKind.Reply) {
+    return `envelope kind ${JSON.stringify(kind)} is not tell/ask/reply`;
+  }
+  if (!validAddress(from)) return `envelope sender ${JSON.stringify(from)} is not an address`;
+  if (!validAddress(to)) return `envelope target ${JSON.stringify(to)} is not an address`;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return 'envelope id is not a non-negative integer';
+  if (typeof body !== 'object' || body === null || typeof (body as { type?: unknown }).type !== 'string') {
+    return 'envelope body is not a message with a string "type"';
+  }
+  return { kind, from, to, id, body: body as Message };
+}
+
+export function decodeBatch(bytes: Uint8Array): DecodedBatch {
+  const envelopes: Envelope[] = [];
+  const rejected: string[] = [];
+  if (!(bytes instanceof Uint8Array)) return { envelopes, rejected: ['batch is not bytes'] };
+  if (bytes.length > MAX_BATCH_BYTES) return { envelopes, rejected: [`batch of ${bytes.length} bytes exceeds ${MAX_BATCH_BYTES}`] };
+  let raw: unknown;
+  try {
+    raw = packr.unpack(bytes);
+  } catch (error) {
+    return { envelopes, rejected: [`undecodable msgpack: ${(error as Error).message}`] };
+  }
+  if (!Array.isArray(raw)) return { envelopes, rejected: ['batch is not an array'] };
+  for (const item of raw as unknown[]) {
+    const result = validateEnvelope(item);
+    if (typeof result === 'string') rejected.push(result);
+    else envelopes.push(result);
+  }
+  return { envelopes, rejected };
+}
