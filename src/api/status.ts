@@ -9,7 +9,7 @@ export type StatusReason =
 
 export type CauseType =
   | 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueDuplicate' | 'FieldValueNotSupported'
-  | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueTypeInvalid' | 'FieldManagerConflict'
+  | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueNotFound' | 'FieldValueTypeInvalid' | 'FieldManagerConflict'
   | 'UnexpectedServerResponse';
 
 export interface StatusCause {
@@ -81,7 +81,7 @@ export function conflict(gr: GroupResource, name: string, reason: string = optim
 /** A field error as apimachinery's field.Error: `field: body`. */
 export interface FieldCause {
   type: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueDuplicate' | 'FieldValueNotSupported'
-    | 'FieldValueForbidden' | 'FieldValueTooLong';
+    | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueNotFound';
   field: string;
   message: string;
 }
@@ -90,13 +90,14 @@ export function fieldCauseString(c: FieldCause): string {
   return `${c.field}: ${c.message}`;
 }
 
-/** 422 Invalid: `Pod "x" is invalid: [a: Required value, b: Invalid value: ...]`. `kind` is the Kind, not the resource. */
+/** 422 Invalid: `Deployment.apps "x" is invalid: [a: Required value, b: ...]`. `kind` is the Kind, not the resource. */
 export function invalid(group: string, kind: string, name: string, causes: readonly FieldCause[]): Status {
   const parts = causes.map(fieldCauseString);
   const agg = parts.length === 1 ? (parts[0] ?? '') : `[${parts.join(', ')}]`;
   const d: StatusDetails = { name, kind, causes: causes.map((c) => ({ reason: c.type, message: c.message, field: c.field })) };
   if (group !== '') d.group = group;
-  return statusFailure(422, 'Invalid', `${kind} "${name}" is invalid: ${agg}`, d);
+  const qualifiedKind = group === '' ? kind : `${kind}.${group}`;
+  return statusFailure(422, 'Invalid', `${qualifiedKind} "${name}" is invalid: ${agg}`, d);
 }
 
 export function badRequest(message: string): Status {
