@@ -1,5 +1,5 @@
-import type { CasValue, HistoryOp, KvValue, OpF, ProcessId } from '../../src/chaos/check/history.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import type { CasValue, HistoryOp, KvValue, OpF, Operation, ProcessId } from '../../src/chaos/check/history.js';
+import { SeededPrng, type Prng } from '../../src/runtime/prng.js';
 
 /** One operation of a hand-written history. `end` undefined: never completed. */
 export interface Spec {
@@ -14,22 +14,25 @@ export interface Spec {
   readonly revision?: number;
 }
 
-interface Timed { readonly time: number; readonly completion: boolean; readonly seq: number; readonly op: HistoryOp }
+interface Timed { readonly time: number; readonly group: number; readonly seq: number; readonly completion: boolean; readonly op: HistoryOp }
 
-/** Turns specs into invoke/completion lines ordered by time (completions first on ties). */
+/**
+ * Turns specs into invoke/completion lines ordered by time. On ties, completions of earlier ops come
+ * first, then invokes and zero-length ops in spec order (so a process's ops stay sequential).
+ */
 export function history(specs: readonly Spec[]): HistoryOp[] {
   const lines: Timed[] = [];
   specs.forEach((s, seq) => {
     const key = s.key ?? 'x';
     const invokeValue = s.f === 'read' || s.f === 'delete' ? null : (s.value ?? null);
-    lines.push({ time: s.start, completion: false, seq, op: { process: s.p, type: 'invoke', f: s.f, key, value: invokeValue, time: s.start } as HistoryOp });
+    lines.push({ time: s.start, group: 1, seq, completion: false, op: { process: s.p, type: 'invoke', f: s.f, key, value: invokeValue, time: s.start } as HistoryOp });
     if (s.end === undefined) return;
     const type = s.type ?? 'ok';
     const value = s.f === 'read' ? (type === 'ok' ? (s.value ?? null) : null) : invokeValue;
     const op = { process: s.p, type, f: s.f, key, value, time: s.end, ...(s.revision === undefined ? {} : { revision: s.revision }) } as HistoryOp;
-    lines.push({ time: s.end, completion: true, seq, op });
+    lines.push({ time: s.end, group: s.end === s.start ? 1 : 0, seq, completion: true, op });
   });
-  lines.sort((x, y) => x.time - y.time || Number(y.completion) - Number(x.completion) || x.seq - y.seq);
+  lines.sort((x, y) => x.time - y.time || x.group - y.group || x.seq - y.seq || Number(x.completion) - Number(y.completion));
   return lines.map((l) => l.op);
 }
 
@@ -144,4 +147,65 @@ function applySequentially(drafts: Draft[]): void {
         break;
     }
   }
+}
+
+/**
+ * Exhaustive reference checker for tiny single-register histories: tries every order that respects
+ * real time (an op precedes another when it returned strictly before the other was invoked),
+ * with indefinite ops optional. Exponential; for cross-checking the real checker only.
+ */
+export function bruteForceLinearizable(ops: readonly Operation[], initial: KvValue | null = null): boolean {
+  const live = ops.filter((op) => op.outcome !== 'fail' && !(op.f === 'read' && op.outcome === 'info'));
+  const used = new Array<boolean>(live.length).fill(false);
+  const go = (state: KvValue | null, remainingDefinite: number): boolean => {
+    if (remainingDefinite === 0) return true;
+    for (let i = 0; i < live.length; i++) {
+      if (used[i]) continue;
+      const op = live[i]!;
+      const blocked = live.some((other, k) => !used[k] && k !== i && other.completeTime < op.invokeTime);
+      if (blocked) continue;
+      let next: KvValue | null;
+      if (op.f === 'read') {
+        if (op.value !== state) continue;
+        next = state;
+      } else if (op.f === 'write') {
+        next = op.value;
+      } else if (op.f === 'cas') {
+        if (op.value[0] !== state) continue;
+        next = op.value[1];
+      } else {
+        next = null;
+      }
+      used[i] = true;
+      const ok = go(next, remainingDefinite - (op.outcome === 'ok' ? 1 : 0));
+      used[i] = false;
+      if (ok) return true;
+    }
+    return false;
+  };
+  return go(initial, live.filter((op) => op.outcome === 'ok').length);
+}
+
+/** Small random single-key histories, mostly not linearizable, for cross-checking. */
+export function randomTinyHistory(prng: Prng, maxOps: number): Spec[] {
+  const processes = 1 + prng.int(4);
+  const count = 1 + prng.int(maxOps);
+  const freeAt = new Array<number>(processes).fill(0);
+  const pick = (): KvValue | null => (prng.next() < 0.2 ? null : 1 + prng.int(3));
+  const specs: Spec[] = [];
+  for (let i = 0; i < count; i++) {
+    const p = prng.int(processes);
+    const start = freeAt[p]! + prng.int(6);
+    const end = start + prng.int(12);
+    freeAt[p] = end;
+    const roll = prng.next();
+    const outcomeRoll = prng.next();
+    const type = outcomeRoll < 0.7 ? 'ok' : outcomeRoll < 0.85 ? 'info' : 'fail';
+    const fresh = 1 + prng.int(3);
+    if (roll < 0.4) specs.push({ p, f: 'read', value: pick(), start, end, type: type === 'fail' ? 'ok' : type });
+    else if (roll < 0.7) specs.push({ p, f: 'write', value: fresh, start, end, type });
+    else if (roll < 0.9) specs.push({ p, f: 'cas', value: [pick(), fresh], start, end, type });
+    else specs.push({ p, f: 'delete', start, end, type });
+  }
+  return specs;
 }

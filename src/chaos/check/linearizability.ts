@@ -133,7 +133,7 @@ function checkKey(ops: readonly Operation[], initial: KvValue | null, limits: Se
   if (full.kind === 'ok') return { kind: 'ok', states: full.states };
   if (full.kind === 'unknown') return { kind: 'unknown', states: full.states, reason: full.reason };
   let states = full.states;
-  let failing: { model: Model; outcome: SearchFail; events: number } = { model, outcome: full, events: model.events.length };
+  let failing: { model: Model; events: number } = { model, events: model.events.length };
   let minimal = true;
   if (minimize) {
     let lo = 1;
@@ -145,7 +145,7 @@ function checkKey(ops: readonly Operation[], initial: KvValue | null, limits: Se
       states += attempt.states;
       if (attempt.kind === 'fail') {
         hi = mid;
-        failing = { model: prefix, outcome: attempt, events: mid };
+        failing = { model: prefix, events: mid };
       } else if (attempt.kind === 'ok') {
         lo = mid + 1;
       } else {
@@ -156,7 +156,11 @@ function checkKey(ops: readonly Operation[], initial: KvValue | null, limits: Se
   } else {
     minimal = false;
   }
-  return { kind: 'fail', states, witness: buildWitness(ops, model, failing, minimal, maxWitnessOps) };
+  // Searched once more, recording the deepest partial linearization (costly, so only here).
+  const traced = search(failing.model, limits, true);
+  states += traced.states;
+  const longest = traced.kind === 'fail' ? traced : { longest: [], longestState: failing.model.initial };
+  return { kind: 'fail', states, witness: buildWitness(ops, model, { ...failing, outcome: longest }, minimal, maxWitnessOps) };
 }
 
 /** The ops seen by the first `eventCount` events; ops whose return falls outside become indefinite. */
@@ -170,7 +174,8 @@ function prefixOps(model: Model, eventCount: number): Operation[] {
   const result: Operation[] = [];
   for (const j of called) {
     const op = model.ops[j]!;
-    if (returned.has(j) || op.outcome === 'info') result.push(op);
+    // Indefinite ops are re-bounded by simplify() against the observers inside the prefix.
+    if (returned.has(j) && op.outcome === 'ok') result.push(op);
     else if (op.f !== 'read') result.push({ ...op, outcome: 'info', completeTime: Infinity });
   }
   return result;
@@ -179,7 +184,7 @@ function prefixOps(model: Model, eventCount: number): Operation[] {
 function buildWitness(
   keyOps: readonly Operation[],
   full: Model,
-  failing: { model: Model; outcome: SearchFail; events: number },
+  failing: { model: Model; outcome: { longest: readonly number[]; longestState: number }; events: number },
   minimal: boolean,
   maxWitnessOps: number,
 ): LinearizabilityWitness {
@@ -248,26 +253,49 @@ function internKey(value: KvValue): string {
   return typeof value === 'string' ? `s${value}` : `n${value}`;
 }
 
-function prepare(keyOps: readonly Operation[], initial: KvValue | null): Model {
+/**
+ * Drops ops that cannot matter and bounds indefinite ops whose effect was observed:
+ * - fail ops and indefinite reads: no effect, nothing observed.
+ * - an indefinite write/cas whose new value nobody observes: see the header.
+ * - an indefinite write/cas whose value is written by no other op (and is not the initial value)
+ *   and is observed by a definite op certainly happened before that observer returned: it gets that
+ *   return time, so the search need not carry it along as an open choice for the rest of the history.
+ */
+function simplify(keyOps: readonly Operation[], initial: KvValue | null): Operation[] {
   const observed = new Set<string>();
+  const earliestDefiniteObserver = new Map<string, number>();
+  const writers = new Map<string, number>();
   for (const op of keyOps) {
-    if (op.f === 'read' && op.outcome === 'ok' && op.value !== null) observed.add(internKey(op.value));
-    if (op.f === 'cas' && op.outcome !== 'fail' && op.value[0] !== null) observed.add(internKey(op.value[0]));
-  }
-  const ops = keyOps.filter((op) => {
-    if (op.outcome === 'fail') return false;
-    if (op.outcome === 'ok') return true;
-    switch (op.f) {
-      case 'read': return false;
-      case 'write': return observed.has(internKey(op.value));
-      case 'cas': return observed.has(internKey(op.value[1]));
-      case 'delete': return true;
-      default: {
-        const never: never = op;
-        throw new Error(`unreachable ${formatValue(never)}`);
-      }
+    if (op.outcome === 'fail') continue;
+    const seen = op.f === 'read' && op.outcome === 'ok' ? op.value : op.f === 'cas' ? op.value[0] : null;
+    if (seen !== null) {
+      const k = internKey(seen);
+      observed.add(k);
+      if (op.outcome === 'ok') earliestDefiniteObserver.set(k, Math.min(earliestDefiniteObserver.get(k) ?? Infinity, op.completeTime));
     }
-  });
+    const wrote = op.f === 'write' ? op.value : op.f === 'cas' ? op.value[1] : null;
+    if (wrote !== null) writers.set(internKey(wrote), (writers.get(internKey(wrote)) ?? 0) + 1);
+  }
+  const initialKey = initial === null ? undefined : internKey(initial);
+  const result: Operation[] = [];
+  for (const op of keyOps) {
+    if (op.outcome === 'fail') continue;
+    if (op.outcome === 'ok' || op.f === 'delete') {
+      result.push(op);
+      continue;
+    }
+    if (op.f === 'read') continue;
+    const k = internKey(op.f === 'write' ? op.value : op.value[1]);
+    if (!observed.has(k)) continue;
+    const by = earliestDefiniteObserver.get(k);
+    const unique = writers.get(k) === 1 && k !== initialKey;
+    result.push(unique && by !== undefined && by >= op.invokeTime ? { ...op, completeTime: by } : op);
+  }
+  return result;
+}
+
+function prepare(keyOps: readonly Operation[], initial: KvValue | null): Model {
+  const ops = simplify(keyOps, initial);
   const ids = new Map<string, number>();
   const values: (KvValue | null)[] = [null];
   const intern = (value: KvValue | null): number => {
@@ -288,7 +316,7 @@ function prepare(keyOps: readonly Operation[], initial: KvValue | null): Model {
   const definite = new Uint8Array(n);
   for (let j = 0; j < n; j++) {
     const op = ops[j]!;
-    definite[j] = op.outcome === 'ok' ? 1 : 0;
+    definite[j] = Number.isFinite(op.completeTime) ? 1 : 0;
     switch (op.f) {
       case 'read': kind[j] = kindRead; a[j] = intern(op.value); break;
       case 'write': kind[j] = kindWrite; a[j] = intern(op.value); break;
@@ -351,28 +379,60 @@ function opHash(j: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-class StateCache {
-  private readonly table = new Map<number, { bits: Uint32Array; state: number }[]>();
+/**
+ * The set of linearized ops. Ops are numbered in invoke order and the search linearizes roughly in
+ * that order, so the set is "all ops below a low-water mark" plus a few words: the cache stores
+ * only the words between the first not-full word and the last non-empty one.
+ */
+class LinearizedSet {
+  readonly words: Uint32Array;
+  /** Every word below `lo` is all ones. */
+  lo = 0;
+  /** Every word from `hi` on is zero. */
+  hi = 0;
 
-  /** Adds (bits, state) unless present; returns whether it was added. */
-  add(hash: number, bits: Uint32Array, state: number): boolean {
+  constructor(size: number) {
+    this.words = new Uint32Array((size + 31) >>> 5);
+  }
+
+  add(j: number): void {
+    const w = j >>> 5;
+    this.words[w]! |= 1 << (j & 31);
+    if (w + 1 > this.hi) this.hi = w + 1;
+    while (this.lo < this.hi && this.words[this.lo] === 0xffffffff) this.lo++;
+  }
+
+  remove(j: number): void {
+    const w = j >>> 5;
+    this.words[w]! &= ~(1 << (j & 31));
+    if (w < this.lo) this.lo = w;
+    while (this.hi > this.lo && this.words[this.hi - 1] === 0) this.hi--;
+  }
+}
+
+class StateCache {
+  private readonly table = new Map<number, { lo: number; middle: Uint32Array; state: number }[]>();
+
+  /** Adds (set, state) unless present; returns whether it was added. */
+  add(hash: number, set: LinearizedSet, state: number): boolean {
     const key = (hash ^ Math.imul(state + 1, 0x9e3779b1)) >>> 0;
     let bucket = this.table.get(key);
     if (bucket === undefined) this.table.set(key, (bucket = []));
+    const { lo, hi, words } = set;
     for (const entry of bucket) {
-      if (entry.state === state && sameBits(entry.bits, bits)) return false;
+      if (entry.state === state && entry.lo === lo && entry.middle.length === hi - lo && sameWords(entry.middle, words, lo)) return false;
     }
-    bucket.push({ bits: bits.slice(), state });
+    bucket.push({ lo, middle: words.slice(lo, hi), state });
     return true;
   }
 }
 
-function sameBits(x: Uint32Array, y: Uint32Array): boolean {
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+function sameWords(middle: Uint32Array, words: Uint32Array, lo: number): boolean {
+  for (let i = 0; i < middle.length; i++) if (middle[i] !== words[lo + i]) return false;
   return true;
 }
 
-function search(model: Model, limits: SearchLimits): SearchOutcome {
+function search(model: Model, limits: SearchLimits, trackLongest = false): SearchOutcome {
   const n = model.ops.length;
   const head = 2 * n;
   const next = new Int32Array(2 * n + 1).fill(-1);
@@ -393,7 +453,7 @@ function search(model: Model, limits: SearchLimits): SearchOutcome {
   };
   const hashes = new Uint32Array(n);
   for (let j = 0; j < n; j++) hashes[j] = opHash(j);
-  const bits = new Uint32Array((n + 31) >>> 5);
+  const linearized = new LinearizedSet(n);
   const cache = new StateCache();
   const stackOps = new Int32Array(n);
   const stackStates = new Int32Array(n);
@@ -414,38 +474,49 @@ function search(model: Model, limits: SearchLimits): SearchOutcome {
     if (isCallNode(node)) {
       const j = node >> 1;
       const after = step(model, j, state);
-      if (after !== -1) {
-        bits[j >>> 5]! |= 1 << (j & 31);
-        if (cache.add(hash ^ hashes[j]!, bits, after)) {
-          if (++states > limits.maxStates) return { kind: 'unknown', states, reason: `state budget of ${limits.maxStates} exhausted` };
-          stackOps[depth] = j;
-          stackStates[depth] = state;
-          depth++;
-          state = after;
-          hash ^= hashes[j]!;
-          unlink(node);
-          if (model.definite[j] === 1) unlink(node + 1);
-          node = next[head]!;
-          continue;
-        }
-        bits[j >>> 5]! &= ~(1 << (j & 31));
+      if (after === -1) {
+        node = next[node]!;
+        continue;
       }
-      node = next[node]!;
-      continue;
+      linearized.add(j);
+      if (cache.add(hash ^ hashes[j]!, linearized, after)) {
+        if (++states > limits.maxStates) return { kind: 'unknown', states, reason: `state budget of ${limits.maxStates} exhausted` };
+        stackOps[depth] = j;
+        stackStates[depth] = state;
+        depth++;
+        state = after;
+        hash ^= hashes[j]!;
+        unlink(node);
+        if (model.definite[j] === 1) unlink(node + 1);
+        node = next[head]!;
+        continue;
+      }
+      linearized.remove(j);
+      // A legal read among the candidates can always go first (it changes nothing and its call
+      // precedes every pending return), so if that was explored and failed, so does this state.
+      if (model.kind[j] !== kindRead) {
+        node = next[node]!;
+        continue;
+      }
     }
     // A return reached before its op was linearized: undo the last choice.
-    if (depth > longest.length) {
+    if (trackLongest && depth > longest.length) {
       longest = Array.from(stackOps.subarray(0, depth));
       longestState = state;
     }
-    if (depth === 0) return { kind: 'fail', states, longest, longestState };
-    depth--;
-    const j = stackOps[depth]!;
-    state = stackStates[depth]!;
-    hash ^= hashes[j]!;
-    bits[j >>> 5]! &= ~(1 << (j & 31));
-    if (model.definite[j] === 1) relink(2 * j + 1);
-    relink(2 * j);
+    // Undo down to the last op that was a real choice: trying alternatives to a legal read is
+    // pointless for the reason above.
+    let j: number;
+    do {
+      if (depth === 0) return { kind: 'fail', states, longest, longestState };
+      depth--;
+      j = stackOps[depth]!;
+      state = stackStates[depth]!;
+      hash ^= hashes[j]!;
+      linearized.remove(j);
+      if (model.definite[j] === 1) relink(2 * j + 1);
+      relink(2 * j);
+    } while (model.kind[j] === kindRead);
     node = next[2 * j]!;
   }
 }
