@@ -64,6 +64,8 @@ export interface ClusterOptions {
   readonly seed: number;
   readonly config?: Partial<RaftConfig>;
   readonly bootstrapEntry?: boolean;
+  /** Per-node persisted state to start from instead of an empty disk (paper scenarios). */
+  readonly initial?: Readonly<Record<NodeId, { readonly hardState: HardState; readonly entries: readonly Entry[] }>>;
 }
 
 export class SafetyViolation extends Error {}
@@ -111,11 +113,13 @@ export class Cluster {
   }
 
   private start(id: NodeId, peers: readonly NodeId[]): void {
-    const disk: Disk = { hardState: { term: 0, vote: '', commit: 0 }, snapshot: undefined, entries: [] };
+    const init = this.options.initial?.[id];
+    const disk: Disk = { hardState: init?.hardState ?? { term: 0, vote: '', commit: 0 }, snapshot: undefined, entries: [...(init?.entries ?? [])] };
     this.disks.set(id, disk);
     this.machines.set(id, { index: 0, hash: 0, applied: [] });
     this.nodes.set(id, RaftNode.restore({
       id, peers, config: this.config, prng: this.prng.fork(`node-${id}`), bootstrapEntry: this.options.bootstrapEntry,
+      hardState: disk.hardState, entries: disk.entries,
     }));
   }
 
