@@ -2,7 +2,7 @@ import type { Address } from './address.js';
 import type { Clock } from './clock.js';
 import type { Prng } from './prng.js';
 import type { Storage } from './storage.js';
-import type { Message } from './protocol.js';
+import type { Message, OutgoingMessage } from './protocol.js';
 import type { ProtocolError } from './validate.js';
 
 /**
@@ -26,7 +26,7 @@ export interface ActorContext {
    * Request/response. Resolves with the reply; rejects with `AskTimeoutError` when no reply came
    * within `timeoutMs` (outcome unknown) or `AskRefusedError` when the runtime refused it.
    */
-  ask<R extends Message = Message, M extends Message = Message>(to: Address, message: M, options?: AskOptions): Promise<R>;
+  ask<R extends Message = Message>(to: Address, message: OutgoingMessage, options?: AskOptions): Promise<R>;
   /** Deliver `message` to self after `delayMs`; a timer with the same key is replaced. */
   setTimer<M extends Message>(key: string, delayMs: number, message: M): void;
   cancelTimer(key: string): void;

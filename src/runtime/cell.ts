@@ -11,6 +11,7 @@ import {
   type Effect,
   type Envelope,
   type Message,
+  type OutgoingMessage,
   type RuntimeErrorReply,
 } from './protocol.js';
 import {
@@ -266,7 +267,7 @@ export class ActorCell {
         cell.record({ effect: 'send', atMs: services.clock.now(), to, message });
         services.outbox.post({ kind: EnvelopeKind.Tell, from: cell.address, to, id: 0, body: message });
       },
-      ask<R extends Message, M extends Message>(to: Address, message: M, options?: AskOptions): Promise<R> {
+      ask<R extends Message>(to: Address, message: OutgoingMessage, options?: AskOptions): Promise<R> {
         return cell.ask(to, message, options) as Promise<R>;
       },
       setTimer<M extends Message>(key: string, delayMs: number, message: M): void {

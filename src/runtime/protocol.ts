@@ -5,6 +5,12 @@ export interface Message {
   readonly type: string;
 }
 
+/**
+ * A message literal as callers write it (`{ type: 'echo', seq: 1 }`): any fields beside `type`.
+ * Used where the reply type is named explicitly and the message type cannot be inferred.
+ */
+export type OutgoingMessage = Message & { readonly [field: string]: unknown };
+
 /** How an envelope travels: a one-way tell, an ask awaiting a reply, or the reply itself. */
 export const EnvelopeKind = { Tell: 0, Ask: 1, Reply: 2 } as const;
 export type EnvelopeKind = (typeof EnvelopeKind)[keyof typeof EnvelopeKind];

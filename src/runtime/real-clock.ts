@@ -9,8 +9,9 @@ export class RealClock implements Clock {
     return performance.now();
   }
 
+  /** Epoch milliseconds with sub-millisecond resolution, comparable across threads. */
   wallNow(): number {
-    return Date.now();
+    return performance.timeOrigin + performance.now();
   }
 
   setTimer(delayMs: number, fire: () => void): TimerId {

@@ -6,7 +6,7 @@ import { clientActor } from './client-actor.js';
 import { VirtualClock } from './clock.js';
 import { LogBuffer, sinkLogger } from './logger.js';
 import { SeededPrng, type Prng } from './prng.js';
-import { EnvelopeKind, type Effect, type Envelope, type Message } from './protocol.js';
+import { EnvelopeKind, type Effect, type Envelope, type Message, type OutgoingMessage } from './protocol.js';
 import { MemoryStorage, recordingStorage, type Storage } from './storage.js';
 import { DEFAULT_INTENSITY, RestartTracker } from './supervision.js';
 import { CLIENT_HOST, type ActorSystem, type KillOptions, type NetworkControl, type SystemEvent, type SystemOptions } from './system.js';
@@ -136,7 +136,7 @@ export class SimulatedSystem implements ActorSystem {
     this.client.context.send(to, message);
   }
 
-  ask<R extends Message = Message, M extends Message = Message>(to: Address, message: M, options?: { timeoutMs?: number }): Promise<R> {
+  ask<R extends Message = Message>(to: Address, message: OutgoingMessage, options?: { timeoutMs?: number }): Promise<R> {
     return this.client.context.ask<R>(to, message, options);
   }
 

@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { Address } from './address.js';
 import type { ActorInfo, AnyActorDefinition, HostSpec } from './actor.js';
-import type { Message } from './protocol.js';
+import type { Message, OutgoingMessage } from './protocol.js';
 import type { RestartIntensity } from './supervision.js';
 import type { FaultId, FaultSpec, NetworkConfig, NetworkStats, TraceEvent } from '../transport/network.js';
 
@@ -42,7 +42,7 @@ export interface ActorSystem {
   readonly clientAddress: Address;
   readonly events$: Observable<SystemEvent>;
   tell<M extends Message>(to: Address, message: M): void;
-  ask<R extends Message = Message, M extends Message = Message>(to: Address, message: M, options?: { timeoutMs?: number }): Promise<R>;
+  ask<R extends Message = Message>(to: Address, message: OutgoingMessage, options?: { timeoutMs?: number }): Promise<R>;
   list(): Promise<ActorInfo[]>;
   inspect(address: Address): Promise<Record<string, unknown>>;
   pause(address: Address): Promise<void>;

@@ -1,6 +1,6 @@
 import { address as makeAddress, type Address } from './address.js';
 import { defineActor, type ActorSpec, type AnyActorDefinition, type HostSpec } from './actor.js';
-import type { Effect, Message } from './protocol.js';
+import type { Effect, Message, OutgoingMessage } from './protocol.js';
 import { SimulatedSystem } from './simulated.js';
 import type { MemoryStorage } from './storage.js';
 
@@ -80,7 +80,7 @@ export class ActorTestKit {
   }
 
   /** Ask the subject and drive virtual time until it answers (or the ask times out). */
-  ask<R extends Message = Message>(message: Message, timeoutMs = 5_000): Promise<R> {
+  ask<R extends Message = Message>(message: OutgoingMessage, timeoutMs = 5_000): Promise<R> {
     const probe = this.system.cellOf(this.probeAddress)!;
     return this.system.drive(probe.context.ask<R>(this.subject, message, { timeoutMs }), timeoutMs + 1);
   }

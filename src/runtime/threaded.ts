@@ -1,0 +1,455 @@
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Subject } from 'rxjs';
+import { transfer, wrap, type Remote } from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { address as makeAddress, hostOf, type Address } from './address.js';
+import type { ActorInfo, ActorSpec, HostSpec } from './actor.js';
+import { ActorCell, type CellExit } from './cell.js';
+import { clientActor } from './client-actor.js';
+import { LogBuffer, type LogRecord } from './logger.js';
+import type { Message, OutgoingMessage } from './protocol.js';
+import { MemoryStorage } from './storage.js';
+import { DEFAULT_INTENSITY, RestartTracker } from './supervision.js';
+import { CLIENT_HOST, type ActorSystem, type KillOptions, type NetworkControl, type SystemEvent, type SystemOptions } from './system.js';
+import { ThreadHost, type ThreadActorSpec, type ThreadEvent, type ThreadInit } from './thread-host.js';
+import type { ThreadControl, WorkerData } from './worker-main.js';
+import { compiledUrl } from './worker-url.js';
+import { loadDefinition } from '../../actors/registry.js';
+import { FaultTable, mergeStats, type FaultSpec, type NetworkConfig } from '../transport/network.js';
+
+export interface ThreadedOptions extends SystemOptions {
+  /** threads: one worker per actor (default); packed: hosts spread over `threads` workers. */
+  readonly placement?: 'threads' | 'packed';
+  /** Worker count for packed placement (default 4). */
+  readonly threads?: number;
+  /** Root of the hosts' data directories; default a fresh temporary directory removed on stop. */
+  readonly dataDir?: string;
+  /** Batch messages per thread pair (default true). */
+  readonly batching?: boolean;
+  /** Where actors' log records go (default: kept in `logs`, warnings and errors to stderr). */
+  readonly onLog?: (record: LogRecord) => void;
+}
+
+interface Slot {
+  readonly address: Address;
+  readonly spec: ActorSpec;
+  readonly tracker: RestartTracker;
+  thread: number;
+  incarnation: number;
+  /** What the supervisor knows beyond the thread's own view. */
+  fate: 'live' | 'killed' | 'failed' | 'exited';
+  lastExit: CellExit | undefined;
+}
+
+interface ThreadSlot {
+  readonly index: number;
+  readonly actors: Address[];
+  worker: Worker | undefined;
+  control: Remote<ThreadControl> | undefined;
+  controlPort: MessagePort | undefined;
+}
+
+const MAIN_THREAD = 0;
+
+/**
+ * The cluster supervisor for real threads (placements `threads` and `packed`): spawns workers,
+ * wires a direct MessagePort between every pair of threads, holds the fault table and pushes it
+ * to every thread's relay, and restarts crashed actors by replacing their worker.
+ */
+export class ThreadedSystem implements ActorSystem {
+  readonly placement: 'threads' | 'packed';
+  readonly clientAddress: Address = makeAddress(CLIENT_HOST, 'main');
+  readonly logs = new LogBuffer();
+  private readonly events = new Subject<SystemEvent>();
+  readonly events$ = this.events.asObservable();
+  readonly history: SystemEvent[] = [];
+  private readonly slots = new Map<Address, Slot>();
+  private readonly threads = new Map<number, ThreadSlot>();
+  private readonly faults = new FaultTable();
+  private readonly mainHost: ThreadHost;
+  private readonly client: ActorCell;
+  private readonly dataDir: string;
+  private readonly ownsDataDir: boolean;
+  private readonly workerUrl = compiledUrl(import.meta.url, './worker-main.js');
+  private stopping = false;
+  readonly network: NetworkControl;
+  /** Milliseconds from `start` until every actor thread reported its actors created. */
+  startupMs = 0;
+
+  private constructor(private readonly options: ThreadedOptions) {
+    this.placement = options.placement ?? 'threads';
+    this.ownsDataDir = options.dataDir === undefined;
+    this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pocketkube-'));
+    this.planThreads(options.hosts);
+    this.mainHost = new ThreadHost(this.threadInit(MAIN_THREAD, []), loadDefinition, (event) => this.onThreadEvent(MAIN_THREAD, event));
+    this.client = new ActorCell(this.clientAddress, clientActor, undefined, 0, { ...this.mainHost.cellServices(this.clientAddress, 0), storage: new MemoryStorage() });
+    this.mainHost.adoptCell(this.client);
+    this.network = this.makeNetworkControl();
+  }
+
+  static async start(options: ThreadedOptions): Promise<ThreadedSystem> {
+    const begin = performance.now();
+    const system = new ThreadedSystem(options);
+    await system.client.start();
+    await system.spawnAll();
+    system.startupMs = performance.now() - begin;
+    return system;
+  }
+
+  tell<M extends Message>(to: Address, message: M): void {
+    this.client.context.send(to, message);
+  }
+
+  ask<R extends Message = Message>(to: Address, message: OutgoingMessage, options?: { timeoutMs?: number }): Promise<R> {
+    return this.client.context.ask<R>(to, message, options);
+  }
+
+  async list(): Promise<ActorInfo[]> {
+    const live = new Map<Address, ActorInfo>();
+    await Promise.all(
+      [...this.threads.values()].map(async (thread) => {
+        if (!thread.control) return;
+        for (const info of await thread.control.list()) live.set(info.address, info);
+      }),
+    );
+    return [...this.slots.values()].map((slot) => this.describe(slot, live.get(slot.address)));
+  }
+
+  private describe(slot: Slot, info: ActorInfo | undefined): ActorInfo {
+    return {
+      address: slot.address,
+      kind: slot.spec.kind,
+      host: hostOf(slot.address),
+      status: this.statusOf(slot, info),
+      restarts: slot.tracker.restarts,
+      mailboxSize: info?.mailboxSize ?? 0,
+      thread: slot.thread,
+      ...(slot.lastExit?.kind === 'crash' ? { lastError: slot.lastExit.error } : {}),
+    };
+  }
+
+  private statusOf(slot: Slot, info: ActorInfo | undefined): ActorInfo['status'] {
+    switch (slot.fate) {
+      case 'killed':
+      case 'failed':
+        return slot.fate;
+      case 'exited':
+        return slot.lastExit?.kind === 'normal' ? 'stopped' : 'crashed';
+      case 'live':
+        return info?.status ?? 'starting';
+      default: {
+        const unreachable: never = slot.fate;
+        throw new Error(`unknown fate ${String(unreachable)}`);
+      }
+    }
+  }
+
+  async inspect(addr: Address): Promise<Record<string, unknown>> {
+    const slot = this.slotOf(addr);
+    const found = await this.threads.get(slot.thread)?.control?.inspect(addr);
+    return found ?? { address: addr, status: slot.fate };
+  }
+
+  async pause(addr: Address): Promise<void> {
+    await this.threads.get(this.slotOf(addr).thread)?.control?.pause(addr);
+  }
+
+  async resume(addr: Address): Promise<void> {
+    await this.threads.get(this.slotOf(addr).thread)?.control?.resume(addr);
+  }
+
+  async killHost(host: string, options: KillOptions = {}): Promise<void> {
+    await this.broadcastNetwork(this.faults.setHostDown(host, true));
+    await this.killAddresses(this.addressesOf(host), options);
+  }
+
+  async restartHost(host: string): Promise<void> {
+    await this.broadcastNetwork(this.faults.setHostDown(host, false));
+    await this.restartAddresses(this.addressesOf(host).filter((a) => this.slots.get(a)!.fate === 'killed'));
+  }
+
+  async killActor(addr: Address): Promise<void> {
+    await this.killAddresses([addr], {});
+  }
+
+  async restartActor(addr: Address): Promise<void> {
+    await this.restartAddresses([addr]);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await Promise.all([...this.threads.values()].map((thread) => this.terminate(thread)));
+    this.mainHost.shutdown();
+    this.client.kill();
+    this.events.complete();
+    if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** The data directory of the hosts (their actors' durable storage lives below it). */
+  get dataDirectory(): string {
+    return this.dataDir;
+  }
+
+  private planThreads(hosts: readonly HostSpec[]): void {
+    const packedThreads = Math.max(1, this.options.threads ?? 4);
+    let next = 1;
+    hosts.forEach((host, hostIndex) => {
+      for (const spec of host.actors) {
+        const addr = makeAddress(host.name, spec.name);
+        if (this.slots.has(addr)) throw new Error(`duplicate actor ${addr}`);
+        const thread = this.placement === 'threads' ? next++ : 1 + (hostIndex % packedThreads);
+        this.slots.set(addr, { address: addr, spec, tracker: new RestartTracker(this.options.intensity ?? DEFAULT_INTENSITY), thread, incarnation: 0, fate: 'live', lastExit: undefined });
+        let slot = this.threads.get(thread);
+        if (!slot) {
+          slot = { index: thread, actors: [], worker: undefined, control: undefined, controlPort: undefined };
+          this.threads.set(thread, slot);
+        }
+        slot.actors.push(addr);
+      }
+    });
+  }
+
+  private routes(): [Address, number][] {
+    return [[this.clientAddress, MAIN_THREAD], ...[...this.slots.values()].map((slot): [Address, number] => [slot.address, slot.thread])];
+  }
+
+  private threadInit(index: number, actors: readonly Address[]): ThreadInit {
+    return {
+      threadIndex: index,
+      seed: (this.options.seed ?? 1) * 7919 + index,
+      batching: this.options.batching ?? true,
+      traceLimit: this.options.traceLimit ?? 0,
+      dataDir: this.dataDir,
+      network: this.faults.config(),
+      routes: this.routes(),
+      actors: actors.map((addr) => this.actorSpec(addr)),
+    };
+  }
+
+  private actorSpec(addr: Address): ThreadActorSpec {
+    const slot = this.slots.get(addr)!;
+    const { spec } = slot;
+    return {
+      address: addr,
+      kind: spec.kind,
+      incarnation: slot.incarnation,
+      ...(spec.module === undefined ? {} : { module: spec.module }),
+      ...(spec.config === undefined ? {} : { config: spec.config }),
+      ...(spec.mailboxLimit === undefined ? {} : { mailboxLimit: spec.mailboxLimit }),
+    };
+  }
+
+  /** First start: every pair of threads gets a direct channel before any actor runs. */
+  private async spawnAll(): Promise<void> {
+    const indices = [MAIN_THREAD, ...this.threads.keys()];
+    const peersOf = new Map<number, { thread: number; port: MessagePort }[]>(indices.map((i) => [i, []]));
+    for (let a = 0; a < indices.length; a++) {
+      for (let b = a + 1; b < indices.length; b++) {
+        const { port1, port2 } = new MessageChannel();
+        peersOf.get(indices[a]!)!.push({ thread: indices[b]!, port: port1 });
+        peersOf.get(indices[b]!)!.push({ thread: indices[a]!, port: port2 });
+      }
+    }
+    for (const { thread, port } of peersOf.get(MAIN_THREAD)!) this.mainHost.addPeer(thread, port);
+    for (const slot of this.threads.values()) this.spawnWorker(slot, peersOf.get(slot.index)!);
+    await Promise.all([...this.threads.values()].map((slot) => slot.control!.started()));
+    for (const slot of this.slots.values()) this.emit({ event: 'started', address: slot.address, incarnation: 0, atMs: Date.now() });
+  }
+
+  private spawnWorker(slot: ThreadSlot, peers: { thread: number; port: MessagePort }[]): void {
+    const { port1: controlMain, port2: controlWorker } = new MessageChannel();
+    const data: WorkerData = { init: this.threadInit(slot.index, slot.actors.filter((a) => this.slots.get(a)!.fate === 'live')), control: controlWorker, peers };
+    const worker = new Worker(this.workerUrl, {
+      workerData: data,
+      transferList: [controlWorker, ...peers.map((peer) => peer.port)],
+      execArgv: [],
+      stderr: false,
+      stdout: false,
+    });
+    slot.worker = worker;
+    slot.controlPort = controlMain;
+    slot.control = wrap<ThreadControl>(nodeEndpoint(controlMain as unknown as Parameters<typeof nodeEndpoint>[0]));
+    worker.on('message', (event: ThreadEvent) => this.onThreadEvent(slot.index, event));
+    worker.on('error', (error) => this.onThreadDied(slot, worker, `thread error: ${error.stack ?? String(error)}`));
+    worker.on('exit', (code) => this.onThreadDied(slot, worker, `thread exited with code ${code}`));
+  }
+
+  /** Replace a thread's worker: fresh channels to every live thread, then the actors start anew. */
+  private async respawnThread(slot: ThreadSlot): Promise<void> {
+    await this.terminate(slot);
+    if (this.stopping) return;
+    const peers: { thread: number; port: MessagePort }[] = [];
+    const wiring: Promise<void>[] = [];
+    const { port1: toMain, port2: mainEnd } = new MessageChannel();
+    peers.push({ thread: MAIN_THREAD, port: toMain });
+    this.mainHost.addPeer(slot.index, mainEnd);
+    for (const other of this.threads.values()) {
+      if (other.index === slot.index || !other.control) continue;
+      const { port1, port2 } = new MessageChannel();
+      peers.push({ thread: other.index, port: port1 });
+      wiring.push(Promise.resolve(other.control.addPeer(slot.index, transfer(port2, [port2]))));
+    }
+    await Promise.all(wiring);
+    this.spawnWorker(slot, peers);
+    await slot.control!.started();
+  }
+
+  private async terminate(slot: ThreadSlot): Promise<void> {
+    const worker = slot.worker;
+    slot.worker = undefined;
+    slot.control = undefined;
+    slot.controlPort?.close();
+    slot.controlPort = undefined;
+    this.mainHost.router.removePeer(slot.index);
+    for (const other of this.threads.values()) {
+      if (other.index !== slot.index) void other.control?.removePeer(slot.index);
+    }
+    if (worker) await worker.terminate();
+  }
+
+  private ownsWholeThread(addresses: readonly Address[], thread: ThreadSlot): boolean {
+    return thread.actors.every((a) => addresses.includes(a));
+  }
+
+  private async killAddresses(addresses: readonly Address[], options: KillOptions): Promise<void> {
+    const byThread = this.groupByThread(addresses);
+    await Promise.all(
+      [...byThread].map(async ([thread, list]) => {
+        if (options.loseUnsynced === false) await thread.control?.syncAll();
+        if (this.ownsWholeThread(list, thread)) await this.terminate(thread);
+        else await thread.control?.killActors(list);
+      }),
+    );
+    for (const addr of addresses) {
+      this.slots.get(addr)!.fate = 'killed';
+      this.emit({ event: 'killed', address: addr, atMs: Date.now() });
+    }
+  }
+
+  private async restartAddresses(addresses: readonly Address[]): Promise<void> {
+    const byThread = this.groupByThread(addresses);
+    for (const addr of addresses) {
+      const slot = this.slots.get(addr)!;
+      slot.incarnation++;
+      slot.fate = 'live';
+      slot.lastExit = undefined;
+      this.emit({ event: 'started', address: addr, incarnation: slot.incarnation, atMs: Date.now() });
+    }
+    await Promise.all(
+      [...byThread].map(async ([thread, list]) => {
+        if (!thread.worker || this.ownsWholeThread(list, thread)) await this.respawnThread(thread);
+        else await Promise.all(list.map((addr) => thread.control!.startActor(this.actorSpec(addr))));
+      }),
+    );
+  }
+
+  private groupByThread(addresses: readonly Address[]): Map<ThreadSlot, Address[]> {
+    const byThread = new Map<ThreadSlot, Address[]>();
+    for (const addr of addresses) {
+      const thread = this.threads.get(this.slotOf(addr).thread)!;
+      byThread.set(thread, [...(byThread.get(thread) ?? []), addr]);
+    }
+    return byThread;
+  }
+
+  private onThreadEvent(thread: number, event: ThreadEvent): void {
+    switch (event.op) {
+      case 'exit':
+        this.onActorExit(event.address, event.incarnation, event.exit);
+        return;
+      case 'log':
+        if (this.options.onLog) this.options.onLog(event.record);
+        else {
+          this.logs.push(event.record);
+          if (event.record.level === 'error' && !this.stopping) {
+            const detail = String(event.record.fields?.['error'] ?? '').split('\n')[0];
+            console.error(`[${event.record.source}] ${event.record.message}${detail ? `: ${detail}` : ''}`);
+          }
+        }
+        return;
+      case 'rejected':
+        this.emit({ event: 'rejected', address: event.address ?? this.clientAddress, reason: `thread ${thread}: ${event.reason}`, atMs: Date.now() });
+        return;
+      default: {
+        const unreachable: never = event;
+        throw new Error(`unknown thread event ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  private onActorExit(addr: Address, incarnation: number, exit: CellExit): void {
+    const slot = this.slots.get(addr);
+    if (!slot || slot.incarnation !== incarnation || slot.fate !== 'live' || this.stopping) return;
+    slot.lastExit = exit;
+    const atMs = Date.now();
+    this.emit(exit.kind === 'crash' ? { event: 'crashed', address: addr, error: exit.error, atMs } : { event: 'stopped', address: addr, reason: exit.reason, atMs });
+    const decision = slot.tracker.decide(slot.spec.restart ?? 'permanent', exit, performance.now());
+    if (decision === 'give-up') {
+      slot.fate = 'failed';
+      this.emit({ event: 'gave-up', address: addr, restarts: slot.tracker.restarts, atMs });
+      return;
+    }
+    if (decision === 'leave-down') {
+      slot.fate = 'exited';
+      return;
+    }
+    this.emit({ event: 'restarting', address: addr, restarts: slot.tracker.restarts, atMs });
+    void this.restartAddresses([addr]).catch((error: unknown) => console.error(`restart of ${addr} failed`, error));
+  }
+
+  private onThreadDied(slot: ThreadSlot, worker: Worker, reason: string): void {
+    if (slot.worker !== worker || this.stopping) return; // terminated on purpose, or already replaced
+    slot.worker = undefined;
+    for (const addr of slot.actors) {
+      const actor = this.slots.get(addr)!;
+      if (actor.fate === 'live') this.onActorExit(addr, actor.incarnation, { kind: 'crash', error: reason });
+    }
+  }
+
+  private addressesOf(host: string): Address[] {
+    const found = [...this.slots.keys()].filter((a) => hostOf(a) === host);
+    if (found.length === 0) throw new Error(`no host ${JSON.stringify(host)}`);
+    return found;
+  }
+
+  private slotOf(addr: Address): Slot {
+    const slot = this.slots.get(addr);
+    if (!slot) throw new Error(`no actor ${addr}`);
+    return slot;
+  }
+
+  private emit(event: SystemEvent): void {
+    this.history.push(event);
+    this.events.next(event);
+  }
+
+  private async broadcastNetwork(config: NetworkConfig): Promise<void> {
+    this.mainHost.setNetwork(config);
+    await Promise.all([...this.threads.values()].map((thread) => thread.control?.setNetwork(config)));
+  }
+
+  private makeNetworkControl(): NetworkControl {
+    return {
+      inject: async (spec: FaultSpec) => {
+        const { id, config } = this.faults.inject(spec);
+        await this.broadcastNetwork(config);
+        return id;
+      },
+      heal: async (id) => this.broadcastNetwork(this.faults.heal(id)),
+      healAll: async () => this.broadcastNetwork(this.faults.healAll()),
+      config: () => this.faults.config(),
+      stats: async () => {
+        const parts = await Promise.all([...this.threads.values()].map((thread) => thread.control?.stats() ?? {}));
+        return mergeStats([this.mainHost.stats(), ...parts]);
+      },
+      trace: async () => {
+        const parts = await Promise.all([...this.threads.values()].map((thread) => thread.control?.trace() ?? []));
+        return [this.mainHost.trace(), ...parts].flat().sort((a, b) => a.atMs - b.atMs);
+      },
+    };
+  }
+}

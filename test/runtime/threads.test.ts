@@ -1,0 +1,102 @@
+import test from 'ava';
+import type { EchoMessage } from '../../actors/echo/messages.js';
+import type { HostSpec } from '../../src/runtime/actor.js';
+import { AskTimeoutError } from '../../src/runtime/protocol.js';
+import { ThreadedSystem } from '../../src/runtime/threaded.js';
+
+type Stats = Extract<EchoMessage, { type: 'stats' }>;
+type Recalled = Extract<EchoMessage, { type: 'recalled' }>;
+
+const ring: HostSpec[] = ['h1', 'h2', 'h3'].map((name, i, all) => ({
+  name,
+  actors: [{ name: 'echo', kind: 'echo', config: { next: `${all[(i + 1) % all.length]}/echo`, reportTo: 'h1/echo' } }],
+}));
+
+async function lastRing(system: ThreadedSystem): Promise<string[]> {
+  return ((await system.inspect('h1/echo')) as { summary: { lastRing: string[] } }).summary.lastRing;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return check();
+}
+
+test('a ring across three threads works, stops at a partition, and works again after heal', async (t) => {
+  const system = await ThreadedSystem.start({ hosts: ring, seed: 3 });
+  t.teardown(() => system.stop());
+  const threads = new Set((await system.list()).map((info) => info.thread));
+  t.is(threads.size, 3, 'one thread per actor');
+
+  system.tell('h1/echo', { type: 'ring', hops: 2, trail: [] });
+  t.true(await waitFor(async () => (await lastRing(system)).length === 3, 5000));
+  t.deepEqual(await lastRing(system), ['h1/echo', 'h2/echo', 'h3/echo']);
+
+  const cut = await system.network.inject({ kind: 'partition', groups: [['h1', 'client'], ['h2', 'h3']] });
+  system.tell('h1/echo', { type: 'ring', hops: 5, trail: [] });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const stats = await system.network.stats();
+  t.is(stats['h1>h2']?.['ring']?.cut, 1, 'the ring stopped at the partition');
+  const error = await t.throwsAsync(system.ask('h2/echo', { type: 'getStats' }, { timeoutMs: 150 }));
+  t.true(error instanceof AskTimeoutError);
+
+  await system.network.heal(cut);
+  system.tell('h1/echo', { type: 'ring', hops: 5, trail: [] });
+  t.true(await waitFor(async () => (await lastRing(system)).length === 6, 5000));
+  const h2 = await system.ask<Stats>('h2/echo', { type: 'getStats' });
+  t.is(h2.rings, 3, 'h2 saw the first ring and two passes of the last, not the cut one');
+});
+
+test('a crashed actor gets a fresh thread; a killed host is silent, and restarts from its synced data', async (t) => {
+  const system = await ThreadedSystem.start({ hosts: ring, seed: 4, intensity: { maxRestarts: 3, periodMs: 60_000 } });
+  t.teardown(() => system.stop());
+  await system.ask('h2/echo', { type: 'remember', value: 'synced' });
+  system.tell('h2/echo', { type: 'crash', reason: 'test' });
+  t.true(
+    await waitFor(async () => {
+      const info = (await system.list()).find((i) => i.address === 'h2/echo')!;
+      return info.restarts === 1 && info.status === 'running';
+    }, 5000),
+  );
+  const after = await system.ask<Stats>('h2/echo', { type: 'getStats' });
+  t.is(after.incarnation, 1);
+  t.true(system.history.some((e) => e.event === 'crashed' && e.address === 'h2/echo'));
+
+  await system.killHost('h2');
+  t.is((await system.list()).find((i) => i.address === 'h2/echo')!.status, 'killed');
+  const silent = await t.throwsAsync(system.ask('h2/echo', { type: 'recall' }, { timeoutMs: 100 }));
+  t.true(silent instanceof AskTimeoutError);
+  await system.restartHost('h2');
+  const recalled = await system.ask<Recalled>('h2/echo', { type: 'recall' });
+  t.deepEqual(recalled.values, ['synced']);
+});
+
+test('pause holds the mailbox; resume delivers; list and inspect report state over comlink', async (t) => {
+  const system = await ThreadedSystem.start({ hosts: ring, seed: 5 });
+  t.teardown(() => system.stop());
+  await system.pause('h3/echo');
+  const pending = system.ask<Stats>('h3/echo', { type: 'getStats' }, { timeoutMs: 5000 });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const paused = (await system.list()).find((i) => i.address === 'h3/echo')!;
+  t.is(paused.status, 'paused');
+  t.is(paused.mailboxSize, 1);
+  await system.resume('h3/echo');
+  t.is((await pending).type, 'stats');
+});
+
+test('packed placement runs many hosts on few threads; killing one host leaves its thread-mates alive', async (t) => {
+  const hosts: HostSpec[] = Array.from({ length: 12 }, (_, i) => ({ name: `n${i}`, actors: [{ name: 'echo', kind: 'echo' }] }));
+  const system = await ThreadedSystem.start({ hosts, placement: 'packed', threads: 3, seed: 6 });
+  t.teardown(() => system.stop());
+  t.is(new Set((await system.list()).map((i) => i.thread)).size, 3);
+  await system.killHost('n0');
+  const n0Thread = (await system.list()).find((i) => i.host === 'n0')!.thread;
+  const mate = (await system.list()).find((i) => i.thread === n0Thread && i.host !== 'n0')!;
+  t.is(mate.status, 'running');
+  t.is((await system.ask<Stats>(mate.address, { type: 'getStats' })).type, 'stats');
+  await system.restartHost('n0');
+  t.is((await system.ask<Stats>('n0/echo', { type: 'getStats' })).incarnation, 1);
+});
