@@ -1,0 +1,308 @@
+/**
+ * Object lifecycle as kube-apiserver's generic registry does it (rest.BeforeCreate/BeforeUpdate,
+ * graceful deletion, finalizers). Everything generated — uid, times, resourceVersion, the random
+ * suffix of generateName — is passed in by the caller.
+ */
+import { lookupKind, type ResourceInfo } from './resources.js';
+import { parseQuantityValue } from './quantity.js';
+import { formatRfc3339, parseRfc3339 } from './time.js';
+import {
+  asArray, asRecord, asString, deepClone, deepEqual, isRecord, type JsonObject, type ObjectMeta, type OwnerReference,
+} from './types.js';
+
+/** Kinds whose metadata.generation tracks spec changes (the ones with a spec a controller observes). */
+const generationKinds = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job', 'PodDisruptionBudget', 'HorizontalPodAutoscaler']);
+
+/** Kinds that keep user-supplied status on create (nodeStrategy: "Nodes allow *all* fields"). */
+const keepsStatusOnCreate = new Set(['Node']);
+
+export const maxGenerateNameSuffixChars = 5;
+export const maxGeneratedNameBaseChars = 63 - maxGenerateNameSuffixChars;
+
+function metaOfMut(o: JsonObject): JsonObject {
+  const m = o['metadata'];
+  if (isRecord(m)) return m;
+  const created: JsonObject = {};
+  o['metadata'] = created;
+  return created;
+}
+
+export interface CreateParams {
+  uid: string;
+  nowMs: number;
+  resourceVersion: string;
+  /** Used only with generateName: 5 characters from the caller's PRNG (Kubernetes' alphabet: bcdfghjklmnpqrstvwxz2456789). */
+  nameSuffix?: string;
+  /** Set for Services that get a ClusterIP allocated by the caller. */
+  clusterIP?: string;
+}
+
+/** Kubernetes' pod QoS class from container requests and limits. */
+export function podQosClass(pod: JsonObject): 'Guaranteed' | 'Burstable' | 'BestEffort' {
+  const spec = asRecord(pod['spec']) ?? {};
+  const containers = [...asArray(spec['containers']), ...asArray(spec['initContainers'])].filter(isRecord);
+  let any = false;
+  let guaranteed = true;
+  for (const c of containers) {
+    const res = asRecord(c['resources']) ?? {};
+    const req = asRecord(res['requests']) ?? {};
+    const lim = asRecord(res['limits']) ?? {};
+    const nonZero = (m: JsonObject, k: string): boolean => {
+      const q = parseQuantityValue(m[k]);
+      return q.ok && q.quantity.nanos > 0n;
+    };
+    for (const k of ['cpu', 'memory']) {
+      if (nonZero(req, k) || nonZero(lim, k)) any = true;
+      const l = parseQuantityValue(lim[k]);
+      const r = req[k] === undefined ? l : parseQuantityValue(req[k]);
+      if (!l.ok || !r.ok || l.quantity.nanos !== r.quantity.nanos || l.quantity.nanos === 0n) guaranteed = false;
+    }
+  }
+  if (!any) return 'BestEffort';
+  return guaranteed ? 'Guaranteed' : 'Burstable';
+}
+
+function initialStatus(o: JsonObject, kind: string): unknown {
+  switch (kind) {
+    case 'Pod': return { phase: 'Pending', qosClass: podQosClass(o) };
+    case 'Namespace': return { phase: 'Active' };
+    case 'Service': return { loadBalancer: {} };
+    default: return {};
+  }
+}
+
+/**
+ * Prepares a (defaulted) object for its first write: identity, timestamps, generation, and the
+ * status reset Kubernetes does for kinds with a status subresource.
+ */
+export function prepareForCreate(input: JsonObject, info: ResourceInfo, p: CreateParams): JsonObject {
+  const o = deepClone(input);
+  const m = metaOfMut(o);
+  const name = asString(m['name']) ?? '';
+  if (name === '' && typeof m['generateName'] === 'string' && m['generateName'] !== '') {
+    if (p.nameSuffix === undefined) throw new Error('generateName needs a nameSuffix from the caller');
+    m['name'] = m['generateName'].slice(0, maxGeneratedNameBaseChars) + p.nameSuffix;
+  }
+  o['apiVersion'] = info.group === '' ? info.version : `${info.group}/${info.version}`;
+  o['kind'] = info.kind;
+  m['uid'] = p.uid;
+  m['creationTimestamp'] = formatRfc3339(p.nowMs);
+  m['resourceVersion'] = p.resourceVersion;
+  delete m['deletionTimestamp'];
+  delete m['deletionGracePeriodSeconds'];
+  delete m['selfLink'];
+  if (generationKinds.has(info.kind)) m['generation'] = 1;
+  else delete m['generation'];
+  if (info.hasStatus && !keepsStatusOnCreate.has(info.kind)) o['status'] = initialStatus(o, info.kind);
+  if (info.kind === 'Service' && p.clusterIP !== undefined) {
+    const spec = asRecord(o['spec']) ?? {};
+    spec['clusterIP'] = p.clusterIP;
+    spec['clusterIPs'] = [p.clusterIP];
+    if (p.clusterIP !== 'None') {
+      spec['ipFamilies'] ??= [p.clusterIP.includes(':') ? 'IPv6' : 'IPv4'];
+      spec['ipFamilyPolicy'] ??= 'SingleStack';
+    }
+    o['spec'] = spec;
+  }
+  return o;
+}
+
+export type UpdateTarget = 'main' | 'status';
+
+/**
+ * Prepares an update. `main`: status is kept from the old object for kinds with a status
+ * subresource, generation bumps when spec changes. `status`: only status (and labels/annotations)
+ * may change. Immutable metadata the client omitted is carried over so validation sees real changes only.
+ */
+export function prepareForUpdate(input: JsonObject, old: JsonObject, info: ResourceInfo, target: UpdateTarget, resourceVersion: string): JsonObject {
+  const o = deepClone(input);
+  const m = metaOfMut(o);
+  const om = asRecord(old['metadata']) ?? {};
+  for (const k of ['uid', 'creationTimestamp', 'namespace', 'name']) {
+    if (m[k] === undefined || m[k] === null || m[k] === '') {
+      if (om[k] !== undefined) m[k] = om[k];
+      else delete m[k];
+    }
+  }
+  for (const k of ['deletionTimestamp', 'deletionGracePeriodSeconds']) {
+    if (om[k] === undefined) delete m[k];
+    else m[k] = om[k];
+  }
+  o['apiVersion'] = old['apiVersion'];
+  o['kind'] = old['kind'];
+  m['resourceVersion'] = resourceVersion;
+  if (target === 'status') {
+    if (old['spec'] === undefined) delete o['spec'];
+    else o['spec'] = deepClone(old['spec']);
+    if (om['ownerReferences'] === undefined) delete m['ownerReferences'];
+    else m['ownerReferences'] = deepClone(om['ownerReferences']);
+    copyGeneration(m, om);
+    return o;
+  }
+  if (info.hasStatus) {
+    if (old['status'] === undefined) delete o['status'];
+    else o['status'] = deepClone(old['status']);
+  }
+  copyGeneration(m, om);
+  if (generationKinds.has(info.kind) && !deepEqual(o['spec'], old['spec'])) m['generation'] = (typeof om['generation'] === 'number' ? om['generation'] : 0) + 1;
+  return o;
+}
+
+function copyGeneration(m: JsonObject, om: JsonObject): void {
+  if (om['generation'] === undefined) delete m['generation'];
+  else m['generation'] = om['generation'];
+}
+
+/** Optimistic concurrency: a client-supplied resourceVersion must equal the stored one. */
+export function resourceVersionMatches(input: JsonObject, current: JsonObject): boolean {
+  const rv = asString(asRecord(input['metadata'])?.['resourceVersion']);
+  return rv === undefined || rv === '' || rv === asString(asRecord(current['metadata'])?.['resourceVersion']);
+}
+
+export interface Preconditions {
+  uid?: string;
+  resourceVersion?: string;
+}
+
+/** DeleteOptions.preconditions; returns the Conflict reason text or undefined when satisfied. */
+export function checkPreconditions(obj: JsonObject, pre: Preconditions | undefined): string | undefined {
+  const m = asRecord(obj['metadata']) ?? {};
+  if (pre?.uid !== undefined && pre.uid !== m['uid']) {
+    return `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${String(m['uid'] ?? '')}`;
+  }
+  if (pre?.resourceVersion !== undefined && pre.resourceVersion !== m['resourceVersion']) {
+    return `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${String(m['resourceVersion'] ?? '')}`;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deletion
+
+export interface DeleteParams {
+  nowMs: number;
+  /** DeleteOptions.gracePeriodSeconds, if the client sent one. */
+  gracePeriodSeconds?: number;
+  resourceVersion: string;
+}
+
+export type DeleteDecision =
+  /** Remove the object from storage now. */
+  | { action: 'delete' }
+  /** Store this object (deletionTimestamp set): finalizers or a graceful pod termination remain. */
+  | { action: 'update'; object: JsonObject };
+
+function finalizersOf(o: JsonObject): unknown[] {
+  const kind = asString(o['kind']);
+  const own = asArray(asRecord(o['metadata'])?.['finalizers']);
+  // Namespaces also wait for spec.finalizers (the namespace controller empties the namespace first).
+  return kind === 'Namespace' ? [...own, ...asArray(asRecord(o['spec'])?.['finalizers'])] : own;
+}
+
+function podGracePeriod(o: JsonObject, requested: number | undefined): number {
+  const spec = asRecord(o['spec']) ?? {};
+  const phase = asString(asRecord(o['status'])?.['phase']);
+  // Unscheduled or finished pods have nothing to stop: delete at once (registry/core/pod strategy).
+  if (asString(spec['nodeName']) === undefined || spec['nodeName'] === '' || phase === 'Succeeded' || phase === 'Failed') return 0;
+  if (requested !== undefined) return Math.max(0, requested);
+  const tgps = spec['terminationGracePeriodSeconds'];
+  return typeof tgps === 'number' && tgps >= 0 ? tgps : 30;
+}
+
+/** What a DELETE does to this object. */
+export function prepareForDelete(current: JsonObject, p: DeleteParams): DeleteDecision {
+  const kind = asString(current['kind']) ?? '';
+  const m = asRecord(current['metadata']) ?? {};
+  const hasFinalizers = finalizersOf(current).length > 0;
+  const grace = kind === 'Pod' ? podGracePeriod(current, p.gracePeriodSeconds) : 0;
+  const existingTs = asString(m['deletionTimestamp']);
+  if (grace === 0 && !hasFinalizers) return { action: 'delete' };
+  if (existingTs !== undefined) {
+    // Already terminating: a DELETE may only shorten the grace period.
+    const existingGrace = typeof m['deletionGracePeriodSeconds'] === 'number' ? m['deletionGracePeriodSeconds'] : 0;
+    if (grace >= existingGrace) return { action: 'update', object: withResourceVersion(current, p.resourceVersion, false) };
+  }
+  const o = withResourceVersion(current, p.resourceVersion, true);
+  const om = metaOfMut(o);
+  om['deletionTimestamp'] = formatRfc3339(p.nowMs + grace * 1000);
+  om['deletionGracePeriodSeconds'] = grace;
+  if (kind === 'Namespace') o['status'] = { ...(asRecord(o['status']) ?? {}), phase: 'Terminating' };
+  return { action: 'update', object: o };
+}
+
+function withResourceVersion(o: JsonObject, rv: string, bump: boolean): JsonObject {
+  const c = deepClone(o);
+  if (bump) metaOfMut(c)['resourceVersion'] = rv;
+  return c;
+}
+
+/**
+ * After an update of a terminating object: once no finalizers remain and the grace period is zero
+ * (kubelet confirmed the pod stopped by deleting with grace 0), the object is removed.
+ */
+export function shouldRemoveAfterUpdate(o: JsonObject): boolean {
+  const m = asRecord(o['metadata']) ?? {};
+  if (m['deletionTimestamp'] === undefined) return false;
+  if (finalizersOf(o).length > 0) return false;
+  return asString(o['kind']) !== 'Pod' || m['deletionGracePeriodSeconds'] === 0;
+}
+
+/** Seconds left before a terminating object's grace period ends (negative once overdue). */
+export function graceRemainingSeconds(o: JsonObject, nowMs: number): number | undefined {
+  const ts = asString(asRecord(o['metadata'])?.['deletionTimestamp']);
+  const t = ts === undefined ? undefined : parseRfc3339(ts);
+  return t === undefined ? undefined : (t - nowMs) / 1000;
+}
+
+export function removeFinalizer(o: JsonObject, finalizer: string): JsonObject {
+  const c = deepClone(o);
+  const m = metaOfMut(c);
+  const rest = asArray(m['finalizers']).filter((f) => f !== finalizer);
+  if (rest.length === 0) delete m['finalizers'];
+  else m['finalizers'] = rest;
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Owner references
+
+export function ownerReferencesOf(o: JsonObject): OwnerReference[] {
+  return asArray(asRecord(o['metadata'])?.['ownerReferences']).filter(isRecord) as unknown as OwnerReference[];
+}
+
+export function controllerRefOf(o: JsonObject): OwnerReference | undefined {
+  return ownerReferencesOf(o).find((r) => r.controller === true);
+}
+
+export function isOwnedBy(o: JsonObject, ownerUid: string): boolean {
+  return ownerReferencesOf(o).some((r) => r.uid === ownerUid);
+}
+
+/** The reference a controller puts on what it creates (controller + blockOwnerDeletion). */
+export function newControllerRef(owner: JsonObject): OwnerReference {
+  const m = (asRecord(owner['metadata']) ?? {}) as ObjectMeta;
+  const apiVersion = asString(owner['apiVersion']);
+  const kind = asString(owner['kind']);
+  if (apiVersion === undefined || kind === undefined || m.name === undefined || m.uid === undefined) {
+    throw new Error('newControllerRef: owner needs apiVersion, kind, metadata.name and metadata.uid');
+  }
+  if (lookupKind(apiVersion, kind) === undefined) throw new Error(`newControllerRef: unknown kind ${apiVersion}/${kind}`);
+  return { apiVersion, kind, name: m.name, uid: m.uid, controller: true, blockOwnerDeletion: true };
+}
+
+export function setOwnerReference(o: JsonObject, ref: OwnerReference): JsonObject {
+  const c = deepClone(o);
+  const m = metaOfMut(c);
+  const refs = ownerReferencesOf(c).filter((r) => r.uid !== ref.uid);
+  m['ownerReferences'] = [...refs, ref];
+  return c;
+}
+
+export function removeOwnerReference(o: JsonObject, uid: string): JsonObject {
+  const c = deepClone(o);
+  const m = metaOfMut(c);
+  const refs = ownerReferencesOf(c).filter((r) => r.uid !== uid);
+  if (refs.length === 0) delete m['ownerReferences'];
+  else m['ownerReferences'] = refs;
+  return c;
+}
