@@ -193,7 +193,9 @@ export function recordUpdate(old: JsonObject | undefined, next: JsonObject, mana
   const owners = ownersOf(old ?? {});
   const before = old === undefined ? new Set<string>() : fieldSetOf(old);
   const after = fieldSetOf(out);
-  const changed = [...after].filter((p) => !before.has(p) || !deepEqual(valueAt(old, dec(p)).value, valueAt(out, dec(p)).value));
+  // An item's "." is only taken by whoever adds the item; edits inside it take the edited leaves.
+  const changed = [...after].filter((p) => !before.has(p) ||
+    (!p.endsWith('"."]') && !deepEqual(valueAt(old, dec(p)).value, valueAt(out, dec(p)).value)));
   const removed = [...before].filter((p) => !after.has(p));
   for (const o of owners) for (const p of [...changed, ...removed]) o.fields.delete(p);
   if (changed.length > 0) {
