@@ -402,8 +402,8 @@ export class Cluster {
         const res = lead.propose(bytes(label));
         if (res.kind === 'appended') proposed = { index: res.index, term: res.term, key: `${res.term}|normal|${label}` };
       }
-      if (proposed && this.appliedAt.get(proposed.index) === proposed.key
-        && [...this.machines.values()].every((m) => m.index >= proposed.index)) return;
+      const target = proposed;
+      if (target && this.appliedAt.get(target.index) === target.key && [...this.machines.values()].every((m) => m.index >= target.index)) return;
     }
     this.fail(`liveness: no final write "${label}" applied on all members within ${maxRounds} rounds (leader ${this.leader()?.id ?? 'none'})`);
   }

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { SeededPrng } from '../../src/runtime/prng.js';
 import type { AppendMessage, RaftMessage } from '../../src/raft/messages.js';
-import { RaftNode, type RaftConfig } from '../../src/raft/node.js';
+import { RaftNode, type RaftConfig, type Role } from '../../src/raft/node.js';
 import type { Entry, NodeId } from '../../src/raft/types.js';
 import { bytes, Cluster, drain, outbox } from './harness.js';
 
@@ -127,7 +127,7 @@ for (const role of ['follower', 'candidate'] as const) {
   });
 }
 
-const oneRound: { size: number; votes: Record<string, boolean>; want: string }[] = [
+const oneRound: { size: number; votes: Record<string, boolean>; want: Role }[] = [
   { size: 1, votes: {}, want: 'leader' },
   { size: 3, votes: { n2: true, n3: true }, want: 'leader' },
   { size: 3, votes: { n2: true }, want: 'leader' },
