@@ -14,3 +14,4 @@ export * from './node-graph.js';
 export * from './node-authorizer.js';
 export * from './status.js';
 export * from './kubeconfig.js';
+export * from './request-info.js';
