@@ -156,7 +156,8 @@ export class Lessor implements LeaseIndex {
     if (!this.primary) return [];
     const out: [number, number][] = [];
     for (const lease of this.leases.values()) {
-      const remaining = Math.max(1, Math.ceil((lease.expiryMs - nowMs) / 1000));
+      if (lease.expiryMs <= nowMs) continue; // being revoked
+      const remaining = Math.ceil((lease.expiryMs - nowMs) / 1000);
       if (remaining < lease.ttlSeconds) out.push([lease.id, remaining]);
     }
     return out.sort((a, b) => a[0] - b[0]);
