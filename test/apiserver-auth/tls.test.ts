@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer as createHttpsServer, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { connect, createServer as createTlsServer } from 'node:tls';
 import { promisify } from 'node:util';
 import { KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { createCa, createServingCert, defaultServingSans, type CertAndKey } from '../../src/apiserver/auth/pki.js';
-import { kubeconfigYaml } from '../../src/apiserver/auth/kubeconfig.js';
+import { kubeconfigYaml, writeKubeconfig } from '../../src/apiserver/auth/kubeconfig.js';
 import { unauthorizedStatus } from '../../src/apiserver/auth/status.js';
 import { Authenticator, clusterIdentities, newStaticToken } from '../../src/apiserver/auth/tokens.js';
 
@@ -96,7 +96,8 @@ const haveKubectl = spawnSync('kubectl', ['version', '--client', '-o', 'json']).
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const writeConfig = async (name: string, caPem: string, token: string): Promise<string> => {
     const path = join(dir, name);
-    await writeFile(path, kubeconfigYaml({ server: `https://127.0.0.1:${port}`, caCertPem: caPem, token }), { mode: 0o600 });
+    await writeKubeconfig(path, { server: `https://127.0.0.1:${port}`, caCertPem: caPem, token });
+    t.is((await stat(path)).mode & 0o777, 0o600);
     return path;
   };
   const kubectl = (config: string) => execFileAsync('kubectl',

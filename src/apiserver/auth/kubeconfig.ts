@@ -3,6 +3,7 @@
  * no skip-verify) and a bearer token (kubectl sends tokens only over https).
  */
 import { stringify } from 'yaml';
+import { secretFileMode, writeAtomic } from './files.js';
 
 export interface KubeconfigInput {
   /** e.g. https://127.0.0.1:6443 (the front door). */
@@ -36,4 +37,9 @@ export function kubeconfigObject(input: KubeconfigInput): Record<string, unknown
 /** YAML text; write it with mode 0600, it holds a credential. */
 export function kubeconfigYaml(input: KubeconfigInput): string {
   return stringify(kubeconfigObject(input));
+}
+
+/** Writes the kubeconfig atomically with mode 0600 (it holds a credential). */
+export async function writeKubeconfig(path: string, input: KubeconfigInput): Promise<void> {
+  await writeAtomic(path, kubeconfigYaml(input), secretFileMode);
 }
