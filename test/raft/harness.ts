@@ -83,6 +83,8 @@ export class Cluster {
   queue: RaftMessage[] = [];
   readonly readStates: { node: NodeId; ctx: string; index: number }[] = [];
   messagesDelivered = 0;
+  /** Sees every message about to be delivered. */
+  observer: ((m: RaftMessage) => void) | undefined;
   private readonly config: Partial<RaftConfig>;
   private restarts = 0;
 
@@ -242,6 +244,7 @@ export class Cluster {
     const to = this.nodes.get(m.to);
     if (!to || this.cut.has(`${m.from}->${m.to}`)) return;
     if (this.dropRate > 0 && this.prng.next() < this.dropRate) return;
+    this.observer?.(m);
     const valid = validateRaftMessage(m);
     if ('error' in valid) this.fail(`node ${m.from} sent an invalid message: ${valid.error}`);
     this.messagesDelivered++;
