@@ -329,7 +329,8 @@ export function serverSideApply(live: JsonObject | undefined, config: JsonObject
     for (const path of configFields) {
       const want = valueAt(cfg, dec(path));
       const have = valueAt(live, dec(path));
-      if (have.found && deepEqual(want.value, have.value)) continue;
+      // Wanting a list item to exist never conflicts; only differing leaf values do.
+      if (have.found && (path.endsWith('"."]') || deepEqual(want.value, have.value))) continue;
       for (const o of others) {
         if (!o.fields.has(path)) continue;
         conflicts.push({ manager: o.entry.manager, managerDescription: describeManager(o.entry), path: fieldPathString(dec(path)) });

@@ -1,0 +1,512 @@
+/**
+ * meta.k8s.io/v1 Table rendering for `kubectl get`, cell for cell like the printers in
+ * kubernetes/pkg/printers/internalversion. The server always returns the wide columns
+ * (priority 1); kubectl hides them without `-o wide`.
+ */
+import { labelSelectorFromObject, labelSelectorToString } from './selectors.js';
+import { ageSince, humanDuration, parseRfc3339 } from './time.js';
+import { asArray, asNumber, asRecord, isRecord, type JsonObject } from './types.js';
+
+export interface ColumnDefinition {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  format: string;
+  description: string;
+  priority: 0 | 1;
+}
+
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
+export interface TableOptions {
+  nowMs: number;
+  /** The list's (or watch event's) resourceVersion; kubectl `get -w` needs it. */
+  resourceVersion: string;
+  includeObject?: IncludeObject;
+}
+
+type Cell = string | number | boolean;
+type Printer = (o: JsonObject, nowMs: number) => Cell[];
+
+const col = (name: string, type: ColumnDefinition['type'], description: string, priority: 0 | 1 = 0, format = ''): ColumnDefinition =>
+  ({ name, type, format, description, priority });
+
+const nameCol = col('Name', 'string', 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names', 0, 'name');
+const ageCol = col('Age', 'string', 'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.');
+const containersCol = col('Containers', 'string', 'Names of each container in the template.', 1);
+const imagesCol = col('Images', 'string', 'Images referenced by each container in the template.', 1);
+const selectorCol = col('Selector', 'string', 'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.', 1);
+
+const rec = (o: unknown, ...path: string[]): JsonObject => {
+  let cur: unknown = o;
+  for (const k of path) cur = asRecord(cur)?.[k];
+  return asRecord(cur) ?? {};
+};
+const str = (v: unknown, dflt = ''): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : dflt);
+const int = (v: unknown): number => asNumber(v) ?? 0;
+const name = (o: JsonObject): string => str(rec(o, 'metadata')['name']);
+const age = (o: JsonObject, now: number): string => ageSince(rec(o, 'metadata')['creationTimestamp'], now);
+const orNone = (s: string): string => (s === '' ? '<none>' : s);
+
+function labelsString(m: unknown): string {
+  const r = asRecord(m) ?? {};
+  return Object.keys(r).sort().map((k) => `${k}=${str(r[k])}`).join(',');
+}
+
+function templateContainers(o: JsonObject): [string, string] {
+  const cs = asArray(rec(o, 'spec', 'template', 'spec')['containers']).filter(isRecord);
+  return [cs.map((c) => str(c['name'])).join(','), cs.map((c) => str(c['image'])).join(',')];
+}
+
+function selectorString(o: JsonObject): string {
+  const r = labelSelectorFromObject(rec(o, 'spec')['selector']);
+  if (!r.ok || r.value === 'nothing') return '<none>';
+  return orNone(labelSelectorToString(r.value));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pods
+
+function isRestartableInit(c: JsonObject | undefined): boolean {
+  return c !== undefined && c['restartPolicy'] === 'Always';
+}
+
+function terminatedReason(t: JsonObject, prefix: string): string {
+  const reason = str(t['reason']);
+  if (reason !== '') return prefix + reason;
+  const signal = int(t['signal']);
+  return signal !== 0 ? `${prefix}Signal:${signal}` : `${prefix}ExitCode:${int(t['exitCode'])}`;
+}
+
+function laterOf(a: number | undefined, ts: unknown): number | undefined {
+  const t = typeof ts === 'string' ? parseRfc3339(ts) : undefined;
+  if (t === undefined) return a;
+  return a === undefined || t > a ? t : a;
+}
+
+const conditionTrue = (o: JsonObject, type: string): boolean =>
+  asArray(rec(o, 'status')['conditions']).some((c) => isRecord(c) && c['type'] === type && c['status'] === 'True');
+
+/** kubectl's pod READY / STATUS / RESTARTS computation (printPod). */
+export function podStatusSummary(pod: JsonObject, nowMs: number): { ready: string; status: string; restarts: string } {
+  const spec = rec(pod, 'spec');
+  const status = rec(pod, 'status');
+  const initSpecs = new Map(asArray(spec['initContainers']).filter(isRecord).map((c) => [str(c['name']), c]));
+  const total = asArray(spec['containers']).length + [...initSpecs.values()].filter(isRestartableInit).length;
+  let ready = 0;
+  let restarts = 0;
+  let sidecarRestarts = 0;
+  let lastRestart: number | undefined;
+  let lastSidecarRestart: number | undefined;
+  const phase = str(status['phase']);
+  let reason = str(status['reason']) !== '' ? str(status['reason']) : phase;
+  if (asArray(status['conditions']).some((c) => isRecord(c) && c['type'] === 'PodScheduled' && c['reason'] === 'SchedulingGated')) reason = 'SchedulingGated';
+
+  let initializing = false;
+  const initStatuses = asArray(status['initContainerStatuses']).filter(isRecord);
+  for (let i = 0; i < initStatuses.length; i++) {
+    const cs = initStatuses[i] ?? {};
+    const state = rec(cs, 'state');
+    const lastTerm = rec(cs, 'lastState', 'terminated');
+    restarts += int(cs['restartCount']);
+    lastRestart = laterOf(lastRestart, lastTerm['finishedAt']);
+    const sidecar = isRestartableInit(initSpecs.get(str(cs['name'])));
+    if (sidecar) {
+      sidecarRestarts += int(cs['restartCount']);
+      lastSidecarRestart = laterOf(lastSidecarRestart, lastTerm['finishedAt']);
+    }
+    const term = asRecord(state['terminated']);
+    const waiting = asRecord(state['waiting']);
+    if (term !== undefined && int(term['exitCode']) === 0) continue;
+    if (sidecar && cs['started'] === true) {
+      if (cs['ready'] === true) ready++;
+      continue;
+    }
+    if (term !== undefined) reason = terminatedReason(term, 'Init:');
+    else if (waiting !== undefined && str(waiting['reason']) !== '' && waiting['reason'] !== 'PodInitializing') reason = `Init:${str(waiting['reason'])}`;
+    else reason = `Init:${i}/${initSpecs.size}`;
+    initializing = true;
+    break;
+  }
+
+  if (!initializing || conditionTrue(pod, 'Initialized')) {
+    restarts = sidecarRestarts;
+    lastRestart = lastSidecarRestart;
+    let hasRunning = false;
+    const statuses = asArray(status['containerStatuses']).filter(isRecord);
+    for (let i = statuses.length - 1; i >= 0; i--) {
+      const cs = statuses[i] ?? {};
+      const state = rec(cs, 'state');
+      restarts += int(cs['restartCount']);
+      lastRestart = laterOf(lastRestart, rec(cs, 'lastState', 'terminated')['finishedAt']);
+      const waiting = asRecord(state['waiting']);
+      const term = asRecord(state['terminated']);
+      if (waiting !== undefined && str(waiting['reason']) !== '') reason = str(waiting['reason']);
+      else if (term !== undefined) reason = terminatedReason(term, '');
+      else if (cs['ready'] === true && state['running'] !== undefined) {
+        hasRunning = true;
+        ready++;
+      }
+    }
+    if (reason === 'Completed' && hasRunning) reason = conditionTrue(pod, 'Ready') ? 'Running' : 'NotReady';
+  }
+
+  const deleting = rec(pod, 'metadata')['deletionTimestamp'] !== undefined;
+  if (deleting && status['reason'] === 'NodeLost') reason = 'Unknown';
+  else if (deleting && phase !== 'Succeeded' && phase !== 'Failed') reason = 'Terminating';
+
+  let restartsStr = String(restarts);
+  if (restarts !== 0 && lastRestart !== undefined) restartsStr = `${restarts} (${humanDuration(nowMs - lastRestart)} ago)`;
+  return { ready: `${ready}/${total}`, status: reason, restarts: restartsStr };
+}
+
+const printPod: Printer = (o, now) => {
+  const s = podStatusSummary(o, now);
+  const spec = rec(o, 'spec');
+  const status = rec(o, 'status');
+  const ips = asArray(status['podIPs']).filter(isRecord);
+  const ip = str(ips[0]?.['ip']) !== '' ? str(ips[0]?.['ip']) : str(status['podIP']);
+  const gates = asArray(spec['readinessGates']).filter(isRecord);
+  let gatesStr = '<none>';
+  if (gates.length > 0) {
+    const trueCount = gates.filter((g) => {
+      const c = asArray(status['conditions']).find((x) => isRecord(x) && x['type'] === g['conditionType']);
+      return isRecord(c) && c['status'] === 'True';
+    }).length;
+    gatesStr = `${trueCount}/${gates.length}`;
+  }
+  return [name(o), s.ready, s.status, s.restarts, age(o, now), orNone(ip), orNone(str(spec['nodeName'])), orNone(str(status['nominatedNodeName'])), gatesStr];
+};
+
+// ---------------------------------------------------------------------------------------------
+// Nodes and the rest
+
+export function nodeRoles(node: JsonObject): string[] {
+  const roles = new Set<string>();
+  for (const [k, v] of Object.entries(rec(node, 'metadata', 'labels'))) {
+    if (k.startsWith('node-role.kubernetes.io/')) {
+      const role = k.slice('node-role.kubernetes.io/'.length);
+      if (role !== '') roles.add(role);
+    } else if (k === 'kubernetes.io/role' && typeof v === 'string' && v !== '') roles.add(v);
+  }
+  return [...roles].sort();
+}
+
+export function nodeStatusString(node: JsonObject): string {
+  const parts: string[] = [];
+  const ready = asArray(rec(node, 'status')['conditions']).find((c) => isRecord(c) && c['type'] === 'Ready');
+  if (isRecord(ready)) parts.push(ready['status'] === 'True' ? 'Ready' : 'NotReady');
+  else parts.push('Unknown');
+  if (rec(node, 'spec')['unschedulable'] === true) parts.push('SchedulingDisabled');
+  return parts.join(',');
+}
+
+const printNode: Printer = (o, now) => {
+  const status = rec(o, 'status');
+  const info = rec(status, 'nodeInfo');
+  const addr = (type: string): string => {
+    const a = asArray(status['addresses']).find((x) => isRecord(x) && x['type'] === type);
+    return isRecord(a) ? str(a['address']) : '<none>';
+  };
+  const unknown = (v: unknown): string => (str(v) === '' ? '<unknown>' : str(v));
+  return [name(o), nodeStatusString(o), orNone(nodeRoles(o).join(',')), age(o, now), str(info['kubeletVersion']),
+    addr('InternalIP'), addr('ExternalIP'), unknown(info['osImage']), unknown(info['kernelVersion']), unknown(info['containerRuntimeVersion'])];
+};
+
+function servicePorts(spec: JsonObject): string {
+  const ports = asArray(spec['ports']).filter(isRecord).map((p) => {
+    const np = int(p['nodePort']);
+    return np > 0 ? `${int(p['port'])}:${np}/${str(p['protocol'], 'TCP')}` : `${int(p['port'])}/${str(p['protocol'], 'TCP')}`;
+  });
+  return orNone(ports.join(','));
+}
+
+function serviceExternalIp(o: JsonObject): string {
+  const spec = rec(o, 'spec');
+  const external = asArray(spec['externalIPs']).map((x) => str(x));
+  switch (str(spec['type'], 'ClusterIP')) {
+    case 'ClusterIP': case 'NodePort':
+      return external.length > 0 ? external.join(',') : '<none>';
+    case 'LoadBalancer': {
+      const ingress = asArray(rec(o, 'status', 'loadBalancer')['ingress']).filter(isRecord).map((i) => str(i['ip']) !== '' ? str(i['ip']) : str(i['hostname']));
+      const all = [...ingress, ...external];
+      return all.length > 0 ? all.join(',') : '<pending>';
+    }
+    case 'ExternalName':
+      return str(spec['externalName']);
+    default:
+      return '<unknown>';
+  }
+}
+
+function endpointsString(o: JsonObject): string {
+  const eps: string[] = [];
+  for (const subset of asArray(o['subsets']).filter(isRecord)) {
+    const ports = asArray(subset['ports']).filter(isRecord);
+    for (const a of asArray(subset['addresses']).filter(isRecord)) {
+      if (ports.length === 0) eps.push(str(a['ip']));
+      for (const p of ports) eps.push(`${str(a['ip'])}:${int(p['port'])}`);
+    }
+  }
+  if (eps.length === 0) return '<none>';
+  const maxShown = 3;
+  return eps.length > maxShown ? `${eps.slice(0, maxShown).join(',')} + ${eps.length - maxShown} more...` : eps.join(',');
+}
+
+function jobCells(o: JsonObject, now: number): Cell[] {
+  const spec = rec(o, 'spec');
+  const status = rec(o, 'status');
+  const succeeded = int(status['succeeded']);
+  let completions: string;
+  if (typeof spec['completions'] === 'number') completions = `${succeeded}/${spec['completions']}`;
+  else if (int(spec['parallelism']) > 1) completions = `${succeeded}/1 of ${int(spec['parallelism'])}`;
+  else completions = `${succeeded}/1`;
+  const start = typeof status['startTime'] === 'string' ? parseRfc3339(status['startTime']) : undefined;
+  const end = typeof status['completionTime'] === 'string' ? parseRfc3339(status['completionTime']) : undefined;
+  const duration = start === undefined ? '' : humanDuration((end ?? now) - start);
+  const cond = (t: string): boolean => conditionTrue(o, t);
+  let state = 'Running';
+  if (cond('Complete')) state = 'Complete';
+  else if (cond('Failed')) state = 'Failed';
+  else if (rec(o, 'metadata')['deletionTimestamp'] !== undefined) state = 'Terminating';
+  else if (cond('FailureTarget')) state = 'FailureTarget';
+  else if (cond('SuccessCriteriaMet')) state = 'SuccessCriteriaMet';
+  else if (cond('Suspended')) state = 'Suspended';
+  const [cs, images] = templateContainers(o);
+  return [name(o), state, completions, duration, age(o, now), cs, images, selectorString(o)];
+}
+
+function eventCells(o: JsonObject, now: number): Cell[] {
+  const io = rec(o, 'involvedObject');
+  const last = o['lastTimestamp'] ?? o['eventTime'];
+  const first = o['firstTimestamp'] ?? o['eventTime'];
+  const src = rec(o, 'source');
+  const source = str(src['component']) !== ''
+    ? (str(src['host']) !== '' ? `${str(src['component'])}, ${str(src['host'])}` : str(src['component']))
+    : str(o['reportingComponent']);
+  return [ageSince(last, now), str(o['type']), str(o['reason']), `${str(io['kind']).toLowerCase()}/${str(io['name'])}`,
+    str(io['fieldPath']), source, str(o['message']).trim(), ageSince(first, now), int(o['count']), name(o)];
+}
+
+function hpaTargets(o: JsonObject): string {
+  const current = asArray(rec(o, 'status')['currentMetrics']).filter(isRecord);
+  const parts = asArray(rec(o, 'spec')['metrics']).filter(isRecord).map((m) => {
+    if (m['type'] !== 'Resource') return `<unsupported metric ${str(m['type'])}>`;
+    const res = rec(m, 'resource');
+    const target = rec(res, 'target');
+    const cur = current.find((c) => c['type'] === 'Resource' && rec(c, 'resource')['name'] === res['name']);
+    const curUtil = cur === undefined ? undefined : asNumber(rec(cur, 'resource', 'current')['averageUtilization']);
+    const want = target['type'] === 'Utilization' ? `${int(target['averageUtilization'])}%` : str(target['averageValue'] ?? target['value']);
+    return `${str(res['name'])}: ${curUtil === undefined ? '<unknown>' : `${curUtil}%`}/${want}`;
+  });
+  return orNone(parts.join(', '));
+}
+
+function bindingSubjects(o: JsonObject, kind: string): string {
+  return asArray(o['subjects']).filter(isRecord).filter((s) => s['kind'] === kind)
+    .map((s) => (kind === 'ServiceAccount' ? `${str(s['namespace'])}/${str(s['name'])}` : str(s['name']))).join(', ');
+}
+
+interface KindTable {
+  columns: ColumnDefinition[];
+  print: Printer;
+}
+
+const createdAtCol = col('Created At', 'date', 'CreationTimestamp is a timestamp representing the server time when this object was created.');
+const createdAt = (o: JsonObject): string => str(rec(o, 'metadata')['creationTimestamp']);
+
+const podColumns = [nameCol,
+  col('Ready', 'string', 'The aggregate readiness state of this pod for accepting traffic.'),
+  col('Status', 'string', 'The aggregate status of the containers in this pod.'),
+  col('Restarts', 'string', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
+  ageCol,
+  col('IP', 'string', 'IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.', 1),
+  col('Node', 'string', 'NodeName is a request to schedule this pod onto a specific node.', 1),
+  col('Nominated Node', 'string', 'nominatedNodeName is set only when this pod preempts other pods on the node.', 1),
+  col('Readiness Gates', 'string', 'If specified, all readiness gates will be evaluated for pod readiness.', 1)];
+
+const tables: Record<string, KindTable> = {
+  Pod: { columns: podColumns, print: printPod },
+  Node: {
+    columns: [nameCol, col('Status', 'string', 'The status of the node'), col('Roles', 'string', 'The roles of the node'), ageCol,
+      col('Version', 'string', 'Kubelet Version reported by the node.'), col('Internal-IP', 'string', 'List of addresses reachable to the node. Queried from cloud provider, if available.', 1),
+      col('External-IP', 'string', 'List of addresses reachable to the node. Queried from cloud provider, if available.', 1),
+      col('OS-Image', 'string', 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).', 1),
+      col('Kernel-Version', 'string', 'Kernel Version reported by the node from \'uname -r\' (e.g. 3.16.0-0.bpo.4-amd64).', 1),
+      col('Container-Runtime', 'string', 'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).', 1)],
+    print: printNode,
+  },
+  Namespace: {
+    columns: [nameCol, col('Status', 'string', 'The status of the namespace'), ageCol],
+    print: (o, now) => [name(o), str(rec(o, 'status')['phase']), age(o, now)],
+  },
+  Service: {
+    columns: [nameCol, col('Type', 'string', 'The type of the service.'), col('Cluster-IP', 'string', 'The IP address of the service.'),
+      col('External-IP', 'string', 'External IP addresses of the service.'), col('Port(s)', 'string', 'The ports of the service.'), ageCol,
+      col('Selector', 'string', 'Route service traffic to pods with label keys and values matching this selector.', 1)],
+    print: (o, now) => {
+      const spec = rec(o, 'spec');
+      return [name(o), str(spec['type'], 'ClusterIP'), orNone(str(spec['clusterIP'])), serviceExternalIp(o), servicePorts(spec), age(o, now), orNone(labelsString(spec['selector']))];
+    },
+  },
+  Deployment: {
+    columns: [nameCol, col('Ready', 'string', 'Number of the pod with ready state'), col('Up-to-date', 'integer', 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.'),
+      col('Available', 'integer', 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.'), ageCol, containersCol, imagesCol, selectorCol],
+    print: (o, now) => {
+      const st = rec(o, 'status');
+      return [name(o), `${int(st['readyReplicas'])}/${int(rec(o, 'spec')['replicas'])}`, int(st['updatedReplicas']), int(st['availableReplicas']), age(o, now), ...templateContainers(o), selectorString(o)];
+    },
+  },
+  ReplicaSet: {
+    columns: [nameCol, col('Desired', 'integer', 'Replicas is the number of desired replicas.'), col('Current', 'integer', 'Replicas is the most recently observed number of replicas.'),
+      col('Ready', 'integer', 'The number of ready replicas for this replica set.'), ageCol, containersCol, imagesCol, selectorCol],
+    print: (o, now) => {
+      const st = rec(o, 'status');
+      return [name(o), int(rec(o, 'spec')['replicas']), int(st['replicas']), int(st['readyReplicas']), age(o, now), ...templateContainers(o), selectorString(o)];
+    },
+  },
+  DaemonSet: {
+    columns: [nameCol, col('Desired', 'integer', 'The total number of nodes that should be running the daemon pod.'),
+      col('Current', 'integer', 'The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod.'),
+      col('Ready', 'integer', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.'),
+      col('Up-to-date', 'integer', 'The total number of nodes that are running updated daemon pod'),
+      col('Available', 'integer', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available.'),
+      col('Node Selector', 'string', 'NodeSelector is a selector which must be true for the pod to fit on a node.'), ageCol, containersCol, imagesCol, selectorCol],
+    print: (o, now) => {
+      const st = rec(o, 'status');
+      return [name(o), int(st['desiredNumberScheduled']), int(st['currentNumberScheduled']), int(st['numberReady']), int(st['updatedNumberScheduled']),
+        int(st['numberAvailable']), orNone(labelsString(rec(o, 'spec', 'template', 'spec')['nodeSelector'])), age(o, now), ...templateContainers(o), selectorString(o)];
+    },
+  },
+  StatefulSet: {
+    columns: [nameCol, col('Ready', 'string', 'Number of the pod with ready state'), ageCol, containersCol, imagesCol],
+    print: (o, now) => [name(o), `${int(rec(o, 'status')['readyReplicas'])}/${int(rec(o, 'spec')['replicas'])}`, age(o, now), ...templateContainers(o)],
+  },
+  Job: {
+    columns: [nameCol, col('Status', 'string', 'Status of the job.'), col('Completions', 'string', 'The completion status of the job.'),
+      col('Duration', 'string', 'Time required to complete the job.'), ageCol, containersCol, imagesCol, selectorCol],
+    print: jobCells,
+  },
+  Endpoints: {
+    columns: [nameCol, col('Endpoints', 'string', 'Endpoints of the service'), ageCol],
+    print: (o, now) => [name(o), endpointsString(o), age(o, now)],
+  },
+  EndpointSlice: {
+    columns: [nameCol, col('AddressType', 'string', 'Type of address carried by this EndpointSlice.'), col('Ports', 'string', 'Ports of the EndpointSlice.'),
+      col('Endpoints', 'string', 'Addresses of the EndpointSlice.'), ageCol],
+    print: (o, now) => {
+      const ports = asArray(o['ports']).filter(isRecord).map((p) => String(int(p['port'])));
+      const addrs = asArray(o['endpoints']).filter(isRecord).flatMap((e) => asArray(e['addresses']).map((a) => str(a)));
+      const shown = addrs.length > 3 ? `${addrs.slice(0, 3).join(',')} + ${addrs.length - 3} more...` : addrs.join(',');
+      return [name(o), str(o['addressType']), ports.length === 0 ? '<unset>' : ports.join(','), addrs.length === 0 ? '<unset>' : shown, age(o, now)];
+    },
+  },
+  ConfigMap: {
+    columns: [nameCol, col('Data', 'integer', 'Data contains the configuration data.'), ageCol],
+    print: (o, now) => [name(o), Object.keys(asRecord(o['data']) ?? {}).length + Object.keys(asRecord(o['binaryData']) ?? {}).length, age(o, now)],
+  },
+  Secret: {
+    columns: [nameCol, col('Type', 'string', 'The type of the secret'), col('Data', 'integer', 'The number of entries in the secret data.'), ageCol],
+    print: (o, now) => [name(o), str(o['type']), Object.keys(asRecord(o['data']) ?? {}).length, age(o, now)],
+  },
+  ServiceAccount: {
+    columns: [nameCol, col('Secrets', 'integer', 'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.'), ageCol],
+    print: (o, now) => [name(o), asArray(o['secrets']).length, age(o, now)],
+  },
+  Event: {
+    columns: [col('Last Seen', 'string', 'The last time this event was observed.'), col('Type', 'string', 'Type of this event (Normal, Warning), new types could be added in the future.'),
+      col('Reason', 'string', 'This should be a short, machine understandable string that gives the reason for the transition into the object\'s current status.'),
+      col('Object', 'string', 'The object that this event is about.'), col('Subobject', 'string', 'The subobject this event is about.', 1),
+      col('Source', 'string', 'The component reporting this event.', 1), col('Message', 'string', 'A human-readable description of the status of this operation.'),
+      col('First Seen', 'string', 'The time at which the event was first recorded.', 1), col('Count', 'integer', 'The number of times this event has occurred.', 1),
+      { ...nameCol, priority: 1 }],
+    print: eventCells,
+  },
+  Lease: {
+    columns: [nameCol, col('Holder', 'string', 'The holder of the lease.'), ageCol],
+    print: (o, now) => [name(o), str(rec(o, 'spec')['holderIdentity']), age(o, now)],
+  },
+  PodDisruptionBudget: {
+    columns: [nameCol, col('Min Available', 'string', 'The minimum number of pods that must be available.'), col('Max Unavailable', 'string', 'The maximum number of pods that may be unavailable.'),
+      col('Allowed Disruptions', 'integer', 'Calculated number of pods that may be disrupted at this time.'), ageCol],
+    print: (o, now) => {
+      const spec = rec(o, 'spec');
+      return [name(o), spec['minAvailable'] === undefined ? 'N/A' : str(spec['minAvailable']), spec['maxUnavailable'] === undefined ? 'N/A' : str(spec['maxUnavailable']),
+        int(rec(o, 'status')['disruptionsAllowed']), age(o, now)];
+    },
+  },
+  PriorityClass: {
+    columns: [nameCol, col('Value', 'integer', 'Value is the integer value of this priority class.'),
+      col('Global-Default', 'boolean', 'globalDefault specifies whether this PriorityClass should be considered as the default priority.'), ageCol,
+      col('Preemption Policy', 'string', 'PreemptionPolicy is the Policy for preempting pods with lower priority.')],
+    print: (o, now) => [name(o), int(o['value']), o['globalDefault'] === true, age(o, now), str(o['preemptionPolicy'], 'PreemptLowerPriority')],
+  },
+  Role: { columns: [nameCol, createdAtCol], print: (o) => [name(o), createdAt(o)] },
+  ClusterRole: { columns: [nameCol, createdAtCol], print: (o) => [name(o), createdAt(o)] },
+  RoleBinding: {
+    columns: [nameCol, col('Role', 'string', 'Role referenced by this binding.'), ageCol, col('Users', 'string', 'Users in the binding.', 1),
+      col('Groups', 'string', 'Groups in the binding.', 1), col('ServiceAccounts', 'string', 'ServiceAccounts in the binding.', 1)],
+    print: (o, now) => [name(o), `${str(rec(o, 'roleRef')['kind'])}/${str(rec(o, 'roleRef')['name'])}`, age(o, now),
+      bindingSubjects(o, 'User'), bindingSubjects(o, 'Group'), bindingSubjects(o, 'ServiceAccount')],
+  },
+  HorizontalPodAutoscaler: {
+    columns: [nameCol, col('Reference', 'string', 'Reference to the target resource.'), col('Targets', 'string', 'Current and desired metric values.'),
+      col('MinPods', 'string', 'Lower limit for the number of pods.'), col('MaxPods', 'integer', 'Upper limit for the number of pods.'),
+      col('Replicas', 'integer', 'Current number of replicas.'), ageCol],
+    print: (o, now) => {
+      const spec = rec(o, 'spec');
+      const ref = rec(spec, 'scaleTargetRef');
+      return [name(o), `${str(ref['kind'])}/${str(ref['name'])}`, hpaTargets(o), spec['minReplicas'] === undefined ? '<unset>' : str(spec['minReplicas']),
+        int(spec['maxReplicas']), int(rec(o, 'status')['currentReplicas']), age(o, now)];
+    },
+  },
+};
+tables['ClusterRoleBinding'] = tables['RoleBinding'] as KindTable;
+
+const defaultTable: KindTable = { columns: [nameCol, createdAtCol], print: (o) => [name(o), createdAt(o)] };
+
+function rowObject(o: JsonObject, include: IncludeObject): JsonObject | undefined {
+  switch (include) {
+    case 'None': return undefined;
+    case 'Object': return o;
+    case 'Metadata': return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: rec(o, 'metadata') };
+    default: {
+      const never: never = include;
+      throw new Error(`includeObject ${String(never)}`);
+    }
+  }
+}
+
+/** The Table for objects of one kind (a list, a single GET, or one watch event). */
+export function toTable(kind: string, objects: readonly JsonObject[], opts: TableOptions): JsonObject {
+  const t = tables[kind] ?? defaultTable;
+  const include = opts.includeObject ?? 'Metadata';
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: { resourceVersion: opts.resourceVersion },
+    columnDefinitions: t.columns,
+    rows: objects.map((o) => {
+      const cells = t.print(o, opts.nowMs);
+      if (cells.length !== t.columns.length) throw new Error(`table printer for ${kind} produced ${cells.length} cells for ${t.columns.length} columns`);
+      const row: JsonObject = { cells };
+      const obj = rowObject(o, include);
+      if (obj !== undefined) row['object'] = obj;
+      return row;
+    }),
+  };
+}
+
+/** True when the Accept header asks for a meta.k8s.io/v1 Table (kubectl get's human output). */
+export function wantsTable(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((part) => {
+    const params = part.split(';').map((p) => p.trim());
+    return params.includes('as=Table') && params.includes('g=meta.k8s.io') && (params.includes('v=v1') || params.includes('v=v1beta1'));
+  });
+}
+
+/** `includeObject` query parameter; an unknown value is an error the caller maps to 400. */
+export function parseIncludeObject(value: string | undefined): IncludeObject | undefined {
+  if (value === undefined || value === '') return 'Metadata';
+  return value === 'None' || value === 'Metadata' || value === 'Object' ? value : undefined;
+}
