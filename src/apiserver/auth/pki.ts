@@ -126,7 +126,6 @@ function caCommonNameOf(cert: X509Certificate): string {
   return cn;
 }
 
-
 /** The SANs a certificate carries, normalized; only DNS and IPv4 entries are understood. */
 export function sansOfCertificate(certPem: string): SubjectAltNames {
   const text = new X509Certificate(certPem).subjectAltName ?? '';
