@@ -670,11 +670,19 @@ export class RaftNode {
   /** §5.3/§5.4.2: commit the highest index a quorum stores, only if it is of the current term. */
   private maybeCommit(): void {
     while (this.state === 'leader' && this.voters.length > 0) {
+      // Insertion sort, descending, into a reused buffer: runs on every acknowledgement, n <= 7.
       const matches = this.matchBuf;
-      matches.length = 0;
       const last = this.log.lastIndex();
-      for (const v of this.voters) matches.push(v === this.id ? last : this.progress.get(v)?.match ?? 0);
-      matches.sort((a, b) => b - a);
+      let n = 0;
+      for (const v of this.voters) {
+        const value = v === this.id ? last : this.progress.get(v)?.match ?? 0;
+        let j = n++;
+        while (j > 0 && matches[j - 1]! < value) {
+          matches[j] = matches[j - 1]!;
+          j--;
+        }
+        matches[j] = value;
+      }
       const candidate = matches[this.quorum() - 1]!;
       if (candidate <= this.log.committed || this.log.term(candidate) !== this.currentTerm) return;
       this.commitTo(candidate);
