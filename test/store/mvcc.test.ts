@@ -220,7 +220,9 @@ test('large store: 100k puts of random keys, exact counts and order', (t) => {
   const all = must(store.range({ key: '/registry/', prefix: true }));
   t.is(all.count, keys.size);
   const sorted = [...keys].sort();
-  t.deepEqual(all.kvs.map((kv) => kv.key), sorted);
+  // A plain loop: a deep-equal of 100k items costs more than the store.
+  t.is(all.kvs.length, sorted.length);
+  t.true(all.kvs.every((kv, i) => kv.key === sorted[i]), 'ascending key order');
   const ns7 = sorted.filter((k) => k.startsWith('/registry/pods/ns7/'));
   t.is(must(store.range({ key: '/registry/pods/ns7/', prefix: true, countOnly: true })).count, ns7.length);
   must(store.deleteRange({ key: '/registry/pods/ns7/', prefix: true }));
