@@ -4,6 +4,7 @@ import { validateEchoMessage, type EchoConfig, type EchoMessage } from './messag
 
 const MEMORY_FILE = 'remembered';
 const MAX_BURST = 10_000;
+const MAX_LATENCY_SAMPLES = 100_000;
 
 export const echoActor = defineActor<EchoMessage, EchoConfig | undefined>({
   kind: 'echo',
@@ -24,7 +25,7 @@ class EchoBehaviour {
     private readonly config: EchoConfig,
   ) {}
 
-  receive(message: EchoMessage, incoming: Incoming): void {
+  receive(message: EchoMessage, incoming: Incoming): void | Promise<void> {
     switch (message.type) {
       case 'echo': {
         this.echoes++;
@@ -50,6 +51,9 @@ class EchoBehaviour {
       case 'getStats':
         incoming.reply?.(this.stats());
         return;
+      case 'measureLatency':
+        if (!isAddress(message.to)) throw new Error(`measureLatency: bad target ${message.to}`);
+        return this.measureLatency(message.to, Math.min(MAX_LATENCY_SAMPLES, message.count), incoming);
       case 'crash':
         throw new Error(`asked to crash: ${message.reason}`);
       case 'remember':
@@ -64,6 +68,7 @@ class EchoBehaviour {
         this.lastRing = message.trail;
         return;
       case 'stats':
+      case 'latencies':
       case 'recalled':
         return;
       default: {
@@ -92,8 +97,18 @@ class EchoBehaviour {
   private blast(to: Address, count: number, burst: number): void {
     const now = this.context.clock.now();
     const n = Math.min(count, burst);
-    for (let i = 0; i < n; i++) this.context.send(to, { type: 'echo', seq: i, sentAtMs: now });
+    for (let i = 0; i < n; i++) this.context.send(to, { type: 'echoed', seq: i, sentAtMs: now });
     if (count > n) this.context.setTimer('blast', 0, { type: 'blastTick', to, remaining: count - n, burst });
+  }
+
+  private async measureLatency(to: Address, count: number, incoming: Incoming): Promise<void> {
+    const roundTripsUs: number[] = [];
+    for (let seq = 0; seq < count; seq++) {
+      const started = this.context.clock.now();
+      await this.context.ask(to, { type: 'echo', seq });
+      roundTripsUs.push((this.context.clock.now() - started) * 1000);
+    }
+    incoming.reply?.({ type: 'latencies', roundTripsUs });
   }
 
   private recall(): string[] {

@@ -13,9 +13,12 @@ export type EchoMessage =
   | { readonly type: 'ring'; readonly hops: number; readonly trail: readonly string[] }
   /** A finished ring, sent to `reportTo`. */
   | { readonly type: 'ringDone'; readonly trail: readonly string[] }
-  /** Ask: send `count` echo tells to `to` in bursts of `burst` per turn; answered at once. */
+  /** Ask: send `count` one-way `echoed` tells to `to`, `burst` per turn; answered at once. */
   | { readonly type: 'blast'; readonly to: Address; readonly count: number; readonly burst: number }
   | { readonly type: 'blastTick'; readonly to: Address; readonly remaining: number; readonly burst: number }
+  /** Ask: make `count` sequential asks to `to` and answer with each round trip in microseconds. */
+  | { readonly type: 'measureLatency'; readonly to: Address; readonly count: number }
+  | { readonly type: 'latencies'; readonly roundTripsUs: readonly number[] }
   /** Ask: answered with `stats`. */
   | { readonly type: 'getStats' }
   | { readonly type: 'stats'; readonly echoes: number; readonly echoed: number; readonly rings: number; readonly incarnation: number }
@@ -33,6 +36,8 @@ export const validateEchoMessage = shapeValidator<EchoMessage>('echo', {
   ringDone: { trail: 'array' },
   blast: { to: 'string', count: 'number', burst: 'number' },
   blastTick: { to: 'string', remaining: 'number', burst: 'number' },
+  measureLatency: { to: 'string', count: 'number' },
+  latencies: { roundTripsUs: 'array' },
   getStats: {},
   stats: { echoes: 'number', echoed: 'number', rings: 'number', incarnation: 'number' },
   crash: { reason: 'string' },

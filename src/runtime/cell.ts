@@ -264,7 +264,7 @@ export class ActorCell {
       send<M extends Message>(to: Address, message: M): void {
         if (cell.isGone()) return;
         cell.counters.sent++;
-        cell.record({ effect: 'send', atMs: services.clock.now(), to, message });
+        if (services.effects) cell.record({ effect: 'send', atMs: services.clock.now(), to, message });
         services.outbox.post({ kind: EnvelopeKind.Tell, from: cell.address, to, id: 0, body: message });
       },
       ask<R extends Message>(to: Address, message: OutgoingMessage, options?: AskOptions): Promise<R> {

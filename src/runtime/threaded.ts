@@ -16,7 +16,7 @@ import { DEFAULT_INTENSITY, RestartTracker } from './supervision.js';
 import { CLIENT_HOST, type ActorSystem, type KillOptions, type NetworkControl, type SystemEvent, type SystemOptions } from './system.js';
 import { ThreadHost, type ThreadActorSpec, type ThreadEvent, type ThreadInit } from './thread-host.js';
 import type { ThreadControl, WorkerData } from './worker-main.js';
-import { compiledUrl } from './worker-url.js';
+import { bundledUrl } from './worker-url.js';
 import { loadDefinition } from '../../actors/registry.js';
 import { FaultTable, mergeStats, type FaultSpec, type NetworkConfig } from '../transport/network.js';
 
@@ -29,6 +29,8 @@ export interface ThreadedOptions extends SystemOptions {
   readonly dataDir?: string;
   /** Batch messages per thread pair (default true). */
   readonly batching?: boolean;
+  /** Node flags for the worker threads (e.g. `--cpu-prof` when profiling); default none. */
+  readonly workerExecArgv?: readonly string[];
   /** Where actors' log records go (default: kept in `logs`, warnings and errors to stderr). */
   readonly onLog?: (record: LogRecord) => void;
 }
@@ -73,7 +75,7 @@ export class ThreadedSystem implements ActorSystem {
   private readonly client: ActorCell;
   private readonly dataDir: string;
   private readonly ownsDataDir: boolean;
-  private readonly workerUrl = compiledUrl(import.meta.url, './worker-main.js');
+  private readonly workerUrl = bundledUrl(import.meta.url, 'worker-main.js');
   private stopping = false;
   readonly network: NetworkControl;
   /** Milliseconds from `start` until every actor thread reported its actors created. */
@@ -266,7 +268,7 @@ export class ThreadedSystem implements ActorSystem {
     const worker = new Worker(this.workerUrl, {
       workerData: data,
       transferList: [controlWorker, ...peers.map((peer) => peer.port)],
-      execArgv: [],
+      execArgv: [...(this.options.workerExecArgv ?? [])],
       stderr: false,
       stdout: false,
     });

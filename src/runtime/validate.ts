@@ -46,30 +46,45 @@ function hasKind(value: unknown, kind: FieldKind): boolean {
   }
 }
 
+interface CompiledField {
+  readonly name: string;
+  readonly kind: FieldKind;
+  readonly optional: boolean;
+}
+
 /**
  * Builds a validator for a discriminated union from a table of shapes, one per `type`.
  * The caller names the union it expects; the table keeps the check next to the protocol.
+ * Shapes are compiled once: this runs for every message an actor receives.
  */
 export function shapeValidator<M extends { type: string }>(
   protocol: string,
   shapes: Readonly<Record<M['type'], MessageShape>>,
 ): (raw: unknown) => M | ProtocolError {
-  const table = shapes as Readonly<Record<string, MessageShape>>;
+  const compiled = new Map<string, readonly CompiledField[]>();
+  for (const [type, shape] of Object.entries(shapes as Readonly<Record<string, MessageShape>>)) {
+    compiled.set(
+      type,
+      Object.entries(shape).map(([rawName, kind]) => {
+        const optional = rawName.endsWith('?');
+        return { name: optional ? rawName.slice(0, -1) : rawName, kind, optional };
+      }),
+    );
+  }
   return (raw: unknown) => {
     if (!isRecord(raw)) return protocolError(`${protocol}: message is not an object`);
     const type = raw['type'];
     if (typeof type !== 'string') return protocolError(`${protocol}: message has no string "type"`);
-    const shape = Object.prototype.hasOwnProperty.call(table, type) ? table[type] : undefined;
-    if (!shape) return protocolError(`${protocol}: unknown message type ${JSON.stringify(type)}`);
-    for (const [rawName, kind] of Object.entries(shape)) {
-      const optional = rawName.endsWith('?');
-      const name = optional ? rawName.slice(0, -1) : rawName;
-      const value = raw[name];
+    const fields = compiled.get(type);
+    if (!fields) return protocolError(`${protocol}: unknown message type ${JSON.stringify(type)}`);
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i]!;
+      const value = raw[field.name];
       if (value === undefined || value === null) {
-        if (optional) continue;
-        return protocolError(`${protocol}: ${type}.${name} is required`);
+        if (field.optional) continue;
+        return protocolError(`${protocol}: ${type}.${field.name} is required`);
       }
-      if (!hasKind(value, kind)) return protocolError(`${protocol}: ${type}.${name} must be ${kind}`);
+      if (!hasKind(value, field.kind)) return protocolError(`${protocol}: ${type}.${field.name} must be ${field.kind}`);
     }
     return raw as M;
   };

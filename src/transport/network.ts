@@ -193,7 +193,8 @@ export class NetworkModel {
   private partitionGroups: Map<string, number>[] = [];
   private oneWayCuts = new Set<string>();
   private probabilistic: ActiveFault[] = [];
-  private readonly stats = new Map<string, Map<string, LinkCounters>>();
+  /** from-host → to-host → message type → counters (nested maps: no string building per message). */
+  private readonly stats = new Map<string, Map<string, Map<string, LinkCounters>>>();
   private trace: TraceEvent[] = [];
   private traceStart = 0;
 
@@ -233,7 +234,7 @@ export class NetworkModel {
   }
 
   isCut(fromHost: string, toHost: string): boolean {
-    if (fromHost === toHost) return false;
+    if (fromHost === toHost || this.config.faults.length === 0) return false;
     if (this.oneWayCuts.has(`${fromHost}>${toHost}`)) return true;
     for (const groupOf of this.partitionGroups) {
       const a = groupOf.get(fromHost);
@@ -247,7 +248,7 @@ export class NetworkModel {
   route(fromHost: string, toHost: string, type: string): Routing {
     const counters = this.counters(fromHost, toHost, type);
     counters.sent++;
-    if (this.down.has(toHost) || this.down.has(fromHost)) {
+    if (this.down.size > 0 && (this.down.has(toHost) || this.down.has(fromHost))) {
       counters.down++;
       return DOWN;
     }
@@ -304,11 +305,15 @@ export class NetworkModel {
   }
 
   private counters(fromHost: string, toHost: string, type: string): LinkCounters {
-    const link = `${fromHost}>${toHost}`;
-    let byType = this.stats.get(link);
+    let byTo = this.stats.get(fromHost);
+    if (!byTo) {
+      byTo = new Map();
+      this.stats.set(fromHost, byTo);
+    }
+    let byType = byTo.get(toHost);
     if (!byType) {
       byType = new Map();
-      this.stats.set(link, byType);
+      byTo.set(toHost, byType);
     }
     let counters = byType.get(type);
     if (!counters) {
@@ -320,10 +325,12 @@ export class NetworkModel {
 
   snapshotStats(): NetworkStats {
     const out: NetworkStats = {};
-    for (const [link, byType] of this.stats) {
-      const entry: Record<string, LinkCounters> = {};
-      for (const [type, counters] of byType) entry[type] = { ...counters };
-      out[link] = entry;
+    for (const [fromHost, byTo] of this.stats) {
+      for (const [toHost, byType] of byTo) {
+        const entry: Record<string, LinkCounters> = {};
+        for (const [type, counters] of byType) entry[type] = { ...counters };
+        out[`${fromHost}>${toHost}`] = entry;
+      }
     }
     return out;
   }

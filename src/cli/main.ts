@@ -1,0 +1,1 @@
+console.log('pocketkube: CLI not built yet');

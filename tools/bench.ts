@@ -1,0 +1,16 @@
+/**
+ * `npm run bench -- <name>`: runs one benchmark. Each prints human lines and, as its very last
+ * line, `{"bench": "<name>", "metrics": {...}}`.
+ */
+const benches: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
+  bus: () => import('./bench/bus.js'),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const load = name ? benches[name] : undefined;
+if (!load) {
+  console.error(`usage: npm run bench -- <name>\n  benchmarks: ${Object.keys(benches).join(', ')}`);
+  process.exit(2);
+}
+await (await load()).run(args);
+process.exit(0);

@@ -1,0 +1,123 @@
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { EchoMessage } from '../../actors/echo/messages.js';
+import type { HostSpec } from '../../src/runtime/actor.js';
+import { ThreadedSystem } from '../../src/runtime/threaded.js';
+import { median, printResult, quantile, round, sortedCopy } from './stats.js';
+
+type Stats = Extract<EchoMessage, { type: 'stats' }>;
+type Latencies = Extract<EchoMessage, { type: 'latencies' }>;
+
+const RUNS = 3;
+const BATCHED_MESSAGES = 1_000_000;
+const UNBATCHED_MESSAGES = 200_000;
+const LATENCY_SAMPLES = 5_000;
+
+const pair: HostSpec[] = [
+  { name: 'h1', actors: [{ name: 'echo', kind: 'echo' }] },
+  { name: 'h2', actors: [{ name: 'echo', kind: 'echo' }] },
+];
+
+/** One-way throughput between two actors on two threads, through codec + relay + mailbox. */
+async function fullStack(batching: boolean, count: number): Promise<number> {
+  const system = await ThreadedSystem.start({ hosts: pair, batching });
+  try {
+    const began = performance.now();
+    await system.ask('h1/echo', { type: 'blast', to: 'h2/echo', count, burst: 4096 });
+    for (;;) {
+      const stats = await system.ask<Stats>('h2/echo', { type: 'getStats' }, { timeoutMs: 30_000 });
+      if (stats.echoed >= count) break;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    return count / ((performance.now() - began) / 1000);
+  } finally {
+    await system.stop();
+  }
+}
+
+/** The same traffic over a bare MessageChannel between two workers (msgpackr, 64 per post). */
+async function rawPorts(count: number): Promise<number> {
+  const { port1, port2 } = new MessageChannel();
+  const url = new URL('./raw-port-worker.mjs', import.meta.url);
+  const receiver = new Worker(url, { workerData: { role: 'receiver', port: port2, count }, transferList: [port2], execArgv: [] });
+  const sender = new Worker(url, { workerData: { role: 'sender', port: port1, count, batch: 64, burst: 8 }, transferList: [port1], execArgv: [] });
+  try {
+    await new Promise((resolve) => receiver.once('message', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const began = performance.now();
+    const done = new Promise((resolve) => receiver.once('message', resolve));
+    sender.postMessage('go');
+    await done;
+    return count / ((performance.now() - began) / 1000);
+  } finally {
+    await Promise.all([sender.terminate(), receiver.terminate()]);
+  }
+}
+
+async function latency(): Promise<number[]> {
+  const system = await ThreadedSystem.start({ hosts: pair });
+  try {
+    const reply = await system.ask<Latencies>('h1/echo', { type: 'measureLatency', to: 'h2/echo', count: LATENCY_SAMPLES }, { timeoutMs: 60_000 });
+    return sortedCopy(reply.roundTripsUs);
+  } finally {
+    await system.stop();
+  }
+}
+
+/** The default cluster's shape: 3 masters x 7 actors + 2 workers x 3 actors = 27 threads. */
+function clusterShape(): HostSpec[] {
+  const master = ['etcd', 'apiserver', 'controller-manager', 'scheduler', 'kubelet', 'kube-proxy', 'container-runtime'];
+  const node = ['kubelet', 'kube-proxy', 'container-runtime'];
+  return [
+    ...[1, 2, 3].map((i) => ({ name: `master-${i}`, actors: master.map((name) => ({ name, kind: 'echo' })) })),
+    ...[1, 2].map((i) => ({ name: `worker-${i}`, actors: node.map((name) => ({ name, kind: 'echo' })) })),
+  ];
+}
+
+async function start27(): Promise<{ startMs: number; rssMb: number }> {
+  const system = await ThreadedSystem.start({ hosts: clusterShape() });
+  try {
+    const infos = await system.list();
+    if (infos.length !== 27 || new Set(infos.map((i) => i.thread)).size !== 27) throw new Error('expected 27 actors on 27 threads');
+    return { startMs: system.startupMs, rssMb: process.memoryUsage().rss / 1048576 };
+  } finally {
+    await system.stop();
+  }
+}
+
+async function repeat<T>(label: string, runs: number, fn: () => Promise<T>, show: (value: T) => string): Promise<T[]> {
+  const values: T[] = [];
+  for (let i = 0; i < runs; i++) {
+    const value = await fn();
+    values.push(value);
+    console.log(`  ${label} run ${i + 1}: ${show(value)}`);
+  }
+  return values;
+}
+
+export async function run(): Promise<void> {
+  const perSecond = (value: number) => `${Math.round(value).toLocaleString('en-US')} msgs/s`;
+  console.log(`bus: two actors on two threads; ${RUNS} runs each, medians reported`);
+  const raw = median(await repeat('raw MessagePort, 64 per post', RUNS, () => rawPorts(BATCHED_MESSAGES), perSecond));
+  const batched = median(await repeat('full stack, batched', RUNS, () => fullStack(true, BATCHED_MESSAGES), perSecond));
+  const unbatched = median(await repeat('full stack, unbatched', RUNS, () => fullStack(false, UNBATCHED_MESSAGES), perSecond));
+  const rtts = await latency();
+  const starts = await repeat('27 actor threads', RUNS, start27, (r) => `${r.startMs.toFixed(0)} ms, RSS ${r.rssMb.toFixed(0)} MiB`);
+  const startMs = median(starts.map((s) => s.startMs));
+  const rssMb = median(starts.map((s) => s.rssMb));
+
+  console.log('');
+  console.log(`raw MessagePort baseline (batched 64): ${perSecond(raw)}`);
+  console.log(`full stack batched:                    ${perSecond(batched)}  (${round(batched / raw, 2)}x raw)`);
+  console.log(`full stack unbatched:                  ${perSecond(unbatched)}  (${round(unbatched / raw, 2)}x raw)`);
+  console.log(`ask round trip, 1 in flight:           p50 ${round(quantile(rtts, 0.5))} us, p99 ${round(quantile(rtts, 0.99))} us (${rtts.length} samples)`);
+  console.log(`27 actor threads:                      start ${round(startMs)} ms, process RSS ${round(rssMb)} MiB`);
+  printResult('bus', {
+    msgs_per_s_batched: round(batched),
+    msgs_per_s_unbatched: round(unbatched),
+    raw_msgs_per_s_batched: round(raw),
+    p50_us: round(quantile(rtts, 0.5)),
+    p99_us: round(quantile(rtts, 0.99)),
+    start_27_actor_threads_ms: round(startMs),
+    rss_27_actor_threads_mb: round(rssMb),
+  });
+}

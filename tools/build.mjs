@@ -1,0 +1,26 @@
+// Builds the runnable JavaScript: one bundle per entry point (worker threads start ~3x faster
+// from one file than from hundreds of modules), code-split so each actor kind loads on demand.
+// Type-checking is `npm run typecheck`; this step only transpiles.
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+
+rmSync('dist', { recursive: true, force: true });
+await build({
+  entryPoints: { 'worker-main': 'src/runtime/worker-main.ts', cli: 'src/cli/main.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  // rxjs resolves to its CommonJS build under the "node" condition, which cannot be tree-shaken:
+  // its ES module build brings ~12 KB instead of ~340 KB into every thread.
+  alias: { rxjs: './node_modules/rxjs/dist/esm/index.js' },
+  minifyWhitespace: true,
+  minifySyntax: true,
+  external: ['msgpackr-extract'],
+  // CommonJS dependencies call require(); give the ES module bundle a real one.
+  banner: { js: "import { createRequire as __pkCreateRequire } from 'node:module'; const require = __pkCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
