@@ -7,6 +7,7 @@
  * limits) becomes a typed error result; only broken invariants throw.
  */
 import { pack, unpack } from 'msgpackr';
+import { type SessionLimits, SessionTable } from '../raft/sessions.js';
 import { Lessor, type LeaseState, maxLeaseId, maxLeaseTtlSeconds } from './lease.js';
 import { type HashKvResult, type MvccState, MvccStore } from './mvcc.js';
 import {
@@ -65,22 +66,16 @@ export type CommandResponse =
 
 export type ApplyResult = Result<CommandResponse>;
 
-/**
- * Integration point for the Raft layer's session table (src/raft/sessions.ts): consulted before a
- * command with `meta` is applied, so a retried command returns its first result instead of
- * applying twice. Its state travels in the snapshot as an opaque blob.
- */
-export interface DedupTable {
-  /** The recorded result when (clientId, seq) was already applied. */
-  lookup(meta: CommandMeta): ApplyResult | undefined;
-  record(meta: CommandMeta, result: ApplyResult, index: number): void;
-}
-
 export interface StateMachineOptions {
   /** Monotonic milliseconds (the injected Clock's `now`); used only for local lease deadlines. */
   readonly now: () => number;
   readonly minLeaseTtlSeconds: number;
-  readonly dedup?: DedupTable;
+  /**
+   * Exactly-once commands: with limits, the machine keeps a replicated SessionTable
+   * (src/raft/sessions.ts) and a write command carrying `meta` already applied returns its first
+   * result. Reads (`range`) are not de-duplicated: running them twice is harmless.
+   */
+  readonly sessionLimits?: SessionLimits;
 }
 
 // ---- encoding and validation ----
@@ -266,12 +261,17 @@ interface SnapshotBody {
   readonly appliedIndex: number;
   readonly mvcc: MvccState;
   readonly leases: LeaseState;
-  readonly sessions: Uint8Array | null;
+  /** SessionTable.toPlain(), or null without sessions. */
+  readonly sessions: unknown;
+  /** An opaque blob the shell stores alongside. */
+  readonly extra: Uint8Array | null;
 }
 
 export class StoreStateMachine {
   readonly lessor: Lessor;
   readonly mvcc: MvccStore;
+  /** Present when `sessionLimits` was given; the shell calls `acknowledge` on it through commands only. */
+  readonly sessions: SessionTable<ApplyResult> | undefined;
   private applied = 0;
 
   constructor(private readonly options: StateMachineOptions, restored?: { body: SnapshotBody }) {
@@ -283,6 +283,10 @@ export class StoreStateMachine {
       this.applied = restored.body.appliedIndex;
     } else {
       this.mvcc = new MvccStore(this.lessor);
+    }
+    const plainSessions = restored?.body.sessions;
+    if (options.sessionLimits) {
+      this.sessions = plainSessions ? SessionTable.fromPlain<ApplyResult>(plainSessions, options.sessionLimits) : new SessionTable(options.sessionLimits);
     }
   }
 
@@ -304,12 +308,19 @@ export class StoreStateMachine {
   /** Applies one validated command at log `index` (strictly above the last applied index). */
   apply(command: Command, index: number): ApplyResult {
     this.advance(index);
-    const dedup = command.meta ? this.options.dedup : undefined;
-    const previous = dedup?.lookup(command.meta!);
-    if (previous) return previous;
-    const result = this.execute(command, index);
-    dedup?.record(command.meta!, result, index);
-    return result;
+    const meta = command.meta;
+    if (!meta || !this.sessions || command.type === 'range') return this.execute(command, index);
+    const seen = this.sessions.lookup(meta.clientId, meta.seq);
+    switch (seen.kind) {
+      case 'duplicate': return seen.result;
+      case 'stale': return fail({ code: 'staleSequence', clientId: meta.clientId, seq: meta.seq });
+      case 'new': {
+        const result = this.execute(command, index);
+        this.sessions.record(meta.clientId, meta.seq, result, index);
+        return result;
+      }
+      default: return assertNever(seen, 'session lookup');
+    }
   }
 
   /** Applies a no-op or configuration entry: only the applied index moves. */
@@ -322,16 +333,16 @@ export class StoreStateMachine {
   }
 
   /** The whole replicated state (history since compaction, leases, applied index, sessions) as bytes. */
-  snapshot(sessions?: Uint8Array): Uint8Array {
+  snapshot(extra?: Uint8Array): Uint8Array {
     const body: SnapshotBody = {
       v: snapshotVersion, appliedIndex: this.applied, mvcc: this.mvcc.exportState(),
-      leases: this.lessor.exportState(), sessions: sessions ?? null,
+      leases: this.lessor.exportState(), sessions: this.sessions?.toPlain() ?? null, extra: extra ?? null,
     };
     return Uint8Array.from(pack(body));
   }
 
   /** Rebuilds a machine from `snapshot` bytes; a malformed snapshot is a typed error. */
-  static restore(data: Uint8Array, options: StateMachineOptions): Result<{ machine: StoreStateMachine; sessions: Uint8Array | undefined }> {
+  static restore(data: Uint8Array, options: StateMachineOptions): Result<{ machine: StoreStateMachine; extra: Uint8Array | undefined }> {
     let body: unknown;
     try {
       body = unpack(data);
@@ -339,8 +350,14 @@ export class StoreStateMachine {
       return malformed(`undecodable snapshot: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (!isSnapshotBody(body)) return malformed('snapshot has the wrong shape or version');
-    const machine = new StoreStateMachine(options, { body });
-    return ok({ machine, sessions: body.sessions ?? undefined });
+    let machine: StoreStateMachine;
+    try {
+      machine = new StoreStateMachine(options, { body });
+    } catch (error) {
+      // Checksummed snapshot bytes that do not rebuild are damage we report, not a crash loop.
+      return malformed(`snapshot does not restore: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return ok({ machine, extra: body.extra ?? undefined });
   }
 
   private advance(index: number): void {
@@ -397,7 +414,7 @@ function isSnapshotBody(body: unknown): body is SnapshotBody {
   if (!isRecord(body) || body['v'] !== snapshotVersion || !isCount(body['appliedIndex'])) return false;
   const mvcc = body['mvcc'];
   return isRecord(mvcc) && isCount(mvcc['revision']) && isCount(mvcc['compactRevision']) && Array.isArray(mvcc['keys'])
-    && Array.isArray(body['leases']) && (body['sessions'] === null || body['sessions'] instanceof Uint8Array);
+    && Array.isArray(body['leases']) && (body['extra'] === null || body['extra'] instanceof Uint8Array);
 }
 
 /** Convenience constructors for callers building commands. */

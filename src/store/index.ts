@@ -4,7 +4,7 @@ export { MvccStore, type LeaseIndex, type Revisioned, type HashKvResult, type Mv
 export { Lessor, type LeaseInfo, type LessorOptions, maxLeaseTtlSeconds, expiredRetryMs } from './lease.js';
 export { WatchHub, type WatchOptions, type WatchRequest, type WatchResponse, type WatchCancelReason, defaultWatchOptions } from './watch.js';
 export {
-  StoreStateMachine, type Command, type CommandMeta, type CommandResponse, type ApplyResult, type DedupTable,
+  StoreStateMachine, type Command, type CommandMeta, type CommandResponse, type ApplyResult,
   type StateMachineOptions, type LeaseGrantResponse, commands, encodeCommand, decodeCommand, validateCommand,
   maxRequestBytes, maxTxnOps, maxKeyBytes, maxValueBytes,
 } from './commands.js';

@@ -146,6 +146,8 @@ export type StoreError =
   | { readonly code: 'leaseExists'; readonly lease: number }
   /** etcdserver: too large lease TTL */
   | { readonly code: 'leaseTtlTooLarge'; readonly ttlSeconds: number; readonly limit: number }
+  /** A retried command older than the session's cached window: it may or may not have applied. */
+  | { readonly code: 'staleSequence'; readonly clientId: string; readonly seq: number }
   /** The watch hub is at its watcher limit. */
   | { readonly code: 'tooManyWatchers'; readonly limit: number }
   /** A command that failed validation (unknown type, wrong field types, bad numbers). */

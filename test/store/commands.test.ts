@@ -2,7 +2,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { pack } from 'msgpackr';
 import {
-  type ApplyResult, type Command, type CommandMeta, type DedupTable, StoreStateMachine, commands, decodeCommand,
+  type Command, StoreStateMachine, commands, decodeCommand,
   encodeCommand, maxKeyBytes, maxRequestBytes, maxTxnOps, utf8Length, validateCommand,
 } from '../../src/store/commands.js';
 import { SeededPrng } from '../../src/runtime/prng.js';
@@ -61,18 +61,22 @@ test('encode/decode round trip; undecodable entry data is a typed error that sti
   t.throws(() => m.apply(commands.put({ key: 'k', value: b('x') }), 3), { message: /apply index/ });
 });
 
-test('a retried command (same clientId, seq) returns its first result through the dedup table', (t) => {
-  const table = new Map<string, ApplyResult>();
-  const dedup: DedupTable = {
-    lookup: (meta: CommandMeta) => table.get(`${meta.clientId}/${meta.seq}`),
-    record: (meta: CommandMeta, result: ApplyResult) => { table.set(`${meta.clientId}/${meta.seq}`, result); },
-  };
-  const m = new StoreStateMachine({ ...options, dedup });
-  const put = commands.put({ key: 'k', value: b('1') }, { clientId: 'c', seq: 1 });
-  const first = must(m.apply(put, 1));
-  const retried = must(m.apply(put, 2));
-  t.deepEqual(retried, first);
+test('a retried command (same clientId, seq) returns its first result; too old a retry is stale', (t) => {
+  const m = new StoreStateMachine({ ...options, sessionLimits: { maxSessions: 10, maxResultsPerSession: 2 } });
+  const put = (seq: number) => commands.put({ key: 'k', value: b(`${seq}`) }, { clientId: 'c', seq });
+  const first = must(m.apply(put(1), 1));
+  t.deepEqual(must(m.apply(put(1), 2)), first);
   t.is(m.mvcc.currentRevision, 2, 'applied once');
+  must(m.apply(put(2), 3));
+  must(m.apply(put(3), 4));
+  t.is(m.mvcc.currentRevision, 4);
+  t.deepEqual(m.apply(put(1), 5), { ok: false, error: { code: 'staleSequence', clientId: 'c', seq: 1 } });
+  t.is(m.mvcc.currentRevision, 4);
+  // Sessions travel in the snapshot: a retry after a restore is still recognised.
+  const restored = must(StoreStateMachine.restore(m.snapshot(), { ...options, sessionLimits: { maxSessions: 10, maxResultsPerSession: 2 } })).machine;
+  const again = must(restored.apply(put(3), 6));
+  t.like(again, { type: 'put', response: { header: { revision: 4 } } });
+  t.is(restored.mvcc.currentRevision, 4);
 });
 
 /** A deterministic random workload of commands (as decoded from the log). */
@@ -111,7 +115,7 @@ test('members applying the same log agree on hashKv; a snapshot round trip prese
   const snapshot = a.snapshot(Uint8Array.of(9, 9));
   const restored = must(StoreStateMachine.restore(snapshot, options));
   const c = restored.machine;
-  t.deepEqual([...restored.sessions!], [9, 9]);
+  t.deepEqual([...restored.extra!], [9, 9]);
   t.is(c.appliedIndex, 400);
   t.deepEqual(must(c.hashKv()), must(a.hashKv()));
   t.is(c.mvcc.compactRevision, a.mvcc.compactRevision);
