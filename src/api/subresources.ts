@@ -1,0 +1,80 @@
+/**
+ * Shapes served by subresources and collections: autoscaling/v1 Scale, policy/v1 Eviction, lists
+ * and watch events.
+ */
+import type { ResourceInfo } from './resources.js';
+import { labelSelectorFromObject, labelSelectorToString } from './selectors.js';
+import { asRecord, asString, deepClone, isRecord, joinApiVersion, type JsonObject } from './types.js';
+
+const scalableKinds = new Set(['Deployment', 'ReplicaSet', 'StatefulSet']);
+
+/** GET .../scale: the Scale view of a Deployment, ReplicaSet or StatefulSet. */
+export function scaleOf(obj: JsonObject): JsonObject {
+  const kind = asString(obj['kind']) ?? '';
+  if (!scalableKinds.has(kind)) throw new Error(`${kind} has no scale subresource`);
+  const m = asRecord(obj['metadata']) ?? {};
+  const metadata: JsonObject = {};
+  for (const k of ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp']) if (m[k] !== undefined) metadata[k] = m[k];
+  const sel = labelSelectorFromObject(asRecord(obj['spec'])?.['selector']);
+  const selector = sel.ok && sel.value !== 'nothing' ? labelSelectorToString(sel.value) : '';
+  const status: JsonObject = { replicas: asRecord(obj['status'])?.['replicas'] ?? 0 };
+  if (selector !== '') status['selector'] = selector;
+  return { kind: 'Scale', apiVersion: 'autoscaling/v1', metadata, spec: { replicas: asRecord(obj['spec'])?.['replicas'] ?? 0 }, status };
+}
+
+export type ScaleUpdate = { ok: true; object: JsonObject } | { ok: false; field: string; message: string };
+
+/**
+ * PUT/PATCH .../scale: the (patched) Scale's spec.replicas goes into the parent object; anything
+ * else in the Scale is ignored, as in Kubernetes. The caller checks the resourceVersion.
+ */
+export function applyScale(obj: JsonObject, scale: unknown): ScaleUpdate {
+  const replicas = asRecord(asRecord(scale)?.['spec'])?.['replicas'];
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas)) return { ok: false, field: 'spec.replicas', message: 'Required value' };
+  if (replicas < 0) return { ok: false, field: 'spec.replicas', message: `Invalid value: ${replicas}: must be greater than or equal to 0` };
+  const o = deepClone(obj);
+  const spec = asRecord(o['spec']) ?? {};
+  spec['replicas'] = replicas;
+  o['spec'] = spec;
+  return { ok: true, object: o };
+}
+
+export interface EvictionRequest {
+  name: string;
+  namespace?: string;
+  /** DeleteOptions carried by the eviction (gracePeriodSeconds, preconditions...). */
+  deleteOptions?: JsonObject;
+}
+
+/** Decodes a POST pods/<name>/eviction body (policy/v1 or v1beta1 Eviction). */
+export function decodeEviction(body: unknown): EvictionRequest | { error: string } {
+  if (!isRecord(body) || body['kind'] !== 'Eviction') return { error: 'expected an Eviction object' };
+  const m = asRecord(body['metadata']) ?? {};
+  const name = asString(m['name']);
+  if (name === undefined || name === '') return { error: 'metadata.name: Required value' };
+  const r: EvictionRequest = { name };
+  const ns = asString(m['namespace']);
+  if (ns !== undefined) r.namespace = ns;
+  const opts = asRecord(body['deleteOptions']);
+  if (opts !== undefined) r.deleteOptions = opts;
+  return r;
+}
+
+/** A `<Kind>List` reply. `items` is always an array, never null (kubectl relies on it). */
+export function listOf(info: ResourceInfo, items: readonly JsonObject[], resourceVersion: string, continueToken?: string): JsonObject {
+  const metadata: JsonObject = { resourceVersion };
+  if (continueToken !== undefined && continueToken !== '') metadata['continue'] = continueToken;
+  return { kind: info.listKind, apiVersion: joinApiVersion(info.group, info.version), metadata, items: [...items] };
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+/** One watch line (the caller appends "\n"). */
+export function watchEvent(type: WatchEventType, object: JsonObject): string {
+  return JSON.stringify({ type, object });
+}
+
+/** The BOOKMARK event object: only kind, apiVersion and metadata.resourceVersion. */
+export function bookmarkObject(info: ResourceInfo, resourceVersion: string): JsonObject {
+  return { kind: info.kind, apiVersion: joinApiVersion(info.group, info.version), metadata: { resourceVersion } };
+}
