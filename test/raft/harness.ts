@@ -83,6 +83,9 @@ export class Cluster {
   queue: RaftMessage[] = [];
   readonly readStates: { node: NodeId; ctx: string; index: number }[] = [];
   messagesDelivered = 0;
+  /** Complete each Ready one round after taking it (steps and ticks happen in between). */
+  asyncReady = false;
+  private readonly pending = new Map<NodeId, Ready>();
   /** Sees every message about to be delivered. */
   observer: ((m: RaftMessage) => void) | undefined;
   private readonly config: Partial<RaftConfig>;
@@ -143,6 +146,7 @@ export class Cluster {
   /** Power cut: the node and its unsent messages vanish; its disk stays. */
   crash(id: NodeId): void {
     this.nodes.delete(id);
+    this.pending.delete(id); // never persisted, never sent
     this.queue = this.queue.filter((m) => m.from !== id);
   }
 
@@ -226,7 +230,7 @@ export class Cluster {
   stabilize(maxRounds = 1000): void {
     for (let r = 0; r < maxRounds; r++) {
       this.round();
-      if (this.queue.length === 0 && this.alive().every((id) => !this.node(id).hasReady())) return;
+      if (this.queue.length === 0 && this.pending.size === 0 && this.alive().every((id) => !this.node(id).hasReady())) return;
     }
     throw new Error('cluster did not stabilize');
   }
@@ -242,7 +246,7 @@ export class Cluster {
 
   private deliver(m: RaftMessage): void {
     const to = this.nodes.get(m.to);
-    if (!to || this.cut.has(`${m.from}->${m.to}`)) return;
+    if (!to || (this.cut.size > 0 && this.cut.has(`${m.from}->${m.to}`))) return;
     if (this.dropRate > 0 && this.prng.next() < this.dropRate) return;
     this.observer?.(m);
     const valid = validateRaftMessage(m);
@@ -256,10 +260,22 @@ export class Cluster {
   processReady(id: NodeId): void {
     const node = this.nodes.get(id);
     if (!node) return;
+    if (this.asyncReady) {
+      // Like a shell whose fsync completes later: the previous Ready finishes now, and the node
+      // has been stepped and ticked in between.
+      const pending = this.pending.get(id);
+      this.pending.delete(id);
+      if (pending) this.completeReady(id, node, pending);
+      if (node.hasReady()) this.pending.set(id, node.ready());
+      return;
+    }
+    while (node.hasReady()) this.completeReady(id, node, node.ready());
+  }
+
+  private completeReady(id: NodeId, node: RaftNode, rd: Ready): void {
     const disk = this.disks.get(id)!;
     const machine = this.machines.get(id)!;
-    while (node.hasReady()) {
-      const rd = node.ready();
+    {
       this.checkLeaderAppendOnly(id, node, disk, rd);
       if (rd.snapshot) {
         disk.snapshot = rd.snapshot;

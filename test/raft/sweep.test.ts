@@ -1,7 +1,7 @@
 /**
  * Randomised chaos sweep: many seeds, each a few thousand ticks of random partitions, one-way cuts,
  * drops, duplicates, reordering and crash-restarts from persisted state, while clients propose and
- * read. The harness checks the Figure 3 safety properties (§5.2 Election Safety, §5.3 Log Matching
+ * read, leadership is transferred and wiped members are replaced by new ids. The harness checks the Figure 3 safety properties (§5.2 Election Safety, §5.3 Log Matching
  * and Leader Append-Only, §5.4 Leader Completeness and State Machine Safety) and ReadIndex
  * linearizability (§8) on every step; at the end the network heals and a final write must commit
  * everywhere (liveness). A failure names its seed.
@@ -13,11 +13,59 @@ import { Cluster } from './harness.js';
 const seeds = 100;
 const rounds = 2000;
 
-function chaos(seed: number): { delivered: number; applied: number } {
+/**
+ * Replaces a member now and then: wipe a voter, remove it, then add a fresh id that must catch up
+ * (by snapshot when the log was compacted). One step per call, retried until it sticks.
+ */
+class Replacer {
+  private phase: { kind: 'idle' } | { kind: 'removing'; id: string } | { kind: 'adding'; id: string } = { kind: 'idle' };
+  private next = 0;
+  replaced = 0;
+
+  constructor(private readonly c: Cluster, private readonly prng: SeededPrng) {}
+
+  step(): void {
+    const lead = this.c.leader();
+    if (!lead) return;
+    const voters = lead.confState().voters;
+    switch (this.phase.kind) {
+      case 'idle': {
+        if (this.prng.next() > 0.004) return;
+        const victim = voters[this.prng.int(voters.length)]!;
+        if (!this.c.disks.has(victim)) return;
+        this.c.wipe(victim);
+        this.phase = { kind: 'removing', id: victim };
+        return;
+      }
+      case 'removing':
+        if (!voters.includes(this.phase.id)) {
+          const id = `m${++this.next}`;
+          this.c.join(id);
+          this.phase = { kind: 'adding', id };
+        } else {
+          lead.proposeConfChange({ type: 'removeVoter', nodeId: this.phase.id });
+        }
+        return;
+      case 'adding':
+        if (voters.includes(this.phase.id)) {
+          this.phase = { kind: 'idle' };
+          this.replaced++;
+        } else {
+          lead.proposeConfChange({ type: 'addVoter', nodeId: this.phase.id });
+        }
+        return;
+      default: {
+        const unreachable: never = this.phase;
+        throw new Error(`unknown phase ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+}
+
+function chaos(seed: number): { delivered: number; applied: number; replaced: number } {
   const prng = new SeededPrng(seed * 7919 + 1);
-  const ids = seed % 2 === 0 ? ['n1', 'n2', 'n3'] : ['n1', 'n2', 'n3', 'n4', 'n5'];
   const c = new Cluster({
-    ids,
+    ids: seed % 2 === 0 ? ['n1', 'n2', 'n3'] : ['n1', 'n2', 'n3', 'n4', 'n5'],
     seed,
     config: {
       electionTicks: 10,
@@ -32,10 +80,13 @@ function chaos(seed: number): { delivered: number; applied: number } {
   c.dropRate = (seed % 4) * 0.04;
   c.duplicateRate = 0.02;
   c.reorderRate = 0.05;
+  c.asyncReady = seed % 4 === 3;
+  const replacer = seed % 3 === 1 ? new Replacer(c, prng) : undefined;
   let proposals = 0;
   let reads = 0;
   const pick = <T>(items: readonly T[]): T => items[prng.int(items.length)]!;
   for (let r = 0; r < rounds; r++) {
+    const ids = [...c.disks.keys()];
     const x = prng.next();
     if (x < 0.01) c.heal();
     else if (x < 0.015) c.isolate(pick(ids));
@@ -50,35 +101,40 @@ function chaos(seed: number): { delivered: number; applied: number } {
     if (prng.next() < 0.006 && alive.length > 0) c.crash(pick(alive));
     const down = ids.filter((id) => !c.nodes.has(id));
     if (down.length > 0 && prng.next() < 0.03) c.restart(pick(down));
-    if (alive.length > 0 && prng.next() < 0.3) {
-      const id = pick(alive);
-      if (c.nodes.has(id)) c.node(id).propose(new TextEncoder().encode(`s${seed}-p${proposals++}`));
+    const someone = c.alive();
+    if (someone.length > 0) {
+      if (prng.next() < 0.3) c.node(pick(someone)).propose(new TextEncoder().encode(`s${seed}-p${proposals++}`));
+      if (prng.next() < 0.03) {
+        const id = pick(someone);
+        c.read(id, `${id}/r${reads++}`);
+      }
+      if (prng.next() < 0.003) c.node(pick(someone)).transferLeadership(pick(ids));
     }
-    if (alive.length > 0 && prng.next() < 0.03) {
-      const id = pick(alive);
-      if (c.nodes.has(id)) c.read(id, `${id}/r${reads++}`);
-    }
+    replacer?.step();
     if (r % 40 === 0) c.compactAll(20, 3);
     c.tick();
   }
   c.settleAndWrite(600, `final-${seed}`);
-  return { delivered: c.messagesDelivered, applied: c.maxApplied };
+  return { delivered: c.messagesDelivered, applied: c.maxApplied, replaced: replacer?.replaced ?? 0 };
 }
 
-test(`Figure 3 safety + liveness under chaos: ${seeds} seeds x ${rounds} ticks (§5.2, §5.3, §5.4, §8)`, (t) => {
+test(`Figure 3 safety + liveness under chaos: ${seeds} seeds x ${rounds} ticks (§5.2, §5.3, §5.4, §4.1, §8)`, (t) => {
   const failures: string[] = [];
   let applied = 0;
-  let reads = 0;
+  let delivered = 0;
+  let replaced = 0;
   for (let seed = 1; seed <= seeds; seed++) {
     try {
       const result = chaos(seed);
       applied += result.applied;
-      reads += result.delivered;
+      delivered += result.delivered;
+      replaced += result.replaced;
     } catch (err) {
       failures.push(`seed ${seed}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   t.deepEqual(failures, [], `failing seeds:\n${failures.join('\n')}`);
   t.true(applied > seeds * 100, `little progress under chaos: ${applied} entries applied in total`);
-  t.log(`applied ${applied} entries, delivered ${reads} messages`);
+  t.true(replaced >= 10, `membership replacements completed: ${replaced}`);
+  t.log(`applied ${applied} entries, delivered ${delivered} messages, replaced ${replaced} members`);
 });
