@@ -187,7 +187,7 @@ export function bruteForceLinearizable(ops: readonly Operation[], initial: KvVal
 }
 
 /** Small random single-key histories, mostly not linearizable, for cross-checking. */
-export function randomTinyHistory(prng: Prng, maxOps: number): Spec[] {
+export function randomTinyHistory(prng: Prng, maxOps: number, infoRate = 0.15): Spec[] {
   const processes = 1 + prng.int(4);
   const count = 1 + prng.int(maxOps);
   const freeAt = new Array<number>(processes).fill(0);
@@ -200,7 +200,7 @@ export function randomTinyHistory(prng: Prng, maxOps: number): Spec[] {
     freeAt[p] = end;
     const roll = prng.next();
     const outcomeRoll = prng.next();
-    const type = outcomeRoll < 0.7 ? 'ok' : outcomeRoll < 0.85 ? 'info' : 'fail';
+    const type = outcomeRoll < infoRate ? 'info' : outcomeRoll < infoRate + 0.15 ? 'fail' : 'ok';
     const fresh = 1 + prng.int(3);
     if (roll < 0.4) specs.push({ p, f: 'read', value: pick(), start, end, type: type === 'fail' ? 'ok' : type });
     else if (roll < 0.7) specs.push({ p, f: 'write', value: fresh, start, end, type });

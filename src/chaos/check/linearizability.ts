@@ -243,6 +243,8 @@ interface Model {
   readonly initial: number;
   /** Call node of op j is 2j, its return node 2j+1; sorted by time, calls before returns on ties. */
   readonly events: Int32Array;
+  /** For an open-ended op: the previous open-ended op (in call order) with the same effect, or -1. */
+  readonly sameEffectBefore: Int32Array;
 }
 
 function isCallNode(node: number): boolean {
@@ -328,7 +330,8 @@ function prepare(keyOps: readonly Operation[], initial: KvValue | null): Model {
       }
     }
   }
-  return { ops, kind, a, b, definite, values, initial: intern(initial), events: sortEvents(ops, definite) };
+  const events = sortEvents(ops, definite);
+  return { ops, kind, a, b, definite, values, initial: intern(initial), events, sameEffectBefore: chainSameEffects(events, kind, a, b, definite) };
 }
 
 function sortEvents(ops: readonly Operation[], definite: Uint8Array): Int32Array {
@@ -343,6 +346,23 @@ function sortEvents(ops: readonly Operation[], definite: Uint8Array): Int32Array
   };
   nodes.sort((x, y) => time(x) - time(y) || (x & 1) - (y & 1) || x - y);
   return Int32Array.from(nodes);
+}
+
+/**
+ * Open-ended ops (no return event) with the same effect are interchangeable: swapping two of them
+ * in a linearization keeps it valid, so the search only linearizes them in call order.
+ */
+function chainSameEffects(events: Int32Array, kind: Uint8Array, a: Int32Array, b: Int32Array, definite: Uint8Array): Int32Array {
+  const before = new Int32Array(kind.length).fill(-1);
+  const lastOfEffect = new Map<string, number>();
+  for (const node of events) {
+    const j = node >> 1;
+    if (!isCallNode(node) || definite[j] === 1) continue;
+    const effect = `${kind[j]}/${a[j]}/${b[j]}`;
+    before[j] = lastOfEffect.get(effect) ?? -1;
+    lastOfEffect.set(effect, j);
+  }
+  return before;
 }
 
 /** Returns the new value, or -1 when the op is not legal in `state`. */
@@ -395,6 +415,10 @@ class LinearizedSet {
     this.words = new Uint32Array((size + 31) >>> 5);
   }
 
+  has(j: number): boolean {
+    return (this.words[j >>> 5]! & (1 << (j & 31))) !== 0;
+  }
+
   add(j: number): void {
     const w = j >>> 5;
     this.words[w]! |= 1 << (j & 31);
@@ -430,6 +454,17 @@ class StateCache {
 function sameWords(middle: Uint32Array, words: Uint32Array, lo: number): boolean {
   for (let i = 0; i < middle.length; i++) if (middle[i] !== words[lo + i]) return false;
   return true;
+}
+
+/**
+ * An open-ended op that changes nothing here can be left out instead (it need not happen at all),
+ * and same-effect open-ended ops go in call order (see chainSameEffects). Both only prune orders
+ * that have an equivalent one the search still explores.
+ */
+function skipOpenEnded(model: Model, j: number, state: number, after: number, linearized: LinearizedSet): boolean {
+  if (after === state) return true;
+  const previous = model.sameEffectBefore[j]!;
+  return previous !== -1 && !linearized.has(previous);
 }
 
 function search(model: Model, limits: SearchLimits, trackLongest = false): SearchOutcome {
@@ -474,7 +509,7 @@ function search(model: Model, limits: SearchLimits, trackLongest = false): Searc
     if (isCallNode(node)) {
       const j = node >> 1;
       const after = step(model, j, state);
-      if (after === -1) {
+      if (after === -1 || (model.definite[j] === 0 && skipOpenEnded(model, j, state, after, linearized))) {
         node = next[node]!;
         continue;
       }
