@@ -86,6 +86,8 @@ export class Cluster {
   /** Complete each Ready one round after taking it (steps and ticks happen in between). */
   asyncReady = false;
   private readonly pending = new Map<NodeId, Ready>();
+  /** Sees every committed entry a member applies, in order. */
+  onApply: ((id: NodeId, e: Entry) => void) | undefined;
   /** Sees every message about to be delivered. */
   observer: ((m: RaftMessage) => void) | undefined;
   private readonly config: Partial<RaftConfig>;
@@ -336,6 +338,7 @@ export class Cluster {
     machine.index = e.index;
     machine.hash = chain(machine.hash, e);
     machine.applied.push(text(e.data));
+    this.onApply?.(id, e);
     const hash = this.hashAt.get(e.index);
     if (hash === undefined) this.hashAt.set(e.index, machine.hash);
     else if (hash !== machine.hash) this.fail(`State Machine Safety: ${id} state differs from others at ${e.index}`);

@@ -4,6 +4,7 @@
  */
 import test from 'ava';
 import { SessionTable } from '../../src/raft/sessions.js';
+import { bytes, Cluster, text } from './harness.js';
 
 test('§8 a retried command returns the cached result and is not applied twice', (t) => {
   const table = new SessionTable<string>();
@@ -55,4 +56,38 @@ test('§8 sessions survive a snapshot round trip through plain data', (t) => {
   t.deepEqual(restored.lookup('b', 5), { kind: 'new' }, 'eviction order (b idle longest) was preserved');
   t.throws(() => SessionTable.fromPlain({ sessions: [{ clientId: 1 }] }), { message: /malformed/ });
   t.throws(() => SessionTable.fromPlain(null), { message: /must be an array/ });
+});
+
+test('§8 a command retried after a leader change is committed twice but applied once on every member', (t) => {
+  const c = new Cluster({ ids: ['n1', 'n2', 'n3'], seed: 9, config: { electionTicks: 10, heartbeatTicks: 1 } });
+  const counters = new Map<string, number>();
+  const tables = new Map<string, SessionTable<number>>();
+  c.onApply = (id, e) => {
+    if (e.type !== 'normal') return;
+    const [clientId, seq] = text(e.data).split(':');
+    const table = tables.get(id) ?? new SessionTable<number>();
+    tables.set(id, table);
+    table.apply(clientId!, Number(seq), e.index, () => {
+      const value = (counters.get(id) ?? 0) + 1;
+      counters.set(id, value);
+      return value;
+    });
+  };
+  c.node('n1').campaign();
+  c.stabilize();
+  c.node('n1').propose(bytes('client-a:1'));
+  c.stabilize();
+  // The client never saw the reply (say the leader crashed), so it retries on the new leader.
+  c.crash('n1');
+  c.tick(30);
+  const lead = c.leader();
+  t.truthy(lead);
+  lead!.propose(bytes('client-a:1'));
+  lead!.propose(bytes('client-a:2'));
+  c.restart('n1'); // its state machine (counter and sessions) is rebuilt by replaying the log
+  counters.delete('n1');
+  tables.delete('n1');
+  c.tick(10);
+  for (const id of ['n1', 'n2', 'n3']) t.is(counters.get(id), 2, `${id}: two distinct commands applied, the retry was not`);
+  t.is(c.machines.get('n2')!.applied.filter((d) => d === 'client-a:1').length, 2, 'the retry itself was committed');
 });
