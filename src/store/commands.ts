@@ -196,6 +196,9 @@ function validatePut(raw: unknown, size: { bytes: number }): Result<true> {
   if (value.length > maxValueBytes) return fail({ code: 'valueTooLarge', sizeBytes: value.length, limit: maxValueBytes });
   if (!optional(raw['lease'], (v) => isCount(v) && v <= maxLeaseId)) return malformed('bad lease');
   for (const flag of ['prevKv', 'ignoreValue', 'ignoreLease']) if (!optional(raw[flag], isBool)) return malformed(`bad ${flag}`);
+  // etcd: "value is provided" / "lease is provided" alongside the matching ignore flag.
+  if (raw['ignoreValue'] && value.length > 0) return malformed('value given with ignoreValue');
+  if (raw['ignoreLease'] && raw['lease']) return malformed('lease given with ignoreLease');
   size.bytes += keyBytes + value.length;
   return ok(true);
 }

@@ -121,6 +121,12 @@ function validRecordAfter(bytes: Uint8Array, view: DataView, offset: number): bo
   return false;
 }
 
+function entryTypeCode(type: EntryType): number {
+  const code = entryTypes.indexOf(type);
+  invariant(code >= 0, `entry type ${type} has no WAL code`);
+  return code;
+}
+
 function segmentName(seq: number, firstIndex: number): string {
   return `wal-${seq.toString(16).padStart(16, '0')}-${firstIndex.toString(16).padStart(16, '0')}.log`;
 }
@@ -238,7 +244,7 @@ export class Wal {
     if (entries.length === 0 && hardState === undefined) return;
     const records: Uint8Array[] = [];
     if (entries.length > 0) {
-      records.push(encodeRecord({ k: 'e', e: entries.map((e) => [e.term, e.index, entryTypes.indexOf(e.type), e.data]) }));
+      records.push(encodeRecord({ k: 'e', e: entries.map((e) => [e.term, e.index, entryTypeCode(e.type), e.data]) }));
     }
     if (hardState !== undefined) records.push(encodeRecord({ k: 'h', t: hardState.term, v: hardState.vote, c: hardState.commit }));
     const bytes = records.length === 1 ? records[0]! : concat(records);

@@ -75,8 +75,19 @@ export class WatchHub {
   private readonly watchers = new Map<number, Watcher>();
   private nextId = 1;
 
-  constructor(private readonly store: MvccStore, private readonly options: WatchOptions = defaultWatchOptions) {
+  constructor(private store: MvccStore, private readonly options: WatchOptions = defaultWatchOptions) {
     invariant(options.maxUnackedEvents > 0 && options.maxEventsPerResponse > 0, 'watch limits must be positive');
+  }
+
+  /**
+   * Follows a store rebuilt from a snapshot (a member that fell behind). Watchers keep their
+   * position: the new store's history since its compaction point serves them, and a watcher
+   * owed revisions older than that is cancelled as compacted at the next poll. The new store must
+   * not be behind the old one.
+   */
+  rebind(store: MvccStore): void {
+    invariant(store.currentRevision >= this.store.currentRevision, `rebind to an older store (${store.currentRevision} < ${this.store.currentRevision})`);
+    this.store = store;
   }
 
   get size(): number {

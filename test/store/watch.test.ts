@@ -1,5 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
+import { StoreStateMachine, commands } from '../../src/store/commands.js';
 import { MvccStore } from '../../src/store/mvcc.js';
 import type { KeySelector, RequestOp } from '../../src/store/types.js';
 import { WatchHub, type WatchResponse } from '../../src/store/watch.js';
@@ -262,4 +263,30 @@ test('the hub refuses watchers over its limit', (t) => {
   const hub = new WatchHub(new MvccStore(), { maxWatchers: 1, maxUnackedEvents: 10, maxEventsPerResponse: 10 });
   must(hub.watch({ key: 'a' }));
   t.deepEqual(hub.watch({ key: 'b' }), { ok: false, error: { code: 'tooManyWatchers', limit: 1 } });
+});
+
+test('a hub rebound to a store restored from a newer snapshot continues without gaps, or cancels', (t) => {
+  const options = { now: () => 0, minLeaseTtlSeconds: 2 };
+  const leader = new StoreStateMachine(options);
+  const follower = new StoreStateMachine(options);
+  const lagging = new StoreStateMachine(options);
+  const hub = new WatchHub(follower.mvcc);
+  const hubOfLagging = new WatchHub(lagging.mvcc);
+  must(leader.apply(commands.put({ key: 'k', value: b('1') }), 1)); // rev 2
+  must(follower.apply(commands.put({ key: 'k', value: b('1') }), 1));
+  must(hub.watch({ key: 'k', startRevision: 1 }));
+  must(hubOfLagging.watch({ key: 'k' })); // owed revision 2 on
+  const seen = hub.poll().flatMap((r) => r.events.map((e) => s(e.kv.value)));
+  t.deepEqual(seen, ['1']);
+  // The follower misses entries 2..4 and catches up by snapshot; revision 3 is still retained.
+  must(leader.apply(commands.put({ key: 'k', value: b('2') }), 2)); // rev 3
+  must(leader.apply(commands.put({ key: 'k', value: b('3') }), 3)); // rev 4
+  must(leader.apply(commands.compact(3), 4));
+  const snapshot = leader.snapshot();
+  hub.rebind(must(StoreStateMachine.restore(snapshot, options)).machine.mvcc);
+  seen.push(...hub.poll().flatMap((r) => r.events.map((e) => s(e.kv.value))));
+  t.deepEqual(seen, ['1', '2', '3']);
+  // A watcher owed revision 2, which the snapshot no longer has: cancelled as compacted, never gapped.
+  hubOfLagging.rebind(must(StoreStateMachine.restore(snapshot, options)).machine.mvcc);
+  t.like(hubOfLagging.poll(), [{ canceled: true, cancelReason: 'compacted', compactRevision: 3 }]);
 });
