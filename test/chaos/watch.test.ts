@@ -112,6 +112,7 @@ test('delivered events must match the log and the filter', (t) => {
   t.deepEqual(guarantees(wrongValue), ['matches-log']);
   const filtered = check([{ startRevision: 2, items: all([3, 'b'], [6, 'b']) }], { kind: 'key', key: 'b' });
   t.is(filtered.status, 'pass', filtered.explanation);
+  t.is(check([{ startRevision: 2, items: all([3, 'b'], [3, 'c'], [6, 'b']) }], { kind: 'range', start: 'b', end: 'd' }).status, 'pass');
   const outside = check([{ startRevision: 2, items: all([3, 'b'], [4, 'a']) }], { kind: 'prefix', prefix: 'b' });
   t.deepEqual(guarantees(outside), ['matches-log']);
 });

@@ -16,6 +16,11 @@
  *   a linearization possible, so dropping it loses no valid order (and keeps timeouts cheap).
  * - Ties: when a return and a call have the same time, the call is ordered first, i.e. the two ops
  *   count as concurrent. This can only accept more histories, never reject a correct one.
+ * - Pruning that keeps the search exact (each rule only skips orders that have an equivalent one the
+ *   search still explores; cross-checked against an exhaustive search in the tests): a legal read
+ *   among the candidates is linearized without branching; an indefinite write/cas whose unique value
+ *   a definite op observed gets that observer's return time; open-ended ops are never placed where
+ *   they change nothing, and open-ended ops with the same effect are placed in call order.
  *
  * Bounded: a budget of explored states per key and an optional deadline (an injected `now()`).
  * On a violation the witness is the minimal failing prefix of that key's events (binary search:

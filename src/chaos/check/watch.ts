@@ -26,6 +26,8 @@ export const defaultMaxReportedWatchViolations = 50;
 export type WatchFilter =
   | { readonly kind: 'key'; readonly key: string }
   | { readonly kind: 'prefix'; readonly prefix: string }
+  /** etcd's [key, range_end): keys k with start <= k < end (string order). */
+  | { readonly kind: 'range'; readonly start: string; readonly end: string }
   | { readonly kind: 'all' };
 
 export interface StoreEvent {
@@ -49,7 +51,7 @@ export type WatchItem =
   | { readonly kind: 'progress'; readonly revision: number };
 
 export interface WatchSession {
-  /** The inclusive start revision the session asked for. */
+  /** The inclusive start revision the session asked for (the effective one: resolve "from now" to header revision + 1). */
   readonly startRevision: number;
   /** What was delivered, in order. */
   readonly items: readonly WatchItem[];
@@ -97,6 +99,7 @@ export function matchesFilter(filter: WatchFilter, key: string): boolean {
   switch (filter.kind) {
     case 'key': return key === filter.key;
     case 'prefix': return key.startsWith(filter.prefix);
+    case 'range': return key >= filter.start && key < filter.end;
     case 'all': return true;
     default: {
       const never: never = filter;
