@@ -16,7 +16,9 @@ await build({
   sourcemap: true,
   // rxjs resolves to its CommonJS build under the "node" condition, which cannot be tree-shaken:
   // its ES module build brings ~12 KB instead of ~340 KB into every thread.
-  alias: { rxjs: './node_modules/rxjs/dist/esm/index.js' },
+  // msgpackr's Node entry probes for an optional native addon on every load (file-system lookups
+  // in every thread); its portable entry is the same codec without the probe.
+  alias: { rxjs: './node_modules/rxjs/dist/esm/index.js', msgpackr: './node_modules/msgpackr/index.js' },
   minifyWhitespace: true,
   minifySyntax: true,
   external: ['msgpackr-extract'],
