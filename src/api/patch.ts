@@ -254,14 +254,12 @@ const retainKeysKey = '$retainKeys';
 const setOrderPrefix = '$setElementOrder/';
 const deletePrimitivePrefix = '$deleteFromPrimitiveList/';
 
-/** Sentinel: the map was deleted by `$patch: delete`. */
-const deleted = Symbol('deleted');
-
-function smpMap(original: JsonObject, patch: JsonObject, path: string[]): JsonObject | typeof deleted {
+function smpMap(original: JsonObject, patch: JsonObject, path: string[]): JsonObject {
   if (path.length > maxPatchDepth) throw bad('patch nesting too deep');
   const directive = patch[directiveKey];
   if (directive !== undefined) {
-    if (directive === 'delete') return deleted;
+    // Like strategicpatch's handleDirectiveInMergeMap: "delete" leaves an empty map behind.
+    if (directive === 'delete') return {};
     if (directive === 'replace') return stripDirectives(patch, path) as JsonObject;
     if (directive !== 'merge') throw bad(`Unknown patch type: ${String(directive)} in map`);
   }
@@ -280,27 +278,32 @@ function smpMap(original: JsonObject, patch: JsonObject, path: string[]): JsonOb
       if (Array.isArray(cur)) out[field] = cur.filter((x) => !v.some((d) => deepEqual(d, x)));
     }
   }
+  const orderOf = (field: string): unknown[] | undefined => {
+    const order = patch[setOrderPrefix + field];
+    if (order === undefined) return undefined;
+    if (!Array.isArray(order)) throw bad(`${setOrderPrefix}${field} must be a list`);
+    return order;
+  };
   for (const [k, v] of Object.entries(patch)) {
     if (k === directiveKey || k === retainKeysKey || k.startsWith(deletePrimitivePrefix) || k.startsWith(setOrderPrefix)) continue;
     const childPath = [...path, k];
     if (v === null) {
       delete out[k];
     } else if (isRecord(v)) {
-      const merged = smpMap(isRecord(out[k]) ? (out[k] as JsonObject) : {}, v, childPath);
-      if (merged === deleted) delete out[k];
-      else out[k] = merged;
+      out[k] = smpMap(isRecord(out[k]) ? (out[k] as JsonObject) : {}, v, childPath);
     } else if (Array.isArray(v)) {
-      out[k] = smpList(Array.isArray(out[k]) ? (out[k] as unknown[]) : [], v, childPath);
+      out[k] = Array.isArray(out[k]) ? smpList(out[k] as unknown[], v, childPath, orderOf(k)) : stripDirectives(v, childPath);
     } else {
       out[k] = v;
     }
   }
-  for (const [k, v] of Object.entries(patch)) {
+  // An order directive without a patch list for that field only reorders.
+  for (const k of Object.keys(patch)) {
     if (!k.startsWith(setOrderPrefix)) continue;
     const field = k.slice(setOrderPrefix.length);
-    if (!Array.isArray(v)) throw bad(`${k} must be a list`);
     const cur = out[field];
-    if (Array.isArray(cur)) out[field] = applyElementOrder(cur, v, listStrategy([...path, field]));
+    if (Object.prototype.hasOwnProperty.call(patch, field) || !Array.isArray(cur)) continue;
+    out[field] = normalizeOrder(cur, orderOf(field) ?? [], cur, identityFn(listStrategy([...path, field])));
   }
   return out;
 }
@@ -317,28 +320,35 @@ function stripDirectives(v: unknown, path: string[]): unknown {
   return out;
 }
 
-function smpList(original: unknown[], patch: unknown[], path: string[]): unknown[] {
+function identityFn(strategy: ListStrategy): (x: unknown) => unknown {
+  return strategy.type === 'merge' ? (x) => (isRecord(x) ? x[strategy.key] : x) : (x) => x;
+}
+
+function smpList(original: unknown[], patch: unknown[], path: string[], order: unknown[] | undefined): unknown[] {
   const strategy = listStrategy(path);
   const replaceAll = patch.some((x) => isRecord(x) && x[directiveKey] === 'replace');
   if (replaceAll) return stripDirectives(patch.filter((x) => !(isRecord(x) && x[directiveKey] === 'replace')), path) as unknown[];
+  let merged: unknown[];
   switch (strategy.type) {
     case 'atomic':
-      for (const x of patch) if (isRecord(x) && x[directiveKey] !== undefined && x[directiveKey] !== 'replace') {
+      for (const x of patch) if (isRecord(x) && x[directiveKey] !== undefined) {
         throw bad(`$patch: ${String(x[directiveKey])} is not allowed in a list without a merge key (${path.join('.')})`);
       }
       return stripDirectives(patch, path) as unknown[];
-    case 'set': {
-      const out = [...original];
-      for (const x of patch) if (!out.some((o) => deepEqual(o, x))) out.push(x);
-      return out;
-    }
+    case 'set':
+      merged = [...original];
+      for (const x of patch) if (!merged.some((o) => deepEqual(o, x))) merged.push(x);
+      break;
     case 'merge':
-      return mergeKeyedList(original, patch, path, strategy.key);
+      merged = mergeKeyedList(original, patch, path, strategy.key);
+      break;
     default: {
       const never: never = strategy;
       throw new Error(`strategy ${JSON.stringify(never)}`);
     }
   }
+  const patchOrder = order ?? patch.filter((x) => !(isRecord(x) && x[directiveKey] !== undefined));
+  return normalizeOrder(merged, patchOrder, original, identityFn(strategy));
 }
 
 function mergeKeyedList(original: unknown[], patch: unknown[], path: string[], key: string): unknown[] {
@@ -355,36 +365,43 @@ function mergeKeyedList(original: unknown[], patch: unknown[], path: string[], k
       if (i >= 0) out.splice(i, 1);
       continue;
     }
-    if (i < 0) {
-      out.push(stripDirectives(item, path));
-      continue;
-    }
-    const merged = smpMap(out[i] as JsonObject, item, path);
-    if (merged === deleted) out.splice(i, 1);
-    else out[i] = merged;
+    if (i < 0) out.push(stripDirectives(item, path));
+    else out[i] = smpMap(out[i] as JsonObject, item, path);
   }
   return out;
 }
 
 /**
- * `$setElementOrder/<list>`: listed elements take the given relative order. Simplification:
- * elements not named in the order list (server-only items) keep their relative order after them.
+ * strategicpatch's normalizeElementOrder + mergeSortedSlice: items named by the patch (or by
+ * `$setElementOrder`) take the patch's order, server-only items keep theirs, and the two are
+ * interleaved using the original order where both are known; new items go before.
  */
-function applyElementOrder(list: unknown[], order: unknown[], strategy: ListStrategy): unknown[] {
-  const identity = (x: unknown): unknown => (strategy.type === 'merge' && isRecord(x) ? x[strategy.key] : x);
-  const orderIds = order.map((o) => (strategy.type === 'merge' && isRecord(o) ? o[strategy.key] : o));
-  const rank = (x: unknown): number => orderIds.findIndex((id) => deepEqual(id, identity(x)));
-  const listed = list.filter((x) => rank(x) >= 0).sort((a, b) => rank(a) - rank(b));
-  return [...listed, ...list.filter((x) => rank(x) < 0)];
+function normalizeOrder(merged: unknown[], patchOrder: unknown[], serverOrder: unknown[], id: (x: unknown) => unknown): unknown[] {
+  const indexIn = (list: unknown[], x: unknown): number => list.findIndex((y) => deepEqual(id(y), id(x)));
+  const byIndex = (list: unknown[]) => (a: unknown, b: unknown): number => indexIn(list, a) - indexIn(list, b);
+  const patchItems = merged.filter((x) => indexIn(patchOrder, x) >= 0).sort(byIndex(patchOrder));
+  const serverOnly = merged.filter((x) => indexIn(patchOrder, x) < 0).sort(byIndex(serverOrder));
+  const out: unknown[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < serverOnly.length || j < patchItems.length) {
+    const l = serverOnly[i];
+    const r = patchItems[j];
+    if (j >= patchItems.length) { out.push(l); i++; continue; }
+    if (i >= serverOnly.length) { out.push(r); j++; continue; }
+    const li = indexIn(serverOrder, l);
+    const ri = indexIn(serverOrder, r);
+    if (li >= 0 && ri >= 0 && li < ri) { out.push(l); i++; } else { out.push(r); j++; }
+  }
+  return out;
 }
 
 /** Strategic merge patch for the built-in kinds this project serves. */
 export function applyStrategicMergePatch(doc: unknown, patch: unknown): PatchResult {
   return run(() => {
     if (!isRecord(patch)) throw bad('strategic merge patch must be a JSON object');
-    const result = smpMap(isRecord(doc) ? doc : {}, patch, []);
-    if (result === deleted) throw unprocessable('$patch: delete of the whole object is not allowed');
-    return deepClone(result);
+    if (patch[directiveKey] === 'delete') throw unprocessable('$patch: delete of the whole object is not allowed');
+    return deepClone(smpMap(isRecord(doc) ? doc : {}, patch, []));
   });
 }
 
