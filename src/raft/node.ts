@@ -16,6 +16,8 @@
  *      - `rd.entries`: append to the WAL; entries[0].index may be <= the WAL's last index, in which
  *        case the WAL entries from entries[0].index onward are discarded first (conflicting suffix);
  *      - `rd.hardState` if present (term, vote, commit).
+ *      If these are not written atomically, write them in that order: a restart must never find
+ *      a hardState.commit beyond the entries on disk (restore() throws on that).
  *      `rd.mustSync` says whether an fsync is required (false when only commit moved).
  *   2. Send `rd.messages` (only after step 1: they promise what was just persisted, e.g. a vote).
  *      Delivery may fail or reorder; Raft copes. Optionally `reportUnreachable(to)` on send failure.
@@ -31,13 +33,17 @@
  *
  * Snapshots: after applying through index N the application may serialise its state S, persist it,
  * and call `compact(N, S)`: the core drops log entries <= N and will ship S to any follower whose
- * next needed entry is gone. The WAL may then drop entries <= N too.
+ * next needed entry is gone. The WAL may then drop entries <= N too. The log lives in memory until
+ * compacted, so the application must compact periodically (etcd: every 10,000 entries), keeping
+ * some entries after N so that briefly lagging followers need no snapshot.
  *
  * Restart: `RaftNode.restore({ id, hardState, snapshot, entries, config, prng })` with what the
  * shell persisted. The state machine is rebuilt from the snapshot, and committed entries after it
  * come back through committedEntries. A brand-new founding member passes `peers` and nothing
  * persisted; a brand-new joining member passes no peers and nothing persisted, and learns the
  * membership from its leader once it has been added with proposeConfChange({type:'addVoter'}).
+ * A member whose disk was lost must never restart under its old id (it could vote twice in a term
+ * or forget committed entries): remove it and add a fresh id.
  */
 import type { Prng } from '../runtime/prng.js';
 import { applyToVoters, decodeConfChange, encodeConfChange, parseConfChange, type ConfChange } from './confchange.js';
@@ -127,6 +133,22 @@ export type RequestResult =
   | { readonly kind: 'started' }
   | { readonly kind: 'forwarded'; readonly leader: NodeId }
   | { readonly kind: 'dropped'; readonly reason: DropReason };
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly leader: NodeId;
+  readonly commit: number;
+  readonly applied: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly voters: readonly NodeId[];
+  readonly leadTransferee: NodeId;
+  /** Leader only: its view of each follower. */
+  readonly progress: Readonly<Record<NodeId, { readonly match: number; readonly next: number; readonly state: 'probe' | 'replicate' | 'snapshot' }>>;
+}
 
 export interface RaftNodeOptions {
   readonly id: NodeId;
@@ -297,6 +319,16 @@ export class RaftNode {
   }
   latestSnapshot(): Snapshot | undefined {
     return this.snapshot;
+  }
+  /** A plain summary for status pages, metrics and role-aware fault targets. */
+  status(): RaftStatus {
+    const progress: Record<NodeId, { match: number; next: number; state: Progress['state'] }> = {};
+    for (const [id, pr] of this.progress) progress[id] = { match: pr.match, next: pr.next, state: pr.state };
+    return {
+      id: this.id, role: this.state, term: this.currentTerm, vote: this.votedFor, leader: this.lead,
+      commit: this.log.committed, applied: this.applied, firstIndex: this.log.firstIndex(), lastIndex: this.log.lastIndex(),
+      voters: [...this.voters], leadTransferee: this.leadTransferee, progress,
+    };
   }
 
   private hardState(): HardState {

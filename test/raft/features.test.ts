@@ -121,6 +121,8 @@ test('§3.10 leader transfer: the target catches up, times out at once, and wins
   t.is(c.node('n3').role, 'leader');
   t.is(c.node('n1').role, 'follower');
   t.is(c.node('n3').commitIndex, c.node('n3').lastIndex);
+  t.like(c.node('n3').status(), { role: 'leader', leader: 'n3', voters: ids3, leadTransferee: '' });
+  t.deepEqual(Object.keys(c.node('n3').status().progress).sort(), ['n1', 'n2']);
 });
 
 test('§3.10 a follower forwards a transfer request; a transfer to a dead node is abandoned after an election timeout', (t) => {
