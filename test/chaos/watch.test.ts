@@ -1,4 +1,5 @@
 import test from 'ava';
+import { SeededPrng } from '../../src/runtime/prng.js';
 import { checkWatchGuarantees, type StoreEvent, type StoreLog, type WatchFilter, type WatchGuarantee, type WatchItem, type WatchSession, type WatchVerdict } from '../../src/chaos/check/watch.js';
 
 const logEvents: StoreEvent[] = [
@@ -134,4 +135,64 @@ test('events outside the log coverage are not judged', (t) => {
 test('no watchers gives unknown; a disordered log is a programmer error', (t) => {
   t.is(checkWatchGuarantees([], log).status, 'unknown');
   t.throws(() => checkWatchGuarantees([], { events: [logEvents[1]!, logEvents[0]!] }), { message: /out of order/ });
+});
+
+/** A random log and a correct delivery of it to a prefix watcher: resumes at last + 1, batched responses, bookmarks. */
+function randomCorrectWatch(seed: number): { log: StoreLog; sessions: WatchSession[] } {
+  const prng = new SeededPrng(seed);
+  const events: StoreEvent[] = [];
+  for (let rev = 2; rev < 60; rev++) {
+    const keys = new Set(Array.from({ length: 1 + prng.int(3) }, () => `${prng.next() < 0.7 ? 'p/' : 'q/'}${prng.int(5)}`));
+    for (const key of [...keys].sort()) events.push(prng.next() < 0.2 ? { revision: rev, key, type: 'delete' } : { revision: rev, key, type: 'put', value: `v${rev}` });
+  }
+  const matching = events.filter((e) => e.key.startsWith('p/'));
+  const revisions = [...new Set(matching.map((e) => e.revision))];
+  const sessions: WatchSession[] = [];
+  let items: WatchItem[] = [];
+  let start = 1;
+  let response = 0;
+  revisions.forEach((rev, index) => {
+    if (prng.next() < 0.1) {
+      sessions.push({ startRevision: start, items });
+      items = [];
+      start = rev;
+    }
+    if (prng.next() < 0.5) response++;
+    for (const e of matching.filter((m) => m.revision === rev)) items.push({ kind: 'event', revision: rev, key: e.key, type: e.type, ...(e.value === undefined ? {} : { value: e.value }), response });
+    response++;
+    // A bookmark may name any revision before the next matching one.
+    const nextRev = revisions[index + 1] ?? 60;
+    if (prng.next() < 0.1) items.push({ kind: 'progress', revision: rev + prng.int(nextRev - rev) });
+  });
+  sessions.push({ startRevision: start, items, observedUntil: 59 });
+  return { log: { events }, sessions };
+}
+
+test('random correct deliveries pass; dropping, duplicating or swapping an event fails', (t) => {
+  const filter: WatchFilter = { kind: 'prefix', prefix: 'p/' };
+  for (let seed = 1; seed <= 30; seed++) {
+    const { log: storeLog, sessions } = randomCorrectWatch(seed);
+    const correct = check(sessions, filter, storeLog);
+    t.is(correct.status, 'pass', `seed ${seed}: ${correct.explanation}`);
+    const prng = new SeededPrng(seed).fork('mutate');
+    const mutate = (change: (items: WatchItem[]) => void): WatchSession[] => sessions.map((s, i) => {
+      if (i !== sessions.length - 1) return s;
+      const items = [...s.items];
+      change(items);
+      return { ...s, items };
+    });
+    const eventPositions = (items: readonly WatchItem[]) => items.flatMap((it, i) => (it.kind === 'event' ? [i] : []));
+    const last = sessions[sessions.length - 1]!.items;
+    if (eventPositions(last).length < 2) continue;
+    const dropAt = eventPositions(last)[prng.int(eventPositions(last).length)]!;
+    t.is(check(mutate((items) => items.splice(dropAt, 1)), filter, storeLog).status, 'fail', `seed ${seed}: drop`);
+    t.is(check(mutate((items) => items.splice(dropAt, 0, items[dropAt]!)), filter, storeLog).status, 'fail', `seed ${seed}: duplicate`);
+    const positions = eventPositions(last);
+    const i = positions.findIndex((p, k) => k + 1 < positions.length && last[positions[k + 1]!]!.revision !== last[p]!.revision);
+    if (i === -1) continue;
+    t.is(check(mutate((items) => {
+      const [x, y] = [positions[i]!, positions[i + 1]!];
+      [items[x], items[y]] = [items[y]!, items[x]!];
+    }), filter, storeLog).status, 'fail', `seed ${seed}: swap`);
+  }
 });
