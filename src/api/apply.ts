@@ -216,6 +216,11 @@ export interface ApplyParams {
   force: boolean;
   /** RFC 3339, recorded as the entry's time. */
   time: string;
+  /**
+   * Top-level fields the endpoint resets (strategy GetResetFields): dropped from the configuration
+   * and never owned. Default ['status'] for the main resource; use ['spec'] for status applies.
+   */
+  resetFields?: readonly string[];
 }
 
 export interface ApplyConflict {
@@ -319,6 +324,7 @@ export function serverSideApply(live: JsonObject | undefined, config: JsonObject
   const cfg = deepClone(config);
   const cfgMeta = asRecord(cfg['metadata']);
   if (cfgMeta !== undefined) delete cfgMeta['managedFields'];
+  for (const k of p.resetFields ?? ['status']) delete cfg[k];
   const configFields = fieldSetOf(cfg);
   const mine = owners.find((o) => sameIdentity(o.entry, p.manager, 'Apply', undefined));
   const others = owners.filter((o) => o !== mine && o.entry.manager !== p.manager);

@@ -129,9 +129,39 @@ export function parseQuantityValue(value: unknown): QuantityResult {
   return { ok: false, error: quantityFormatError };
 }
 
+/**
+ * What Kubernetes serialises a quantity string as. Like resource.ParseQuantity's fast path, an
+ * input that is already "canonical enough" is kept verbatim ("2E3", "+5k", "1Gi"); anything else
+ * becomes `formatQuantity`'s canonical form ("1000m" → "1", "1024Mi" → "1Gi").
+ */
 export function canonicalQuantity(input: string): string | undefined {
   const r = parseQuantity(input);
-  return r.ok ? formatQuantity(r.quantity) : undefined;
+  if (!r.ok) return undefined;
+  return keepsOriginalString(input) ? input : formatQuantity(r.quantity);
+}
+
+const maxInt64Digits = 18;
+
+function keepsOriginalString(input: string): boolean {
+  if (input === '0') return true;
+  const m = /^[+-]?0*([0-9]*)(?:\.([0-9]*))?(.*)$/.exec(input);
+  if (m === null) return false;
+  const num = m[1] ?? '';
+  const denom = m[2] ?? '';
+  const suffix = parseSuffix(m[3] ?? '');
+  if (suffix === undefined) return false;
+  if (suffix.base2 !== undefined) {
+    if (denom.length > 0) return false;
+    const precision = 15 - num.length - Math.floor((suffix.base2 * 3) / 10) - 1;
+    if (precision < 0 || num === '') return false;
+    // Go: exponent%10 == 0 && value&0x07 != 0
+    return suffix.base2 % 10 === 0 && (BigInt(num) & 7n) !== 0n;
+  }
+  if (maxInt64Digits - (num.length + denom.length) < 0) return false;
+  const scale = (suffix.exp10 ?? 0) - denom.length;
+  if (scale < -nanoScale) return false;
+  const shifted = num + denom;
+  return scale % 3 === 0 && !shifted.endsWith('000') && shifted !== '' && shifted[0] !== '0';
 }
 
 /** Approximate numeric value (for scheduling arithmetic; exact comparison should use `nanos`). */

@@ -113,8 +113,9 @@ const cfg = (replicas: number, extra: JsonObject = {}): JsonObject => {
 };
 
 test('SSA: create, re-apply, conflict with another manager, force', (t) => {
-  const created = serverSideApply(undefined, cfg(2), { manager: 'kubectl', apiVersion: 'apps/v1', force: false, time: 't1' });
+  const created = serverSideApply(undefined, cfg(2, { status: { replicas: 7 } }), { manager: 'kubectl', apiVersion: 'apps/v1', force: false, time: 't1' });
   if (!created.ok) return t.fail();
+  t.is(created.object['status'], undefined, 'status in an apply configuration is reset');
   t.deepEqual(managersOf(created.object).map((m) => `${m.manager}/${m.operation}`), ['kubectl/Apply']);
   // The HPA (an Update manager) scales the deployment.
   const scaled = structuredClone(created.object);

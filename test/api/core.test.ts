@@ -16,12 +16,20 @@ import type { JsonObject } from '../../src/api/types.js';
 
 test('quantities parse to exact values and canonicalise like Kubernetes', (t) => {
   const cases: Array<[string, string]> = [
-    ['100m', '100m'], ['1', '1'], ['1000m', '1'], ['0.5', '500m'], ['1.5', '1500m'], ['2000', '2k'], ['2e3', '2e3'], ['2E3', '2e3'],
+    // Recorded from kubectl 1.32 (`kubectl set resources --local --limits=memory=<q> -o jsonpath=...`).
+    ['100m', '100m'], ['1', '1'], ['1000m', '1'], ['0.5', '500m'], ['1.5', '1500m'], ['2000', '2k'], ['2e3', '2e3'], ['2E3', '2E3'],
     ['1Gi', '1Gi'], ['1024Mi', '1Gi'], ['1.5Gi', '1536Mi'], ['500Mi', '500Mi'], ['512Ki', '512Ki'], ['1536', '1536'], ['1.5Ki', '1536'],
-    ['0', '0'], ['0Gi', '0'], ['1n', '1n'], ['0.1n', '1n'], ['-1', '-1'], ['+5k', '5k'], ['.5', '500m'], ['1e-3', '1e-3'], ['100u', '100u'],
+    ['0', '0'], ['0Gi', '0'], ['1n', '1n'], ['0.1n', '1n'], ['+5k', '+5k'], ['.5', '500m'], ['1e-3', '1e-3'], ['100u', '100u'],
+    ['1.5k', '1500'], ['1500', '1500'], ['1e6', '1e6'], ['1M', '1M'], ['123456789', '123456789'], ['0.0001', '100u'], ['12e-1', '1200e-3'],
+    ['1024', '1024'], ['2048Ki', '2Mi'], ['-1', '-1'],
   ];
+  const canonicalForms: Array<[string, string]> = [['2E3', '2e3'], ['+5k', '5k'], ['1Gi', '1Gi'], ['1000m', '1']];
+  for (const [input, canonical] of canonicalForms) {
+    const r = parseQuantity(input);
+    t.true(r.ok && formatQuantity(r.quantity) === canonical, input);
+  }
   for (const [input, canonical] of cases) t.is(canonicalQuantity(input), canonical, input);
-  for (const bad of ['', '1.2.3', 'abc', '1Gb', '1 Gi', 'Gi', '1e', '--1', '1ki', ' 1']) t.false(parseQuantity(bad).ok, bad);
+  for (const bad of ['', '1.2.3', 'abc', '1Gb', '1 Gi', 'Gi', '1e', '--1', '1ki', ' 1', '1e3Ki']) t.false(parseQuantity(bad).ok, bad);
   const q = parseQuantity('250m');
   if (!q.ok) return t.fail();
   t.is(quantityToNumber(q.quantity), 0.25);
