@@ -110,6 +110,9 @@ export function checkAckedWritesPresent(
 
 function checkKey(key: string, ops: readonly Mutation[], final: KvValue | null, initial: KvValue | null, finalModRevision: number | undefined): LostWrite[] {
   const lost: LostWrite[] = [];
+  // The latest any op producing `final` can have taken effect (Infinity for indefinite ones).
+  let latestProducer = -Infinity;
+  for (const m of ops) if (resultOf(m) === final) latestProducer = Math.max(latestProducer, m.completeTime);
   for (const w of ops) {
     if (w.outcome !== 'ok') continue;
     const result = resultOf(w);
@@ -125,12 +128,11 @@ function checkKey(key: string, ops: readonly Mutation[], final: KvValue | null, 
     }
     if (result === final) continue;
     // The last mutation in any linearization produced `final`, and it cannot precede `w` entirely.
-    const overwriter = ops.find((m) => m !== w && m.completeTime >= w.invokeTime && resultOf(m) === final);
-    if (overwriter === undefined) {
+    if (latestProducer < w.invokeTime) {
       lost.push({ key, op: w, reason: `final value is ${formatValue(final)} and no write, cas or delete producing it could have followed` });
     }
   }
-  const explained = final === initial || ops.some((op) => resultOf(op) === final);
+  const explained = final === initial || latestProducer > -Infinity;
   if (!explained) {
     lost.push({ key, op: undefined, reason: `final value ${formatValue(final)} was never written by an op that did not fail` });
   }
