@@ -68,7 +68,7 @@ export interface RaftConfig {
   readonly checkQuorum: boolean;
   /** Largest single proposal (etcd: 1.5 MiB request limit). */
   readonly maxProposalBytes: number;
-  /** Proposal data the leader accepts beyond its commit index before refusing more. */
+  /** Proposal data the leader accepts beyond its commit index (and a follower queues for forwarding) before refusing more. */
   readonly maxUncommittedBytes: number;
   /** ReadIndex requests queued at the leader. */
   readonly maxPendingReads: number;
@@ -220,6 +220,7 @@ export class RaftNode {
   private readonly readByCtx = new Map<string, PendingRead>();
   private readHeartbeatDue = false;
   private pendingForward: ProposedEntry[] = [];
+  private pendingForwardBytes = 0;
 
   /** The latest snapshot (made by compact or received), shipped to followers that fell behind it. */
   private snapshot: Snapshot | undefined;
@@ -371,6 +372,7 @@ export class RaftNode {
     this.readByCtx.clear();
     this.readHeartbeatDue = false;
     this.pendingForward = [];
+    this.pendingForwardBytes = 0;
     this.pendingConfIndex = 0;
     this.uncommittedBytes = 0;
   }
@@ -832,6 +834,7 @@ export class RaftNode {
     } else if (this.pendingForward.length > 0 && this.lead !== '') {
       this.send({ type: 'propose', from: this.id, to: this.lead, term: 0, entries: this.pendingForward });
       this.pendingForward = [];
+      this.pendingForwardBytes = 0;
     }
   }
 
@@ -900,7 +903,11 @@ export class RaftNode {
     if (this.state === 'leader') return this.appendProposal(type, data);
     if (this.lead === '') return dropped('noLeader');
     if (data.byteLength > this.cfg.maxProposalBytes) return dropped('tooLarge');
+    if (this.pendingForwardBytes > 0 && this.pendingForwardBytes + data.byteLength > this.cfg.maxUncommittedBytes) {
+      return dropped('uncommittedLimit');
+    }
     this.pendingForward.push({ type, data });
+    this.pendingForwardBytes += data.byteLength;
     return { kind: 'forwarded', leader: this.lead };
   }
 
