@@ -2,7 +2,7 @@
  * The write-ahead log over the injected `Storage`: Raft's HardState, entry batches and snapshot
  * markers as checksummed records in numbered segment files.
  *
- * Record: [length u32 LE][~length u32 LE][crc32(payload) u32 LE][payload: msgpack]. The inverted
+ * Record: [length u32 LE][~length u32 LE][crc32(payload) u32 LE][payload]. The inverted
  * length makes a random position almost never parse as a record header, so the check "does any
  * valid record follow this bad one?" is cheap. `save` appends without syncing; `sync` makes every
  * save since the last sync durable with one fsync (group commit).
@@ -15,8 +15,13 @@
  * as in etcd's WAL read). Segments roll over at `segmentSizeBytes`; each new segment starts with
  * the latest HardState and snapshot marker, so segments wholly covered by a snapshot can be
  * released without losing them.
+ *
+ * Payloads are hand-packed binary (kind byte first; numbers as float64 so any safe integer fits):
+ *   1 HardState: term, commit, vote length u16, vote UTF-8
+ *   2 entries:   count u32, then per entry: term, index, type u8, data length u32, data
+ *   3 snapshot marker: index, term
+ * Entry data is written once, straight into the record buffer (no intermediate encoding).
  */
-import { pack, unpack } from 'msgpackr';
 import type { Storage } from '../runtime/storage.js';
 import type { Entry, EntryType, HardState } from '../raft/types.js';
 import { crc32 } from './crc32.js';
@@ -56,9 +61,15 @@ export interface WalOptions {
 }
 
 type RecordPayload =
-  | { readonly k: 'h'; readonly t: number; readonly v: string; readonly c: number }
-  | { readonly k: 'e'; readonly e: [number, number, number, Uint8Array][] }
-  | { readonly k: 's'; readonly i: number; readonly t: number };
+  | { readonly k: 'h'; readonly hardState: HardState }
+  | { readonly k: 'e'; readonly entries: Entry[] }
+  | { readonly k: 's'; readonly marker: SnapshotMarker };
+
+const kindHardState = 1;
+const kindEntries = 2;
+const kindSnapshot = 3;
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 const entryTypes: readonly EntryType[] = ['normal', 'confChange', 'noop'];
 
@@ -72,15 +83,104 @@ interface Segment {
 
 // ---- record encoding ----
 
-function encodeRecord(payload: RecordPayload): Uint8Array {
-  const body = pack(payload);
-  const out = new Uint8Array(headerBytes + body.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, body.length, true);
-  view.setUint32(4, ~body.length >>> 0, true);
-  view.setUint32(8, crc32(body), true);
-  out.set(body, headerBytes);
+/** A record buffer with room for the header; `finish` fills the header once the payload is written. */
+function allocRecord(payloadBytes: number): { out: Uint8Array; view: DataView } {
+  const out = new Uint8Array(headerBytes + payloadBytes);
+  return { out, view: new DataView(out.buffer) };
+}
+
+function finishRecord(out: Uint8Array, view: DataView): Uint8Array {
+  const length = out.length - headerBytes;
+  invariant(length <= maxRecordBytes, `WAL record of ${length} bytes is over the limit`);
+  view.setUint32(0, length, true);
+  view.setUint32(4, ~length >>> 0, true);
+  view.setUint32(8, crc32(out, headerBytes), true);
   return out;
+}
+
+function encodeHardState(hs: HardState): Uint8Array {
+  const vote = utf8.encode(hs.vote);
+  invariant(vote.length <= 0xffff, 'vote id too long');
+  const { out, view } = allocRecord(1 + 16 + 2 + vote.length);
+  let p = headerBytes;
+  out[p++] = kindHardState;
+  view.setFloat64(p, hs.term, true); p += 8;
+  view.setFloat64(p, hs.commit, true); p += 8;
+  view.setUint16(p, vote.length, true); p += 2;
+  out.set(vote, p);
+  return finishRecord(out, view);
+}
+
+function encodeEntries(entries: readonly Entry[]): Uint8Array {
+  let size = 1 + 4;
+  for (const entry of entries) size += 8 + 8 + 1 + 4 + entry.data.length;
+  const { out, view } = allocRecord(size);
+  let p = headerBytes;
+  out[p++] = kindEntries;
+  view.setUint32(p, entries.length, true); p += 4;
+  for (const entry of entries) {
+    view.setFloat64(p, entry.term, true); p += 8;
+    view.setFloat64(p, entry.index, true); p += 8;
+    out[p++] = entryTypeCode(entry.type);
+    view.setUint32(p, entry.data.length, true); p += 4;
+    out.set(entry.data, p); p += entry.data.length;
+  }
+  return finishRecord(out, view);
+}
+
+function encodeMarker(marker: SnapshotMarker): Uint8Array {
+  const { out, view } = allocRecord(1 + 16);
+  out[headerBytes] = kindSnapshot;
+  view.setFloat64(headerBytes + 1, marker.index, true);
+  view.setFloat64(headerBytes + 9, marker.term, true);
+  return finishRecord(out, view);
+}
+
+/** Decodes a CRC-checked payload; a string is the reason it does not decode. */
+function decodePayload(bytes: Uint8Array, view: DataView, start: number, end: number): RecordPayload | string {
+  let p = start + 1;
+  const need = (n: number): boolean => p + n <= end;
+  switch (bytes[start]) {
+    case kindHardState: {
+      if (!need(18)) return 'short hard state';
+      const term = view.getFloat64(p, true);
+      const commit = view.getFloat64(p + 8, true);
+      const voteLength = view.getUint16(p + 16, true);
+      p += 18;
+      if (p + voteLength !== end) return 'bad hard state length';
+      let vote: string;
+      try {
+        vote = utf8Decoder.decode(bytes.subarray(p, end));
+      } catch {
+        return 'bad vote encoding';
+      }
+      return { k: 'h', hardState: { term, vote, commit } };
+    }
+    case kindEntries: {
+      if (!need(4)) return 'short entries';
+      const count = view.getUint32(p, true);
+      p += 4;
+      const entries: Entry[] = [];
+      for (let i = 0; i < count; i++) {
+        if (!need(21)) return 'short entry';
+        const term = view.getFloat64(p, true);
+        const index = view.getFloat64(p + 8, true);
+        const type = entryTypes[bytes[p + 16]!];
+        const length = view.getUint32(p + 17, true);
+        p += 21;
+        if (type === undefined) return 'bad entry type';
+        if (!need(length)) return 'short entry data';
+        entries.push({ term, index, type, data: bytes.subarray(p, p + length) });
+        p += length;
+      }
+      return p === end ? { k: 'e', entries } : 'trailing bytes after entries';
+    }
+    case kindSnapshot:
+      if (p + 16 !== end) return 'bad snapshot marker length';
+      return { k: 's', marker: { index: view.getFloat64(p, true), term: view.getFloat64(p + 8, true) } };
+    default:
+      return 'unknown record kind';
+  }
 }
 
 type Parse = { readonly ok: true; readonly payload: RecordPayload; readonly end: number } | { readonly ok: false; readonly reason: string };
@@ -95,20 +195,9 @@ function parseRecord(bytes: Uint8Array, view: DataView, offset: number): Parse {
   const start = offset + headerBytes;
   if (start + length > bytes.length) return { ok: false, reason: 'truncated record' };
   if (crc32(bytes, start, start + length) !== view.getUint32(offset + 8, true)) return { ok: false, reason: 'bad crc' };
-  let payload: unknown;
-  try {
-    payload = unpack(bytes.subarray(start, start + length));
-  } catch {
-    return { ok: false, reason: 'undecodable payload' };
-  }
-  if (!isPayload(payload)) return { ok: false, reason: 'unknown record kind' };
+  const payload = decodePayload(bytes, view, start, start + length);
+  if (typeof payload === 'string') return { ok: false, reason: payload };
   return { ok: true, payload, end: start + length };
-}
-
-function isPayload(value: unknown): value is RecordPayload {
-  if (typeof value !== 'object' || value === null) return false;
-  const kind = (value as { k?: unknown }).k;
-  return kind === 'h' || kind === 'e' || kind === 's';
 }
 
 /** Whether some valid record starts after `offset` (distinguishes a torn tail from corruption). */
@@ -131,13 +220,6 @@ function segmentName(seq: number, firstIndex: number): string {
   return `wal-${seq.toString(16).padStart(16, '0')}-${firstIndex.toString(16).padStart(16, '0')}.log`;
 }
 
-function toEntry(raw: [number, number, number, Uint8Array]): Entry {
-  const [term, index, typeCode, data] = raw;
-  const type = entryTypes[typeCode];
-  invariant(type !== undefined, `entry type code ${typeCode}`);
-  return { term, index, type, data };
-}
-
 // ---- replay state ----
 
 class Replay {
@@ -150,20 +232,20 @@ class Replay {
   apply(payload: RecordPayload, segment: Segment): WalError | undefined {
     switch (payload.k) {
       case 'h':
-        this.hardState = { term: payload.t, vote: payload.v, commit: payload.c };
+        this.hardState = payload.hardState;
         return undefined;
       case 's':
-        this.snapshots.push({ index: payload.i, term: payload.t });
+        this.snapshots.push(payload.marker);
         // Entries wholly covered by a newer snapshot are replaced by it (a snapshot install). With
         // no entries seen yet (a fresh log, or a segment header after older segments were released)
         // the next batch may start anywhere above the marker.
-        if (this.nextIndex !== undefined && payload.i >= this.nextIndex) {
+        if (this.nextIndex !== undefined && payload.marker.index >= this.nextIndex) {
           this.entries = [];
-          this.nextIndex = payload.i + 1;
+          this.nextIndex = payload.marker.index + 1;
         }
         return undefined;
       case 'e':
-        return this.appendBatch(payload.e.map(toEntry), segment);
+        return this.appendBatch(payload.entries, segment);
       default:
         return assertNever(payload, 'record kind');
     }
@@ -244,9 +326,9 @@ export class Wal {
     if (entries.length === 0 && hardState === undefined) return;
     const records: Uint8Array[] = [];
     if (entries.length > 0) {
-      records.push(encodeRecord({ k: 'e', e: entries.map((e) => [e.term, e.index, entryTypeCode(e.type), e.data]) }));
+      records.push(encodeEntries(entries));
     }
-    if (hardState !== undefined) records.push(encodeRecord({ k: 'h', t: hardState.term, v: hardState.vote, c: hardState.commit }));
+    if (hardState !== undefined) records.push(encodeHardState(hardState));
     const bytes = records.length === 1 ? records[0]! : concat(records);
     const segment = this.segmentFor(bytes.length);
     this.storage.append(segment.name, bytes);
@@ -267,7 +349,7 @@ export class Wal {
 
   /** Records that a snapshot at `marker` is saved (call after the snapshot file is durable); synced. */
   saveSnapshot(marker: SnapshotMarker): void {
-    const bytes = encodeRecord({ k: 's', i: marker.index, t: marker.term });
+    const bytes = encodeMarker(marker);
     const segment = this.segmentFor(bytes.length);
     this.storage.append(segment.name, bytes);
     segment.size += bytes.length;
@@ -305,8 +387,8 @@ export class Wal {
     this.segments.push(segment);
     const header: Uint8Array[] = [];
     const hs = this.lastHardState;
-    if (hs) header.push(encodeRecord({ k: 'h', t: hs.term, v: hs.vote, c: hs.commit }));
-    if (this.lastSnapshot) header.push(encodeRecord({ k: 's', i: this.lastSnapshot.index, t: this.lastSnapshot.term }));
+    if (hs) header.push(encodeHardState(hs));
+    if (this.lastSnapshot) header.push(encodeMarker(this.lastSnapshot));
     const bytes = concat(header);
     // Even an empty header creates the file, so an empty segment is visible after a restart.
     this.storage.append(segment.name, bytes);
