@@ -1,0 +1,39 @@
+/**
+ * What kube-apiserver writes at first start: the system namespaces, the `kubernetes` Service in
+ * `default`, and the default RBAC policy. Idempotent and safe to run from several apiservers at
+ * once (AlreadyExists is success).
+ */
+import type { JsonObject } from '../api/index.js';
+import { lookupResource } from '../api/index.js';
+import type { BootstrapPolicy } from './auth/index.js';
+import type { Registry } from './registry.js';
+
+export const systemNamespaces: readonly string[] = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+const bootstrapManager = 'kube-apiserver';
+
+export interface BootstrapOptions {
+  readonly kubernetesServiceIp: string;
+  readonly policy: BootstrapPolicy;
+}
+
+async function ensure(registry: Registry, group: string, resource: string, namespace: string | undefined, obj: JsonObject): Promise<void> {
+  const info = lookupResource(group, 'v1', resource);
+  if (info === undefined) throw new Error(`bootstrap: ${resource} is not served`);
+  const r = await registry.create(info, namespace, obj, { dryRun: false, manager: bootstrapManager });
+  if (!r.ok && r.status.reason !== 'AlreadyExists') throw new Error(`bootstrap: cannot create ${resource}: ${r.status.message}`);
+}
+
+export async function bootstrapCluster(registry: Registry, o: BootstrapOptions): Promise<void> {
+  for (const name of systemNamespaces) await ensure(registry, '', 'namespaces', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  await ensure(registry, '', 'services', 'default', {
+    apiVersion: 'v1', kind: 'Service',
+    metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: { type: 'ClusterIP', clusterIP: o.kubernetesServiceIp, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None' },
+  });
+  for (const role of o.policy.clusterRoles) {
+    await ensure(registry, 'rbac.authorization.k8s.io', 'clusterroles', undefined, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', ...role } as JsonObject);
+  }
+  for (const b of o.policy.clusterRoleBindings) {
+    await ensure(registry, 'rbac.authorization.k8s.io', 'clusterrolebindings', undefined, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', ...b } as JsonObject);
+  }
+}

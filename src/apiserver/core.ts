@@ -1,0 +1,274 @@
+/**
+ * The apiserver core: answers `ApiRequest`s, independent of the wire (the HTTPS server and the
+ * actor protocol are adapters). Per request: size limit → authentication → authorization (Node +
+ * RBAC) → discovery / health / REST handler / watch, under a request timeout, counted in metrics.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import {
+  asRecord, asString, type JsonObject, lookupResource, requestEntityTooLarge, internalError, resources, timeout,
+  tooManyRequests, type ResourceInfo, type Status,
+} from '../api/index.js';
+import {
+  type Authenticator, authorize, bootstrapPolicy, forbiddenStatus, PodNodeGraph, RbacAuthorizer, type RbacPolicy,
+  requestAttributesOf, requestInfoOf, unauthorizedStatus, type UserInfo, wellKnown,
+} from './auth/index.js';
+import type { ApiRequest, ApiResponse, ApiTransport, ApiWatchResult } from '../client/api-transport.js';
+import type { KvClient } from '../client/kv.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Prng } from '../runtime/prng.js';
+import { discoveryRoot, groupDocument, groupVersionDocument, openApiV2, pathNotFound, textResponse, versionInfo } from './discovery.js';
+import {
+  defaultBookmarkIntervalMs, maxRequestBodyBytes, maxWatchesPerUser, maxWatchesTotal, requestTimeoutMs as defaultRequestTimeoutMs,
+} from './limits.js';
+import { ApiMetrics } from './metrics.js';
+import { Mirror } from './mirror.js';
+import { Registry } from './registry.js';
+import { isTruthyParam, jsonResponse, statusResponse } from './request.js';
+import { handleRest, type RestCall } from './rest.js';
+import { parseRoute, type ResourceRoute } from './route.js';
+import { ObjectStorage } from './storage.js';
+import { startWatch } from './watch.js';
+import { WatchCache } from './watch-cache.js';
+import { bootstrapCluster } from './bootstrap.js';
+import { ClusterIpAllocator } from './cluster-ip.js';
+
+export interface ApiServerCoreOptions {
+  readonly kv: KvClient;
+  readonly clock: Clock;
+  /** Absent: every request acts as the cluster admin (unit tests, prototyping without TLS). */
+  readonly authenticator?: Authenticator;
+  /** host:port advertised in /api (serverAddressByClientCIDRs). */
+  readonly serverAddress?: string;
+  /** Source of uids, generateName suffixes and ClusterIPs (default: node:crypto). */
+  readonly prng?: Prng;
+  readonly bookmarkIntervalMs?: number;
+  readonly requestTimeoutMs?: number;
+  /** The `kubernetes` Service's ClusterIP (DESIGN §5). */
+  readonly kubernetesServiceIp?: string;
+  /** Where ClusterIPs are allocated: the first two octets of a /16 (DESIGN §5: 127.96). */
+  readonly serviceIpPrefix?: string;
+  readonly maxWatchesPerUser?: number;
+}
+
+const admin: UserInfo = { username: wellKnown.adminUser, groups: [wellKnown.mastersGroup, wellKnown.authenticatedGroup] };
+const nameSuffixAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
+
+type Gate = { ok: true; user: UserInfo } | { ok: false; response: ApiResponse };
+
+export class ApiServerCore implements ApiTransport {
+  readonly metrics = new ApiMetrics();
+  readonly storage: ObjectStorage;
+  readonly registry: Registry;
+  private readonly caches = new Map<string, WatchCache>();
+  private readonly rbac = new RbacAuthorizer();
+  private readonly nodeGraph = new PodNodeGraph();
+  private readonly mirrors: Mirror[] = [];
+  private readonly watchesByUser = new Map<string, number>();
+  private watchesTotal = 0;
+  private stopped = false;
+
+  constructor(private readonly o: ApiServerCoreOptions) {
+    this.storage = new ObjectStorage(o.kv);
+    const allocator = new ClusterIpAllocator(this.storage, o.serviceIpPrefix ?? '127.96', (n) => this.randomInt(n));
+    this.registry = new Registry({
+      storage: this.storage, clock: o.clock, newUid: () => this.uid(),
+      nameSuffix: () => Array.from({ length: 5 }, () => nameSuffixAlphabet[this.randomInt(nameSuffixAlphabet.length)]).join(''),
+      allocateClusterIp: () => allocator.allocate(),
+    });
+  }
+
+  /** Writes the bootstrap objects (namespaces, `kubernetes` Service, RBAC defaults) and primes the authorizer's caches. */
+  async start(): Promise<void> {
+    await bootstrapCluster(this.registry, {
+      kubernetesServiceIp: this.o.kubernetesServiceIp ?? '127.96.0.1', policy: bootstrapPolicy(),
+    });
+    if (this.o.authenticator === undefined) return;
+    const rbacResources = ['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings'];
+    for (const r of rbacResources) this.mirrors.push(new Mirror(this.cacheFor(lookupResource('rbac.authorization.k8s.io', 'v1', r)!)));
+    this.mirrors.push(new Mirror(this.cacheFor(lookupResource('', 'v1', 'pods')!), (key, pod) => {
+      const [ns, name] = key.split('/') as [string, string];
+      if (pod === undefined) this.nodeGraph.deletePod(ns, name);
+      else this.nodeGraph.upsertPod(pod);
+    }));
+    for (const m of this.mirrors) {
+      if (!(await m.start(this.storage))) throw new Error(`apiserver: cannot load ${m.info.resource} from the store`);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const m of this.mirrors) m.stop();
+    for (const c of this.caches.values()) c.stop();
+  }
+
+  get watcherCount(): number {
+    return this.watchesTotal;
+  }
+
+  async request(req: ApiRequest): Promise<ApiResponse> {
+    const started = this.o.clock.now();
+    const info = requestInfoOf(req.method, req.path, new URLSearchParams(req.query));
+    let response: ApiResponse;
+    try {
+      response = await this.withTimeout(this.serve(req));
+    } catch (error) {
+      response = statusResponse(internalError(error instanceof Error ? error.message : String(error)));
+    }
+    this.metrics.observe(info.verb.toUpperCase(), info.resource || info.path, response.status, (this.o.clock.now() - started) / 1000);
+    return response;
+  }
+
+  async watch(req: ApiRequest): Promise<ApiWatchResult> {
+    const gate = this.gate(req);
+    const refused = (response: ApiResponse): ApiWatchResult => {
+      this.metrics.observe('WATCH', '', response.status, 0);
+      return { kind: 'response', response };
+    };
+    if (!gate.ok) return refused(gate.response);
+    const route = parseRoute(req.path);
+    if (route.kind !== 'resource' || route.subresource !== undefined || req.method !== 'GET' || !route.info.verbs.includes('watch')) {
+      return refused(pathNotFound());
+    }
+    const user = gate.user.username;
+    const mine = this.watchesByUser.get(user) ?? 0;
+    if (mine >= (this.o.maxWatchesPerUser ?? maxWatchesPerUser) || this.watchesTotal >= maxWatchesTotal) {
+      return refused(statusResponse(tooManyRequests(`too many watches (limit ${this.o.maxWatchesPerUser ?? maxWatchesPerUser} per user)`, 1)));
+    }
+    this.countWatch(user, +1);
+    this.metrics.observe('WATCH', route.info.resource, 200, 0);
+    return startWatch({
+      kv: this.o.kv, storage: this.storage, cache: this.cacheFor(route.info), clock: this.o.clock,
+      bookmarkIntervalMs: this.o.bookmarkIntervalMs ?? defaultBookmarkIntervalMs, onEnd: () => this.countWatch(user, -1),
+    }, this.restCall(req, route));
+  }
+
+  private countWatch(user: string, delta: number): void {
+    const n = (this.watchesByUser.get(user) ?? 0) + delta;
+    if (n <= 0) this.watchesByUser.delete(user);
+    else this.watchesByUser.set(user, n);
+    this.watchesTotal += delta;
+    this.metrics.registeredWatchers = this.watchesTotal;
+  }
+
+  private async serve(req: ApiRequest): Promise<ApiResponse> {
+    const gate = this.gate(req);
+    if (!gate.ok) return gate.response;
+    const route = parseRoute(req.path);
+    switch (route.kind) {
+      case 'resource':
+        if (req.method === 'GET' && route.name === undefined && isTruthyParam(req.query['watch'])) {
+          return jsonResponse(400, { ...internalError(''), code: 400, reason: 'BadRequest', message: 'watch requests must use the watch entry point' });
+        }
+        return handleRest(this.registry, this.restCall(req, route));
+      case 'group': return req.method === 'GET' ? groupDocument(route.group) : pathNotFound();
+      case 'groupVersion': return req.method === 'GET' ? groupVersionDocument(route.group, route.version) : pathNotFound();
+      case 'notFound': return pathNotFound();
+      case 'other': return req.method === 'GET' ? this.nonResource(req) : pathNotFound();
+      default: {
+        const never: never = route;
+        throw new Error(`route ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private async nonResource(req: ApiRequest): Promise<ApiResponse> {
+    const path = req.path.length > 1 && req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
+    switch (path) {
+      case '/api': case '/apis': return discoveryRoot(path, req.headers['accept'], this.o.serverAddress ?? '127.0.0.1:6443');
+      case '/version': return jsonResponse(200, versionInfo());
+      case '/openapi/v2': return openApiV2();
+      case '/healthz': case '/livez': return textResponse(200, 'ok');
+      case '/readyz': return this.readyz();
+      case '/metrics': return { status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8', body: new TextEncoder().encode(this.metrics.render()) };
+      default: return pathNotFound();
+    }
+  }
+
+  private async readyz(): Promise<ApiResponse> {
+    if (this.stopped) return textResponse(500, '[-]shutdown failed: apiserver is shutting down\nreadyz check failed');
+    const rev = await this.storage.currentRevision();
+    return rev.ok ? textResponse(200, 'ok') : textResponse(500, `[-]etcd failed: ${rev.error.code}\nreadyz check failed`);
+  }
+
+  private restCall(req: ApiRequest, route: ResourceRoute): RestCall {
+    return { route, method: req.method, query: req.query, headers: req.headers, body: req.body, nowMs: this.o.clock.wallNow() };
+  }
+
+  /** Body limit, authentication and authorization. */
+  private gate(req: ApiRequest): Gate {
+    if (req.body !== undefined && req.body.length > maxRequestBodyBytes) return refuse(requestEntityTooLarge(maxRequestBodyBytes));
+    const authn = this.o.authenticator;
+    if (authn === undefined) return { ok: true, user: admin };
+    const who = authn.authenticate(req.headers['authorization'], Math.floor(this.o.clock.wallNow() / 1000));
+    if (!who.ok) return refuse(unauthorizedStatus() as unknown as Status);
+    const info = requestInfoOf(req.method, req.path, new URLSearchParams(req.query));
+    const named = info.verb === 'create' && info.name === '' ? { ...info, name: bodyName(req.body) } : info;
+    const attrs = requestAttributesOf(who.user, named);
+    this.rbac.setPolicy(this.policyVersion(), () => this.policy());
+    const decision = authorize(attrs, { rbac: this.rbac, nodeGraph: this.nodeGraph });
+    return decision.allowed ? { ok: true, user: who.user } : refuse(forbiddenStatus(attrs, decision.reason) as unknown as Status);
+  }
+
+  private policyVersion(): number {
+    // Each mirror's version only grows, so the sum changes whenever any RBAC object does.
+    return this.mirrors.slice(0, 4).reduce((sum, m) => sum + m.version, 0);
+  }
+
+  private policy(): RbacPolicy {
+    const [roles, clusterRoles, roleBindings, clusterRoleBindings] = this.mirrors.slice(0, 4).map((m) => m.values());
+    return {
+      roles: (roles ?? []) as never[], clusterRoles: (clusterRoles ?? []) as never[],
+      roleBindings: (roleBindings ?? []) as never[], clusterRoleBindings: (clusterRoleBindings ?? []) as never[],
+    };
+  }
+
+  cacheFor(info: ResourceInfo): WatchCache {
+    const key = `${info.group}/${info.resource}`;
+    let cache = this.caches.get(key);
+    if (cache === undefined) {
+      cache = new WatchCache(this.o.kv, info);
+      this.caches.set(key, cache);
+    }
+    return cache;
+  }
+
+  private async withTimeout(p: Promise<ApiResponse>): Promise<ApiResponse> {
+    let timer: number | undefined;
+    const limit = new Promise<ApiResponse>((resolve) => {
+      timer = this.o.clock.setTimer(this.o.requestTimeoutMs ?? defaultRequestTimeoutMs, () => resolve(statusResponse(timeout())));
+    });
+    try {
+      return await Promise.race([p, limit]);
+    } finally {
+      if (timer !== undefined) this.o.clock.clearTimer(timer);
+    }
+  }
+
+  private randomInt(n: number): number {
+    return this.o.prng ? this.o.prng.int(n) : randomInt(n);
+  }
+
+  private uid(): string {
+    if (!this.o.prng) return randomUUID();
+    const hex = Array.from({ length: 32 }, () => this.o.prng!.int(16).toString(16)).join('');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${'89ab'[this.o.prng.int(4)]}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  }
+}
+
+function refuse(s: Status): Gate {
+  return { ok: false, response: statusResponse(s) };
+}
+
+/** metadata.name of a create body, for the Node authorizer (kubelets may create only their own Node and Lease). */
+function bodyName(body: Uint8Array | undefined): string {
+  if (body === undefined || body.length === 0) return '';
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(body));
+    return asString(asRecord(asRecord(parsed)?.['metadata'])?.['name']) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export type { JsonObject };
+export { resources };

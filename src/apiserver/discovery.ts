@@ -1,0 +1,49 @@
+/** Non-resource endpoints: discovery, version, OpenAPI stubs, health checks. */
+import {
+  aggregatedDiscovery, aggregatedDiscoveryMediaType, apiGroupList, apiResourceList, apiVersions, notFound,
+  servedGroupVersions, wantsAggregatedDiscovery,
+} from '../api/index.js';
+import type { ApiResponse } from '../client/api-transport.js';
+import { jsonResponse, statusResponse } from './request.js';
+
+export const kubernetesVersion = { major: '1', minor: '32', gitVersion: 'v1.32.0-pocketkube' } as const;
+
+export function versionInfo(): Record<string, string> {
+  return {
+    ...kubernetesVersion, gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean',
+    buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23.0', compiler: 'gc', platform: 'linux/amd64',
+  };
+}
+
+const emptyBytes = new Uint8Array(0);
+
+export function textResponse(status: number, text: string): ApiResponse {
+  return { status, contentType: 'text/plain; charset=utf-8', body: new TextEncoder().encode(text) };
+}
+
+export function discoveryRoot(path: '/api' | '/apis', accept: string | undefined, serverAddress: string): ApiResponse {
+  if (wantsAggregatedDiscovery(accept)) {
+    return { status: 200, contentType: aggregatedDiscoveryMediaType, body: aggregatedDiscovery(path === '/api' ? 'core' : 'groups') };
+  }
+  return jsonResponse(200, path === '/api' ? apiVersions(serverAddress) : apiGroupList());
+}
+
+export function groupDocument(group: string): ApiResponse {
+  const versions = servedGroupVersions().filter((gv) => gv.group === group).map((gv) => ({ groupVersion: `${group}/${gv.version}`, version: gv.version }));
+  if (versions.length === 0) return statusResponse(notFound({ group: '', resource: '' }, ''));
+  return jsonResponse(200, { kind: 'APIGroup', apiVersion: 'v1', name: group, versions, preferredVersion: versions[0] });
+}
+
+export function groupVersionDocument(group: string, version: string): ApiResponse {
+  const doc = apiResourceList(group, version);
+  return doc === undefined ? statusResponse(notFound({ group: '', resource: '' }, '')) : jsonResponse(200, doc);
+}
+
+/** `/openapi/v2`: an empty protobuf document, so kubectl's client-side validation skips (see reference). */
+export function openApiV2(): ApiResponse {
+  return { status: 200, contentType: 'application/octet-stream', body: emptyBytes };
+}
+
+export function pathNotFound(): ApiResponse {
+  return statusResponse({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 });
+}

@@ -1,0 +1,221 @@
+/**
+ * One watch cache per resource: a single KvClient watch on the resource's prefix fans out to every
+ * HTTP watcher of that resource, and a bounded ring of recent events serves `resourceVersion=N`
+ * without going to etcd. Each event is decoded once and serialised at most once per shape
+ * (`lineOf`), whatever the number of watchers.
+ *
+ * A watcher asking for history older than the ring falls back to its own KvClient watch from N
+ * (`directEvents`), which ends with an Expired error when etcd compacted N.
+ */
+import { Observable, type Subscription } from 'rxjs';
+import { type JsonObject, type ResourceInfo, storagePrefix } from '../api/index.js';
+import type { KvClient, WatchUpdate } from '../client/kv.js';
+import type { WatchEvent } from '../store/index.js';
+import { kvTimeoutMs, watchCacheCapacityEvents } from './limits.js';
+import { decodeObject } from './storage.js';
+
+export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** One change, decoded once and shared by every watcher (never mutate `object` or `prev`). */
+export class CachedEvent {
+  private readonly lines = new Map<string, string>();
+  private objectJson: string | undefined;
+  private prevJson: string | undefined;
+
+  constructor(
+    readonly type: ChangeType,
+    readonly revision: number,
+    /** The object after the change; for DELETED the last state, with resourceVersion = the delete's revision. */
+    readonly object: JsonObject,
+    /** The state before the change (MODIFIED), re-stamped with this event's revision, for selector transitions. */
+    readonly prev: JsonObject | undefined,
+  ) {}
+
+  /** The watch line `{"type":T,"object":...}` for `type`, built on the current or previous object. */
+  lineOf(type: ChangeType, usePrev: boolean): string {
+    const k = `${type}:${usePrev ? 'p' : 'c'}`;
+    let line = this.lines.get(k);
+    if (line === undefined) {
+      line = `{"type":"${type}","object":${usePrev ? this.prevText() : this.objectText()}}`;
+      this.lines.set(k, line);
+    }
+    return line;
+  }
+
+  private objectText(): string {
+    this.objectJson ??= JSON.stringify(this.object);
+    return this.objectJson;
+  }
+
+  private prevText(): string {
+    this.prevJson ??= JSON.stringify(this.prev ?? this.object);
+    return this.prevJson;
+  }
+}
+
+function stamp(obj: JsonObject, revision: number): JsonObject {
+  const meta = (obj['metadata'] ?? {}) as JsonObject;
+  return { ...obj, metadata: { ...meta, resourceVersion: String(revision) } };
+}
+
+/** A store event as a Kubernetes change; undefined when the value does not decode (skipped). */
+export function changeOf(e: WatchEvent): CachedEvent | undefined {
+  const revision = e.kv.modRevision;
+  const prev = e.prevKv ? decodeObject(e.prevKv.value, e.prevKv.modRevision) : undefined;
+  if (e.type === 'delete') {
+    return prev === undefined ? undefined : new CachedEvent('DELETED', revision, stamp(prev, revision), undefined);
+  }
+  const object = decodeObject(e.kv.value, revision);
+  if (object === undefined) return undefined;
+  const created = e.kv.createRevision === e.kv.modRevision;
+  return new CachedEvent(created ? 'ADDED' : 'MODIFIED', revision, object, prev === undefined ? undefined : stamp(prev, revision));
+}
+
+export interface CacheWatcher {
+  /** Called synchronously for every event after the watcher's start, in revision order. */
+  deliver(event: CachedEvent): void;
+  /** The cache lost its etcd watch; the watcher must end (the client re-watches). */
+  end(reason: string): void;
+}
+
+export type Subscribe = { readonly ok: true; readonly unsubscribe: () => void } | { readonly ok: false; readonly reason: 'tooOld' | 'notStarted' };
+
+export class WatchCache {
+  private ring: CachedEvent[] = [];
+  private head = 0;
+  private readonly watchers = new Set<CacheWatcher>();
+  private subscription: Subscription | undefined;
+  private starting: Promise<boolean> | undefined;
+  /** The cache holds every event with revision > oldestCovered up to `revision`. */
+  private oldestCovered = 0;
+  private current = 0;
+  private readonly listeners = new Set<(e: CachedEvent) => void>();
+
+  constructor(private readonly kv: KvClient, readonly info: ResourceInfo, private readonly capacity = watchCacheCapacityEvents) {}
+
+  get revision(): number {
+    return this.current;
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  get started(): boolean {
+    return this.subscription !== undefined;
+  }
+
+  /** Starts the etcd watch once; true when running. */
+  start(): Promise<boolean> {
+    if (this.subscription) return Promise.resolve(true);
+    this.starting ??= this.begin().finally(() => { this.starting = undefined; });
+    return this.starting;
+  }
+
+  stop(): void {
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+    for (const w of [...this.watchers]) w.end('apiserver stopping');
+    this.watchers.clear();
+  }
+
+  /** Internal consumers (RBAC policy, node graph): every event, live only, for as long as the cache runs. */
+  listen(listener: (e: CachedEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Registers `watcher` for every event with revision > `since`, replaying what the ring holds. */
+  subscribe(since: number, watcher: CacheWatcher): Subscribe {
+    if (!this.subscription) return { ok: false, reason: 'notStarted' };
+    if (since < this.oldestCovered) return { ok: false, reason: 'tooOld' };
+    for (const e of this.eventsAfter(since)) watcher.deliver(e);
+    this.watchers.add(watcher);
+    return { ok: true, unsubscribe: () => { this.watchers.delete(watcher); } };
+  }
+
+  private *eventsAfter(since: number): Generator<CachedEvent> {
+    const n = this.ring.length;
+    for (let i = 0; i < n; i++) {
+      const e = this.ring[(this.head + i) % n]!;
+      if (e.revision > since) yield e;
+    }
+  }
+
+  private async begin(): Promise<boolean> {
+    const rev = await this.kv.currentRevision({ timeoutMs: kvTimeoutMs });
+    if (!rev.ok) return false;
+    if (this.subscription) return true;
+    this.ring = [];
+    this.head = 0;
+    this.oldestCovered = rev.value;
+    this.current = rev.value;
+    this.subscription = this.kv.watch({ key: storagePrefix(this.info), prefix: true, startRevision: rev.value + 1, prevKv: true })
+      .subscribe({ next: (u) => this.onUpdate(u), complete: () => this.onLost('etcd watch ended') });
+    return true;
+  }
+
+  private onUpdate(update: WatchUpdate): void {
+    switch (update.kind) {
+      case 'events':
+        for (const raw of update.events) {
+          const e = changeOf(raw);
+          if (e === undefined) continue;
+          this.push(e);
+          for (const l of this.listeners) l(e);
+          for (const w of this.watchers) w.deliver(e);
+        }
+        this.current = Math.max(this.current, update.revision);
+        return;
+      case 'progress':
+        this.current = Math.max(this.current, update.revision);
+        return;
+      case 'canceled':
+        this.onLost(`etcd watch canceled: ${update.reason}`);
+        return;
+      default: {
+        const never: never = update;
+        throw new Error(`watch update ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private push(e: CachedEvent): void {
+    if (this.ring.length < this.capacity) {
+      this.ring.push(e);
+    } else {
+      this.oldestCovered = this.ring[this.head]!.revision;
+      this.ring[this.head] = e;
+      this.head = (this.head + 1) % this.capacity;
+    }
+  }
+
+  private onLost(reason: string): void {
+    if (!this.subscription) return;
+    this.subscription = undefined;
+    for (const w of [...this.watchers]) w.end(reason);
+    this.watchers.clear();
+  }
+}
+
+/** A dedicated etcd watch from `since` + 1, for watchers older than the cache's ring. */
+export function directEvents(kv: KvClient, info: ResourceInfo, since: number):
+  Observable<{ kind: 'event'; event: CachedEvent } | { kind: 'expired'; compactRevision: number } | { kind: 'ended' }> {
+  return new Observable((sub) => {
+    const s = kv.watch({ key: storagePrefix(info), prefix: true, startRevision: since + 1, prevKv: true }).subscribe({
+      next: (u) => {
+        if (u.kind === 'events') {
+          for (const raw of u.events) {
+            const e = changeOf(raw);
+            if (e) sub.next({ kind: 'event', event: e });
+          }
+        } else if (u.kind === 'canceled') {
+          sub.next(u.compactRevision !== undefined ? { kind: 'expired', compactRevision: u.compactRevision } : { kind: 'ended' });
+          sub.complete();
+        }
+      },
+      complete: () => sub.complete(),
+    });
+    return () => s.unsubscribe();
+  });
+}
