@@ -157,6 +157,12 @@ export interface RaftNodeOptions {
   readonly hardState?: HardState;
   readonly snapshot?: Snapshot;
   readonly entries?: readonly Entry[];
+  /**
+   * Index the state machine already reflects after restart (default: the snapshot index). A state
+   * machine that persists itself (like etcd's backend with its consistent index) passes it so that
+   * committedEntries resume after it. Must lie within [snapshot index, hardState.commit].
+   */
+  readonly applied?: number;
   readonly config?: Partial<RaftConfig>;
   readonly prng: Prng;
   /**
@@ -254,7 +260,9 @@ export class RaftNode {
     this.currentTerm = hs.term;
     this.votedFor = hs.vote;
     this.prevHard = hs;
-    this.applied = snapIndex;
+    const applied = opts.applied ?? snapIndex;
+    assert(applied >= snapIndex && applied <= this.log.committed, `restored applied ${applied} outside [${snapIndex}, ${this.log.committed}]`);
+    this.applied = applied;
     this.snapshot = snap;
     this.voters = [...(snap ? snap.metadata.conf.voters : opts.peers ?? [])].sort();
     this.confIndex = snapIndex;

@@ -330,6 +330,10 @@ test('Restart from persisted state keeps term, vote and commit, and replays comm
   t.is(n2.appliedIndex, 0);
   c.processReady('n2');
   t.is(c.machines.get('n2')!.index, before.applied, 'committed entries are re-applied to the rebuilt state machine');
+  const disk = c.disks.get('n2')!;
+  const durable = RaftNode.restore({ id: 'n2', hardState: disk.hardState, entries: disk.entries, applied: 3, prng: new SeededPrng(1), config: base });
+  t.is(drain(durable)!.committedEntries[0]?.index, 4, 'a self-persisting state machine resumes after its own applied index');
+  t.throws(() => RaftNode.restore({ id: 'n2', hardState: disk.hardState, entries: disk.entries, applied: before.commit + 1, prng: new SeededPrng(1) }), { message: /outside/ });
 });
 
 test('Invariants: committed entries are never overwritten, commit never decreases, term never decreases', (t) => {
