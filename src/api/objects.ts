@@ -179,11 +179,64 @@ export function checkPreconditions(obj: JsonObject, pre: Preconditions | undefin
 // ---------------------------------------------------------------------------------------------
 // Deletion
 
+export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
+
 export interface DeleteParams {
   nowMs: number;
   /** DeleteOptions.gracePeriodSeconds, if the client sent one. */
   gracePeriodSeconds?: number;
+  /** DeleteOptions.propagationPolicy; Orphan and Foreground hand the object to the garbage collector via a finalizer. */
+  propagationPolicy?: PropagationPolicy;
   resourceVersion: string;
+}
+
+export const orphanFinalizer = 'orphan';
+export const foregroundDeletionFinalizer = 'foregroundDeletion';
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: PropagationPolicy;
+  preconditions?: Preconditions;
+  dryRun: boolean;
+}
+
+export type DeleteOptionsResult = { ok: true; options: DeleteOptions } | { ok: false; message: string };
+
+/**
+ * DeleteOptions from a DELETE body (kubectl sends `{"propagationPolicy":"Background"}`) merged
+ * with query parameters (`gracePeriodSeconds`, `propagationPolicy`, `dryRun`); the query wins.
+ */
+export function decodeDeleteOptions(body: unknown, query: Readonly<Record<string, string | undefined>>): DeleteOptionsResult {
+  const b = asRecord(body) ?? {};
+  const opts: DeleteOptions = { dryRun: false };
+  const grace = query['gracePeriodSeconds'] ?? b['gracePeriodSeconds'];
+  if (grace !== undefined && grace !== null) {
+    const n = typeof grace === 'number' ? grace : Number(grace);
+    if (!Number.isInteger(n)) return { ok: false, message: `gracePeriodSeconds: Invalid value: ${JSON.stringify(grace)}: must be an integer` };
+    opts.gracePeriodSeconds = n;
+  }
+  const policy = query['propagationPolicy'] ?? b['propagationPolicy'];
+  if (policy !== undefined && policy !== null) {
+    if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
+      return { ok: false, message: `propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"` };
+    }
+    opts.propagationPolicy = policy;
+  }
+  if (b['orphanDependents'] === true && opts.propagationPolicy === undefined) opts.propagationPolicy = 'Orphan';
+  const pre = asRecord(b['preconditions']);
+  if (pre !== undefined) {
+    opts.preconditions = {};
+    const uid = asString(pre['uid']);
+    const rv = asString(pre['resourceVersion']);
+    if (uid !== undefined) opts.preconditions.uid = uid;
+    if (rv !== undefined) opts.preconditions.resourceVersion = rv;
+  }
+  const dry = query['dryRun'] ?? (Array.isArray(b['dryRun']) ? b['dryRun'].join(',') : undefined);
+  if (dry !== undefined && dry !== '') {
+    if (dry !== 'All') return { ok: false, message: `dryRun: Unsupported value: ${JSON.stringify(dry)}: supported values: "All"` };
+    opts.dryRun = true;
+  }
+  return { ok: true, options: opts };
 }
 
 export type DeleteDecision =
@@ -213,10 +266,13 @@ function podGracePeriod(o: JsonObject, requested: number | undefined): number {
 export function prepareForDelete(current: JsonObject, p: DeleteParams): DeleteDecision {
   const kind = asString(current['kind']) ?? '';
   const m = asRecord(current['metadata']) ?? {};
-  const hasFinalizers = finalizersOf(current).length > 0;
+  const gcFinalizer = p.propagationPolicy === 'Orphan' ? orphanFinalizer : p.propagationPolicy === 'Foreground' ? foregroundDeletionFinalizer : undefined;
+  const withGc = gcFinalizer === undefined || asArray(m['finalizers']).includes(gcFinalizer) ? current : addFinalizer(current, gcFinalizer);
+  const hasFinalizers = finalizersOf(withGc).length > 0;
   const grace = kind === 'Pod' ? podGracePeriod(current, p.gracePeriodSeconds) : 0;
   const existingTs = asString(m['deletionTimestamp']);
   if (grace === 0 && !hasFinalizers) return { action: 'delete' };
+  if (withGc !== current) return prepareForDelete(withGc, { ...p, propagationPolicy: 'Background' });
   if (existingTs !== undefined) {
     // Already terminating: a DELETE may only shorten the grace period.
     const existingGrace = typeof m['deletionGracePeriodSeconds'] === 'number' ? m['deletionGracePeriodSeconds'] : 0;
@@ -252,6 +308,14 @@ export function graceRemainingSeconds(o: JsonObject, nowMs: number): number | un
   const ts = asString(asRecord(o['metadata'])?.['deletionTimestamp']);
   const t = ts === undefined ? undefined : parseRfc3339(ts);
   return t === undefined ? undefined : (t - nowMs) / 1000;
+}
+
+export function addFinalizer(o: JsonObject, finalizer: string): JsonObject {
+  const c = deepClone(o);
+  const m = metaOfMut(c);
+  const cur = asArray(m['finalizers']);
+  if (!cur.includes(finalizer)) m['finalizers'] = [...cur, finalizer];
+  return c;
 }
 
 export function removeFinalizer(o: JsonObject, finalizer: string): JsonObject {

@@ -22,6 +22,8 @@ export interface TableOptions {
   /** The list's (or watch event's) resourceVersion; kubectl `get -w` needs it. */
   resourceVersion: string;
   includeObject?: IncludeObject;
+  /** Watch events after the first carry no column definitions (the apiserver's NoHeaders). */
+  noHeaders?: boolean;
 }
 
 type Cell = string | number | boolean;
@@ -484,7 +486,7 @@ export function toTable(kind: string, objects: readonly JsonObject[], opts: Tabl
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: { resourceVersion: opts.resourceVersion },
-    columnDefinitions: t.columns,
+    columnDefinitions: opts.noHeaders === true ? [] : t.columns,
     rows: objects.map((o) => {
       const cells = t.print(o, opts.nowMs);
       if (cells.length !== t.columns.length) throw new Error(`table printer for ${kind} produced ${cells.length} cells for ${t.columns.length} columns`);

@@ -4,7 +4,7 @@ import {
 } from '../../src/api/apply.js';
 import { applyDefaults } from '../../src/api/defaults.js';
 import {
-  checkPreconditions, controllerRefOf, newControllerRef, podQosClass, prepareForCreate, prepareForDelete, prepareForUpdate,
+  checkPreconditions, controllerRefOf, decodeDeleteOptions, newControllerRef, podQosClass, prepareForCreate, prepareForDelete, prepareForUpdate,
   removeFinalizer, removeOwnerReference, setOwnerReference, shouldRemoveAfterUpdate,
 } from '../../src/api/objects.js';
 import { lookupKind } from '../../src/api/resources.js';
@@ -81,6 +81,25 @@ test('deletion: pods are graceful, finalizers hold objects, preconditions', (t) 
   t.is(checkPreconditions(pod, { uid: 'u' }), undefined);
   t.is(checkPreconditions(pod, { uid: 'v' }), 'Precondition failed: UID in precondition: v, UID in object meta: u');
 });
+
+test('delete options and propagation policies', (t) => {
+  t.deepEqual(decodeDeleteOptions({ propagationPolicy: 'Background' }, {}), { ok: true, options: { dryRun: false, propagationPolicy: 'Background' } });
+  t.deepEqual(decodeDeleteOptions({ kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid: 'u' }, dryRun: ['All'] }, {}),
+    { ok: true, options: { dryRun: true, gracePeriodSeconds: 0, preconditions: { uid: 'u' } } });
+  t.deepEqual(decodeDeleteOptions(undefined, { gracePeriodSeconds: '5', propagationPolicy: 'Foreground' }), { ok: true, options: { dryRun: false, gracePeriodSeconds: 5, propagationPolicy: 'Foreground' } });
+  t.false(decodeDeleteOptions({ propagationPolicy: 'Sideways' }, {}).ok);
+  t.false(decodeDeleteOptions(undefined, { gracePeriodSeconds: 'soon' }).ok);
+  const rs: JsonObject = { kind: 'ReplicaSet', metadata: { name: 'rs', uid: 'r', resourceVersion: '3' } };
+  t.deepEqual(prepareForDelete(rs, { nowMs: t0, resourceVersion: '4', propagationPolicy: 'Background' }), { action: 'delete' });
+  const fg = prepareForDelete(rs, { nowMs: t0, resourceVersion: '4', propagationPolicy: 'Foreground' });
+  t.true(fg.action === 'update' && deepFinalizers(fg.object).includes('foregroundDeletion') && meta(fg.object)['deletionTimestamp'] !== undefined);
+  const orphan = prepareForDelete(rs, { nowMs: t0, resourceVersion: '4', propagationPolicy: 'Orphan' });
+  t.true(orphan.action === 'update' && deepFinalizers(orphan.object).includes('orphan'));
+});
+
+function deepFinalizers(o: JsonObject): unknown[] {
+  return (meta(o)['finalizers'] as unknown[] | undefined) ?? [];
+}
 
 test('owner references', (t) => {
   const owner = { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'rs', uid: 'r1' } };

@@ -68,6 +68,7 @@ test('pod table: columns, wide cells, partial object metadata, resourceVersion',
   t.deepEqual(row['object'], { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: p['metadata'] });
   t.deepEqual(((toTable('Pod', [p], { nowMs: now, resourceVersion: '1', includeObject: 'Object' })['rows'] as JsonObject[])[0] ?? {})['object'], p);
   t.false('object' in (((toTable('Pod', [p], { nowMs: now, resourceVersion: '1', includeObject: 'None' })['rows'] as JsonObject[])[0]) ?? {}));
+  t.deepEqual(toTable('Pod', [p], { nowMs: now, resourceVersion: '1', noHeaders: true })['columnDefinitions'], []);
 });
 
 test('node STATUS and ROLES', (t) => {
