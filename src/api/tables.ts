@@ -419,7 +419,7 @@ const tables: Record<string, KindTable> = {
       col('Reason', 'string', 'This should be a short, machine understandable string that gives the reason for the transition into the object\'s current status.'),
       col('Object', 'string', 'The object that this event is about.'), col('Subobject', 'string', 'The subobject this event is about.', 1),
       col('Source', 'string', 'The component reporting this event.', 1), col('Message', 'string', 'A human-readable description of the status of this operation.'),
-      col('First Seen', 'string', 'The time at which the event was first recorded.', 1), col('Count', 'integer', 'The number of times this event has occurred.', 1),
+      col('First Seen', 'string', 'The time at which the event was first recorded.', 1), col('Count', 'string', 'The number of times this event has occurred.', 1),
       { ...nameCol, priority: 1 }],
     print: eventCells,
   },
@@ -439,7 +439,7 @@ const tables: Record<string, KindTable> = {
   PriorityClass: {
     columns: [nameCol, col('Value', 'integer', 'Value is the integer value of this priority class.'),
       col('Global-Default', 'boolean', 'globalDefault specifies whether this PriorityClass should be considered as the default priority.'), ageCol,
-      col('Preemption Policy', 'string', 'PreemptionPolicy is the Policy for preempting pods with lower priority.')],
+      col('PreemptionPolicy', 'string', 'PreemptionPolicy is the Policy for preempting pods with lower priority.')],
     print: (o, now) => [name(o), int(o['value']), o['globalDefault'] === true, age(o, now), str(o['preemptionPolicy'], 'PreemptLowerPriority')],
   },
   Role: { columns: [nameCol, createdAtCol], print: (o) => [name(o), createdAt(o)] },

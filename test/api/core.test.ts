@@ -238,3 +238,18 @@ test('request bodies: JSON without content type, YAML for apply', (t) => {
   t.false(decodeBody('kind: Namespace', 'application/json').ok);
   t.false(decodeBody('a: 1\n---\nb: 2\n', 'application/yaml').ok);
 });
+
+test('property: a selector printed by labelSelectorToString parses back to the same requirements', (t) => {
+  const key = fc.constantFrom('app', 'tier', 'example.com/role', 'a_b.c');
+  const value = fc.constantFrom('', 'web', 'db', 'v1.2', 'X_y');
+  const req = fc.oneof(
+    fc.record({ key, operator: fc.constantFrom('Equals' as const, 'NotEquals' as const), values: value.map((v) => [v]) }),
+    fc.record({ key, operator: fc.constantFrom('In' as const, 'NotIn' as const), values: fc.uniqueArray(value.filter((v) => v !== ''), { minLength: 1, maxLength: 3 }).map((vs) => [...vs].sort()) }),
+    fc.record({ key, operator: fc.constantFrom('Exists' as const, 'DoesNotExist' as const), values: fc.constant([] as string[]) }),
+  );
+  fc.assert(fc.property(fc.array(req, { maxLength: 4 }), (reqs) => {
+    const r = parseLabelSelector(labelSelectorToString(reqs));
+    return r.ok && JSON.stringify(r.value) === JSON.stringify(reqs);
+  }), { seed: 9, numRuns: 300 });
+  t.pass();
+});

@@ -210,3 +210,31 @@ test('list strategies and patch content types', (t) => {
   t.is(patchTypeFor('application/apply-patch+yaml'), 'apply');
   t.is(patchTypeFor('text/plain'), undefined);
 });
+
+const listFree = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.string({ maxLength: 3 }), fc.boolean(), tie('obj')),
+  obj: fc.dictionary(fc.constantFrom('a', 'b', 'c', 'spec', 'metadata'), tie('value'), { maxKeys: 4 }),
+})).obj;
+const listFreePatch = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.constant(null), fc.string({ maxLength: 3 }), tie('obj')),
+  obj: fc.dictionary(fc.constantFrom('a', 'b', 'c', 'spec', 'metadata'), tie('value'), { maxKeys: 4 }),
+})).obj;
+
+test('property: without lists or directives, strategic merge patch is JSON merge patch', (t) => {
+  fc.assert(fc.property(listFree, listFreePatch, (doc, patch) => {
+    const smp = applyStrategicMergePatch(doc, patch);
+    const mp = applyMergePatch(doc, patch);
+    return smp.ok && mp.ok && JSON.stringify(sortKeys(smp.value)) === JSON.stringify(sortKeys(mp.value));
+  }), { seed: 11, numRuns: 300 });
+  t.pass();
+});
+
+test('property: JSON patch add then remove at a fresh key restores the document', (t) => {
+  fc.assert(fc.property(jsonValue, fc.string({ maxLength: 4 }), fc.integer(), (doc, key, v) => {
+    const fresh = `${key}~/x`;
+    const pointer = `/${fresh.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    const r = applyJsonPatch(doc, [{ op: 'add', path: pointer, value: v }, { op: 'test', path: pointer, value: v }, { op: 'remove', path: pointer }]);
+    return r.ok && JSON.stringify(sortKeys(r.value)) === JSON.stringify(sortKeys(doc));
+  }), { seed: 5, numRuns: 200 });
+  t.pass();
+});
