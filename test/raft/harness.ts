@@ -425,7 +425,9 @@ export class Cluster {
         if (res.kind === 'appended') proposed = { index: res.index, term: res.term, key: `${res.term}|normal|${label}` };
       }
       const target = proposed;
-      if (target && this.appliedAt.get(target.index) === target.key && [...this.machines.values()].every((m) => m.index >= target.index)) return;
+      // Every voter must apply it; a joined process whose addVoter never committed is no member.
+      const members = (lead?.confState().voters ?? []).filter((id) => this.disks.has(id));
+      if (target && this.appliedAt.get(target.index) === target.key && members.every((id) => (this.machines.get(id)?.index ?? 0) >= target.index)) return;
     }
     this.fail(`liveness: no final write "${label}" applied on all members within ${maxRounds} rounds (leader ${this.leader()?.id ?? 'none'})`);
   }
