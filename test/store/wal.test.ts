@@ -3,6 +3,8 @@ import { MemoryStorage } from '../../src/runtime/storage.js';
 import type { Entry, HardState } from '../../src/raft/types.js';
 import { Wal, type WalRecovery } from '../../src/store/wal.js';
 import { loadNewestSnapshot, pruneSnapshotFiles, recover, saveSnapshotFile } from '../../src/store/snapshot-file.js';
+import { crc32, crc32Final, crc32Init, crc32Update } from '../../src/store/crc32.js';
+import { SeededPrng } from '../../src/runtime/prng.js';
 
 function entry(index: number, term = 1, text = `cmd-${index}`): Entry {
   return { index, term, type: 'normal', data: new TextEncoder().encode(text) };
@@ -212,4 +214,27 @@ test('recover: snapshot with a WAL marker plus the entries after it; an unmarked
   t.is(recovered.value.snapshot?.metadata.index, 20);
   t.deepEqual(recovered.value.entries.map((e) => e.index), Array.from({ length: 10 }, (_, i) => 21 + i));
   t.deepEqual(recovered.value.skippedSnapshots.map((s) => s.reason), ['no WAL marker']);
+});
+
+/** The textbook bit-at-a-time CRC-32, as the reference. */
+function slowCrc32(data: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const byte of data) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+test('crc32 matches the check value and the bitwise reference, whole or in pieces', (t) => {
+  t.is(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
+  t.is(crc32(new Uint8Array(0)), 0);
+  const prng = new SeededPrng(5);
+  for (let length = 0; length < 70; length++) {
+    const data = Uint8Array.from({ length }, () => prng.int(256));
+    t.is(crc32(data), slowCrc32(data), `length ${length}`);
+    const cut = prng.int(length + 1);
+    t.is(crc32Final(crc32Update(crc32Update(crc32Init, data, 0, cut), data, cut)), slowCrc32(data));
+    if (length > 3) t.is(crc32(data, 1, length - 2), slowCrc32(data.subarray(1, length - 2)));
+  }
 });
