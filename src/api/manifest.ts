@@ -3,13 +3,15 @@
  * typed errors instead of exceptions.
  */
 import { parseAllDocuments } from 'yaml';
-import { asArray, isRecord, type JsonObject } from './types.js';
+import { asArray, exceedsDepth, isRecord, type JsonObject } from './types.js';
 
 /** Same bound as kube-apiserver's default request body limit. */
 export const maxManifestBytes = 3 * 1024 * 1024;
 export const maxManifestDocuments = 1000;
 /** Bounds YAML alias expansion ("billion laughs"). */
 export const maxYamlAliasCount = 100;
+/** Objects nest a few dozen levels at most; deeper bodies are rejected before any recursive code sees them. */
+export const maxBodyDepth = 200;
 
 export type ManifestError =
   | { kind: 'TooLarge'; message: string }
@@ -86,12 +88,14 @@ export function decodeBody(text: string, contentType: string | undefined): BodyR
   if (text.length > maxManifestBytes) return { ok: false, message: `Request entity too large: limit is ${maxManifestBytes}` };
   const base = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   const yamlish = base === 'application/yaml' || base === 'application/apply-patch+yaml' || base === 'application/x-yaml';
+  let r: BodyResult;
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    r = { ok: true, value: JSON.parse(text) as unknown };
   } catch (e) {
     if (!yamlish) return { ok: false, message: `couldn't get version/kind; json parse error: ${(e as Error).message}` };
+    r = decodeYamlDocument(text);
   }
-  const r = decodeYamlDocument(text);
+  if (r.ok && exceedsDepth(r.value, maxBodyDepth)) return { ok: false, message: `request body nests deeper than ${maxBodyDepth} levels` };
   return r;
 }
 

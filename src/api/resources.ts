@@ -49,7 +49,9 @@ interface Spec {
 
 const specs: readonly Spec[] = [
   { group: '', version: 'v1', kind: 'Namespace', resource: 'namespaces', namespaced: false, shortNames: ['ns'], status: true,
-    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    // The namespace controller empties spec.finalizers through this subresource.
+    extra: [{ name: 'finalize', group: '', version: 'v1', kind: 'Namespace', verbs: ['update'] }] },
   { group: '', version: 'v1', kind: 'Node', resource: 'nodes', namespaced: false, shortNames: ['no'], status: true },
   { group: '', version: 'v1', kind: 'Pod', resource: 'pods', namespaced: true, shortNames: ['po'], all: true, status: true,
     extra: [

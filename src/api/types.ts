@@ -109,3 +109,15 @@ export function splitApiVersion(apiVersion: string): { group: string; version: s
 export function joinApiVersion(group: string, version: string): string {
   return group === '' ? version : `${group}/${version}`;
 }
+
+/** True when a JSON value nests deeper than `maxDepth` (checked iteratively: safe on hostile input). */
+export function exceedsDepth(value: unknown, maxDepth: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (d > maxDepth) return true;
+    if (Array.isArray(v)) for (const x of v) stack.push([x, d + 1]);
+    else if (isRecord(v)) for (const x of Object.values(v)) stack.push([x, d + 1]);
+  }
+  return false;
+}

@@ -140,6 +140,7 @@ test('resource registry lookups and storage keys', (t) => {
   const pods = lookupResource('', 'v1', 'pods');
   if (pods === undefined) return t.fail();
   t.deepEqual(pods.subresources.map((s) => s.name), ['binding', 'eviction', 'log', 'status']);
+  t.deepEqual(lookupResource('', 'v1', 'namespaces')?.subresources.map((s) => s.name), ['finalize', 'status']);
   t.is(storageKey(pods, 'default', 'web'), '/registry/pods/default/web');
   t.is(storagePrefix(pods), '/registry/pods/');
   t.is(storagePrefix(pods, 'kube-system'), '/registry/pods/kube-system/');
@@ -237,6 +238,7 @@ test('request bodies: JSON without content type, YAML for apply', (t) => {
   t.deepEqual(decodeBody('kind: Namespace\napiVersion: v1\n', 'application/apply-patch+yaml'), { ok: true, value: { kind: 'Namespace', apiVersion: 'v1' } });
   t.false(decodeBody('kind: Namespace', 'application/json').ok);
   t.false(decodeBody('a: 1\n---\nb: 2\n', 'application/yaml').ok);
+  t.false(decodeBody(`${'['.repeat(500)}${']'.repeat(500)}`, undefined).ok, 'depth is bounded');
 });
 
 test('property: a selector printed by labelSelectorToString parses back to the same requirements', (t) => {
