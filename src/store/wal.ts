@@ -52,6 +52,8 @@ export interface WalRecovery {
   readonly entries: Entry[];
   /** Snapshot markers in the order written. */
   readonly snapshots: SnapshotMarker[];
+  /** The last snapshot marker (the snapshot file to load, see snapshot-file.ts `recover`). */
+  readonly snapshotMeta: SnapshotMarker | undefined;
   /** Bytes cut from a torn tail (0 when the log ended cleanly). */
   readonly droppedTailBytes: number;
 }
@@ -313,7 +315,10 @@ export class Wal {
     const wal = new Wal(storage, segments, replay, options.segmentSizeBytes ?? segmentSizeBytes);
     return {
       ok: true,
-      value: { wal, hardState: replay.hardState, entries: replay.entries, snapshots: replay.snapshots, droppedTailBytes },
+      value: {
+        wal, hardState: replay.hardState, entries: replay.entries, snapshots: replay.snapshots,
+        snapshotMeta: replay.snapshots[replay.snapshots.length - 1], droppedTailBytes,
+      },
     };
   }
 

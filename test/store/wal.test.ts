@@ -167,7 +167,7 @@ test('segments roll over, recover in order, and old ones are released after a sn
   t.true(removed.length > 0);
   const after = openOk(storage, 300);
   t.deepEqual(after.hardState, hs(1, 59));
-  t.deepEqual(after.snapshots.at(-1), { index: 40, term: 1 });
+  t.deepEqual(after.snapshotMeta, { index: 40, term: 1 });
   const indexes = after.entries.map((e) => e.index);
   t.true(indexes[0]! <= 41 && indexes.at(-1) === 60);
   t.deepEqual(indexes, Array.from({ length: 61 - indexes[0]! }, (_, i) => i + indexes[0]!));
