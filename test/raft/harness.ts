@@ -80,7 +80,12 @@ export class Cluster {
   dropRate = 0;
   duplicateRate = 0;
   reorderRate = 0;
+  /** Chance that a message is held back 1..maxDelayRounds rounds (overtaken by later ones). */
+  delayRate = 0;
+  maxDelayRounds = 10;
   queue: RaftMessage[] = [];
+  private delayed: { at: number; m: RaftMessage }[] = [];
+  private roundNo = 0;
   readonly readStates: { node: NodeId; ctx: string; index: number }[] = [];
   messagesDelivered = 0;
   /** Complete each Ready one round after taking it (steps and ticks happen in between). */
@@ -150,6 +155,7 @@ export class Cluster {
     this.nodes.delete(id);
     this.pending.delete(id); // never persisted, never sent
     this.queue = this.queue.filter((m) => m.from !== id);
+    this.delayed = this.delayed.filter((d) => d.m.from !== id);
   }
 
   /** Rebuilds the node from its disk alone, as a restarted etcd member would. */
@@ -218,10 +224,22 @@ export class Cluster {
   /** Handles every Ready, then delivers each queued message once (replies wait for the next round). */
   round(): void {
     for (const id of this.alive()) this.processReady(id);
+    this.roundNo++;
     let batch = this.queue;
     this.queue = [];
+    if (this.delayed.length > 0) {
+      const due = this.delayed.filter((d) => d.at <= this.roundNo);
+      if (due.length > 0) {
+        this.delayed = this.delayed.filter((d) => d.at > this.roundNo);
+        batch = batch.concat(due.map((d) => d.m));
+      }
+    }
     if (this.reorderRate > 0 && this.prng.next() < this.reorderRate) batch = this.shuffle(batch);
     for (const m of batch) {
+      if (this.delayRate > 0 && this.prng.next() < this.delayRate) {
+        this.delayed.push({ at: this.roundNo + 1 + this.prng.int(this.maxDelayRounds), m });
+        continue;
+      }
       this.deliver(m);
       if (this.duplicateRate > 0 && this.prng.next() < this.duplicateRate) this.deliver(m);
     }
@@ -232,7 +250,7 @@ export class Cluster {
   stabilize(maxRounds = 1000): void {
     for (let r = 0; r < maxRounds; r++) {
       this.round();
-      if (this.queue.length === 0 && this.pending.size === 0 && this.alive().every((id) => !this.node(id).hasReady())) return;
+      if (this.queue.length === 0 && this.delayed.length === 0 && this.pending.size === 0 && this.alive().every((id) => !this.node(id).hasReady())) return;
     }
     throw new Error('cluster did not stabilize');
   }
@@ -412,6 +430,7 @@ export class Cluster {
     this.dropRate = 0;
     this.duplicateRate = 0;
     this.reorderRate = 0;
+    this.delayRate = 0;
     for (const id of this.disks.keys()) if (!this.nodes.has(id)) this.restart(id);
     let proposed: { index: number; term: number; key: string } | undefined;
     for (let r = 0; r < maxRounds; r++) {

@@ -1,6 +1,6 @@
 /**
  * Randomised chaos sweep: many seeds, each a few thousand ticks of random partitions, one-way cuts,
- * drops, duplicates, reordering and crash-restarts from persisted state, while clients propose and
+ * drops, duplicates, reordering, delays and crash-restarts from persisted state, while clients propose and
  * read, leadership is transferred and wiped members are replaced by new ids. The harness checks the Figure 3 safety properties (§5.2 Election Safety, §5.3 Log Matching
  * and Leader Append-Only, §5.4 Leader Completeness and State Machine Safety) and ReadIndex
  * linearizability (§8) on every step; at the end the network heals and a final write must commit
@@ -69,7 +69,7 @@ function chaos(seed: number): { delivered: number; applied: number; replaced: nu
     seed,
     config: {
       electionTicks: 10,
-      heartbeatTicks: 1,
+      heartbeatTicks: 1 + (seed % 6 === 5 ? 2 : 0),
       maxInflightAppends: 1 + (seed % 4),
       maxEntriesPerAppend: 1 + (seed % 5),
       maxAppendBytes: 64,
@@ -81,6 +81,7 @@ function chaos(seed: number): { delivered: number; applied: number; replaced: nu
   c.duplicateRate = 0.02;
   c.reorderRate = 0.05;
   c.asyncReady = seed % 4 === 3;
+  c.delayRate = seed % 7 === 2 ? 0.1 : 0.01;
   const replacer = seed % 3 === 1 ? new Replacer(c, prng) : undefined;
   let proposals = 0;
   let reads = 0;
