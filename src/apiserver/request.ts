@@ -5,9 +5,10 @@
 import {
   asRecord, asString, badRequest, decodeBody, isRecord, joinApiVersion, type JsonObject, matchesFields,
   matchesLabels, parseFieldSelector, parseLabelSelector, type ResourceInfo, type Status, strictDecodingError,
-  unknownFields,
+  unknownFields, unsupportedMediaType,
 } from '../api/index.js';
 import type { ApiResponse } from '../client/api-transport.js';
+import { decodeProtobufObject, protobufMediaType } from './protobuf.js';
 import { failOf, okOf, type Outcome } from './storage.js';
 
 export const jsonType = 'application/json';
@@ -26,6 +27,21 @@ export function successStatus(code: number, details?: JsonObject): JsonObject {
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Body media types decoded here (JSON also when no Content-Type is sent); patch types are routed separately. */
+export const acceptedBodyTypes: readonly string[] = ['application/json', 'application/yaml'];
+const decodableTypes = new Set(['', 'application/json', 'application/yaml', 'application/x-yaml', 'text/plain', 'application/octet-stream',
+  'application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml']);
+
+function isProtobuf(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() === protobufMediaType;
+}
+
+/** 415 for bodies in a format this server does not speak (protobuf, CBOR). */
+export function checkBodyType(contentType: string | undefined): Outcome<true> {
+  const base = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return decodableTypes.has(base) ? okOf(true) : failOf(unsupportedMediaType(contentType ?? '', acceptedBodyTypes));
+}
+
 /** The body as text; invalid UTF-8 is a 400. */
 export function bodyText(body: Uint8Array | undefined): Outcome<string> {
   if (body === undefined || body.length === 0) return okOf('');
@@ -38,6 +54,9 @@ export function bodyText(body: Uint8Array | undefined): Outcome<string> {
 
 /** Decodes a JSON (or YAML, by Content-Type) object body. */
 export function decodeObjectBody(body: Uint8Array | undefined, contentType: string | undefined): Outcome<JsonObject> {
+  if (isProtobuf(contentType)) return body === undefined ? failOf(badRequest('the request body is empty')) : decodeProtobufObject(body);
+  const type = checkBodyType(contentType);
+  if (!type.ok) return type;
   const text = bodyText(body);
   if (!text.ok) return text;
   if (text.value.trim() === '') return failOf(badRequest('the request body is empty'));
@@ -49,6 +68,10 @@ export function decodeObjectBody(body: Uint8Array | undefined, contentType: stri
 
 /** Any JSON value (patch documents, DeleteOptions); empty → undefined. */
 export function decodeAnyBody(body: Uint8Array | undefined, contentType: string | undefined): Outcome<unknown> {
+  if (body !== undefined && body.length > 0) {
+    const type = checkBodyType(contentType);
+    if (!type.ok) return type;
+  }
   const text = bodyText(body);
   if (!text.ok) return text;
   if (text.value.trim() === '') return okOf(undefined);
