@@ -89,6 +89,8 @@ export function watchObservable<T extends KubeObject>(options: ResumingWatchOpti
             end = isGone(error) ? { kind: 'expired', status: error.status } : { kind: 'failed', error, delivered: 0 };
           } else {
             end = await follow(result.events);
+            inner?.unsubscribe();
+            inner = undefined;
           }
         } catch (error) {
           end = { kind: 'failed', error: error instanceof Error ? error : asTransportError(error), delivered: 0 };
