@@ -1,0 +1,140 @@
+import test from 'ava';
+import type { Subscription } from 'rxjs';
+import { statusFailure, type KubeObject } from '../../src/api/index.js';
+import { isForbidden } from '../../src/client/errors.js';
+import type { WatchSignal } from '../../src/client/watch.js';
+import { advance, flush, pod, podInfo, podRef, setup } from './helpers.js';
+
+function collect(source: { subscribe: (o: object) => Subscription }): { signals: Array<WatchSignal<KubeObject>>; done: { completed: boolean; error: unknown }; sub: Subscription } {
+  const signals: Array<WatchSignal<KubeObject>> = [];
+  const done = { completed: false, error: undefined as unknown };
+  const sub = source.subscribe({
+    next: (s: WatchSignal<KubeObject>) => signals.push(s),
+    complete: () => { done.completed = true; },
+    error: (e: unknown) => { done.error = e; },
+  });
+  return { signals, done, sub };
+}
+
+const names = (signals: ReadonlyArray<WatchSignal<KubeObject>>): string[] =>
+  signals.map((s) => (s.type === 'BOOKMARK' || s.type === 'EXPIRED' ? s.type : `${s.type}:${s.object.metadata?.name ?? ''}`));
+
+const watchRvs = (server: ReturnType<typeof setup>['server']): Array<string | undefined> =>
+  server.requests.filter((r) => r.query['watch'] === 'true').map((r) => r.query['resourceVersion']);
+
+test('subscribe starts, events are typed, unsubscribe stops the server watch', async (t) => {
+  const { client, server } = setup();
+  server.seed(podInfo, pod('a'));
+  const { signals, sub } = collect(client.watch(podRef, {}));
+  await flush();
+  t.is(server.openWatches, 1);
+  server.put(podInfo, pod('b'));
+  server.remove(podInfo, 'default', 'a');
+  t.deepEqual(names(signals), ['ADDED:a', 'ADDED:b', 'DELETED:a']);
+  t.is(watchRvs(server)[0], undefined, 'no resourceVersion: synthetic ADDED first');
+  sub.unsubscribe();
+  t.is(server.openWatches, 0);
+});
+
+test('a stream that ends normally is resumed from the last seen resourceVersion, without loss or repeats', async (t) => {
+  const { client, server } = setup();
+  const rv0 = server.resourceVersion;
+  const { signals } = collect(client.watch(podRef, { resourceVersion: rv0 }));
+  await flush();
+  const a = server.put(podInfo, pod('a'));
+  server.dropWatches();
+  server.put(podInfo, pod('b')); // written while no watch is open
+  await flush();
+  t.deepEqual(watchRvs(server), [rv0, a.metadata?.resourceVersion]);
+  t.deepEqual(names(signals), ['ADDED:a', 'ADDED:b']);
+  t.is(server.openWatches, 1);
+});
+
+test('bookmarks advance the resume point', async (t) => {
+  const { client, server } = setup();
+  const { signals } = collect(client.watch(podRef, { resourceVersion: server.resourceVersion, namespace: 'default' }));
+  await flush();
+  server.put(podInfo, pod('x', { namespace: 'elsewhere' })); // not ours: only a bookmark reveals the new RV
+  server.sendBookmarks();
+  t.deepEqual(names(signals), ['BOOKMARK']);
+  const bookmarkRv = signals[0]!.type === 'BOOKMARK' ? signals[0]!.resourceVersion : '';
+  t.is(bookmarkRv, server.resourceVersion);
+  server.dropWatches();
+  await flush();
+  t.is(watchRvs(server).at(-1), bookmarkRv);
+  t.is(server.requests[0]!.query['allowWatchBookmarks'], 'true');
+});
+
+test('410 as an ERROR event: EXPIRED then complete, no re-watch', async (t) => {
+  const { client, server } = setup();
+  const old = server.resourceVersion;
+  server.put(podInfo, pod('a'));
+  server.put(podInfo, pod('b'));
+  server.compact();
+  const { signals, done } = collect(client.watch(podRef, { resourceVersion: old }));
+  await flush();
+  t.deepEqual(names(signals), ['EXPIRED']);
+  t.true(done.completed);
+  t.is(signals[0]!.type === 'EXPIRED' ? signals[0]!.status.code : 0, 410);
+  t.is(server.watchRequests, 1);
+  t.is(server.openWatches, 0);
+});
+
+test('410 as a response and as a later ERROR event on an open stream', async (t) => {
+  const { client, server } = setup({ expiredAs: 'response' });
+  const old = server.resourceVersion;
+  server.put(podInfo, pod('a'));
+  server.compact();
+  const first = collect(client.watch(podRef, { resourceVersion: old }));
+  await flush();
+  t.deepEqual(names(first.signals), ['EXPIRED']);
+  t.true(first.done.completed);
+
+  const second = collect(client.watch(podRef, { resourceVersion: server.resourceVersion }));
+  await flush();
+  server.sendWatchError(statusFailure(410, 'Gone', 'watch channel closed'));
+  await flush();
+  t.deepEqual(names(second.signals), ['EXPIRED']);
+  t.true(second.done.completed);
+  t.is(server.openWatches, 0);
+});
+
+test('a broken stream or failing watch requests are retried with backoff from the last RV', async (t) => {
+  const { client, server, clock } = setup();
+  const { signals, done } = collect(client.watch(podRef, { resourceVersion: server.resourceVersion }));
+  await flush();
+  const a = server.put(podInfo, pod('a'));
+  server.failNext({ kind: 'status', status: statusFailure(500, 'InternalError', 'boom') }, 2, (r) => r.query['watch'] === 'true');
+  server.breakWatches();
+  await flush();
+  t.is(server.openWatches, 0, 'waits before re-watching');
+  await advance(clock, 60_000);
+  t.is(server.openWatches, 1);
+  t.deepEqual(watchRvs(server).slice(1), [a.metadata?.resourceVersion, a.metadata?.resourceVersion, a.metadata?.resourceVersion]);
+  server.put(podInfo, pod('b'));
+  t.deepEqual(names(signals), ['ADDED:a', 'ADDED:b']);
+  t.false(done.completed);
+  t.is(done.error, undefined);
+});
+
+test('a stream that keeps ending empty is re-opened with growing delays, never in a hot loop', async (t) => {
+  const { client, server, clock } = setup();
+  const { sub } = collect(client.watch(podRef, { resourceVersion: server.resourceVersion }));
+  await flush();
+  for (let i = 0; i < 20; i++) {
+    server.dropWatches();
+    await flush();
+  }
+  t.is(server.watchRequests, 1, 'no re-watch without time passing');
+  await advance(clock, 1_000);
+  t.true(server.watchRequests <= 4);
+  sub.unsubscribe();
+});
+
+test('a 403 ends the observable with the ApiError', async (t) => {
+  const { client, server } = setup();
+  server.failNext({ kind: 'status', status: statusFailure(403, 'Forbidden', 'nope') }, 1);
+  const { done } = collect(client.watch(podRef));
+  await flush();
+  t.true(isForbidden(done.error));
+});
