@@ -429,6 +429,7 @@ export const commands = {
   compact: (revision: number): Command => ({ type: 'compact', revision }),
   leaseGrant: (ttlSeconds: number, id = 0): Command => ({ type: 'leaseGrant', id, ttlSeconds }),
   leaseRevoke: (id: number): Command => ({ type: 'leaseRevoke', id }),
+  leaseCheckpoint: (checkpoints: readonly (readonly [number, number])[]): Command => ({ type: 'leaseCheckpoint', checkpoints }),
 };
 
 export type { Compare, KeySelector, RequestOp, StoreError };

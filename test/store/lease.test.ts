@@ -108,3 +108,21 @@ test('the leader flow: grant on the primary, expire, revoke through the log', (t
   t.is(must(m.mvcc.range({ key: 'ephemeral' })).count, 0);
   t.is(m.lessor.size, 0);
 });
+
+test('checkpoints travel through the log: a new leader honours the remaining TTL its predecessor replicated', (t) => {
+  const clock = { now: 0 };
+  const oldLeader = machine(clock);
+  const follower = machine(clock);
+  const log = [commands.leaseGrant(600, 5)];
+  oldLeader.lessor.promote(0, 0);
+  log.forEach((c, i) => { must(oldLeader.apply(c, i + 1)); must(follower.apply(c, i + 1)); });
+  clock.now = 500_000; // 100 s left on the old leader
+  const checkpoint = commands.leaseCheckpoint(oldLeader.lessor.checkpoints(clock.now));
+  t.deepEqual(checkpoint, { type: 'leaseCheckpoint', checkpoints: [[5, 100]] });
+  must(oldLeader.apply(checkpoint, 2));
+  must(follower.apply(checkpoint, 2));
+  // The old leader dies; the follower takes over with a 1 s extension.
+  follower.lessor.promote(clock.now, 1_000);
+  t.deepEqual(follower.lessor.expired(clock.now + 100_999), []);
+  t.deepEqual(follower.lessor.expired(clock.now + 101_000), [5]);
+});
