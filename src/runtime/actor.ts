@@ -113,6 +113,8 @@ export interface ActorInfo {
   readonly host: string;
   readonly status: ActorStatus;
   readonly restarts: number;
+  /** Which life of the actor this is (0 first, +1 per restart or host restart). */
+  readonly incarnation: number;
   readonly mailboxSize: number;
   readonly thread: number;
   readonly lastError?: string;

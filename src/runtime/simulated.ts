@@ -333,6 +333,7 @@ export class SimulatedSystem implements ActorSystem {
       host: hostOf(slot.address),
       status,
       restarts: slot.tracker.restarts,
+      incarnation: slot.incarnation,
       mailboxSize: cell?.mailboxSize ?? 0,
       thread: 0,
       ...(cell?.lastError === undefined ? {} : { lastError: cell.lastError }),

@@ -130,6 +130,7 @@ export class ThreadHost {
       host: hostOf(cell.address),
       status: cell.status,
       restarts: cell.incarnation,
+      incarnation: cell.incarnation,
       mailboxSize: cell.mailboxSize,
       thread: this.init.threadIndex,
       ...(cell.lastError === undefined ? {} : { lastError: cell.lastError }),

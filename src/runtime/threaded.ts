@@ -117,7 +117,11 @@ export class ThreadedSystem implements ActorSystem {
         for (const info of await thread.control.list()) live.set(info.address, info);
       }),
     );
-    return [...this.slots.values()].map((slot) => this.describe(slot, live.get(slot.address)));
+    return [...this.slots.values()].map((slot) => {
+      // A thread's answer may predate a restart the supervisor already began: only the current life counts.
+      const info = live.get(slot.address);
+      return this.describe(slot, info?.incarnation === slot.incarnation ? info : undefined);
+    });
   }
 
   private describe(slot: Slot, info: ActorInfo | undefined): ActorInfo {
@@ -127,6 +131,7 @@ export class ThreadedSystem implements ActorSystem {
       host: hostOf(slot.address),
       status: this.statusOf(slot, info),
       restarts: slot.tracker.restarts,
+      incarnation: slot.incarnation,
       mailboxSize: info?.mailboxSize ?? 0,
       thread: slot.thread,
       ...(slot.lastExit?.kind === 'crash' ? { lastError: slot.lastExit.error } : {}),
