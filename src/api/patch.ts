@@ -3,6 +3,7 @@
  * (RFC 7386), Strategic Merge Patch (Kubernetes' list-aware merge), and — in apply.ts — Server-Side
  * Apply. Inputs are never mutated.
  */
+import { badRequest, statusFailure, type Status } from './status.js';
 import { deepClone, deepEqual, isRecord, type JsonObject } from './types.js';
 
 export type PatchErrorKind = 'BadRequest' | 'Unprocessable';
@@ -419,4 +420,23 @@ export function patchTypeFor(contentType: string | undefined): PatchType | undef
   if (contentType === undefined) return undefined;
   const base = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   return Object.prototype.hasOwnProperty.call(patchContentTypes, base) ? patchContentTypes[base] : undefined;
+}
+
+/**
+ * The reply for a failed patch, as kube-apiserver's patcher: malformed patches are 400 BadRequest;
+ * patches that do not apply are 422 via NewGenericServerResponse (generic message, the detail as
+ * an UnexpectedServerResponse cause).
+ */
+export function patchErrorStatus(err: PatchError): Status {
+  switch (err.kind) {
+    case 'BadRequest':
+      return badRequest(err.message);
+    case 'Unprocessable':
+      return statusFailure(422, 'Invalid', 'the server rejected our request due to an error in our request',
+        { causes: [{ reason: 'UnexpectedServerResponse', message: err.message }] });
+    default: {
+      const never: never = err.kind;
+      throw new Error(`patch error kind ${String(never)}`);
+    }
+  }
 }

@@ -198,3 +198,21 @@ test('recordUpdate: creation by a manager and removal of fields', (t) => {
   const after = recordUpdate(created, removed, 'kubectl-edit', 'v1', 't2');
   t.deepEqual(managersOf(after), [{ manager: 'kubectl-create', operation: 'Update', fields: ['.metadata.labels.a'] }]);
 });
+
+test('SSA: two appliers share a field; it survives until the last one lets go', (t) => {
+  const cm = (data: JsonObject): JsonObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'd' }, data });
+  const p = (manager: string): { manager: string; apiVersion: string; force: boolean; time: string } => ({ manager, apiVersion: 'v1', force: false, time: 't' });
+  const a = serverSideApply(undefined, cm({ shared: 'x', onlyA: '1' }), p('a'));
+  if (!a.ok) return t.fail();
+  const b = serverSideApply(a.object, cm({ shared: 'x', onlyB: '2' }), p('b'));
+  if (!b.ok) return t.fail(b.status.message);
+  t.deepEqual(b.object['data'], { shared: 'x', onlyA: '1', onlyB: '2' });
+  const aDrops = serverSideApply(b.object, cm({ onlyA: '1' }), p('a'));
+  if (!aDrops.ok) return t.fail();
+  t.deepEqual(aDrops.object['data'], { shared: 'x', onlyA: '1', onlyB: '2' }, 'b still owns shared');
+  const bDrops = serverSideApply(aDrops.object, cm({ onlyB: '2' }), p('b'));
+  if (!bDrops.ok) return t.fail();
+  t.deepEqual(bDrops.object['data'], { onlyA: '1', onlyB: '2' });
+  const conflicting = serverSideApply(bDrops.object, cm({ onlyA: 'changed' }), p('b'));
+  t.true(!conflicting.ok && conflicting.status.message === 'Apply failed with 1 conflict: conflict with "a": .data.onlyA', 'Apply managers are printed without "using"');
+});

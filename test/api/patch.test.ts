@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
-  applyJsonPatch, applyMergePatch, applyStrategicMergePatch, createMergePatch, listStrategy, patchTypeFor,
+  applyJsonPatch, applyMergePatch, applyStrategicMergePatch, createMergePatch, listStrategy, patchErrorStatus, patchTypeFor,
 } from '../../src/api/patch.js';
 import type { JsonObject } from '../../src/api/types.js';
 import { nginxDeployment } from './fixtures.js';
@@ -63,6 +63,10 @@ test('json patch: typed errors', (t) => {
   }
   const r = applyJsonPatch(doc, [{ op: 'test', path: '/a/b', value: 2 }]);
   t.deepEqual(r, { ok: false, error: { kind: 'Unprocessable', message: 'testing value /a/b failed' } });
+  if (!r.ok) {
+    t.like(patchErrorStatus(r.error), { code: 422, reason: 'Invalid', details: { causes: [{ reason: 'UnexpectedServerResponse', message: 'testing value /a/b failed' }] } });
+  }
+  t.like(patchErrorStatus({ kind: 'BadRequest', message: 'x' }), { code: 400, reason: 'BadRequest', message: 'x' });
 });
 
 test('json patch: replacing the root and adding to the root', (t) => {
