@@ -1,0 +1,283 @@
+import test from 'ava';
+import { statusFailure, type KubeObject } from '../../src/api/index.js';
+import { Informer, isTombstone, SharedInformerFactory, type DeletedFinalStateUnknown, type EventHandler } from '../../src/client/informer.js';
+import { advance, flush, pod, podInfo, podRef, setup } from './helpers.js';
+
+interface Recorded {
+  readonly events: string[];
+  /** The handler's own view, rebuilt only from events: it must converge to the cache. */
+  readonly view: Map<string, KubeObject>;
+  readonly handler: EventHandler<KubeObject>;
+}
+
+const keyOf = (o: KubeObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+
+function recorder(): Recorded {
+  const events: string[] = [];
+  const view = new Map<string, KubeObject>();
+  return {
+    events, view,
+    handler: {
+      onAdd: (obj, initial) => { events.push(`add:${obj.metadata?.name ?? ''}${initial ? ':initial' : ''}`); view.set(keyOf(obj), obj); },
+      onUpdate: (old, obj) => {
+        events.push(`${old === obj ? 'resync' : 'update'}:${obj.metadata?.name ?? ''}`);
+        view.set(keyOf(obj), obj);
+      },
+      onDelete: (obj: KubeObject | DeletedFinalStateUnknown<KubeObject>) => {
+        if (isTombstone(obj)) {
+          events.push(`tombstone:${obj.obj.metadata?.name ?? ''}`);
+          view.delete(keyOf(obj.obj));
+        } else {
+          events.push(`delete:${obj.metadata?.name ?? ''}`);
+          view.delete(keyOf(obj));
+        }
+      },
+    },
+  };
+}
+
+function sameView(rec: Recorded, informer: Informer): boolean {
+  const cache = informer.list();
+  return cache.length === rec.view.size && cache.every((o) => rec.view.get(keyOf(o)) === o);
+}
+
+test('list, sync, then watch events reach handlers in order', async (t) => {
+  const { client, server } = setup();
+  server.seed(podInfo, pod('a'));
+  server.seed(podInfo, pod('b'));
+  const informer = new Informer({ client, resource: podRef });
+  const rec = recorder();
+  const reg = informer.addEventHandler(rec.handler);
+  t.false(informer.hasSynced());
+  informer.start();
+  t.true(await informer.waitForSync());
+  await flush();
+  t.true(reg.hasSynced());
+  t.deepEqual(rec.events, ['add:a:initial', 'add:b:initial']);
+
+  server.put(podInfo, pod('c'));
+  server.put(podInfo, pod('a', { labels: { v: '2' } }));
+  server.remove(podInfo, 'default', 'b');
+  await flush();
+  t.deepEqual(rec.events.slice(2), ['add:c', 'update:a', 'delete:b']);
+  t.deepEqual(informer.keys().sort(), ['default/a', 'default/c']);
+  t.is(informer.get('default', 'a')?.metadata?.labels?.['v'], '2');
+  t.is(informer.lastSyncResourceVersion, server.resourceVersion);
+  t.true(sameView(rec, informer));
+  informer.stop();
+  t.is(server.openWatches, 0);
+});
+
+test('cached objects are deep-frozen', async (t) => {
+  const { client, server } = setup();
+  server.seed(podInfo, pod('a', { labels: { app: 'x' } }));
+  const informer = new Informer({ client, resource: podRef });
+  informer.start();
+  await informer.waitForSync();
+  const cached = informer.get('default', 'a')!;
+  t.true(Object.isFrozen(cached));
+  t.throws(() => { (cached.metadata!.labels as Record<string, string>)['app'] = 'mutated'; }, { instanceOf: TypeError });
+  t.throws(() => { ((cached['spec'] as { containers: Array<{ image: string }> }).containers[0]!).image = 'evil'; }, { instanceOf: TypeError });
+  t.is(server.stored(podInfo, 'default', 'a')?.metadata?.labels?.['app'], 'x');
+  informer.stop();
+});
+
+test('periodic resync re-delivers the cache as updates, on the injected clock', async (t) => {
+  const { client, server, clock } = setup();
+  server.seed(podInfo, pod('a'));
+  server.seed(podInfo, pod('b'));
+  const informer = new Informer({ client, resource: podRef, resyncPeriodMs: 1_000 });
+  const rec = recorder();
+  const fast = recorder();
+  informer.addEventHandler(rec.handler);
+  informer.addEventHandler(fast.handler, { resyncPeriodMs: 300 });
+  informer.start();
+  await informer.waitForSync();
+  await advance(clock, 999);
+  t.deepEqual(rec.events, ['add:a:initial', 'add:b:initial']);
+  t.is(fast.events.filter((e) => e.startsWith('resync')).length, 6);
+  await advance(clock, 1);
+  t.deepEqual(rec.events.slice(2), ['resync:a', 'resync:b']);
+  informer.stop();
+  await advance(clock, 5_000);
+  t.is(rec.events.length, 4, 'no resync after stop');
+});
+
+test('410 on re-watch: re-list, and the difference becomes add/update/tombstone events', async (t) => {
+  const { client, server, clock } = setup();
+  server.seed(podInfo, pod('a'));
+  server.seed(podInfo, pod('b'));
+  server.seed(podInfo, pod('same'));
+  const informer = new Informer({ client, resource: podRef });
+  const rec = recorder();
+  informer.addEventHandler(rec.handler);
+  informer.start();
+  await informer.waitForSync();
+  await flush();
+  const lists = server.requests.filter((r) => r.query['watch'] === undefined).length;
+
+  server.breakWatches();
+  // While disconnected: changes the watch will never replay, since history is compacted.
+  server.put(podInfo, pod('c'));
+  server.put(podInfo, pod('a', { labels: { v: '2' } }));
+  server.remove(podInfo, 'default', 'b');
+  server.compact();
+  await advance(clock, 60_000);
+
+  t.is(informer.stats.relistsOnExpired, 1);
+  t.is(server.requests.filter((r) => r.query['watch'] === undefined).length, lists + 1);
+  t.deepEqual(rec.events.slice(3).sort(), ['add:c', 'tombstone:b', 'update:a']);
+  t.true(sameView(rec, informer));
+  t.is(server.openWatches, 1, 'watching again from the new list');
+  server.put(podInfo, pod('d'));
+  await flush();
+  t.is(rec.events.at(-1), 'add:d');
+  informer.stop();
+});
+
+test('custom indexers (spec.nodeName) and the namespace index follow updates', async (t) => {
+  const { client, server } = setup();
+  server.seed(podInfo, pod('a', { nodeName: 'n1' }));
+  server.seed(podInfo, pod('b', { nodeName: 'n2', namespace: 'kube-system' }));
+  const byNode = (o: KubeObject): string[] => {
+    const node = (o['spec'] as { nodeName?: string } | undefined)?.nodeName;
+    return node === undefined ? [] : [node];
+  };
+  const informer = new Informer({ client, resource: podRef, indexers: { byNode } });
+  informer.start();
+  await informer.waitForSync();
+  t.deepEqual(informer.byIndex('byNode', 'n1').map((o) => o.metadata?.name), ['a']);
+  t.deepEqual(informer.list('kube-system').map((o) => o.metadata?.name), ['b']);
+  server.put(podInfo, pod('a', { nodeName: 'n2' }));
+  await flush();
+  t.deepEqual(informer.byIndex('byNode', 'n1'), []);
+  t.deepEqual(informer.byIndex('byNode', 'n2').map((o) => o.metadata?.name).sort(), ['a', 'b']);
+  server.remove(podInfo, 'kube-system', 'b');
+  await flush();
+  t.deepEqual(informer.byIndex('byNode', 'n2').map((o) => o.metadata?.name), ['a']);
+  informer.addIndexers({ byName: (o) => [o.metadata?.name ?? ''] });
+  t.is(informer.byIndex('byName', 'a').length, 1);
+  t.throws(() => informer.byIndex('nope', 'x'));
+  informer.stop();
+});
+
+test('paged initial list; selectors are passed to list and watch', async (t) => {
+  const { client, server } = setup();
+  for (let i = 0; i < 5; i++) server.seed(podInfo, pod(`p${i}`, { labels: { app: i % 2 === 0 ? 'even' : 'odd' } }));
+  const informer = new Informer({ client, resource: podRef, pageSize: 2 });
+  informer.start();
+  await informer.waitForSync();
+  t.is(informer.list().length, 5);
+  t.is(server.requests.filter((r) => r.query['watch'] === undefined).length, 3);
+  informer.stop();
+
+  const even = new Informer({ client, resource: podRef, labelSelector: 'app=even' });
+  even.start();
+  await even.waitForSync();
+  t.is(even.list().length, 3);
+  server.put(podInfo, pod('p9', { labels: { app: 'odd' } }));
+  await flush();
+  t.is(even.list().length, 3);
+  t.is(server.requests.at(-1)!.query['labelSelector'], 'app=even');
+  even.stop();
+});
+
+test('a handler added after sync gets the cache as initial adds', async (t) => {
+  const { client, server } = setup();
+  server.seed(podInfo, pod('a'));
+  const informer = new Informer({ client, resource: podRef });
+  informer.start();
+  await informer.waitForSync();
+  const rec = recorder();
+  const reg = informer.addEventHandler(rec.handler);
+  t.false(reg.hasSynced());
+  await flush();
+  t.true(reg.hasSynced());
+  t.deepEqual(rec.events, ['add:a:initial']);
+  reg.remove();
+  server.put(podInfo, pod('b'));
+  await flush();
+  t.deepEqual(rec.events, ['add:a:initial']);
+  informer.stop();
+});
+
+test('bounded handler queue: an overflowing handler catches up to the cache (tombstones for deletes)', async (t) => {
+  const { client, server } = setup();
+  for (let i = 0; i < 4; i++) server.seed(podInfo, pod(`p${i}`));
+  const informer = new Informer({ client, resource: podRef, maxPendingNotifications: 3 });
+  const rec = recorder();
+  informer.addEventHandler(rec.handler);
+  informer.start();
+  await informer.waitForSync();
+  await flush();
+  t.true(sameView(rec, informer));
+  // Watch events arrive synchronously here; the handler cannot run in between.
+  for (let i = 0; i < 10; i++) server.put(podInfo, pod(`q${i}`));
+  server.remove(podInfo, 'default', 'p0');
+  server.put(podInfo, pod('p1', { labels: { v: '2' } }));
+  await flush();
+  t.true(sameView(rec, informer));
+  t.true(rec.events.includes('tombstone:p0'));
+  t.true(rec.events.includes('update:p1'));
+  t.is(rec.events.filter((e) => e.startsWith('add:q')).length, 10);
+  informer.stop();
+});
+
+test('list failures are reported and retried with backoff; a throwing handler does not stop the informer', async (t) => {
+  const { client, server, clock } = setup();
+  server.seed(podInfo, pod('a'));
+  server.failNext({ kind: 'status', status: statusFailure(403, 'Forbidden', 'not yet') }, 1);
+  const errors: string[] = [];
+  const informer = new Informer({ client, resource: podRef, onError: (_e, context) => errors.push(context) });
+  informer.addEventHandler({ onAdd: () => { throw new Error('handler bug'); } });
+  const rec = recorder();
+  informer.addEventHandler(rec.handler);
+  informer.start();
+  await flush();
+  t.false(informer.hasSynced());
+  t.deepEqual(errors, ['list/watch']);
+  await advance(clock, 800);
+  t.true(informer.hasSynced());
+  await flush();
+  t.deepEqual(errors, ['list/watch', 'event handler (add)']);
+  t.deepEqual(rec.events, ['add:a:initial']);
+  informer.stop();
+});
+
+test('shared informer factory: one informer and one watch per resource and scope', async (t) => {
+  const { client, server } = setup();
+  server.seed(podInfo, pod('a'));
+  const factory = new SharedInformerFactory({ client });
+  const first = factory.informerFor(podRef);
+  const second = factory.informerFor({ apiVersion: 'v1', resource: 'pods' });
+  t.is(first, second);
+  const recA = recorder();
+  const recB = recorder();
+  first.addEventHandler(recA.handler);
+  second.addEventHandler(recB.handler);
+  const scoped = factory.informerFor(podRef, { namespace: 'kube-system' });
+  t.not(scoped, first);
+  factory.start();
+  t.true(await factory.waitForCacheSync());
+  t.is(server.watchRequests, 2);
+  const late = factory.informerFor({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' });
+  t.true(late.isRunning, 'started because the factory is');
+  await flush();
+  t.is(server.watchRequests, 3);
+  server.put(podInfo, pod('b'));
+  await flush();
+  t.deepEqual(recA.events, recB.events);
+  t.deepEqual(recA.events, ['add:a:initial', 'add:b']);
+  factory.shutdown();
+  t.is(server.openWatches, 0);
+});
+
+test('waitForSync resolves false when stopped before syncing', async (t) => {
+  const { client, server } = setup();
+  server.failNext({ kind: 'hang' }, 1);
+  const informer = new Informer({ client, resource: podRef });
+  informer.start();
+  const waiting = informer.waitForSync();
+  informer.stop();
+  t.false(await waiting);
+});
