@@ -120,7 +120,9 @@ export function recover(storage: Storage, options: WalOptions = {}): WalResult<R
   const base = loaded.snapshot?.metadata.index ?? 0;
   const after = entries.filter((entry) => entry.index > base);
   const first = after[0];
-  if (first && base > 0 && first.index !== base + 1) {
+  // Entries that do not continue the snapshot (or, without one, do not start the log) would be
+  // applied onto the wrong state: refuse, never guess.
+  if (first && first.index !== base + 1) {
     const error: WalError = { code: 'walGap', segment: wal.segmentNames[0] ?? '', expectedIndex: base + 1, foundIndex: first.index };
     return { ok: false, error };
   }

@@ -31,6 +31,8 @@ export const segmentSizeBytes = 64 * 1024 * 1024;
 /** A length field above this is a corrupt header, not a record. */
 export const maxRecordBytes = 128 * 1024 * 1024;
 const headerBytes = 12;
+/** Snapshot markers repeated in each new segment (covers every snapshot file a shell keeps). */
+export const markersPerSegmentHeader = 5;
 const segmentPattern = /^wal-([0-9a-f]{16})-([0-9a-f]{16})\.log$/;
 
 export interface SnapshotMarker {
@@ -279,7 +281,9 @@ class Replay {
 
 export class Wal {
   private lastHardState: HardState | undefined;
-  private lastSnapshot: SnapshotMarker | undefined;
+  /** The newest markers (oldest first), repeated at the head of every new segment so that a
+   * fallback to an older snapshot file still finds its marker after old segments are released. */
+  private recentSnapshots: SnapshotMarker[];
   private lastIndex: number;
 
   private constructor(
@@ -289,8 +293,8 @@ export class Wal {
     private readonly segmentLimitBytes: number,
   ) {
     this.lastHardState = replay.hardState;
-    this.lastSnapshot = replay.snapshots[replay.snapshots.length - 1];
-    this.lastIndex = replay.entries[replay.entries.length - 1]?.index ?? this.lastSnapshot?.index ?? 0;
+    this.recentSnapshots = recentMarkers(replay.snapshots);
+    this.lastIndex = replay.entries[replay.entries.length - 1]?.index ?? this.recentSnapshots.at(-1)?.index ?? 0;
   }
 
   /** Reads every segment, cuts a torn tail, and returns what was durable. */
@@ -358,7 +362,7 @@ export class Wal {
     const segment = this.segmentFor(bytes.length);
     this.storage.append(segment.name, bytes);
     segment.size += bytes.length;
-    this.lastSnapshot = marker;
+    this.recentSnapshots = recentMarkers([...this.recentSnapshots, marker]);
     if (marker.index > this.lastIndex) this.lastIndex = marker.index;
     this.sync();
   }
@@ -393,13 +397,28 @@ export class Wal {
     const header: Uint8Array[] = [];
     const hs = this.lastHardState;
     if (hs) header.push(encodeHardState(hs));
-    if (this.lastSnapshot) header.push(encodeMarker(this.lastSnapshot));
+    for (const marker of this.recentSnapshots) header.push(encodeMarker(marker));
     const bytes = concat(header);
     // Even an empty header creates the file, so an empty segment is visible after a restart.
     this.storage.append(segment.name, bytes);
     segment.size = bytes.length;
     return segment;
   }
+}
+
+/** The last `markersPerSegmentHeader` distinct markers, in the order written. */
+function recentMarkers(markers: readonly SnapshotMarker[]): SnapshotMarker[] {
+  const seen = new Set<string>();
+  const out: SnapshotMarker[] = [];
+  for (let i = markers.length - 1; i >= 0 && out.length < markersPerSegmentHeader; i--) {
+    const marker = markers[i]!;
+    const id = `${marker.term}/${marker.index}`;
+    if (!seen.has(id)) {
+      seen.add(id);
+      out.unshift(marker);
+    }
+  }
+  return out;
 }
 
 /** Replays one segment's records; returns the byte length to keep, or a corruption error. */

@@ -238,3 +238,36 @@ test('crc32 matches the check value and the bitwise reference, whole or in piece
     if (length > 3) t.is(crc32(data, 1, length - 2), slowCrc32(data.subarray(1, length - 2)));
   }
 });
+
+test('a damaged newest snapshot falls back to the older one when the WAL was released only to it; otherwise a typed gap', (t) => {
+  const conf = { voters: ['a'], learners: [] };
+  for (const releaseToOldest of [true, false]) {
+    const storage = new MemoryStorage();
+    const { wal } = openOk(storage, 256);
+    const snapshotAt = (index: number) => {
+      saveSnapshotFile(storage, { metadata: { index, term: 1, conf }, data: Uint8Array.of(index) });
+      wal.saveSnapshot({ index, term: 1 });
+    };
+    for (let i = 1; i <= 40; i++) {
+      wal.save(hs(1, i), [entry(i)]);
+      if (i === 15) snapshotAt(15);
+      if (i === 30) snapshotAt(30);
+    }
+    wal.sync();
+    wal.releaseTo(releaseToOldest ? 15 : 30);
+    // More segments, so the markers must come from segment headers.
+    for (let i = 41; i <= 60; i++) wal.save(hs(1, i), [entry(i)]);
+    wal.sync();
+    const newest = storage.list().filter((n) => n.startsWith('snap-')).at(-1)!;
+    storage.writeAtomic(newest, Uint8Array.of(1, 2, 3));
+    const recovered = recover(storage, { segmentSizeBytes: 256 });
+    if (releaseToOldest) {
+      if (!recovered.ok) return t.fail(JSON.stringify(recovered.error));
+      t.is(recovered.value.snapshot?.metadata.index, 15);
+      t.deepEqual(recovered.value.entries.map((e) => e.index), Array.from({ length: 45 }, (_, i) => 16 + i));
+    } else {
+      t.false(recovered.ok);
+      if (!recovered.ok) t.like(recovered.error, { code: 'walGap', expectedIndex: 16 });
+    }
+  }
+});
