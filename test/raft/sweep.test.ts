@@ -46,14 +46,21 @@ class Replacer {
           lead.proposeConfChange({ type: 'removeVoter', nodeId: this.phase.id });
         }
         return;
-      case 'adding':
-        if (voters.includes(this.phase.id)) {
+      case 'adding': {
+        // Like an operator, wait until the new member has caught up (it knows it is a voter and
+        // has applied the leader's commit) before the next replacement: until then the cluster is
+        // one failure away from losing its quorum, as in etcd.
+        const fresh = this.c.nodes.get(this.phase.id);
+        const caughtUp = fresh !== undefined && fresh.confState().voters.includes(this.phase.id)
+          && (this.c.machines.get(this.phase.id)?.index ?? 0) >= lead.commitIndex;
+        if (caughtUp) {
           this.phase = { kind: 'idle' };
           this.replaced++;
-        } else {
+        } else if (!voters.includes(this.phase.id)) {
           lead.proposeConfChange({ type: 'addVoter', nodeId: this.phase.id });
         }
         return;
+      }
       default: {
         const unreachable: never = this.phase;
         throw new Error(`unknown phase ${JSON.stringify(unreachable)}`);
