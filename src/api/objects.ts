@@ -143,9 +143,36 @@ export function prepareForUpdate(input: JsonObject, old: JsonObject, info: Resou
     if (old['status'] === undefined) delete o['status'];
     else o['status'] = deepClone(old['status']);
   }
+  if (info.kind === 'Service') keepAllocatedServiceValues(o, old);
   copyGeneration(m, om);
   if (generationKinds.has(info.kind) && !deepEqual(o['spec'], old['spec'])) m['generation'] = (typeof om['generation'] === 'number' ? om['generation'] : 0) + 1;
   return o;
+}
+
+/**
+ * A PUT that omits what the apiserver allocated (clusterIP, node ports) keeps the allocation, as
+ * kube-apiserver's service REST does (patchAllocatedValues), as long as the type allows it.
+ */
+function keepAllocatedServiceValues(o: JsonObject, old: JsonObject): void {
+  const spec = asRecord(o['spec']);
+  const os = asRecord(old['spec']);
+  if (spec === undefined || os === undefined) return;
+  const type = spec['type'] ?? 'ClusterIP';
+  const oldType = os['type'] ?? 'ClusterIP';
+  if (type !== 'ExternalName' && oldType !== 'ExternalName') {
+    for (const k of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy']) {
+      if ((spec[k] === undefined || spec[k] === '') && os[k] !== undefined) spec[k] = deepClone(os[k]);
+    }
+  }
+  if (type === 'NodePort' || type === 'LoadBalancer') {
+    const oldPorts = asArray(os['ports']).filter(isRecord);
+    for (const p of asArray(spec['ports']).filter(isRecord)) {
+      if (p['nodePort'] !== undefined && p['nodePort'] !== 0) continue;
+      const match = oldPorts.find((q) => q['port'] === p['port'] && (q['protocol'] ?? 'TCP') === (p['protocol'] ?? 'TCP'));
+      if (match?.['nodePort'] !== undefined) p['nodePort'] = match['nodePort'];
+    }
+    if (spec['healthCheckNodePort'] === undefined && os['healthCheckNodePort'] !== undefined) spec['healthCheckNodePort'] = os['healthCheckNodePort'];
+  }
 }
 
 function copyGeneration(m: JsonObject, om: JsonObject): void {

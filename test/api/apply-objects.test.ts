@@ -63,6 +63,16 @@ test('prepareForUpdate bumps generation on spec change only and protects status'
   t.deepEqual(s['status'], { replicas: 5, observedGeneration: 1 });
 });
 
+test('a Service PUT without its allocated clusterIP and node ports keeps them', (t) => {
+  const svcInfo = lookupKind('v1', 'Service');
+  if (svcInfo === undefined) return t.fail();
+  const old: JsonObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'd', uid: 'u', creationTimestamp: 'x' },
+    spec: { type: 'NodePort', clusterIP: '127.96.0.9', clusterIPs: ['127.96.0.9'], ports: [{ port: 80, protocol: 'TCP', nodePort: 30080 }] } };
+  const put: JsonObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'd' }, spec: { type: 'NodePort', ports: [{ port: 80, protocol: 'TCP' }] } };
+  const u = prepareForUpdate(put, old, svcInfo, 'main', '5');
+  t.like(u['spec'] as JsonObject, { clusterIP: '127.96.0.9', clusterIPs: ['127.96.0.9'], ports: [{ port: 80, protocol: 'TCP', nodePort: 30080 }] });
+});
+
 test('deletion: pods are graceful, finalizers hold objects, preconditions', (t) => {
   const pod: JsonObject = { kind: 'Pod', metadata: { name: 'p', uid: 'u', resourceVersion: '5' }, spec: { nodeName: 'n1', terminationGracePeriodSeconds: 10 }, status: { phase: 'Running' } };
   const d1 = prepareForDelete(pod, { nowMs: t0, resourceVersion: '6' });
