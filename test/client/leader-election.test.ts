@@ -71,7 +71,7 @@ test('one leader among three candidates; everyone learns who it is; the leader k
   for (const c of w.candidates) t.is(c.elector.getLeader(), leader);
   const lease = w.server.stored(leaseInfo, 'kube-system', 'kube-controller-manager')!;
   const spec = lease['spec'] as { holderIdentity: string; leaseDurationSeconds: number; leaseTransitions: number; renewTime: string };
-  t.is(spec.holderIdentity, leader);
+  t.is(spec.holderIdentity, leader!);
   t.is(spec.leaseDurationSeconds, 2);
   t.is(spec.leaseTransitions, 0);
   const rv = lease.metadata?.resourceVersion;
