@@ -897,7 +897,13 @@ export class RaftNode {
 
   // ---------------------------------------------------------------- proposals
 
-  /** Proposes a client command. On a follower it is forwarded to the leader with the next Ready. */
+  /**
+   * Proposes a client command. On the leader the result names the entry's (index, term): the
+   * command took effect iff the entry applied at that index has that term (a later leader may
+   * overwrite an uncommitted entry; then the client's retry, de-duplicated by SessionTable, is the
+   * remedy). On a follower it is forwarded to the leader with the next Ready, and its fate is
+   * unknown: time out and retry. Call ready() after a batch of proposals to send them in one append.
+   */
   propose(data: Uint8Array): ProposeResult {
     return this.proposeEntry('normal', data);
   }
