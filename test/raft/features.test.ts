@@ -363,3 +363,19 @@ test('Limits: oversized proposals and too many reads are refused with typed resu
   const follower = RaftNode.restore({ id: 'n2', peers: ids3, prng: new SeededPrng(1), config: base });
   t.like(follower.propose(bytes('x')), { kind: 'dropped', reason: 'noLeader' });
 });
+
+test('§4.2.2 a leader that removes itself steps down once the change commits, and the rest carry on', (t) => {
+  const c = cluster();
+  elect(c, 'n1');
+  t.like(c.node('n1').proposeConfChange({ type: 'removeVoter', nodeId: 'n1' }), { kind: 'appended' });
+  c.stabilize();
+  t.is(c.node('n1').role, 'follower');
+  t.deepEqual(c.node('n1').confState().voters, ['n2', 'n3']);
+  c.tick(40);
+  const lead = c.leader();
+  t.truthy(lead && lead.id !== 'n1');
+  t.deepEqual(lead!.confState().voters, ['n2', 'n3']);
+  proposeN(c, lead!.id, 2, 'after');
+  t.is(c.machines.get('n2')!.index, c.machines.get('n3')!.index);
+  t.is(c.node('n1').role, 'follower', 'a non-member never campaigns');
+});
