@@ -77,7 +77,7 @@ test('table watches send one-row Tables; bad parameters are refused before strea
   t.is(rows.length, 1);
   t.is(rows[0]!.cells[0], 'a');
   t.is(rows[0]!.object.kind, 'PartialObjectMetadata');
-  for (const query of [{ resourceVersion: 'abc' }, { labelSelector: '==' }, { timeoutSeconds: '-1' }]) {
+  for (const query of [{ resourceVersion: 'abc' }, { labelSelector: '==' }, { timeoutSeconds: '-1' }] as Record<string, string>[]) {
     const r = await h.watch(cms, { query });
     t.is(r.kind, 'response');
     if (r.kind === 'response') t.is(r.response.status, 400);
