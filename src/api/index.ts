@@ -1,9 +1,12 @@
 /**
  * Kubernetes API machinery for pocketkube, pure (no I/O, no clock, no randomness): the apiserver
  * composes these per request. A typical write:
- *   decodeBody → unknownFields (Strict) → applyDefaults → prepareForCreate/Update → validateCreate/Update
- *   → recordUpdate (managedFields) → store; PATCH first runs applyJsonPatch / applyMergePatch /
- *   applyStrategicMergePatch / serverSideApply on the stored object.
+ *   decodeBody → unknownFields (fieldValidation=Strict → strictDecodingError) → [PATCH: applyJsonPatch /
+ *   applyMergePatch / applyStrategicMergePatch / serverSideApply on the stored object] → applyDefaults
+ *   → prepareForCreate | prepareForUpdate → validateCreate | validateUpdate (→ invalidStatus, 422)
+ *   → recordUpdate (managedFields of non-apply writes) → store → shouldRemoveAfterUpdate.
+ * Reads: parseLabelSelector / parseFieldSelector + matches*, listOf, toTable (wantsTable), discovery
+ * documents from resources.ts (wantsAggregatedDiscovery → aggregatedDiscoveryMediaType).
  */
 export * from './types.js';
 export * from './status.js';

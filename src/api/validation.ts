@@ -452,13 +452,14 @@ function validateService(o: JsonObject, e: FieldErrors): void {
 }
 
 const dataKeyRe = /^[-._a-zA-Z0-9]+$/;
+const maxDataKeyChars = 253;
 
 function validateData(o: JsonObject, fields: readonly string[], e: FieldErrors): void {
   let total = 0;
   const seen = new Set<string>();
   for (const f of fields) {
     for (const [k, v] of Object.entries(asRecord(o[f]) ?? {})) {
-      if (!dataKeyRe.test(k) || k.length > dns1123SubdomainMax) e.invalid(`${f}[${k}]`, k, "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')");
+      if (!dataKeyRe.test(k) || k.length > maxDataKeyChars) e.invalid(`${f}[${k}]`, k, "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')");
       if (seen.has(k) && f !== 'stringData') e.invalid(`${f}[${k}]`, k, 'duplicate of key present in another data field');
       seen.add(k);
       if (typeof v !== 'string') e.invalid(`${f}[${k}]`, v, 'must be a string');
@@ -467,8 +468,6 @@ function validateData(o: JsonObject, fields: readonly string[], e: FieldErrors):
   }
   if (total > maxConfigMapBytes) e.tooLong(fields[0] ?? 'data', maxConfigMapBytes);
 }
-const dns1123SubdomainMax = 253;
-
 function validateSecret(o: JsonObject, e: FieldErrors): void {
   validateData(o, ['data', 'stringData'], e);
   for (const [k, v] of Object.entries(asRecord(o['data']) ?? {})) {
