@@ -30,6 +30,11 @@ export interface ActorContext {
   /** Deliver `message` to self after `delayMs`; a timer with the same key is replaced. */
   setTimer<M extends Message>(key: string, delayMs: number, message: M): void;
   cancelTimer(key: string): void;
+  /**
+   * Run `fn` once every message being handled right now has been handled (same instant, before
+   * anything else arrives): the natural point for a group commit of work those messages created.
+   */
+  defer(fn: () => void): void;
   /** Stop this actor normally (a transient actor is then not restarted). */
   stop(reason?: string): void;
 }

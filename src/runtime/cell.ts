@@ -280,6 +280,16 @@ export class ActorCell {
         cell.timers.delete(key);
         cell.record({ effect: 'cancel-timer', atMs: services.clock.now(), key });
       },
+      defer(fn: () => void): void {
+        queueMicrotask(() => {
+          if (cell.isGone()) return;
+          try {
+            fn();
+          } catch (error) {
+            cell.crash(error);
+          }
+        });
+      },
       stop(reason = 'stopped'): void {
         if (cell.isGone()) return;
         cell.record({ effect: 'stop', atMs: services.clock.now(), reason });

@@ -1,13 +1,20 @@
-import { defineActor } from './actor.js';
+import { defineActor, type AnyActorDefinition } from './actor.js';
+import type { Address } from './address.js';
 import type { Message } from './protocol.js';
-import { protocolError } from './validate.js';
+
+export interface InboxMessage {
+  readonly from: Address;
+  readonly message: Message;
+}
 
 /**
- * The caller's own mailbox (`client/main`): it only receives replies to the caller's asks, which
- * the cell settles before any validation, so every other message is refused.
+ * The caller's own mailbox (`client/main`): replies to the caller's asks are settled by the cell;
+ * any other message (watch events, notifications) is handed to `onMessage`, the system's inbox.
  */
-export const clientActor = defineActor<Message, undefined>({
-  kind: 'client',
-  validate: (raw) => protocolError(`the client mailbox accepts replies only, got ${JSON.stringify((raw as Message | undefined)?.type)}`),
-  create: () => ({ receive: () => undefined }),
-});
+export function clientActor(onMessage: (received: InboxMessage) => void): AnyActorDefinition {
+  return defineActor<Message, undefined>({
+    kind: 'client',
+    validate: (raw) => raw as Message,
+    create: () => ({ receive: (message, incoming) => onMessage({ from: incoming.from, message }) }),
+  }) as AnyActorDefinition;
+}

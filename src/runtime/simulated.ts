@@ -2,7 +2,7 @@ import { Subject } from 'rxjs';
 import { address as makeAddress, hostOf, type Address } from './address.js';
 import type { ActorInfo, ActorSpec, AnyActorDefinition, HostSpec } from './actor.js';
 import { ActorCell, type CellExit, type Outbox } from './cell.js';
-import { clientActor } from './client-actor.js';
+import { clientActor, type InboxMessage } from './client-actor.js';
 import { VirtualClock } from './clock.js';
 import { LogBuffer, sinkLogger } from './logger.js';
 import { SeededPrng, type Prng } from './prng.js';
@@ -46,6 +46,8 @@ export class SimulatedSystem implements ActorSystem {
   readonly logs = new LogBuffer();
   readonly effects: { address: Address; effect: Effect }[] = [];
   private readonly events = new Subject<SystemEvent>();
+  private readonly inbox = new Subject<InboxMessage>();
+  readonly inbox$ = this.inbox.asObservable();
   readonly events$ = this.events.asObservable();
   readonly history: SystemEvent[] = [];
   private readonly random: Prng;
@@ -64,7 +66,7 @@ export class SimulatedSystem implements ActorSystem {
     this.model = new NetworkModel(this.random.fork('network'), options.traceLimit ?? 0);
     this.latencyMs = options.linkLatencyMs ?? 0.1;
     this.useCodec = options.useCodec ?? true;
-    this.client = this.makeCell(this.clientAddress, clientActor as AnyActorDefinition, undefined, 0, undefined);
+    this.client = this.makeCell(this.clientAddress, clientActor((received) => this.inbox.next(received)), undefined, 0, undefined);
     this.network = this.makeNetworkControl();
   }
 
@@ -191,6 +193,7 @@ export class SimulatedSystem implements ActorSystem {
     this.client.kill();
     this.stopped = true;
     this.events.complete();
+    this.inbox.complete();
   }
 
   /** Message trace of the run so far (needs `traceLimit`). */

@@ -28,7 +28,8 @@ export function assertFileName(name: string): void {
 }
 
 interface MemoryFile {
-  durable: Uint8Array;
+  /** Synced data as appended chunks (joined only when read: a WAL syncs far more often than it is read). */
+  durable: Uint8Array[];
   volatile: Uint8Array[];
 }
 
@@ -57,14 +58,14 @@ export class MemoryStorage implements Storage {
   read(name: string): Uint8Array | undefined {
     const file = this.files.get(name);
     if (!file) return undefined;
-    return concat([file.durable, ...file.volatile]);
+    return concat([...file.durable, ...file.volatile]);
   }
 
   append(name: string, data: Uint8Array): void {
     assertFileName(name);
     let file = this.files.get(name);
     if (!file) {
-      file = { durable: new Uint8Array(0), volatile: [] };
+      file = { durable: [], volatile: [] };
       this.files.set(name, file);
     }
     file.volatile.push(data.slice());
@@ -80,7 +81,7 @@ export class MemoryStorage implements Storage {
 
   writeAtomic(name: string, data: Uint8Array): void {
     assertFileName(name);
-    this.files.set(name, { durable: data.slice(), volatile: [] });
+    this.files.set(name, { durable: [data.slice()], volatile: [] });
     this.stats.atomicWrites++;
   }
 
@@ -88,7 +89,7 @@ export class MemoryStorage implements Storage {
     const file = this.files.get(name);
     if (!file) return;
     this.fold(file);
-    file.durable = file.durable.slice(0, length);
+    file.durable = [concat(file.durable).slice(0, length)];
   }
 
   remove(name: string): void {
@@ -115,7 +116,7 @@ export class MemoryStorage implements Storage {
 
   private fold(file: MemoryFile): void {
     if (file.volatile.length === 0) return;
-    file.durable = concat([file.durable, ...file.volatile]);
+    file.durable.push(...file.volatile);
     file.volatile = [];
   }
 }

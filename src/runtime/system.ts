@@ -1,7 +1,9 @@
 import type { Observable } from 'rxjs';
 import type { Address } from './address.js';
+import type { Clock } from './clock.js';
 import type { ActorInfo, AnyActorDefinition, HostSpec } from './actor.js';
 import type { Message, OutgoingMessage } from './protocol.js';
+import type { InboxMessage } from './client-actor.js';
 import type { RestartIntensity } from './supervision.js';
 import type { FaultId, FaultSpec, NetworkConfig, NetworkStats, TraceEvent } from '../transport/network.js';
 
@@ -40,7 +42,11 @@ export interface ActorSystem {
   readonly placement: Placement;
   /** The address the caller's own messages come from (host `client`). */
   readonly clientAddress: Address;
+  /** The clock the caller's side runs on (virtual under simulation). */
+  readonly clock: Clock;
   readonly events$: Observable<SystemEvent>;
+  /** Messages sent to `clientAddress` that are not replies (watch events, notifications). */
+  readonly inbox$: Observable<InboxMessage>;
   tell<M extends Message>(to: Address, message: M): void;
   ask<R extends Message = Message>(to: Address, message: OutgoingMessage, options?: { timeoutMs?: number }): Promise<R>;
   list(): Promise<ActorInfo[]>;

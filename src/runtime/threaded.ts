@@ -8,7 +8,8 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { address as makeAddress, hostOf, type Address } from './address.js';
 import type { ActorInfo, ActorSpec, HostSpec } from './actor.js';
 import { ActorCell, type CellExit } from './cell.js';
-import { clientActor } from './client-actor.js';
+import type { Clock } from './clock.js';
+import { clientActor, type InboxMessage } from './client-actor.js';
 import { LogBuffer, type LogRecord } from './logger.js';
 import type { Message, OutgoingMessage } from './protocol.js';
 import { MemoryStorage } from './storage.js';
@@ -66,6 +67,8 @@ export class ThreadedSystem implements ActorSystem {
   readonly clientAddress: Address = makeAddress(CLIENT_HOST, 'main');
   readonly logs = new LogBuffer();
   private readonly events = new Subject<SystemEvent>();
+  private readonly inbox = new Subject<InboxMessage>();
+  readonly inbox$ = this.inbox.asObservable();
   readonly events$ = this.events.asObservable();
   readonly history: SystemEvent[] = [];
   private readonly slots = new Map<Address, Slot>();
@@ -87,7 +90,7 @@ export class ThreadedSystem implements ActorSystem {
     this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pocketkube-'));
     this.planThreads(options.hosts);
     this.mainHost = new ThreadHost(this.threadInit(MAIN_THREAD, []), loadDefinition, (event) => this.onThreadEvent(MAIN_THREAD, event));
-    this.client = new ActorCell(this.clientAddress, clientActor, undefined, 0, { ...this.mainHost.cellServices(this.clientAddress, 0), storage: new MemoryStorage() });
+    this.client = new ActorCell(this.clientAddress, clientActor((received) => this.inbox.next(received)), undefined, 0, { ...this.mainHost.cellServices(this.clientAddress, 0), storage: new MemoryStorage() });
     this.mainHost.adoptCell(this.client);
     this.network = this.makeNetworkControl();
   }
@@ -99,6 +102,10 @@ export class ThreadedSystem implements ActorSystem {
     await system.spawnAll();
     system.startupMs = performance.now() - begin;
     return system;
+  }
+
+  get clock(): Clock {
+    return this.mainHost.clock;
   }
 
   tell<M extends Message>(to: Address, message: M): void {
@@ -193,6 +200,7 @@ export class ThreadedSystem implements ActorSystem {
     this.mainHost.shutdown();
     this.client.kill();
     this.events.complete();
+    this.inbox.complete();
     if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 

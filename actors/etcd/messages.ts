@@ -1,0 +1,142 @@
+import type { Address } from '../../src/runtime/address.js';
+import { isRecord, protocolError, type ProtocolError } from '../../src/runtime/validate.js';
+import { validateRaftMessage, type ConfChange, type NodeId, type RaftMessage, type Role } from '../../src/raft/index.js';
+import { validateCommand, type Command, type CommandResponse, type StoreError, type WatchRequest, type RangeRequest } from '../../src/store/index.js';
+import type { WatchUpdate } from '../../src/client/kv.js';
+
+/**
+ * The etcd actor's protocol: Raft traffic between members, and the client API (KV, watch, leases,
+ * maintenance). Clients ask any member; a member that cannot serve says why, and whether the
+ * request certainly did not happen (`definite`).
+ */
+export type EtcdMessage =
+  /** Peer traffic: every Raft message of one Ready for one member, in one envelope. */
+  | { readonly type: 'raft'; readonly messages: readonly RaftMessage[] }
+  /** Ask: a write (put, deleteRange, txn, compact, lease grant/revoke) through the log. */
+  | { readonly type: 'propose'; readonly command: Command; readonly timeoutMs?: number }
+  /** Ask: a read; linearizable (ReadIndex) unless `serializable`. */
+  | { readonly type: 'range'; readonly request: RangeRequest; readonly serializable?: boolean; readonly timeoutMs?: number }
+  /** Tell: open a watch; updates come back as `watchUpdate` tells to the sender. */
+  | { readonly type: 'watchCreate'; readonly watchId: number; readonly request: WatchRequest }
+  | { readonly type: 'watchCancel'; readonly watchId: number }
+  /** Tell: the watcher consumed `events` events (frees its buffer). */
+  | { readonly type: 'watchAck'; readonly watchId: number; readonly events: number }
+  /** Ask (leader only): refresh a lease's deadline. */
+  | { readonly type: 'leaseKeepAlive'; readonly id: number }
+  | { readonly type: 'status' }
+  | { readonly type: 'hashKv'; readonly revision?: number }
+  /** Ask (leader): hand leadership to another member. */
+  | { readonly type: 'transferLeadership'; readonly to: NodeId }
+  /** Ask (leader): one membership change; answered once it is applied. */
+  | { readonly type: 'confChange'; readonly change: ConfChange }
+  /** Timers to self. */
+  | { readonly type: 'tick' }
+  | { readonly type: 'housekeeping' };
+
+/** Replies and notifications an etcd member sends. */
+export type EtcdReply =
+  | { readonly type: 'ok'; readonly response: CommandResponse }
+  | { readonly type: 'storeError'; readonly error: StoreError }
+  /** This member cannot serve it: try `leader` (may be ''). The request did not happen. */
+  | { readonly type: 'notLeader'; readonly leader: NodeId }
+  /** Not served; `definite` false when a proposal may still commit. */
+  | { readonly type: 'unavailable'; readonly definite: boolean; readonly reason: string }
+  | { readonly type: 'keepAliveOk'; readonly ttlSeconds: number }
+  | { readonly type: 'statusReply'; readonly status: MemberStatus }
+  | { readonly type: 'hashReply'; readonly revision: number; readonly compactRevision: number; readonly hash: number }
+  | { readonly type: 'done' }
+  | { readonly type: 'watchUpdate'; readonly watchId: number; readonly update: WatchUpdate };
+
+export interface MemberStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly leader: NodeId;
+  readonly commit: number;
+  readonly applied: number;
+  readonly revision: number;
+  readonly compactRevision: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly voters: readonly NodeId[];
+  readonly snapshotIndex: number;
+}
+
+/** `master-1/etcd~1`: the member's actor address and its incarnation (a wiped member gets a new one). */
+export function memberId(addr: Address, generation: number): NodeId {
+  return `${addr}~${generation}`;
+}
+
+export function addressOfMember(id: NodeId): Address {
+  const tilde = id.lastIndexOf('~');
+  return (tilde < 0 ? id : id.slice(0, tilde)) as Address;
+}
+
+const MAX_RAFT_MESSAGES_PER_ENVELOPE = 100_000;
+const MAX_WATCH_ID = Number.MAX_SAFE_INTEGER;
+
+function positiveInt(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= MAX_WATCH_ID;
+}
+
+function optionalTimeout(raw: Record<string, unknown>): boolean {
+  return raw['timeoutMs'] === undefined || (typeof raw['timeoutMs'] === 'number' && raw['timeoutMs'] > 0 && raw['timeoutMs'] <= 600_000);
+}
+
+function isWatchRequest(value: unknown): value is WatchRequest {
+  return isRecord(value) && typeof value['key'] === 'string' && (value['startRevision'] === undefined || positiveInt(value['startRevision']));
+}
+
+function isRangeRequest(value: unknown): value is RangeRequest {
+  return isRecord(value) && typeof value['key'] === 'string';
+}
+
+function isConfChange(value: unknown): value is ConfChange {
+  return isRecord(value) && (value['type'] === 'addVoter' || value['type'] === 'removeVoter') && typeof value['nodeId'] === 'string';
+}
+
+/** Validates a decoded message; Raft batches and commands are checked field by field. */
+export function validateEtcdMessage(raw: unknown): EtcdMessage | ProtocolError {
+  if (!isRecord(raw) || typeof raw['type'] !== 'string') return protocolError('etcd: message is not an object with a type');
+  const m = raw as Record<string, unknown> & { type: string };
+  switch (m.type) {
+    case 'raft': {
+      const list = m['messages'];
+      if (!Array.isArray(list) || list.length > MAX_RAFT_MESSAGES_PER_ENVELOPE) return protocolError('etcd: raft.messages must be an array');
+      for (const item of list) {
+        const checked = validateRaftMessage(item);
+        if ('error' in checked) return protocolError(`etcd: bad raft message: ${checked.error}`);
+      }
+      return m as unknown as EtcdMessage;
+    }
+    case 'propose': {
+      const checked = validateCommand(m['command']);
+      if (!checked.ok) return protocolError(`etcd: bad command: ${JSON.stringify(checked.error)}`);
+      if (checked.value.type === 'range') return protocolError('etcd: reads go in a "range" message');
+      return optionalTimeout(m) ? { type: 'propose', command: checked.value, ...(m['timeoutMs'] === undefined ? {} : { timeoutMs: m['timeoutMs'] as number }) } : protocolError('etcd: bad timeoutMs');
+    }
+    case 'range':
+      if (!isRangeRequest(m['request'])) return protocolError('etcd: range.request must have a string key');
+      return optionalTimeout(m) ? (m as unknown as EtcdMessage) : protocolError('etcd: bad timeoutMs');
+    case 'watchCreate':
+      return positiveInt(m['watchId']) && isWatchRequest(m['request']) ? (m as unknown as EtcdMessage) : protocolError('etcd: watchCreate needs watchId and request');
+    case 'watchCancel':
+      return positiveInt(m['watchId']) ? (m as unknown as EtcdMessage) : protocolError('etcd: watchCancel needs watchId');
+    case 'watchAck':
+      return positiveInt(m['watchId']) && positiveInt(m['events']) ? (m as unknown as EtcdMessage) : protocolError('etcd: watchAck needs watchId and events');
+    case 'leaseKeepAlive':
+      return positiveInt(m['id']) ? (m as unknown as EtcdMessage) : protocolError('etcd: leaseKeepAlive needs id');
+    case 'hashKv':
+      return m['revision'] === undefined || positiveInt(m['revision']) ? (m as unknown as EtcdMessage) : protocolError('etcd: bad revision');
+    case 'transferLeadership':
+      return typeof m['to'] === 'string' ? (m as unknown as EtcdMessage) : protocolError('etcd: transferLeadership needs to');
+    case 'confChange':
+      return isConfChange(m['change']) ? (m as unknown as EtcdMessage) : protocolError('etcd: confChange needs addVoter/removeVoter and nodeId');
+    case 'status':
+    case 'tick':
+    case 'housekeeping':
+      return m as unknown as EtcdMessage;
+    default:
+      return protocolError(`etcd: unknown message type ${JSON.stringify(m.type)}`);
+  }
+}

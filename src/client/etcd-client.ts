@@ -1,0 +1,267 @@
+import { Observable, filter } from 'rxjs';
+import type { Address } from '../runtime/address.js';
+import { AskRefusedError, AskTimeoutError, type OutgoingMessage } from '../runtime/protocol.js';
+import type {
+  Command, CommandMeta, CommandResponse, DeleteRangeRequest, DeleteRangeResponse, LeaseGrantResponse, PutRequest,
+  PutResponse, RangeRequest, RangeResponse, StoreError, TxnRequest, TxnResponse,
+} from '../store/index.js';
+import type { KvCallOptions, KvClient, KvError, KvResult, RangeOptions, WatchSpec, WatchUpdate } from './kv.js';
+import { sleep, type ActorPort } from './actor-port.js';
+
+/** The replies an etcd member sends (actors/etcd/messages.ts `EtcdReply`), as the client sees them. */
+type MemberReply =
+  | { readonly type: 'ok'; readonly response: CommandResponse }
+  | { readonly type: 'storeError'; readonly error: StoreError }
+  | { readonly type: 'notLeader'; readonly leader: string }
+  | { readonly type: 'unavailable'; readonly definite: boolean; readonly reason: string }
+  | { readonly type: 'keepAliveOk'; readonly ttlSeconds: number }
+  | { readonly type: 'done' };
+
+interface WatchUpdateMessage {
+  readonly type: 'watchUpdate';
+  readonly watchId: number;
+  readonly update: WatchUpdate;
+}
+
+export interface EtcdClientOptions {
+  /** The members' actor addresses (`master-1/etcd`, ...). */
+  readonly members: readonly Address[];
+  /** A name unique among clients (de-duplication key); default from the port's address and a counter. */
+  readonly clientId?: string;
+  /** Whole-call deadline, retries included (default 5 s). */
+  readonly requestTimeoutMs?: number;
+  /** One attempt at one member before trying another (default 300 ms: a dead leader is noticed well within an election). */
+  readonly attemptTimeoutMs?: number;
+  /** Pause before trying again after a refusal (default 20 ms). */
+  readonly retryBackoffMs?: number;
+  /** A watch that heard nothing from its member for this long moves to another (default 3 s). */
+  readonly watchIdleMs?: number;
+}
+
+let clientCounter = 0;
+
+function keyFromLeaderId(id: string): Address | undefined {
+  if (id === '') return undefined;
+  const tilde = id.lastIndexOf('~');
+  return (tilde < 0 ? id : id.slice(0, tilde)) as Address;
+}
+
+/**
+ * The etcd client: finds the leader, follows leader changes, retries safely (a write carries the
+ * same (clientId, seq) on every attempt, so the state machine applies it at most once), and says
+ * whether a failure was definite or indefinite.
+ */
+export class EtcdClient implements KvClient {
+  readonly clientId: string;
+  private seq = 0;
+  private leader: Address | undefined;
+  private rotation = 0;
+  private nextWatchId = 1;
+  private readonly requestTimeoutMs: number;
+  private readonly attemptTimeoutMs: number;
+  private readonly retryBackoffMs: number;
+  private readonly watchIdleMs: number;
+
+  constructor(private readonly port: ActorPort, private readonly options: EtcdClientOptions) {
+    if (options.members.length === 0) throw new Error('etcd client: no members given');
+    this.clientId = options.clientId ?? `${port.self}#${++clientCounter}`;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? 300;
+    this.retryBackoffMs = options.retryBackoffMs ?? 20;
+    this.watchIdleMs = options.watchIdleMs ?? 3_000;
+  }
+
+  /** The member this client believes leads (a hint, not a fact). */
+  get leaderHint(): Address | undefined {
+    return this.leader;
+  }
+
+  async range(request: RangeRequest, options: RangeOptions = {}): Promise<KvResult<RangeResponse>> {
+    const result = await this.call({ type: 'range', request, serializable: options.serializable ?? false }, options);
+    return mapResponse(result, 'range');
+  }
+
+  async put(request: PutRequest, options: KvCallOptions = {}): Promise<KvResult<PutResponse>> {
+    return mapResponse(await this.propose({ type: 'put', request }, options), 'put');
+  }
+
+  async deleteRange(request: DeleteRangeRequest, options: KvCallOptions = {}): Promise<KvResult<DeleteRangeResponse>> {
+    return mapResponse(await this.propose({ type: 'deleteRange', request }, options), 'deleteRange');
+  }
+
+  async txn(request: TxnRequest, options: KvCallOptions = {}): Promise<KvResult<TxnResponse>> {
+    return mapResponse(await this.propose({ type: 'txn', request }, options), 'txn');
+  }
+
+  async compact(revision: number, options: KvCallOptions = {}): Promise<KvResult<{ readonly revision: number }>> {
+    const result = mapResponse(await this.propose({ type: 'compact', revision }, options), 'compact');
+    return result.ok ? { ok: true, value: { revision: result.value.header.revision } } : result;
+  }
+
+  async leaseGrant(ttlSeconds: number, options: KvCallOptions = {}): Promise<KvResult<LeaseGrantResponse>> {
+    return mapResponse(await this.propose({ type: 'leaseGrant', id: 0, ttlSeconds }, options), 'leaseGrant');
+  }
+
+  async leaseRevoke(id: number, options: KvCallOptions = {}): Promise<KvResult<{ readonly revision: number }>> {
+    const result = mapResponse(await this.propose({ type: 'leaseRevoke', id }, options), 'leaseRevoke');
+    return result.ok ? { ok: true, value: { revision: result.value.header.revision } } : result;
+  }
+
+  async leaseKeepAlive(id: number, options: KvCallOptions = {}): Promise<KvResult<{ readonly ttlSeconds: number }>> {
+    const reply = await this.call({ type: 'leaseKeepAlive', id }, options);
+    if (!reply.ok) return reply;
+    if (reply.value.type === 'keepAliveOk') return { ok: true, value: { ttlSeconds: reply.value.ttlSeconds } };
+    return unexpected(reply.value);
+  }
+
+  async currentRevision(options: KvCallOptions = {}): Promise<KvResult<number>> {
+    const result = await this.range({ key: '\u0000', countOnly: true }, options);
+    return result.ok ? { ok: true, value: result.value.header.revision } : result;
+  }
+
+  /** A write through the log, with one (clientId, seq) for every attempt. */
+  private propose(command: Command, options: KvCallOptions): Promise<KvResult<MemberReply>> {
+    const meta: CommandMeta = { clientId: this.clientId, seq: ++this.seq };
+    return this.call({ type: 'propose', command: { ...command, meta } as Command }, options);
+  }
+
+  /** Sends `message` to the leader (or, not knowing it, to each member in turn) until the deadline. */
+  private async call(message: OutgoingMessage, options: KvCallOptions): Promise<KvResult<MemberReply>> {
+    const clock = this.port.clock;
+    const deadline = clock.now() + (options.timeoutMs ?? this.requestTimeoutMs);
+    let indefinite = false;
+    let lastReason = 'no member answered';
+    for (;;) {
+      const remaining = deadline - clock.now();
+      if (remaining <= 0) return { ok: false, error: indefinite ? { code: 'timeout', definite: false, message: lastReason } : { code: 'unavailable', definite: true, message: lastReason } };
+      const target = this.leader ?? this.options.members[this.rotation++ % this.options.members.length]!;
+      let reply: MemberReply;
+      try {
+        reply = await this.port.ask<MemberReply & OutgoingMessage>(target, message, { timeoutMs: Math.max(1, Math.min(remaining, this.attemptTimeoutMs)) });
+      } catch (error) {
+        this.leader = undefined;
+        if (error instanceof AskTimeoutError) {
+          indefinite = true;
+          lastReason = `${target} did not answer`;
+          continue;
+        }
+        if (error instanceof AskRefusedError && error.reply.type === '$rejected') {
+          return { ok: false, error: { code: 'store', definite: true, error: { code: 'malformed', reason: error.message } } };
+        }
+        lastReason = error instanceof Error ? error.message : String(error);
+        await sleep(clock, this.retryBackoffMs);
+        continue;
+      }
+      switch (reply.type) {
+        case 'notLeader':
+          this.leader = keyFromLeaderId(reply.leader);
+          lastReason = `${target} is not the leader`;
+          if (!this.leader) await sleep(clock, this.retryBackoffMs);
+          continue;
+        case 'unavailable':
+          if (!reply.definite) indefinite = true;
+          this.leader = undefined;
+          lastReason = `${target}: ${reply.reason}`;
+          await sleep(clock, this.retryBackoffMs);
+          continue;
+        case 'storeError':
+          if (reply.error.code === 'staleSequence') return { ok: false, error: { code: 'timeout', definite: false, message: 'the retried request is older than the session window: outcome unknown' } };
+          this.leader ??= target;
+          return { ok: true, value: reply };
+        default:
+          this.leader ??= target;
+          return { ok: true, value: reply };
+      }
+    }
+  }
+
+  watch(spec: WatchSpec): Observable<WatchUpdate> {
+    return new Observable<WatchUpdate>((subscriber) => {
+      const clientWatchId = this.nextWatchId++;
+      let member = this.leader ?? this.options.members[this.rotation++ % this.options.members.length]!;
+      /** Everything through this revision was delivered; resume after it. */
+      let completeTo = spec.startRevision !== undefined && spec.startRevision > 0 ? spec.startRevision - 1 : -1;
+      let lastHeardMs = this.port.clock.now();
+      let idleTimer: number | undefined;
+      let closed = false;
+
+      const open = () => {
+        const startRevision = completeTo >= 0 ? completeTo + 1 : 0;
+        this.port.send(member, {
+          type: 'watchCreate',
+          watchId: clientWatchId,
+          request: { key: spec.key, ...(spec.rangeEnd === undefined ? {} : { rangeEnd: spec.rangeEnd }), ...(spec.prefix ? { prefix: true } : {}), startRevision, prevKv: spec.prevKv ?? false, progressNotify: true },
+        });
+      };
+      const moveOn = () => {
+        this.port.send(member, { type: 'watchCancel', watchId: clientWatchId });
+        const index = this.options.members.indexOf(member);
+        member = this.options.members[(index + 1) % this.options.members.length]!;
+        lastHeardMs = this.port.clock.now();
+        open();
+      };
+      const checkIdle = () => {
+        if (closed) return;
+        if (this.port.clock.now() - lastHeardMs >= this.watchIdleMs) moveOn();
+        idleTimer = this.port.clock.setTimer(this.watchIdleMs / 3, checkIdle);
+      };
+      const subscription = this.port.incoming$
+        .pipe(filter((received) => received.message.type === 'watchUpdate' && (received.message as unknown as WatchUpdateMessage).watchId === clientWatchId && received.from === member))
+        .subscribe((received) => {
+          lastHeardMs = this.port.clock.now();
+          const update = (received.message as unknown as WatchUpdateMessage).update;
+          switch (update.kind) {
+            case 'events': {
+              // Never back in time: a resumed watch may repeat what a previous member delivered.
+              const fresh = update.events.filter((event) => event.kv.modRevision > completeTo);
+              this.port.send(member, { type: 'watchAck', watchId: clientWatchId, events: update.events.length });
+              if (update.revision <= completeTo) return;
+              completeTo = update.revision;
+              subscriber.next(fresh.length === update.events.length ? update : { ...update, events: fresh });
+              return;
+            }
+            case 'progress':
+              if (update.revision < completeTo) return;
+              completeTo = update.revision;
+              subscriber.next(update);
+              return;
+            case 'canceled':
+              if (update.compactRevision !== undefined || update.reason === 'canceled') {
+                subscriber.next(update);
+                subscriber.complete();
+              } else {
+                moveOn(); // slow watcher: resume from where it was complete
+              }
+              return;
+            default: {
+              const unreachable: never = update;
+              throw new Error(`unknown watch update ${JSON.stringify(unreachable)}`);
+            }
+          }
+        });
+      open();
+      idleTimer = this.port.clock.setTimer(this.watchIdleMs / 3, checkIdle);
+      return () => {
+        closed = true;
+        subscription.unsubscribe();
+        if (idleTimer !== undefined) this.port.clock.clearTimer(idleTimer);
+        this.port.send(member, { type: 'watchCancel', watchId: clientWatchId });
+      };
+    });
+  }
+}
+
+type ResponseOf<T extends CommandResponse['type']> = Extract<CommandResponse, { type: T }>['response'];
+
+function mapResponse<T extends CommandResponse['type']>(result: KvResult<MemberReply>, type: T): KvResult<ResponseOf<T>> {
+  if (!result.ok) return result;
+  const reply = result.value;
+  if (reply.type === 'storeError') return { ok: false, error: { code: 'store', definite: true, error: reply.error } };
+  if (reply.type === 'ok' && reply.response.type === type) return { ok: true, value: reply.response.response as ResponseOf<T> };
+  return unexpected(reply);
+}
+
+function unexpected<T>(reply: MemberReply): KvResult<T> {
+  const error: KvError = { code: 'unavailable', definite: false, message: `unexpected reply ${JSON.stringify(reply).slice(0, 200)}` };
+  return { ok: false, error };
+}

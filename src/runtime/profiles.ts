@@ -1,0 +1,59 @@
+/**
+ * The two timing profiles (DESIGN.md §4): upstream Kubernetes/etcd defaults, and `fast` for
+ * experiments and tests. Every component reads its timings from one of these.
+ */
+export type ProfileName = 'kubernetes' | 'fast';
+
+export interface TimingProfile {
+  readonly name: ProfileName;
+  /** etcd: one Raft tick; heartbeat and election timeout are counted in ticks of this length. */
+  readonly etcdTickMs: number;
+  readonly etcdHeartbeatTicks: number;
+  /** Base election timeout in ticks; each member randomises over [T, 2T). */
+  readonly etcdElectionTicks: number;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+  readonly nodeLeaseRenewMs: number;
+  readonly nodeGracePeriodMs: number;
+  readonly notReadyTolerationMs: number;
+  readonly crashLoopBackoffStartMs: number;
+  readonly crashLoopBackoffMaxMs: number;
+}
+
+export const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
+  kubernetes: {
+    name: 'kubernetes',
+    etcdTickMs: 100,
+    etcdHeartbeatTicks: 1,
+    etcdElectionTicks: 10,
+    leaseDurationMs: 15_000,
+    renewDeadlineMs: 10_000,
+    retryPeriodMs: 2_000,
+    nodeLeaseRenewMs: 10_000,
+    nodeGracePeriodMs: 50_000,
+    notReadyTolerationMs: 300_000,
+    crashLoopBackoffStartMs: 10_000,
+    crashLoopBackoffMaxMs: 300_000,
+  },
+  fast: {
+    name: 'fast',
+    etcdTickMs: 50,
+    etcdHeartbeatTicks: 1,
+    etcdElectionTicks: 6,
+    leaseDurationMs: 1_500,
+    renewDeadlineMs: 1_000,
+    retryPeriodMs: 200,
+    nodeLeaseRenewMs: 500,
+    nodeGracePeriodMs: 3_000,
+    notReadyTolerationMs: 5_000,
+    crashLoopBackoffStartMs: 100,
+    crashLoopBackoffMaxMs: 5_000,
+  },
+};
+
+export function profile(name: ProfileName): TimingProfile {
+  const found = PROFILES[name];
+  if (!found) throw new Error(`unknown timing profile ${JSON.stringify(name)}: use "kubernetes" or "fast"`);
+  return found;
+}
