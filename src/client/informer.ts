@@ -129,7 +129,7 @@ class Listener<T extends KubeObject> {
     }
     for (const [key, obj] of this.cache.entries()) {
       const old = this.told.get(key);
-      if (old === undefined) this.deliver({ type: 'add', obj, initial: false });
+      if (old === undefined) this.deliver({ type: 'add', obj, initial: !this.synced });
       else if (old !== obj) this.deliver({ type: 'update', oldObj: old, newObj: obj });
     }
     this.synced = true;

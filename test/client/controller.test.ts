@@ -2,7 +2,7 @@ import test from 'ava';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { runController, type ReconcileResult } from '../../src/client/controller.js';
 import { WorkQueue } from '../../src/client/workqueue.js';
-import { advance, flush } from './helpers.js';
+import { advance, flush } from './virtual-time.js';
 
 function setupQueue(): { clock: VirtualClock; queue: WorkQueue<string> } {
   const clock = new VirtualClock();

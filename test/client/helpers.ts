@@ -1,32 +1,14 @@
-import { setImmediate as turn } from 'node:timers/promises';
 import { KubeClient } from '../../src/client/client.js';
 import type { ApiTransport } from '../../src/client/api-transport.js';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { lookupKind, type KubeObject, type ResourceInfo } from '../../src/api/index.js';
 import { FakeApiServer, type FakeApiServerOptions } from './fake-apiserver.js';
 
+export { advance, flush } from './virtual-time.js';
+
 export const podRef = { apiVersion: 'v1', kind: 'Pod' } as const;
 export const podInfo: ResourceInfo = lookupKind('v1', 'Pod')!;
 export const leaseInfo: ResourceInfo = lookupKind('coordination.k8s.io/v1', 'Lease')!;
-
-/** Lets every pending promise callback run (the fake answers through microtasks). */
-export async function flush(turns = 3): Promise<void> {
-  for (let i = 0; i < turns; i++) await turn();
-}
-
-/** Advances virtual time by `ms`, firing due timers one by one and letting promises run between them. */
-export async function advance(clock: VirtualClock, ms: number): Promise<void> {
-  const until = clock.now() + ms;
-  await flush();
-  for (;;) {
-    const due = clock.nextDueMs();
-    if (due === undefined || due > until) break;
-    clock.runNext();
-    await flush();
-  }
-  clock.advance(until - clock.now());
-  await flush();
-}
 
 export function setup(options: Omit<FakeApiServerOptions, 'clock'> & { clientTransport?: (server: FakeApiServer) => ApiTransport } = {}): {
   clock: VirtualClock; server: FakeApiServer; client: KubeClient;

@@ -1,6 +1,8 @@
 import test from 'ava';
 import { statusFailure, type KubeObject } from '../../src/api/index.js';
 import { Informer, isTombstone, SharedInformerFactory, type DeletedFinalStateUnknown, type EventHandler } from '../../src/client/informer.js';
+import { runController } from '../../src/client/controller.js';
+import { WorkQueue } from '../../src/client/workqueue.js';
 import { advance, flush, pod, podInfo, podRef, setup } from './helpers.js';
 
 interface Recorded {
@@ -280,4 +282,41 @@ test('waitForSync resolves false when stopped before syncing', async (t) => {
   const waiting = informer.waitForSync();
   informer.stop();
   t.false(await waiting);
+});
+
+test('sample-controller pattern: informer + queue + reconcile converge despite failing writes', async (t) => {
+  const { client, server, clock } = setup();
+  for (let i = 0; i < 3; i++) server.seed(podInfo, pod(`p${i}`));
+  const factory = new SharedInformerFactory({ client, defaultResyncPeriodMs: 30_000 });
+  const pods = factory.informerFor(podRef);
+  const queue = new WorkQueue<string>({ clock });
+  const enqueue = (obj: KubeObject): void => { queue.add(`${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`); };
+  pods.addEventHandler({
+    onAdd: enqueue, onUpdate: (_old, obj) => enqueue(obj),
+    onDelete: (obj) => enqueue(isTombstone(obj) ? obj.obj : obj),
+  });
+  factory.start();
+  t.true(await factory.waitForCacheSync());
+  // Every PUT fails twice with 500 before going through: errors must requeue with backoff.
+  server.failNext({ kind: 'status', status: statusFailure(500, 'InternalError', 'etcd hiccup') }, 2, (r) => r.method === 'PUT');
+  let reconciles = 0;
+  const controller = runController({
+    queue, workers: 2,
+    reconcile: async (key) => {
+      reconciles++;
+      const [namespace, name] = key.split('/') as [string, string];
+      const cached = pods.get(namespace, name);
+      if (cached === undefined || cached.metadata?.labels?.['managed'] === 'yes') return 'done';
+      // Never mutate the cache: copy, then write.
+      await client.update(podRef, { ...cached, metadata: { ...cached.metadata, labels: { ...cached.metadata?.labels, managed: 'yes' } } });
+      return 'done';
+    },
+  });
+  await advance(clock, 5_000);
+  server.put(podInfo, pod('late'));
+  await advance(clock, 5_000);
+  t.deepEqual(pods.list().map((p) => p.metadata?.labels?.['managed']), ['yes', 'yes', 'yes', 'yes']);
+  t.true(reconciles >= 8 + 2);
+  await controller.stop();
+  factory.shutdown();
 });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { WorkQueue } from '../../src/client/workqueue.js';
-import { advance, flush } from './helpers.js';
+import { advance, flush } from './virtual-time.js';
 
 const noBucket = { baseDelayMs: 5, maxDelayMs: 1_000_000, qps: 1e9, burst: 1e9 };
 

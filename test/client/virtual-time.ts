@@ -1,0 +1,22 @@
+/** Light helpers (no API imports) for driving promises under a VirtualClock. */
+import { setImmediate as turn } from 'node:timers/promises';
+import type { VirtualClock } from '../../src/runtime/clock.js';
+
+/** Lets every pending promise callback run (the fake answers through microtasks). */
+export async function flush(turns = 3): Promise<void> {
+  for (let i = 0; i < turns; i++) await turn();
+}
+
+/** Advances virtual time by `ms`, firing due timers one by one and letting promises run between them. */
+export async function advance(clock: VirtualClock, ms: number): Promise<void> {
+  const until = clock.now() + ms;
+  await flush();
+  for (;;) {
+    const due = clock.nextDueMs();
+    if (due === undefined || due > until) break;
+    clock.runNext();
+    await flush();
+  }
+  clock.advance(until - clock.now());
+  await flush();
+}
