@@ -143,11 +143,14 @@ function applyOp(doc: unknown, op: JsonPatchOp): unknown {
     case 'remove':
       removeAt(doc, op.path);
       return doc;
-    case 'replace':
-      getAt(doc, op.path);
-      if (parsePointer(op.path).length === 0) return deepClone(op.value);
-      removeAt(doc, op.path);
+    case 'replace': {
+      const tokens = parsePointer(op.path);
+      if (tokens.length === 0) return deepClone(op.value);
+      // Like evanphx/json-patch v4 (kube-apiserver's), replacing a missing key of an existing object sets it.
+      const parent = parentOf(doc, tokens, op.path);
+      if (!isRecord(parent)) removeAt(doc, op.path);
       return addAt(doc, op.path, deepClone(op.value));
+    }
     case 'move': {
       if (op.path.startsWith(`${op.from}/`)) throw unprocessable(`cannot move ${op.from} into its own child ${op.path}`);
       if (op.from === op.path) return doc;

@@ -69,6 +69,12 @@ test('json patch: typed errors', (t) => {
   t.like(patchErrorStatus({ kind: 'BadRequest', message: 'x' }), { code: 400, reason: 'BadRequest', message: 'x' });
 });
 
+test('json patch: replace of a missing object key sets it, as kube-apiserver (json-patch v4) does', (t) => {
+  t.deepEqual(ok(t, applyJsonPatch({ data: { k: 'v' } }, [{ op: 'replace', path: '/data/missing', value: 1 }])), { data: { k: 'v', missing: 1 } });
+  t.false(applyJsonPatch({ list: [1] }, [{ op: 'replace', path: '/list/1', value: 2 }]).ok);
+  t.deepEqual(ok(t, applyJsonPatch({ list: [1, 2] }, [{ op: 'replace', path: '/list/1', value: 3 }])), { list: [1, 3] });
+});
+
 test('json patch: replacing the root and adding to the root', (t) => {
   t.deepEqual(ok(t, applyJsonPatch({ a: 1 }, [{ op: 'replace', path: '', value: { b: 2 } }])), { b: 2 });
   t.deepEqual(ok(t, applyJsonPatch({ a: 1 }, [{ op: 'add', path: '', value: { c: 3 } }])), { c: 3 });
