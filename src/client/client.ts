@@ -101,6 +101,9 @@ const patchContentTypes: Readonly<Record<PatchType, string>> = {
   apply: 'application/apply-patch+yaml',
 };
 
+/** A server's Retry-After is honoured up to this much. */
+export const maxRetryAfterMs = 60_000;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -304,11 +307,11 @@ export class KubeClient {
       initialMs: this.options.retryInitialMs ?? 100, maxMs: this.options.retryMaxMs ?? 5_000, jitter: 0.2, prng: this.options.prng,
     });
     for (let attempt = 1; ; attempt++) {
-      const error = await this.attempt(request);
-      if (!(error instanceof Error)) return error.value as T;
-      if (attempt >= attempts || !isRetriable(error)) throw error;
-      const serverHintMs = error instanceof ApiError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
-      await sleep(this.options.clock, Math.max(serverHintMs, backoff.next()));
+      const outcome = await this.attempt(request);
+      if (!(outcome instanceof Error)) return outcome.value as T;
+      if (attempt >= attempts || !isRetriable(outcome)) throw outcome;
+      const serverHintMs = outcome instanceof ApiError && outcome.retryAfterSeconds !== undefined ? outcome.retryAfterSeconds * 1000 : 0;
+      await sleep(this.options.clock, Math.max(Math.min(serverHintMs, maxRetryAfterMs), backoff.next()));
     }
   }
 

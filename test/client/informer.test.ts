@@ -66,6 +66,13 @@ test('list, sync, then watch events reach handlers in order', async (t) => {
   t.is(informer.get('default', 'a')?.metadata?.labels?.['v'], '2');
   t.is(informer.lastSyncResourceVersion, server.resourceVersion);
   t.true(sameView(rec, informer));
+
+  server.dropWatches(); // a normal end (server timeout, failover): resumed, not re-listed
+  server.put(podInfo, pod('e'));
+  await flush();
+  t.is(rec.events.at(-1), 'add:e');
+  t.is(informer.stats.lists, 1);
+  t.is(informer.stats.relistsOnExpired, 0);
   informer.stop();
   t.is(server.openWatches, 0);
 });
