@@ -34,6 +34,8 @@ type Reply = (message: EtcdReply) => void;
 interface PendingProposal {
   readonly reply: Reply;
   readonly deadlineMs: number;
+  /** The encoded command, re-proposed (same session and sequence: applied at most once) when the leader changes. */
+  readonly data: Uint8Array;
 }
 
 interface PendingRead {
@@ -79,6 +81,7 @@ export class EtcdMember implements ActorBehaviour<EtcdMessage> {
   private localSeq = 0;
   private snapshotIndex = 0;
   private leading = false;
+  private knownLeader: NodeId = '';
 
   constructor(private readonly context: ActorContext, private readonly config: EtcdConfig) {
     const timing = profile(config.profile ?? 'fast');
@@ -103,7 +106,8 @@ export class EtcdMember implements ActorBehaviour<EtcdMessage> {
       prng: context.random,
       config: { heartbeatTicks: timing.etcdHeartbeatTicks, electionTicks: timing.etcdElectionTicks, ...config.raft },
     });
-    context.setTimer('tick', this.tickMs, { type: 'tick' });
+    // A random first tick: members started together must not tick in lockstep.
+    context.setTimer('tick', context.random.between(0, this.tickMs), { type: 'tick' });
     context.setTimer('housekeeping', this.electionTimeoutMs, { type: 'housekeeping' });
     this.scheduleReady();
   }
@@ -194,12 +198,13 @@ export class EtcdMember implements ActorBehaviour<EtcdMessage> {
       return;
     }
     const withMeta: Command = command.meta ? command : { ...command, meta: { clientId: `${this.context.self}#${this.context.incarnation}`, seq: ++this.localSeq } };
-    const result = this.node.propose(encodeCommand(withMeta));
+    const data = encodeCommand(withMeta);
+    const result = this.node.propose(data);
     if (result.kind === 'dropped') {
       reply(result.reason === 'noLeader' ? { type: 'unavailable', definite: true, reason: 'no leader' } : { type: 'unavailable', definite: true, reason: result.reason });
       return;
     }
-    this.proposals.set(keyOf(withMeta)!, { reply, deadlineMs: this.context.clock.now() + timeoutMs });
+    this.proposals.set(keyOf(withMeta)!, { reply, deadlineMs: this.context.clock.now() + timeoutMs, data });
   }
 
   private read(request: RangeRequest, serializable: boolean, timeoutMs: number, reply: Reply): void {
@@ -361,12 +366,25 @@ export class EtcdMember implements ActorBehaviour<EtcdMessage> {
   }
 
   private onSoftState(soft: SoftState): void {
+    if (soft.leader !== '' && soft.leader !== this.knownLeader) this.retryUnderNewLeader();
+    this.knownLeader = soft.leader;
     const leading = soft.role === 'leader';
     if (leading === this.leading) return;
     this.leading = leading;
     // A new leader gives every lease its remaining TTL plus an election timeout: elections never expire leases early.
     if (leading) this.machine.lessor.promote(this.context.clock.now(), this.electionTimeoutMs);
     else this.machine.lessor.demote();
+  }
+
+  /**
+   * Requests forwarded to a leader that is gone would wait for their deadline: send them again
+   * (proposals keep their session sequence, so one that did get through applies only once).
+   */
+  private retryUnderNewLeader(): void {
+    for (const pending of this.proposals.values()) this.node.propose(pending.data);
+    for (const reads of this.readsInFlight.values()) this.readQueue.push(...reads);
+    this.readsInFlight.clear();
+    if (this.readQueue.length > 0) this.readScheduled = true;
   }
 
   /** Lease expiry and checkpoints (leader), watch bookmarks, and giving up on stale requests. */

@@ -17,6 +17,12 @@ type MemberReply =
   | { readonly type: 'keepAliveOk'; readonly ttlSeconds: number }
   | { readonly type: 'done' };
 
+type Attempt = { readonly target: Address; readonly settled: Promise<Attempt> } & ({ readonly reply: MemberReply } | { readonly error: unknown });
+
+type Verdict =
+  | { readonly done: true; readonly result: KvResult<MemberReply> }
+  | { readonly done: false; readonly indefinite: boolean; readonly reason: string; readonly pauseMs: number };
+
 interface WatchUpdateMessage {
   readonly type: 'watchUpdate';
   readonly watchId: number;
@@ -125,53 +131,80 @@ export class EtcdClient implements KvClient {
     return this.call({ type: 'propose', command: { ...command, meta } as Command }, options);
   }
 
-  /** Sends `message` to the leader (or, not knowing it, to each member in turn) until the deadline. */
+  /**
+   * Sends `message` to the leader (or, not knowing it, to each member in turn) until the deadline.
+   * An attempt that has not answered within `attemptTimeoutMs` is not abandoned: the next one
+   * starts beside it and the first answer wins (a follower holding a forwarded proposal answers
+   * as soon as a new leader commits it; a dead member never does).
+   */
   private async call(message: OutgoingMessage, options: KvCallOptions): Promise<KvResult<MemberReply>> {
     const clock = this.port.clock;
     const deadline = clock.now() + (options.timeoutMs ?? this.requestTimeoutMs);
+    const inflight = new Set<Promise<Attempt>>();
     let indefinite = false;
     let lastReason = 'no member answered';
+    let pause = 0;
     for (;;) {
+      if (pause > 0) await sleep(clock, pause);
       const remaining = deadline - clock.now();
       if (remaining <= 0) return { ok: false, error: indefinite ? { code: 'timeout', definite: false, message: lastReason } : { code: 'unavailable', definite: true, message: lastReason } };
       const target = this.leader ?? this.options.members[this.rotation++ % this.options.members.length]!;
-      let reply: MemberReply;
-      try {
-        reply = await this.port.ask<MemberReply & OutgoingMessage>(target, message, { timeoutMs: Math.max(1, Math.min(remaining, this.attemptTimeoutMs)) });
-      } catch (error) {
+      const attempt = this.attempt(target, message, remaining);
+      inflight.add(attempt);
+      const patience = new Promise<'next'>((resolve) => clock.setTimer(Math.min(remaining, this.attemptTimeoutMs), () => resolve('next')));
+      const outcome = await Promise.race([...inflight, patience]);
+      pause = 0;
+      if (outcome === 'next') {
         this.leader = undefined;
-        if (error instanceof AskTimeoutError) {
-          indefinite = true;
-          lastReason = `${target} did not answer`;
-          continue;
-        }
-        if (error instanceof AskRefusedError && error.reply.type === '$rejected') {
-          return { ok: false, error: { code: 'store', definite: true, error: { code: 'malformed', reason: error.message } } };
-        }
-        lastReason = error instanceof Error ? error.message : String(error);
-        await sleep(clock, this.retryBackoffMs);
+        indefinite = true;
+        lastReason = `${target} did not answer in time`;
         continue;
       }
-      switch (reply.type) {
-        case 'notLeader':
-          this.leader = keyFromLeaderId(reply.leader);
-          lastReason = `${target} is not the leader`;
-          if (!this.leader) await sleep(clock, this.retryBackoffMs);
-          continue;
-        case 'unavailable':
-          if (!reply.definite) indefinite = true;
-          this.leader = undefined;
-          lastReason = `${target}: ${reply.reason}`;
-          await sleep(clock, this.retryBackoffMs);
-          continue;
-        case 'storeError':
-          if (reply.error.code === 'staleSequence') return { ok: false, error: { code: 'timeout', definite: false, message: 'the retried request is older than the session window: outcome unknown' } };
-          this.leader ??= target;
-          return { ok: true, value: reply };
-        default:
-          this.leader ??= target;
-          return { ok: true, value: reply };
+      inflight.delete(outcome.settled);
+      const verdict = this.classify(outcome);
+      if (verdict.done) return verdict.result;
+      if (verdict.indefinite) indefinite = true;
+      lastReason = verdict.reason;
+      pause = verdict.pauseMs;
+    }
+  }
+
+  private attempt(target: Address, message: OutgoingMessage, timeoutMs: number): Promise<Attempt> {
+    const settled: Promise<Attempt> = this.port.ask<MemberReply & OutgoingMessage>(target, message, { timeoutMs: Math.max(1, timeoutMs) }).then(
+      (reply): Attempt => ({ target, reply, settled }),
+      (error: unknown): Attempt => ({ target, error, settled }),
+    );
+    return settled;
+  }
+
+  private classify(outcome: Attempt): Verdict {
+    const { target } = outcome;
+    if (!('reply' in outcome)) {
+      const error = outcome.error;
+      this.leader = undefined;
+      if (error instanceof AskTimeoutError) return { done: false, indefinite: true, reason: `${target} did not answer`, pauseMs: 0 };
+      if (error instanceof AskRefusedError && error.reply.type === '$rejected') {
+        return { done: true, result: { ok: false, error: { code: 'store', definite: true, error: { code: 'malformed', reason: error.message } } } };
       }
+      return { done: false, indefinite: false, reason: error instanceof Error ? error.message : String(error), pauseMs: this.retryBackoffMs };
+    }
+    const reply = outcome.reply;
+    switch (reply.type) {
+      case 'notLeader':
+        this.leader = keyFromLeaderId(reply.leader);
+        return { done: false, indefinite: false, reason: `${target} is not the leader`, pauseMs: this.leader ? 0 : this.retryBackoffMs };
+      case 'unavailable':
+        this.leader = undefined;
+        return { done: false, indefinite: !reply.definite, reason: `${target}: ${reply.reason}`, pauseMs: this.retryBackoffMs };
+      case 'storeError':
+        if (reply.error.code === 'staleSequence') {
+          return { done: true, result: { ok: false, error: { code: 'timeout', definite: false, message: 'the retried request is older than the session window: outcome unknown' } } };
+        }
+        this.leader ??= target;
+        return { done: true, result: { ok: true, value: reply } };
+      default:
+        this.leader ??= target;
+        return { done: true, result: { ok: true, value: reply } };
     }
   }
 

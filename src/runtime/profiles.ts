@@ -38,9 +38,11 @@ export const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
   },
   fast: {
     name: 'fast',
-    etcdTickMs: 50,
-    etcdHeartbeatTicks: 1,
-    etcdElectionTicks: 6,
+    // 10 ms ticks: 50 ms heartbeats, 300 ms election timeout randomised over 30 distinct values,
+    // so two followers rarely time out in the same tick and split the vote.
+    etcdTickMs: 10,
+    etcdHeartbeatTicks: 5,
+    etcdElectionTicks: 30,
     leaseDurationMs: 1_500,
     renewDeadlineMs: 1_000,
     retryPeriodMs: 200,
