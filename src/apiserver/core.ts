@@ -5,7 +5,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import {
-  asRecord, asString, type JsonObject, lookupResource, requestEntityTooLarge, internalError, resources, timeout,
+  asRecord, asString, badRequest, type JsonObject, lookupResource, requestEntityTooLarge, internalError, resources, timeout,
   tooManyRequests, type ResourceInfo, type Status,
 } from '../api/index.js';
 import {
@@ -157,7 +157,7 @@ export class ApiServerCore implements ApiTransport {
     switch (route.kind) {
       case 'resource':
         if (req.method === 'GET' && route.name === undefined && isTruthyParam(req.query['watch'])) {
-          return jsonResponse(400, { ...internalError(''), code: 400, reason: 'BadRequest', message: 'watch requests must use the watch entry point' });
+          return statusResponse(badRequest('watch requests must use the watch entry point (ApiTransport.watch)'));
         }
         return handleRest(this.registry, this.restCall(req, route));
       case 'group': return req.method === 'GET' ? groupDocument(route.group) : pathNotFound();
