@@ -60,6 +60,7 @@ export function watchObservable<T extends KubeObject>(options: ResumingWatchOpti
         settled = true;
         resolve(end);
       };
+      abort.signal.addEventListener('abort', () => settle({ kind: 'ended', delivered }), { once: true });
       inner = events.subscribe({
         next: (event) => {
           if (settled || abort.signal.aborted) return;
@@ -83,7 +84,11 @@ export function watchObservable<T extends KubeObject>(options: ResumingWatchOpti
         let end: StreamEnd;
         try {
           const result = await options.open(resourceVersion);
-          if (abort.signal.aborted) return;
+          if (abort.signal.aborted) {
+            // Opened after we were stopped: subscribe-and-release frees the stream (an HTTPS socket).
+            if (result.kind === 'stream') result.events.subscribe().unsubscribe();
+            return;
+          }
           if (result.kind === 'response') {
             const error = apiErrorFromResponse(result.response.status, result.response.body);
             end = isGone(error) ? { kind: 'expired', status: error.status } : { kind: 'failed', error, delivered: 0 };

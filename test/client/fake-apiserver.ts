@@ -67,6 +67,8 @@ export class FakeApiServer implements ApiTransport {
   private readonly faults: Array<{ fault: Fault; match: (r: ApiRequest) => boolean; remaining: number }> = [];
   readonly requests: ApiRequest[] = [];
   watchRequests = 0;
+  /** Watch streams ever subscribed (a transport frees a stream's connection only when it is). */
+  watchSubscriptions = 0;
 
   constructor(private readonly options: FakeApiServerOptions = {}) {}
 
@@ -438,7 +440,7 @@ export class FakeApiServer implements ApiTransport {
       : this.history.filter((e) => e.rv > fromRv && e.info === p.info && match(e.object)).map((e) => ({ type: e.type, object: deepClone(e.object) })));
     return {
       kind: 'stream',
-      events: streamOf(initial, { subject: watcher.subject, onStart: () => this.watchers.add(watcher), onStop: () => this.watchers.delete(watcher) }),
+      events: streamOf(initial, { subject: watcher.subject, onStart: () => { this.watchSubscriptions++; this.watchers.add(watcher); }, onStop: () => this.watchers.delete(watcher) }),
     };
   }
 }

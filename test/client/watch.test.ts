@@ -1,5 +1,6 @@
 import test from 'ava';
-import type { Subscription } from 'rxjs';
+import { take, type Subscription } from 'rxjs';
+import { SeededPrng } from '../../src/runtime/prng.js';
 import { statusFailure, type KubeObject } from '../../src/api/index.js';
 import { isForbidden } from '../../src/client/errors.js';
 import type { WatchSignal } from '../../src/client/watch.js';
@@ -137,4 +138,23 @@ test('a 403 ends the observable with the ApiError', async (t) => {
   const { done } = collect(client.watch(podRef));
   await flush();
   t.true(isForbidden(done.error));
+});
+
+test('unsubscribing from inside next (take) stops cleanly; a watch opened after stop is released', async (t) => {
+  const { client, server } = setup();
+  server.seed(podInfo, pod('a'));
+  server.seed(podInfo, pod('b'));
+  const { signals, done } = collect(client.watch(podRef).pipe(take(1)));
+  await flush();
+  t.deepEqual(names(signals), ['ADDED:a']);
+  t.true(done.completed);
+  t.is(server.openWatches, 0);
+
+  const slow = setup({ latency: { prng: new SeededPrng(1), minMs: 100, maxMs: 101 } });
+  const early = collect(slow.client.watch(podRef));
+  early.sub.unsubscribe();
+  await advance(slow.clock, 1_000);
+  t.is(slow.server.watchRequests, 1);
+  t.is(slow.server.watchSubscriptions, 1, 'the late stream was taken and released');
+  t.is(slow.server.openWatches, 0);
 });
