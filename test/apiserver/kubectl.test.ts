@@ -78,7 +78,7 @@ test('kubectl: get -w prints the initial rows and live changes until the server 
   t.is(r.stdout.match(/late/g)?.length, 1);
 });
 
-test('kubectl: cordon and uncordon a Node; a token without rights is Forbidden', async (t) => {
+test('kubectl: cordon/uncordon a Node, describe a pod with its events, logs, and a token without rights is Forbidden', async (t) => {
   const e = await startE2e(['127.77.1.12']);
   t.teardown(() => e.close());
   const node = JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } });
@@ -87,6 +87,17 @@ test('kubectl: cordon and uncordon a Node; a token without rights is Forbidden',
   t.regex((await e.kubectl(['get', 'node', 'n1', '-o', 'jsonpath={.spec.unschedulable}'])).stdout, /true/);
   t.regex((await e.kubectl(['uncordon', 'n1'])).stdout, /uncordoned/);
   t.is((await e.kubectl(['get', 'node', 'n1', '-o', 'jsonpath={.spec.unschedulable}'])).stdout, '');
+  const podJson = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p1' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
+  t.is((await e.kubectl(['create', '-f', '-'], { input: podJson })).code, 0);
+  const uid = (await e.kubectl(['get', 'pod', 'p1', '-o', 'jsonpath={.metadata.uid}'])).stdout;
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const event = JSON.stringify({ apiVersion: 'v1', kind: 'Event', metadata: { name: 'p1.1' }, involvedObject: { kind: 'Pod', name: 'p1', namespace: 'default', uid, apiVersion: 'v1' },
+    reason: 'Scheduled', message: 'hello from the test', type: 'Normal', source: { component: 'test' }, count: 1, firstTimestamp: now, lastTimestamp: now });
+  t.is((await e.kubectl(['create', '-f', '-'], { input: event })).code, 0);
+  const described = await e.kubectl(['describe', 'pod', 'p1']);
+  t.regex(described.stdout, /Status:\s+Pending/);
+  t.regex(described.stdout, /Normal\s+Scheduled\s+.*test\s+hello from the test/);
+  t.regex((await e.kubectl(['logs', 'p1'])).stderr, /logs not available yet/);
   const nobody = await e.kubeconfigFor(e.servers[0]!.url, nobodyToken, 'nobody');
   const denied = await e.kubectl(['get', 'pods', '-n', 'default'], { kubeconfig: nobody });
   t.not(denied.code, 0);
