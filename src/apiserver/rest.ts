@@ -361,6 +361,8 @@ export async function handleRest(r: Registry, c: RestCall): Promise<ApiResponse>
   const info = c.route.info;
   if (handler === undefined) return statusResponse(c.route.subresource !== undefined && !findSubresource(info, c.route.subresource) ? groupNotFound(c) : methodNotAllowed());
   if (c.route.subresource !== undefined && findSubresource(info, c.route.subresource) === undefined) return statusResponse(groupNotFound(c));
+  // A namespaced kind's all-namespaces path only lists and watches.
+  if (info.namespaced && c.route.namespace === undefined && c.method !== 'GET') return statusResponse(methodNotAllowed());
   const verb = verbOf[key];
   if (verb !== undefined && !info.verbs.includes(verb as never)) return statusResponse(methodNotAllowed());
   return handler(r, c);

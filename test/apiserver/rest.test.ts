@@ -213,3 +213,18 @@ test('services get a ClusterIP in 127.96.0.0/16; PUT creates Leases', async (t) 
   t.is(lease.status, 201);
   t.is((await h.call('PUT', `${cms}/nothere`, cm('nothere'))).status, 404);
 });
+
+test('generateName picks a free name; writes to the all-namespaces path are not allowed', async (t) => {
+  const h = await harness();
+  t.teardown(() => h.close());
+  const names = new Set<string>();
+  for (let i = 0; i < 5; i++) {
+    const r = await h.call('POST', cms, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'gen-' } });
+    t.is(r.status, 201);
+    names.add(body(r).metadata.name);
+  }
+  t.is(names.size, 5);
+  t.true([...names].every((n) => /^gen-[bcdfghjklmnpqrstvwxz2456789]{5}$/.test(n)));
+  t.is((await h.call('POST', '/api/v1/configmaps', cm('x'))).status, 405);
+  t.is((await h.call('GET', '/api/v1/configmaps')).status, 200);
+});

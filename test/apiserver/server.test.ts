@@ -125,7 +125,7 @@ const paths = ['/', '/api', '/apis', '/api/v1', '/apis/apps/v1', '/api/v1/namesp
   '/api/v1/namespaces/default/pods/p', '/api/v1/namespaces/default/pods/p/status', '/api/v1/namespaces/default/pods/p/binding',
   '/api/v1/namespaces/default/pods/p/eviction', '/api/v1/namespaces/default/pods/p/log', '/apis/apps/v1/namespaces/default/deployments/d/scale',
   '/api/v1/nodes/n', '/api/v1/namespaces/default/configmaps/c', '/api/v1/namespaces/x/y/z/w/v/u', '/apis/%zz/v1', '/api/v1/namespaces//pods',
-  '/api/v1/namespaces/default/services/s', '/apis/rbac.authorization.k8s.io/v1/clusterroles/x', '/metrics', '/readyz', '/openapi/v2'];
+  '/api/v1/namespaces/default/services/s', '/api/v1/pods', '/apis/apps/v1/deployments', '/api/v1/namespaces/default/pods/..', '/api/v1/namespaces/Bad_NS/pods/p', '/apis/rbac.authorization.k8s.io/v1/clusterroles/x', '/metrics', '/readyz', '/openapi/v2'];
 const contentTypes = ['application/json', 'application/merge-patch+json', 'application/json-patch+json', 'application/strategic-merge-patch+json',
   'application/apply-patch+yaml', 'application/yaml', 'application/vnd.kubernetes.protobuf', 'text/plain', ''];
 const queries: Record<string, string>[] = [{}, { fieldValidation: 'Strict' }, { dryRun: 'All' }, { dryRun: 'x' }, { labelSelector: 'a=b' }, { fieldSelector: 'metadata.name=p' },
