@@ -87,6 +87,10 @@ export class FakeApiServer implements ApiTransport {
     this.faults.push({ fault, match, remaining: count });
   }
 
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
   /** Ends every open watch stream normally (server timeout, failover). */
   dropWatches(): void {
     for (const w of [...this.watchers]) {
@@ -136,6 +140,12 @@ export class FakeApiServer implements ApiTransport {
   stored(info: ResourceInfo, namespace: string | undefined, name: string): KubeObject | undefined {
     const obj = this.objects.get(this.key(info, namespace, name));
     return obj === undefined ? undefined : deepClone(obj);
+  }
+
+  /** Every stored object of a resource (all namespaces). */
+  storedAll(info: ResourceInfo): KubeObject[] {
+    const prefix = `${info.group}/${info.resource}/`;
+    return [...this.objects.entries()].filter(([k]) => k.startsWith(prefix)).map(([, o]) => deepClone(o));
   }
 
   /** Server-side write helpers for tests (emit watch events like API writes). */

@@ -3,6 +3,7 @@ import { statusFailure, type KubeObject } from '../../src/api/index.js';
 import { Informer, isTombstone, SharedInformerFactory, type DeletedFinalStateUnknown, type EventHandler } from '../../src/client/informer.js';
 import { runController } from '../../src/client/controller.js';
 import { WorkQueue } from '../../src/client/workqueue.js';
+import { SeededPrng } from '../../src/runtime/prng.js';
 import { advance, flush, pod, podInfo, podRef, setup } from './helpers.js';
 
 interface Recorded {
@@ -327,3 +328,34 @@ test('sample-controller pattern: informer + queue + reconcile converge despite f
   await controller.stop();
   factory.shutdown();
 });
+
+for (const seed of [11, 12, 13]) {
+  test(`randomized writes and watch faults: cache and handler view converge to the server (seed ${seed})`, async (t) => {
+    const prng = new SeededPrng(seed);
+    const { client, server, clock } = setup({ historyLimit: 20 });
+    const informer = new Informer({ client, resource: podRef, pageSize: 3, maxPendingNotifications: 8 });
+    const rec = recorder();
+    informer.addEventHandler(rec.handler);
+    informer.start();
+    for (let step = 0; step < 200; step++) {
+      const name = `p${prng.int(12)}`;
+      const roll = prng.next();
+      if (roll < 0.35) server.put(podInfo, pod(name, { labels: { v: String(step) } }));
+      else if (roll < 0.55) { if (server.stored(podInfo, 'default', name) !== undefined) server.remove(podInfo, 'default', name); }
+      else if (roll < 0.62) server.dropWatches();
+      else if (roll < 0.69) server.breakWatches();
+      else if (roll < 0.74) server.compact();
+      else if (roll < 0.80) server.sendBookmarks();
+      else if (roll < 0.85) server.failNext({ kind: 'status', status: statusFailure(500, 'InternalError', 'x') }, 1 + prng.int(3));
+      if (prng.next() < 0.3) await advance(clock, prng.int(2_000));
+    }
+    server.clearFaults();
+    await advance(clock, 120_000);
+    const truth = server.storedAll(podInfo).map((p) => `${p.metadata?.name ?? ''}@${p.metadata?.resourceVersion ?? ''}`).sort();
+    const cached = informer.list().map((p) => `${p.metadata?.name ?? ''}@${p.metadata?.resourceVersion ?? ''}`).sort();
+    t.deepEqual(cached, truth);
+    t.true(sameView(rec, informer));
+    t.true(informer.stats.relistsOnExpired > 0, 'the schedule exercised re-lists');
+    informer.stop();
+  });
+}
