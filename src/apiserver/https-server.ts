@@ -108,8 +108,15 @@ export class ApiHttpsServer {
     }
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
+    let corked = false;
     const sub = result.events.subscribe({
       next: (e) => {
+        // Events of one burst (a list replay, a multi-key revision) leave in one TLS record.
+        if (!corked) {
+          corked = true;
+          res.cork();
+          process.nextTick(() => { corked = false; res.uncork(); });
+        }
         res.write(`${watchLineOf(e)}\n`);
         // A client that does not read cannot make the server buffer without bound: drop it, it re-watches.
         if (res.writableLength > maxWatchBufferedBytes) res.destroy();
