@@ -1,7 +1,7 @@
 /**
  * Request bodies in Kubernetes' protobuf encoding (`application/vnd.kubernetes.protobuf`), for the
  * few kinds the installed kubectl 1.32 sends that way through its typed clients: `kubectl create
- * namespace|configmap|secret|serviceaccount` and drain's Eviction. The envelope is `k8s\0` +
+ * namespace|configmap|secret|serviceaccount`, drain's Eviction and `auth can-i`'s SelfSubjectAccessReview. The envelope is `k8s\0` +
  * runtime.Unknown{typeMeta, raw}; `raw` is decoded with a field-number schema per kind.
  *
  * Decoding is strict: a field this schema does not know is refused (415), never silently dropped.
@@ -35,6 +35,18 @@ const schemas: Readonly<Record<string, Schema>> = {
     4: { name: 'stringData', type: { map: 'string' } }, 5: { name: 'immutable', type: 'bool' },
   },
   'v1/ServiceAccount': { 1: { name: 'metadata', type: objectMeta } },
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': {
+    1: { name: 'metadata', type: objectMeta },
+    2: { name: 'spec', type: {
+      1: { name: 'resourceAttributes', type: {
+        1: { name: 'namespace', type: 'string' }, 2: { name: 'verb', type: 'string' }, 3: { name: 'group', type: 'string' },
+        4: { name: 'version', type: 'string' }, 5: { name: 'resource', type: 'string' }, 6: { name: 'subresource', type: 'string' },
+        7: { name: 'name', type: 'string' },
+      } },
+      2: { name: 'nonResourceAttributes', type: { 1: { name: 'path', type: 'string' }, 2: { name: 'verb', type: 'string' } } },
+    } },
+    3: { name: 'status', type: 'skip' },
+  },
   'policy/v1/Eviction': {
     1: { name: 'metadata', type: objectMeta },
     2: { name: 'deleteOptions', type: {

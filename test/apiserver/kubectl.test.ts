@@ -102,6 +102,8 @@ test('kubectl: cordon/uncordon a Node, describe a pod with its events, logs, and
   const denied = await e.kubectl(['get', 'pods', '-n', 'default'], { kubeconfig: nobody });
   t.not(denied.code, 0);
   t.regex(denied.stderr, /pods is forbidden: User "nobody" cannot list resource "pods" in API group "" in the namespace "default"/);
+  t.is((await e.kubectl(['auth', 'can-i', 'list', 'pods'])).stdout.trim(), 'yes');
+  t.is((await e.kubectl(['auth', 'can-i', 'list', 'pods'], { kubeconfig: nobody })).stdout.trim(), 'no');
   const bad = await e.kubectl(['get', 'pods'], { kubeconfig: await e.kubeconfigFor(e.servers[0]!.url, 'wrong-token-0000000000', 'bad') });
   t.regex(bad.stderr, /Unauthorized|must be logged in/);
 });

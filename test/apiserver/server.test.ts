@@ -93,6 +93,11 @@ test('authentication and authorization: 401, anonymous public info only, Kuberne
   t.is((await h.call('GET', cms, undefined, as('jane-token-xxxxxxxxxxxxxxxxx'))).status, 200);
   t.is((await h.call('POST', cms, cm('j'), as('jane-token-xxxxxxxxxxxxxxxxx'))).status, 403, 'view cannot create');
   t.is((await h.call('GET', '/api/v1/namespaces/kube-system/configmaps', undefined, as('jane-token-xxxxxxxxxxxxxxxxx'))).status, 403);
+  const review = (token: string, verb: string) => h.call('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+    apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace: 'default', verb, resource: 'configmaps' } },
+  }, as(token));
+  t.is(body(await review('jane-token-xxxxxxxxxxxxxxxxx', 'list')).status.allowed, true);
+  t.is(body(await review('jane-token-xxxxxxxxxxxxxxxxx', 'delete')).status.allowed, false);
   const w = await h.watch(cms, as('wrong'));
   t.is(w.kind === 'response' ? w.response.status : 0, 401);
 });
