@@ -111,7 +111,7 @@ test('protobuf bodies: Eviction and Namespace decode; unknown kinds and lossy fi
   });
   const nsBody = decodeProtobufObject(envelope('v1', 'Namespace', [...field(1, str(1, 'x')), ...field(2, str(1, 'kubernetes'))]));
   t.deepEqual(nsBody.ok ? nsBody.value : nsBody.status, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' }, spec: { finalizers: ['kubernetes'] } });
-  const dep = decodeProtobufObject(envelope('apps/v1', 'Deployment', meta));
+  const dep = decodeProtobufObject(envelope('apps/v1', 'StatefulSet', meta));
   t.is(dep.ok ? 0 : dep.status.code, 415);
   const lossy = decodeProtobufObject(envelope('v1', 'Namespace', [...field(1, str(13, 'owner'))]));
   t.is(lossy.ok ? 0 : lossy.status.code, 415);

@@ -64,6 +64,16 @@ test('kubectl: namespaces, apply (new, unchanged, changed, server-side), get var
   t.regex(await ok(['api-resources']), /deployments\s+deploy\s+apps\/v1\s+true\s+Deployment/);
   t.regex(await ok(['delete', '-n', 'web', 'deploy', 'nginx-deployment']), /deleted/);
   t.regex((await e.kubectl(['get', '-n', 'web', 'deploy'])).stderr, /No resources found/);
+  // Generators send protobuf bodies.
+  t.regex(await ok(['create', '-n', 'web', 'deployment', 'gen', '--image=nginx', '--port=80', '--replicas=2']), /created/);
+  t.is(await ok(['get', '-n', 'web', 'deploy', 'gen', '-o', 'jsonpath={.spec.replicas} {.spec.template.spec.containers[0].ports[0].containerPort} {.spec.selector.matchLabels.app}']), '2 80 gen');
+  t.regex(await ok(['create', '-n', 'web', 'job', 'once', '--image=busybox', '--', 'echo', 'hi']), /created/);
+  t.is(await ok(['get', '-n', 'web', 'job', 'once', '-o', 'jsonpath={.spec.template.spec.containers[0].command}']), '["echo","hi"]');
+  t.regex(await ok(['create', '-n', 'web', 'service', 'clusterip', 'svc', '--tcp=80:8080']), /created/);
+  t.is(await ok(['get', '-n', 'web', 'svc', 'svc', '-o', 'jsonpath={.spec.ports[0].targetPort}']), '8080');
+  t.regex(await ok(['create', '-n', 'web', 'configmap', 'c', '--from-literal=a=b']), /created/);
+  t.regex(await ok(['create', '-n', 'web', 'secret', 'generic', 's', '--from-literal=a=b']), /created/);
+  t.is(await ok(['get', '-n', 'web', 'secret', 's', '-o', 'jsonpath={.data.a}']), 'Yg==');
 });
 
 test('kubectl: get -w prints the initial rows and live changes until the server closes', async (t) => {
