@@ -156,11 +156,26 @@ const patchObject = (target: UpdateTarget): Handler => async (r, c) => {
     if (!patched.ok) return patched;
     const typed = checkTypeAndIdentity(info, patched.value, url);
     if (!typed.ok) return typed;
-    const strict = strictCheck(c.query, typed.value);
+    const strict = strictCheck(c.query, strictSubject(type, typed.value, patch.value));
     return strict.ok ? typed : strict;
   });
   return respond(out, 200, (v) => v);
 };
+
+/**
+ * What Strict field validation looks at: for merge and strategic patches the fields the patch sets
+ * (so fields stored earlier without Strict do not fail later patches; `$` directives are not fields),
+ * for JSON patches the result.
+ */
+function strictSubject(type: 'json' | 'merge' | 'strategic', result: JsonObject, patch: unknown): JsonObject {
+  if (type === 'json' || !isRecord(patch)) return result;
+  const withoutDirectives = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(withoutDirectives);
+    if (!isRecord(v)) return v;
+    return Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith('$')).map(([k, x]) => [k, withoutDirectives(x)]));
+  };
+  return { ...(withoutDirectives(patch) as JsonObject), apiVersion: result['apiVersion'], kind: result['kind'] };
+}
 
 /** Server-side apply: create if missing (201), conflicts without force → 409. */
 async function applyObject(r: Registry, c: RestCall, target: UpdateTarget): Promise<ApiResponse> {

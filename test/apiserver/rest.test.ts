@@ -120,6 +120,11 @@ test('patches: json, merge, strategic (merge keys), unsupported types; server-si
   const merge = body(await patch('application/merge-patch+json', { spec: { template: { spec: { containers: [{ name: 'only', image: 'busybox' }] } } } }));
   t.deepEqual(merge.spec.template.spec.containers.map((c: { name: string }) => c.name), ['only']);
   t.is((await patch('text/plain', {})).status, 415);
+  const strict = { fieldValidation: 'Strict' };
+  t.is((await patch('application/merge-patch+json', { spec: { bogus: 1 } }, strict)).status, 400);
+  t.is((await patch('application/merge-patch+json', { spec: { bogus: 1 } })).status, 200, 'without Strict the field is kept');
+  t.is((await patch('application/merge-patch+json', { metadata: { labels: { b: '2' } } }, strict)).status, 200, 'Strict judges the patch, not fields stored earlier');
+  t.is((await patch('application/strategic-merge-patch+json', { spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'only' }], containers: [{ name: 'only', image: 'busybox:2' }] } } } }, strict)).status, 200);
   t.is((await patch('application/merge-patch+json', { metadata: { resourceVersion: '1' }, spec: { replicas: 7 } })).status, 409);
   const cfg = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ssa' }, data: { a: '1' } };
   const apply = (manager: string, c: unknown, force = false) => h.call('PATCH', `${cms}/ssa`, c,
