@@ -74,9 +74,33 @@ export class MemoryStorage implements Storage {
   }
 
   sync(name: string): void {
+    if (this.powerCut) this.cutPower(this.powerCut.keepFraction);
     const file = this.files.get(name);
     this.stats.syncs++;
     if (file) this.fold(file);
+  }
+
+  /**
+   * Fault hook: the next `sync` never happens. The machine loses power first: of everything not
+   * yet synced only the first `keepFraction` of the bytes reached the disk (a torn write), and the
+   * call throws, crashing the actor mid-write, before it could acknowledge anything.
+   */
+  powerCutOnNextSync(keepFraction: number): void {
+    if (!(keepFraction >= 0 && keepFraction <= 1)) throw new Error(`keepFraction must be within [0, 1], got ${keepFraction}`);
+    this.powerCut = { keepFraction };
+  }
+
+  private powerCut: { keepFraction: number } | undefined;
+
+  private cutPower(keepFraction: number): never {
+    this.powerCut = undefined;
+    for (const file of this.files.values()) {
+      const pending = concat(file.volatile);
+      const kept = pending.slice(0, Math.floor(pending.length * keepFraction));
+      file.volatile = [];
+      if (kept.length > 0) file.durable.push(kept);
+    }
+    throw new Error('power cut before fsync (fault injection)');
   }
 
   writeAtomic(name: string, data: Uint8Array): void {

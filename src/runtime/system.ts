@@ -57,6 +57,10 @@ export interface ActorSystem {
   restartHost(host: string): Promise<void>;
   killActor(address: Address): Promise<void>;
   restartActor(address: Address): Promise<void>;
+  /** Give a (stopped or killed) actor a new config for its next start. */
+  reconfigureActor(address: Address, config: unknown): Promise<void>;
+  /** Replace a killed actor's disk with an empty one (a member replaced by a wiped machine). */
+  wipeActorStorage(address: Address): Promise<void>;
   readonly network: NetworkControl;
   stop(): Promise<void>;
 }

@@ -38,7 +38,7 @@ export interface ThreadedOptions extends SystemOptions {
 
 interface Slot {
   readonly address: Address;
-  readonly spec: ActorSpec;
+  spec: ActorSpec;
   readonly tracker: RestartTracker;
   thread: number;
   incarnation: number;
@@ -191,6 +191,17 @@ export class ThreadedSystem implements ActorSystem {
 
   async restartActor(addr: Address): Promise<void> {
     await this.restartAddresses([addr]);
+  }
+
+  async reconfigureActor(addr: Address, config: unknown): Promise<void> {
+    const slot = this.slotOf(addr);
+    slot.spec = { ...slot.spec, config };
+  }
+
+  async wipeActorStorage(addr: Address): Promise<void> {
+    const slot = this.slotOf(addr);
+    if (slot.fate !== 'killed') throw new Error(`wipe ${addr}: kill it first`);
+    rmSync(join(this.dataDir, hostOf(addr), addr.slice(addr.indexOf('/') + 1)), { recursive: true, force: true });
   }
 
   async stop(): Promise<void> {

@@ -21,6 +21,17 @@ function batchPackr(): Packr {
   return new Packr({ useRecords: true, variableMapSize: true });
 }
 
+/** Below this many envelopes a record table costs more than it saves: plain maps, shared packer. */
+const RECORDS_MIN_BATCH = 8;
+
+/**
+ * A batch starts with one byte naming its form. Plain maps must never be read by an unpacker that
+ * holds record definitions (it would take small integers for record references), and a records
+ * batch is read by a fresh one.
+ */
+const PLAIN = 0;
+const RECORDS = 1;
+
 /** Largest batch accepted from the wire (a limit on everything): 64 MiB. */
 export const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 
@@ -33,7 +44,12 @@ export function encodeBatch(envelopes: readonly Envelope[]): Uint8Array {
     tuples[i] = [e.kind, e.from, e.to, e.id, e.body];
   }
   // pack() returns a view into msgpackr's reused buffer: copy before it leaves this thread.
-  return Uint8Array.prototype.slice.call(batchPackr().pack(tuples));
+  const records = tuples.length >= RECORDS_MIN_BATCH;
+  const body = (records ? batchPackr() : packr).pack(tuples);
+  const out = new Uint8Array(body.length + 1);
+  out[0] = records ? RECORDS : PLAIN;
+  out.set(body, 1);
+  return out;
 }
 
 export function encodeMessage(message: unknown): Uint8Array {
@@ -82,7 +98,9 @@ export function decodeBatch(bytes: Uint8Array): DecodedBatch {
   if (bytes.length > MAX_BATCH_BYTES) return { envelopes, rejected: [`batch of ${bytes.length} bytes exceeds ${MAX_BATCH_BYTES}`] };
   let raw: unknown;
   try {
-    raw = batchPackr().unpack(bytes);
+    const form = bytes[0];
+    if (form !== PLAIN && form !== RECORDS) return { envelopes, rejected: [`unknown batch form ${form}`] };
+    raw = (form === RECORDS ? batchPackr() : packr).unpack(bytes.subarray(1));
   } catch (error) {
     return { envelopes, rejected: [`undecodable msgpack: ${(error as Error).message}`] };
   }

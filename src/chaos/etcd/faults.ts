@@ -1,0 +1,282 @@
+import type { Address } from '../../runtime/address.js';
+import type { MemoryStorage } from '../../runtime/storage.js';
+import { SimulatedSystem } from '../../runtime/simulated.js';
+import type { Prng } from '../../runtime/prng.js';
+import type { EtcdCluster } from '../../client/etcd-cluster.js';
+import { memberId } from '../../../actors/etcd/messages.js';
+import type { EtcdConfig } from '../../../actors/etcd/member.js';
+import type { CheckResult } from '../check/index.js';
+import { waitUntil, type Driver } from '../driver.js';
+
+/** The faults etcd's robustness tests inject (../shared/reference/consensus.md), one entry each. */
+export const ETCD_FAULTS = [
+  'kill-leader',
+  'kill-follower-until-snapshot',
+  'kill-quorum',
+  'kill-all',
+  'isolate-leader',
+  'isolate-follower-until-snapshot',
+  'delay-peers',
+  'drop-50',
+  'lose-unsynced-tail',
+  'watch-across-partition',
+  'replace-wiped-member',
+] as const;
+
+export type EtcdFault = (typeof ETCD_FAULTS)[number];
+
+export interface FaultContext {
+  readonly cluster: EtcdCluster;
+  readonly driver: Driver;
+  readonly random: Prng;
+  /** The member the run's watcher reads from first. */
+  readonly watchMember: Address;
+  /** Start a process that reads only through `member` while the fault lasts (stopped by heal). */
+  startPinnedReader(member: Address): void;
+  stopPinnedReader(): Promise<void>;
+  readonly notes: string[];
+  readonly checks: CheckResult[];
+}
+
+export interface FaultPlan {
+  inject(ctx: FaultContext): Promise<void>;
+  heal(ctx: FaultContext): Promise<void>;
+}
+
+const ELECTION_SETTLE_MS = 2_000;
+
+async function leaderOf(ctx: FaultContext): Promise<Address> {
+  let found: Address | undefined;
+  await waitUntil(ctx.driver, async () => (found = await ctx.cluster.leader(200)) !== undefined, ELECTION_SETTLE_MS);
+  if (!found) throw new Error('no leader to target');
+  return found;
+}
+
+async function followerOf(ctx: FaultContext): Promise<Address> {
+  const leader = await leaderOf(ctx);
+  const others = ctx.cluster.members.filter((m) => m !== leader);
+  return others[ctx.random.int(others.length)]!;
+}
+
+function hostsOf(ctx: FaultContext, members: readonly Address[]): string[] {
+  return members.map((m) => ctx.cluster.hostOf(m));
+}
+
+/** Cut `member`'s host off from the other members, both ways (clients can still reach it). */
+async function isolate(ctx: FaultContext, member: Address, alsoFromClients = false): Promise<number[]> {
+  const self = [ctx.cluster.hostOf(member)];
+  const others = hostsOf(ctx, ctx.cluster.members.filter((m) => m !== member));
+  if (alsoFromClients) others.push('client');
+  const network = ctx.cluster.system.network;
+  return [await network.inject({ kind: 'cut', from: self, to: others }), await network.inject({ kind: 'cut', from: others, to: self })];
+}
+
+async function memberStatus(ctx: FaultContext, member: Address) {
+  return ctx.driver.drive(ctx.cluster.status(member, 300));
+}
+
+/** Keep load on until the leader's snapshot passes `index` (so `member` can only catch up by snapshot). */
+async function untilSnapshotPasses(ctx: FaultContext, index: number): Promise<boolean> {
+  return waitUntil(
+    ctx.driver,
+    async () => {
+      const leader = await ctx.cluster.leader(200);
+      const status = leader ? await ctx.cluster.status(leader, 200) : undefined;
+      return (status?.snapshotIndex ?? 0) > index;
+    },
+    10_000,
+    50,
+  );
+}
+
+function snapshotCheck(name: string, caughtUp: boolean, detail: string): CheckResult {
+  return { name, status: caughtUp ? 'pass' : 'fail', detail };
+}
+
+function killAndRestart(pick: (ctx: FaultContext) => Promise<Address[]>): () => FaultPlan {
+  return () => {
+    let victims: Address[] = [];
+    return {
+      async inject(ctx) {
+        victims = await pick(ctx);
+        for (const v of victims) await ctx.cluster.system.killHost(ctx.cluster.hostOf(v));
+        ctx.notes.push(`killed ${victims.join(', ')}`);
+      },
+      async heal(ctx) {
+        for (const v of victims) await ctx.cluster.system.restartHost(ctx.cluster.hostOf(v));
+        ctx.notes.push(`restarted ${victims.join(', ')}`);
+      },
+    };
+  };
+}
+
+function followerUntilSnapshot(how: 'kill' | 'isolate'): () => FaultPlan {
+  return () => {
+    let victim: Address;
+    let lastIndex = 0;
+    let cuts: number[] = [];
+    return {
+      async inject(ctx) {
+        victim = await followerOf(ctx);
+        lastIndex = (await memberStatus(ctx, victim))?.lastIndex ?? 0;
+        if (how === 'kill') await ctx.cluster.system.killHost(ctx.cluster.hostOf(victim));
+        else cuts = await isolate(ctx, victim);
+        ctx.notes.push(`${how === 'kill' ? 'killed' : 'isolated'} follower ${victim} at log index ${lastIndex}`);
+      },
+      async heal(ctx) {
+        const passed = await untilSnapshotPasses(ctx, lastIndex);
+        ctx.notes.push(passed ? `leader's snapshot passed index ${lastIndex}` : `leader never snapshotted past ${lastIndex}`);
+        if (how === 'kill') await ctx.cluster.system.restartHost(ctx.cluster.hostOf(victim));
+        else for (const id of cuts) await ctx.cluster.system.network.heal(id);
+        const caughtUp = await waitUntil(ctx.driver, async () => ((await ctx.cluster.status(victim, 200))?.snapshotIndex ?? 0) > lastIndex, 5_000, 50);
+        ctx.checks.push(snapshotCheck('follower-caught-up-by-snapshot', passed && caughtUp, `${victim} ${caughtUp ? 'installed' : 'did not install'} a snapshot past index ${lastIndex}`));
+      },
+    };
+  };
+}
+
+const isolateLeader = (): FaultPlan => {
+  let leader: Address;
+  let cuts: number[] = [];
+  return {
+    async inject(ctx) {
+      leader = await leaderOf(ctx);
+      cuts = await isolate(ctx, leader);
+      ctx.startPinnedReader(leader);
+      ctx.notes.push(`isolated leader ${leader} from its peers; a reader keeps asking it`);
+    },
+    async heal(ctx) {
+      const steppedDown = await waitUntil(ctx.driver, async () => (await ctx.cluster.status(leader, 200))?.role !== 'leader', 2_000, 20);
+      ctx.checks.push({ name: 'minority-leader-stepped-down', status: steppedDown ? 'pass' : 'fail', detail: `${leader} ${steppedDown ? 'stepped down' : 'still claims leadership'} while cut off from a quorum` });
+      await ctx.stopPinnedReader();
+      for (const id of cuts) await ctx.cluster.system.network.heal(id);
+    },
+  };
+};
+
+function networkFault(spec: (masters: string[]) => Parameters<EtcdCluster['system']['network']['inject']>[0]): () => FaultPlan {
+  return () => {
+    let id = 0;
+    return {
+      async inject(ctx) {
+        const masters = [...ctx.cluster.hosts];
+        const fault = spec(masters);
+        id = await ctx.cluster.system.network.inject(fault);
+        ctx.notes.push(`injected ${JSON.stringify(fault)}`);
+      },
+      async heal(ctx) {
+        await ctx.cluster.system.network.heal(id);
+      },
+    };
+  };
+}
+
+const loseUnsyncedTail = (): FaultPlan => {
+  let crashesBefore = 0;
+  return {
+    async inject(ctx) {
+      crashesBefore = crashCount(ctx);
+      const system = ctx.cluster.system;
+      for (let round = 0; round < 3; round++) {
+        const victim = ctx.cluster.members[ctx.random.int(ctx.cluster.members.length)]!;
+        if (system instanceof SimulatedSystem) {
+          // Power cut in the middle of a WAL write: a torn tail, and nothing after it acknowledged.
+          const storage: MemoryStorage = system.storageOf(victim);
+          storage.powerCutOnNextSync(ctx.random.next());
+          ctx.notes.push(`armed a power cut on ${victim}'s next fsync`);
+        } else {
+          await system.killHost(ctx.cluster.hostOf(victim), { loseUnsynced: true });
+          await ctx.driver.wait(100);
+          await system.restartHost(ctx.cluster.hostOf(victim));
+          ctx.notes.push(`killed ${victim} losing its unsynced writes, and restarted it`);
+        }
+        await ctx.driver.wait(400);
+      }
+    },
+    async heal(ctx) {
+      if (!(ctx.cluster.system instanceof SimulatedSystem)) return;
+      const cuts = crashCount(ctx) - crashesBefore;
+      ctx.checks.push({ name: 'power-cuts-happened', status: cuts > 0 ? 'pass' : 'unknown', detail: `${cuts} member crash(es) by power cut mid-write` });
+    },
+  };
+};
+
+function crashCount(ctx: FaultContext): number {
+  const system = ctx.cluster.system;
+  return system instanceof SimulatedSystem ? system.history.filter((event) => event.event === 'crashed').length : 0;
+}
+
+const watchAcrossPartition = (): FaultPlan => {
+  let cuts: number[] = [];
+  return {
+    async inject(ctx) {
+      cuts = await isolate(ctx, ctx.watchMember, true);
+      ctx.notes.push(`cut the watcher's member ${ctx.watchMember} off from everyone`);
+    },
+    async heal(ctx) {
+      for (const id of cuts) await ctx.cluster.system.network.heal(id);
+    },
+  };
+};
+
+const replaceWipedMember = (): FaultPlan => {
+  let victim: Address;
+  return {
+    async inject(ctx) {
+      victim = await followerOf(ctx);
+      const system = ctx.cluster.system;
+      await system.killHost(ctx.cluster.hostOf(victim));
+      await system.wipeActorStorage(victim);
+      const oldId = memberId(victim, 1);
+      const newId = memberId(victim, 2);
+      await changeMembership(ctx, { type: 'removeVoter', nodeId: oldId });
+      await changeMembership(ctx, { type: 'addVoter', nodeId: newId });
+      const config: EtcdConfig = { id: newId, peers: [], profile: 'fast', snapshotEveryEntries: 200 };
+      await system.reconfigureActor(victim, config);
+      await system.restartHost(ctx.cluster.hostOf(victim));
+      ctx.notes.push(`replaced ${oldId} by a wiped machine as ${newId}`);
+    },
+    async heal(ctx) {
+      const newId = memberId(victim, 2);
+      const joined = await waitUntil(ctx.driver, async () => {
+        const statuses = await ctx.cluster.statuses(200);
+        return statuses.length === ctx.cluster.members.length && statuses.every((s) => s.voters.includes(newId) && !s.voters.includes(memberId(victim, 1)));
+      }, 5_000, 50);
+      ctx.checks.push({ name: 'wiped-member-rejoined', status: joined ? 'pass' : 'fail', detail: `${newId} ${joined ? 'is a voter on every member' : 'did not become a voter everywhere'}` });
+    },
+  };
+};
+
+async function changeMembership(ctx: FaultContext, change: { type: 'addVoter' | 'removeVoter'; nodeId: string }): Promise<void> {
+  const deadline = ctx.driver.now() + 5_000;
+  while (ctx.driver.now() < deadline) {
+    const leader = await ctx.driver.drive(ctx.cluster.leader(200));
+    if (leader) {
+      try {
+        const reply = await ctx.driver.drive(ctx.cluster.system.ask<{ type: string }>(leader, { type: 'confChange', change }, { timeoutMs: 1_000 }));
+        if (reply.type === 'done') return;
+      } catch {
+        // retried below
+      }
+    }
+    await ctx.driver.wait(100);
+  }
+  throw new Error(`membership change ${JSON.stringify(change)} did not complete`);
+}
+
+export const FAULT_PLANS: Readonly<Record<EtcdFault, () => FaultPlan>> = {
+  'kill-leader': killAndRestart(async (ctx) => [await leaderOf(ctx)]),
+  'kill-follower-until-snapshot': followerUntilSnapshot('kill'),
+  'kill-quorum': killAndRestart(async (ctx) => {
+    const leader = await leaderOf(ctx);
+    return [leader, ctx.cluster.members.find((m) => m !== leader)!];
+  }),
+  'kill-all': killAndRestart(async (ctx) => [...ctx.cluster.members]),
+  'isolate-leader': isolateLeader,
+  'isolate-follower-until-snapshot': followerUntilSnapshot('isolate'),
+  'delay-peers': networkFault((masters) => ({ kind: 'delay', link: { from: masters, to: masters }, delay: { dist: 'normal', meanMs: 75, jitterMs: 50 } })),
+  'drop-50': networkFault((masters) => ({ kind: 'drop', link: { from: masters, to: masters }, probability: 0.5 })),
+  'lose-unsynced-tail': loseUnsyncedTail,
+  'watch-across-partition': watchAcrossPartition,
+  'replace-wiped-member': replaceWipedMember,
+};
