@@ -19,6 +19,7 @@ import type { Prng } from '../runtime/prng.js';
 import { discoveryRoot, groupDocument, groupVersionDocument, openApiV2, pathNotFound, textResponse, versionInfo } from './discovery.js';
 import {
   defaultBookmarkIntervalMs, maxRequestBodyBytes, maxWatchesPerUser, maxWatchesTotal, requestTimeoutMs as defaultRequestTimeoutMs,
+  watchCacheCapacityEvents,
 } from './limits.js';
 import { ApiMetrics } from './metrics.js';
 import { Mirror } from './mirror.js';
@@ -49,6 +50,8 @@ export interface ApiServerCoreOptions {
   /** Where ClusterIPs are allocated: the first two octets of a /16 (DESIGN §5: 127.96). */
   readonly serviceIpPrefix?: string;
   readonly maxWatchesPerUser?: number;
+  /** Events each resource's watch cache keeps (default `watchCacheCapacityEvents`). */
+  readonly watchCacheCapacity?: number;
 }
 
 const admin: UserInfo = { username: wellKnown.adminUser, groups: [wellKnown.mastersGroup, wellKnown.authenticatedGroup] };
@@ -236,7 +239,7 @@ export class ApiServerCore implements ApiTransport {
     const key = `${info.group}/${info.resource}`;
     let cache = this.caches.get(key);
     if (cache === undefined) {
-      cache = new WatchCache(this.o.kv, info);
+      cache = new WatchCache(this.o.kv, info, this.o.watchCacheCapacity ?? watchCacheCapacityEvents);
       this.caches.set(key, cache);
     }
     return cache;

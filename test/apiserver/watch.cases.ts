@@ -113,3 +113,20 @@ test('watchers per user are bounded', async (t) => {
   t.is((await h.watch(cms)).kind, 'stream');
   sb.unsubscribe();
 });
+
+test('a resourceVersion older than the cache ring is served by a direct store watch', async (t) => {
+  const h = await harness({ watchCacheCapacity: 3 });
+  t.teardown(() => h.close());
+  const first = await h.watch(cms);
+  const sub = events(first).subscribe();
+  t.teardown(() => sub.unsubscribe());
+  const start = String(h.kv.machine.mvcc.currentRevision);
+  for (let i = 0; i < 6; i++) await h.call('POST', cms, cm(`r${i}`));
+  const replay = await takeEvents(await h.watch(cms, { query: { resourceVersion: start } }), 6);
+  t.deepEqual(summary(replay), ['ADDED r0', 'ADDED r1', 'ADDED r2', 'ADDED r3', 'ADDED r4', 'ADDED r5']);
+  const recent = await takeEvents(await h.watch(cms, { query: { resourceVersion: String(Number(start) + 4) } }), 2);
+  t.deepEqual(summary(recent), ['ADDED r4', 'ADDED r5']);
+  await h.kv.compact(h.kv.machine.mvcc.currentRevision - 1);
+  const expired = await takeEvents(await h.watch(cms, { query: { resourceVersion: start } }), 1);
+  t.like(expired[0], { type: 'ERROR', object: { code: 410 } });
+});
