@@ -56,9 +56,9 @@ function keyOf(command: Command): string | undefined {
 /**
  * One etcd member: the shell around the pure Raft core and the pure store. It persists each
  * Ready before sending its messages (group commit: one fsync per turn of the mailbox), applies
- * committed entries to the MVCC state machine, answers proposals once their entry applies on this
- * member (so any member accepts writes, as etcd's followers do), serves linearizable reads by
- * ReadIndex, and streams watch events.
+ * committed entries to the MVCC state machine, answers proposals once their entry applies, serves
+ * linearizable reads on any member by
+ * ReadIndex, and streams watch events. Writes go to the leader: others answer `notLeader` with a hint.
  */
 export class EtcdMember implements ActorBehaviour<EtcdMessage> {
   private node: RaftNode;
@@ -195,6 +195,12 @@ export class EtcdMember implements ActorBehaviour<EtcdMessage> {
   private propose(command: Command, timeoutMs: number, reply: Reply): void {
     if (this.proposals.size >= MAX_PENDING_PROPOSALS) {
       reply({ type: 'unavailable', definite: true, reason: 'too many pending proposals' });
+      return;
+    }
+    if (this.node.role !== 'leader') {
+      // Clients come to the leader: a forwarded write would also wait for this member's apply,
+      // which learns the commit only with the leader's next message.
+      reply(this.node.leader === '' ? { type: 'unavailable', definite: true, reason: 'no leader' } : { type: 'notLeader', leader: this.node.leader });
       return;
     }
     const withMeta: Command = command.meta ? command : { ...command, meta: { clientId: `${this.context.self}#${this.context.incarnation}`, seq: ++this.localSeq } };

@@ -77,6 +77,17 @@ export class EtcdClient implements KvClient {
     this.watchIdleMs = options.watchIdleMs ?? 3_000;
   }
 
+  private readonly suspects = new Map<Address, number>();
+
+  private suspect(member: Address): void {
+    this.suspects.set(member, this.port.clock.now() + this.attemptTimeoutMs * 3);
+  }
+
+  private isSuspect(member: Address): boolean {
+    const until = this.suspects.get(member);
+    return until !== undefined && until > this.port.clock.now();
+  }
+
   /** The member this client believes leads (a hint, not a fact). */
   get leaderHint(): Address | undefined {
     return this.leader;
@@ -148,13 +159,14 @@ export class EtcdClient implements KvClient {
       if (pause > 0) await sleep(clock, pause);
       const remaining = deadline - clock.now();
       if (remaining <= 0) return { ok: false, error: indefinite ? { code: 'timeout', definite: false, message: lastReason } : { code: 'unavailable', definite: true, message: lastReason } };
-      const target = this.leader ?? this.options.members[this.rotation++ % this.options.members.length]!;
+      const target = this.pickTarget();
       const attempt = this.attempt(target, message, remaining);
       inflight.add(attempt);
       const patience = new Promise<'next'>((resolve) => clock.setTimer(Math.min(remaining, this.attemptTimeoutMs), () => resolve('next')));
       const outcome = await Promise.race([...inflight, patience]);
       pause = 0;
       if (outcome === 'next') {
+        this.suspect(target);
         this.leader = undefined;
         indefinite = true;
         lastReason = `${target} did not answer in time`;
@@ -167,6 +179,17 @@ export class EtcdClient implements KvClient {
       lastReason = verdict.reason;
       pause = verdict.pauseMs;
     }
+  }
+
+  /** The leader if known, else the next member in turn that has not just failed us. */
+  private pickTarget(): Address {
+    if (this.leader !== undefined && !this.isSuspect(this.leader)) return this.leader;
+    const members = this.options.members;
+    for (let i = 0; i < members.length; i++) {
+      const candidate = members[this.rotation++ % members.length]!;
+      if (!this.isSuspect(candidate)) return candidate;
+    }
+    return members[this.rotation++ % members.length]!;
   }
 
   private attempt(target: Address, message: OutgoingMessage, timeoutMs: number): Promise<Attempt> {
@@ -182,7 +205,10 @@ export class EtcdClient implements KvClient {
     if (!('reply' in outcome)) {
       const error = outcome.error;
       this.leader = undefined;
-      if (error instanceof AskTimeoutError) return { done: false, indefinite: true, reason: `${target} did not answer`, pauseMs: 0 };
+      if (error instanceof AskTimeoutError) {
+        this.suspect(target);
+        return { done: false, indefinite: true, reason: `${target} did not answer`, pauseMs: 0 };
+      }
       if (error instanceof AskRefusedError && error.reply.type === '$rejected') {
         return { done: true, result: { ok: false, error: { code: 'store', definite: true, error: { code: 'malformed', reason: error.message } } } };
       }
@@ -190,9 +216,13 @@ export class EtcdClient implements KvClient {
     }
     const reply = outcome.reply;
     switch (reply.type) {
-      case 'notLeader':
-        this.leader = keyFromLeaderId(reply.leader);
+      case 'notLeader': {
+        // A member that has not yet noticed its leader died still names it: don't follow a hint
+        // to a member that just failed to answer us.
+        const hinted = keyFromLeaderId(reply.leader);
+        this.leader = hinted !== undefined && !this.isSuspect(hinted) ? hinted : undefined;
         return { done: false, indefinite: false, reason: `${target} is not the leader`, pauseMs: this.leader ? 0 : this.retryBackoffMs };
+      }
       case 'unavailable':
         this.leader = undefined;
         return { done: false, indefinite: !reply.definite, reason: `${target}: ${reply.reason}`, pauseMs: this.retryBackoffMs };
@@ -204,6 +234,7 @@ export class EtcdClient implements KvClient {
         return { done: true, result: { ok: true, value: reply } };
       default:
         this.leader ??= target;
+        this.suspects.delete(target);
         return { done: true, result: { ok: true, value: reply } };
     }
   }
