@@ -84,6 +84,8 @@ export class ApiHttpsServer {
         return;
       }
       const body = await readBody(req);
+      // A client that went away mid-body must not have a truncated request executed (a DELETE would lose its options).
+      if (body === 'aborted') return;
       if (body === 'tooLarge') {
         send(res, { status: 413, contentType: 'application/json', body: requestEntityTooLarge(maxRequestBodyBytes) }, true);
         return;
@@ -143,10 +145,10 @@ function toApiRequest(req: IncomingMessage, method: ApiMethod, body: Buffer | un
   return { method, path: url.pathname, query, headers, ...(body && body.length > 0 ? { body: new Uint8Array(body.buffer, body.byteOffset, body.length) } : {}) };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined | 'tooLarge'> {
+function readBody(req: IncomingMessage): Promise<Buffer | undefined | 'tooLarge' | 'aborted'> {
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > maxRequestBodyBytes) return Promise.resolve('tooLarge');
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -160,7 +162,8 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined | 'tooLarge'
       chunks.push(c);
     });
     req.on('end', () => resolve(chunks.length === 0 ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('close', () => { if (!req.complete) resolve('aborted'); });
+    req.on('error', () => resolve('aborted'));
   });
 }
 

@@ -118,3 +118,21 @@ test('protobuf bodies: Eviction and Namespace decode; unknown kinds and lossy fi
   const broken = decodeProtobufObject(Uint8Array.from([0x6b, 0x38, 0x73, 0x00, 0x0a, 0x7f]));
   t.is(broken.ok ? 0 : broken.status.code, 400);
 });
+
+test('HTTPS adapter: a request whose body never completes is not executed', async (t) => {
+  const e = await startE2e(['127.77.4.4']);
+  t.teardown(() => e.close());
+  const created = await call(e, 'POST', '/api/v1/namespaces/default/configmaps', { body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'keep' } }) });
+  t.is(created.status, 201);
+  const s = e.servers[0]!;
+  await new Promise<void>((resolve) => {
+    const sock = connect({ host: s.host, port: s.port, ca: e.caPem }, () => {
+      sock.write(`DELETE /api/v1/namespaces/default/configmaps/keep HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${adminToken}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"propagation`);
+      setTimeout(() => sock.destroy(), 100);
+    });
+    sock.on('close', () => resolve());
+    sock.on('error', () => resolve());
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  t.is((await call(e, 'GET', '/api/v1/namespaces/default/configmaps/keep')).status, 200);
+});
