@@ -79,11 +79,16 @@ test('kubectl: namespaces, apply (new, unchanged, changed, server-side), get var
 test('kubectl: get -w prints the initial rows and live changes until the server closes', async (t) => {
   const e = await startE2e(['127.77.1.11']);
   t.teardown(() => e.close());
-  const watching = e.kubectl(['get', 'cm', '-n', 'default', '-w'], { timeoutMs: 3000 });
-  await new Promise((r) => setTimeout(r, 800));
+  t.is((await e.kubectl(['create', 'configmap', 'early', '--from-literal=a=b', '--from-literal=c=d'])).code, 0);
+  const watching = e.kubectl(['get', 'cm', '-n', 'default', '-w'], { timeoutMs: 15_000 });
+  // Wait for kubectl's watch to be registered rather than for a fixed time (machines under load are slow).
+  for (let i = 0; i < 300 && e.cores[0]!.watcherCount === 0; i++) await new Promise((r) => setTimeout(r, 50));
   t.is((await e.kubectl(['create', 'configmap', 'late', '--from-literal=a=b'])).code, 0);
+  await new Promise((r) => setTimeout(r, 300));
+  await e.servers[0]!.close();
   const r = await watching;
   t.regex(r.stdout, /NAME\s+DATA\s+AGE/);
+  t.regex(r.stdout, /early\s+2/);
   t.regex(r.stdout, /late\s+1/);
   t.is(r.stdout.match(/late/g)?.length, 1);
 });
