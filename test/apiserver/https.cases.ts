@@ -30,7 +30,7 @@ test('watch over HTTPS: headers at once, one JSON event per line, ends at timeou
   const s = e.servers[0]!;
   const lines: string[] = [];
   const done = new Promise<number>((resolve, reject) => {
-    const req = request({ host: s.host, port: s.port, path: '/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1', ca: e.caPem, headers: { authorization: `Bearer ${adminToken}` } }, (res) => {
+    const req = request({ host: s.host, port: s.port, path: '/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=3', ca: e.caPem, headers: { authorization: `Bearer ${adminToken}` } }, (res) => {
       t.is(res.headers['content-type'], 'application/json');
       t.is(res.headers['transfer-encoding'], 'chunked');
       let buf = '';
