@@ -93,7 +93,7 @@ test('kubectl: get -w prints the initial rows and live changes until the server 
   t.is(r.stdout.match(/late/g)?.length, 1);
 });
 
-test('kubectl: cordon/uncordon a Node, describe a pod with its events, logs, and a token without rights is Forbidden', async (t) => {
+test('kubectl: cordon/uncordon/drain a Node, describe a pod with its events, logs, and a token without rights is Forbidden', async (t) => {
   const e = await startE2e(['127.77.1.12']);
   t.teardown(() => e.close());
   const node = JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } });
@@ -102,6 +102,14 @@ test('kubectl: cordon/uncordon a Node, describe a pod with its events, logs, and
   t.regex((await e.kubectl(['get', 'node', 'n1', '-o', 'jsonpath={.spec.unschedulable}'])).stdout, /true/);
   t.regex((await e.kubectl(['uncordon', 'n1'])).stdout, /uncordoned/);
   t.is((await e.kubectl(['get', 'node', 'n1', '-o', 'jsonpath={.spec.unschedulable}'])).stdout, '');
+  // drain: cordon, list the node's pods, POST pods/<p>/eviction (a protobuf Eviction), poll until gone.
+  const bound = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'on-n1' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'nginx' }] } });
+  t.is((await e.kubectl(['create', '-f', '-'], { input: bound })).code, 0);
+  const drained = await e.kubectl(['drain', 'n1', '--ignore-daemonsets', '--force', '--grace-period=0', '--timeout=10s']);
+  t.is(drained.code, 0, drained.stderr);
+  t.regex(drained.stdout, /pod\/on-n1 evicted/);
+  t.regex(drained.stdout, /node\/n1 drained/);
+  t.is((await e.kubectl(['get', 'pod', 'on-n1'])).code, 1);
   const podJson = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p1' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
   t.is((await e.kubectl(['create', '-f', '-'], { input: podJson })).code, 0);
   const uid = (await e.kubectl(['get', 'pod', 'p1', '-o', 'jsonpath={.metadata.uid}'])).stdout;
