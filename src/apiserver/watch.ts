@@ -70,7 +70,10 @@ function paramsOf(c: RestCall): { ok: true; value: WatchParams } | { ok: false; 
 }
 
 /** Sets up a watch; refusals (400, store errors) come back as a response before any streaming. */
-export async function startWatch(deps: WatchDeps, c: RestCall): Promise<ApiWatchResult> {
+export async function startWatch(watchDeps: WatchDeps, c: RestCall): Promise<ApiWatchResult> {
+  // The stream is meant to be subscribed once; a second subscription must not un-count the watcher twice.
+  let ended = false;
+  const deps: WatchDeps = { ...watchDeps, onEnd: () => { if (!ended) { ended = true; watchDeps.onEnd(); } } };
   const p = paramsOf(c);
   if (!p.ok) {
     deps.onEnd();
