@@ -173,3 +173,27 @@ test('fuzz: random requests never crash the core or produce a 5xx other than 503
   t.true([...seen.keys()].filter((c) => c >= 400 && c < 500).length >= 6);
   t.is((await h.call('GET', '/readyz')).status, 200);
 });
+
+test('kubelets (Node authorizer): their own Node and Lease only; pods bound to them', async (t) => {
+  const authenticator = new Authenticator({ staticTokens: [
+    { token: 'admin-token-xxxxxxxxxxxxxxxx', username: wellKnown.adminUser, groups: [wellKnown.mastersGroup] },
+    { token: 'node1-token-xxxxxxxxxxxxxxxx', username: 'system:node:n1', groups: [wellKnown.nodesGroup] },
+  ] });
+  const h = await harness({ authenticator });
+  t.teardown(() => h.close());
+  const kubelet = { headers: { authorization: 'Bearer node1-token-xxxxxxxxxxxxxxxx' } };
+  const admin = { headers: { authorization: 'Bearer admin-token-xxxxxxxxxxxxxxxx' } };
+  const node = (name: string) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name } });
+  t.is((await h.call('POST', '/api/v1/nodes', node('n1'), kubelet)).status, 201);
+  t.is((await h.call('POST', '/api/v1/nodes', node('n2'), kubelet)).status, 403);
+  const lease = (name: string) => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name }, spec: { holderIdentity: name } });
+  t.is((await h.call('PUT', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1', lease('n1'), kubelet)).status, 201);
+  t.is((await h.call('PUT', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n2', lease('n2'), kubelet)).status, 403);
+  await h.call('POST', '/api/v1/namespaces/default/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mounted' } }, admin);
+  t.is((await h.call('GET', '/api/v1/namespaces/default/secrets/mounted', undefined, kubelet)).status, 403);
+  await h.call('POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' },
+    spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }], volumes: [{ name: 'v', secret: { secretName: 'mounted' } }] } }, admin);
+  t.is((await h.call('GET', '/api/v1/namespaces/default/secrets/mounted', undefined, kubelet)).status, 200, 'the pod graph follows the watch cache');
+  t.is((await h.call('PATCH', '/api/v1/namespaces/default/pods/p/status', { status: { phase: 'Running' } },
+    { headers: { ...kubelet.headers, 'content-type': 'application/merge-patch+json' } })).status, 200);
+});
