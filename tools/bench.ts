@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
   bus: () => import('./bench/bus.js'),
+  etcd: () => import('./bench/etcd.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

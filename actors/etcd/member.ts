@@ -261,8 +261,14 @@ export class EtcdMember implements ActorBehaviour<EtcdMessage> {
     if (this.readScheduled) this.issueReadIndex();
     while (this.node.hasReady()) {
       const rd = this.node.ready();
+      // A leader's appends may leave before its own fsync (Raft thesis §10.2.1): the followers'
+      // disks work in parallel with ours, and nothing commits before this synchronous Ready,
+      // fsync included, is done. Anything else (votes, append responses) promises what it
+      // persisted, so it waits for the disk.
+      const early = this.node.role === 'leader' && rd.messages.every((m) => m.type === 'append' || m.type === 'heartbeat');
+      if (early) this.send(rd.messages);
       this.persist(rd);
-      this.send(rd.messages);
+      if (!early) this.send(rd.messages);
       this.apply(rd.committedEntries);
       if (rd.softState) this.onSoftState(rd.softState);
       for (const state of rd.readStates) {

@@ -162,8 +162,12 @@ export class EtcdClient implements KvClient {
       const target = this.pickTarget();
       const attempt = this.attempt(target, message, remaining);
       inflight.add(attempt);
-      const patience = new Promise<'next'>((resolve) => clock.setTimer(Math.min(remaining, this.attemptTimeoutMs), () => resolve('next')));
+      let patienceTimer = 0;
+      const patience = new Promise<'next'>((resolve) => {
+        patienceTimer = clock.setTimer(Math.min(remaining, this.attemptTimeoutMs), () => resolve('next'));
+      });
       const outcome = await Promise.race([...inflight, patience]);
+      clock.clearTimer(patienceTimer);
       pause = 0;
       if (outcome === 'next') {
         this.suspect(target);

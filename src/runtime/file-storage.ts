@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { assertFileName, type Storage } from './storage.js';
 
 /**
- * Storage in a real directory. Appends stay in this process's memory until `sync`, which writes
+ * Storage in a real directory. Files are opened per sync, not held: a killed thread leaves no
+ * descriptor behind (measured: no slower than a held descriptor on this machine's disk). Appends stay in this process's memory until `sync`, which writes
  * them with one write(2) and fsync(2)s: a group commit, and the reason a killed thread loses
  * exactly what it had not synced (a power cut), never more.
  */
@@ -46,7 +47,7 @@ export class FileStorage implements Storage {
     const fd = openSync(join(this.dir, name), 'a');
     try {
       if (buffered.length > 0) {
-        const data = Buffer.concat(buffered);
+        const data = buffered.length === 1 ? buffered[0]! : Buffer.concat(buffered);
         let offset = 0;
         while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset);
         this.stats.bytesWritten += data.length;
