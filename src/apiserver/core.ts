@@ -25,7 +25,7 @@ import { ApiMetrics } from './metrics.js';
 import { Mirror } from './mirror.js';
 import { Registry } from './registry.js';
 import { isTruthyParam, jsonResponse, statusResponse } from './request.js';
-import { handleRest, type RestCall } from './rest.js';
+import { handleRest, type PodLogSource, type RestCall } from './rest.js';
 import { parseRoute, type ResourceRoute } from './route.js';
 import { ObjectStorage } from './storage.js';
 import { startWatch } from './watch.js';
@@ -52,6 +52,8 @@ export interface ApiServerCoreOptions {
   readonly maxWatchesPerUser?: number;
   /** Events each resource's watch cache keeps (default `watchCacheCapacityEvents`). */
   readonly watchCacheCapacity?: number;
+  /** Serves pods/log once kubelets exist; absent: pods/log answers 503 "logs not available yet". */
+  readonly podLogs?: PodLogSource;
 }
 
 const admin: UserInfo = { username: wellKnown.adminUser, groups: [wellKnown.mastersGroup, wellKnown.authenticatedGroup] };
@@ -198,7 +200,10 @@ export class ApiServerCore implements ApiTransport {
   }
 
   private restCall(req: ApiRequest, route: ResourceRoute): RestCall {
-    return { route, method: req.method, query: req.query, headers: req.headers, body: req.body, nowMs: this.o.clock.wallNow() };
+    return {
+      route, method: req.method, query: req.query, headers: req.headers, body: req.body, nowMs: this.o.clock.wallNow(),
+      ...(this.o.podLogs ? { podLogs: this.o.podLogs } : {}),
+    };
   }
 
   /** Body limit, authentication and authorization. */

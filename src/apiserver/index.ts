@@ -6,3 +6,4 @@ export { watchLineOf, encodedLine, type EncodedWatchEvent } from './watch.js';
 export { ApiMetrics } from './metrics.js';
 export { systemNamespaces } from './bootstrap.js';
 export * as apiserverLimits from './limits.js';
+export type { PodLogSource, PodLogOptions } from './rest.js';

@@ -26,6 +26,7 @@ export interface RestCall {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Uint8Array | undefined;
   readonly nowMs: number;
+  readonly podLogs?: PodLogSource;
 }
 
 type Handler = (r: Registry, c: RestCall) => Promise<ApiResponse>;
@@ -331,11 +332,35 @@ const postEviction: Handler = async (r, c) => {
   return out.ok ? jsonResponse(201, successStatus(201)) : statusResponse(out.status);
 };
 
-/** pods/log: no kubelet serves logs yet; say so after checking the pod exists. */
+/** Where pod logs come from once kubelets exist (the integrator plugs it in); text or a Status. */
+export interface PodLogOptions {
+  readonly container?: string;
+  readonly tailLines?: number;
+  readonly previous: boolean;
+  readonly timestamps: boolean;
+}
+
+export type PodLogSource = (pod: JsonObject, options: PodLogOptions) => Promise<{ ok: true; text: string } | { ok: false; status: Status }>;
+
+function logOptionsOf(q: Readonly<Record<string, string>>): Outcome<PodLogOptions> {
+  const tail = q['tailLines'];
+  if (tail !== undefined && !/^[0-9]{1,9}$/.test(tail)) return failOf(badRequest(`invalid tailLines "${tail}"`));
+  return okOf({
+    ...(q['container'] ? { container: q['container'] } : {}), ...(tail !== undefined ? { tailLines: Number(tail) } : {}),
+    previous: q['previous'] === 'true', timestamps: q['timestamps'] === 'true',
+  });
+}
+
+/** pods/log: text/plain from the PodLogSource; without one (no kubelets yet) a 503 that says so. `follow` is not streamed. */
 const getLog: Handler = async (r, c) => {
   const got = await r.get(c.route.info, c.route.namespace, c.route.name!);
   if (!got.ok) return statusResponse(got.status);
-  return statusResponse(serviceUnavailable(`logs not available yet: no kubelet serves the logs of pod "${c.route.name!}"`));
+  const options = logOptionsOf(c.query);
+  if (!options.ok) return statusResponse(options.status);
+  if (c.podLogs === undefined) return statusResponse(serviceUnavailable(`logs not available yet: no kubelet serves the logs of pod "${c.route.name!}"`));
+  const logs = await c.podLogs(got.value.object, options.value);
+  if (!logs.ok) return statusResponse(logs.status);
+  return { status: 200, contentType: 'text/plain', body: new TextEncoder().encode(logs.text) };
 };
 
 /** (method, target) → handler; target is `collection`, `object` or a subresource name. */

@@ -233,3 +233,15 @@ test('generateName picks a free name; writes to the all-namespaces path are not 
   t.is((await h.call('POST', '/api/v1/configmaps', cm('x'))).status, 405);
   t.is((await h.call('GET', '/api/v1/configmaps')).status, 200);
 });
+
+test('pods/log: text/plain from the configured log source, with its options', async (t) => {
+  const h = await harness({ podLogs: async (p, o) => ({ ok: true, text: `${String((p['metadata'] as { name: string }).name)} ${o.container ?? '-'} ${o.tailLines ?? '-'}\n` }) });
+  t.teardown(() => h.close());
+  await h.call('POST', pods, pod('p'));
+  const r = await h.call('GET', `${pods}/p/log`, undefined, { query: { container: 'c', tailLines: '5' } });
+  t.is(r.status, 200);
+  t.is(r.contentType, 'text/plain');
+  t.is(new TextDecoder().decode(r.body as Uint8Array), 'p c 5\n');
+  t.is((await h.call('GET', `${pods}/p/log`, undefined, { query: { tailLines: 'x' } })).status, 400);
+  t.is((await h.call('GET', `${pods}/nope/log`)).status, 404);
+});
