@@ -5,6 +5,8 @@
 const benches: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
   bus: () => import('./bench/bus.js'),
   etcd: () => import('./bench/etcd.js'),
+  'etcd-chaos': () => import('./bench/etcd-chaos.js'),
+  apiserver: () => import('./bench/apiserver.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

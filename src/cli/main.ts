@@ -1,9 +1,17 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { ETCD_FAULTS } from '../chaos/etcd/faults.js';
+import { DEFAULT_EXPERIMENT, isExperiment, runChaosExperiment } from './chaos.js';
 import { runDemo } from './demo.js';
 
 const program = new Command();
 program.name('pocketkube').description('A Kubernetes cluster inside one Node.js process.');
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return parsed;
+}
 
 program
   .command('demo')
@@ -11,6 +19,32 @@ program
   .action(async () => {
     const ok = await runDemo();
     process.exit(ok ? 0 : 1);
+  });
+
+const chaos = program.command('chaos').description('chaos experiments with a verdict and a report');
+chaos
+  .command('run')
+  .argument('[experiment]', `one of: ${ETCD_FAULTS.join(', ')}`, DEFAULT_EXPERIMENT)
+  .option('--seed <n>', 'seed of the run (the same seed replays a simulated run exactly)', integer, 1)
+  .option('--placement <where>', 'threads (real threads, real disk) or simulated (virtual time)', 'threads')
+  .option('--out <dir>', 'where the report goes', 'pocketkube-report')
+  .action(async (experiment: string, options: { seed: number; placement: string; out: string }) => {
+    if (!isExperiment(experiment)) {
+      console.error(`pocketkube: unknown experiment "${experiment}". Run "pocketkube chaos list" to see the experiments.`);
+      process.exit(2);
+    }
+    if (options.placement !== 'threads' && options.placement !== 'simulated') {
+      console.error(`pocketkube: --placement must be "threads" or "simulated", not "${options.placement}".`);
+      process.exit(2);
+    }
+    const ok = await runChaosExperiment(experiment, { seed: options.seed, placement: options.placement, out: options.out });
+    process.exit(ok ? 0 : 1);
+  });
+chaos
+  .command('list')
+  .description('list the experiments')
+  .action(() => {
+    for (const name of ETCD_FAULTS) console.log(name === DEFAULT_EXPERIMENT ? `${name} (default)` : name);
   });
 
 await program.parseAsync(process.argv);
