@@ -7,6 +7,7 @@ import type { AnyActorDefinition } from '../src/runtime/actor.js';
 export const builtinActors: Readonly<Record<string, () => Promise<AnyActorDefinition>>> = {
   echo: async () => (await import('./echo/actor.js')).echoActor as AnyActorDefinition,
   etcd: async () => (await import('./etcd/actor.js')).etcdActor as AnyActorDefinition,
+  apiserver: async () => (await import('./apiserver/actor.js')).apiserverActor as AnyActorDefinition,
 };
 
 export async function loadDefinition(kind: string, moduleUrl?: string): Promise<AnyActorDefinition> {

@@ -1,0 +1,230 @@
+import { Subject, type Subscription } from 'rxjs';
+import { defineActor, type ActorBehaviour, type ActorContext, type Incoming } from '../../src/runtime/actor.js';
+import type { Address } from '../../src/runtime/address.js';
+import type { InboxMessage } from '../../src/runtime/client-actor.js';
+import { serviceUnavailable } from '../../src/api/index.js';
+import { ApiServerCore } from '../../src/apiserver/core.js';
+import { ApiHttpsServer } from '../../src/apiserver/https-server.js';
+import { Authenticator } from '../../src/apiserver/auth/index.js';
+import { statusResponse } from '../../src/apiserver/request.js';
+import { contextPort } from '../../src/client/actor-port.js';
+import { EtcdClient } from '../../src/client/etcd-client.js';
+import type { ApiRequest, ApiResponse, ApiTransport, ApiWatchResult } from '../../src/client/api-transport.js';
+import {
+  defaultApiserverHostOf, validateApiserverMessage, type ApiserverConfig, type ApiserverMessage, type ApiserverReply,
+} from './messages.js';
+
+const DEFAULT_HEARTBEAT_MS = 500;
+const DEFAULT_START_BACKOFF_INITIAL_MS = 50;
+const DEFAULT_START_BACKOFF_MAX_MS = 2_000;
+const DEFAULT_MAX_WATCHES_PER_CLIENT = 1_000;
+const DEFAULT_PORT = 6443;
+
+export const apiserverActor = defineActor<ApiserverMessage, ApiserverConfig>({
+  kind: 'apiserver',
+  validate: validateApiserverMessage,
+  create: (context, config) => ApiserverBehaviour.create(context, config),
+});
+
+export const definition = apiserverActor;
+
+/**
+ * The HTTPS face before the core has started (etcd unreachable at boot): alive, not ready, and
+ * every API request a 503, so the front door's health check keeps traffic away.
+ */
+class GatedTransport implements ApiTransport {
+  constructor(private readonly core: () => ApiServerCore | undefined) {}
+
+  request(request: ApiRequest): Promise<ApiResponse> {
+    const core = this.core();
+    if (core) return core.request(request);
+    if (request.path === '/healthz' || request.path === '/livez') return Promise.resolve(text(200, 'ok'));
+    if (request.path === '/readyz') return Promise.resolve(text(500, '[-]etcd failed: apiserver not started\nreadyz check failed'));
+    return Promise.resolve(notReady());
+  }
+
+  watch(request: ApiRequest): Promise<ApiWatchResult> {
+    const core = this.core();
+    return core ? core.watch(request) : Promise.resolve({ kind: 'response', response: notReady() });
+  }
+}
+
+function text(status: number, body: string): ApiResponse {
+  return { status, contentType: 'text/plain; charset=utf-8', body: new TextEncoder().encode(body) };
+}
+
+function notReady(): ApiResponse {
+  return statusResponse(serviceUnavailable('the apiserver is starting: its storage (etcd) is not reachable yet'));
+}
+
+/**
+ * One apiserver: an etcd client over the actor network, the API core over it, the HTTPS listener
+ * kubectl reaches through the front door, and the same API as actor messages for in-cluster
+ * components. The core starts in the background with backoff, so an apiserver whose etcd has no
+ * quorum yet stays up (alive, not ready) instead of crash-looping.
+ */
+class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
+  private readonly incoming = new Subject<InboxMessage>();
+  private readonly kv: EtcdClient;
+  private core: ApiServerCore | undefined;
+  private starting = false;
+  private startAttempts = 0;
+  private backoffMs: number;
+  private https: ApiHttpsServer | undefined;
+  private stopped = false;
+  /** Open in-cluster watches by client, then by the client's watch id. */
+  private readonly watches = new Map<Address, Map<number, Subscription>>();
+
+  private constructor(private readonly context: ActorContext, private readonly config: ApiserverConfig) {
+    if (config.etcdMembers.length === 0) throw new Error('apiserver: no etcd members configured');
+    this.kv = new EtcdClient(contextPort(context, this.incoming.asObservable()), { members: config.etcdMembers, clientId: `${context.self}@${context.incarnation}` });
+    this.backoffMs = config.startBackoffInitialMs ?? DEFAULT_START_BACKOFF_INITIAL_MS;
+  }
+
+  static async create(context: ActorContext, config: ApiserverConfig): Promise<ApiserverBehaviour> {
+    const self = new ApiserverBehaviour(context, config);
+    if (config.https) {
+      self.https = await ApiHttpsServer.listen({
+        transport: new GatedTransport(() => self.core), certPem: config.https.certPem, keyPem: config.https.keyPem,
+        host: config.https.host ?? defaultApiserverHostOf(context.host), port: config.https.port ?? DEFAULT_PORT,
+      });
+      context.log.info('serving HTTPS', { url: self.https.url });
+    }
+    context.setTimer('startCore', 0, { type: 'startCore' });
+    context.setTimer('heartbeat', config.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, { type: 'heartbeat' });
+    return self;
+  }
+
+  receive(message: ApiserverMessage, incoming: Incoming): void | Promise<void> {
+    switch (message.type) {
+      case 'watchUpdate':
+        this.incoming.next({ from: incoming.from, message });
+        return;
+      case 'apiRequest':
+        return this.serveRequest(message.request, incoming);
+      case 'apiWatch':
+        return this.openWatch(message.watchId, message.request, incoming);
+      case 'apiWatchCancel':
+        this.closeWatch(incoming.from, message.watchId);
+        return;
+      case 'apiserverStatusRequest':
+        incoming.reply?.(this.status());
+        return;
+      case 'startCore':
+        return this.startCore();
+      case 'heartbeat':
+        this.heartbeat();
+        return;
+      default: {
+        const unreachable: never = message;
+        throw new Error(`apiserver: unhandled ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  inspect(): Record<string, unknown> {
+    return { ...this.status(), etcdLeaderHint: this.kv.leaderHint ?? '' };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const byId of this.watches.values()) for (const sub of byId.values()) sub.unsubscribe();
+    this.watches.clear();
+    this.core?.stop();
+    void this.https?.close();
+    this.incoming.complete();
+  }
+
+  private status(): Extract<ApiserverReply, { type: 'apiserverStatus' }> {
+    let watches = 0;
+    for (const byId of this.watches.values()) watches += byId.size;
+    return { type: 'apiserverStatus', ready: this.core !== undefined, startAttempts: this.startAttempts, ...(this.https ? { url: this.https.url } : {}), watches };
+  }
+
+  /** One attempt to write the bootstrap objects and prime the caches; on failure, try again later. */
+  private async startCore(): Promise<void> {
+    if (this.core || this.starting || this.stopped) return;
+    this.starting = true;
+    this.startAttempts++;
+    const core = new ApiServerCore({
+      kv: this.kv, clock: this.context.clock, prng: this.context.random,
+      serverAddress: this.config.serverAddress ?? '127.0.0.1:6443',
+      ...(this.config.tokens ? { authenticator: new Authenticator({ staticTokens: this.config.tokens }) } : {}),
+    });
+    try {
+      await core.start();
+      if (this.stopped) core.stop();
+      else this.core = core;
+      this.context.log.info('apiserver ready', { attempts: this.startAttempts });
+    } catch (error) {
+      core.stop();
+      const max = this.config.startBackoffMaxMs ?? DEFAULT_START_BACKOFF_MAX_MS;
+      this.context.log.warn('apiserver start failed; retrying', { error: String(error), retryInMs: this.backoffMs });
+      this.context.setTimer('startCore', this.backoffMs, { type: 'startCore' });
+      this.backoffMs = Math.min(max, this.backoffMs * 2);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private async serveRequest(request: ApiRequest, incoming: Incoming): Promise<void> {
+    const core = this.core;
+    if (!core) {
+      incoming.reply?.({ type: 'apiUnavailable', reason: `${this.context.self} is starting (etcd not reachable yet)` });
+      return;
+    }
+    const response = await core.request(request);
+    incoming.reply?.({ type: 'apiResponse', response });
+  }
+
+  private async openWatch(watchId: number, request: ApiRequest, incoming: Incoming): Promise<void> {
+    const core = this.core;
+    const client = incoming.from;
+    const reply = (answer: ApiserverReply): void => incoming.reply?.(answer);
+    if (!core) return reply({ type: 'apiUnavailable', reason: `${this.context.self} is starting (etcd not reachable yet)` });
+    const byId = this.watches.get(client) ?? new Map<number, Subscription>();
+    const limit = this.config.maxWatchesPerClient ?? DEFAULT_MAX_WATCHES_PER_CLIENT;
+    if (byId.has(watchId)) return reply({ type: 'apiResponse', response: statusResponse(serviceUnavailable(`watch id ${watchId} is already open`)) });
+    if (byId.size >= limit) return reply({ type: 'apiUnavailable', reason: `${client} has ${limit} watches open here (the limit)` });
+    const result = await core.watch(request);
+    if (result.kind === 'response') return reply({ type: 'apiResponse', response: result.response });
+    reply({ type: 'apiWatchStarted', watchId });
+    this.watches.set(client, byId);
+    const end = (): void => {
+      if (byId.get(watchId) === undefined) return;
+      this.forget(client, watchId);
+      this.context.send(client, { type: 'apiWatchEnd', watchId });
+    };
+    // Placeholder first: a synchronous replay may end the stream before subscribe() returns.
+    byId.set(watchId, EMPTY_SUBSCRIPTION);
+    const sub = result.events.subscribe({
+      next: (event) => this.context.send(client, { type: 'apiWatchEvent', watchId, event }),
+      complete: end,
+      error: end,
+    });
+    if (byId.get(watchId) === EMPTY_SUBSCRIPTION) byId.set(watchId, sub);
+    else sub.unsubscribe();
+  }
+
+  private closeWatch(client: Address, watchId: number): void {
+    const sub = this.watches.get(client)?.get(watchId);
+    this.forget(client, watchId);
+    sub?.unsubscribe();
+  }
+
+  private forget(client: Address, watchId: number): void {
+    const byId = this.watches.get(client);
+    if (!byId) return;
+    byId.delete(watchId);
+    if (byId.size === 0) this.watches.delete(client);
+  }
+
+  /** Tells each watching client which of its watches are still open here. */
+  private heartbeat(): void {
+    if (this.stopped) return;
+    for (const [client, byId] of this.watches) this.context.send(client, { type: 'apiWatchHeartbeat', watchIds: [...byId.keys()] });
+    this.context.setTimer('heartbeat', this.config.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, { type: 'heartbeat' });
+  }
+}
+
+const EMPTY_SUBSCRIPTION: Subscription = new Subject<never>().subscribe();
