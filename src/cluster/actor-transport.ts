@@ -27,6 +27,8 @@ export interface ActorApiTransportOptions {
   readonly suspectMs?: number;
   /** Events buffered between the watch's start and the caller's subscribe (default 10,000). */
   readonly maxBufferedEvents?: number;
+  /** Bearer token added to requests that carry no Authorization header (the apiserver authenticates it). */
+  readonly token?: string;
 }
 
 type WatchReply = Extract<ApiserverReply, { type: 'apiWatchEvent' | 'apiWatchEnd' | 'apiWatchHeartbeat' }>;
@@ -57,13 +59,15 @@ export class ActorApiTransport implements ApiTransport {
     return this.order()[0]!;
   }
 
-  async request(request: ApiRequest): Promise<ApiResponse> {
+  async request(given: ApiRequest): Promise<ApiResponse> {
+    const request = this.authorized(given);
     const reply = await this.askAround(request, { type: 'apiRequest', request });
     if (reply.reply.type === 'apiResponse') return reply.reply.response;
     throw new TransportError('protocol', `unexpected reply ${reply.reply.type} from ${reply.server}`);
   }
 
-  async watch(request: ApiRequest): Promise<ApiWatchResult> {
+  async watch(given: ApiRequest): Promise<ApiWatchResult> {
+    const request = this.authorized(given);
     if (request.query['watch'] !== 'true' && request.query['watch'] !== '1') throw new Error('watch() needs watch=true in the query');
     const watchId = nextWatchId++;
     // Listen before asking: events may follow the reply at once.
@@ -80,6 +84,11 @@ export class ActorApiTransport implements ApiTransport {
       stream.close();
       throw error;
     }
+  }
+
+  private authorized(request: ApiRequest): ApiRequest {
+    if (this.options.token === undefined || request.headers['authorization'] !== undefined) return request;
+    return { ...request, headers: { ...request.headers, authorization: `Bearer ${this.options.token}` } };
   }
 
   /** Apiservers in the order to try: the last good one first, suspects last. */

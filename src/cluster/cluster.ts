@@ -1,0 +1,205 @@
+/**
+ * The library entry point: `Cluster.start(options)` runs the HA control plane on real threads —
+ * hosts `master-1..N`, each with an `etcd` member (Raft) and an `apiserver` actor serving HTTPS
+ * on its master's address — plus the front door on the main thread, the PKI, the static tokens
+ * and a kubeconfig for kubectl. This is a shell: it touches the disk, sockets and the wall clock.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { address, type Address } from '../runtime/address.js';
+import type { HostSpec } from '../runtime/actor.js';
+import type { ProfileName } from '../runtime/profiles.js';
+import type { ActorSystem } from '../runtime/system.js';
+import { ThreadedSystem } from '../runtime/threaded.js';
+import { systemPort } from '../client/actor-port.js';
+import { FrontDoor } from '../apiserver/front-door.js';
+import { defaultServingSans, loadOrCreatePki, loadOrCreateStaticTokens, writeKubeconfig, type Pki } from '../apiserver/auth/index.js';
+import type { EtcdConfig } from '../../actors/etcd/member.js';
+import { memberId } from '../../actors/etcd/messages.js';
+import type { ApiserverConfig } from '../../actors/apiserver/messages.js';
+import { ActorApiTransport, type ActorApiTransportOptions } from './actor-transport.js';
+
+export interface ClusterOptions {
+  /** Master hosts, each running etcd and an apiserver: 1, 3 (default) or 5. */
+  readonly masters?: number;
+  /**
+   * Worker hosts. Only 0 for now: worker hosts (kubelet, kube-proxy, container runtime) arrive with
+   * the node components; any other value is refused rather than silently ignored.
+   */
+  readonly workers?: number;
+  readonly profile?: ProfileName;
+  /** Keeps PKI, tokens, etcd data and the kubeconfig across runs; default a temporary directory removed on stop. */
+  readonly dataDir?: string;
+  /** Where the front door listens (default 127.0.0.1:6443, DESIGN §5). Port 0 picks a free port. */
+  readonly frontDoor?: { readonly host?: string; readonly port?: number };
+  /** The apiservers bind `<apiserverNetwork>.<N>` for master-N (default `127.10.0`). */
+  readonly apiserverNetwork?: string;
+  /** The port every apiserver binds on its own address (default 6443). */
+  readonly apiserverPort?: number;
+  /** Where the kubeconfig is written (default `<dataDir>/kubeconfig`). */
+  readonly kubeconfigPath?: string;
+  readonly seed?: number;
+  /** How long to wait for every apiserver to be ready (default 30 s). */
+  readonly readyTimeoutMs?: number;
+  /** Front door health-check period (default 200 ms: a dead master leaves the rotation quickly). */
+  readonly healthIntervalMs?: number;
+}
+
+export const defaultApiserverNetwork = '127.10.0';
+const defaultReadyTimeoutMs = 30_000;
+const readyPollMs = 50;
+const maxMasters = 5;
+
+interface Resolved {
+  readonly masters: number;
+  readonly profile: ProfileName;
+  readonly dataDir: string;
+  readonly ownsDataDir: boolean;
+  readonly frontDoorHost: string;
+  readonly frontDoorPort: number;
+  readonly network: string;
+  readonly apiserverPort: number;
+  readonly kubeconfigPath: string;
+  readonly seed: number;
+}
+
+function resolve(options: ClusterOptions): Resolved {
+  const masters = options.masters ?? 3;
+  if (![1, 3, maxMasters].includes(masters)) throw new Error(`a cluster has 1, 3 or 5 masters (etcd needs an odd quorum), not ${masters}`);
+  if ((options.workers ?? 0) !== 0) throw new Error('worker hosts are not available yet (they come with the kubelet): use workers: 0');
+  const network = options.apiserverNetwork ?? defaultApiserverNetwork;
+  if (!/^127\.\d{1,3}\.\d{1,3}$/.test(network)) throw new Error(`apiserverNetwork must look like 127.X.Y (a loopback /24), not ${JSON.stringify(network)}`);
+  const ownsDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pocketkube-cluster-'));
+  return {
+    masters, profile: options.profile ?? 'fast', dataDir, ownsDataDir,
+    frontDoorHost: options.frontDoor?.host ?? '127.0.0.1', frontDoorPort: options.frontDoor?.port ?? 6443,
+    network, apiserverPort: options.apiserverPort ?? 6443,
+    kubeconfigPath: options.kubeconfigPath ?? join(dataDir, 'kubeconfig'), seed: options.seed ?? 1,
+  };
+}
+
+export class Cluster {
+  private stopped = false;
+
+  private constructor(
+    /** The actor system: chaos goes here (killHost, restartHost, network faults). */
+    readonly system: ActorSystem,
+    readonly frontDoor: FrontDoor,
+    readonly pki: Pki,
+    readonly adminToken: string,
+    readonly kubeconfigPath: string,
+    readonly dataDir: string,
+    readonly masters: readonly string[],
+    /** `https://host:port` of each master's apiserver, in master order. */
+    readonly apiserverUrls: readonly string[],
+    private readonly ownsDataDir: boolean,
+  ) {}
+
+  static async start(options: ClusterOptions = {}): Promise<Cluster> {
+    const o = resolve(options);
+    const masters = Array.from({ length: o.masters }, (_, i) => `master-${i + 1}`);
+    const ips = masters.map((_, i) => `${o.network}.${i + 1}`);
+    let system: ThreadedSystem | undefined;
+    let door: FrontDoor | undefined;
+    try {
+      const sans = defaultServingSans(ips, { frontDoorIp: o.frontDoorHost });
+      const [pki, tokens] = await Promise.all([loadOrCreatePki(o.dataDir, sans), loadOrCreateStaticTokens(o.dataDir, { nodeNames: masters })]);
+      system = await ThreadedSystem.start({ hosts: hostSpecs(masters, ips, o, pki, tokens.entries), seed: o.seed, dataDir: join(o.dataDir, 'hosts') });
+      door = await FrontDoor.listen({
+        backends: ips.map((host) => ({ host, port: o.apiserverPort })), caPem: pki.ca.certPem,
+        host: o.frontDoorHost, port: o.frontDoorPort, healthIntervalMs: options.healthIntervalMs ?? 200,
+      });
+      await writeKubeconfig(o.kubeconfigPath, { server: door.url, caCertPem: pki.ca.certPem, token: tokens.adminToken });
+      const urls = ips.map((ip) => `https://${ip}:${o.apiserverPort}`);
+      await waitReady([...urls, door.url], pki.ca.certPem, options.readyTimeoutMs ?? defaultReadyTimeoutMs);
+      return new Cluster(system, door, pki, tokens.adminToken, o.kubeconfigPath, o.dataDir, masters, urls, o.ownsDataDir);
+    } catch (error) {
+      await door?.close();
+      await system?.stop();
+      if (o.ownsDataDir) rmSync(o.dataDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** The front door URL (what the kubeconfig points at). */
+  get server(): string {
+    return this.frontDoor.url;
+  }
+
+  /** The apiserver actors' addresses, in master order. */
+  get apiservers(): Address[] {
+    return this.masters.map((m) => address(m, 'apiserver'));
+  }
+
+  /** A fresh ApiTransport over actor messages (through the network relay, with failover), as the admin unless `token` says otherwise. */
+  apiTransport(options: Partial<ActorApiTransportOptions> = {}): ActorApiTransport {
+    return new ActorApiTransport(systemPort(this.system), { servers: this.apiservers, token: this.adminToken, ...options });
+  }
+
+  /** The master whose apiserver served the front door's most recent connection. */
+  lastServedBy(): string | undefined {
+    const last = this.frontDoor.lastBackend;
+    if (last === undefined) return undefined;
+    const index = this.apiserverUrls.indexOf(`https://${last.host}:${last.port}`);
+    return index < 0 ? undefined : this.masters[index];
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.frontDoor.close();
+    await this.system.stop();
+    if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolved, pki: Pki, tokens: ApiserverConfig['tokens']): HostSpec[] {
+  const etcdMembers = masters.map((m) => address(m, 'etcd'));
+  const peers = etcdMembers.map((m) => memberId(m, 1));
+  return masters.map((host, i) => {
+    const etcd: EtcdConfig = { id: peers[i]!, peers, profile: o.profile };
+    const apiserver: ApiserverConfig = {
+      etcdMembers, profile: o.profile, serverAddress: `${o.frontDoorHost}:${o.frontDoorPort}`,
+      https: { host: ips[i]!, port: o.apiserverPort, certPem: pki.serving.certPem, keyPem: pki.serving.keyPem },
+      ...(tokens ? { tokens } : {}),
+    };
+    return {
+      name: host,
+      actors: [
+        { name: 'etcd', kind: 'etcd', config: etcd, restart: 'permanent' },
+        { name: 'apiserver', kind: 'apiserver', config: apiserver, restart: 'permanent' },
+      ],
+    };
+  });
+}
+
+/** Polls `GET /readyz` on every URL until each answers 200. */
+async function waitReady(urls: readonly string[], caPem: string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  const pending = new Set(urls);
+  while (pending.size > 0) {
+    await Promise.all([...pending].map(async (url) => {
+      if (await readyz(url, caPem)) pending.delete(url);
+    }));
+    if (pending.size === 0) return;
+    if (performance.now() > deadline) throw new Error(`cluster not ready after ${timeoutMs} ms: ${[...pending].join(', ')} not ready`);
+    await new Promise((r) => setTimeout(r, readyPollMs));
+  }
+}
+
+/** One `GET /readyz` over TLS trusting the cluster CA. */
+export function readyz(url: string, caPem: string, timeoutMs = 2_000): Promise<boolean> {
+  return new Promise((done) => {
+    const req = httpsRequest(new URL('/readyz', url), { ca: caPem, agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => done(res.statusCode === 200));
+      res.on('error', () => done(false));
+    });
+    req.on('timeout', () => { req.destroy(); done(false); });
+    req.on('error', () => done(false));
+    req.end();
+  });
+}

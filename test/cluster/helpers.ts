@@ -1,0 +1,47 @@
+/** Shared helpers for the cluster tests: a kubectl runner with a fresh discovery cache, free ports. */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface KubectlResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface Kubectl {
+  (args: readonly string[], opts?: { timeoutMs?: number; input?: string }): Promise<KubectlResult>;
+  /** Removes the cache directory. */
+  close(): Promise<void>;
+}
+
+/** kubectl 1.32 from PATH against `kubeconfig`, with its own --cache-dir (no stale discovery between tests). */
+export async function kubectlFor(kubeconfig: string): Promise<Kubectl> {
+  const cacheDir = await mkdtemp(join(tmpdir(), 'pk-kubectl-cache-'));
+  const run = (args: readonly string[], o: { timeoutMs?: number; input?: string } = {}): Promise<KubectlResult> => new Promise((resolve) => {
+    const child = execFile('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args],
+      { timeout: o.timeoutMs ?? 20_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      });
+    if (o.input !== undefined) child.stdin?.end(o.input);
+  });
+  return Object.assign(run, { close: () => rm(cacheDir, { recursive: true, force: true }) });
+}
+
+/** A port nobody listens on at `host` right now. */
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
