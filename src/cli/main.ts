@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ETCD_FAULTS } from '../chaos/etcd/faults.js';
 import { DEFAULT_EXPERIMENT, isExperiment, runChaosExperiment } from './chaos.js';
 import { runDemo } from './demo.js';
+import { registerUp } from './up.js';
 
 const program = new Command();
 program.name('pocketkube').description('A Kubernetes cluster inside one Node.js process.');
@@ -12,6 +13,8 @@ function integer(value: string): number {
   if (!Number.isSafeInteger(parsed) || parsed < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
   return parsed;
 }
+
+registerUp(program);
 
 program
   .command('demo')

@@ -1,0 +1,121 @@
+/**
+ * `pocketkube up`: the HA control plane in the foreground until SIGINT/SIGTERM. Prints how to use
+ * it (`export KUBECONFIG=...`) and one `ready:` line once every apiserver answers /readyz.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { Cluster, type ClusterOptions } from '../cluster/index.js';
+import type { ProfileName } from '../runtime/profiles.js';
+
+export interface UpFlags {
+  readonly dataDir?: string;
+  readonly kubeconfig?: string;
+  readonly profile: string;
+  readonly port: string;
+  readonly host: string;
+  readonly apiserverNetwork?: string;
+  readonly apiserverPort?: string;
+  readonly masters: string;
+  readonly workers: string;
+}
+
+/** A bad flag: the message names the problem and the fix; the command exits 2. */
+export class UsageError extends Error {}
+
+function port(value: string, flag: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 0 || n > 65_535) {
+    throw new UsageError(`${flag} must be a TCP port number (0-65535), not "${value}". Example: ${flag} 6443`);
+  }
+  return n;
+}
+
+function profileOf(value: string): ProfileName {
+  if (value === 'fast' || value === 'kubernetes') return value;
+  throw new UsageError(`--profile must be "fast" or "kubernetes", not "${value}". Example: --profile fast`);
+}
+
+function count(value: string, flag: string, allowed: readonly number[]): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !allowed.includes(n)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, not "${value}".`);
+  return n;
+}
+
+/** Turns the command line into cluster options, or throws UsageError. */
+export function upOptions(flags: UpFlags): ClusterOptions {
+  const network = flags.apiserverNetwork;
+  if (network !== undefined && !/^127\.\d{1,3}\.\d{1,3}$/.test(network)) {
+    throw new UsageError(`--apiserver-network must be a loopback /24 prefix like 127.10.0, not "${network}".`);
+  }
+  const workers = count(flags.workers, '--workers', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  if (workers !== 0) throw new UsageError('--workers: worker hosts are not available yet (they come with the kubelet); use --workers 0.');
+  return {
+    masters: count(flags.masters, '--masters', [1, 3, 5]),
+    workers,
+    profile: profileOf(flags.profile),
+    frontDoor: { host: flags.host, port: port(flags.port, '--port') },
+    ...(flags.dataDir === undefined ? {} : { dataDir: resolve(flags.dataDir) }),
+    ...(flags.kubeconfig === undefined ? {} : { kubeconfigPath: resolve(flags.kubeconfig) }),
+    ...(network === undefined ? {} : { apiserverNetwork: network }),
+    ...(flags.apiserverPort === undefined ? {} : { apiserverPort: port(flags.apiserverPort, '--apiserver-port') }),
+  };
+}
+
+/** Starts the cluster, prints how to reach it, and resolves with the exit code once a signal stopped it. */
+export async function runUp(flags: UpFlags): Promise<number> {
+  let options: ClusterOptions;
+  try {
+    options = upOptions(flags);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`pocketkube up: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const stopRequested = new Promise<NodeJS.Signals>((done) => {
+    process.once('SIGINT', () => done('SIGINT'));
+    process.once('SIGTERM', () => done('SIGTERM'));
+  });
+  let cluster: Cluster;
+  try {
+    cluster = await Cluster.start(options);
+  } catch (error) {
+    console.error(`pocketkube up: the cluster did not start: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof Error && /EADDRINUSE/.test(error.message)) console.error('pocketkube up: the address is taken: stop the other cluster or pass --port / --apiserver-network.');
+    return 1;
+  }
+  console.log(`data directory: ${cluster.dataDir}${options.dataDir === undefined ? ' (temporary: removed on stop; keep state with --data-dir)' : ''}`);
+  console.log(`export KUBECONFIG=${cluster.kubeconfigPath}`);
+  console.log(`ready: ${cluster.masters.length} masters, API at ${cluster.server}`);
+  const signal = await stopRequested;
+  console.log(`${signal}: stopping`);
+  await cluster.stop();
+  console.log('stopped');
+  return 0;
+}
+
+/** Registers `up` on the program. */
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('start a cluster (3 masters: etcd + apiserver each, the front door) in the foreground; Ctrl-C stops it')
+    .option('--data-dir <dir>', 'keep PKI, tokens and etcd data here across runs (default: a temporary directory removed on stop)')
+    .option('--kubeconfig <path>', 'where to write the kubeconfig (default: <data-dir>/kubeconfig)')
+    .option('--profile <name>', 'timing profile: fast or kubernetes', 'fast')
+    .option('--port <port>', 'front door port', '6443')
+    .option('--host <ip>', 'front door address', '127.0.0.1')
+    .option('--apiserver-network <prefix>', 'the apiservers bind <prefix>.N for master-N', '127.10.0')
+    .option('--apiserver-port <port>', 'the port each apiserver binds on its own address', '6443')
+    .option('--masters <n>', 'master hosts: 1, 3 or 5', '3')
+    .option('--workers <n>', 'worker hosts (0 until the node components exist)', '0')
+    .showHelpAfterError('(run "pocketkube up --help" to see every flag)')
+    .exitOverride((error) => {
+      // commander's own errors (unknown option, missing value): usage errors, exit code 2.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') process.exit(0);
+      process.exit(2);
+    })
+    .action(async (flags: UpFlags) => {
+      process.exit(await runUp(flags));
+    });
+}

@@ -1,0 +1,90 @@
+/** `pocketkube up` as a child process (the built dist/cli.js): ready lines, kubectl, SIGINT, state kept in --data-dir. */
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { kubectlFor } from './helpers.js';
+
+const cli = join(process.cwd(), 'dist', 'cli.js');
+const network = '127.78.3';
+
+interface Up {
+  readonly child: ChildProcess;
+  readonly kubeconfig: string;
+  readonly ready: string;
+  readonly exited: Promise<number | null>;
+}
+
+function up(args: readonly string[]): Promise<Up> {
+  const child = spawn(process.execPath, [cli, 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  return new Promise((resolve, reject) => {
+    let kubeconfig: string | undefined;
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const exported = /^export KUBECONFIG=(.+)$/.exec(line);
+      if (exported) kubeconfig = exported[1];
+      if (line.startsWith('ready:')) {
+        if (kubeconfig === undefined) reject(new Error('ready before the export line'));
+        else resolve({ child, kubeconfig, ready: line, exited });
+      }
+    });
+    void exited.then((code) => reject(new Error(`pocketkube up exited (${String(code)}) before ready: ${stderr}`)));
+  });
+}
+
+async function stop(u: Up): Promise<number | null> {
+  u.child.kill('SIGINT');
+  return u.exited;
+}
+
+test('pocketkube up: export and ready lines, kubectl works, SIGINT exits 0, --data-dir keeps state', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'pk-up-'));
+  const running = new Set<ChildProcess>();
+  t.teardown(async () => {
+    for (const child of running) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+  const args = ['--data-dir', dir, '--port', '0', '--host', `${network}.100`, '--apiserver-network', network];
+  const first = await up(args);
+  running.add(first.child);
+  t.regex(first.ready, new RegExp(`^ready: 3 masters, API at https://${network.replace(/\./g, '\\.')}\\.100:\\d+$`));
+  t.is(first.kubeconfig, join(dir, 'kubeconfig'));
+  const kubectl = await kubectlFor(first.kubeconfig);
+  t.teardown(() => kubectl.close());
+  const created = await kubectl(['create', 'namespace', 'kept']);
+  t.is(created.code, 0, created.stderr);
+  t.is(await stop(first), 0);
+  running.delete(first.child);
+
+  const second = await up(args);
+  running.add(second.child);
+  const again = await kubectlFor(second.kubeconfig);
+  t.teardown(() => again.close());
+  const got = await again(['get', 'namespace', 'kept', '-o', 'name']);
+  t.is(got.stdout.trim(), 'namespace/kept', got.stderr);
+  t.is(await stop(second), 0);
+  running.delete(second.child);
+});
+
+test('pocketkube up: a bad flag names the problem and exits 2', async (t) => {
+  const run = (args: readonly string[]): Promise<{ code: number | null; stderr: string }> => new Promise((done) => {
+    const child = spawn(process.execPath, [cli, 'up', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.once('exit', (code) => done({ code, stderr }));
+  });
+  const badProfile = await run(['--profile', 'slow']);
+  t.is(badProfile.code, 2);
+  t.regex(badProfile.stderr, /--profile must be "fast" or "kubernetes"/);
+  const badPort = await run(['--port', '70000']);
+  t.is(badPort.code, 2);
+  t.regex(badPort.stderr, /--port must be a TCP port number/);
+  const unknown = await run(['--bogus']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /unknown option '--bogus'/);
+});
