@@ -16,8 +16,8 @@ export const EnvelopeKind = { Tell: 0, Ask: 1, Reply: 2 } as const;
 export type EnvelopeKind = (typeof EnvelopeKind)[keyof typeof EnvelopeKind];
 
 /**
- * The unit the network carries. `id` correlates an ask with its reply (0 for tells). On the wire it
- * is the tuple `[kind, from, to, id, body]` (src/transport/codec.ts).
+ * The unit the network carries. `id` correlates an ask with its reply (0 for tells). It travels as
+ * this very object, msgpack-encoded in batches (src/transport/codec.ts).
  */
 export interface Envelope {
   readonly kind: EnvelopeKind;

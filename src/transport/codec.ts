@@ -1,10 +1,10 @@
 import { Packr } from 'msgpackr';
 import { isAddress, type Address } from '../runtime/address.js';
-import { EnvelopeKind, type Envelope, type Message } from '../runtime/protocol.js';
+import { EnvelopeKind, type Envelope } from '../runtime/protocol.js';
 
 /**
  * The wire codec: msgpack for every message that crosses a thread. A batch is one msgpack array
- * of envelope tuples `[kind, from, to, id, body]`, packed once and transferred as one buffer.
+ * of envelopes `{kind, from, to, id, body}`, packed once and transferred as one buffer.
  * Decoding validates each envelope's frame; a malformed one is returned as a rejection, never
  * thrown, so a bad peer cannot crash the receiver. Message bodies are validated later, by the
  * receiving actor's protocol.
@@ -35,17 +35,11 @@ const RECORDS = 1;
 /** Largest batch accepted from the wire (a limit on everything): 64 MiB. */
 export const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 
-type EnvelopeTuple = [EnvelopeKind, Address, Address, number, Message];
-
 export function encodeBatch(envelopes: readonly Envelope[]): Uint8Array {
-  const tuples: EnvelopeTuple[] = new Array(envelopes.length);
-  for (let i = 0; i < envelopes.length; i++) {
-    const e = envelopes[i]!;
-    tuples[i] = [e.kind, e.from, e.to, e.id, e.body];
-  }
-  // pack() returns a view into msgpackr's reused buffer: copy before it leaves this thread.
-  const records = tuples.length >= RECORDS_MIN_BATCH;
-  const body = (records ? batchPackr() : packr).pack(tuples);
+  // Envelopes travel as objects: in a records batch their five keys are written once, and the
+  // receiver decodes each straight into an envelope-shaped object (no tuple to copy from).
+  const records = envelopes.length >= RECORDS_MIN_BATCH;
+  const body = (records ? batchPackr() : packr).pack(envelopes);
   const out = new Uint8Array(body.length + 1);
   out[0] = records ? RECORDS : PLAIN;
   out.set(body, 1);
@@ -75,10 +69,10 @@ function validAddress(value: unknown): value is Address {
   return true;
 }
 
-/** Checks one decoded tuple; returns the envelope or the reason it is malformed. */
+/** Checks one decoded envelope in place; returns it, or the reason it is malformed. */
 export function validateEnvelope(raw: unknown): Envelope | string {
-  if (!Array.isArray(raw) || raw.length !== 5) return 'envelope is not a 5-tuple';
-  const [kind, from, to, id, body] = raw as unknown[];
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'envelope is not an object';
+  const { kind, from, to, id, body } = raw as Record<string, unknown>;
   if (kind !== EnvelopeKind.Tell && kind !== EnvelopeKind.Ask && kind !== EnvelopeKind.Reply) {
     return `envelope kind ${JSON.stringify(kind)} is not tell/ask/reply`;
   }
@@ -88,7 +82,7 @@ export function validateEnvelope(raw: unknown): Envelope | string {
   if (typeof body !== 'object' || body === null || typeof (body as { type?: unknown }).type !== 'string') {
     return 'envelope body is not a message with a string "type"';
   }
-  return { kind, from, to, id, body: body as Message };
+  return raw as Envelope;
 }
 
 export function decodeBatch(bytes: Uint8Array): DecodedBatch {
