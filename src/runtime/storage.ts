@@ -33,7 +33,8 @@ interface MemoryFile {
   volatile: Uint8Array[];
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+/** One array holding `parts` back to back. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;
   for (const part of parts) length += part.length;
   const out = new Uint8Array(length);
@@ -58,7 +59,7 @@ export class MemoryStorage implements Storage {
   read(name: string): Uint8Array | undefined {
     const file = this.files.get(name);
     if (!file) return undefined;
-    return concat([...file.durable, ...file.volatile]);
+    return concatBytes([...file.durable, ...file.volatile]);
   }
 
   append(name: string, data: Uint8Array): void {
@@ -95,7 +96,7 @@ export class MemoryStorage implements Storage {
   private cutPower(keepFraction: number): never {
     this.powerCut = undefined;
     for (const file of this.files.values()) {
-      const pending = concat(file.volatile);
+      const pending = concatBytes(file.volatile);
       const kept = pending.slice(0, Math.floor(pending.length * keepFraction));
       file.volatile = [];
       if (kept.length > 0) file.durable.push(kept);
@@ -113,7 +114,7 @@ export class MemoryStorage implements Storage {
     const file = this.files.get(name);
     if (!file) return;
     this.fold(file);
-    file.durable = [concat(file.durable).slice(0, length)];
+    file.durable = [concatBytes(file.durable).slice(0, length)];
   }
 
   remove(name: string): void {

@@ -22,7 +22,7 @@
  *   3 snapshot marker: index, term
  * Entry data is written once, straight into the record buffer (no intermediate encoding).
  */
-import type { Storage } from '../runtime/storage.js';
+import { concatBytes, type Storage } from '../runtime/storage.js';
 import type { Entry, EntryType, HardState } from '../raft/types.js';
 import { crc32 } from './crc32.js';
 import { assertNever, invariant } from './types.js';
@@ -338,7 +338,7 @@ export class Wal {
       records.push(encodeEntries(entries));
     }
     if (hardState !== undefined) records.push(encodeHardState(hardState));
-    const bytes = records.length === 1 ? records[0]! : concat(records);
+    const bytes = records.length === 1 ? records[0]! : concatBytes(records);
     const segment = this.segmentFor(bytes.length);
     this.storage.append(segment.name, bytes);
     segment.size += bytes.length;
@@ -398,7 +398,7 @@ export class Wal {
     const hs = this.lastHardState;
     if (hs) header.push(encodeHardState(hs));
     for (const marker of this.recentSnapshots) header.push(encodeMarker(marker));
-    const bytes = concat(header);
+    const bytes = concatBytes(header);
     // Even an empty header creates the file, so an empty segment is visible after a restart.
     this.storage.append(segment.name, bytes);
     segment.size = bytes.length;
@@ -440,14 +440,3 @@ function scanSegment(bytes: Uint8Array, segment: Segment, replay: Replay, last: 
   return { ok: true, value: offset };
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
