@@ -1,3 +1,4 @@
+import { manifestPath } from '../fixtures/paths.js';
 import test from 'ava';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
@@ -215,8 +216,8 @@ test('status builders word errors like Kubernetes', (t) => {
 });
 
 test('manifests: multi-document YAML, lists, typed errors', (t) => {
-  const dep = readFileSync('/work/shared/manifests/nginx-deployment.yaml', 'utf8');
-  const svc = readFileSync('/work/shared/manifests/nginx-service.yaml', 'utf8');
+  const dep = readFileSync(manifestPath('nginx-deployment.yaml'), 'utf8');
+  const svc = readFileSync(manifestPath('nginx-service.yaml'), 'utf8');
   const r = decodeManifests(`${dep}\n---\n${svc}\n---\n# just a comment\n`);
   if (!r.ok) return t.fail(r.error.message);
   t.deepEqual(r.objects.map((o) => o['kind']), ['Deployment', 'Service']);

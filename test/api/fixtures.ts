@@ -1,11 +1,10 @@
+import { manifestPath } from '../fixtures/paths.js';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { JsonObject } from '../../src/api/types.js';
 
-const manifests = '/work/shared/manifests';
-
 function load(file: string): JsonObject {
-  return parse(readFileSync(`${manifests}/${file}`, 'utf8')) as JsonObject;
+  return parse(readFileSync(manifestPath(file), 'utf8')) as JsonObject;
 }
 
 export function nginxDeployment(): JsonObject {

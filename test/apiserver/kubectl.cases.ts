@@ -1,8 +1,9 @@
 /** The real kubectl 1.32 against the HTTPS server (in-process, LocalKv), command by command. */
+import { manifestPath } from '../fixtures/paths.js';
 import test from 'ava';
 import { nobodyToken, startE2e } from './e2e-helpers.js';
 
-const manifest = '/work/shared/manifests/nginx-deployment.yaml';
+const manifest = manifestPath('nginx-deployment.yaml');
 const changed = (replicas: number) => `apiVersion: apps/v1
 kind: Deployment
 metadata:
