@@ -168,7 +168,7 @@ export class SimulatedSystem implements ActorSystem {
     for (const slot of this.slots.values()) {
       if (hostOf(slot.address) !== host) continue;
       this.killSlot(slot);
-      this.storages.get(slot.address)?.crash({ loseUnsynced: options.loseUnsynced ?? false });
+      this.storages.get(slot.address)?.crash({ loseUnsynced: options.loseUnsynced ?? true });
     }
   }
 

@@ -20,7 +20,10 @@ export type SystemEvent =
   | { readonly event: 'rejected'; readonly address: Address; readonly reason: string; readonly atMs: number };
 
 export interface KillOptions {
-  /** Lose what the host appended to storage but had not synced (a power cut before fsync). */
+  /**
+   * Lose what the host appended to storage but had not synced (a power cut before fsync): the
+   * default, as a kill is a power cut. `false` models a process crash whose writes the OS keeps.
+   */
   readonly loseUnsynced?: boolean;
 }
 

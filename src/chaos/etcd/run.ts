@@ -2,7 +2,7 @@ import type { Address } from '../../runtime/address.js';
 import { SeededPrng } from '../../runtime/prng.js';
 import { EtcdCluster } from '../../client/etcd-cluster.js';
 import { sleep } from '../../client/actor-port.js';
-import { checkRun, aggregate, type CheckResult, type HistoryOp, type KvValue, type MemberHash, type StoreEvent, type Verdict } from '../check/index.js';
+import { checkAckedWritesPresent, checkRun, aggregate, toCheckResult, type CheckResult, type HistoryOp, type KvValue, type MemberHash, type StoreEvent, type Verdict } from '../check/index.js';
 import { driverFor, waitUntil, type Driver } from '../driver.js';
 import { FAULT_PLANS, type EtcdFault, type FaultContext } from './faults.js';
 import { CHAOS_PREFIX, DEFAULT_WORKLOAD, KvWorkload, WatchRecorder, keyName, type WorkloadOptions } from './workload.js';
@@ -102,13 +102,11 @@ async function runOn(cluster: EtcdCluster, options: EtcdChaosOptions, placement:
   const history = workload.history.ops;
   const run = checkRun({
     history,
-    finalState: final.state,
-    finalModRevisions: final.modRevisions,
     ...(final.log ? { watch: { watchers: [{ watcher: `watch@${watchMember}`, filter: { kind: 'prefix', prefix: CHAOS_PREFIX }, sessions: [{ startRevision: 1, items: watcher.items, observedUntil: final.revision }] }], log: final.log } } : {}),
     ...(final.hashes ? { memberHashes: final.hashes } : {}),
   });
-  const verdict = aggregate([...run.results, ...checks]);
-  const acked = run.results.find((r) => r.name === 'acked-writes-present');
+  const acked = checkAckedWritesPresent(history, final.state, { finalModRevisions: final.modRevisions });
+  const verdict = aggregate([...run.results, toCheckResult('acked-writes-present', acked), ...checks]);
   return {
     fault: options.fault,
     seed: options.seed,
@@ -117,15 +115,10 @@ async function runOn(cluster: EtcdCluster, options: EtcdChaosOptions, placement:
     history,
     ops: history.filter((op) => op.type === 'invoke').length,
     ackedWrites: workload.ackedWrites,
-    lostAckedWrites: acked?.status === 'fail' ? countLost(acked.detail) : 0,
+    lostAckedWrites: acked.lostCount,
     notes,
     runMs: driver.now() - begin,
   };
-}
-
-function countLost(detail: string): number {
-  const match = /(\d+) lost/.exec(detail);
-  return match ? Number(match[1]) : 1;
 }
 
 interface FinalState {
