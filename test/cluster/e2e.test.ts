@@ -5,6 +5,8 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { Cluster, readyz } from '../../src/cluster/index.js';
+import { Informer, KubeClient } from '../../src/client/index.js';
+import { RealClock } from '../../src/runtime/real-clock.js';
 import { freePort, kubectlFor, sleep, type Kubectl } from './helpers.js';
 
 const manifest = '/work/shared/manifests/nginx-deployment.yaml';
@@ -69,6 +71,14 @@ test.serial('HA: killing the master whose apiserver served kubectl; reads keep w
   await ok(['create', 'configmap', 'before', '--from-literal=a=1']);
   const victim = cluster.lastServedBy();
   if (victim === undefined) return t.fail('the front door did not record a backend');
+  // An in-process informer over actor messages, watching through the victim's apiserver first.
+  const servers = [...cluster.apiservers].sort((a, b) => Number(b.startsWith(`${victim}/`)) - Number(a.startsWith(`${victim}/`)));
+  const client = new KubeClient({ transport: cluster.apiTransport({ servers, attemptTimeoutMs: 2_000, watchIdleMs: 1_000 }), clock: new RealClock() });
+  const informer = new Informer({ client, resource: { apiVersion: 'v1', resource: 'configmaps' }, namespace: 'default', retryInitialMs: 100 });
+  informer.start();
+  t.teardown(() => informer.stop());
+  t.true(await informer.waitForSync());
+  t.truthy(informer.get('default', 'before'));
   await cluster.system.killHost(victim);
   for (let i = 0; i < 3; i++) t.regex(await ok(['get', 'configmap', 'before', '-o', 'name']), /configmap\/before/);
   t.not(cluster.lastServedBy(), victim);
@@ -80,6 +90,13 @@ test.serial('HA: killing the master whose apiserver served kubectl; reads keep w
   }
   t.true(created);
   t.regex(await ok(['get', 'configmaps']), /after/);
+  // The informer's watch moves off a dead apiserver (heartbeats stop) and catches up.
+  let seen = false;
+  for (let attempt = 0; attempt < 50 && !seen; attempt++) {
+    seen = informer.get('default', 'after') !== undefined;
+    if (!seen) await sleep(100);
+  }
+  t.true(seen, 'the informer never saw the configmap created after the kill');
   // The in-process transport fails over past the dead apiserver too.
   const transport = cluster.apiTransport({ attemptTimeoutMs: 1_000 });
   const listed = await transport.request({ method: 'GET', path: '/api/v1/namespaces/default/configmaps/after', query: {}, headers: {} });
