@@ -6,6 +6,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { address, type Address } from '../runtime/address.js';
@@ -107,11 +108,13 @@ export class Cluster {
     try {
       const sans = defaultServingSans(ips, { frontDoorIp: o.frontDoorHost });
       const [pki, tokens] = await Promise.all([loadOrCreatePki(o.dataDir, sans), loadOrCreateStaticTokens(o.dataDir, { nodeNames: masters })]);
-      system = await ThreadedSystem.start({ hosts: hostSpecs(masters, ips, o, pki, tokens.entries), seed: o.seed, dataDir: join(o.dataDir, 'hosts') });
+      // Taken addresses fail here, at once, instead of as apiserver actors crash-looping in their threads.
       door = await FrontDoor.listen({
         backends: ips.map((host) => ({ host, port: o.apiserverPort })), caPem: pki.ca.certPem,
         host: o.frontDoorHost, port: o.frontDoorPort, healthIntervalMs: options.healthIntervalMs ?? 200,
       });
+      await Promise.all(ips.map((ip) => assertBindable(ip, o.apiserverPort)));
+      system = await ThreadedSystem.start({ hosts: hostSpecs(masters, ips, o, pki, tokens.entries), seed: o.seed, dataDir: join(o.dataDir, 'hosts') });
       await writeKubeconfig(o.kubeconfigPath, { server: door.url, caCertPem: pki.ca.certPem, token: tokens.adminToken });
       const urls = ips.map((ip) => `https://${ip}:${o.apiserverPort}`);
       await waitReady([...urls, door.url], pki.ca.certPem, options.readyTimeoutMs ?? defaultReadyTimeoutMs);
@@ -173,6 +176,14 @@ function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolv
         { name: 'apiserver', kind: 'apiserver', config: apiserver, restart: 'permanent' },
       ],
     };
+  });
+}
+
+function assertBindable(host: string, port: number): Promise<void> {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once('error', (error) => fail(new Error(`apiserver address ${host}:${port} cannot be bound: ${error.message}`)));
+    probe.listen(port, host, () => probe.close(() => done()));
   });
 }
 

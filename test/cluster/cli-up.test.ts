@@ -37,6 +37,16 @@ function up(args: readonly string[]): Promise<Up> {
   });
 }
 
+/** Runs `up` to its end (for runs that must fail). */
+function run(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [cli, 'up', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.once('exit', (code) => done({ code, stderr }));
+  });
+}
+
 async function stop(u: Up): Promise<number | null> {
   u.child.kill('SIGINT');
   return u.exited;
@@ -58,6 +68,12 @@ test('pocketkube up: export and ready lines, kubectl works, SIGINT exits 0, --da
   t.teardown(() => kubectl.close());
   const created = await kubectl(['create', 'namespace', 'kept']);
   t.is(created.code, 0, created.stderr);
+  // A second cluster on the same front door address fails at once, saying why.
+  const port = /:(\d+)$/.exec(first.ready)![1]!;
+  const clash = await run(['--data-dir', join(dir, 'other'), '--port', port, '--host', `${network}.100`, '--apiserver-network', '127.78.4']);
+  t.is(clash.code, 1);
+  t.regex(clash.stderr, /EADDRINUSE/);
+  t.regex(clash.stderr, /address is taken/);
   t.is(await stop(first), 0);
   running.delete(first.child);
 
@@ -72,12 +88,6 @@ test('pocketkube up: export and ready lines, kubectl works, SIGINT exits 0, --da
 });
 
 test('pocketkube up: a bad flag names the problem and exits 2', async (t) => {
-  const run = (args: readonly string[]): Promise<{ code: number | null; stderr: string }> => new Promise((done) => {
-    const child = spawn(process.execPath, [cli, 'up', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    child.once('exit', (code) => done({ code, stderr }));
-  });
   const badProfile = await run(['--profile', 'slow']);
   t.is(badProfile.code, 2);
   t.regex(badProfile.stderr, /--profile must be "fast" or "kubernetes"/);
