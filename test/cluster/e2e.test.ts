@@ -2,6 +2,7 @@
  * End to end: a real 3-master cluster on threads (etcd Raft + apiserver actors serving HTTPS),
  * the front door, and the real kubectl 1.32. Every address is in this file's own loopback block.
  */
+import { manifestPath } from '../fixtures/paths.js';
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { Cluster, readyz } from '../../src/cluster/index.js';
@@ -9,7 +10,7 @@ import { Informer, KubeClient } from '../../src/client/index.js';
 import { RealClock } from '../../src/runtime/real-clock.js';
 import { freePort, kubectlFor, sleep, type Kubectl } from './helpers.js';
 
-const manifest = '/work/shared/manifests/nginx-deployment.yaml';
+const manifest = manifestPath('nginx-deployment.yaml');
 
 const network = '127.78.1';
 // One cluster for the file (a start costs ~1.5 s of two busy cores): the tests run in order, the HA test last.
