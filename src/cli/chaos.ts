@@ -1,10 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runEtcdChaos, type EtcdChaosResult } from '../chaos/etcd/run.js';
+import { runEtcdChaos } from '../chaos/etcd/run.js';
 import { ETCD_FAULTS, type EtcdFault } from '../chaos/etcd/faults.js';
-import { toJsonl } from '../chaos/check/index.js';
+import { runControlPlaneChaos } from '../chaos/cluster/run.js';
+import { toJsonl, type HistoryOp, type Verdict } from '../chaos/check/index.js';
 
-export const DEFAULT_EXPERIMENT: EtcdFault = 'kill-leader';
+/** The default: the whole HA control plane, the master serving the API loses power. */
+export const DEFAULT_EXPERIMENT = 'kill-serving-master';
+export const EXPERIMENTS: readonly string[] = [DEFAULT_EXPERIMENT, ...ETCD_FAULTS.map((fault) => `etcd-${fault}`)];
 
 export interface ChaosRunFlags {
   readonly seed: number;
@@ -12,19 +15,46 @@ export interface ChaosRunFlags {
   readonly out: string;
 }
 
-export function isExperiment(name: string): name is EtcdFault {
-  return (ETCD_FAULTS as readonly string[]).includes(name);
+interface ExperimentResult {
+  readonly description: string;
+  readonly verdict: Verdict;
+  readonly history: readonly HistoryOp[];
+  readonly ops: number;
+  readonly ackedWrites: number;
+  readonly lostAckedWrites: number;
+  readonly notes: readonly string[];
+  readonly runMs: number;
 }
 
-function reportMarkdown(result: EtcdChaosResult): string {
+export function isExperiment(name: string): boolean {
+  return EXPERIMENTS.includes(name);
+}
+
+async function runExperiment(name: string, flags: ChaosRunFlags): Promise<ExperimentResult> {
+  if (name === DEFAULT_EXPERIMENT) {
+    if (flags.placement !== 'threads') throw new Error(`${name} runs on real threads only (it serves HTTPS): drop --placement`);
+    const result = await runControlPlaneChaos({ seed: flags.seed });
+    return {
+      ...result,
+      description: 'A 3-master control plane on real threads: etcd (Raft, data on disk with fsync) and an apiserver on each master, behind a front door. Four clients applied and read ConfigMaps over HTTPS through the front door while the master whose apiserver served the last request lost power, then came back.',
+    };
+  }
+  const fault = name.slice('etcd-'.length) as EtcdFault;
+  const result = await runEtcdChaos({ fault, seed: flags.seed, placement: flags.placement });
+  return {
+    ...result,
+    description: `A 3-member etcd (Raft) on ${result.placement === 'threads' ? 'real worker threads, data on disk with fsync' : 'simulated placement (virtual time)'}; six clients read, wrote, compare-and-set and deleted 10 keys while the fault "${fault}" was injected and healed.`,
+  };
+}
+
+function reportMarkdown(name: string, seed: number, result: ExperimentResult): string {
   const rows = result.verdict.results.map((r) => `| ${r.name} | ${r.status.toUpperCase()} | ${r.detail.replace(/\n/g, ' ').replace(/\|/g, '\\|').slice(0, 400)} |`);
   return [
-    `# pocketkube chaos report: ${result.fault} (seed ${result.seed})`,
+    `# pocketkube chaos report: ${name} (seed ${seed})`,
     '',
     `**Verdict: ${result.verdict.status.toUpperCase()}**`,
     '',
-    `A 3-member etcd (Raft) control plane on ${result.placement === 'threads' ? 'real worker threads, data on disk with fsync' : 'simulated placement (virtual time)'};`,
-    `concurrent clients read, wrote, compare-and-set and deleted 10 keys while the fault was injected and healed.`,
+    result.description,
     '',
     '## Timeline',
     ...result.notes.map((note) => `- ${note}`),
@@ -46,14 +76,14 @@ function reportMarkdown(result: EtcdChaosResult): string {
 }
 
 /** `pocketkube chaos run [EXPERIMENT]`: one experiment, a verdict on the terminal, a report on disk. */
-export async function runChaosExperiment(experiment: EtcdFault, flags: ChaosRunFlags): Promise<boolean> {
-  console.log(`experiment ${experiment}, seed ${flags.seed}, ${flags.placement === 'threads' ? '3 masters on real threads' : 'simulated placement'}`);
-  const result = await runEtcdChaos({ fault: experiment, seed: flags.seed, placement: flags.placement });
-  const dir = resolve(flags.out, `${experiment}-seed${flags.seed}`);
+export async function runChaosExperiment(name: string, flags: ChaosRunFlags): Promise<boolean> {
+  console.log(`experiment ${name}, seed ${flags.seed}`);
+  const result = await runExperiment(name, flags);
+  const dir = resolve(flags.out, `${name}-seed${flags.seed}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'history.jsonl'), toJsonl(result.history));
-  writeFileSync(join(dir, 'verdict.json'), JSON.stringify({ experiment, seed: flags.seed, placement: result.placement, status: result.verdict.status, checks: result.verdict.results, notes: result.notes }, null, 2));
-  writeFileSync(join(dir, 'report.md'), reportMarkdown(result));
+  writeFileSync(join(dir, 'verdict.json'), JSON.stringify({ experiment: name, seed: flags.seed, status: result.verdict.status, checks: result.verdict.results, notes: result.notes }, null, 2));
+  writeFileSync(join(dir, 'report.md'), reportMarkdown(name, flags.seed, result));
   for (const note of result.notes) console.log(`  - ${note}`);
   for (const check of result.verdict.results) console.log(`  ${check.status.toUpperCase().padEnd(7)} ${check.name}: ${check.detail.split('\n')[0]}`);
   console.log(`${result.ops} operations, ${result.ackedWrites} acknowledged writes, ${result.lostAckedWrites} lost`);

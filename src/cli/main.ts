@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { ETCD_FAULTS } from '../chaos/etcd/faults.js';
-import { DEFAULT_EXPERIMENT, isExperiment, runChaosExperiment } from './chaos.js';
+import { DEFAULT_EXPERIMENT, EXPERIMENTS, isExperiment, runChaosExperiment } from './chaos.js';
 import { runDemo } from './demo.js';
 import { registerUp } from './up.js';
 
@@ -27,9 +26,9 @@ program
 const chaos = program.command('chaos').description('chaos experiments with a verdict and a report');
 chaos
   .command('run')
-  .argument('[experiment]', `one of: ${ETCD_FAULTS.join(', ')}`, DEFAULT_EXPERIMENT)
+  .argument('[experiment]', `one of: ${EXPERIMENTS.join(', ')}`, DEFAULT_EXPERIMENT)
   .option('--seed <n>', 'seed of the run (the same seed replays a simulated run exactly)', integer, 1)
-  .option('--placement <where>', 'threads (real threads, real disk) or simulated (virtual time)', 'threads')
+  .option('--placement <where>', 'threads (real threads, real disk) or simulated (virtual time; etcd-* experiments only)', 'threads')
   .option('--out <dir>', 'where the report goes', 'pocketkube-report')
   .action(async (experiment: string, options: { seed: number; placement: string; out: string }) => {
     if (!isExperiment(experiment)) {
@@ -40,14 +39,19 @@ chaos
       console.error(`pocketkube: --placement must be "threads" or "simulated", not "${options.placement}".`);
       process.exit(2);
     }
-    const ok = await runChaosExperiment(experiment, { seed: options.seed, placement: options.placement, out: options.out });
-    process.exit(ok ? 0 : 1);
+    try {
+      const ok = await runChaosExperiment(experiment, { seed: options.seed, placement: options.placement, out: options.out });
+      process.exit(ok ? 0 : 1);
+    } catch (error) {
+      console.error(`pocketkube: the experiment could not run: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
   });
 chaos
   .command('list')
   .description('list the experiments')
   .action(() => {
-    for (const name of ETCD_FAULTS) console.log(name === DEFAULT_EXPERIMENT ? `${name} (default)` : name);
+    for (const name of EXPERIMENTS) console.log(name === DEFAULT_EXPERIMENT ? `${name} (default)` : name);
   });
 
 await program.parseAsync(process.argv);

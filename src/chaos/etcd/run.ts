@@ -168,7 +168,7 @@ async function referenceLog(cluster: EtcdCluster, driver: Driver, revision: numb
 }
 
 /** Waits until every member applied through `revision`'s entry, then compares their hashes there. */
-async function memberHashes(cluster: EtcdCluster, driver: Driver, revision: number): Promise<MemberHash[] | undefined> {
+export async function memberHashes(cluster: Pick<EtcdCluster, 'members' | 'statuses' | 'system'>, driver: Driver, revision: number): Promise<MemberHash[] | undefined> {
   const caughtUp = await waitUntil(driver, async () => {
     const statuses = await cluster.statuses(300);
     return statuses.length === cluster.members.length && statuses.every((s) => s.revision >= revision);
