@@ -1,0 +1,47 @@
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+function pocketkube(args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+}
+
+test('chaos run writes a report and a verdict (simulated etcd experiment, replayable by seed)', (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'pk-report-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const run = pocketkube(['chaos', 'run', 'etcd-isolate-leader', '--placement', 'simulated', '--seed', '7', '--out', out]);
+  t.is(run.status, 0, run.stderr);
+  t.regex(run.stdout, /verdict: PASS/);
+  const dir = join(out, 'etcd-isolate-leader-seed7');
+  t.regex(readFileSync(join(dir, 'report.md'), 'utf8'), /\*\*Verdict: PASS\*\*/);
+  t.is(JSON.parse(readFileSync(join(dir, 'verdict.json'), 'utf8')).status, 'pass');
+  t.true(readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n').length > 100);
+});
+
+test('the main job: kill-serving-master on the HA control plane passes and reports', (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'pk-report-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const run = pocketkube(['chaos', 'run', '--out', out]);
+  t.is(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  t.regex(run.stdout, /experiment kill-serving-master/);
+  t.regex(run.stdout, /PASS +linearizability/);
+  t.regex(run.stdout, /PASS +api-recovered/);
+  t.true(existsSync(join(out, 'kill-serving-master-seed1', 'report.md')));
+});
+
+test('bad input gets a message naming the problem and the fix, exit code 2', (t) => {
+  const unknown = pocketkube(['chaos', 'run', 'no-such-experiment']);
+  t.is(unknown.status, 2);
+  t.regex(unknown.stderr, /unknown experiment "no-such-experiment".*pocketkube chaos list/);
+  const placement = pocketkube(['chaos', 'run', 'etcd-kill-leader', '--placement', 'moon']);
+  t.is(placement.status, 2);
+  t.regex(placement.stderr, /--placement must be "threads" or "simulated"/);
+  const seed = pocketkube(['chaos', 'run', '--seed', 'x']);
+  t.not(seed.status, 0);
+  t.regex(seed.stderr, /expected a non-negative integer/);
+});
