@@ -5,7 +5,7 @@ import type { InboxMessage } from '../../src/runtime/client-actor.js';
 import { serviceUnavailable } from '../../src/api/index.js';
 import { ApiServerCore } from '../../src/apiserver/core.js';
 import { ApiHttpsServer } from '../../src/apiserver/https-server.js';
-import { Authenticator } from '../../src/apiserver/auth/index.js';
+import { Authenticator, ServiceAccountTokenVerifier, type StaticTokenEntry } from '../../src/apiserver/auth/index.js';
 import { statusResponse } from '../../src/apiserver/request.js';
 import { contextPort } from '../../src/client/actor-port.js';
 import { EtcdClient } from '../../src/client/etcd-client.js';
@@ -141,6 +141,11 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     return { type: 'apiserverStatus', ready: this.core !== undefined, startAttempts: this.startAttempts, ...(this.https ? { url: this.https.url } : {}), watches };
   }
 
+  private authenticator(staticTokens: readonly StaticTokenEntry[]): Authenticator {
+    const key = this.config.serviceAccountPublicKeyPem;
+    return new Authenticator({ staticTokens, ...(key ? { serviceAccounts: new ServiceAccountTokenVerifier({ publicKeys: [key] }) } : {}) });
+  }
+
   /** One attempt to write the bootstrap objects and prime the caches; on failure, try again later. */
   private async startCore(): Promise<void> {
     if (this.core || this.starting || this.stopped) return;
@@ -149,7 +154,7 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     const core = new ApiServerCore({
       kv: this.kv, clock: this.context.clock, prng: this.context.random,
       serverAddress: this.config.serverAddress ?? '127.0.0.1:6443',
-      ...(this.config.tokens ? { authenticator: new Authenticator({ staticTokens: this.config.tokens }) } : {}),
+      ...(this.config.tokens ? { authenticator: this.authenticator(this.config.tokens) } : {}),
     });
     try {
       await core.start();

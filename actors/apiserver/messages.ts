@@ -56,6 +56,8 @@ export interface ApiserverConfig {
   readonly https?: ApiserverHttpsConfig;
   /** The static token table (pki/tokens.json); absent: no authentication, every caller is admin. */
   readonly tokens?: readonly StaticTokenEntry[];
+  /** PEM of the cluster's ServiceAccount signing key: bearer JWTs signed by it authenticate as their ServiceAccount. */
+  readonly serviceAccountPublicKeyPem?: string;
   readonly profile?: ProfileName;
   /** host:port advertised in /api (default the front door 127.0.0.1:6443). */
   readonly serverAddress?: string;

@@ -16,7 +16,7 @@ import type { ActorSystem } from '../runtime/system.js';
 import { ThreadedSystem } from '../runtime/threaded.js';
 import { systemPort } from '../client/actor-port.js';
 import { FrontDoor } from '../apiserver/front-door.js';
-import { defaultServingSans, loadOrCreatePki, loadOrCreateStaticTokens, writeKubeconfig, type Pki } from '../apiserver/auth/index.js';
+import { defaultServingSans, issueServiceAccountToken, loadOrCreatePki, loadOrCreateStaticTokens, writeKubeconfig, type Pki } from '../apiserver/auth/index.js';
 import type { EtcdConfig } from '../../actors/etcd/member.js';
 import { memberId } from '../../actors/etcd/messages.js';
 import type { ApiserverConfig } from '../../actors/apiserver/messages.js';
@@ -142,6 +142,14 @@ export class Cluster {
     return new ActorApiTransport(systemPort(this.system), { servers: this.apiservers, token: this.adminToken, ...options });
   }
 
+  /** A bearer token for the ServiceAccount `namespace/name` (uid from its object), signed by the cluster, as a pod would mount it. */
+  serviceAccountToken(namespace: string, name: string, uid: string, expirationSeconds = 3_600): string {
+    return issueServiceAccountToken({
+      signingKey: this.pki.serviceAccount.privateKeyPem, namespace, serviceAccountName: name, serviceAccountUid: uid,
+      nowSeconds: Date.now() / 1000, expirationSeconds,
+    });
+  }
+
   /** The master whose apiserver served the front door's most recent connection. */
   lastServedBy(): string | undefined {
     const last = this.frontDoor.lastBackend;
@@ -167,6 +175,7 @@ function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolv
     const apiserver: ApiserverConfig = {
       etcdMembers, profile: o.profile, serverAddress: `${o.frontDoorHost}:${o.frontDoorPort}`,
       https: { host: ips[i]!, port: o.apiserverPort, certPem: pki.serving.certPem, keyPem: pki.serving.keyPem },
+      serviceAccountPublicKeyPem: pki.serviceAccount.publicKeyPem,
       ...(tokens ? { tokens } : {}),
     };
     return {

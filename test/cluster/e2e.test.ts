@@ -62,6 +62,20 @@ test.serial('kubectl through the front door: namespace, apply, get -o wide, scal
   t.notRegex(kubeconfig, /insecure-skip-tls-verify/);
 });
 
+test.serial('a ServiceAccount token signed by the cluster authenticates as its ServiceAccount; RBAC then decides', async (t) => {
+  const { cluster, kubectl } = started();
+  t.is((await kubectl(['create', 'serviceaccount', 'robot', '-n', 'web'])).code, 0);
+  const uid = (await kubectl(['get', 'serviceaccount', 'robot', '-n', 'web', '-o', 'jsonpath={.metadata.uid}'])).stdout;
+  t.regex(uid, /^[0-9a-f-]{36}$/);
+  const token = cluster.serviceAccountToken('web', 'robot', uid);
+  const denied = await kubectl(['get', 'pods', '-n', 'web', '--token', token]);
+  t.not(denied.code, 0);
+  t.regex(denied.stderr, /pods is forbidden: User "system:serviceaccount:web:robot" cannot list resource "pods"/);
+  const forged = await kubectl(['get', 'pods', '-n', 'web', '--token', `${token.slice(0, -4)}AAAA`]);
+  t.not(forged.code, 0);
+  t.regex(forged.stderr, /Unauthorized/);
+});
+
 test.serial('HA: killing the master whose apiserver served kubectl; reads keep working, writes resume, it comes back', async (t) => {
   const { cluster, kubectl } = started();
   const ok = async (args: string[]): Promise<string> => {
