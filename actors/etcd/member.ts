@@ -266,7 +266,10 @@ export class EtcdMember implements ActorBehaviour<EtcdMessage> {
       // fsync included, is done. Anything else (votes, append responses) promises what it
       // persisted, so it waits for the disk.
       const early = this.node.role === 'leader' && rd.messages.every((m) => m.type === 'append' || m.type === 'heartbeat');
-      if (early) this.send(rd.messages);
+      if (early) {
+        this.send(rd.messages);
+        this.context.flush();
+      }
       this.persist(rd);
       if (!early) this.send(rd.messages);
       this.apply(rd.committedEntries);

@@ -31,6 +31,11 @@ export interface ActorContext {
   setTimer<M extends Message>(key: string, delayMs: number, message: M): void;
   cancelTimer(key: string): void;
   /**
+   * Hand the messages sent so far to the network now, instead of at the end of this turn (where
+   * they are batched): before a long blocking step, such as an fsync, that should not delay them.
+   */
+  flush(): void;
+  /**
    * Run `fn` once every message being handled right now has been handled (same instant, before
    * anything else arrives): the natural point for a group commit of work those messages created.
    */

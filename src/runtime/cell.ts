@@ -30,6 +30,8 @@ import { isProtocolError } from './validate.js';
 /** Where a cell hands envelopes to: the network (one relay) of its thread or simulation. */
 export interface Outbox {
   post(envelope: Envelope): void;
+  /** Put everything queued on the wire now (batches otherwise leave at the end of the turn). */
+  flush?(): void;
 }
 
 export interface CellServices {
@@ -279,6 +281,9 @@ export class ActorCell {
         services.clock.clearTimer(timer);
         cell.timers.delete(key);
         cell.record({ effect: 'cancel-timer', atMs: services.clock.now(), key });
+      },
+      flush(): void {
+        services.outbox.flush?.();
       },
       defer(fn: () => void): void {
         queueMicrotask(() => {

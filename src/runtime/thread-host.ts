@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { Address } from './address.js';
+import type { Envelope } from './protocol.js';
 import type { ActorInfo, AnyActorDefinition } from './actor.js';
 import { ActorCell, type CellExit } from './cell.js';
 import { sinkLogger, type LogRecord } from './logger.js';
@@ -100,7 +101,7 @@ export class ThreadHost {
     return {
       clock: this.clock,
       random: this.random.fork(`${address}#${incarnation}`),
-      outbox: this.router,
+      outbox: { post: (envelope: Envelope) => this.router.post(envelope), flush: () => this.router.flushAll() },
       log: sinkLogger(address, () => this.clock.wallNow(), (record) => this.emit({ op: 'log', record })),
       onExit: (a: Address, exit: CellExit) => {
         this.router.detachLocal(a);

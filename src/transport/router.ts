@@ -137,7 +137,12 @@ export class Router {
     else if (queue.length >= this.maxBatch) this.flush(thread);
   }
 
-  private flush(thread: number): void {
+  /** Send every queued batch now. */
+  flushAll(): void {
+    for (const thread of [...this.queues.keys()]) this.flush(thread);
+  }
+
+  flush(thread: number): void {
     const queue = this.queues.get(thread);
     if (!queue || queue.length === 0) return;
     this.queues.set(thread, []);
