@@ -46,6 +46,9 @@ export interface EtcdClientOptions {
 
 let clientCounter = 0;
 
+/** How long a member may take to answer "are you there?" before it counts as gone. */
+const LIVENESS_PROBE_MS = 100;
+
 function keyFromLeaderId(id: string): Address | undefined {
   if (id === '') return undefined;
   const tilde = id.lastIndexOf('~');
@@ -155,13 +158,15 @@ export class EtcdClient implements KvClient {
     let indefinite = false;
     let lastReason = 'no member answered';
     let pause = 0;
+    let target: Address | undefined;
     for (;;) {
       if (pause > 0) await sleep(clock, pause);
       const remaining = deadline - clock.now();
       if (remaining <= 0) return { ok: false, error: indefinite ? { code: 'timeout', definite: false, message: lastReason } : { code: 'unavailable', definite: true, message: lastReason } };
-      const target = this.pickTarget();
-      const attempt = this.attempt(target, message, remaining);
-      inflight.add(attempt);
+      if (target === undefined) {
+        target = this.pickTarget();
+        inflight.add(this.attempt(target, message, remaining));
+      }
       let patienceTimer = 0;
       const patience = new Promise<'next'>((resolve) => {
         patienceTimer = clock.setTimer(Math.min(remaining, this.attemptTimeoutMs), () => resolve('next'));
@@ -170,18 +175,33 @@ export class EtcdClient implements KvClient {
       clock.clearTimer(patienceTimer);
       pause = 0;
       if (outcome === 'next') {
+        // Slow is not dead: a loaded leader answers a status ask at once, and then we keep
+        // waiting. Only a member that says nothing is suspected and its work hedged elsewhere
+        // (moving on from a live leader would only pile more work on it).
+        if (await this.answers(target, Math.min(LIVENESS_PROBE_MS, Math.max(1, deadline - clock.now())))) continue;
         this.suspect(target);
         this.leader = undefined;
         indefinite = true;
         lastReason = `${target} did not answer in time`;
+        target = undefined;
         continue;
       }
       inflight.delete(outcome.settled);
+      target = undefined;
       const verdict = this.classify(outcome);
       if (verdict.done) return verdict.result;
       if (verdict.indefinite) indefinite = true;
       lastReason = verdict.reason;
       pause = verdict.pauseMs;
+    }
+  }
+
+  private async answers(member: Address, timeoutMs: number): Promise<boolean> {
+    try {
+      await this.port.ask(member, { type: 'status' }, { timeoutMs });
+      return true;
+    } catch {
+      return false;
     }
   }
 
