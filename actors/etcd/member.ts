@@ -204,13 +204,21 @@ export class EtcdMember implements ActorBehaviour<EtcdMessage> {
       return;
     }
     const withMeta: Command = command.meta ? command : { ...command, meta: { clientId: `${this.context.self}#${this.context.incarnation}`, seq: ++this.localSeq } };
+    const key = keyOf(withMeta)!;
+    const held = this.proposals.get(key);
+    if (held) {
+      // A client asking again for a request this member already proposed: answer the newest ask,
+      // don't append the same command twice.
+      this.proposals.set(key, { ...held, reply, deadlineMs: this.context.clock.now() + timeoutMs });
+      return;
+    }
     const data = encodeCommand(withMeta);
     const result = this.node.propose(data);
     if (result.kind === 'dropped') {
       reply(result.reason === 'noLeader' ? { type: 'unavailable', definite: true, reason: 'no leader' } : { type: 'unavailable', definite: true, reason: result.reason });
       return;
     }
-    this.proposals.set(keyOf(withMeta)!, { reply, deadlineMs: this.context.clock.now() + timeoutMs, data });
+    this.proposals.set(key, { reply, deadlineMs: this.context.clock.now() + timeoutMs, data });
   }
 
   private read(request: RangeRequest, serializable: boolean, timeoutMs: number, reply: Reply): void {

@@ -175,10 +175,15 @@ export class EtcdClient implements KvClient {
       clock.clearTimer(patienceTimer);
       pause = 0;
       if (outcome === 'next') {
-        // Slow is not dead: a loaded leader answers a status ask at once, and then we keep
-        // waiting. Only a member that says nothing is suspected and its work hedged elsewhere
-        // (moving on from a live leader would only pile more work on it).
-        if (await this.answers(target, Math.min(LIVENESS_PROBE_MS, Math.max(1, deadline - clock.now())))) continue;
+        // Slow is not dead: a loaded leader answers a status ask at once, and then we stay with it.
+        // Only a member that says nothing is suspected and its work hedged elsewhere (moving on
+        // from a live leader would only pile more work on it).
+        if (await this.answers(target, Math.min(LIVENESS_PROBE_MS, Math.max(1, deadline - clock.now())))) {
+          // Alive: ask again there (our message may have been lost while it restarted). The member
+          // does not propose a request it already holds; it only answers the newest ask.
+          inflight.add(this.attempt(target, message, Math.max(1, deadline - clock.now())));
+          continue;
+        }
         this.suspect(target);
         this.leader = undefined;
         indefinite = true;
