@@ -175,6 +175,8 @@ export class EtcdClient implements KvClient {
       clock.clearTimer(patienceTimer);
       pause = 0;
       if (outcome === 'next') {
+        // The attempt may still take effect: from here on, a failure is not definite.
+        indefinite = true;
         // Slow is not dead: a loaded leader answers a status ask at once, and then we stay with it.
         // Only a member that says nothing is suspected and its work hedged elsewhere (moving on
         // from a live leader would only pile more work on it).
@@ -186,7 +188,6 @@ export class EtcdClient implements KvClient {
         }
         this.suspect(target);
         this.leader = undefined;
-        indefinite = true;
         lastReason = `${target} did not answer in time`;
         target = undefined;
         continue;
