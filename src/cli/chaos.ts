@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { runEtcdChaos } from '../chaos/etcd/run.js';
 import { ETCD_FAULTS, type EtcdFault } from '../chaos/etcd/faults.js';
 import { runControlPlaneChaos } from '../chaos/cluster/run.js';
-import { toJsonl, type HistoryOp, type Verdict } from '../chaos/check/index.js';
+import { toJsonl } from '../chaos/check/index.js';
+import type { ChaosOutcome } from '../chaos/outcome.js';
 
 /** The default: the whole HA control plane, the master serving the API loses power. */
 export const DEFAULT_EXPERIMENT = 'kill-serving-master';
@@ -15,15 +16,8 @@ export interface ChaosRunFlags {
   readonly out: string;
 }
 
-interface ExperimentResult {
+interface ExperimentResult extends ChaosOutcome {
   readonly description: string;
-  readonly verdict: Verdict;
-  readonly history: readonly HistoryOp[];
-  readonly ops: number;
-  readonly ackedWrites: number;
-  readonly lostAckedWrites: number;
-  readonly notes: readonly string[];
-  readonly runMs: number;
 }
 
 export function isExperiment(name: string): boolean {

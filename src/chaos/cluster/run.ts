@@ -10,10 +10,11 @@ import { ApiError, HttpsTransport, KubeClient, isNotFound } from '../../client/i
 import type { MemberStatus } from '../../../actors/etcd/messages.js';
 import {
   HistoryRecorder, aggregate, checkAckedWritesPresent, checkRun, toCheckResult,
-  type CheckResult, type HistoryOp, type KvValue, type Verdict,
+  type CheckResult, type KvValue,
 } from '../check/index.js';
 import { driverFor, waitUntil } from '../driver.js';
 import { memberHashes } from '../etcd/run.js';
+import type { ChaosOutcome } from '../outcome.js';
 
 export interface ControlPlaneChaosOptions {
   readonly seed: number;
@@ -23,16 +24,9 @@ export interface ControlPlaneChaosOptions {
   readonly keys?: number;
 }
 
-export interface ControlPlaneChaosResult {
+export interface ControlPlaneChaosResult extends ChaosOutcome {
   readonly experiment: 'kill-serving-master';
   readonly seed: number;
-  readonly verdict: Verdict;
-  readonly history: readonly HistoryOp[];
-  readonly ops: number;
-  readonly ackedWrites: number;
-  readonly lostAckedWrites: number;
-  readonly notes: readonly string[];
-  readonly runMs: number;
 }
 
 const CONFIGMAP = { apiVersion: 'v1', kind: 'ConfigMap' } as const;

@@ -2,8 +2,9 @@ import type { Address } from '../../runtime/address.js';
 import { SeededPrng } from '../../runtime/prng.js';
 import { EtcdCluster } from '../../client/etcd-cluster.js';
 import { sleep } from '../../client/actor-port.js';
-import { checkAckedWritesPresent, checkRun, aggregate, toCheckResult, type CheckResult, type HistoryOp, type KvValue, type MemberHash, type StoreEvent, type Verdict } from '../check/index.js';
+import { checkAckedWritesPresent, checkRun, aggregate, toCheckResult, type CheckResult, type KvValue, type MemberHash, type StoreEvent } from '../check/index.js';
 import { driverFor, waitUntil, type Driver } from '../driver.js';
+import type { ChaosOutcome } from '../outcome.js';
 import { FAULT_PLANS, type EtcdFault, type FaultContext } from './faults.js';
 import { CHAOS_PREFIX, DEFAULT_WORKLOAD, KvWorkload, WatchRecorder, keyName, type WorkloadOptions } from './workload.js';
 
@@ -19,18 +20,10 @@ export interface EtcdChaosOptions {
   readonly snapshotEveryEntries?: number;
 }
 
-export interface EtcdChaosResult {
+export interface EtcdChaosResult extends ChaosOutcome {
   readonly fault: EtcdFault;
   readonly seed: number;
   readonly placement: 'simulated' | 'threads';
-  readonly verdict: Verdict;
-  readonly history: readonly HistoryOp[];
-  readonly ops: number;
-  readonly ackedWrites: number;
-  readonly lostAckedWrites: number;
-  readonly notes: readonly string[];
-  /** Virtual (simulated) or wall-clock milliseconds the run took. */
-  readonly runMs: number;
 }
 
 const decoder = new TextDecoder();
