@@ -5,8 +5,8 @@
  * trusting the cluster CA; each new connection goes to the next healthy backend, round-robin. A
  * backend that dies takes its connections with it; clients reconnect and land elsewhere.
  */
+import { readyz } from './readyz.js';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { request } from 'node:https';
 import type { Clock, TimerId } from '../runtime/clock.js';
 import { RealClock } from '../runtime/real-clock.js';
 import {
@@ -98,24 +98,8 @@ export class FrontDoor {
     });
   }
 
-  private check(s: BackendState): Promise<void> {
-    return new Promise((resolve) => {
-      let settled = false;
-      const done = (ok: boolean): void => {
-        if (settled) return;
-        settled = true;
-        this.record(s, ok);
-        resolve();
-      };
-      const req = request({ host: s.backend.host, port: s.backend.port, path: '/readyz', method: 'GET', ca: this.o.caPem, agent: false, timeout: frontDoorHealthTimeoutMs }, (res) => {
-        res.resume();
-        res.on('end', () => done(res.statusCode === 200));
-        res.on('error', () => done(false));
-      });
-      req.on('timeout', () => { req.destroy(); done(false); });
-      req.on('error', () => done(false));
-      req.end();
-    });
+  private async check(s: BackendState): Promise<void> {
+    this.record(s, await readyz(`https://${s.backend.host}:${s.backend.port}`, this.o.caPem, frontDoorHealthTimeoutMs));
   }
 
   private record(s: BackendState, ok: boolean): void {

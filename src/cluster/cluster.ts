@@ -4,8 +4,8 @@
  * on its master's address — plus the front door on the main thread, the PKI, the static tokens
  * and a kubeconfig for kubectl. This is a shell: it touches the disk, sockets and the wall clock.
  */
+import { readyz } from '../apiserver/readyz.js';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,16 +210,4 @@ async function waitReady(urls: readonly string[], caPem: string, timeoutMs: numb
   }
 }
 
-/** One `GET /readyz` over TLS trusting the cluster CA. */
-export function readyz(url: string, caPem: string, timeoutMs = 2_000): Promise<boolean> {
-  return new Promise((done) => {
-    const req = httpsRequest(new URL('/readyz', url), { ca: caPem, agent: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => done(res.statusCode === 200));
-      res.on('error', () => done(false));
-    });
-    req.on('timeout', () => { req.destroy(); done(false); });
-    req.on('error', () => done(false));
-    req.end();
-  });
-}
+export { readyz };
