@@ -214,14 +214,21 @@ function groupNotFound(c: RestCall): Status {
     { kind: c.route.info.resource, name: c.route.name ?? '', ...(c.route.info.group ? { group: c.route.info.group } : {}) });
 }
 
-const deleteObject: Handler = async (r, c) => {
+/** DeleteOptions from the body (any content type) and query, plus dryRun: shared by both delete verbs. */
+function deleteRequestOf(c: Parameters<Handler>[1]) {
   const body = decodeAnyBody(c.body, c.headers['content-type']);
-  if (!body.ok) return statusResponse(body.status);
+  if (!body.ok) return body;
   const options = deleteOptionsOf(body.value, c.query);
-  if (!options.ok) return statusResponse(options.status);
+  if (!options.ok) return options;
   const dryRun = dryRunOf(c.query);
-  if (!dryRun.ok) return statusResponse(dryRun.status);
-  const out = await r.delete(c.route.info, c.route.namespace, c.route.name!, options.value, dryRun.value);
+  if (!dryRun.ok) return dryRun;
+  return { ok: true as const, options: options.value, dryRun: dryRun.value };
+}
+
+const deleteObject: Handler = async (r, c) => {
+  const request = deleteRequestOf(c);
+  if (!request.ok) return statusResponse(request.status);
+  const out = await r.delete(c.route.info, c.route.namespace, c.route.name!, request.options, request.dryRun);
   return out.ok ? jsonResponse(out.value.deleted ? 200 : 202, out.value.object) : statusResponse(out.status);
 };
 
@@ -229,18 +236,14 @@ const deleteCollection: Handler = async (r, c) => {
   const info = c.route.info;
   const filter = filterOf(info, c.query);
   if (!filter.ok) return statusResponse(filter.status);
-  const body = decodeAnyBody(c.body, c.headers['content-type']);
-  if (!body.ok) return statusResponse(body.status);
-  const options = deleteOptionsOf(body.value, c.query);
-  if (!options.ok) return statusResponse(options.status);
-  const dryRun = dryRunOf(c.query);
-  if (!dryRun.ok) return statusResponse(dryRun.status);
+  const request = deleteRequestOf(c);
+  if (!request.ok) return statusResponse(request.status);
   const listed = await r.storage.list(info, c.route.namespace);
   if (!listed.ok) return statusResponse(listed.status);
   const deleted: JsonObject[] = [];
   for (const s of listed.value.items.filter((i) => filter.value(i.object))) {
     const m = asRecord(s.object['metadata']) ?? {};
-    const out = await r.delete(info, asString(m['namespace']), asString(m['name']) ?? '', options.value, dryRun.value);
+    const out = await r.delete(info, asString(m['namespace']), asString(m['name']) ?? '', request.options, request.dryRun);
     if (out.ok) deleted.push(out.value.object);
     else if (out.status.reason !== 'NotFound') return statusResponse(out.status);
   }
