@@ -19,6 +19,8 @@ export interface TimingProfile {
   readonly notReadyTolerationMs: number;
   readonly crashLoopBackoffStartMs: number;
   readonly crashLoopBackoffMaxMs: number;
+  /** How often the apiservers compact etcd, keeping one interval of history (kube-apiserver's --etcd-compaction-interval). */
+  readonly apiserverCompactionIntervalMs: number;
 }
 
 export const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
@@ -35,6 +37,7 @@ export const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     notReadyTolerationMs: 300_000,
     crashLoopBackoffStartMs: 10_000,
     crashLoopBackoffMaxMs: 300_000,
+    apiserverCompactionIntervalMs: 300_000,
   },
   fast: {
     name: 'fast',
@@ -51,6 +54,7 @@ export const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     notReadyTolerationMs: 5_000,
     crashLoopBackoffStartMs: 100,
     crashLoopBackoffMaxMs: 5_000,
+    apiserverCompactionIntervalMs: 60_000,
   },
 };
 
