@@ -4,12 +4,14 @@ import type { Address } from '../../src/runtime/address.js';
 import type { InboxMessage } from '../../src/runtime/client-actor.js';
 import { serviceUnavailable } from '../../src/api/index.js';
 import { ApiServerCore } from '../../src/apiserver/core.js';
+import { Compactor, type CompactionOutcome, maxCompactionIntervalMs, type WakeUp } from '../../src/apiserver/compactor.js';
 import { ApiHttpsServer } from '../../src/apiserver/https-server.js';
 import { Authenticator, ServiceAccountTokenVerifier, type StaticTokenEntry } from '../../src/apiserver/auth/index.js';
 import { statusResponse } from '../../src/apiserver/request.js';
 import { contextPort } from '../../src/client/actor-port.js';
 import { EtcdClient } from '../../src/client/etcd-client.js';
 import type { ApiRequest, ApiResponse, ApiTransport, ApiWatchResult } from '../../src/client/api-transport.js';
+import { profile } from '../../src/runtime/profiles.js';
 import {
   defaultApiserverHostOf, validateApiserverMessage, type ApiserverConfig, type ApiserverMessage, type ApiserverReply,
 } from './messages.js';
@@ -72,6 +74,10 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
   private backoffMs: number;
   private https: ApiHttpsServer | undefined;
   private stopped = false;
+  private readonly compactionIntervalMs: number;
+  private compactor: Compactor | undefined;
+  /** What the pending `compact` timer message runs (the compactor's wake-up). */
+  private compactFire: (() => void) | undefined;
   /** Open in-cluster watches by client, then by the client's watch id. */
   private readonly watches = new Map<Address, Map<number, Subscription>>();
 
@@ -79,6 +85,10 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     if (config.etcdMembers.length === 0) throw new Error('apiserver: no etcd members configured');
     this.kv = new EtcdClient(contextPort(context, this.incoming.asObservable()), { members: config.etcdMembers, clientId: `${context.self}@${context.incarnation}` });
     this.backoffMs = config.startBackoffInitialMs ?? DEFAULT_START_BACKOFF_INITIAL_MS;
+    this.compactionIntervalMs = config.compactionIntervalMs ?? profile(config.profile ?? 'fast').apiserverCompactionIntervalMs;
+    if (!(Number.isSafeInteger(this.compactionIntervalMs) && this.compactionIntervalMs >= 0 && this.compactionIntervalMs <= maxCompactionIntervalMs)) {
+      throw new Error(`apiserver: compactionIntervalMs must be 0 (off) or 1..${maxCompactionIntervalMs}, got ${this.compactionIntervalMs}`);
+    }
   }
 
   static async create(context: ActorContext, config: ApiserverConfig): Promise<ApiserverBehaviour> {
@@ -115,6 +125,12 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
       case 'heartbeat':
         this.heartbeat();
         return;
+      case 'compact': {
+        const fire = this.compactFire;
+        this.compactFire = undefined;
+        fire?.();
+        return;
+      }
       default: {
         const unreachable: never = message;
         throw new Error(`apiserver: unhandled ${JSON.stringify(unreachable)}`);
@@ -123,11 +139,14 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
   }
 
   inspect(): Record<string, unknown> {
-    return { ...this.status(), etcdLeaderHint: this.kv.leaderHint ?? '' };
+    const c = this.compactor?.stats;
+    const compaction = c ? { compactionRounds: c.rounds, compactions: c.compactions, compactionFailures: c.failures, lastCompactedRevision: c.lastCompactedRevision } : {};
+    return { ...this.status(), etcdLeaderHint: this.kv.leaderHint ?? '', ...compaction };
   }
 
   stop(): void {
     this.stopped = true;
+    this.compactor?.stop();
     for (const byId of this.watches.values()) for (const sub of byId.values()) sub.unsubscribe();
     this.watches.clear();
     this.core?.stop();
@@ -159,7 +178,10 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     try {
       await core.start();
       if (this.stopped) core.stop();
-      else this.core = core;
+      else {
+        this.core = core;
+        this.startCompactor();
+      }
       this.context.log.info('apiserver ready', { attempts: this.startAttempts });
     } catch (error) {
       core.stop();
@@ -169,6 +191,52 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
       this.backoffMs = Math.min(max, this.backoffMs * 2);
     } finally {
       this.starting = false;
+    }
+  }
+
+  /** Like kube-apiserver, every apiserver runs a compactor; the claim on compact_rev_key makes one of them compact per interval. */
+  private startCompactor(): void {
+    const intervalMs = this.compactionIntervalMs;
+    if (intervalMs === 0 || this.compactor) return;
+    const wakeUp: WakeUp = {
+      set: (delayMs, fire) => {
+        this.compactFire = fire;
+        this.context.setTimer('compact', delayMs, { type: 'compact' });
+      },
+      cancel: () => {
+        this.compactFire = undefined;
+        this.context.cancelTimer('compact');
+      },
+    };
+    this.compactor = new Compactor({
+      kv: this.kv, intervalMs, wakeUp,
+      onOutcome: (outcome) => this.logCompaction(outcome),
+      onError: (error) => this.context.log.error('etcd compaction round threw; retrying next interval', { error: String(error) }),
+    });
+    this.compactor.start();
+  }
+
+  private logCompaction(outcome: CompactionOutcome): void {
+    switch (outcome.kind) {
+      case 'compacted':
+        this.context.log.info('compacted etcd', { revision: outcome.revision, nextRevision: outcome.nextRevision });
+        return;
+      case 'failed':
+        this.context.log.warn('etcd compaction failed; retrying next interval', {
+          stage: outcome.stage, code: outcome.error.code, definite: outcome.error.definite,
+          error: outcome.error.code === 'store' ? outcome.error.error.code : outcome.error.message,
+        });
+        return;
+      case 'alreadyCompacted':
+        this.context.log.info('etcd already compacted past this round', { revision: outcome.revision, compactRevision: outcome.compactRevision });
+        return;
+      case 'claimed':
+      case 'observed':
+        return;
+      default: {
+        const never: never = outcome;
+        throw new Error(`apiserver: unhandled compaction outcome ${JSON.stringify(never)}`);
+      }
     }
   }
 

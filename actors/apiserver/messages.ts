@@ -27,7 +27,8 @@ export type ApiserverMessage =
   | { readonly type: 'watchUpdate'; readonly watchId: number; readonly update: WatchUpdate }
   /** Timers to self. */
   | { readonly type: 'startCore' }
-  | { readonly type: 'heartbeat' };
+  | { readonly type: 'heartbeat' }
+  | { readonly type: 'compact' };
 
 /** What an apiserver sends back. */
 export type ApiserverReply =
@@ -68,6 +69,8 @@ export interface ApiserverConfig {
   readonly startBackoffMaxMs?: number;
   /** In-cluster watches one client may hold open (default 1,000). */
   readonly maxWatchesPerClient?: number;
+  /** How often to compact etcd (default: the profile's `apiserverCompactionIntervalMs`); 0 turns compaction off. */
+  readonly compactionIntervalMs?: number;
 }
 
 /** DESIGN §5: the apiserver of `master-N` binds 127.10.0.N. */
@@ -129,6 +132,7 @@ export function validateApiserverMessage(raw: unknown): ApiserverMessage | Proto
     case 'apiserverStatusRequest':
     case 'startCore':
     case 'heartbeat':
+    case 'compact':
       return m as unknown as ApiserverMessage;
     default:
       return protocolError(`apiserver: unknown message type ${JSON.stringify(m.type)}`);
