@@ -20,9 +20,9 @@ const etcds = hosts.map((h) => address(h, 'etcd'));
 const apiservers = hosts.map((h) => address(h, 'apiserver'));
 const intervalMs = 1_000;
 
-async function simCluster(seed: number): Promise<SimulatedSystem> {
+async function simCluster(seed: number, compactionIntervalMs = intervalMs): Promise<SimulatedSystem> {
   const peers = etcds.map((m) => memberId(m, 1));
-  const apiserverConfig: ApiserverConfig = { etcdMembers: etcds, heartbeatMs: 200, compactionIntervalMs: intervalMs };
+  const apiserverConfig: ApiserverConfig = { etcdMembers: etcds, heartbeatMs: 200, compactionIntervalMs };
   const specs: HostSpec[] = hosts.map((host, i) => ({
     name: host,
     actors: [
@@ -104,4 +104,14 @@ test('apiserver actors: one compaction per interval on the Raft store; survivors
   const gained = after.reduce((n, v, i) => n + v.compactions - before[i]!.compactions, 0);
   t.true(gained >= 2 && gained <= 4, `survivors compacted ${gained} times: ${JSON.stringify({ before, after })}`);
   t.true(await compactRevisionOf(system, etcds.find((_, i) => i !== winner)!) > compactedBefore);
+});
+
+test('apiserver actors: compactionIntervalMs 0 turns compaction off', async (t) => {
+  const system = await simCluster(6, 0);
+  t.teardown(() => system.stop());
+  await system.advance(5 * intervalMs);
+  const summary = (await system.inspect(apiservers[0]!))['summary'] as Record<string, unknown> | undefined;
+  t.is(summary?.['ready'], true);
+  t.is(summary?.['compactionRounds'], undefined, 'no compactor runs');
+  t.deepEqual(await Promise.all(etcds.map((m) => compactRevisionOf(system, m))), [0, 0, 0]);
 });
