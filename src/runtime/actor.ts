@@ -72,6 +72,12 @@ export interface ActorBehaviour<In extends Message = Message> {
    * promise does not hold the mailbox: an actor that awaits must not assume it runs alone.
    */
   receive(message: In, incoming: Incoming): void | Promise<void>;
+  /**
+   * `host` was killed and its connections were reset (see `PeerDownNotice`): a failure detector
+   * that never lies about a kill but says nothing about partitions. Called like `receive`, one
+   * message at a time; throwing crashes the actor.
+   */
+  onPeerDown?(host: string): void;
   /** A small JSON-able summary for `inspect` (the control plane). */
   inspect?(): Record<string, unknown>;
   /** Graceful stop (never called when the actor or its host is killed). */

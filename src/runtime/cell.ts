@@ -1,13 +1,15 @@
 import type { Subscription } from 'rxjs';
-import { hostOf, type Address } from './address.js';
+import { hostOf, isHostName, type Address } from './address.js';
 import type { Clock, TimerId } from './clock.js';
 import type { Prng } from './prng.js';
 import type { Storage } from './storage.js';
 import {
   AskRefusedError,
+  AskResetError,
   AskTimeoutError,
   EnvelopeKind,
   isRuntimeErrorReply,
+  PEER_DOWN,
   type Effect,
   type Envelope,
   type Message,
@@ -56,6 +58,8 @@ export const MAX_PENDING_ASKS = 100_000;
 export const MAX_TIMERS = 10_000;
 
 interface PendingAsk {
+  readonly target: Address;
+  readonly messageType: string;
   readonly resolve: (message: Message) => void;
   readonly reject: (error: Error) => void;
   readonly timer: TimerId;
@@ -184,6 +188,10 @@ export class ActorCell {
       this.settleAsk(envelope);
       return;
     }
+    if (envelope.body.type === PEER_DOWN) {
+      this.handlePeerDown(envelope);
+      return;
+    }
     const validated = this.definition.validate(envelope.body);
     if (isProtocolError(validated)) {
       this.counters.rejected++;
@@ -205,6 +213,28 @@ export class ActorCell {
       if (envelope.kind === EnvelopeKind.Ask) {
         this.replyWith(envelope, { type: '$crashed', target: this.address, reason: String(error) });
       }
+      this.crash(error);
+    }
+  }
+
+  private handlePeerDown(envelope: Envelope): void {
+    const host = (envelope.body as { host?: unknown }).host;
+    if (envelope.kind !== EnvelopeKind.Tell || !isHostName(host)) {
+      this.counters.rejected++;
+      this.services.onRejected?.(this.address, `malformed ${PEER_DOWN} notice`);
+      return;
+    }
+    this.counters.received++;
+    // Asks pending at the dead host end now, as calls on a reset connection do.
+    for (const [id, ask] of this.pending) {
+      if (hostOf(ask.target) !== host) continue;
+      this.pending.delete(id);
+      this.services.clock.clearTimer(ask.timer);
+      ask.reject(new AskResetError(ask.target, ask.messageType, host));
+    }
+    try {
+      this.behaviour!.onPeerDown?.(host);
+    } catch (error) {
       this.crash(error);
     }
   }
@@ -324,7 +354,7 @@ export class ActorCell {
         if (!this.pending.delete(id)) return;
         reject(new AskTimeoutError(to, message.type, timeoutMs));
       });
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { target: to, messageType: message.type, resolve, reject, timer });
       this.counters.sent++;
       this.services.outbox.post({ kind: EnvelopeKind.Ask, from: this.address, to, id, body: message });
     });

@@ -28,6 +28,29 @@ export interface Envelope {
 }
 
 /**
+ * What the runtime tells every actor on the other hosts when a host is killed: the dead host's
+ * connections were reset, as a kernel resets a killed process's TCP connections at once. It
+ * travels from `<host>/kernel` through the network like any packet, so a partitioned or cut link
+ * never carries it: a host that is only unreachable is found out by timeouts alone. On arrival the
+ * runtime ends the receiver's asks pending at that host (`AskResetError`) and calls
+ * `ActorBehaviour.onPeerDown`; it never reaches `receive`.
+ */
+export interface PeerDownNotice {
+  readonly type: '$peer-down';
+  readonly host: string;
+}
+
+export const PEER_DOWN = '$peer-down';
+
+/** The actor name a host's resets come from. */
+export const KERNEL_ACTOR = 'kernel';
+
+export function peerDownEnvelope(deadHost: string, to: Address): Envelope {
+  const body: PeerDownNotice = { type: PEER_DOWN, host: deadHost };
+  return { kind: EnvelopeKind.Tell, from: `${deadHost}/${KERNEL_ACTOR}`, to, id: 0, body };
+}
+
+/**
  * Replies the runtime itself sends instead of the target actor. Typed so that callers can tell a
  * definite refusal (`rejected`, `overloaded`: the message was not processed) from silence.
  */
@@ -47,6 +70,18 @@ export class AskTimeoutError extends Error {
   constructor(readonly target: Address, readonly messageType: string, readonly timeoutMs: number) {
     super(`ask ${messageType} to ${target} timed out after ${timeoutMs} ms`);
     this.name = 'AskTimeoutError';
+  }
+}
+
+/**
+ * An `ask` ended because the target's host was killed while it was pending (its connection was
+ * reset, see `PeerDownNotice`): no reply will come and, as after a timeout, the outcome is unknown.
+ */
+export class AskResetError extends AskTimeoutError {
+  constructor(target: Address, messageType: string, readonly host: string) {
+    super(target, messageType, 0);
+    this.message = `ask ${messageType} to ${target}: connection reset (host ${host} was killed); outcome unknown`;
+    this.name = 'AskResetError';
   }
 }
 

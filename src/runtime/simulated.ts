@@ -6,7 +6,7 @@ import { clientActor, type InboxMessage } from './client-actor.js';
 import { VirtualClock } from './clock.js';
 import { LogBuffer, sinkLogger } from './logger.js';
 import { SeededPrng, type Prng } from './prng.js';
-import { EnvelopeKind, type Effect, type Envelope, type Message, type OutgoingMessage } from './protocol.js';
+import { EnvelopeKind, peerDownEnvelope, type Effect, type Envelope, type Message, type OutgoingMessage } from './protocol.js';
 import { MemoryStorage, recordingStorage, type Storage } from './storage.js';
 import { DEFAULT_INTENSITY, RestartTracker } from './supervision.js';
 import { CLIENT_HOST, type ActorSystem, type KillOptions, type NetworkControl, type SystemEvent, type SystemOptions } from './system.js';
@@ -170,6 +170,8 @@ export class SimulatedSystem implements ActorSystem {
       this.killSlot(slot);
       this.storages.get(slot.address)?.crash({ loseUnsynced: options.loseUnsynced ?? true });
     }
+    const survivors = [...this.slots.values()].filter((slot) => hostOf(slot.address) !== host && !slot.killed).map((slot) => slot.address);
+    for (const to of [...survivors, this.clientAddress]) this.post(peerDownEnvelope(host, to), true);
   }
 
   async restartHost(host: string): Promise<void> {
@@ -297,10 +299,11 @@ export class SimulatedSystem implements ActorSystem {
     }
   }
 
-  private post(envelope: Envelope): void {
+  /** `reset`: a dead host's connection reset (`PeerDownNotice`), routed as if its host were up. */
+  private post(envelope: Envelope, reset = false): void {
     const fromHost = hostOf(envelope.from);
     const toHost = hostOf(envelope.to);
-    const routing = this.model.route(fromHost, toHost, envelope.body.type);
+    const routing = reset ? this.model.routeReset(fromHost, toHost, envelope.body.type) : this.model.route(fromHost, toHost, envelope.body.type);
     const atMs = this.clock.now();
     if (!routing.deliver) {
       this.model.record({ atMs, from: envelope.from, to: envelope.to, type: envelope.body.type, event: 'lost', detail: routing.reason });

@@ -11,7 +11,7 @@ import { ActorCell, type CellExit } from './cell.js';
 import type { Clock } from './clock.js';
 import { clientActor, type InboxMessage } from './client-actor.js';
 import { LogBuffer, type LogRecord } from './logger.js';
-import type { Message, OutgoingMessage } from './protocol.js';
+import { peerDownEnvelope, type Message, type OutgoingMessage } from './protocol.js';
 import { MemoryStorage } from './storage.js';
 import { DEFAULT_INTENSITY, RestartTracker } from './supervision.js';
 import { CLIENT_HOST, type ActorSystem, type KillOptions, type NetworkControl, type SystemEvent, type SystemOptions } from './system.js';
@@ -176,8 +176,14 @@ export class ThreadedSystem implements ActorSystem {
   }
 
   async killHost(host: string, options: KillOptions = {}): Promise<void> {
-    await this.broadcastNetwork(this.faults.setHostDown(host, true));
+    const config = this.faults.setHostDown(host, true);
+    // Kill first and tell the others after: the doomed thread, busy as it may be, must not delay
+    // the kill (or the resets) by answering a network update it no longer needs.
     await this.killAddresses(this.addressesOf(host), options);
+    const survivors = [...this.slots.values()].filter((slot) => hostOf(slot.address) !== host && slot.fate === 'live').map((slot) => slot.address);
+    for (const to of [...survivors, this.clientAddress]) this.mainHost.router.post(peerDownEnvelope(host, to), true);
+    this.mainHost.router.flushAll();
+    await this.broadcastNetwork(config);
   }
 
   async restartHost(host: string): Promise<void> {

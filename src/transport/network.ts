@@ -246,9 +246,21 @@ export class NetworkModel {
 
   /** Decide the fate of one message and count it. */
   route(fromHost: string, toHost: string, type: string): Routing {
+    return this.routeFrom(fromHost, toHost, type, false);
+  }
+
+  /**
+   * Decide the fate of the resets a host sent as it died (`PeerDownNotice`): routed as if the
+   * host were still up, so partitions, cuts, drops and delays apply to them as to any packet.
+   */
+  routeReset(fromHost: string, toHost: string, type: string): Routing {
+    return this.routeFrom(fromHost, toHost, type, true);
+  }
+
+  private routeFrom(fromHost: string, toHost: string, type: string, senderJustDied: boolean): Routing {
     const counters = this.counters(fromHost, toHost, type);
     counters.sent++;
-    if (this.down.size > 0 && (this.down.has(toHost) || this.down.has(fromHost))) {
+    if (this.down.size > 0 && (this.down.has(toHost) || (this.down.has(fromHost) && !senderJustDied))) {
       counters.down++;
       return DOWN;
     }

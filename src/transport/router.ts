@@ -86,10 +86,14 @@ export class Router {
     for (const thread of [...this.peers.keys()]) this.removePeer(thread);
   }
 
-  /** The relay: decide each message's fate, then queue it for its thread (now or after a delay). */
-  post(envelope: Envelope): void {
+  /**
+   * The relay: decide each message's fate, then queue it for its thread (now or after a delay).
+   * `reset`: a dead host's connection reset (`PeerDownNotice`), routed as if its host were up.
+   */
+  post(envelope: Envelope, reset = false): void {
     const model = this.options.model;
-    const routing = model.route(hostOf(envelope.from), hostOf(envelope.to), envelope.body.type);
+    const route = reset ? model.routeReset.bind(model) : model.route.bind(model);
+    const routing = route(hostOf(envelope.from), hostOf(envelope.to), envelope.body.type);
     if (model.tracing) {
       model.record({
         atMs: this.options.clock.wallNow(),

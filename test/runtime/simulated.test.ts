@@ -2,8 +2,8 @@ import test from 'ava';
 import { echoActor } from '../../actors/echo/actor.js';
 import type { EchoMessage } from '../../actors/echo/messages.js';
 import type { Address } from '../../src/runtime/address.js';
-import type { AnyActorDefinition, HostSpec } from '../../src/runtime/actor.js';
-import { AskRefusedError, AskTimeoutError } from '../../src/runtime/protocol.js';
+import { defineActor, type AnyActorDefinition, type HostSpec } from '../../src/runtime/actor.js';
+import { AskRefusedError, AskResetError, AskTimeoutError } from '../../src/runtime/protocol.js';
 import { SimulatedSystem } from '../../src/runtime/simulated.js';
 import { totalStats } from '../../src/transport/network.js';
 
@@ -275,4 +275,47 @@ test('killing a host mid-stream loses only the messages in flight or sent while 
     t.true(at >= killedAt - 0.5 && at < restartedAt, `message ${i} sent at ${at} was lost outside the down window [${killedAt}, ${restartedAt})`);
   }
   t.deepEqual(lost, Array.from({ length: lost.length }, (_, k) => lost[0]! + k), 'one contiguous gap');
+});
+
+/** Records the hosts it hears are down (`onPeerDown`) and tells them on `downs`. */
+const witnessActor = defineActor<{ type: 'downs' }, undefined>({
+  kind: 'witness',
+  validate: (raw) => (typeof raw === 'object' && raw !== null && (raw as { type?: unknown }).type === 'downs' ? { type: 'downs' } : { protocolError: 'witness: only downs' }),
+  create: () => {
+    const downs: string[] = [];
+    return {
+      receive: (_message, incoming) => incoming.reply?.({ type: 'downs', hosts: [...downs] }),
+      onPeerDown: (host) => downs.push(host),
+    };
+  },
+});
+
+test('a killed host resets its connections: pending asks end with AskResetError, survivors hear onPeerDown, a partitioned one hears nothing', async (t) => {
+  const system = await SimulatedSystem.start({
+    seed: 3,
+    definitions: { ...definitions, witness: witnessActor as AnyActorDefinition },
+    hosts: [
+      { name: 'h1', actors: [{ name: 'echo', kind: 'echo', config: {} }] },
+      { name: 'h2', actors: [{ name: 'witness', kind: 'witness' }] },
+      { name: 'h3', actors: [{ name: 'witness', kind: 'witness' }] },
+    ],
+  });
+  t.teardown(() => system.stop());
+  await system.network.inject({ kind: 'partition', groups: [['h1', 'h2', 'client'], ['h3']] });
+  await system.pause('h1/echo');
+  const pending = system.ask('h1/echo', { type: 'echo', seq: 1 }, { timeoutMs: 5_000 });
+  pending.catch(() => undefined);
+  await system.advance(1);
+  const killedAtMs = system.clock.now();
+  await system.killHost('h1');
+  const error = await t.throwsAsync(system.drive(pending));
+  t.true(error instanceof AskResetError, String(error));
+  t.true(error instanceof AskTimeoutError, 'a reset is an unknown outcome, like a timeout');
+  t.true(system.clock.now() - killedAtMs < 5, 'ended at once, not at its deadline');
+  const heard = async (host: string) => (await system.drive(system.ask<{ type: 'downs'; hosts: string[] }>(`${host}/witness`, { type: 'downs' }))).hosts;
+  t.deepEqual(await heard('h2'), ['h1']);
+  await system.network.healAll();
+  t.deepEqual(await heard('h3'), [], 'the reset could not cross the partition');
+  const silent = await t.throwsAsync(system.drive(system.ask('h1/echo', { type: 'echo', seq: 2 }, { timeoutMs: 100 })));
+  t.false(silent instanceof AskResetError, 'an ask sent after the kill vanishes and times out');
 });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { EchoMessage } from '../../actors/echo/messages.js';
 import type { HostSpec } from '../../src/runtime/actor.js';
-import { AskTimeoutError } from '../../src/runtime/protocol.js';
+import { AskResetError, AskTimeoutError } from '../../src/runtime/protocol.js';
 import { ThreadedSystem } from '../../src/runtime/threaded.js';
 
 type Stats = Extract<EchoMessage, { type: 'stats' }>;
@@ -50,7 +50,7 @@ test('a ring across three threads works, stops at a partition, and works again a
   t.is(h2.rings, 3, 'h2 saw the first ring and two passes of the last, not the cut one');
 });
 
-test('a crashed actor gets a fresh thread; a killed host is silent, and restarts from its synced data', async (t) => {
+test('a crashed actor gets a fresh thread; a killed host resets pending asks, is silent, and restarts from its synced data', async (t) => {
   const system = await ThreadedSystem.start({ hosts: ring, seed: 4, intensity: { maxRestarts: 3, periodMs: 60_000 } });
   t.teardown(() => system.stop());
   await system.ask('h2/echo', { type: 'remember', value: 'synced' });
@@ -65,7 +65,12 @@ test('a crashed actor gets a fresh thread; a killed host is silent, and restarts
   t.is(after.incarnation, 1);
   t.true(system.history.some((e) => e.event === 'crashed' && e.address === 'h2/echo'));
 
+  await system.pause('h2/echo');
+  const pending = system.ask('h2/echo', { type: 'echo', seq: 1 }, { timeoutMs: 60_000 });
+  pending.catch(() => undefined);
   await system.killHost('h2');
+  const reset = await t.throwsAsync(pending);
+  t.true(reset instanceof AskResetError, `an ask pending at the killed host ends with its reset, not its deadline: ${String(reset)}`);
   t.is((await system.list()).find((i) => i.address === 'h2/echo')!.status, 'killed');
   const silent = await t.throwsAsync(system.ask('h2/echo', { type: 'recall' }, { timeoutMs: 100 }));
   t.true(silent instanceof AskTimeoutError);
