@@ -74,6 +74,11 @@ export interface RaftConfig {
   readonly maxPendingReads: number;
   /** Data bytes of committed entries handed out per Ready (at least one entry). */
   readonly maxCommittedBytesPerReady: number;
+  /**
+   * After `peerDown` of the leader, the surviving voters campaign this many ticks apart, in id
+   * order: enough for one pre-vote and vote round trip, so two of them rarely split the vote.
+   */
+  readonly forgetStaggerTicks: number;
 }
 
 export const defaultRaftConfig: RaftConfig = {
@@ -88,6 +93,7 @@ export const defaultRaftConfig: RaftConfig = {
   maxUncommittedBytes: 64 * 1024 * 1024,
   maxPendingReads: 4096,
   maxCommittedBytesPerReady: 16 * 1024 * 1024,
+  forgetStaggerTicks: 2,
 };
 
 export interface SoftState {
@@ -188,11 +194,12 @@ function dropped(reason: DropReason): { kind: 'dropped'; reason: DropReason } {
 
 function validateConfig(c: RaftConfig): void {
   const positive = ['electionTicks', 'heartbeatTicks', 'maxInflightAppends', 'maxEntriesPerAppend', 'maxAppendBytes',
-    'maxProposalBytes', 'maxUncommittedBytes', 'maxPendingReads', 'maxCommittedBytesPerReady'] as const;
+    'maxProposalBytes', 'maxUncommittedBytes', 'maxPendingReads', 'maxCommittedBytesPerReady', 'forgetStaggerTicks'] as const;
   for (const key of positive) {
     if (!Number.isSafeInteger(c[key]) || c[key] < 1) throw new Error(`raft config: ${key} must be a positive integer`);
   }
   if (c.heartbeatTicks >= c.electionTicks) throw new Error('raft config: heartbeatTicks must be < electionTicks');
+  if (c.forgetStaggerTicks >= c.electionTicks) throw new Error('raft config: forgetStaggerTicks must be < electionTicks');
 }
 
 export class RaftNode {
@@ -371,7 +378,7 @@ export class RaftNode {
     this.lead = '';
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
-    this.randomizedElectionTimeout = this.cfg.electionTicks + this.prng.int(this.cfg.electionTicks);
+    this.randomizeElectionTimeout();
     this.leadTransferee = '';
     this.votes.clear();
     this.progress.clear();
@@ -397,6 +404,11 @@ export class RaftNode {
     this.state = 'preCandidate';
     this.lead = '';
     this.votes.clear();
+    this.randomizeElectionTimeout();
+  }
+
+  /** §5.2: a timeout drawn from [electionTicks, 2 * electionTicks). */
+  private randomizeElectionTimeout(): void {
     this.randomizedElectionTimeout = this.cfg.electionTicks + this.prng.int(this.cfg.electionTicks);
   }
 
@@ -629,6 +641,8 @@ export class RaftNode {
     assert(this.state !== 'leader', `two leaders in term ${this.currentTerm}: ${this.id} and ${m.from}`);
     // §5.2: a candidate that hears from a leader of its term returns to follower.
     if (this.state !== 'follower') this.becomeFollower(this.currentTerm, m.from);
+    // The leader was reported dead (peerDown) but lives: back to a full election timeout.
+    if (this.lead === '' && this.randomizedElectionTimeout < this.cfg.electionTicks) this.randomizeElectionTimeout();
     this.electionElapsed = 0;
     this.lead = m.from;
     switch (m.type) {
@@ -878,6 +892,28 @@ export class RaftNode {
     assert(snap !== undefined, `follower ${to} needs compacted entries but there is no snapshot`);
     this.send({ type: 'snapshot', from: this.id, to, term: this.currentTerm, snapshot: snap });
     pr.becomeSnapshot(snap.metadata.index);
+  }
+
+  /**
+   * An external failure detector says `id` is dead (its host was killed and its connections reset;
+   * never said of a node that is merely unreachable). A follower of `id` forgets it, as etcd-raft's
+   * MsgForgetLeader does: a leaderless follower grants pre-votes at once, so once a quorum has
+   * forgotten the dead leader an election succeeds without waiting out the election timeout. To
+   * avoid split votes the survivors stagger their campaigns by their rank among the live voters
+   * (`forgetStaggerTicks` apart); a lagging first candidate is refused and the next one wins.
+   * Safety never depends on the detector: a wrong report costs at most one election.
+   */
+  peerDown(id: NodeId): void {
+    if (this.state === 'leader') {
+      this.reportUnreachable(id);
+      return;
+    }
+    if (this.state !== 'follower' || this.lead !== id || !this.promotable()) return;
+    this.lead = '';
+    const survivors = this.voters.filter((v) => v !== id);
+    const rank = survivors.indexOf(this.id);
+    assert(rank >= 0, `promotable node ${this.id} missing from voters`);
+    this.randomizedElectionTimeout = this.electionElapsed + 1 + rank * this.cfg.forgetStaggerTicks;
   }
 
   /** The shell could not deliver to `id`: stop streaming to it and probe. */
