@@ -1,7 +1,7 @@
 import { Subject, type Subscription } from 'rxjs';
 import { defineActor, type ActorBehaviour, type ActorContext, type Incoming } from '../../src/runtime/actor.js';
 import type { Address } from '../../src/runtime/address.js';
-import type { InboxMessage } from '../../src/runtime/client-actor.js';
+import { peerDownReceived, type InboxMessage } from '../../src/runtime/client-actor.js';
 import { serviceUnavailable } from '../../src/api/index.js';
 import { ApiServerCore } from '../../src/apiserver/core.js';
 import { Compactor, type CompactionOutcome, maxCompactionIntervalMs, type WakeUp } from '../../src/apiserver/compactor.js';
@@ -103,6 +103,11 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     context.setTimer('startCore', 0, { type: 'startCore' });
     context.setTimer('heartbeat', config.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, { type: 'heartbeat' });
     return self;
+  }
+
+  /** An etcd member's host was killed: the etcd client stops waiting on it (see EtcdClient). */
+  onPeerDown(host: string): void {
+    this.incoming.next(peerDownReceived(host));
   }
 
   receive(message: ApiserverMessage, incoming: Incoming): void | Promise<void> {

@@ -1,6 +1,6 @@
-import { Observable, filter } from 'rxjs';
-import type { Address } from '../runtime/address.js';
-import { AskRefusedError, AskTimeoutError, type OutgoingMessage } from '../runtime/protocol.js';
+import { Observable, filter, type Subscription } from 'rxjs';
+import { hostOf, type Address } from '../runtime/address.js';
+import { AskRefusedError, AskTimeoutError, PEER_DOWN, type OutgoingMessage, type PeerDownNotice } from '../runtime/protocol.js';
 import type {
   Command, CommandMeta, CommandResponse, DeleteRangeRequest, DeleteRangeResponse, LeaseGrantResponse, PutRequest,
   PutResponse, RangeRequest, RangeResponse, StoreError, TxnRequest, TxnResponse,
@@ -78,6 +78,26 @@ export class EtcdClient implements KvClient {
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 300;
     this.retryBackoffMs = options.retryBackoffMs ?? 20;
     this.watchIdleMs = options.watchIdleMs ?? 3_000;
+    // A killed member's host resets our connections: stop sending to it at once (its pending
+    // asks end with AskResetError, see the runtime) instead of waiting for it to time out.
+    this.resets = port.incoming$.pipe(filter((received) => received.message.type === PEER_DOWN)).subscribe((received) => {
+      this.onPeerDown((received.message as PeerDownNotice).host);
+    });
+  }
+
+  private readonly resets: Subscription;
+
+  /** Stop listening for resets (the client's requests and watches still end on their own). */
+  close(): void {
+    this.resets.unsubscribe();
+  }
+
+  private onPeerDown(host: string): void {
+    for (const member of this.options.members) {
+      if (hostOf(member) !== host) continue;
+      this.suspect(member);
+      if (this.leader === member) this.leader = undefined;
+    }
   }
 
   private readonly suspects = new Map<Address, number>();
@@ -333,11 +353,16 @@ export class EtcdClient implements KvClient {
             }
           }
         });
+      // Its member's host was killed: resume elsewhere now rather than after watchIdleMs of silence.
+      const resets = this.port.incoming$
+        .pipe(filter((received) => received.message.type === PEER_DOWN && (received.message as PeerDownNotice).host === hostOf(member)))
+        .subscribe(() => moveOn());
       open();
       idleTimer = this.port.clock.setTimer(this.watchIdleMs / 3, checkIdle);
       return () => {
         closed = true;
         subscription.unsubscribe();
+        resets.unsubscribe();
         if (idleTimer !== undefined) this.port.clock.clearTimer(idleTimer);
         this.port.send(member, { type: 'watchCancel', watchId: clientWatchId });
       };

@@ -17,6 +17,8 @@ export interface EtcdClusterOptions {
   readonly seed?: number;
   readonly profile?: ProfileName;
   readonly snapshotEveryEntries?: number;
+  /** Elect a new leader as soon as the leader's host is reported killed (default true; see EtcdConfig). */
+  readonly forgetDeadLeader?: boolean;
   /** Threads only: where the members keep their data (default a temporary directory). */
   readonly dataDir?: string;
   readonly traceLimit?: number;
@@ -47,6 +49,7 @@ export class EtcdCluster {
         peers,
         profile: options.profile ?? 'fast',
         ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
+        ...(options.forgetDeadLeader === undefined ? {} : { forgetDeadLeader: options.forgetDeadLeader }),
       };
       return { name: host, actors: [{ name: 'etcd', kind: 'etcd', config, restart: 'permanent' }] };
     });

@@ -74,3 +74,31 @@ test('a watch delivers every change in order, resumes on another member after it
   t.deepEqual(seen, [...seen].sort((a, b) => a - b));
   t.is(new Set(seen).size, 20);
 });
+
+test('a killed leader is replaced within a few ticks (its reset tells the members); without trusting resets, after an election timeout', async (t) => {
+  const firstAckMs = async (forgetDeadLeader: boolean, seed: number): Promise<number> => {
+    const cluster = await EtcdCluster.start({ placement: 'simulated', seed, forgetDeadLeader });
+    try {
+      const sim = cluster.system as SimulatedSystem;
+      await sim.advance(2_000);
+      const client = cluster.client();
+      t.true((await sim.drive(client.put({ key: '/k/before', value: text('x') }))).ok);
+      const leader = (await sim.drive(cluster.leader()))!;
+      await sim.killHost(cluster.hostOf(leader));
+      const began = sim.clock.now();
+      const after = await sim.drive(client.put({ key: '/k/after', value: text('y') }));
+      t.true(after.ok, JSON.stringify(after));
+      return sim.clock.now() - began;
+    } finally {
+      await cluster.stop();
+    }
+  };
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const withResets = await firstAckMs(true, seed);
+    const timeoutsOnly = await firstAckMs(false, seed);
+    t.log(`seed ${seed}: first write acknowledged ${withResets.toFixed(1)} ms after the kill (timeouts only: ${timeoutsOnly.toFixed(1)} ms)`);
+    // fast profile: 10 ms ticks, members 2 ticks apart; the election timeout is 300-600 ms.
+    t.true(withResets < 100, `seed ${seed}: ${withResets} ms`);
+    t.true(timeoutsOnly >= 300, `seed ${seed}: ${timeoutsOnly} ms`);
+  }
+});

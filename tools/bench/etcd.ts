@@ -6,7 +6,7 @@ import { EtcdCluster } from '../../src/client/etcd-cluster.js';
 import type { EtcdClient } from '../../src/client/etcd-client.js';
 import { closedLoop, type LoadResult } from './load.js';
 import { RealEtcd } from './real-etcd.js';
-import { median, printResult, quantile, round, sortedCopy } from './stats.js';
+import { printResult, quantile, round, sortedCopy } from './stats.js';
 
 const VALUE = new Uint8Array(256).fill(120);
 const CONCURRENCY = [1, 16, 256] as const;
@@ -82,9 +82,16 @@ async function realEtcdWrites(dataDir: string): Promise<Record<number, LoadResul
   }
 }
 
-/** Kill the leader's host under load; time until any client's write is acknowledged again. */
-async function failover(dataDir: string): Promise<number[]> {
-  const cluster = await EtcdCluster.start({ placement: 'threads', dataDir: join(dataDir, 'failover'), profile: 'fast' });
+/**
+ * How the leader fails: `kill` (its host dies; the runtime resets its connections, so members and
+ * clients learn of it at once) or `isolate` (a partition: nothing tells anyone, so only the
+ * election timeout and the client's patience find it out, as in etcd).
+ */
+type LeaderFailure = 'kill' | 'isolate';
+
+/** Fail the leader under load; time until a write sent afterwards is acknowledged. */
+async function failover(dataDir: string, how: LeaderFailure): Promise<number[]> {
+  const cluster = await EtcdCluster.start({ placement: 'threads', dataDir: join(dataDir, `failover-${how}`), profile: 'fast' });
   const samples: number[] = [];
   try {
     await waitForLeader(cluster);
@@ -92,32 +99,46 @@ async function failover(dataDir: string): Promise<number[]> {
     for (let trial = 0; trial < FAILOVER_TRIALS; trial++) {
       await waitForLeader(cluster);
       const leader = (await cluster.leader(300))!;
-      let killedAt = Infinity;
+      const leaderHost = cluster.hostOf(leader);
+      let failedAt = Infinity;
       let firstAck = Infinity;
       let running = true;
       const loops = clients.map(async (client, i) => {
         for (let n = 0; running; n++) {
           const invoked = performance.now();
           const result = await client.put({ key: `/failover/${i}/${n % 10}`, value: VALUE });
-          // Only a write sent after the kill shows the cluster serving again (an ack already on its way does not).
-          if (result.ok && invoked > killedAt && firstAck === Infinity) firstAck = performance.now();
+          // Only a write sent after the failure shows the cluster serving again (an ack already on its way does not).
+          if (result.ok && invoked > failedAt && firstAck === Infinity) firstAck = performance.now();
         }
       });
       await new Promise((resolve) => setTimeout(resolve, 300));
-      killedAt = performance.now();
-      await cluster.system.killHost(cluster.hostOf(leader));
-      while (firstAck === Infinity && performance.now() - killedAt < 10_000) await new Promise((resolve) => setTimeout(resolve, 5));
+      failedAt = performance.now();
+      const partition = how === 'kill'
+        ? (await cluster.system.killHost(leaderHost), undefined)
+        : await cluster.system.network.inject({ kind: 'partition', groups: [[leaderHost], cluster.hosts.filter((h) => h !== leaderHost).concat('client')] });
+      while (firstAck === Infinity && performance.now() - failedAt < 10_000) await new Promise((resolve) => setTimeout(resolve, 5));
       running = false;
       await Promise.all(loops);
-      samples.push(firstAck - killedAt);
-      console.log(`  trial ${trial + 1}: killed ${leader}, first acknowledged write after ${(firstAck - killedAt).toFixed(0)} ms`);
-      await cluster.system.restartHost(cluster.hostOf(leader));
+      samples.push(firstAck - failedAt);
+      console.log(`  ${how} trial ${trial + 1}: ${how === 'kill' ? 'killed' : 'isolated'} ${leader}, first acknowledged write after ${(firstAck - failedAt).toFixed(0)} ms`);
+      if (partition === undefined) await cluster.system.restartHost(leaderHost);
+      else await cluster.system.network.heal(partition);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    return samples;
+    for (const client of clients) client.close();
+    return sortedCopy(samples);
   } finally {
     await cluster.stop();
   }
+}
+
+function describeFailover(how: LeaderFailure, samples: readonly number[]): string {
+  return `failover (${how} the leader) over ${samples.length} trials: p50 ${quantile(samples, 0.5).toFixed(0)} ms, p99 ${quantile(samples, 0.99).toFixed(0)} ms`;
+}
+
+async function failovers(dataDir: string): Promise<Record<LeaderFailure, number[]>> {
+  console.log('failover (fast profile: 50 ms heartbeat, 300-600 ms election timeout), 8 clients writing:');
+  return { kill: await failover(dataDir, 'kill'), isolate: await failover(dataDir, 'isolate') };
 }
 
 /** Fill a member's WAL with 100k entries, then time its restart (recover snapshot + WAL, rebuild). */
@@ -151,8 +172,9 @@ export async function run(args: string[] = []): Promise<void> {
   if (args.includes('--failover-only')) {
     const dir = mkdtempSync(join(tmpdir(), 'pocketkube-bench-etcd-'));
     try {
-      const samples = sortedCopy(await failover(dir));
-      console.log(`failover over ${samples.length} trials: p50 ${quantile(samples, 0.5).toFixed(0)} ms, p99 ${quantile(samples, 0.99).toFixed(0)} ms`);
+      const measured = await failovers(dir);
+      console.log(describeFailover('kill', measured.kill));
+      console.log(describeFailover('isolate', measured.isolate));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -165,8 +187,7 @@ export async function run(args: string[] = []): Promise<void> {
     console.log('  etcd 3.4:   etcd3 npm client -> gRPC over loopback TCP to three etcd processes');
     const ours = await pocketkubeWrites(dataDir);
     const theirs = await realEtcdWrites(dataDir);
-    console.log('failover (fast profile: 50 ms heartbeat, 300-600 ms election timeout), 8 clients writing:');
-    const failovers = sortedCopy(await failover(dataDir));
+    const measured = await failovers(dataDir);
     console.log('recovery:');
     const recoveryMs = await recovery(dataDir);
     console.log('');
@@ -175,7 +196,8 @@ export async function run(args: string[] = []): Promise<void> {
       console.log(`c=${c}: ${Math.round(ours[c]!.opsPerS)} writes/s${ratio}`);
     }
     console.log(`single-client p50: ${ours[1]!.p50Ms.toFixed(2)} ms${theirs ? ` vs etcd ${theirs[1]!.p50Ms.toFixed(2)} ms` : ''}`);
-    console.log(`failover over ${failovers.length} trials: p50 ${quantile(failovers, 0.5).toFixed(0)} ms, p99 ${quantile(failovers, 0.99).toFixed(0)} ms, median ${median(failovers).toFixed(0)} ms`);
+    console.log(describeFailover('kill', measured.kill));
+    console.log(describeFailover('isolate', measured.isolate));
     console.log(`recovery of a member with ${RECOVERY_ENTRIES} WAL entries: ${recoveryMs.toFixed(0)} ms`);
     printResult('etcd', {
       writes_per_s_c1: round(ours[1]!.opsPerS),
@@ -185,8 +207,10 @@ export async function run(args: string[] = []): Promise<void> {
       etcd_writes_per_s_c256: theirs ? round(theirs[256]!.opsPerS) : -1,
       p50_ms_c1: round(ours[1]!.p50Ms, 3),
       etcd_p50_ms_c1: theirs ? round(theirs[1]!.p50Ms, 3) : -1,
-      failover_p50_ms: round(quantile(failovers, 0.5)),
-      failover_p99_ms: round(quantile(failovers, 0.99)),
+      failover_p50_ms: round(quantile(measured.kill, 0.5)),
+      failover_p99_ms: round(quantile(measured.kill, 0.99)),
+      failover_isolated_p50_ms: round(quantile(measured.isolate, 0.5)),
+      failover_isolated_p99_ms: round(quantile(measured.isolate, 0.99)),
       recovery_100k_ms: round(recoveryMs),
     });
   } finally {
