@@ -1,6 +1,6 @@
 import { defineActor, type AnyActorDefinition } from './actor.js';
 import type { Address } from './address.js';
-import { KERNEL_ACTOR, PEER_DOWN, type Message, type PeerDownNotice } from './protocol.js';
+import { peerDownNotice, type Message } from './protocol.js';
 
 export interface InboxMessage {
   readonly from: Address;
@@ -26,6 +26,6 @@ export function clientActor(onMessage: (received: InboxMessage) => void): AnyAct
 
 /** A `PeerDownNotice` as an inbox entry, for client libraries that read resets from their inbox. */
 export function peerDownReceived(host: string): InboxMessage {
-  const message: PeerDownNotice = { type: PEER_DOWN, host };
-  return { from: `${host}/${KERNEL_ACTOR}`, message };
+  const { from, body } = peerDownNotice(host);
+  return { from, message: body };
 }

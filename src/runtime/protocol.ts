@@ -45,9 +45,12 @@ export const PEER_DOWN = '$peer-down';
 /** The actor name a host's resets come from. */
 export const KERNEL_ACTOR = 'kernel';
 
+export function peerDownNotice(deadHost: string): { readonly from: Address; readonly body: PeerDownNotice } {
+  return { from: `${deadHost}/${KERNEL_ACTOR}`, body: { type: PEER_DOWN, host: deadHost } };
+}
+
 export function peerDownEnvelope(deadHost: string, to: Address): Envelope {
-  const body: PeerDownNotice = { type: PEER_DOWN, host: deadHost };
-  return { kind: EnvelopeKind.Tell, from: `${deadHost}/${KERNEL_ACTOR}`, to, id: 0, body };
+  return { kind: EnvelopeKind.Tell, to, id: 0, ...peerDownNotice(deadHost) };
 }
 
 /**
