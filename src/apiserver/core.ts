@@ -90,14 +90,17 @@ export class ApiServerCore implements ApiTransport {
     });
     if (this.o.authenticator === undefined) return;
     const rbacResources = ['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings'];
-    for (const r of rbacResources) this.mirrors.push(new Mirror(this.cacheFor(lookupResource('rbac.authorization.k8s.io', 'v1', r)!)));
-    this.mirrors.push(new Mirror(this.cacheFor(lookupResource('', 'v1', 'pods')!), (key, pod) => {
+    const mirrorOf = (info: ResourceInfo, onChange?: (key: string, object: JsonObject | undefined) => void): Mirror =>
+      new Mirror({ cache: this.cacheFor(info), storage: this.storage, clock: this.o.clock, ...(onChange ? { onChange } : {}) });
+    for (const r of rbacResources) this.mirrors.push(mirrorOf(lookupResource('rbac.authorization.k8s.io', 'v1', r)!));
+    this.mirrors.push(mirrorOf(lookupResource('', 'v1', 'pods')!, (key, pod) => {
       const [ns, name] = key.split('/') as [string, string];
       if (pod === undefined) this.nodeGraph.deletePod(ns, name);
       else this.nodeGraph.upsertPod(pod);
     }));
+    // Each mirror re-lists by itself after its cache loses the etcd watch; only the first load must succeed here.
     for (const m of this.mirrors) {
-      if (!(await m.start(this.storage))) throw new Error(`apiserver: cannot load ${m.info.resource} from the store`);
+      if (!(await m.start())) throw new Error(`apiserver: cannot load ${m.info.resource} from the store`);
     }
   }
 
@@ -109,6 +112,15 @@ export class ApiServerCore implements ApiTransport {
 
   get watcherCount(): number {
     return this.watchesTotal;
+  }
+
+  /** The authorizer's mirrors: re-lists after lost watches, failed attempts, and whether all follow the store now. */
+  get mirrorStatus(): { readonly restarts: number; readonly failedAttempts: number; readonly synced: boolean } {
+    return {
+      restarts: this.mirrors.reduce((n, m) => n + m.restarts, 0),
+      failedAttempts: this.mirrors.reduce((n, m) => n + m.failedAttempts, 0),
+      synced: this.mirrors.every((m) => m.synced),
+    };
   }
 
   async request(req: ApiRequest): Promise<ApiResponse> {

@@ -6,6 +6,11 @@
  *
  * A watcher asking for history older than the ring falls back to its own KvClient watch from N
  * (`directEvents`), which ends with an Expired error when etcd compacted N.
+ *
+ * When the etcd watch is lost (canceled, or ended: e.g. resumed on a member from a revision since
+ * compacted) the cache ends its watchers and tells its listeners; `start()` then begins a new run
+ * from the current revision with an empty ring, so a watcher from before that run falls back to
+ * etcd (events, or 410 Expired), never to a ring with a hole in it.
  */
 import { Observable, type Subscription } from 'rxjs';
 import { type JsonObject, type ResourceInfo, storagePrefix } from '../api/index.js';
@@ -78,6 +83,17 @@ export interface CacheWatcher {
   end(reason: string): void;
 }
 
+/** An internal consumer (RBAC policy, node graph): live events, and word when the cache goes blind. */
+export interface CacheListener {
+  /** Every event of the running cache, in revision order. */
+  event(e: CachedEvent): void;
+  /**
+   * The cache lost its etcd watch: the events from now until it runs again are never delivered, so
+   * the listener must `start()` the cache again and re-list (a reflector's re-list after 410).
+   */
+  lost(reason: string): void;
+}
+
 export type Subscribe = { readonly ok: true; readonly unsubscribe: () => void } | { readonly ok: false; readonly reason: 'tooOld' | 'notStarted' };
 
 export class WatchCache {
@@ -89,12 +105,29 @@ export class WatchCache {
   /** The cache holds every event with revision > oldestCovered up to `revision`. */
   private oldestCovered = 0;
   private current = 0;
-  private readonly listeners = new Set<(e: CachedEvent) => void>();
+  /**
+   * Bumps at every run, loss and stop. Callbacks and starts of an older run are ignored: a watch lost
+   * and replaced must not feed (or end) the next one.
+   */
+  private run = 0;
+  private runs = 0;
+  private runStart = 0;
+  private readonly listeners = new Set<CacheListener>();
 
   constructor(private readonly kv: KvClient, readonly info: ResourceInfo, private readonly capacity = watchCacheCapacityEvents) {}
 
   get revision(): number {
     return this.current;
+  }
+
+  /** The revision the current run began at: history at or before it is not in the ring (watchers older get 'tooOld'). */
+  get startRevision(): number {
+    return this.runStart;
+  }
+
+  /** How many times the cache began an etcd watch (the first start and every restart after a loss). */
+  get generation(): number {
+    return this.runs;
   }
 
   get watcherCount(): number {
@@ -105,7 +138,7 @@ export class WatchCache {
     return this.subscription !== undefined;
   }
 
-  /** Starts the etcd watch once; true when running. */
+  /** Starts the etcd watch (again, after a loss or stop) from the current revision; true when running. */
   start(): Promise<boolean> {
     if (this.subscription) return Promise.resolve(true);
     this.starting ??= this.begin().finally(() => { this.starting = undefined; });
@@ -113,14 +146,14 @@ export class WatchCache {
   }
 
   stop(): void {
+    this.run++;
     this.subscription?.unsubscribe();
     this.subscription = undefined;
-    for (const w of [...this.watchers]) w.end('apiserver stopping');
-    this.watchers.clear();
+    this.endWatchers('apiserver stopping');
   }
 
-  /** Internal consumers (RBAC policy, node graph): every event, live only, for as long as the cache runs. */
-  listen(listener: (e: CachedEvent) => void): () => void {
+  /** Registers an internal consumer for as long as it likes, across losses and restarts. */
+  listen(listener: CacheListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -143,26 +176,39 @@ export class WatchCache {
   }
 
   private async begin(): Promise<boolean> {
+    const before = this.run;
     const rev = await this.kv.currentRevision({ timeoutMs: kvTimeoutMs });
-    if (!rev.ok) return false;
+    // Stopped (or started and lost by someone else) while asking: this start is stale.
+    if (!rev.ok || before !== this.run) return false;
     if (this.subscription) return true;
+    const mine = ++this.run;
+    this.runs++;
+    // A new run covers only what follows its start: older history is etcd's (directEvents), never a silent gap.
     this.ring = [];
     this.head = 0;
     this.oldestCovered = rev.value;
     this.current = rev.value;
-    this.subscription = this.kv.watch({ key: storagePrefix(this.info), prefix: true, startRevision: rev.value + 1, prevKv: true })
-      .subscribe({ next: (u) => this.onUpdate(u), complete: () => this.onLost('etcd watch ended') });
+    this.runStart = rev.value;
+    const subscription = this.kv.watch({ key: storagePrefix(this.info), prefix: true, startRevision: rev.value + 1, prevKv: true })
+      .subscribe({ next: (u) => this.onUpdate(mine, u), complete: () => this.onLost(mine, 'etcd watch ended') });
+    if (mine !== this.run) {
+      // Canceled while subscribing (the store is unavailable): not running; listeners have been told.
+      subscription.unsubscribe();
+      return false;
+    }
+    this.subscription = subscription;
     return true;
   }
 
-  private onUpdate(update: WatchUpdate): void {
+  private onUpdate(run: number, update: WatchUpdate): void {
+    if (run !== this.run) return;
     switch (update.kind) {
       case 'events':
         for (const raw of update.events) {
           const e = changeOf(raw);
           if (e === undefined) continue;
           this.push(e);
-          for (const l of this.listeners) l(e);
+          for (const l of this.listeners) l.event(e);
           for (const w of this.watchers) w.deliver(e);
         }
         this.current = Math.max(this.current, update.revision);
@@ -171,7 +217,7 @@ export class WatchCache {
         this.current = Math.max(this.current, update.revision);
         return;
       case 'canceled':
-        this.onLost(`etcd watch canceled: ${update.reason}`);
+        this.onLost(run, `etcd watch canceled: ${update.reason}`);
         return;
       default: {
         const never: never = update;
@@ -190,11 +236,19 @@ export class WatchCache {
     }
   }
 
-  private onLost(reason: string): void {
-    if (!this.subscription) return;
+  private onLost(run: number, reason: string): void {
+    if (run !== this.run) return;
+    this.run++;
+    this.subscription?.unsubscribe();
     this.subscription = undefined;
-    for (const w of [...this.watchers]) w.end(reason);
+    this.endWatchers(reason);
+    for (const l of [...this.listeners]) l.lost(reason);
+  }
+
+  private endWatchers(reason: string): void {
+    const ending = [...this.watchers];
     this.watchers.clear();
+    for (const w of ending) w.end(reason);
   }
 }
 
