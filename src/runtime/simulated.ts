@@ -170,6 +170,7 @@ export class SimulatedSystem implements ActorSystem {
       this.killSlot(slot);
       this.storages.get(slot.address)?.crash({ loseUnsynced: options.loseUnsynced ?? true });
     }
+    if (options.resetConnections === false) return;
     const survivors = [...this.slots.values()].filter((slot) => hostOf(slot.address) !== host && !slot.killed).map((slot) => slot.address);
     for (const to of [...survivors, this.clientAddress]) this.post(peerDownEnvelope(host, to), true);
   }

@@ -25,6 +25,12 @@ export interface KillOptions {
    * default, as a kill is a power cut. `false` models a process crash whose writes the OS keeps.
    */
   readonly loseUnsynced?: boolean;
+  /**
+   * Reset the host's connections (default true): every actor on another host hears of the death at
+   * once (`PeerDownNotice`), as from the kernel of a killed process. `false`: the machine vanished
+   * without a word (power loss, kernel panic); the others find out by their timeouts.
+   */
+  readonly resetConnections?: boolean;
 }
 
 export interface SystemOptions {

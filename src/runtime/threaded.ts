@@ -180,9 +180,11 @@ export class ThreadedSystem implements ActorSystem {
     // Kill first and tell the others after: the doomed thread, busy as it may be, must not delay
     // the kill (or the resets) by answering a network update it no longer needs.
     await this.killAddresses(this.addressesOf(host), options);
-    const survivors = [...this.slots.values()].filter((slot) => hostOf(slot.address) !== host && slot.fate === 'live').map((slot) => slot.address);
-    for (const to of [...survivors, this.clientAddress]) this.mainHost.router.post(peerDownEnvelope(host, to), true);
-    this.mainHost.router.flushAll();
+    if (options.resetConnections !== false) {
+      const survivors = [...this.slots.values()].filter((slot) => hostOf(slot.address) !== host && slot.fate === 'live').map((slot) => slot.address);
+      for (const to of [...survivors, this.clientAddress]) this.mainHost.router.post(peerDownEnvelope(host, to), true);
+      this.mainHost.router.flushAll();
+    }
     await this.broadcastNetwork(config);
   }
 

@@ -319,3 +319,25 @@ test('a killed host resets its connections: pending asks end with AskResetError,
   const silent = await t.throwsAsync(system.drive(system.ask('h1/echo', { type: 'echo', seq: 2 }, { timeoutMs: 100 })));
   t.false(silent instanceof AskResetError, 'an ask sent after the kill vanishes and times out');
 });
+
+test('a silent kill (resetConnections: false, a power loss) tells nobody: pending asks run to their deadline', async (t) => {
+  const system = await SimulatedSystem.start({
+    seed: 4,
+    definitions: { ...definitions, witness: witnessActor as AnyActorDefinition },
+    hosts: [
+      { name: 'h1', actors: [{ name: 'echo', kind: 'echo', config: {} }] },
+      { name: 'h2', actors: [{ name: 'witness', kind: 'witness' }] },
+    ],
+  });
+  t.teardown(() => system.stop());
+  await system.pause('h1/echo');
+  const pending = system.ask('h1/echo', { type: 'echo', seq: 1 }, { timeoutMs: 200 });
+  pending.catch(() => undefined);
+  await system.advance(1);
+  const killedAtMs = system.clock.now();
+  await system.killHost('h1', { resetConnections: false });
+  const error = await t.throwsAsync(system.drive(pending));
+  t.true(error instanceof AskTimeoutError && !(error instanceof AskResetError), String(error));
+  t.true(system.clock.now() - killedAtMs >= 199, 'it ran to its deadline');
+  t.deepEqual((await system.drive(system.ask<{ type: 'downs'; hosts: string[] }>('h2/witness', { type: 'downs' }))).hosts, []);
+});
