@@ -178,7 +178,7 @@ export class WatchCache {
   private async begin(): Promise<boolean> {
     const before = this.run;
     const rev = await this.kv.currentRevision({ timeoutMs: kvTimeoutMs });
-    // Stopped (or started and lost by someone else) while asking: this start is stale.
+    // Stopped while asking: this start is stale.
     if (!rev.ok || before !== this.run) return false;
     if (this.subscription) return true;
     const mine = ++this.run;
