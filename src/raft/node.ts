@@ -41,12 +41,13 @@
  * shell persisted. The state machine is rebuilt from the snapshot, and committed entries after it
  * come back through committedEntries. A brand-new founding member passes `peers` and nothing
  * persisted; a brand-new joining member passes no peers and nothing persisted, and learns the
- * membership from its leader once it has been added with proposeConfChange({type:'addVoter'}).
+ * membership from its leader once it has been added with proposeConfChange({type:'addLearner'})
+ * (then promoted with {type:'promoteLearner'} once caught up) or {type:'addVoter'}.
  * A member whose disk was lost must never restart under its old id (it could vote twice in a term
  * or forget committed entries): remove it and add a fresh id.
  */
 import type { Prng } from '../runtime/prng.js';
-import { applyToVoters, decodeConfChange, encodeConfChange, parseConfChange, type ConfChange } from './confchange.js';
+import { applyConfChange, decodeConfChange, encodeConfChange, learnersOf, parseConfChange, type ConfChange } from './confchange.js';
 import { assert, RaftLog } from './log.js';
 import { isTermless, maxReadCtxLength, maxVotersInConf, type AppendMessage, type HeartbeatMessage, type PreVoteMessage, type ProposedEntry, type RaftMessage, type SnapshotMessage, type VoteMessage, type VoteRespMessage } from './messages.js';
 import { Progress } from './progress.js';
@@ -125,6 +126,8 @@ export type DropReason =
   | 'uncommittedLimit'
   | 'confChangePending'
   | 'invalidConfChange'
+  /** promoteLearner while the learner's match index is below 90% of the leader's last index (etcd's rule). */
+  | 'learnerLagging'
   | 'notVoter'
   | 'duplicate'
   | 'tooManyReads'
@@ -151,6 +154,8 @@ export interface RaftStatus {
   readonly firstIndex: number;
   readonly lastIndex: number;
   readonly voters: readonly NodeId[];
+  /** Non-voting members: they replicate the log but count for no quorum. */
+  readonly learners: readonly NodeId[];
   readonly leadTransferee: NodeId;
   /** Leader only: its view of each follower. */
   readonly progress: Readonly<Record<NodeId, { readonly match: number; readonly next: number; readonly state: 'probe' | 'replicate' | 'snapshot' }>>;
@@ -215,8 +220,11 @@ export class RaftNode {
   private applied: number;
 
   private voters: NodeId[];
+  /** Receive appends and have a Progress, but never count toward a quorum nor campaign (§4.2.1). */
+  private learners: NodeId[];
   private confIndex: number;
-  private confHistory: { index: number; voters: NodeId[] }[];
+  /** Membership at each conf change since the snapshot, for the snapshot metadata of compact(). */
+  private confHistory: { index: number; conf: ConfState }[];
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -272,8 +280,9 @@ export class RaftNode {
     this.applied = applied;
     this.snapshot = snap;
     this.voters = [...(snap ? snap.metadata.conf.voters : opts.peers ?? [])].sort();
+    this.learners = snap ? [...learnersOf(snap.metadata.conf)].sort() : [];
     this.confIndex = snapIndex;
-    this.confHistory = [{ index: snapIndex, voters: this.voters }];
+    this.confHistory = [{ index: snapIndex, conf: this.confState() }];
     this.prevConfIndex = this.confIndex;
     for (let i = snapIndex + 1; i <= this.log.committed; i++) {
       const e = this.log.entry(i)!;
@@ -326,7 +335,7 @@ export class RaftNode {
     return this.log.entry(index);
   }
   confState(): ConfState {
-    return { voters: [...this.voters], learners: [] };
+    return { voters: [...this.voters], learners: [...this.learners] };
   }
   /** The leader's view of a follower, for status pages and tests. */
   progressOf(id: NodeId): { match: number; next: number; state: Progress['state'] } | undefined {
@@ -343,7 +352,7 @@ export class RaftNode {
     return {
       id: this.id, role: this.state, term: this.currentTerm, vote: this.votedFor, leader: this.lead,
       commit: this.log.committed, applied: this.applied, firstIndex: this.log.firstIndex(), lastIndex: this.log.lastIndex(),
-      voters: [...this.voters], leadTransferee: this.leadTransferee, progress,
+      voters: [...this.voters], learners: [...this.learners], leadTransferee: this.leadTransferee, progress,
     };
   }
 
@@ -425,7 +434,7 @@ export class RaftNode {
     this.state = 'leader';
     this.lead = this.id;
     const next = this.log.lastIndex() + 1;
-    for (const v of this.voters) {
+    for (const v of [...this.voters, ...this.learners]) {
       if (v === this.id) continue;
       const pr = new Progress(next, this.cfg.maxInflightAppends);
       pr.recentActive = false;
@@ -697,8 +706,9 @@ export class RaftNode {
     }
     this.log.restoreSnapshot(meta.index, meta.term);
     this.voters = [...meta.conf.voters].sort();
+    this.learners = [...learnersOf(meta.conf)].sort();
     this.confIndex = meta.index;
-    this.confHistory = [{ index: meta.index, voters: this.voters }];
+    this.confHistory = [{ index: meta.index, conf: this.confState() }];
     this.snapshot = m.snapshot;
     this.pendingSnapshot = m.snapshot;
     this.appendResp(m.from, this.log.lastIndex(), false);
@@ -752,16 +762,19 @@ export class RaftNode {
   /** A committed confChange takes effect (idempotently: restart replays them). */
   private applyConfEntry(e: Entry): void {
     if (e.index <= this.confIndex) return;
-    const before = this.voters;
-    this.voters = applyToVoters(before, decodeConfChange(e.data));
+    const after = applyConfChange(this.confState(), decodeConfChange(e.data));
+    assert(!after.voters.some((v) => after.learners.includes(v)), `a member is both voter and learner after entry ${e.index}`);
+    this.voters = [...after.voters];
+    this.learners = [...after.learners];
     this.confIndex = e.index;
-    this.confHistory.push({ index: e.index, voters: this.voters });
+    this.confHistory.push({ index: e.index, conf: after });
     if (this.state !== 'leader') return;
-    for (const v of this.voters) {
+    const members = [...this.voters, ...this.learners];
+    for (const v of members) {
       if (v !== this.id && !this.progress.has(v)) this.progress.set(v, new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightAppends));
     }
-    for (const v of before) {
-      if (this.voters.includes(v)) continue;
+    for (const v of [...this.progress.keys()]) {
+      if (members.includes(v)) continue;
       this.progress.delete(v);
       if (this.leadTransferee === v) this.leadTransferee = '';
     }
@@ -771,7 +784,7 @@ export class RaftNode {
   private confAt(index: number): ConfState {
     for (let i = this.confHistory.length - 1; i >= 0; i--) {
       const h = this.confHistory[i]!;
-      if (h.index <= index) return { voters: [...h.voters], learners: [] };
+      if (h.index <= index) return { voters: [...h.conf.voters], learners: [...h.conf.learners] };
     }
     throw new Error(`raft invariant violated: no membership known at index ${index}`);
   }
@@ -944,7 +957,14 @@ export class RaftNode {
     return this.proposeEntry('normal', data);
   }
 
-  /** Proposes adding or removing one voter; takes effect when committed. One at a time. */
+  /**
+   * Proposes one membership change; it takes effect on each member when committed. One at a time.
+   * Replace or add a server as a learner first and promote it once it caught up (§4.2.1): the
+   * leader refuses the promotion ('learnerLagging') while its match index is below 90% of the
+   * leader's last index, as etcd does. Refused outright ('invalidConfChange'): adding a present
+   * member (voter or learner), promoting a non-learner, removing an absent one, removing the last
+   * voter, more than maxVotersInConf voters or learners.
+   */
   proposeConfChange(change: ConfChange): ProposeResult {
     return this.proposeEntry('confChange', encodeConfChange(change));
   }
@@ -983,10 +1003,19 @@ export class RaftNode {
     if (this.pendingConfIndex > this.log.committed) return 'confChangePending';
     const cc = parseConfChange(data);
     if ('error' in cc || cc.type === 'bootstrap') return 'invalidConfChange';
-    const after = applyToVoters(this.voters, cc);
-    const noChange = after.length === this.voters.length;
-    if (noChange || after.length === 0 || after.length > maxVotersInConf) return 'invalidConfChange';
+    const before = this.confState();
+    const after = applyConfChange(before, cc);
+    const noChange = after.voters.length === before.voters.length && after.learners.length === before.learners.length;
+    if (noChange || after.voters.length === 0) return 'invalidConfChange';
+    if (after.voters.length > maxVotersInConf || after.learners.length > maxVotersInConf) return 'invalidConfChange';
+    if (cc.type === 'promoteLearner' && !this.caughtUp(cc.nodeId)) return 'learnerLagging';
     return undefined;
+  }
+
+  /** etcd's promotion rule: the learner holds at least 90% of the leader's log. */
+  private caughtUp(learner: NodeId): boolean {
+    const pr = this.progress.get(learner);
+    return pr !== undefined && pr.match * 10 >= this.log.lastIndex() * 9;
   }
 
   // ---------------------------------------------------------------- ReadIndex (§8)
@@ -1059,7 +1088,8 @@ export class RaftNode {
   private leaderTransfer(target: NodeId): RequestResult {
     if (target === this.id) return { kind: 'started' };
     const pr = this.progress.get(target);
-    if (!pr) return dropped('notVoter');
+    // A learner may not lead: it could not even count its own vote.
+    if (!pr || !this.voters.includes(target)) return dropped('notVoter');
     if (this.leadTransferee === target) return { kind: 'started' };
     this.leadTransferee = target;
     // The transfer is abandoned if it has not completed within one election timeout.
