@@ -290,29 +290,34 @@ const witnessActor = defineActor<{ type: 'downs' }, undefined>({
   },
 });
 
-test('a killed host resets its connections: pending asks end with AskResetError, survivors hear onPeerDown, a partitioned one hears nothing', async (t) => {
+/**
+ * `h1/echo` (paused, so an ask to it stays pending) and a witness on each other host; returns the
+ * pending ask (deadline `timeoutMs`) and a way to read what each witness heard.
+ */
+async function resetScene(t: { teardown(fn: () => unknown): void }, witnesses: readonly string[], timeoutMs: number) {
   const system = await SimulatedSystem.start({
     seed: 3,
     definitions: { ...definitions, witness: witnessActor as AnyActorDefinition },
-    hosts: [
-      { name: 'h1', actors: [{ name: 'echo', kind: 'echo', config: {} }] },
-      { name: 'h2', actors: [{ name: 'witness', kind: 'witness' }] },
-      { name: 'h3', actors: [{ name: 'witness', kind: 'witness' }] },
-    ],
+    hosts: [{ name: 'h1', actors: [{ name: 'echo', kind: 'echo', config: {} }] }, ...witnesses.map((name) => ({ name, actors: [{ name: 'witness', kind: 'witness' }] }))],
   });
   t.teardown(() => system.stop());
-  await system.network.inject({ kind: 'partition', groups: [['h1', 'h2', 'client'], ['h3']] });
   await system.pause('h1/echo');
-  const pending = system.ask('h1/echo', { type: 'echo', seq: 1 }, { timeoutMs: 5_000 });
+  const pending = system.ask('h1/echo', { type: 'echo', seq: 1 }, { timeoutMs });
   pending.catch(() => undefined);
   await system.advance(1);
+  const heard = async (host: string) => (await system.drive(system.ask<{ type: 'downs'; hosts: string[] }>(`${host}/witness`, { type: 'downs' }))).hosts;
+  return { system, pending, heard };
+}
+
+test('a killed host resets its connections: pending asks end with AskResetError, survivors hear onPeerDown, a partitioned one hears nothing', async (t) => {
+  const { system, pending, heard } = await resetScene(t, ['h2', 'h3'], 5_000);
+  await system.network.inject({ kind: 'partition', groups: [['h1', 'h2', 'client'], ['h3']] });
   const killedAtMs = system.clock.now();
   await system.killHost('h1');
   const error = await t.throwsAsync(system.drive(pending));
   t.true(error instanceof AskResetError, String(error));
   t.true(error instanceof AskTimeoutError, 'a reset is an unknown outcome, like a timeout');
   t.true(system.clock.now() - killedAtMs < 5, 'ended at once, not at its deadline');
-  const heard = async (host: string) => (await system.drive(system.ask<{ type: 'downs'; hosts: string[] }>(`${host}/witness`, { type: 'downs' }))).hosts;
   t.deepEqual(await heard('h2'), ['h1']);
   await system.network.healAll();
   t.deepEqual(await heard('h3'), [], 'the reset could not cross the partition');
@@ -321,23 +326,11 @@ test('a killed host resets its connections: pending asks end with AskResetError,
 });
 
 test('a silent kill (resetConnections: false, a power loss) tells nobody: pending asks run to their deadline', async (t) => {
-  const system = await SimulatedSystem.start({
-    seed: 4,
-    definitions: { ...definitions, witness: witnessActor as AnyActorDefinition },
-    hosts: [
-      { name: 'h1', actors: [{ name: 'echo', kind: 'echo', config: {} }] },
-      { name: 'h2', actors: [{ name: 'witness', kind: 'witness' }] },
-    ],
-  });
-  t.teardown(() => system.stop());
-  await system.pause('h1/echo');
-  const pending = system.ask('h1/echo', { type: 'echo', seq: 1 }, { timeoutMs: 200 });
-  pending.catch(() => undefined);
-  await system.advance(1);
+  const { system, pending, heard } = await resetScene(t, ['h2'], 200);
   const killedAtMs = system.clock.now();
   await system.killHost('h1', { resetConnections: false });
   const error = await t.throwsAsync(system.drive(pending));
   t.true(error instanceof AskTimeoutError && !(error instanceof AskResetError), String(error));
   t.true(system.clock.now() - killedAtMs >= 199, 'it ran to its deadline');
-  t.deepEqual((await system.drive(system.ask<{ type: 'downs'; hosts: string[] }>('h2/witness', { type: 'downs' }))).hosts, []);
+  t.deepEqual(await heard('h2'), []);
 });
