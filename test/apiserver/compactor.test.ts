@@ -16,31 +16,15 @@ import { LocalKv } from '../../src/client/local-kv.js';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { SeededPrng } from '../../src/runtime/prng.js';
 import type { TxnRequest, TxnResponse } from '../../src/store/index.js';
+import { advance as advanceClock, flush } from '../client/virtual-time.js';
 
 const intervalMs = 1_000;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Lets every promise chain started by fired timers run to completion (LocalKv answers in microtasks). */
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-};
-
-/**
- * Moves virtual time by `ms`, one due instant at a time, letting the work each timer starts finish
- * before the next fires (as on a real clock, where a round takes far less than an interval).
- */
-async function advance(clock: VirtualClock, ms: number): Promise<void> {
-  const until = clock.now() + ms;
-  for (;;) {
-    const due = clock.nextDueMs();
-    if (due === undefined || due > until) break;
-    clock.advance(due - clock.now());
-    await settle();
-  }
-  clock.advance(until - clock.now());
-  await settle();
-}
+const settle = (): Promise<void> => flush(3);
+const advance = (clock: VirtualClock, ms: number): Promise<void> => advanceClock(clock, ms, 3);
 
 function setup(): { clock: VirtualClock; kv: LocalKv } {
   const clock = new VirtualClock();

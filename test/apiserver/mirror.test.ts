@@ -17,6 +17,7 @@ import { LocalKv } from '../../src/client/local-kv.js';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { SeededPrng } from '../../src/runtime/prng.js';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, RangeResponse, TxnRequest } from '../../src/store/index.js';
+import { advance as advanceClock, flush } from '../client/virtual-time.js';
 
 /**
  * LocalKv with the faults a real client shows: every watch can be lost at once (canceled, as when
@@ -82,22 +83,8 @@ class FaultyKv implements KvClient {
 }
 
 /** Lets every promise chain started by fired timers run to completion (LocalKv answers in microtasks). */
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-};
-
-/** Moves virtual time by `ms`, one due instant at a time, letting the work each timer starts finish. */
-async function advance(clock: VirtualClock, ms: number): Promise<void> {
-  const until = clock.now() + ms;
-  for (;;) {
-    const due = clock.nextDueMs();
-    if (due === undefined || due > until) break;
-    clock.advance(due - clock.now());
-    await settle();
-  }
-  clock.advance(until - clock.now());
-  await settle();
-}
+const settle = (): Promise<void> => flush(5);
+const advance = (clock: VirtualClock, ms: number): Promise<void> => advanceClock(clock, ms, 5);
 
 const tokens = {
   admin: 'admin-token-xxxxxxxxxxxxxxxx', jane: 'jane-token-xxxxxxxxxxxxxxxxx', bob: 'bob-token-xxxxxxxxxxxxxxxxxx',

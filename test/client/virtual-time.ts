@@ -8,15 +8,15 @@ export async function flush(turns = 3): Promise<void> {
 }
 
 /** Advances virtual time by `ms`, firing due timers one by one and letting promises run between them. */
-export async function advance(clock: VirtualClock, ms: number): Promise<void> {
+export async function advance(clock: VirtualClock, ms: number, turns = 3): Promise<void> {
   const until = clock.now() + ms;
-  await flush();
+  await flush(turns);
   for (;;) {
     const due = clock.nextDueMs();
     if (due === undefined || due > until) break;
     clock.runNext();
-    await flush();
+    await flush(turns);
   }
   clock.advance(until - clock.now());
-  await flush();
+  await flush(turns);
 }
