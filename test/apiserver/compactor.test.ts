@@ -16,14 +16,12 @@ import { LocalKv } from '../../src/client/local-kv.js';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { SeededPrng } from '../../src/runtime/prng.js';
 import type { TxnRequest, TxnResponse } from '../../src/store/index.js';
-import { advance as advanceClock, flush } from '../client/virtual-time.js';
+import { advance as advanceClock } from '../client/virtual-time.js';
 
 const intervalMs = 1_000;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Lets every promise chain started by fired timers run to completion (LocalKv answers in microtasks). */
-const settle = (): Promise<void> => flush(3);
 const advance = (clock: VirtualClock, ms: number): Promise<void> => advanceClock(clock, ms, 3);
 
 function setup(): { clock: VirtualClock; kv: LocalKv } {
