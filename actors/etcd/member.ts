@@ -192,7 +192,7 @@ export class EtcdMember implements ActorBehaviour<EtcdMessage> {
     return {
       id: s.id, role: s.role, term: s.term, leader: s.leader, commit: s.commit, applied: s.applied,
       revision: this.machine.mvcc.currentRevision, compactRevision: this.machine.mvcc.compactRevision,
-      firstIndex: s.firstIndex, lastIndex: s.lastIndex, voters: s.voters, snapshotIndex: this.snapshotIndex,
+      firstIndex: s.firstIndex, lastIndex: s.lastIndex, voters: s.voters, learners: s.learners, snapshotIndex: this.snapshotIndex,
     };
   }
 

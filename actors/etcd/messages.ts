@@ -1,6 +1,6 @@
 import type { Address } from '../../src/runtime/address.js';
 import { isRecord, protocolError, type ProtocolError } from '../../src/runtime/validate.js';
-import { validateRaftMessage, type ConfChange, type NodeId, type RaftMessage, type Role } from '../../src/raft/index.js';
+import { maxNodeIdLength, validateConfChange, validateRaftMessage, type ConfChange, type NodeId, type RaftMessage, type Role } from '../../src/raft/index.js';
 import { validateCommand, type Command, type CommandResponse, type StoreError, type WatchRequest, type RangeRequest } from '../../src/store/index.js';
 import type { WatchUpdate } from '../../src/client/kv.js';
 
@@ -27,7 +27,11 @@ export type EtcdMessage =
   | { readonly type: 'hashKv'; readonly revision?: number }
   /** Ask (leader): hand leadership to another member. */
   | { readonly type: 'transferLeadership'; readonly to: NodeId }
-  /** Ask (leader): one membership change; answered once it is applied. */
+  /**
+   * Ask (leader): one membership change (addVoter, addLearner, promoteLearner, removeVoter);
+   * answered `done` once it is applied. A refusal is `unavailable` with `definite: true` and the
+   * core's reason, e.g. 'learnerLagging' while a learner to promote has not caught up (retry).
+   */
   | { readonly type: 'confChange'; readonly change: ConfChange }
   /** Timers to self. */
   | { readonly type: 'tick' }
@@ -59,6 +63,8 @@ export interface MemberStatus {
   readonly firstIndex: number;
   readonly lastIndex: number;
   readonly voters: readonly NodeId[];
+  /** Non-voting members (etcd's `member add --learner`), promoted once caught up. */
+  readonly learners: readonly NodeId[];
   readonly snapshotIndex: number;
 }
 
@@ -91,8 +97,11 @@ function isRangeRequest(value: unknown): value is RangeRequest {
   return isRecord(value) && typeof value['key'] === 'string';
 }
 
-function isConfChange(value: unknown): value is ConfChange {
-  return isRecord(value) && (value['type'] === 'addVoter' || value['type'] === 'removeVoter') && typeof value['nodeId'] === 'string';
+/** A client may ask for a change of one member; `bootstrap` is written only by founding members. */
+function memberChange(value: unknown): ConfChange | undefined {
+  const checked = validateConfChange(value);
+  if ('error' in checked || checked.type === 'bootstrap' || checked.nodeId.length > maxNodeIdLength) return undefined;
+  return checked;
 }
 
 /** Validates a decoded message; Raft batches and commands are checked field by field. */
@@ -130,8 +139,10 @@ export function validateEtcdMessage(raw: unknown): EtcdMessage | ProtocolError {
       return m['revision'] === undefined || positiveInt(m['revision']) ? (m as unknown as EtcdMessage) : protocolError('etcd: bad revision');
     case 'transferLeadership':
       return typeof m['to'] === 'string' ? (m as unknown as EtcdMessage) : protocolError('etcd: transferLeadership needs to');
-    case 'confChange':
-      return isConfChange(m['change']) ? (m as unknown as EtcdMessage) : protocolError('etcd: confChange needs addVoter/removeVoter and nodeId');
+    case 'confChange': {
+      const change = memberChange(m['change']);
+      return change ? { type: 'confChange', change } : protocolError('etcd: confChange needs addVoter/addLearner/promoteLearner/removeVoter and a nodeId');
+    }
     case 'status':
     case 'tick':
     case 'housekeeping':

@@ -3,7 +3,8 @@ import type { MemoryStorage } from '../../runtime/storage.js';
 import { SimulatedSystem } from '../../runtime/simulated.js';
 import type { Prng } from '../../runtime/prng.js';
 import type { EtcdCluster } from '../../client/etcd-cluster.js';
-import { memberId } from '../../../actors/etcd/messages.js';
+import { memberId, type MemberStatus } from '../../../actors/etcd/messages.js';
+import type { ConfChange } from '../../raft/index.js';
 import type { EtcdConfig } from '../../../actors/etcd/member.js';
 import type { CheckResult } from '../check/index.js';
 import { waitUntil, type Driver } from '../driver.js';
@@ -223,8 +224,16 @@ const watchAcrossPartition = (): FaultPlan => {
   };
 };
 
+/**
+ * Replaces a wiped follower the safe way (etcd 3.4: `member remove`, `member add --learner`,
+ * `member promote`; dissertation §4.2.1): the new id joins as a learner, which counts for no
+ * quorum while its log is empty, and is promoted only once it has caught up, so the cluster can
+ * lose another member meanwhile without losing its quorum to an empty voter.
+ */
 const replaceWipedMember = (): FaultPlan => {
   let victim: Address;
+  let learnerFirst = false;
+  let caughtUp = false;
   return {
     async inject(ctx) {
       victim = await followerOf(ctx);
@@ -233,32 +242,57 @@ const replaceWipedMember = (): FaultPlan => {
       await system.wipeActorStorage(victim);
       const oldId = memberId(victim, 1);
       const newId = memberId(victim, 2);
-      await changeMembership(ctx, { type: 'removeVoter', nodeId: oldId });
-      await changeMembership(ctx, { type: 'addVoter', nodeId: newId });
+      await changeMembership(ctx, { type: 'removeVoter', nodeId: oldId }, (s) => !s.voters.includes(oldId));
+      await changeMembership(ctx, { type: 'addLearner', nodeId: newId }, (s) => s.learners.includes(newId) || s.voters.includes(newId));
       const config: EtcdConfig = { id: newId, peers: [], profile: 'fast', snapshotEveryEntries: 200 };
       await system.reconfigureActor(victim, config);
       await system.restartHost(ctx.cluster.hostOf(victim));
-      ctx.notes.push(`replaced ${oldId} by a wiped machine as ${newId}`);
+      // The learner learns its own role from the log (or a snapshot): it must hear of it as a learner.
+      caughtUp = await waitUntil(ctx.driver, async () => {
+        const [own, leader] = [await ctx.cluster.status(victim, 200), await leaderStatus(ctx)];
+        if (own?.learners.includes(newId)) learnerFirst = true;
+        return own !== undefined && leader !== undefined && learnerFirst && own.applied * 10 >= leader.lastIndex * 9;
+      }, 10_000, 50);
+      ctx.notes.push(`replaced ${oldId} by a wiped machine as learner ${newId}; ${caughtUp ? 'it caught up' : 'it did not catch up within 10 s'}`);
+      // The leader refuses the promotion ('learnerLagging') until the learner holds 90% of its log.
+      await changeMembership(ctx, { type: 'promoteLearner', nodeId: newId }, (s) => s.voters.includes(newId));
+      ctx.notes.push(`promoted ${newId} to voter`);
     },
     async heal(ctx) {
       const newId = memberId(victim, 2);
+      ctx.checks.push({ name: 'wiped-member-joined-as-learner', status: learnerFirst && caughtUp ? 'pass' : 'fail', detail: `${newId} ${learnerFirst ? 'was a learner first' : 'never saw itself as a learner'} and ${caughtUp ? 'caught up before its promotion' : 'did not catch up before its promotion'}` });
       const joined = await waitUntil(ctx.driver, async () => {
         const statuses = await ctx.cluster.statuses(200);
-        return statuses.length === ctx.cluster.members.length && statuses.every((s) => s.voters.includes(newId) && !s.voters.includes(memberId(victim, 1)));
+        return statuses.length === ctx.cluster.members.length
+          && statuses.every((s) => s.voters.includes(newId) && !s.learners.includes(newId) && !s.voters.includes(memberId(victim, 1)));
       }, 5_000, 50);
       ctx.checks.push({ name: 'wiped-member-rejoined', status: joined ? 'pass' : 'fail', detail: `${newId} ${joined ? 'is a voter on every member' : 'did not become a voter everywhere'}` });
     },
   };
 };
 
-async function changeMembership(ctx: FaultContext, change: { type: 'addVoter' | 'removeVoter'; nodeId: string }): Promise<void> {
-  const deadline = ctx.driver.now() + 5_000;
+async function leaderStatus(ctx: FaultContext): Promise<MemberStatus | undefined> {
+  const leader = await ctx.cluster.leader(200);
+  return leader ? ctx.cluster.status(leader, 200) : undefined;
+}
+
+const MEMBERSHIP_CHANGE_TIMEOUT_MS = 10_000;
+
+/**
+ * Asks the leader for `change` until it is done. A lost answer may hide a change that committed,
+ * and asking again would then be refused as invalid: `applied` tells from the leader's status.
+ */
+async function changeMembership(ctx: FaultContext, change: ConfChange, applied: (leader: MemberStatus) => boolean): Promise<void> {
+  const deadline = ctx.driver.now() + MEMBERSHIP_CHANGE_TIMEOUT_MS;
   while (ctx.driver.now() < deadline) {
     const leader = await ctx.driver.drive(ctx.cluster.leader(200));
     if (leader) {
       try {
+        const status = await ctx.driver.drive(ctx.cluster.status(leader, 200));
+        if (status && status.role === 'leader' && applied(status)) return;
         const reply = await ctx.driver.drive(ctx.cluster.system.ask<{ type: string }>(leader, { type: 'confChange', change }, { timeoutMs: 1_000 }));
-        if (reply.type === 'done') return;
+        // 'done' answers the entry at the proposed index: confirm from the status that it was ours.
+        if (reply.type === 'done') continue;
       } catch {
         // retried below
       }
