@@ -30,9 +30,14 @@ chaos
   .option('--seed <n>', 'seed of the run (the same seed replays a simulated run exactly)', integer, 1)
   .option('--placement <where>', 'threads (real threads, real disk) or simulated (virtual time; etcd-* experiments only)', 'threads')
   .option('--out <dir>', 'where the report goes', 'pocketkube-report')
-  .action(async (experiment: string, options: { seed: number; placement: string; out: string }) => {
+  .option('--silent-kill', `${DEFAULT_EXPERIMENT}: kill the master without connection resets (a power loss; the others find out by timeouts)`, false)
+  .action(async (experiment: string, options: { seed: number; placement: string; out: string; silentKill: boolean }) => {
     if (!isExperiment(experiment)) {
       console.error(`pocketkube: unknown experiment "${experiment}". Run "pocketkube chaos list" to see the experiments.`);
+      process.exit(2);
+    }
+    if (options.silentKill && experiment !== DEFAULT_EXPERIMENT) {
+      console.error(`pocketkube: --silent-kill applies to ${DEFAULT_EXPERIMENT} only; drop it for ${experiment} (etcd-* experiments kill silently in half their seeds).`);
       process.exit(2);
     }
     if (options.placement !== 'threads' && options.placement !== 'simulated') {
@@ -40,7 +45,7 @@ chaos
       process.exit(2);
     }
     try {
-      const ok = await runChaosExperiment(experiment, { seed: options.seed, placement: options.placement, out: options.out });
+      const ok = await runChaosExperiment(experiment, { seed: options.seed, placement: options.placement, out: options.out, silentKill: options.silentKill });
       process.exit(ok ? 0 : 1);
     } catch (error) {
       console.error(`pocketkube: the experiment could not run: ${error instanceof Error ? error.message : String(error)}`);

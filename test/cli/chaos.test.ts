@@ -23,15 +23,27 @@ test('chaos run writes a report and a verdict (simulated etcd experiment, replay
   t.true(readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n').length > 100);
 });
 
-test('the main job: kill-serving-master on the HA control plane passes and reports', (t) => {
+// Serial: both runs bind the main job's loopback block (127.79.x).
+test.serial('the main job: kill-serving-master on the HA control plane passes and reports', (t) => {
   const out = mkdtempSync(join(tmpdir(), 'pk-report-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
   const run = pocketkube(['chaos', 'run', '--out', out]);
   t.is(run.status, 0, `${run.stdout}\n${run.stderr}`);
   t.regex(run.stdout, /experiment kill-serving-master/);
+  t.regex(run.stdout, /killed master-\d \(its connections reset\)/);
   t.regex(run.stdout, /PASS +linearizability/);
   t.regex(run.stdout, /PASS +api-recovered/);
   t.true(existsSync(join(out, 'kill-serving-master-seed1', 'report.md')));
+});
+
+test.serial('--silent-kill: the master loses power without resets, and the control plane still recovers', (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'pk-report-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const run = pocketkube(['chaos', 'run', '--silent-kill', '--seed', '2', '--out', out]);
+  t.is(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  t.regex(run.stdout, /killed master-\d silently \(a power loss: no connection resets\)/);
+  t.regex(run.stdout, /PASS +api-recovered/);
+  t.regex(readFileSync(join(out, 'kill-serving-master-seed2', 'report.md'), 'utf8'), /lost power \(no connection resets/);
 });
 
 test('bad input gets a message naming the problem and the fix, exit code 2', (t) => {
@@ -41,6 +53,9 @@ test('bad input gets a message naming the problem and the fix, exit code 2', (t)
   const placement = pocketkube(['chaos', 'run', 'etcd-kill-leader', '--placement', 'moon']);
   t.is(placement.status, 2);
   t.regex(placement.stderr, /--placement must be "threads" or "simulated"/);
+  const silent = pocketkube(['chaos', 'run', 'etcd-kill-leader', '--silent-kill']);
+  t.is(silent.status, 2);
+  t.regex(silent.stderr, /--silent-kill applies to kill-serving-master only; drop it/);
   const seed = pocketkube(['chaos', 'run', '--seed', 'x']);
   t.not(seed.status, 0);
   t.regex(seed.stderr, /expected a non-negative integer/);

@@ -22,6 +22,11 @@ export interface ControlPlaneChaosOptions {
   readonly network?: string;
   readonly processes?: number;
   readonly keys?: number;
+  /**
+   * Kill the master without resetting its connections: a power loss, which the others find out by
+   * their timeouts. Default false: killed as a process is, its connections reset at once.
+   */
+  readonly silentKill?: boolean;
 }
 
 export interface ControlPlaneChaosResult extends ChaosOutcome {
@@ -119,8 +124,8 @@ async function etcdStatuses(system: ActorSystem, members: readonly Address[]): P
 /**
  * The main job's experiment: a 3-master control plane (etcd + apiserver per master, front door)
  * on real threads; clients create and update ConfigMaps over HTTPS through the front door (as
- * kubectl does) while the master whose apiserver served the last request loses power and comes
- * back. Verdict: linearizable API history, acknowledged writes present, the API back within the
+ * kubectl does) while the master whose apiserver served the last request is killed (as a process,
+ * or silently as in a power loss) and comes back. Verdict: linearizable API history, acknowledged writes present, the API back within the
  * budget, every apiserver ready again, etcd members equal, a final write.
  */
 export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): Promise<ControlPlaneChaosResult> {
@@ -142,8 +147,9 @@ export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): P
 
     const victim = cluster.lastServedBy() ?? cluster.masters[0]!;
     const killedAt = workload.now();
-    await cluster.system.killHost(victim);
-    notes.push(`killed ${victim} (its apiserver served the last request; etcd and apiserver died together) at ${Math.round(killedAt)} ms`);
+    const silent = options.silentKill ?? false;
+    await cluster.system.killHost(victim, { resetConnections: !silent });
+    notes.push(`killed ${victim} ${silent ? 'silently (a power loss: no connection resets)' : '(its connections reset)'} at ${Math.round(killedAt)} ms; its apiserver served the last request, its etcd member died with it`);
     await new Promise((resolve) => setTimeout(resolve, DOWN_MS));
     const firstAck = workload.ackTimes.find((t) => t > killedAt);
     const recoveryMs = firstAck === undefined ? Infinity : firstAck - killedAt;
