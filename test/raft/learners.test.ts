@@ -92,7 +92,7 @@ test('§4.2.1 CheckQuorum and ReadIndex ignore a learner: a leader with only a l
   t.not(lead.role, 'leader', 'CheckQuorum: the learner\'s answers are no quorum');
 });
 
-test('§4.2.1 a learner never campaigns, even after a long silence, and cannot be made leader', (t) => {
+test('§4.2.1 a learner never campaigns, even after a long silence or a timeoutNow, and cannot be made leader', (t) => {
   const c = withLearner();
   t.like(c.node('n1').transferLeadership('n4'), { kind: 'dropped', reason: 'notVoter' });
   const fromLearner: RaftMessage[] = [];
@@ -104,6 +104,7 @@ test('§4.2.1 a learner never campaigns, even after a long silence, and cannot b
   c.crash('n2');
   c.crash('n3');
   c.node('n4').campaign();
+  c.node('n4').step({ type: 'timeoutNow', from: 'n1', to: 'n4', term });
   c.tick(200);
   t.is(c.node('n4').role, 'follower');
   t.is(c.node('n4').term, term, 'no election, so no term bump');
