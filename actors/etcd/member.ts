@@ -263,9 +263,14 @@ export class EtcdMember implements ActorBehaviour<EtcdMessage> {
   }
 
   private confChange(change: ConfChange, reply: Reply): void {
+    if (this.node.role !== 'leader') {
+      // Not forwarded: `notLeader` tells the caller the change did not happen, so it must not.
+      reply(this.node.leader === '' ? { type: 'unavailable', definite: true, reason: 'no leader' } : { type: 'notLeader', leader: this.node.leader });
+      return;
+    }
     const result = this.node.proposeConfChange(change);
     if (result.kind === 'appended') this.confChanges.set(result.index, reply);
-    else if (result.kind === 'forwarded') reply({ type: 'notLeader', leader: result.leader });
+    else if (result.kind === 'forwarded') throw new Error(`etcd ${this.config.id}: the leader forwarded a conf change`);
     else reply({ type: 'unavailable', definite: true, reason: result.reason });
   }
 
