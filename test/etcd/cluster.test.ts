@@ -102,3 +102,15 @@ test('a killed leader is replaced within a few ticks (its reset tells the member
     t.true(timeoutsOnly >= 300, `seed ${seed}: ${timeoutsOnly} ms`);
   }
 });
+
+test('a conf change sent to a follower is refused with notLeader and does not happen', async (t) => {
+  const { cluster, sim } = await simCluster(3);
+  t.teardown(() => cluster.stop());
+  const leader = (await sim.drive(cluster.leader()))!;
+  const follower = cluster.members.find((m) => m !== leader)!;
+  const reply = await sim.drive(sim.ask<{ type: string }>(follower, { type: 'confChange', change: { type: 'addLearner', nodeId: 'master-9/etcd~1' } }));
+  t.is(reply.type, 'notLeader');
+  await sim.advance(1_000);
+  const status = await sim.drive(cluster.status(leader));
+  t.deepEqual(status?.learners, [], 'the follower did not forward it');
+});
