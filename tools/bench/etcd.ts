@@ -136,6 +136,15 @@ function describeFailover(how: LeaderFailure, samples: readonly number[]): strin
   return `failover (${how} the leader) over ${samples.length} trials: p50 ${quantile(samples, 0.5).toFixed(0)} ms, p99 ${quantile(samples, 0.99).toFixed(0)} ms`;
 }
 
+function failoverMetrics(measured: Record<LeaderFailure, number[]>): Record<string, number> {
+  return {
+    failover_p50_ms: round(quantile(measured.kill, 0.5)),
+    failover_p99_ms: round(quantile(measured.kill, 0.99)),
+    failover_isolated_p50_ms: round(quantile(measured.isolate, 0.5)),
+    failover_isolated_p99_ms: round(quantile(measured.isolate, 0.99)),
+  };
+}
+
 async function failovers(dataDir: string): Promise<Record<LeaderFailure, number[]>> {
   console.log('failover (fast profile: 50 ms heartbeat, 300-600 ms election timeout), 8 clients writing:');
   return { kill: await failover(dataDir, 'kill'), isolate: await failover(dataDir, 'isolate') };
@@ -175,6 +184,7 @@ export async function run(args: string[] = []): Promise<void> {
       const measured = await failovers(dir);
       console.log(describeFailover('kill', measured.kill));
       console.log(describeFailover('isolate', measured.isolate));
+      printResult('etcd', failoverMetrics(measured));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -207,10 +217,7 @@ export async function run(args: string[] = []): Promise<void> {
       etcd_writes_per_s_c256: theirs ? round(theirs[256]!.opsPerS) : -1,
       p50_ms_c1: round(ours[1]!.p50Ms, 3),
       etcd_p50_ms_c1: theirs ? round(theirs[1]!.p50Ms, 3) : -1,
-      failover_p50_ms: round(quantile(measured.kill, 0.5)),
-      failover_p99_ms: round(quantile(measured.kill, 0.99)),
-      failover_isolated_p50_ms: round(quantile(measured.isolate, 0.5)),
-      failover_isolated_p99_ms: round(quantile(measured.isolate, 0.99)),
+      ...failoverMetrics(measured),
       recovery_100k_ms: round(recoveryMs),
     });
   } finally {
