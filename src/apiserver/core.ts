@@ -16,12 +16,13 @@ import type { ApiRequest, ApiResponse, ApiTransport, ApiWatchResult } from '../c
 import type { KvClient } from '../client/kv.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Prng } from '../runtime/prng.js';
-import { discoveryRoot, groupDocument, groupVersionDocument, openApiV2, pathNotFound, textResponse, versionInfo } from './discovery.js';
+import { discoveryRoot, groupDocument, groupVersionDocument, openApiV2, pathNotFound, versionInfo } from './discovery.js';
 import {
   defaultBookmarkIntervalMs, maxRequestBodyBytes, maxWatchesPerUser, maxWatchesTotal, requestTimeoutMs as defaultRequestTimeoutMs,
   watchCacheCapacityEvents,
 } from './limits.js';
 import { ApiMetrics } from './metrics.js';
+import { answerHealth, type HealthCheck, type HealthEndpoint } from './health.js';
 import { Mirror } from './mirror.js';
 import { Registry } from './registry.js';
 import { isTruthyParam, jsonResponse, statusResponse } from './request.js';
@@ -194,21 +195,30 @@ export class ApiServerCore implements ApiTransport {
 
   private async nonResource(req: ApiRequest): Promise<ApiResponse> {
     const path = req.path.length > 1 && req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
+    const health = await answerHealth(path, req.query, (endpoint) => this.healthChecks(endpoint));
+    if (health !== undefined) return health;
     switch (path) {
       case '/api': case '/apis': return discoveryRoot(path, req.headers['accept'], this.o.serverAddress ?? '127.0.0.1:6443');
       case '/version': return jsonResponse(200, versionInfo());
       case '/openapi/v2': return openApiV2();
-      case '/healthz': case '/livez': return textResponse(200, 'ok');
-      case '/readyz': return this.readyz();
       case '/metrics': return { status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8', body: new TextEncoder().encode(this.metrics.render()) };
       default: return pathNotFound();
     }
   }
 
-  private async readyz(): Promise<ApiResponse> {
-    if (this.stopped) return textResponse(500, '[-]shutdown failed: apiserver is shutting down\nreadyz check failed');
-    const rev = await this.storage.currentRevision();
-    return rev.ok ? textResponse(200, 'ok') : textResponse(500, `[-]etcd failed: ${rev.error.code}\nreadyz check failed`);
+  /** kube-apiserver's checks, less those of parts this one lacks (log, post-start hooks). */
+  private healthChecks(endpoint: HealthEndpoint): HealthCheck[] {
+    const ping: HealthCheck = { name: 'ping', run: async () => undefined };
+    const etcd: HealthCheck = {
+      name: 'etcd',
+      run: async () => {
+        const rev = await this.storage.currentRevision();
+        return rev.ok ? undefined : `etcd answered ${rev.error.code}`;
+      },
+    };
+    if (endpoint !== 'readyz') return [ping, etcd];
+    const shutdown: HealthCheck = { name: 'shutdown', run: async () => (this.stopped ? 'the apiserver is shutting down' : undefined) };
+    return [ping, etcd, shutdown];
   }
 
   private restCall(req: ApiRequest, route: ResourceRoute): RestCall {

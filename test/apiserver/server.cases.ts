@@ -31,15 +31,25 @@ test('discovery: classic and aggregated, group documents, version, openapi', asy
   t.is((await h.call('GET', '/api/v1/widgets')).status, 404);
 });
 
-test('health: livez/healthz ok; readyz fails while the store is unreachable; metrics count requests', async (t) => {
+test('health: livez/healthz/readyz as kube-apiserver answers them (verbose, exclude, one check); readyz fails while the store is unreachable; metrics count requests', async (t) => {
   const h = await harness();
   t.teardown(() => h.close());
   t.is(text((await h.call('GET', '/healthz')).body), 'ok');
   t.is(text((await h.call('GET', '/livez')).body), 'ok');
   t.is((await h.call('GET', '/readyz')).status, 200);
+  t.is(text((await h.call('GET', '/readyz?verbose')).body), '[+]ping ok\n[+]etcd ok\n[+]shutdown ok\nreadyz check passed\n');
+  t.is(text((await h.call('GET', '/livez?verbose')).body), '[+]ping ok\n[+]etcd ok\nlivez check passed\n');
+  t.is(text((await h.call('GET', '/readyz/etcd')).body), 'ok');
+  t.is((await h.call('GET', '/readyz/no-such-check')).status, 404);
   h.kv.setAvailable(false);
   const down = await h.call('GET', '/readyz');
   t.is(down.status, 500);
+  t.regex(text(down.body), /^\[\+\]ping ok\n\[-\]etcd failed: etcd answered unavailable\n\[\+\]shutdown ok\nreadyz check failed\n$/);
+  t.is((await h.call('GET', '/readyz?exclude=etcd')).status, 200, 'an excluded check does not count');
+  const one = await h.call('GET', '/readyz/etcd');
+  t.is(one.status, 500);
+  t.regex(text(one.body), /internal server error: etcd answered unavailable/);
+  t.is((await h.call('GET', '/livez')).status, 500, 'livez checks etcd too, as kube-apiserver does');
   t.is((await h.call('GET', `${cms}/x`)).status, 503);
   h.kv.setAvailable(true);
   t.is((await h.call('GET', '/readyz')).status, 200);
