@@ -99,7 +99,12 @@ export class ThreadedSystem implements ActorSystem {
     const begin = performance.now();
     const system = new ThreadedSystem(options);
     await system.client.start();
-    await system.spawnAll();
+    try {
+      await system.spawnAll();
+    } catch (error) {
+      await system.stop(); // no half-started system left behind, restarting threads that cannot start
+      throw error;
+    }
     system.startupMs = performance.now() - begin;
     return system;
   }
@@ -290,7 +295,7 @@ export class ThreadedSystem implements ActorSystem {
     }
     for (const { thread, port } of peersOf.get(MAIN_THREAD)!) this.mainHost.addPeer(thread, port);
     for (const slot of this.threads.values()) this.spawnWorker(slot, peersOf.get(slot.index)!);
-    await Promise.all([...this.threads.values()].map((slot) => slot.control!.started()));
+    await Promise.all([...this.threads.values()].map((slot) => this.untilStarted(slot)));
     for (const slot of this.slots.values()) this.emit({ event: 'started', address: slot.address, incarnation: 0, atMs: Date.now() });
   }
 
@@ -329,7 +334,30 @@ export class ThreadedSystem implements ActorSystem {
     }
     await Promise.all(wiring);
     this.spawnWorker(slot, peers);
-    await slot.control!.started();
+    await this.untilStarted(slot);
+  }
+
+  /**
+   * Resolves once the thread's actors run; rejects if its worker dies first (a missing bundle, a
+   * crash during start-up): the supervisor has then been told, and the caller must not wait forever.
+   */
+  private async untilStarted(slot: ThreadSlot): Promise<void> {
+    const worker = slot.worker!;
+    const where = `thread ${slot.index} (${slot.actors.join(', ')})`;
+    let onError: (error: Error) => void = () => undefined;
+    let onExit: (code: number) => void = () => undefined;
+    const died = new Promise<never>((_, reject) => {
+      onError = (error) => reject(new Error(`${where} died while starting: ${error.message}`));
+      onExit = (code) => reject(new Error(`${where} exited with code ${code} while starting`));
+    });
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+    try {
+      await Promise.race([slot.control!.started(), died]);
+    } finally {
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    }
   }
 
   private async terminate(slot: ThreadSlot): Promise<void> {
@@ -432,7 +460,9 @@ export class ThreadedSystem implements ActorSystem {
       return;
     }
     this.emit({ event: 'restarting', address: addr, restarts: slot.tracker.restarts, atMs });
-    void this.restartAddresses([addr]).catch((error: unknown) => console.error(`restart of ${addr} failed`, error));
+    void this.restartAddresses([addr]).catch((error: unknown) => {
+      if (!this.stopping) console.error(`restart of ${addr} failed`, error);
+    });
   }
 
   private onThreadDied(slot: ThreadSlot, worker: Worker, reason: string): void {

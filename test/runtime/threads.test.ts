@@ -105,3 +105,8 @@ test('packed placement runs many hosts on few threads; killing one host leaves i
   await system.restartHost('n0');
   t.is((await system.ask<Stats>('n0/echo', { type: 'getStats' })).incarnation, 1);
 });
+
+test('a thread that dies while starting fails the start with its reason instead of hanging', async (t) => {
+  const error = await t.throwsAsync(ThreadedSystem.start({ hosts: ring.slice(0, 1), workerExecArgv: ['--require', '/nonexistent-preload.cjs'] }));
+  t.regex(error!.message, /thread 1 \(h1\/echo\) died while starting: Cannot find module '\/nonexistent-preload\.cjs'/);
+});
