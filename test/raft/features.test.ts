@@ -10,25 +10,13 @@ import { RaftLog } from '../../src/raft/log.js';
 import type { AppendMessage } from '../../src/raft/messages.js';
 import { RaftNode, type RaftConfig } from '../../src/raft/node.js';
 import type { Entry } from '../../src/raft/types.js';
-import { bytes, Cluster, drain, outbox } from './harness.js';
+import { bytes, Cluster, drain, elect, outbox, proposeN } from './harness.js';
 
 const base: Partial<RaftConfig> = { electionTicks: 10, heartbeatTicks: 1 };
 const ids3 = ['n1', 'n2', 'n3'];
 
 function cluster(config: Partial<RaftConfig> = {}, ids = ids3, seed = 11): Cluster {
   return new Cluster({ ids, seed, config: { ...base, ...config } });
-}
-
-/** Elects `id` by campaigning and running messages to quiescence. */
-function elect(c: Cluster, id: string): void {
-  c.node(id).campaign();
-  c.stabilize();
-  if (c.node(id).role !== 'leader') throw new Error(`${id} not elected`);
-}
-
-function proposeN(c: Cluster, id: string, count: number, prefix = 'v'): void {
-  for (let i = 0; i < count; i++) c.node(id).propose(bytes(`${prefix}${i}`));
-  c.stabilize();
 }
 
 test('§5.2 dueling candidates: a split vote is resolved, and a candidate with a stale log cannot win', (t) => {

@@ -7,17 +7,14 @@
  */
 import test from 'ava';
 import type { RaftConfig } from '../../src/raft/node.js';
-import { bytes, Cluster } from './harness.js';
+import { bytes, Cluster, elect, proposeN } from './harness.js';
 
 const config: Partial<RaftConfig> = { electionTicks: 10, heartbeatTicks: 1, forgetStaggerTicks: 2 };
 
 function elected(seed: number, ids = ['n1', 'n2', 'n3']): Cluster {
   const c = new Cluster({ ids, seed, config });
-  c.node('n1').campaign();
-  c.stabilize();
-  if (c.node('n1').role !== 'leader') throw new Error('n1 not elected');
-  for (let i = 0; i < 3; i++) c.node('n1').propose(bytes(`v${i}`));
-  c.stabilize();
+  elect(c, 'n1');
+  proposeN(c, 'n1', 3);
   return c;
 }
 

@@ -68,6 +68,37 @@ export interface ClusterOptions {
   readonly initial?: Readonly<Record<NodeId, { readonly hardState: HardState; readonly entries: readonly Entry[] }>>;
 }
 
+/** Elects `id` by campaigning and running messages to quiescence. */
+export function elect(c: Cluster, id: NodeId): void {
+  c.node(id).campaign();
+  c.stabilize();
+  if (c.node(id).role !== 'leader') throw new Error(`${id} not elected`);
+}
+
+/** `count` proposals on `id`, then quiescence. */
+export function proposeN(c: Cluster, id: NodeId, count: number, prefix = 'v'): void {
+  for (let i = 0; i < count; i++) c.node(id).propose(bytes(`${prefix}${i}`));
+  c.stabilize();
+}
+
+export function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+/** Runs `run` for seeds 1..count; a seed that throws is reported by number, the others' results kept. */
+export function sweepSeeds<T>(count: number, run: (seed: number) => T): { readonly failures: string[]; readonly results: T[] } {
+  const failures: string[] = [];
+  const results: T[] = [];
+  for (let seed = 1; seed <= count; seed++) {
+    try {
+      results.push(run(seed));
+    } catch (err) {
+      failures.push(`seed ${seed}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return { failures, results };
+}
+
 export class SafetyViolation extends Error {}
 
 export class Cluster {

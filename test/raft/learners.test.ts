@@ -9,23 +9,12 @@ import { SeededPrng } from '../../src/runtime/prng.js';
 import type { RaftMessage } from '../../src/raft/messages.js';
 import { RaftNode, type RaftConfig } from '../../src/raft/node.js';
 import type { Snapshot } from '../../src/raft/types.js';
-import { bytes, Cluster, drain } from './harness.js';
+import { bytes, Cluster, drain, elect, proposeN, sum, sweepSeeds } from './harness.js';
 
 const base: Partial<RaftConfig> = { electionTicks: 10, heartbeatTicks: 1 };
 
 function cluster(config: Partial<RaftConfig> = {}, seed = 21): Cluster {
   return new Cluster({ ids: ['n1', 'n2', 'n3'], seed, config: { ...base, ...config } });
-}
-
-function elect(c: Cluster, id: string): void {
-  c.node(id).campaign();
-  c.stabilize();
-  if (c.node(id).role !== 'leader') throw new Error(`${id} not elected`);
-}
-
-function proposeN(c: Cluster, id: string, count: number, prefix = 'v'): void {
-  for (let i = 0; i < count; i++) c.node(id).propose(bytes(`${prefix}${i}`));
-  c.stabilize();
 }
 
 /** n1 leads n1..n3; n4 is a fresh process added as a learner and caught up. */
@@ -334,20 +323,10 @@ function learnerChaos(seed: number): { replaced: number; lagRefusals: number; ap
 }
 
 test('§4.2.1 Figure 3 safety + liveness under chaos while wiped voters are replaced through learners (40 seeds)', (t) => {
-  const failures: string[] = [];
-  let replaced = 0;
-  let lagRefusals = 0;
-  let applied = 0;
-  for (let seed = 1; seed <= 40; seed++) {
-    try {
-      const result = learnerChaos(seed);
-      replaced += result.replaced;
-      lagRefusals += result.lagRefusals;
-      applied += result.applied;
-    } catch (err) {
-      failures.push(`seed ${seed}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
+  const { failures, results } = sweepSeeds(40, learnerChaos);
+  const replaced = sum(results.map((r) => r.replaced));
+  const lagRefusals = sum(results.map((r) => r.lagRefusals));
+  const applied = sum(results.map((r) => r.applied));
   t.deepEqual(failures, [], `failing seeds:\n${failures.join('\n')}`);
   t.true(replaced >= 20, `replacements through a learner completed: ${replaced}`);
   t.true(lagRefusals > 0, `the promotion guard refused lagging learners: ${lagRefusals}`);

@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import { SeededPrng } from '../../src/runtime/prng.js';
-import { Cluster } from './harness.js';
+import { Cluster, sum, sweepSeeds } from './harness.js';
 
 const seeds = 100;
 const rounds = 2000;
@@ -127,22 +127,11 @@ function chaos(seed: number): { delivered: number; applied: number; replaced: nu
 }
 
 test(`Figure 3 safety + liveness under chaos: ${seeds} seeds x ${rounds} ticks (§5.2, §5.3, §5.4, §4.1, §8)`, (t) => {
-  const failures: string[] = [];
-  let applied = 0;
-  let delivered = 0;
-  let replaced = 0;
-  let reads = 0;
-  for (let seed = 1; seed <= seeds; seed++) {
-    try {
-      const result = chaos(seed);
-      applied += result.applied;
-      delivered += result.delivered;
-      replaced += result.replaced;
-      reads += result.reads;
-    } catch (err) {
-      failures.push(`seed ${seed}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
+  const { failures, results } = sweepSeeds(seeds, chaos);
+  const applied = sum(results.map((r) => r.applied));
+  const delivered = sum(results.map((r) => r.delivered));
+  const replaced = sum(results.map((r) => r.replaced));
+  const reads = sum(results.map((r) => r.reads));
   t.deepEqual(failures, [], `failing seeds:\n${failures.join('\n')}`);
   t.true(applied > seeds * 100, `little progress under chaos: ${applied} entries applied in total`);
   t.true(replaced >= 10, `membership replacements completed: ${replaced}`);
