@@ -389,6 +389,16 @@ test('WatchCache: a watch canceled while being made leaves the cache stopped, an
   t.is(r.losses.length, 1, 'stop is not a loss');
 });
 
+const cmKey = (name: string) => `/registry/configmaps/default/${name}`;
+
+/** Creates ConfigMap `name` in `default` through the storage, or throws. */
+function configMapCreator(storage: ObjectStorage): (name: string) => Promise<void> {
+  return async (name) => {
+    const out = await storage.create(cmInfo, cmKey(name), { ...cm(name), metadata: { name, namespace: 'default' } }, name);
+    if (!out.ok) throw new Error(JSON.stringify(out.status));
+  };
+}
+
 test('Mirror: a delete racing the re-list does not resurrect the object', async (t) => {
   const clock = new VirtualClock();
   const kv = new FaultyKv(new LocalKv({ clock }));
@@ -398,11 +408,7 @@ test('Mirror: a delete racing the re-list does not resurrect the object', async 
   const changes: string[] = [];
   const mirror = new Mirror({ cache, storage, clock, onChange: (k, o) => changes.push(`${o === undefined ? '-' : '+'}${k}`) });
   t.teardown(() => mirror.stop());
-  const key = (name: string) => `/registry/configmaps/default/${name}`;
-  const create = async (name: string): Promise<void> => {
-    const out = await storage.create(cmInfo, key(name), { ...cm(name), metadata: { name, namespace: 'default' } }, name);
-    if (!out.ok) throw new Error(JSON.stringify(out.status));
-  };
+  const create = configMapCreator(storage);
   await create('a');
   await create('b');
   t.true(await mirror.start());
@@ -413,10 +419,10 @@ test('Mirror: a delete racing the re-list does not resurrect the object', async 
   kv.holdRanges = true;
   await advance(clock, mirrorRetryInitialMs);
   // The re-list read the store (a, b, c) but its answer is held; meanwhile b is deleted and the event arrives.
-  const b = await kv.local.range({ key: key('b') });
+  const b = await kv.local.range({ key: cmKey('b') });
   t.true(b.ok && b.value.kvs.length === 1);
   kv.holdRanges = false;
-  t.true((await kv.local.deleteRange({ key: key('b') })).ok);
+  t.true((await kv.local.deleteRange({ key: cmKey('b') })).ok);
   await settle();
   t.is(kv.releaseRanges(), 1);
   await settle();
@@ -434,15 +440,11 @@ test('Mirror: a loss while the re-list is in flight fails that attempt, and the 
   const cache = new WatchCache(kv, cmInfo);
   const mirror = new Mirror({ cache, storage, clock });
   t.teardown(() => mirror.stop());
-  const key = (name: string) => `/registry/configmaps/default/${name}`;
-  const create = async (name: string): Promise<void> => {
-    const out = await storage.create(cmInfo, key(name), { ...cm(name), metadata: { name, namespace: 'default' } }, name);
-    if (!out.ok) throw new Error(JSON.stringify(out.status));
-  };
+  const create = configMapCreator(storage);
   await create('a');
   t.true(await mirror.start());
   kv.loseWatches('canceled');
-  t.true((await kv.local.deleteRange({ key: key('a') })).ok);
+  t.true((await kv.local.deleteRange({ key: cmKey('a') })).ok);
   kv.holdRanges = true;
   await advance(clock, mirrorRetryInitialMs);
   t.is(cache.generation, 2);
