@@ -8,7 +8,7 @@ import type { ChaosOutcome } from '../chaos/outcome.js';
 
 /** The default: the whole HA control plane, the master serving the API is killed. */
 export const DEFAULT_EXPERIMENT = 'kill-serving-master';
-export const EXPERIMENTS: readonly string[] = [DEFAULT_EXPERIMENT, ...ETCD_FAULTS.map((fault) => `etcd-${fault}`)];
+export const EXPERIMENTS: readonly string[] = [DEFAULT_EXPERIMENT, 'isolate-serving-master', ...ETCD_FAULTS.map((fault) => `etcd-${fault}`)];
 
 export interface ChaosRunFlags {
   readonly seed: number;
@@ -27,14 +27,17 @@ export function isExperiment(name: string): boolean {
 }
 
 async function runExperiment(name: string, flags: ChaosRunFlags): Promise<ExperimentResult> {
-  if (name === DEFAULT_EXPERIMENT) {
+  if (name === DEFAULT_EXPERIMENT || name === 'isolate-serving-master') {
     if (flags.placement !== 'threads') throw new Error(`${name} runs on real threads only (it serves HTTPS): drop --placement`);
+    if (flags.silentKill && name !== DEFAULT_EXPERIMENT) throw new Error(`--silent-kill applies to ${DEFAULT_EXPERIMENT} only`);
     const silentKill = flags.silentKill ?? false;
-    const result = await runControlPlaneChaos({ seed: flags.seed, silentKill });
-    const death = silentKill ? 'lost power (no connection resets: the others had to time out)' : 'was killed (its connections reset, as when a process dies)';
+    const result = await runControlPlaneChaos({ experiment: name, seed: flags.seed, silentKill });
+    const fate = name === 'isolate-serving-master'
+      ? 'was cut off from the other masters for 3 s (clients could still reach its apiserver), then the partition healed'
+      : silentKill ? 'lost power (no connection resets: the others had to time out), then came back' : 'was killed (its connections reset, as when a process dies), then came back';
     return {
       ...result,
-      description: `A 3-master control plane on real threads: etcd (Raft, data on disk with fsync) and an apiserver on each master, behind a front door. Four clients applied and read ConfigMaps over HTTPS through the front door while the master whose apiserver served the last request ${death}, then came back.`,
+      description: `A 3-master control plane on real threads: etcd (Raft, data on disk with fsync) and an apiserver on each master, behind a front door. Four clients applied and read ConfigMaps over HTTPS through the front door while the master whose apiserver served the last request ${fate}.`,
     };
   }
   if (flags.silentKill) throw new Error(`--silent-kill applies to ${DEFAULT_EXPERIMENT} only (etcd-* experiments kill silently in half their seeds)`);

@@ -36,6 +36,18 @@ test.serial('the main job: kill-serving-master on the HA control plane passes an
   t.true(existsSync(join(out, 'kill-serving-master-seed1', 'report.md')));
 });
 
+test.serial('isolate-serving-master: the serving master is partitioned from the others; the API stays linearizable and nothing acknowledged is lost', (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'pk-report-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const run = pocketkube(['chaos', 'run', 'isolate-serving-master', '--out', out]);
+  t.is(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  t.regex(run.stdout, /cut master-\d off from master-\d and master-\d/);
+  t.regex(run.stdout, /healed the partition around master-\d/);
+  t.regex(run.stdout, /PASS +linearizability/);
+  t.regex(run.stdout, /PASS +acked-writes-present/);
+  t.regex(readFileSync(join(out, 'isolate-serving-master-seed1', 'report.md'), 'utf8'), /was cut off from the other masters/);
+});
+
 test.serial('--silent-kill: the master loses power without resets, and the control plane still recovers', (t) => {
   const out = mkdtempSync(join(tmpdir(), 'pk-report-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
@@ -56,6 +68,7 @@ test('bad input gets a message naming the problem and the fix, exit code 2', (t)
   const silent = pocketkube(['chaos', 'run', 'etcd-kill-leader', '--silent-kill']);
   t.is(silent.status, 2);
   t.regex(silent.stderr, /--silent-kill applies to kill-serving-master only; drop it/);
+  t.is(pocketkube(['chaos', 'run', 'isolate-serving-master', '--silent-kill']).status, 2);
   const seed = pocketkube(['chaos', 'run', '--seed', 'x']);
   t.not(seed.status, 0);
   t.regex(seed.stderr, /expected a non-negative integer/);

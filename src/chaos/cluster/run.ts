@@ -16,21 +16,25 @@ import { driverFor, waitUntil } from '../driver.js';
 import { memberHashes } from '../etcd/run.js';
 import type { ChaosOutcome } from '../outcome.js';
 
+export type ControlPlaneExperiment = 'kill-serving-master' | 'isolate-serving-master';
+
 export interface ControlPlaneChaosOptions {
+  /** What happens to the master whose apiserver served the last request (default kill). */
+  readonly experiment?: ControlPlaneExperiment;
   readonly seed: number;
   /** Loopback block for this run: front door on <block>.0.1, apiservers on <block>.1.N. */
   readonly network?: string;
   readonly processes?: number;
   readonly keys?: number;
   /**
-   * Kill the master without resetting its connections: a power loss, which the others find out by
-   * their timeouts. Default false: killed as a process is, its connections reset at once.
+   * kill-serving-master: kill the master without resetting its connections, a power loss the others
+   * find out by their timeouts. Default false: killed as a process is, its connections reset at once.
    */
   readonly silentKill?: boolean;
 }
 
 export interface ControlPlaneChaosResult extends ChaosOutcome {
-  readonly experiment: 'kill-serving-master';
+  readonly experiment: ControlPlaneExperiment;
   readonly seed: number;
 }
 
@@ -121,6 +125,34 @@ async function etcdStatuses(system: ActorSystem, members: readonly Address[]): P
   return answers.filter((s): s is MemberStatus => s !== undefined);
 }
 
+/** Injects the experiment's fault on `victim`; returns how to heal it (resolving to a note). */
+async function injectFault(cluster: Cluster, experiment: ControlPlaneExperiment, victim: string, silentKill: boolean, note: (text: string) => void): Promise<() => Promise<string>> {
+  switch (experiment) {
+    case 'kill-serving-master': {
+      await cluster.system.killHost(victim, { resetConnections: !silentKill });
+      note(`killed ${victim} ${silentKill ? 'silently (a power loss: no connection resets)' : '(its connections reset)'}; its apiserver served the last request, its etcd member died with it`);
+      return async () => {
+        await cluster.system.restartHost(victim);
+        return `restarted ${victim}`;
+      };
+    }
+    case 'isolate-serving-master': {
+      // The other masters cannot reach it nor it them; clients still can (HTTPS to its apiserver).
+      const others = cluster.masters.filter((m) => m !== victim);
+      const partition = await cluster.system.network.inject({ kind: 'partition', groups: [[victim], others] });
+      note(`cut ${victim} off from ${others.join(' and ')}; its apiserver served the last request and still takes connections`);
+      return async () => {
+        await cluster.system.network.heal(partition);
+        return `healed the partition around ${victim}`;
+      };
+    }
+    default: {
+      const unreachable: never = experiment;
+      throw new Error(`unknown control-plane experiment ${String(unreachable)}`);
+    }
+  }
+}
+
 /**
  * The main job's experiment: a 3-master control plane (etcd + apiserver per master, front door)
  * on real threads; clients create and update ConfigMaps over HTTPS through the front door (as
@@ -129,6 +161,7 @@ async function etcdStatuses(system: ActorSystem, members: readonly Address[]): P
  * budget, every apiserver ready again, etcd members equal, a final write.
  */
 export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): Promise<ControlPlaneChaosResult> {
+  const experiment = options.experiment ?? 'kill-serving-master';
   const network = options.network ?? '127.79';
   const dataDir = mkdtempSync(join(tmpdir(), 'pocketkube-chaos-'));
   const began = performance.now();
@@ -146,19 +179,16 @@ export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): P
     await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
 
     const victim = cluster.lastServedBy() ?? cluster.masters[0]!;
-    const killedAt = workload.now();
-    const silent = options.silentKill ?? false;
-    await cluster.system.killHost(victim, { resetConnections: !silent });
-    notes.push(`killed ${victim} ${silent ? 'silently (a power loss: no connection resets)' : '(its connections reset)'} at ${Math.round(killedAt)} ms; its apiserver served the last request, its etcd member died with it`);
+    const faultAt = workload.now();
+    const heal = await injectFault(cluster, experiment, victim, options.silentKill ?? false, (note) => notes.push(`at ${Math.round(faultAt)} ms: ${note}`));
     await new Promise((resolve) => setTimeout(resolve, DOWN_MS));
-    const firstAck = workload.ackTimes.find((t) => t > killedAt);
-    const recoveryMs = firstAck === undefined ? Infinity : firstAck - killedAt;
-    checks.push({ name: 'api-recovered', status: recoveryMs <= RECOVERY_BUDGET_MS ? 'pass' : 'fail', detail: firstAck === undefined ? `no write acknowledged within ${DOWN_MS} ms of the kill` : `first write acknowledged ${Math.round(recoveryMs)} ms after the kill (budget ${RECOVERY_BUDGET_MS} ms)` });
+    const firstAck = workload.ackTimes.find((t) => t > faultAt);
+    const recoveryMs = firstAck === undefined ? Infinity : firstAck - faultAt;
+    checks.push({ name: 'api-recovered', status: recoveryMs <= RECOVERY_BUDGET_MS ? 'pass' : 'fail', detail: firstAck === undefined ? `no write acknowledged within ${DOWN_MS} ms of the fault` : `first write acknowledged ${Math.round(recoveryMs)} ms after the fault (budget ${RECOVERY_BUDGET_MS} ms)` });
 
-    await cluster.system.restartHost(victim);
+    notes.push(await heal());
     const ready = await waitUntil(driverFor(cluster.system), async () => (await Promise.all(cluster.apiserverUrls.map((url) => readyz(url, cluster.pki.ca.certPem, 500)))).every(Boolean), 10_000, 100);
-    notes.push(`restarted ${victim}`);
-    checks.push({ name: 'apiservers-ready-again', status: ready ? 'pass' : 'fail', detail: ready ? 'all apiservers answer /readyz after the restart' : 'an apiserver is still not ready 10 s after the restart' });
+    checks.push({ name: 'apiservers-ready-again', status: ready ? 'pass' : 'fail', detail: ready ? 'all apiservers answer /readyz after healing' : 'an apiserver is still not ready 10 s after healing' });
     await new Promise((resolve) => setTimeout(resolve, AFTER_MS));
     await workload.stop();
 
@@ -183,7 +213,7 @@ export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): P
     const acked = checkAckedWritesPresent(history, state);
     const verdict = aggregate([...run.results, toCheckResult('acked-writes-present', acked), ...checks]);
     return {
-      experiment: 'kill-serving-master', seed: options.seed, verdict, history,
+      experiment, seed: options.seed, verdict, history,
       ops: history.filter((op) => op.type === 'invoke').length,
       ackedWrites: history.filter((op) => op.type === 'ok' && op.f !== 'read').length,
       lostAckedWrites: acked.lostCount, notes, runMs: performance.now() - began,
