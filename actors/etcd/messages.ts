@@ -1,6 +1,6 @@
 import type { Address } from '../../src/runtime/address.js';
 import { isRecord, protocolError, type ProtocolError } from '../../src/runtime/validate.js';
-import { maxNodeIdLength, validateConfChange, validateRaftMessage, type ConfChange, type NodeId, type RaftMessage, type Role } from '../../src/raft/index.js';
+import { maxNodeIdLength, validateConfChange, validateRaftMessage, type ConfChange, type NodeId, type RaftMessage, type RaftStatus } from '../../src/raft/index.js';
 import { validateCommand, type Command, type CommandResponse, type StoreError, type WatchRequest, type RangeRequest } from '../../src/store/index.js';
 import type { WatchUpdate } from '../../src/client/kv.js';
 
@@ -51,22 +51,12 @@ export type EtcdReply =
   | { readonly type: 'done' }
   | { readonly type: 'watchUpdate'; readonly watchId: number; readonly update: WatchUpdate };
 
-export interface MemberStatus {
-  readonly id: NodeId;
-  readonly role: Role;
-  readonly term: number;
-  readonly leader: NodeId;
-  readonly commit: number;
-  readonly applied: number;
+/** What `status` answers: the Raft core's view of membership and log, plus the store's revisions. */
+export type MemberStatus = Pick<RaftStatus, 'id' | 'role' | 'term' | 'leader' | 'commit' | 'applied' | 'firstIndex' | 'lastIndex' | 'voters' | 'learners'> & {
   readonly revision: number;
   readonly compactRevision: number;
-  readonly firstIndex: number;
-  readonly lastIndex: number;
-  readonly voters: readonly NodeId[];
-  /** Non-voting members (etcd's `member add --learner`), promoted once caught up. */
-  readonly learners: readonly NodeId[];
   readonly snapshotIndex: number;
-}
+};
 
 /** `master-1/etcd~1`: the member's actor address and its incarnation (a wiped member gets a new one). */
 export function memberId(addr: Address, generation: number): NodeId {

@@ -210,6 +210,15 @@ export class Cluster {
     this.machines.delete(id);
   }
 
+  /** One sweep step of random crashes and restarts (rates per step), drawn from `prng`. */
+  crashOrRestartAtRandom(prng: Prng, crashRate = 0.006, restartRate = 0.03): void {
+    const pick = <T>(items: readonly T[]): T => items[prng.int(items.length)]!;
+    const alive = this.alive();
+    if (prng.next() < crashRate && alive.length > 0) this.crash(pick(alive));
+    const down = [...this.disks.keys()].filter((id) => !this.nodes.has(id));
+    if (down.length > 0 && prng.next() < restartRate) this.restart(pick(down));
+  }
+
   isolate(id: NodeId): void {
     for (const other of this.disks.keys()) {
       if (other === id) continue;

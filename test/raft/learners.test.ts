@@ -298,10 +298,7 @@ function learnerChaos(seed: number): { replaced: number; lagRefusals: number; ap
     const x = prng.next();
     if (x < 0.01) c.heal();
     else if (x < 0.016) c.isolate(pick(ids));
-    const alive = c.alive();
-    if (prng.next() < 0.006 && alive.length > 0) c.crash(pick(alive));
-    const down = ids.filter((id) => !c.nodes.has(id));
-    if (down.length > 0 && prng.next() < 0.03) c.restart(pick(down));
+    c.crashOrRestartAtRandom(prng);
     const someone = c.alive();
     if (someone.length > 0) {
       if (prng.next() < 0.3) c.node(pick(someone)).propose(bytes(`l${seed}-p${proposals++}`));

@@ -105,10 +105,7 @@ function chaos(seed: number): { delivered: number; applied: number; replaced: nu
     } else if (x < 0.022) {
       c.cut.add(`${pick(ids)}->${pick(ids)}`);
     }
-    const alive = c.alive();
-    if (prng.next() < 0.006 && alive.length > 0) c.crash(pick(alive));
-    const down = ids.filter((id) => !c.nodes.has(id));
-    if (down.length > 0 && prng.next() < 0.03) c.restart(pick(down));
+    c.crashOrRestartAtRandom(prng);
     const someone = c.alive();
     if (someone.length > 0) {
       if (prng.next() < 0.3) c.node(pick(someone)).propose(new TextEncoder().encode(`s${seed}-p${proposals++}`));
