@@ -10,7 +10,7 @@ import { objectKey } from '../client/cache.js';
 import {
   claimObjects, controllerRefFor, controllerUidIndex, ignoreEvent, indexByControllerUid, isPodActive, isPodAvailable, isPodReady,
   keyOf, kinds, nameOf, noActions, ownerKeysForDependent, parallel, podsToDelete, resolveControllerRef, sequential, specSelector,
-  statusUpdate, steps, conditionsOf, matchesTemplateLabels,
+  statusUpdate, steps, conditionsOf, matchesTemplateLabels, setNonZero,
   type ApiAction, type CacheView, type ControllerDefinition, type EventMapping, type EventRecord, type KindRef, type Observation,
   type ReconcileContext, type ReconcileResult, type WatchEvent,
 } from './framework/index.js';
@@ -66,7 +66,7 @@ export function reconcileReplicaSet(key: string, cache: CacheView, ctx: Reconcil
 
   const status = calculateStatus(rs, claimed, ctx.nowMs);
   const minReady = minReadySecondsOf(rs);
-  const requeue = minReady > 0 && status['readyReplicas'] === specReplicas(rs) && status['availableReplicas'] !== specReplicas(rs);
+  const requeue = minReady > 0 && (status['readyReplicas'] ?? 0) === specReplicas(rs) && (status['availableReplicas'] ?? 0) !== specReplicas(rs);
   return {
     steps: steps(
       { execution: sequential, actions: claimActions },
@@ -118,13 +118,13 @@ function relatedPods(rs: KubeObject, cache: CacheView): KubeObject[] {
 export function calculateStatus(rs: KubeObject, pods: readonly KubeObject[], nowMs: number): JsonObject {
   const minReady = minReadySecondsOf(rs);
   const old = asRecord(rs['status']) ?? {};
-  const status: JsonObject = {
-    replicas: pods.length,
-    fullyLabeledReplicas: pods.filter((p) => matchesTemplateLabels(rs, p)).length,
-    readyReplicas: pods.filter(isPodReady).length,
-    availableReplicas: pods.filter((p) => isPodAvailable(p, minReady, nowMs)).length,
-    observedGeneration: rs.metadata?.generation ?? 0,
-  };
+  const status: JsonObject = { replicas: pods.length };
+  // Go's omitempty: zero counts are absent in what the apiserver stores, so they must be absent here
+  // too, or every resync would see a difference and write.
+  setNonZero(status, 'fullyLabeledReplicas', pods.filter((p) => matchesTemplateLabels(rs, p)).length);
+  setNonZero(status, 'readyReplicas', pods.filter(isPodReady).length);
+  setNonZero(status, 'availableReplicas', pods.filter((p) => isPodAvailable(p, minReady, nowMs)).length);
+  setNonZero(status, 'observedGeneration', rs.metadata?.generation ?? 0);
   // ReplicaFailure is set by the shell from a failed create (the core never sees API errors).
   const conditions = conditionsOf(old);
   if (conditions.length > 0) status['conditions'] = conditions;

@@ -49,3 +49,13 @@ export function newCondition(type: string, status: Condition['status'], reason: 
     ? { type, status, lastUpdateTime: t, lastTransitionTime: t, reason, message }
     : { type, status, lastTransitionTime: t, reason, message };
 }
+
+/** Sets `field` unless `value` is 0 (Go's omitempty on int32 status fields). */
+export function setNonZero(target: JsonObject, field: string, value: number): void {
+  if (value !== 0) target[field] = value;
+}
+
+/** Go's math.Round: halves away from zero (Math.round rounds -2.5 to -2). */
+export function roundHalfAwayFromZero(x: number): number {
+  return Math.sign(x) * Math.round(Math.abs(x));
+}
