@@ -335,6 +335,28 @@ const postEviction: Handler = async (r, c) => {
   return out.ok ? jsonResponse(201, successStatus(201)) : statusResponse(out.status);
 };
 
+/**
+ * namespaces/{name}/finalize: only spec.finalizers changes (the namespace controller removes
+ * `kubernetes` once the namespace is empty; with none left a terminating namespace is removed).
+ */
+const putFinalize: Handler = async (r, c) => {
+  const body = decodeObjectBody(c.body, c.headers['content-type']);
+  if (!body.ok) return statusResponse(body.status);
+  const typed = checkTypeAndIdentity(c.route.info, body.value, { name: c.route.name! });
+  if (!typed.ok) return statusResponse(typed.status);
+  const opts = writeOptions(c, 'finalize');
+  if (!opts.ok) return statusResponse(opts.status);
+  const finalizers = asRecord(typed.value['spec'])?.['finalizers'] ?? [];
+  const rv = asString(asRecord(typed.value['metadata'])?.['resourceVersion']);
+  const out = await r.guaranteedUpdate(c.route.info, undefined, c.route.name!, 'main', opts.value, (cur) => {
+    const o = deepClone(cur.object);
+    o['spec'] = { ...(asRecord(o['spec']) ?? {}), finalizers };
+    if (rv !== undefined && rv !== '') (o['metadata'] as JsonObject)['resourceVersion'] = rv;
+    return okOf(o);
+  });
+  return out.ok ? jsonResponse(200, out.value) : statusResponse(out.status);
+};
+
 /** Where pod logs come from once kubelets exist (the integrator plugs it in); text or a Status. */
 export interface PodLogOptions {
   readonly container?: string;
@@ -384,6 +406,7 @@ const handlers: Readonly<Record<string, Handler>> = {
   'POST binding': postBinding,
   'POST eviction': postEviction,
   'GET log': getLog,
+  'PUT finalize': putFinalize,
 };
 
 /** The Kubernetes verb a (method, target) pair needs to be advertised. */

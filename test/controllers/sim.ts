@@ -10,6 +10,7 @@ import { ApiServerCore } from '../../src/apiserver/core.js';
 import { deepEqual, formatRfc3339, type KubeObject } from '../../src/api/index.js';
 import { deepFreeze, IndexedCache, objectKey } from '../../src/client/cache.js';
 import { KubeClient } from '../../src/client/client.js';
+import { isNotFound } from '../../src/client/errors.js';
 import { LocalKv } from '../../src/client/local-kv.js';
 import {
   Expectations, IndexedCacheView, kindKey, mergeIndexers,
@@ -202,8 +203,26 @@ export class Sim {
     }
   }
 
+  /** The shell's live check behind `requireAbsent`: true when every identity is gone (404 or another uid). */
+  private async allAbsent(a: ApiAction): Promise<boolean> {
+    if (a.type === 'event' || a.requireAbsent === undefined) return true;
+    for (const id of a.requireAbsent) {
+      try {
+        const live = await this.client.get(id.resource, id.namespace, id.name);
+        if (live.metadata?.uid === id.uid) return false;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    return true;
+  }
+
   private async runAction(c: ControllerState, key: string, a: ApiAction): Promise<boolean> {
     try {
+      if (!(await this.allAbsent(a))) {
+        this.log.push({ controller: c.def.name, key, action: a, ok: true, error: 'skipped: still present' });
+        return true;
+      }
       switch (a.type) {
         case 'create': await this.client.create(a.resource, a.body, a.namespace === undefined ? {} : { namespace: a.namespace }); break;
         case 'update': await this.client.update(a.resource, a.body, a.subresource === undefined ? {} : { subresource: a.subresource }); break;
@@ -211,6 +230,7 @@ export class Sim {
         case 'patch': await this.client.patch(a.resource, a.namespace, a.name, a.patch, { type: a.patchType, ...(a.subresource === undefined ? {} : { subresource: a.subresource }) }); break;
         case 'delete': await this.client.delete(a.resource, a.namespace, a.name, a.options ?? {}); break;
         case 'evict': await this.client.evictPod(a.namespace, a.name); break;
+        case 'deleteCollection': await this.client.deleteCollection(a.resource, { namespace: a.namespace, ...(a.options ?? {}) }); break;
         case 'event': break;
         default: { const never: never = a; throw new Error(`action ${String(never)}`); }
       }

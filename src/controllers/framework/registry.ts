@@ -15,8 +15,9 @@ export class ControllerRegistry {
     if (this.byName.has(def.name)) throw new Error(`controller ${def.name} is already registered`);
     if (this.byName.size >= maxControllers) throw new Error(`more than ${maxControllers} controllers`);
     if (!(Number.isInteger(def.workers) && def.workers >= 1)) throw new Error(`controller ${def.name}: workers must be a positive integer`);
-    if (!def.watches.some((w) => w.kind.apiVersion === def.primary.apiVersion && w.kind.kind === def.primary.kind)) {
-      throw new Error(`controller ${def.name} must watch its primary kind ${def.primary.apiVersion}/${def.primary.kind}`);
+    const primary = def.primary;
+    if (primary !== undefined && !def.watches.some((w) => w.kind.apiVersion === primary.apiVersion && w.kind.kind === primary.kind)) {
+      throw new Error(`controller ${def.name} must watch its primary kind ${primary.apiVersion}/${primary.kind}`);
     }
     this.byName.set(def.name, def);
     return this;

@@ -66,9 +66,24 @@ export type ExpectationOnFailure =
   | { readonly kind: 'creation'; readonly controllerKey: string }
   | { readonly kind: 'deletion'; readonly controllerKey: string; readonly objectKey: string };
 
+/** An object by identity: kind, place and uid. */
+export interface ObjectIdentity {
+  readonly resource: KindRef;
+  readonly namespace: string | undefined;
+  readonly name: string;
+  readonly uid: string;
+}
+
 interface ActionBase {
   readonly resource: KindRef;
   readonly onFailure?: ExpectationOnFailure;
+  /**
+   * Perform only if a live read shows each of these absent (404, or the name now has another
+   * uid); otherwise skip the action without error. The garbage collector's guard against a stale
+   * cache: an owner created after the cache was filled must not look dangling (upstream isDangling
+   * reads the owner from the apiserver before deleting a dependent).
+   */
+  readonly requireAbsent?: readonly ObjectIdentity[];
   /** Recorded once the call succeeds; `{name}` in the message becomes the object's (generated) name. */
   readonly onSuccessEvent?: EventRecord;
 }
@@ -87,6 +102,11 @@ export type ApiAction =
   | ActionBase & {
     readonly type: 'delete'; readonly namespace: string | undefined; readonly name: string;
     readonly options?: Pick<DeleteOptions, 'preconditions' | 'propagationPolicy' | 'gracePeriodSeconds'>;
+  }
+  /** DELETE of every object of a kind in a namespace (the namespace controller). */
+  | ActionBase & {
+    readonly type: 'deleteCollection'; readonly namespace: string;
+    readonly options?: Pick<DeleteOptions, 'propagationPolicy'>;
   }
   /** POST pods/eviction (honours PodDisruptionBudgets). */
   | ActionBase & { readonly type: 'evict'; readonly namespace: string; readonly name: string }
@@ -198,8 +218,11 @@ export interface WatchSpec {
 export interface ControllerDefinition {
   /** As kube-controller-manager names it ("replicaset", "deployment", ...). */
   readonly name: string;
-  /** The kind whose keys the queue holds (reconcile's `key` is one of these objects' keys). */
-  readonly primary: KindRef;
+  /**
+   * The kind whose keys the queue holds (reconcile's `key` is one of these objects' keys);
+   * absent when keys name their kind themselves (the garbage collector's "kind|key").
+   */
+  readonly primary: KindRef | undefined;
   readonly watches: readonly WatchSpec[];
   /** Concurrent workers upstream runs (--concurrent-*-syncs). */
   readonly workers: number;
