@@ -1,0 +1,189 @@
+/**
+ * The garbage collector (pkg/controller/garbagecollector), over the informer caches as its
+ * graph: ownerReferences are edges, found from either end through an owner-uid index.
+ * - A dependent whose owners are all gone (dangling) is deleted, with the propagation its own
+ *   finalizers ask for; one that still has a live owner only loses the dangling references.
+ * - Foreground: an owner with the `foregroundDeletion` finalizer waits; its dependents are
+ *   deleted (in the foreground themselves if they have dependents); once no dependent with
+ *   blockOwnerDeletion remains, the finalizer is removed and the apiserver removes the owner.
+ * - Orphan: an owner with the `orphan` finalizer has its references removed from every
+ *   dependent, then the finalizer removed.
+ * Keys name their kind: "apps/v1/ReplicaSet|default/web". Before deleting or unlinking for a
+ * dangling owner, the shell re-reads that owner (`requireAbsent`): a cache that has not yet seen
+ * a new owner must not make its dependents look orphaned.
+ */
+import {
+  foregroundDeletionFinalizer, joinApiVersion, orphanFinalizer, ownerReferencesOf, resources, splitApiVersion,
+  type KubeObject, type OwnerReference,
+} from '../api/index.js';
+import { objectKey } from '../client/cache.js';
+import {
+  indexByOwnerUid, kindKey, nameOf, noActions, ownerUidIndex, sequential, steps,
+  type ApiAction, type CacheView, type ControllerDefinition, type EventMapping, type KindRef, type ObjectIdentity,
+  type ReconcileContext, type ReconcileResult, type WatchEvent,
+} from './framework/index.js';
+
+interface GcKind { readonly kind: KindRef; readonly namespaced: boolean; readonly group: string }
+
+/** Every served kind that can be listed and watched: the graph's nodes. */
+export const gcKinds: readonly GcKind[] = resources
+  .filter((r) => r.verbs.includes('list') && r.verbs.includes('watch'))
+  .map((r) => ({ kind: { apiVersion: joinApiVersion(r.group, r.version), kind: r.kind }, namespaced: r.namespaced, group: r.group }));
+
+const byKey = new Map(gcKinds.map((k) => [kindKey(k.kind), k]));
+
+/** The watched kind an ownerReference names (any version of its group); undefined if not watched. */
+function kindOfRef(ref: OwnerReference): GcKind | undefined {
+  const group = splitApiVersion(ref.apiVersion).group;
+  return gcKinds.find((k) => k.kind.kind === ref.kind && k.group === group);
+}
+
+export function gcKey(kind: KindRef, obj: KubeObject): string {
+  return `${kindKey(kind)}|${objectKey(obj)}`;
+}
+
+function parseKey(key: string): { kind: GcKind; objectKey: string } | undefined {
+  const i = key.indexOf('|');
+  const kind = i < 0 ? undefined : byKey.get(key.slice(0, i));
+  return kind === undefined ? undefined : { kind, objectKey: key.slice(i + 1) };
+}
+
+function ownerOf(cache: CacheView, dependent: KubeObject, ref: OwnerReference): { kind: GcKind; owner: KubeObject | undefined } | undefined {
+  const kind = kindOfRef(ref);
+  if (kind === undefined || !cache.hasSynced(kind.kind)) return undefined;
+  const key = kind.namespaced ? `${dependent.metadata?.namespace ?? ''}/${ref.name}` : ref.name;
+  const owner = cache.get(kind.kind, key);
+  return { kind, owner: owner?.metadata?.uid === ref.uid ? owner : undefined };
+}
+
+/** Objects (of any kind) with an ownerReference to `uid`. */
+function dependentsOf(cache: CacheView, uid: string): Array<{ kind: GcKind; obj: KubeObject }> {
+  const out: Array<{ kind: GcKind; obj: KubeObject }> = [];
+  for (const k of gcKinds) for (const obj of cache.byIndex(k.kind, ownerUidIndex, uid)) out.push({ kind: k, obj });
+  return out;
+}
+
+const hasFinalizer = (o: KubeObject, f: string) => (o.metadata?.finalizers ?? []).includes(f);
+const deletingDependents = (o: KubeObject) => o.metadata?.deletionTimestamp !== undefined && hasFinalizer(o, foregroundDeletionFinalizer);
+
+function identityOf(kind: GcKind, dependent: KubeObject, ref: OwnerReference): ObjectIdentity {
+  return { resource: kind.kind, namespace: kind.namespaced ? dependent.metadata?.namespace : undefined, name: ref.name, uid: ref.uid };
+}
+
+function removeFinalizerAction(kind: KindRef, obj: KubeObject, finalizer: string): ApiAction {
+  // A JSON patch with a test on the list keeps a concurrent finalizer change from being lost.
+  const list = obj.metadata?.finalizers ?? [];
+  return {
+    type: 'patch', resource: kind, namespace: obj.metadata?.namespace, name: nameOf(obj), patchType: 'json',
+    patch: [
+      { op: 'test', path: '/metadata/uid', value: obj.metadata?.uid },
+      { op: 'test', path: '/metadata/finalizers', value: list },
+      { op: 'replace', path: '/metadata/finalizers', value: list.filter((f) => f !== finalizer) },
+    ],
+  };
+}
+
+function unlinkPatch(kind: KindRef, obj: KubeObject, uids: readonly string[], requireAbsent?: readonly ObjectIdentity[]): ApiAction {
+  return {
+    type: 'patch', resource: kind, namespace: obj.metadata?.namespace, name: nameOf(obj), patchType: 'strategic',
+    patch: { metadata: { ownerReferences: uids.map((uid) => ({ $patch: 'delete', uid })), uid: obj.metadata?.uid } },
+    ...(requireAbsent === undefined || requireAbsent.length === 0 ? {} : { requireAbsent }),
+  };
+}
+
+export function reconcileGarbage(key: string, cache: CacheView, _ctx: ReconcileContext): ReconcileResult {
+  const parsed = parseKey(key);
+  if (parsed === undefined) return noActions;
+  const { kind } = parsed;
+  const obj = cache.get(kind.kind, parsed.objectKey);
+  if (obj === undefined) return noActions;
+  const uid = obj.metadata?.uid ?? '';
+
+  if (obj.metadata?.deletionTimestamp !== undefined) {
+    // attemptToOrphan: unlink every dependent, then let the owner go.
+    if (hasFinalizer(obj, orphanFinalizer)) {
+      const deps = dependentsOf(cache, uid);
+      if (deps.length > 0) return { steps: steps({ execution: { kind: 'parallel' }, actions: deps.map((d) => unlinkPatch(d.kind.kind, d.obj, [uid])) }) };
+      return { steps: steps({ execution: sequential, actions: [removeFinalizerAction(kind.kind, obj, orphanFinalizer)] }) };
+    }
+    // processDeletingDependentsItem: the owner goes once no blocking dependent remains.
+    if (hasFinalizer(obj, foregroundDeletionFinalizer)) {
+      const blocking = dependentsOf(cache, uid).filter((d) => ownerReferencesOf(d.obj).some((r) => r.uid === uid && r.blockOwnerDeletion === true));
+      if (blocking.length === 0) return { steps: steps({ execution: sequential, actions: [removeFinalizerAction(kind.kind, obj, foregroundDeletionFinalizer)] }) };
+    }
+    return noActions;
+  }
+
+  const refs = ownerReferencesOf(obj);
+  if (refs.length === 0) return noActions;
+  const solid: OwnerReference[] = [];
+  const dangling: Array<{ ref: OwnerReference; id: ObjectIdentity }> = [];
+  const waiting: OwnerReference[] = [];
+  for (const ref of refs) {
+    const found = ownerOf(cache, obj, ref);
+    // An owner of a kind this collector does not watch cannot be judged: treat it as alive.
+    if (found === undefined) solid.push(ref);
+    else if (found.owner === undefined) dangling.push({ ref, id: identityOf(found.kind, obj, ref) });
+    else if (deletingDependents(found.owner)) waiting.push(ref);
+    else solid.push(ref);
+  }
+  if (solid.length > 0) {
+    if (dangling.length === 0 && waiting.length === 0) return noActions;
+    const uids = [...dangling.map((d) => d.ref.uid), ...waiting.map((r) => r.uid)];
+    return { steps: steps({ execution: sequential, actions: [unlinkPatch(kind.kind, obj, uids, dangling.map((d) => d.id))] }) };
+  }
+  const precondition = { preconditions: { uid } };
+  const del = (policy: 'Foreground' | 'Background' | 'Orphan', requireAbsent: readonly ObjectIdentity[]): ApiAction => ({
+    type: 'delete', resource: kind.kind, namespace: obj.metadata?.namespace, name: nameOf(obj),
+    options: { ...precondition, propagationPolicy: policy }, ...(requireAbsent.length === 0 ? {} : { requireAbsent }),
+  });
+  const deps = dependentsOf(cache, uid);
+  if (waiting.length > 0 && deps.length > 0) {
+    const actions: ApiAction[] = [];
+    // A dependent that itself waits on its dependents while blocking us would deadlock the cycle: unblock.
+    if (deps.some((d) => deletingDependents(d.obj))) {
+      actions.push({
+        type: 'patch', resource: kind.kind, namespace: obj.metadata?.namespace, name: nameOf(obj), patchType: 'strategic',
+        patch: { metadata: { ownerReferences: waiting.map((r) => ({ uid: r.uid, blockOwnerDeletion: false })), uid } },
+      });
+    }
+    actions.push(del('Foreground', []));
+    return { steps: steps({ execution: sequential, actions }) };
+  }
+  const policy = hasFinalizer(obj, orphanFinalizer) ? 'Orphan' : hasFinalizer(obj, foregroundDeletionFinalizer) ? 'Foreground' : 'Background';
+  return { steps: steps({ execution: sequential, actions: [del(policy, dangling.map((d) => d.id))] }) };
+}
+
+/**
+ * Which items an event concerns: the object itself when it has owners or is being deleted with a
+ * GC finalizer; its dependents when it is deleted or starts deleting; its deleting owners when it
+ * changes or goes (they may be waiting for it).
+ */
+function mapEvent(kind: GcKind, event: WatchEvent, cache: CacheView): EventMapping {
+  const obj = event.type === 'update' ? event.newObj : event.obj;
+  const keys = new Set<string>();
+  const uid = obj.metadata?.uid;
+  if (event.type !== 'delete') {
+    if (ownerReferencesOf(obj).length > 0) keys.add(gcKey(kind.kind, obj));
+    if (obj.metadata?.deletionTimestamp !== undefined && (hasFinalizer(obj, orphanFinalizer) || hasFinalizer(obj, foregroundDeletionFinalizer))) keys.add(gcKey(kind.kind, obj));
+  }
+  const startedDeleting = event.type === 'update' && event.oldObj.metadata?.deletionTimestamp === undefined && obj.metadata?.deletionTimestamp !== undefined;
+  const finalizersChanged = event.type === 'update' && JSON.stringify(event.oldObj.metadata?.finalizers ?? []) !== JSON.stringify(obj.metadata?.finalizers ?? []);
+  if (uid !== undefined && (event.type === 'delete' || startedDeleting || finalizersChanged)) {
+    for (const d of dependentsOf(cache, uid)) keys.add(gcKey(d.kind.kind, d.obj));
+  }
+  const refs = event.type === 'update' ? [...ownerReferencesOf(event.oldObj), ...ownerReferencesOf(obj)] : ownerReferencesOf(obj);
+  for (const ref of refs) {
+    const found = ownerOf(cache, obj, ref);
+    if (found?.owner !== undefined && found.owner.metadata?.deletionTimestamp !== undefined) keys.add(gcKey(found.kind.kind, found.owner));
+  }
+  return { enqueue: [...keys].map((key) => ({ key })) };
+}
+
+export const garbageCollectorController: ControllerDefinition = {
+  name: 'garbage-collector',
+  primary: undefined,
+  workers: 20,
+  watches: gcKinds.map((k) => ({ kind: k.kind, indexers: { [ownerUidIndex]: indexByOwnerUid }, map: (e: WatchEvent, cache: CacheView) => mapEvent(k, e, cache) })),
+  reconcile: reconcileGarbage,
+};
