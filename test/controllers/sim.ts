@@ -252,6 +252,8 @@ export class Sim {
 export class Kubelet {
   private next = 0;
   hold: (pod: KubeObject) => boolean = () => false;
+  /** A running pod's end, if it should end (Job pods). */
+  finish: (pod: KubeObject) => 'Succeeded' | 'Failed' | undefined = () => undefined;
   /** At most this many pods change per tick (a slow kubelet makes rollouts take several steps). */
   perTick = Number.POSITIVE_INFINITY;
 
@@ -271,7 +273,13 @@ export class Kubelet {
       } else if (spec['nodeName'] === undefined) {
         await this.sim.client.bindPod(ns, name, this.nodes[this.next++ % this.nodes.length]!);
         acts++;
-      } else if (!this.hold(pod) && !deepEqual((pod['status'] as Record<string, unknown> | undefined)?.['phase'], 'Running')) {
+      } else if (deepEqual((pod['status'] as Record<string, unknown> | undefined)?.['phase'], 'Running') && this.finish(pod) !== undefined) {
+        const t = formatRfc3339(this.sim.nowMs);
+        const fresh = await this.sim.client.get({ apiVersion: 'v1', kind: 'Pod' }, ns, name);
+        const status = { phase: this.finish(pod), conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: t }], containerStatuses: [{ name: 'c', ready: false, restartCount: 0, state: { terminated: { exitCode: this.finish(pod) === 'Succeeded' ? 0 : 1, finishedAt: t } } }] };
+        await this.sim.client.updateStatus({ apiVersion: 'v1', kind: 'Pod' }, { ...fresh, status });
+        acts++;
+      } else if (!this.hold(pod) && (pod['status'] as Record<string, unknown> | undefined)?.['phase'] === undefined || (!this.hold(pod) && deepEqual((pod['status'] as Record<string, unknown> | undefined)?.['phase'], 'Pending'))) {
         const t = formatRfc3339(this.sim.nowMs);
         const status = {
           phase: 'Running', podIP: '127.244.0.1', startTime: t,

@@ -20,6 +20,7 @@ export const kinds = {
   serviceAccount: { apiVersion: 'v1', kind: 'ServiceAccount' },
   event: { apiVersion: 'v1', kind: 'Event' },
   replicaSet: { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
+  job: { apiVersion: 'batch/v1', kind: 'Job' },
   deployment: { apiVersion: 'apps/v1', kind: 'Deployment' },
   endpointSlice: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
   lease: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' },
