@@ -25,6 +25,8 @@ export interface ActionLog {
   readonly action: ApiAction;
   readonly ok: boolean;
   readonly error?: string;
+  /** Wall-clock ms when performed. */
+  readonly atMs: number;
 }
 
 interface ControllerState {
@@ -220,7 +222,7 @@ export class Sim {
   private async runAction(c: ControllerState, key: string, a: ApiAction): Promise<boolean> {
     try {
       if (!(await this.allAbsent(a))) {
-        this.log.push({ controller: c.def.name, key, action: a, ok: true, error: 'skipped: still present' });
+        this.log.push({ controller: c.def.name, key, action: a, ok: true, error: 'skipped: still present', atMs: this.nowMs });
         return true;
       }
       switch (a.type) {
@@ -234,10 +236,10 @@ export class Sim {
         case 'event': break;
         default: { const never: never = a; throw new Error(`action ${String(never)}`); }
       }
-      this.log.push({ controller: c.def.name, key, action: a, ok: true });
+      this.log.push({ controller: c.def.name, key, action: a, ok: true, atMs: this.nowMs });
       return true;
     } catch (error) {
-      this.log.push({ controller: c.def.name, key, action: a, ok: false, error: String(error) });
+      this.log.push({ controller: c.def.name, key, action: a, ok: false, error: String(error), atMs: this.nowMs });
       if (a.type !== 'event' && a.onFailure !== undefined) c.expectations.actionFailed(a.onFailure);
       return false;
     }

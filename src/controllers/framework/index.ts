@@ -8,3 +8,4 @@ export * from './intstr.js';
 export * from './hash.js';
 export * from './status.js';
 export * from './registry.js';
+export * from './taints.js';
