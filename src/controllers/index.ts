@@ -1,0 +1,44 @@
+/**
+ * pocketkube's controllers as pure reconcile cores (DESIGN §7): each is a ControllerDefinition —
+ * the kinds it watches, how their events map to keys, and `reconcile(key, cache, ctx)` returning
+ * the API actions to take. The controller-manager actor (a shell) runs the registry built here.
+ */
+import { ControllerRegistry } from './framework/index.js';
+import { deploymentController } from './deployment.js';
+import { endpointSliceController, endpointsController } from './endpoints.js';
+import { garbageCollectorController } from './garbagecollector.js';
+import { jobController } from './job.js';
+import { namespaceController } from './namespace.js';
+import { kubernetesNodeLifecycle, nodeLifecycleController, taintEvictionController, type NodeLifecycleConfig } from './nodelifecycle.js';
+import { replicaSetController } from './replicaset.js';
+import { serviceAccountController } from './serviceaccount.js';
+
+export * from './framework/index.js';
+export * from './replicaset.js';
+export * from './deployment.js';
+export * from './endpoints.js';
+export * from './namespace.js';
+export * from './serviceaccount.js';
+export * from './garbagecollector.js';
+export * from './job.js';
+export * from './nodelifecycle.js';
+
+export interface BuiltInOptions {
+  /** The timing profile's node grace period etc. (DESIGN §4). */
+  readonly nodeLifecycle?: NodeLifecycleConfig;
+}
+
+/** Every built-in controller, registered under its kube-controller-manager name. */
+export function builtInControllers(options: BuiltInOptions = {}): ControllerRegistry {
+  return new ControllerRegistry()
+    .register(deploymentController)
+    .register(replicaSetController)
+    .register(endpointsController)
+    .register(endpointSliceController)
+    .register(namespaceController)
+    .register(serviceAccountController)
+    .register(garbageCollectorController)
+    .register(jobController)
+    .register(nodeLifecycleController(options.nodeLifecycle ?? kubernetesNodeLifecycle))
+    .register(taintEvictionController);
+}
