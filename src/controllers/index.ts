@@ -12,6 +12,7 @@ import { namespaceController } from './namespace.js';
 import { kubernetesNodeLifecycle, nodeLifecycleController, taintEvictionController, type NodeLifecycleConfig } from './nodelifecycle.js';
 import { replicaSetController } from './replicaset.js';
 import { serviceAccountController } from './serviceaccount.js';
+import { statefulSetController } from './statefulset.js';
 
 export * from './framework/index.js';
 export * from './replicaset.js';
@@ -22,6 +23,7 @@ export * from './serviceaccount.js';
 export * from './garbagecollector.js';
 export * from './job.js';
 export * from './nodelifecycle.js';
+export * from './statefulset.js';
 
 export interface BuiltInOptions {
   /** The timing profile's node grace period etc. (DESIGN §4). */
@@ -40,5 +42,6 @@ export function builtInControllers(options: BuiltInOptions = {}): ControllerRegi
     .register(garbageCollectorController)
     .register(jobController)
     .register(nodeLifecycleController(options.nodeLifecycle ?? kubernetesNodeLifecycle))
-    .register(taintEvictionController);
+    .register(taintEvictionController)
+    .register(statefulSetController);
 }
