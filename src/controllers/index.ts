@@ -4,6 +4,7 @@
  * the API actions to take. The controller-manager actor (a shell) runs the registry built here.
  */
 import { ControllerRegistry } from './framework/index.js';
+import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
 import { endpointSliceController, endpointsController } from './endpoints.js';
 import { garbageCollectorController } from './garbagecollector.js';
@@ -24,6 +25,7 @@ export * from './garbagecollector.js';
 export * from './job.js';
 export * from './nodelifecycle.js';
 export * from './statefulset.js';
+export * from './daemonset.js';
 
 export interface BuiltInOptions {
   /** The timing profile's node grace period etc. (DESIGN §4). */
@@ -43,5 +45,6 @@ export function builtInControllers(options: BuiltInOptions = {}): ControllerRegi
     .register(jobController)
     .register(nodeLifecycleController(options.nodeLifecycle ?? kubernetesNodeLifecycle))
     .register(taintEvictionController)
-    .register(statefulSetController);
+    .register(statefulSetController)
+    .register(daemonSetController);
 }

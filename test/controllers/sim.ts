@@ -16,6 +16,7 @@ import {
   Expectations, IndexedCacheView, kindKey, mergeIndexers,
   type ActionStep, type ApiAction, type ControllerDefinition, type KindRef, type ReconcileResult, type WatchEvent,
 } from '../../src/controllers/framework/index.js';
+import { daemonPodNode } from '../../src/controllers/daemonset.js';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { SeededPrng } from '../../src/runtime/prng.js';
 
@@ -273,7 +274,9 @@ export class Kubelet {
         await this.sim.client.delete({ apiVersion: 'v1', kind: 'Pod' }, ns, name, { gracePeriodSeconds: 0 }).catch(() => undefined);
         acts++;
       } else if (spec['nodeName'] === undefined) {
-        await this.sim.client.bindPod(ns, name, this.nodes[this.next++ % this.nodes.length]!);
+        // Acting as the scheduler too: a pod pinned by node affinity on metadata.name goes there.
+        const pinned = daemonPodNode(pod);
+        await this.sim.client.bindPod(ns, name, pinned ?? this.nodes[this.next++ % this.nodes.length]!);
         acts++;
       } else if (deepEqual((pod['status'] as Record<string, unknown> | undefined)?.['phase'], 'Running') && this.finish(pod) !== undefined) {
         const t = formatRfc3339(this.sim.nowMs);
