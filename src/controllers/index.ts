@@ -4,6 +4,7 @@
  * the API actions to take. The controller-manager actor (a shell) runs the registry built here.
  */
 import { ControllerRegistry } from './framework/index.js';
+import { cronJobController } from './cronjob.js';
 import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
 import { endpointSliceController, endpointsController } from './endpoints.js';
@@ -26,6 +27,8 @@ export * from './job.js';
 export * from './nodelifecycle.js';
 export * from './statefulset.js';
 export * from './daemonset.js';
+export * from './cron.js';
+export * from './cronjob.js';
 
 export interface BuiltInOptions {
   /** The timing profile's node grace period etc. (DESIGN §4). */
@@ -46,5 +49,6 @@ export function builtInControllers(options: BuiltInOptions = {}): ControllerRegi
     .register(nodeLifecycleController(options.nodeLifecycle ?? kubernetesNodeLifecycle))
     .register(taintEvictionController)
     .register(statefulSetController)
-    .register(daemonSetController);
+    .register(daemonSetController)
+    .register(cronJobController);
 }

@@ -151,7 +151,7 @@ test('resource registry lookups and storage keys', (t) => {
   t.throws(() => storageKey(pods, undefined, 'x'));
   t.throws(() => storageKey(nodes, undefined, 'a/b'));
   t.deepEqual(resourcesInCategory('all').map((r) => r.resource).sort(),
-    ['daemonsets', 'deployments', 'horizontalpodautoscalers', 'jobs', 'pods', 'replicasets', 'services', 'statefulsets']);
+    ['cronjobs', 'daemonsets', 'deployments', 'horizontalpodautoscalers', 'jobs', 'pods', 'replicasets', 'services', 'statefulsets']);
   t.deepEqual(lookupResource('apps', 'v1', 'deployments')?.subresources.find((s) => s.name === 'scale'),
     { name: 'scale', group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
 });

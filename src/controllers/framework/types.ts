@@ -21,6 +21,7 @@ export const kinds = {
   event: { apiVersion: 'v1', kind: 'Event' },
   replicaSet: { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
   job: { apiVersion: 'batch/v1', kind: 'Job' },
+  cronJob: { apiVersion: 'batch/v1', kind: 'CronJob' },
   statefulSet: { apiVersion: 'apps/v1', kind: 'StatefulSet' },
   daemonSet: { apiVersion: 'apps/v1', kind: 'DaemonSet' },
   pdb: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
