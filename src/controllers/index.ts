@@ -6,6 +6,7 @@
 import { ControllerRegistry } from './framework/index.js';
 import { cronJobController } from './cronjob.js';
 import { daemonSetController } from './daemonset.js';
+import { disruptionController } from './disruption.js';
 import { deploymentController } from './deployment.js';
 import { endpointSliceController, endpointsController } from './endpoints.js';
 import { garbageCollectorController } from './garbagecollector.js';
@@ -29,6 +30,7 @@ export * from './statefulset.js';
 export * from './daemonset.js';
 export * from './cron.js';
 export * from './cronjob.js';
+export * from './disruption.js';
 
 export interface BuiltInOptions {
   /** The timing profile's node grace period etc. (DESIGN §4). */
@@ -50,5 +52,6 @@ export function builtInControllers(options: BuiltInOptions = {}): ControllerRegi
     .register(taintEvictionController)
     .register(statefulSetController)
     .register(daemonSetController)
-    .register(cronJobController);
+    .register(cronJobController)
+    .register(disruptionController);
 }

@@ -149,3 +149,9 @@ export function matchesTemplateLabels(owner: KubeObject, pod: KubeObject): boole
   const have = pod.metadata?.labels ?? {};
   return Object.entries(want ?? {}).every(([k, v]) => have[k] === v);
 }
+
+/** A LabelSelector object as requirements; undefined when it selects nothing or is invalid. */
+export function labelSelectorFromObjectReqs(sel: unknown): LabelSelectorReqs | undefined {
+  const r = labelSelectorFromObject(sel);
+  return r.ok && r.value !== 'nothing' ? r.value : undefined;
+}
