@@ -2,7 +2,7 @@
 // from one file than from hundreds of modules), code-split so each actor kind loads on demand.
 // Type-checking is `npm run typecheck`; this step only transpiles.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
 
 rmSync('dist', { recursive: true, force: true });
 await build({
@@ -26,3 +26,5 @@ await build({
   banner: { js: "import { createRequire as __pkCreateRequire } from 'node:module'; const require = __pkCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+// The protobuf schemas (src/apiserver/protobuf.ts reads them beside the chunk that holds it: dist/proto/).
+cpSync('src/apiserver/proto', 'dist/proto', { recursive: true });

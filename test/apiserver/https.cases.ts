@@ -111,9 +111,9 @@ test('protobuf bodies: Eviction and Namespace decode; unknown kinds and lossy fi
   });
   const nsBody = decodeProtobufObject(envelope('v1', 'Namespace', [...field(1, str(1, 'x')), ...field(2, str(1, 'kubernetes'))]));
   t.deepEqual(nsBody.ok ? nsBody.value : nsBody.status, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' }, spec: { finalizers: ['kubernetes'] } });
-  const dep = decodeProtobufObject(envelope('apps/v1', 'StatefulSet', meta));
+  const dep = decodeProtobufObject(envelope('example.com/v1', 'Widget', meta));
   t.is(dep.ok ? 0 : dep.status.code, 415);
-  const lossy = decodeProtobufObject(envelope('v1', 'Namespace', [...field(1, str(13, 'owner'))]));
+  const lossy = decodeProtobufObject(envelope('v1', 'Namespace', [...field(1, str(99, 'owner'))]));
   t.is(lossy.ok ? 0 : lossy.status.code, 415);
   const broken = decodeProtobufObject(Uint8Array.from([0x6b, 0x38, 0x73, 0x00, 0x0a, 0x7f]));
   t.is(broken.ok ? 0 : broken.status.code, 400);
