@@ -75,6 +75,17 @@ test('kubectl: namespaces, apply (new, unchanged, changed, server-side), get var
   t.regex(await ok(['create', '-n', 'web', 'configmap', 'c', '--from-literal=a=b']), /created/);
   t.regex(await ok(['create', '-n', 'web', 'secret', 'generic', 's', '--from-literal=a=b']), /created/);
   t.is(await ok(['get', '-n', 'web', 'secret', 's', '-o', 'jsonpath={.data.a}']), 'Yg==');
+  // These generators send protobuf too (they were 415 before the .proto schemas).
+  t.regex(await ok(['create', '-n', 'web', 'role', 'reader', '--verb=get,list', '--resource=pods']), /created/);
+  t.regex(await ok(['create', 'clusterrole', 'creader', '--verb=get', '--resource=nodes']), /created/);
+  t.regex(await ok(['create', '-n', 'web', 'rolebinding', 'rb', '--role=reader', '--user=jane']), /created/);
+  t.regex(await ok(['create', 'clusterrolebinding', 'crb', '--clusterrole=creader', '--serviceaccount=web:default']), /created/);
+  t.regex(await ok(['create', 'priorityclass', 'high', '--value=1000', '--description=d']), /created/);
+  t.regex(await ok(['create', '-n', 'web', 'poddisruptionbudget', 'pdb', '--selector=app=web', '--min-available=1']), /created/);
+  t.is(await ok(['get', '-n', 'web', 'role', 'reader', '-o', 'jsonpath={.rules[0].verbs}']), '["get","list"]');
+  t.is(await ok(['get', 'priorityclass', 'high', '-o', 'jsonpath={.value}']), '1000');
+  t.is(await ok(['get', '-n', 'web', 'pdb', 'pdb', '-o', 'jsonpath={.spec.minAvailable}']), '1');
+  t.is(await ok(['get', 'clusterrolebinding', 'crb', '-o', 'jsonpath={.subjects[0].kind} {.roleRef.name}']), 'ServiceAccount creader');
 });
 
 test('kubectl: get -w prints the initial rows and live changes until the server closes', async (t) => {
