@@ -1,31 +1,14 @@
 import type { ActorBehaviour, ActorContext, Incoming } from '../../src/runtime/actor.js';
-import { hostOf, type Address } from '../../src/runtime/address.js';
-import type { Message } from '../../src/runtime/protocol.js';
-import { profile, type ProfileName } from '../../src/runtime/profiles.js';
-import { RaftNode, type ConfChange, type Entry, type NodeId, type RaftConfig, type RaftMessage, type Ready, type Snapshot, type SoftState } from '../../src/raft/index.js';
+import { hostOf, type Address } from '../../src/primitives/address.js';
+import type { Message } from '../../src/primitives/envelope.js';
+import { profile } from '../../src/runtime/profiles.js';
+import { RaftNode, type ConfChange, type Entry, type NodeId, type RaftMessage, type Ready, type Snapshot, type SoftState } from '../../src/raft/index.js';
 import {
   StoreStateMachine, WatchHub, decodeCommand, encodeCommand, pruneSnapshotFiles, recover, saveSnapshotFile,
   type ApplyResult, type Command, type RangeRequest, type StateMachineOptions, type Wal, type WatchResponse,
 } from '../../src/store/index.js';
-import type { WatchUpdate } from '../../src/client/kv.js';
-import { addressOfMember, type EtcdMessage, type EtcdReply, type MemberStatus } from './messages.js';
-
-export interface EtcdConfig {
-  /** This member's id (`master-1/etcd~1`, see memberId). */
-  readonly id: NodeId;
-  /** Founding voters; used only when the member starts with an empty data directory. */
-  readonly peers: readonly NodeId[];
-  readonly profile?: ProfileName;
-  /** Snapshot and compact the Raft log every this many applied entries (etcd: 10,000). */
-  readonly snapshotEveryEntries?: number;
-  readonly raft?: Partial<RaftConfig>;
-  /**
-   * Elect a new leader as soon as the runtime reports the leader's host killed (`onPeerDown`,
-   * etcd-raft's ForgetLeader driven by that report). Default true; false waits out the election
-   * timeout, as etcd does (the benchmark measures both).
-   */
-  readonly forgetDeadLeader?: boolean;
-}
+import type { WatchUpdate } from '../../src/store/index.js';
+import { addressOfMember, type EtcdConfig, type EtcdMessage, type EtcdReply, type MemberStatus } from '../../src/etcd/messages.js';
 
 /** How long a proposal waits for its entry to apply before the member gives up on it. */
 const DEFAULT_PROPOSAL_TIMEOUT_MS = 5_000;

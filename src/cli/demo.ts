@@ -1,8 +1,9 @@
-import type { EchoMessage } from '../../actors/echo/messages.js';
-import type { Address } from '../runtime/address.js';
+import type { EchoMessage } from '../echo/messages.js';
+import type { Address } from '../primitives/address.js';
 import type { HostSpec } from '../runtime/actor.js';
 import { ThreadedSystem } from '../runtime/threaded.js';
 import { totalStats } from '../transport/network.js';
+import { builtinRegistry } from '../../actors/registry.js';
 
 type Stats = Extract<EchoMessage, { type: 'stats' }>;
 
@@ -46,7 +47,7 @@ export async function runDemo(): Promise<boolean> {
   const { hosts, order } = ringCluster();
   const first = order[0]!;
   console.log(`starting ${order.length} actors on ${order.length} threads (${hosts.map((h) => h.name).join(', ')})`);
-  const system = await ThreadedSystem.start({ hosts, seed: 1 });
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts, seed: 1 });
   const checks: [string, boolean][] = [];
   try {
     console.log(`  started in ${system.startupMs.toFixed(0)} ms`);

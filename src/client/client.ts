@@ -8,8 +8,8 @@ import type { Observable } from 'rxjs';
 import {
   joinApiVersion, lookupKind, lookupResource, splitApiVersion, type JsonObject, type KubeObject, type ResourceInfo,
 } from '../api/index.js';
-import type { Clock } from '../runtime/clock.js';
-import type { Prng } from '../runtime/prng.js';
+import type { Clock } from '../primitives/clock.js';
+import type { Prng } from '../primitives/prng.js';
 import type { ApiMethod, ApiRequest, ApiResponse, ApiTransport, ApiWatchResult } from './api-transport.js';
 import { ApiError, apiErrorFromResponse, asTransportError, isRetriable, TransportError } from './errors.js';
 import { Backoff, sleep, withDeadline } from './timing.js';

@@ -1,6 +1,6 @@
 import { Observable, filter, type Subscription } from 'rxjs';
-import { hostOf, type Address } from '../runtime/address.js';
-import { AskRefusedError, AskTimeoutError, PEER_DOWN, type OutgoingMessage, type PeerDownNotice } from '../runtime/protocol.js';
+import { hostOf, type Address } from '../primitives/address.js';
+import { AskRefusedError, AskTimeoutError, PEER_DOWN, type OutgoingMessage, type PeerDownNotice } from '../primitives/envelope.js';
 import type {
   Command, CommandMeta, CommandResponse, DeleteRangeRequest, DeleteRangeResponse, LeaseGrantResponse, PutRequest,
   PutResponse, RangeRequest, RangeResponse, StoreError, TxnRequest, TxnResponse,
@@ -8,7 +8,7 @@ import type {
 import type { KvCallOptions, KvClient, KvError, KvResult, RangeOptions, WatchSpec, WatchUpdate } from './kv.js';
 import { sleep, type ActorPort } from './actor-port.js';
 
-/** The replies an etcd member sends (actors/etcd/messages.ts `EtcdReply`), as the client sees them. */
+/** The replies an etcd member sends (src/etcd/messages.ts `EtcdReply`), as the client sees them. */
 type MemberReply =
   | { readonly type: 'ok'; readonly response: CommandResponse }
   | { readonly type: 'storeError'; readonly error: StoreError }

@@ -13,7 +13,7 @@
  */
 import type { Subscription } from 'rxjs';
 import type { KubeObject } from '../api/index.js';
-import type { TimerId } from '../runtime/clock.js';
+import type { TimerId } from '../primitives/clock.js';
 import { deepFreeze, IndexedCache, objectKey, resourceVersionOf, type IndexFunc } from './cache.js';
 import { resolveResource, type KubeClient, type ResourceRef } from './client.js';
 import { isGone } from './errors.js';

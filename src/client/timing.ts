@@ -2,8 +2,8 @@
  * Waiting under an injected Clock: sleeps, deadlines and exponential backoff. Nothing in
  * src/client reads the wall clock or sets a timer except through these (and the HTTPS transport).
  */
-import type { Clock } from '../runtime/clock.js';
-import type { Prng } from '../runtime/prng.js';
+import type { Clock } from '../primitives/clock.js';
+import type { Prng } from '../primitives/prng.js';
 import { TransportError } from './errors.js';
 
 /** Resolves after `delayMs` of the clock's time, or at once (resolving) when `signal` aborts. */

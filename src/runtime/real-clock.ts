@@ -1,4 +1,4 @@
-import type { Clock, TimerId } from './clock.js';
+import type { Clock, TimerId } from '../primitives/clock.js';
 
 /** The wall clock, for actors on real threads. */
 export class RealClock implements Clock {

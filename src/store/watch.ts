@@ -44,6 +44,13 @@ export interface WatchRequest extends KeySelector {
 
 export type WatchCancelReason = 'compacted' | 'slowWatcher' | 'canceled';
 
+/** One watch response: whole revisions only; `revision` is how far the watcher is complete. */
+export type WatchUpdate =
+  | { readonly kind: 'events'; readonly revision: number; readonly events: readonly WatchEvent[] }
+  | { readonly kind: 'progress'; readonly revision: number }
+  /** The watch ended; `compactRevision` set when the start revision was compacted (re-list). */
+  | { readonly kind: 'canceled'; readonly reason: string; readonly compactRevision?: number };
+
 export interface WatchResponse {
   readonly watchId: number;
   readonly header: ResponseHeader;

@@ -3,7 +3,7 @@ import test from 'ava';
 import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { decodeProtobufObject } from '../../src/apiserver/protobuf.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import { adminToken, startE2e, type E2e } from './e2e-helpers.js';
 
 interface Reply { status: number; type: string; body: string }

@@ -14,8 +14,8 @@ import { type CachedEvent, WatchCache } from '../../src/apiserver/watch-cache.js
 import type { ApiMethod, ApiRequest, ApiResponse, ApiWatchEvent, ApiWatchResult } from '../../src/client/api-transport.js';
 import type { KvClient, KvResult, WatchSpec, WatchUpdate } from '../../src/client/kv.js';
 import { LocalKv } from '../../src/client/local-kv.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { VirtualClock } from '../../src/primitives/clock.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, RangeResponse, TxnRequest } from '../../src/store/index.js';
 import { advance as advanceClock, flush } from '../client/virtual-time.js';
 

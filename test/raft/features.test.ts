@@ -5,7 +5,7 @@
  * (every step verifies the Figure 3 properties). Titles cite the paper / dissertation section.
  */
 import test from 'ava';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import { RaftLog } from '../../src/raft/log.js';
 import type { AppendMessage } from '../../src/raft/messages.js';
 import { RaftNode, type RaftConfig } from '../../src/raft/node.js';

@@ -5,7 +5,7 @@
  * says (persist, send, apply, advance), and the five safety properties of the Raft paper's Figure 3
  * are checked on every step; a violation throws with the seed in its message.
  */
-import { SeededPrng, type Prng } from '../../src/runtime/prng.js';
+import { SeededPrng, type Prng } from '../../src/primitives/prng.js';
 import { validateRaftMessage, type RaftMessage } from '../../src/raft/messages.js';
 import { RaftNode, type RaftConfig, type Ready } from '../../src/raft/node.js';
 import type { Entry, HardState, NodeId, Snapshot } from '../../src/raft/types.js';

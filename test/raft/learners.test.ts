@@ -5,7 +5,7 @@
  * the checked harness (every step verifies the Figure 3 properties).
  */
 import test from 'ava';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import type { RaftMessage } from '../../src/raft/messages.js';
 import { RaftNode, type RaftConfig } from '../../src/raft/node.js';
 import type { Snapshot } from '../../src/raft/types.js';

@@ -5,7 +5,7 @@
  * Ready.
  */
 import test from 'ava';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import type { AppendMessage, RaftMessage } from '../../src/raft/messages.js';
 import { RaftNode, type RaftConfig, type Role } from '../../src/raft/node.js';
 import type { Entry, NodeId } from '../../src/raft/types.js';

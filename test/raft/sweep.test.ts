@@ -7,7 +7,7 @@
  * everywhere (liveness). A failure names its seed.
  */
 import test from 'ava';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import { Cluster, sum, sweepSeeds } from './harness.js';
 
 const seeds = 100;

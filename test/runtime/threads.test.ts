@@ -1,8 +1,9 @@
 import test from 'ava';
-import type { EchoMessage } from '../../actors/echo/messages.js';
+import type { EchoMessage } from '../../src/echo/messages.js';
 import type { HostSpec } from '../../src/runtime/actor.js';
-import { AskResetError, AskTimeoutError } from '../../src/runtime/protocol.js';
+import { AskResetError, AskTimeoutError } from '../../src/primitives/envelope.js';
 import { ThreadedSystem } from '../../src/runtime/threaded.js';
+import { builtinRegistry } from '../../actors/registry.js';
 
 type Stats = Extract<EchoMessage, { type: 'stats' }>;
 type Recalled = Extract<EchoMessage, { type: 'recalled' }>;
@@ -26,7 +27,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
 }
 
 test('a ring across three threads works, stops at a partition, and works again after heal', async (t) => {
-  const system = await ThreadedSystem.start({ hosts: ring, seed: 3 });
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: ring, seed: 3 });
   t.teardown(() => system.stop());
   const threads = new Set((await system.list()).map((info) => info.thread));
   t.is(threads.size, 3, 'one thread per actor');
@@ -51,7 +52,7 @@ test('a ring across three threads works, stops at a partition, and works again a
 });
 
 test('a crashed actor gets a fresh thread; a killed host resets pending asks, is silent, and restarts from its synced data', async (t) => {
-  const system = await ThreadedSystem.start({ hosts: ring, seed: 4, intensity: { maxRestarts: 3, periodMs: 60_000 } });
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: ring, seed: 4, intensity: { maxRestarts: 3, periodMs: 60_000 } });
   t.teardown(() => system.stop());
   await system.ask('h2/echo', { type: 'remember', value: 'synced' });
   system.tell('h2/echo', { type: 'crash', reason: 'test' });
@@ -80,7 +81,7 @@ test('a crashed actor gets a fresh thread; a killed host resets pending asks, is
 });
 
 test('pause holds the mailbox; resume delivers; list and inspect report state over comlink', async (t) => {
-  const system = await ThreadedSystem.start({ hosts: ring, seed: 5 });
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: ring, seed: 5 });
   t.teardown(() => system.stop());
   await system.pause('h3/echo');
   const pending = system.ask<Stats>('h3/echo', { type: 'getStats' }, { timeoutMs: 5000 });
@@ -94,7 +95,7 @@ test('pause holds the mailbox; resume delivers; list and inspect report state ov
 
 test('packed placement runs many hosts on few threads; killing one host leaves its thread-mates alive', async (t) => {
   const hosts: HostSpec[] = Array.from({ length: 12 }, (_, i) => ({ name: `n${i}`, actors: [{ name: 'echo', kind: 'echo' }] }));
-  const system = await ThreadedSystem.start({ hosts, placement: 'packed', threads: 3, seed: 6 });
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts, placement: 'packed', threads: 3, seed: 6 });
   t.teardown(() => system.stop());
   t.is(new Set((await system.list()).map((i) => i.thread)).size, 3);
   await system.killHost('n0');
@@ -107,6 +108,6 @@ test('packed placement runs many hosts on few threads; killing one host leaves i
 });
 
 test('a thread that dies while starting fails the start with its reason instead of hanging', async (t) => {
-  const error = await t.throwsAsync(ThreadedSystem.start({ hosts: ring.slice(0, 1), workerExecArgv: ['--require', '/nonexistent-preload.cjs'] }));
+  const error = await t.throwsAsync(ThreadedSystem.start({ registry: builtinRegistry(), hosts: ring.slice(0, 1), workerExecArgv: ['--require', '/nonexistent-preload.cjs'] }));
   t.regex(error!.message, /thread 1 \(h1\/echo\) died while starting: Cannot find module '\/nonexistent-preload\.cjs'/);
 });
