@@ -39,9 +39,4 @@ export function contextPort(context: ActorContext, incoming$: Observable<InboxMe
   };
 }
 
-/** Resolves after `ms` on the port's clock (virtual under simulation). */
-export function sleep(clock: Clock, ms: number): Promise<void> {
-  return new Promise((resolve) => clock.setTimer(ms, resolve));
-}
-
 export const never$ = new Observable<never>(() => undefined);

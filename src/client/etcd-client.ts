@@ -6,7 +6,8 @@ import type {
   PutResponse, RangeRequest, RangeResponse, StoreError, TxnRequest, TxnResponse,
 } from '../store/index.js';
 import type { KvCallOptions, KvClient, KvError, KvResult, RangeOptions, WatchSpec, WatchUpdate } from './kv.js';
-import { sleep, type ActorPort } from './actor-port.js';
+import type { ActorPort } from './actor-port.js';
+import { sleep } from '../primitives/clock.js';
 
 /** The replies an etcd member sends (src/etcd/messages.ts `EtcdReply`), as the client sees them. */
 type MemberReply =

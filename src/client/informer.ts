@@ -17,7 +17,8 @@ import type { TimerId } from '../primitives/clock.js';
 import { deepFreeze, IndexedCache, objectKey, resourceVersionOf, type IndexFunc } from './cache.js';
 import { resolveResource, type KubeClient, type ResourceRef } from './client.js';
 import { isGone } from './errors.js';
-import { Backoff, sleep } from './timing.js';
+import { Backoff } from './timing.js';
+import { sleep } from '../primitives/clock.js';
 
 export interface DeletedFinalStateUnknown<T> {
   readonly kind: 'DeletedFinalStateUnknown';

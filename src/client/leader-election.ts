@@ -15,7 +15,8 @@ import type { Clock, TimerId } from '../primitives/clock.js';
 import type { Prng } from '../primitives/prng.js';
 import type { KubeClient } from './client.js';
 import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
-import { sleep, withDeadline } from './timing.js';
+import { withDeadline } from './timing.js';
+import { sleep } from '../primitives/clock.js';
 
 export interface LeaderElectionTiming {
   readonly leaseDurationMs: number;

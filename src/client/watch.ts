@@ -12,7 +12,8 @@ import type { Clock } from '../primitives/clock.js';
 import type { Prng } from '../primitives/prng.js';
 import type { ApiWatchEvent, ApiWatchResult } from './api-transport.js';
 import { ApiError, apiErrorFromResponse, asTransportError, isGone, isRetriable } from './errors.js';
-import { Backoff, sleep } from './timing.js';
+import { Backoff } from './timing.js';
+import { sleep } from '../primitives/clock.js';
 
 export type WatchSignal<T> =
   | { readonly type: 'ADDED' | 'MODIFIED' | 'DELETED'; readonly object: T; readonly resourceVersion: string }

@@ -21,6 +21,8 @@ import { memberId, type EtcdConfig } from '../etcd/messages.js';
 import type { ApiserverConfig } from '../apiserver/messages.js';
 import { ActorApiTransport, type ActorApiTransportOptions } from './actor-transport.js';
 import { builtinRegistry } from '../../actors/registry.js';
+import { sleep } from '../primitives/clock.js';
+import { wallClock } from '../runtime/real-clock.js';
 
 export interface ClusterOptions {
   /** Master hosts, each running etcd and an apiserver: 1, 3 (default) or 5. */
@@ -206,7 +208,7 @@ async function waitReady(urls: readonly string[], caPem: string, timeoutMs: numb
     }));
     if (pending.size === 0) return;
     if (performance.now() > deadline) throw new Error(`cluster not ready after ${timeoutMs} ms: ${[...pending].join(', ')} not ready`);
-    await new Promise((r) => setTimeout(r, readyPollMs));
+    await sleep(wallClock, readyPollMs);
   }
 }
 

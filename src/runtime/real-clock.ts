@@ -38,3 +38,6 @@ export class RealClock implements Clock {
     this.timers.clear();
   }
 }
+
+/** The wall clock for code that is not an actor (composition, the CLI, tests): `sleep(wallClock, ms)`. */
+export const wallClock: Clock = new RealClock();

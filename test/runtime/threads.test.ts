@@ -4,6 +4,8 @@ import type { HostSpec } from '../../src/runtime/actor.js';
 import { AskResetError, AskTimeoutError } from '../../src/primitives/envelope.js';
 import { ThreadedSystem } from '../../src/runtime/threaded.js';
 import { builtinRegistry } from '../../actors/registry.js';
+import { sleep } from '../../src/primitives/clock.js';
+import { wallClock } from '../../src/runtime/real-clock.js';
 
 type Stats = Extract<EchoMessage, { type: 'stats' }>;
 type Recalled = Extract<EchoMessage, { type: 'recalled' }>;
@@ -21,7 +23,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
     if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(wallClock, 10);
   }
   return check();
 }
@@ -38,7 +40,7 @@ test('a ring across three threads works, stops at a partition, and works again a
 
   const cut = await system.network.inject({ kind: 'partition', groups: [['h1', 'client'], ['h2', 'h3']] });
   system.tell('h1/echo', { type: 'ring', hops: 5, trail: [] });
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sleep(wallClock, 200);
   const stats = await system.network.stats();
   t.is(stats['h1>h2']?.['ring']?.cut, 1, 'the ring stopped at the partition');
   const error = await t.throwsAsync(system.ask('h2/echo', { type: 'getStats' }, { timeoutMs: 150 }));
@@ -85,7 +87,7 @@ test('pause holds the mailbox; resume delivers; list and inspect report state ov
   t.teardown(() => system.stop());
   await system.pause('h3/echo');
   const pending = system.ask<Stats>('h3/echo', { type: 'getStats' }, { timeoutMs: 5000 });
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sleep(wallClock, 50);
   const paused = (await system.list()).find((i) => i.address === 'h3/echo')!;
   t.is(paused.status, 'paused');
   t.is(paused.mailboxSize, 1);
