@@ -18,10 +18,10 @@ import {
 import { addressOfMember, type EtcdConfig, type EtcdMessage, type EtcdReply, type MemberStatus } from './messages.js';
 
 /** How long a proposal waits for its entry to apply before the member gives up on it. */
-export const DEFAULT_PROPOSAL_TIMEOUT_MS = 5_000;
+const DEFAULT_PROPOSAL_TIMEOUT_MS = 5_000;
 const MAX_PENDING_PROPOSALS = 100_000;
 const MAX_PENDING_READS = 100_000;
-export const SNAPSHOT_FILES_KEPT = 2;
+const SNAPSHOT_FILES_KEPT = 2;
 const DEFAULT_SNAPSHOT_EVERY = 10_000;
 const SESSION_LIMITS = { maxSessions: 10_000, maxResultsPerSession: 64 };
 const MAX_CHECKPOINTS_PER_ENTRY = 1000;

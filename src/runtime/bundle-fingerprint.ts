@@ -36,7 +36,7 @@ function walk(dir: string, out: string[]): void {
 }
 
 /** Hashes of the project's bundled sources now, by project-relative path. */
-export function sourceFingerprint(root: string): Record<string, string> {
+function sourceFingerprint(root: string): Record<string, string> {
   const files: string[] = [];
   for (const dir of SOURCE_DIRS) if (existsSync(join(root, dir))) walk(join(root, dir), files);
   for (const file of SOURCE_FILES) if (existsSync(join(root, file))) files.push(join(root, file));
