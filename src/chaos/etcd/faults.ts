@@ -29,7 +29,13 @@ export type EtcdFault = (typeof ETCD_FAULTS)[number];
 
 export interface FaultContext {
   readonly cluster: EtcdCluster;
+  /**
+   * How time passes: in simulated placement virtual time moves only while driven, so await asks
+   * (`cluster.leader()`, `cluster.status()`, ...) as `driver.drive(promise)`, and pause with
+   * `driver.wait(ms)`, never a timer of your own.
+   */
   readonly driver: Driver;
+  /** Seeded: draw every choice from here, so that a seed replays the run. */
   readonly random: Prng;
   /** The member the run's watcher reads from first. */
   readonly watchMember: Address;
