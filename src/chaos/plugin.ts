@@ -55,7 +55,9 @@ function names(): string[] {
 async function importTypeScript(path: string): Promise<unknown> {
   let esbuild: typeof import('esbuild');
   try {
-    esbuild = await import('esbuild');
+    // A specifier the bundler cannot see: the CLI bundle must load the installed esbuild, not a copy.
+    const specifier: string = 'esbuild';
+    esbuild = (await import(specifier)) as typeof import('esbuild');
   } catch {
     throw new Error(`plugin ${path}: a .ts plugin needs esbuild (a dev dependency of pocketkube); install it, or compile the plugin to .js`);
   }

@@ -92,7 +92,7 @@ test('a plugin file registers a fault, and the run injects it', async (t) => {
   t.is(result.verdict.status, 'pass', result.verdict.summary);
   t.regex(result.description, /plugin-pause-follower/);
   // The JavaScript contract (default export) works too, and a name cannot be taken twice.
-  t.deepEqual(await loadPlugin(fileURLToPath(new URL('../fixtures/chaos-plugin.mjs', import.meta.url))), ['control-plane fault plugin-noop']);
+  t.deepEqual(await loadPlugin(fileURLToPath(new URL('../fixtures/chaos-plugin.mjs', import.meta.url))), ['control-plane fault plugin-noop', 'experiment plugin-undecided']);
   t.truthy(controlPlaneFaultRegistry.get('plugin-noop'));
   await t.throwsAsync(loadPlugin(fileURLToPath(new URL('../fixtures/chaos-plugin.mjs', import.meta.url))), { message: /already registered/ });
 });
