@@ -22,6 +22,8 @@ export interface ExperimentRunOptions {
 export interface ExperimentResult extends ChaosOutcome {
   /** A paragraph for the report: what ran and what was done to it. */
   readonly description: string;
+  /** Control plane: fault to the first acknowledged write issued after it (undefined: none in budget). */
+  readonly recoveryMs?: number | undefined;
 }
 
 export interface Experiment extends Named {

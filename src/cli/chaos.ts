@@ -60,6 +60,7 @@ function reportMarkdown(name: string, seed: number, result: ExperimentResult): s
     `- operations: ${result.ops}`,
     `- acknowledged writes: ${result.ackedWrites}`,
     `- acknowledged writes lost: ${result.lostAckedWrites}`,
+    ...('recoveryMs' in result ? [`- recovery (fault to the first acknowledged write issued after it): ${result.recoveryMs === undefined ? 'none within the budget' : `${Math.round(result.recoveryMs)} ms`}`] : []),
     `- run time: ${Math.round(result.runMs)} ms`,
     '',
     'The history (one JSON operation per line: process, type invoke|ok|fail|info, f, key, value, time) is in `history.jsonl`.',
@@ -79,6 +80,7 @@ export async function runChaosExperiment(name: string, flags: ChaosRunFlags): Pr
   for (const note of result.notes) console.log(`  - ${note}`);
   for (const check of result.verdict.results) console.log(`  ${check.status.toUpperCase().padEnd(7)} ${check.name}: ${check.detail.split('\n')[0]}`);
   console.log(`${result.ops} operations, ${result.ackedWrites} acknowledged writes, ${result.lostAckedWrites} lost`);
+  if ('recoveryMs' in result) console.log(`recovery: ${result.recoveryMs === undefined ? 'no write issued after the fault was acknowledged within the budget' : `${Math.round(result.recoveryMs)} ms from the fault to the first acknowledged write issued after it`}`);
   console.log(`verdict: ${result.verdict.status.toUpperCase()}`);
   console.log(`report: ${join(dir, 'report.md')}`);
   return result.verdict.status;
