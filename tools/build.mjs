@@ -6,7 +6,8 @@ import { rmSync } from 'node:fs';
 
 rmSync('dist', { recursive: true, force: true });
 await build({
-  entryPoints: { 'worker-main': 'src/runtime/worker-main.ts', cli: 'src/cli/main.ts' },
+  // actors.js is the built-in registry the threads are given (actors/registry.ts builtinRegistry).
+  entryPoints: { 'worker-main': 'src/runtime/worker-main.ts', actors: 'actors/registry.ts', cli: 'src/cli/main.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -26,3 +27,9 @@ await build({
   banner: { js: "import { createRequire as __pkCreateRequire } from 'node:module'; const require = __pkCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// Record what dist/ was built from, so that whatever spawns workers can refuse a stale bundle.
+// The fingerprint code is the runtime's own (src/runtime/bundle-fingerprint.ts), bundled in memory.
+const fingerprint = await build({ entryPoints: ['src/runtime/bundle-fingerprint.ts'], bundle: true, write: false, format: 'esm', platform: 'node', logLevel: 'warning' });
+const { writeSourceFingerprint } = await import(`data:text/javascript;base64,${Buffer.from(fingerprint.outputFiles[0].text).toString('base64')}`);
+writeSourceFingerprint(process.cwd());

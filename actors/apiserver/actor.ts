@@ -1,6 +1,6 @@
 import { Subject, type Subscription } from 'rxjs';
 import { defineActor, type ActorBehaviour, type ActorContext, type Incoming } from '../../src/runtime/actor.js';
-import type { Address } from '../../src/runtime/address.js';
+import type { Address } from '../../src/primitives/address.js';
 import { peerDownReceived, type InboxMessage } from '../../src/runtime/client-actor.js';
 import { serviceUnavailable } from '../../src/api/index.js';
 import { ApiServerCore } from '../../src/apiserver/core.js';
@@ -14,7 +14,7 @@ import type { ApiRequest, ApiResponse, ApiTransport, ApiWatchResult } from '../.
 import { profile } from '../../src/runtime/profiles.js';
 import {
   defaultApiserverHostOf, validateApiserverMessage, type ApiserverConfig, type ApiserverMessage, type ApiserverReply,
-} from './messages.js';
+} from '../../src/apiserver/messages.js';
 
 const DEFAULT_HEARTBEAT_MS = 500;
 const DEFAULT_START_BACKOFF_INITIAL_MS = 50;

@@ -1,6 +1,6 @@
-import { isAddress, type Address } from '../../src/runtime/address.js';
+import { isAddress, type Address } from '../../src/primitives/address.js';
 import { defineActor, type ActorContext, type Incoming } from '../../src/runtime/actor.js';
-import { validateEchoMessage, type EchoConfig, type EchoMessage } from './messages.js';
+import { validateEchoMessage, type EchoConfig, type EchoMessage } from '../../src/echo/messages.js';
 
 const MEMORY_FILE = 'remembered';
 const MAX_BURST = 10_000;

@@ -1,6 +1,6 @@
 import { defineActor } from '../../src/runtime/actor.js';
-import { EtcdMember, type EtcdConfig } from './member.js';
-import { validateEtcdMessage, type EtcdMessage } from './messages.js';
+import { EtcdMember } from './member.js';
+import { validateEtcdMessage, type EtcdConfig, type EtcdMessage } from '../../src/etcd/messages.js';
 
 export const etcdActor = defineActor<EtcdMessage, EtcdConfig>({
   kind: 'etcd',

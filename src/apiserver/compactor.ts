@@ -14,7 +14,7 @@
  * KvClient; `Compactor` repeats it on an injected timer and never throws into its owner.
  */
 import type { KvClient, KvError } from '../client/kv.js';
-import type { Clock, TimerId } from '../runtime/clock.js';
+import type { Clock, TimerId } from '../primitives/clock.js';
 import type { TxnRequest, TxnResponse } from '../store/index.js';
 import { kvTimeoutMs } from './limits.js';
 

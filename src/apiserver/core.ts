@@ -14,8 +14,8 @@ import {
 } from './auth/index.js';
 import type { ApiRequest, ApiResponse, ApiTransport, ApiWatchResult } from '../client/api-transport.js';
 import type { KvClient } from '../client/kv.js';
-import type { Clock } from '../runtime/clock.js';
-import type { Prng } from '../runtime/prng.js';
+import type { Clock } from '../primitives/clock.js';
+import type { Prng } from '../primitives/prng.js';
 import { discoveryRoot, groupDocument, groupVersionDocument, openApiV2, pathNotFound, versionInfo } from './discovery.js';
 import {
   defaultBookmarkIntervalMs, maxRequestBodyBytes, maxWatchesPerUser, maxWatchesTotal, requestTimeoutMs as defaultRequestTimeoutMs,

@@ -7,7 +7,7 @@
  */
 import { readyz } from './readyz.js';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { Clock, TimerId } from '../runtime/clock.js';
+import type { Clock, TimerId } from '../primitives/clock.js';
 import { RealClock } from '../runtime/real-clock.js';
 import {
   frontDoorConnectTimeoutMs, frontDoorHealthIntervalMs, frontDoorHealthTimeoutMs, frontDoorUnhealthyAfterFailures, maxFrontDoorConnections,

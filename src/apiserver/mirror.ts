@@ -8,7 +8,7 @@
  * exponential backoff on the injected clock until it succeeds or is stopped.
  */
 import type { JsonObject, ResourceInfo } from '../api/index.js';
-import type { Clock, TimerId } from '../runtime/clock.js';
+import type { Clock, TimerId } from '../primitives/clock.js';
 import { maxListItems } from './limits.js';
 import type { ObjectStorage } from './storage.js';
 import type { WatchCache } from './watch-cache.js';

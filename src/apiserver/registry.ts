@@ -10,7 +10,7 @@ import {
   lookupResource, prepareForCreate, prepareForDelete, prepareForUpdate, recordUpdate, type ResourceInfo,
   resourceVersionMatches, shouldRemoveAfterUpdate, type UpdateTarget, validateCreate, validateUpdate,
 } from '../api/index.js';
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../primitives/clock.js';
 import { maxGenerateNameAttempts, maxUpdateRetries } from './limits.js';
 import { failOf, groupResource, type ObjectStorage, okOf, type Outcome, type Stored } from './storage.js';
 

@@ -10,7 +10,7 @@ import {
 } from '../api/index.js';
 import type { ApiWatchEvent, ApiWatchResult } from '../client/api-transport.js';
 import type { KvClient } from '../client/kv.js';
-import type { Clock, TimerId } from '../runtime/clock.js';
+import type { Clock, TimerId } from '../primitives/clock.js';
 import { defaultWatchTimeoutSeconds, maxWatchTimeoutSeconds } from './limits.js';
 import { filterOf, isTruthyParam, type ObjectFilter, statusResponse } from './request.js';
 import type { RestCall } from './rest.js';

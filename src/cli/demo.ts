@@ -1,8 +1,11 @@
-import type { EchoMessage } from '../../actors/echo/messages.js';
-import type { Address } from '../runtime/address.js';
+import type { EchoMessage } from '../echo/messages.js';
+import type { Address } from '../primitives/address.js';
 import type { HostSpec } from '../runtime/actor.js';
 import { ThreadedSystem } from '../runtime/threaded.js';
 import { totalStats } from '../transport/network.js';
+import { builtinRegistry } from '../../actors/registry.js';
+import { sleep } from '../primitives/clock.js';
+import { wallClock } from '../runtime/real-clock.js';
 
 type Stats = Extract<EchoMessage, { type: 'stats' }>;
 
@@ -33,7 +36,7 @@ async function ringLength(system: ThreadedSystem, first: Address, expected: numb
     const summary = ((await system.inspect(first)) as { summary?: { lastRing?: string[] } }).summary;
     length = summary?.lastRing?.length ?? 0;
     if (length === expected) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(wallClock, 20);
   }
   return length;
 }
@@ -46,7 +49,7 @@ export async function runDemo(): Promise<boolean> {
   const { hosts, order } = ringCluster();
   const first = order[0]!;
   console.log(`starting ${order.length} actors on ${order.length} threads (${hosts.map((h) => h.name).join(', ')})`);
-  const system = await ThreadedSystem.start({ hosts, seed: 1 });
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts, seed: 1 });
   const checks: [string, boolean][] = [];
   try {
     console.log(`  started in ${system.startupMs.toFixed(0)} ms`);
@@ -56,7 +59,7 @@ export async function runDemo(): Promise<boolean> {
 
     const partition = await system.network.inject({ kind: 'partition', groups: [['master-1', 'master-2', 'master-3', 'client'], ['worker-1', 'worker-2']] });
     system.tell(first, { type: 'ring', hops: order.length - 1, trail: [] });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(wallClock, 300);
     const stats = totalStats(await system.network.stats(), (_link, type) => type === 'ring');
     checks.push(['a partition between masters and workers stops the ring at the cut', stats.cut === 1]);
     await system.network.heal(partition);
@@ -65,7 +68,7 @@ export async function runDemo(): Promise<boolean> {
     system.tell(victim, { type: 'crash', reason: 'demo' });
     let restarted = false;
     for (let i = 0; i < 100 && !restarted; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(wallClock, 20);
       const info = (await system.list()).find((a) => a.address === victim);
       restarted = info?.status === 'running' && info.restarts === 1;
     }
@@ -74,7 +77,7 @@ export async function runDemo(): Promise<boolean> {
 
     await system.killHost('master-2');
     system.tell(first, { type: 'ring', hops: order.length - 1, trail: [] });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(wallClock, 300);
     const down = totalStats(await system.network.stats(), (_link, type) => type === 'ring').down;
     checks.push(['a killed host swallows messages like a dead machine', down >= 1]);
     await system.restartHost('master-2');

@@ -1,9 +1,9 @@
 import { Observable } from 'rxjs';
-import type { Address } from '../runtime/address.js';
-import type { Clock } from '../runtime/clock.js';
+import type { Address } from '../primitives/address.js';
+import type { Clock } from '../primitives/clock.js';
 import type { InboxMessage } from '../runtime/client-actor.js';
 import type { ActorContext } from '../runtime/actor.js';
-import type { Message, OutgoingMessage } from '../runtime/protocol.js';
+import type { Message, OutgoingMessage } from '../primitives/envelope.js';
 import type { ActorSystem } from '../runtime/system.js';
 
 /**
@@ -37,11 +37,6 @@ export function contextPort(context: ActorContext, incoming$: Observable<InboxMe
     send: (to, message) => context.send(to, message),
     incoming$,
   };
-}
-
-/** Resolves after `ms` on the port's clock (virtual under simulation). */
-export function sleep(clock: Clock, ms: number): Promise<void> {
-  return new Promise((resolve) => clock.setTimer(ms, resolve));
 }
 
 export const never$ = new Observable<never>(() => undefined);

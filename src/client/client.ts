@@ -8,11 +8,12 @@ import type { Observable } from 'rxjs';
 import {
   joinApiVersion, lookupKind, lookupResource, splitApiVersion, type JsonObject, type KubeObject, type ResourceInfo,
 } from '../api/index.js';
-import type { Clock } from '../runtime/clock.js';
-import type { Prng } from '../runtime/prng.js';
+import type { Clock } from '../primitives/clock.js';
+import type { Prng } from '../primitives/prng.js';
 import type { ApiMethod, ApiRequest, ApiResponse, ApiTransport, ApiWatchResult } from './api-transport.js';
 import { ApiError, apiErrorFromResponse, asTransportError, isRetriable, TransportError } from './errors.js';
-import { Backoff, sleep, withDeadline } from './timing.js';
+import { Backoff, withDeadline } from './timing.js';
+import { sleep } from '../primitives/clock.js';
 import { watchObservable, type WatchSignal } from './watch.js';
 
 /** Which resource: an apiVersion plus its kind ("Pod") or plural resource name ("pods"). */

@@ -1,21 +1,17 @@
 import { Observable, filter, type Subscription } from 'rxjs';
-import { hostOf, type Address } from '../runtime/address.js';
-import { AskRefusedError, AskTimeoutError, PEER_DOWN, type OutgoingMessage, type PeerDownNotice } from '../runtime/protocol.js';
+import { hostOf, type Address } from '../primitives/address.js';
+import { AskRefusedError, AskTimeoutError, PEER_DOWN, type OutgoingMessage, type PeerDownNotice } from '../primitives/envelope.js';
 import type {
   Command, CommandMeta, CommandResponse, DeleteRangeRequest, DeleteRangeResponse, LeaseGrantResponse, PutRequest,
-  PutResponse, RangeRequest, RangeResponse, StoreError, TxnRequest, TxnResponse,
+  PutResponse, RangeRequest, RangeResponse, TxnRequest, TxnResponse,
 } from '../store/index.js';
 import type { KvCallOptions, KvClient, KvError, KvResult, RangeOptions, WatchSpec, WatchUpdate } from './kv.js';
-import { sleep, type ActorPort } from './actor-port.js';
+import type { ActorPort } from './actor-port.js';
+import { sleep } from '../primitives/clock.js';
+import type { EtcdReply } from '../etcd/messages.js';
 
-/** The replies an etcd member sends (actors/etcd/messages.ts `EtcdReply`), as the client sees them. */
-type MemberReply =
-  | { readonly type: 'ok'; readonly response: CommandResponse }
-  | { readonly type: 'storeError'; readonly error: StoreError }
-  | { readonly type: 'notLeader'; readonly leader: string }
-  | { readonly type: 'unavailable'; readonly definite: boolean; readonly reason: string }
-  | { readonly type: 'keepAliveOk'; readonly ttlSeconds: number }
-  | { readonly type: 'done' };
+/** The replies to the asks this client makes (the member's protocol, src/etcd/messages.ts). */
+type MemberReply = Extract<EtcdReply, { readonly type: 'ok' | 'storeError' | 'notLeader' | 'unavailable' | 'keepAliveOk' | 'done' }>;
 
 type Attempt = { readonly target: Address; readonly settled: Promise<Attempt> } & ({ readonly reply: MemberReply } | { readonly error: unknown });
 
@@ -23,11 +19,7 @@ type Verdict =
   | { readonly done: true; readonly result: KvResult<MemberReply> }
   | { readonly done: false; readonly indefinite: boolean; readonly reason: string; readonly pauseMs: number };
 
-interface WatchUpdateMessage {
-  readonly type: 'watchUpdate';
-  readonly watchId: number;
-  readonly update: WatchUpdate;
-}
+type WatchUpdateMessage = Extract<EtcdReply, { readonly type: 'watchUpdate' }>;
 
 export interface EtcdClientOptions {
   /** The members' actor addresses (`master-1/etcd`, ...). */

@@ -13,11 +13,12 @@
  */
 import type { Subscription } from 'rxjs';
 import type { KubeObject } from '../api/index.js';
-import type { TimerId } from '../runtime/clock.js';
+import type { TimerId } from '../primitives/clock.js';
 import { deepFreeze, IndexedCache, objectKey, resourceVersionOf, type IndexFunc } from './cache.js';
 import { resolveResource, type KubeClient, type ResourceRef } from './client.js';
 import { isGone } from './errors.js';
-import { Backoff, sleep } from './timing.js';
+import { Backoff } from './timing.js';
+import { sleep } from '../primitives/clock.js';
 
 export interface DeletedFinalStateUnknown<T> {
   readonly kind: 'DeletedFinalStateUnknown';

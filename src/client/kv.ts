@@ -11,7 +11,7 @@
 import type { Observable } from 'rxjs';
 import type {
   DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse,
-  StoreError, TxnRequest, TxnResponse, WatchEvent, LeaseGrantResponse,
+  StoreError, TxnRequest, TxnResponse, WatchUpdate, LeaseGrantResponse,
 } from '../store/index.js';
 
 export type KvError =
@@ -45,12 +45,8 @@ export interface WatchSpec {
   readonly progressNotify?: boolean;
 }
 
-/** One watch response: whole revisions only; `revision` is how far the watcher is complete. */
-export type WatchUpdate =
-  | { readonly kind: 'events'; readonly revision: number; readonly events: readonly WatchEvent[] }
-  | { readonly kind: 'progress'; readonly revision: number }
-  /** The watch ended; `compactRevision` set when the start revision was compacted (re-list). */
-  | { readonly kind: 'canceled'; readonly reason: string; readonly compactRevision?: number };
+/** One watch response (defined by the store, src/store/watch.ts; re-exported for the client's callers). */
+export type { WatchUpdate };
 
 export interface KvClient {
   range(request: RangeRequest, options?: RangeOptions): Promise<KvResult<RangeResponse>>;

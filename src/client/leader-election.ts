@@ -11,11 +11,12 @@
  * so clock offsets between hosts do not matter (only rates).
  */
 import { formatRfc3339Micro, type KubeObject } from '../api/index.js';
-import type { Clock, TimerId } from '../runtime/clock.js';
-import type { Prng } from '../runtime/prng.js';
+import type { Clock, TimerId } from '../primitives/clock.js';
+import type { Prng } from '../primitives/prng.js';
 import type { KubeClient } from './client.js';
 import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
-import { sleep, withDeadline } from './timing.js';
+import { withDeadline } from './timing.js';
+import { sleep } from '../primitives/clock.js';
 
 export interface LeaderElectionTiming {
   readonly leaseDurationMs: number;

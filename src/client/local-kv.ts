@@ -8,7 +8,7 @@
  * makes every call fail with a definite `unavailable` error (to test readiness and error paths).
  */
 import { Observable, type Subscriber } from 'rxjs';
-import type { Clock, TimerId } from '../runtime/clock.js';
+import type { Clock, TimerId } from '../primitives/clock.js';
 import {
   type ApplyResult, type Command, type CommandResponse, type DeleteRangeRequest, type DeleteRangeResponse,
   type LeaseGrantResponse, type PutRequest, type PutResponse, type RangeRequest, type RangeResponse, type TxnRequest,

@@ -1,26 +1,11 @@
 /**
- * Waiting under an injected Clock: sleeps, deadlines and exponential backoff. Nothing in
- * src/client reads the wall clock or sets a timer except through these (and the HTTPS transport).
+ * Waiting under an injected Clock: deadlines and exponential backoff (`sleep` is in
+ * src/primitives/clock.ts). Nothing in src/client reads the wall clock or sets a timer except
+ * through these (and the HTTPS transport).
  */
-import type { Clock } from '../runtime/clock.js';
-import type { Prng } from '../runtime/prng.js';
+import type { Clock } from '../primitives/clock.js';
+import type { Prng } from '../primitives/prng.js';
 import { TransportError } from './errors.js';
-
-/** Resolves after `delayMs` of the clock's time, or at once (resolving) when `signal` aborts. */
-export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted === true) return Promise.resolve();
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clock.clearTimer(id);
-      resolve();
-    };
-    const id = clock.setTimer(Math.max(0, delayMs), () => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    });
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** Rejects with a TransportError('timeout') when `promise` has not settled within `timeoutMs`. */
 export function withDeadline<T>(clock: Clock, promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {

@@ -8,11 +8,12 @@
  */
 import { Observable, type Subscription } from 'rxjs';
 import { asRecord, asString, isStatus, statusFailure, type KubeObject, type Status } from '../api/index.js';
-import type { Clock } from '../runtime/clock.js';
-import type { Prng } from '../runtime/prng.js';
+import type { Clock } from '../primitives/clock.js';
+import type { Prng } from '../primitives/prng.js';
 import type { ApiWatchEvent, ApiWatchResult } from './api-transport.js';
 import { ApiError, apiErrorFromResponse, asTransportError, isGone, isRetriable } from './errors.js';
-import { Backoff, sleep } from './timing.js';
+import { Backoff } from './timing.js';
+import { sleep } from '../primitives/clock.js';
 
 export type WatchSignal<T> =
   | { readonly type: 'ADDED' | 'MODIFIED' | 'DELETED'; readonly object: T; readonly resourceVersion: string }

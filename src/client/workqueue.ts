@@ -7,7 +7,7 @@
  *   bucket; `forget` resets the key's backoff after a success.
  * Time is the injected Clock. Everything is bounded: queued keys and delayed keys.
  */
-import type { Clock, TimerId } from '../runtime/clock.js';
+import type { Clock, TimerId } from '../primitives/clock.js';
 
 export interface RateLimiterOptions {
   /** Per-key backoff: base * 2^failures, capped (kubernetes: 5 ms and 1000 s). */

@@ -9,12 +9,12 @@
  * happened, so it fails with a TransportError('timeout') instead of being sent twice.
  */
 import { Observable, type Subscription } from 'rxjs';
-import type { Address } from '../runtime/address.js';
-import { AskRefusedError, AskTimeoutError } from '../runtime/protocol.js';
+import type { Address } from '../primitives/address.js';
+import { AskRefusedError, AskTimeoutError } from '../primitives/envelope.js';
 import type { ApiRequest, ApiResponse, ApiTransport, ApiWatchEvent, ApiWatchResult } from '../client/api-transport.js';
 import type { ActorPort } from '../client/actor-port.js';
 import { TransportError } from '../client/errors.js';
-import { validateApiserverReply, type ApiserverReply } from '../../actors/apiserver/messages.js';
+import { validateApiserverReply, type ApiserverReply } from '../apiserver/messages.js';
 
 export interface ActorApiTransportOptions {
   /** The apiserver actors, in preference order (`master-1/apiserver`, ...). */

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { address, type Address } from '../runtime/address.js';
+import { address, type Address } from '../primitives/address.js';
 import type { HostSpec } from '../runtime/actor.js';
 import type { ProfileName } from '../runtime/profiles.js';
 import type { ActorSystem } from '../runtime/system.js';
@@ -17,10 +17,12 @@ import { ThreadedSystem } from '../runtime/threaded.js';
 import { systemPort } from '../client/actor-port.js';
 import { FrontDoor } from '../apiserver/front-door.js';
 import { defaultServingSans, issueServiceAccountToken, loadOrCreatePki, loadOrCreateStaticTokens, writeKubeconfig, type Pki } from '../apiserver/auth/index.js';
-import type { EtcdConfig } from '../../actors/etcd/member.js';
-import { memberId } from '../../actors/etcd/messages.js';
-import type { ApiserverConfig } from '../../actors/apiserver/messages.js';
+import { memberId, type EtcdConfig } from '../etcd/messages.js';
+import type { ApiserverConfig } from '../apiserver/messages.js';
 import { ActorApiTransport, type ActorApiTransportOptions } from './actor-transport.js';
+import { builtinRegistry } from '../../actors/registry.js';
+import { sleep } from '../primitives/clock.js';
+import { wallClock } from '../runtime/real-clock.js';
 
 export interface ClusterOptions {
   /** Master hosts, each running etcd and an apiserver: 1, 3 (default) or 5. */
@@ -114,7 +116,7 @@ export class Cluster {
         host: o.frontDoorHost, port: o.frontDoorPort, healthIntervalMs: options.healthIntervalMs ?? 200,
       });
       await Promise.all(ips.map((ip) => assertBindable(ip, o.apiserverPort)));
-      system = await ThreadedSystem.start({ hosts: hostSpecs(masters, ips, o, pki, tokens.entries), seed: o.seed, dataDir: join(o.dataDir, 'hosts') });
+      system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: hostSpecs(masters, ips, o, pki, tokens.entries), seed: o.seed, dataDir: join(o.dataDir, 'hosts') });
       await writeKubeconfig(o.kubeconfigPath, { server: door.url, caCertPem: pki.ca.certPem, token: tokens.adminToken });
       const urls = ips.map((ip) => `https://${ip}:${o.apiserverPort}`);
       await waitReady([...urls, door.url], pki.ca.certPem, options.readyTimeoutMs ?? defaultReadyTimeoutMs);
@@ -206,7 +208,7 @@ async function waitReady(urls: readonly string[], caPem: string, timeoutMs: numb
     }));
     if (pending.size === 0) return;
     if (performance.now() > deadline) throw new Error(`cluster not ready after ${timeoutMs} ms: ${[...pending].join(', ')} not ready`);
-    await new Promise((r) => setTimeout(r, readyPollMs));
+    await sleep(wallClock, readyPollMs);
   }
 }
 

@@ -5,11 +5,9 @@
  * (conflicting suffix) or cut at the front (compaction), so appends are amortised O(1) and no
  * message causes a copy of the whole log.
  */
+import { assert } from '../primitives/assert.js';
 import type { Entry } from './types.js';
 
-export function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`raft invariant violated: ${message}`);
-}
 
 export class RaftLog {
   private entries: Entry[];

@@ -46,9 +46,10 @@
  * A member whose disk was lost must never restart under its old id (it could vote twice in a term
  * or forget committed entries): remove it and add a fresh id.
  */
-import type { Prng } from '../runtime/prng.js';
+import type { Prng } from '../primitives/prng.js';
 import { applyConfChange, decodeConfChange, encodeConfChange, learnersOf, parseConfChange, type ConfChange } from './confchange.js';
-import { assert, RaftLog } from './log.js';
+import { assert } from '../primitives/assert.js';
+import { RaftLog } from './log.js';
 import { isTermless, maxReadCtxLength, maxVotersInConf, type AppendMessage, type HeartbeatMessage, type PreVoteMessage, type ProposedEntry, type RaftMessage, type SnapshotMessage, type VoteMessage, type VoteRespMessage } from './messages.js';
 import { Progress } from './progress.js';
 import { EMPTY_HARD_STATE, type ConfState, type Entry, type HardState, type NodeId, type Snapshot } from './types.js';

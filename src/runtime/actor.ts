@@ -1,8 +1,8 @@
-import type { Address } from './address.js';
-import type { Clock } from './clock.js';
-import type { Prng } from './prng.js';
+import type { Address } from '../primitives/address.js';
+import type { Clock } from '../primitives/clock.js';
+import type { Prng } from '../primitives/prng.js';
 import type { Storage } from './storage.js';
-import type { Message, OutgoingMessage } from './protocol.js';
+import type { Message, OutgoingMessage } from '../primitives/envelope.js';
 import type { ProtocolError } from './validate.js';
 
 /**

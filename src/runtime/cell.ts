@@ -1,7 +1,7 @@
 import type { Subscription } from 'rxjs';
-import { hostOf, isHostName, type Address } from './address.js';
-import type { Clock, TimerId } from './clock.js';
-import type { Prng } from './prng.js';
+import { hostOf, isHostName, type Address } from '../primitives/address.js';
+import type { Clock, TimerId } from '../primitives/clock.js';
+import type { Prng } from '../primitives/prng.js';
 import type { Storage } from './storage.js';
 import {
   AskRefusedError,
@@ -15,7 +15,7 @@ import {
   type Message,
   type OutgoingMessage,
   type RuntimeErrorReply,
-} from './protocol.js';
+} from '../primitives/envelope.js';
 import {
   DEFAULT_ASK_TIMEOUT_MS,
   type ActorBehaviour,

@@ -1,6 +1,6 @@
 import { defineActor, type AnyActorDefinition } from './actor.js';
-import type { Address } from './address.js';
-import { peerDownNotice, type Message } from './protocol.js';
+import type { Address } from '../primitives/address.js';
+import { peerDownNotice, type Message } from '../primitives/envelope.js';
 
 export interface InboxMessage {
   readonly from: Address;

@@ -1,5 +1,5 @@
 import { Subject, type Observable } from 'rxjs';
-import type { Envelope } from './protocol.js';
+import type { Envelope } from '../primitives/envelope.js';
 
 /** Default bound on queued messages per actor (a limit on everything). */
 export const DEFAULT_MAILBOX_LIMIT = 10_000;

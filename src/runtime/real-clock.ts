@@ -1,4 +1,4 @@
-import type { Clock, TimerId } from './clock.js';
+import type { Clock, TimerId } from '../primitives/clock.js';
 
 /** The wall clock, for actors on real threads. */
 export class RealClock implements Clock {
@@ -38,3 +38,6 @@ export class RealClock implements Clock {
     this.timers.clear();
   }
 }
+
+/** The wall clock for code that is not an actor (composition, the CLI, tests): `sleep(wallClock, ms)`. */
+export const wallClock: Clock = new RealClock();

@@ -1,12 +1,12 @@
 import { Subject } from 'rxjs';
-import { address as makeAddress, hostOf, type Address } from './address.js';
+import { address as makeAddress, hostOf, type Address } from '../primitives/address.js';
 import type { ActorInfo, ActorSpec, AnyActorDefinition, HostSpec } from './actor.js';
 import { ActorCell, type CellExit, type Outbox } from './cell.js';
 import { clientActor, type InboxMessage } from './client-actor.js';
-import { VirtualClock } from './clock.js';
+import { VirtualClock } from '../primitives/clock.js';
 import { LogBuffer, sinkLogger } from './logger.js';
-import { SeededPrng, type Prng } from './prng.js';
-import { EnvelopeKind, peerDownEnvelope, type Effect, type Envelope, type Message, type OutgoingMessage } from './protocol.js';
+import { SeededPrng, type Prng } from '../primitives/prng.js';
+import { EnvelopeKind, peerDownEnvelope, type Effect, type Envelope, type Message, type OutgoingMessage } from '../primitives/envelope.js';
 import { MemoryStorage, recordingStorage, type Storage } from './storage.js';
 import { DEFAULT_INTENSITY, RestartTracker } from './supervision.js';
 import { CLIENT_HOST, type ActorSystem, type KillOptions, type NetworkControl, type SystemEvent, type SystemOptions } from './system.js';

@@ -1,8 +1,8 @@
 import type { Observable } from 'rxjs';
-import type { Address } from './address.js';
-import type { Clock } from './clock.js';
+import type { Address } from '../primitives/address.js';
+import type { Clock } from '../primitives/clock.js';
 import type { ActorInfo, AnyActorDefinition, HostSpec } from './actor.js';
-import type { Message, OutgoingMessage } from './protocol.js';
+import type { Message, OutgoingMessage } from '../primitives/envelope.js';
 import type { InboxMessage } from './client-actor.js';
 import type { RestartIntensity } from './supervision.js';
 import type { FaultId, FaultSpec, NetworkConfig, NetworkStats, TraceEvent } from '../transport/network.js';
@@ -39,7 +39,7 @@ export interface SystemOptions {
   readonly intensity?: RestartIntensity;
   /** Trace events kept per relay (0: no trace). */
   readonly traceLimit?: number;
-  /** Definitions by kind; defaults to the built-in registry (actors/registry.ts). */
+  /** Definitions by kind (simulated placement; threads load theirs from `ThreadedOptions.registry`). */
   readonly definitions?: Readonly<Record<string, AnyActorDefinition>>;
 }
 

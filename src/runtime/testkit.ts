@@ -1,6 +1,6 @@
-import { address as makeAddress, type Address } from './address.js';
+import { address as makeAddress, type Address } from '../primitives/address.js';
 import { defineActor, type ActorSpec, type AnyActorDefinition, type HostSpec } from './actor.js';
-import type { Effect, Message, OutgoingMessage } from './protocol.js';
+import type { Effect, Message, OutgoingMessage } from '../primitives/envelope.js';
 import { SimulatedSystem } from './simulated.js';
 import type { MemoryStorage } from './storage.js';
 

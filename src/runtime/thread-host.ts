@@ -1,15 +1,15 @@
 import type { MessagePort } from 'node:worker_threads';
 import { join } from 'node:path';
-import type { Address } from './address.js';
-import type { Envelope } from './protocol.js';
+import type { Address } from '../primitives/address.js';
+import type { Envelope } from '../primitives/envelope.js';
 import type { ActorInfo, AnyActorDefinition } from './actor.js';
 import { ActorCell, type CellExit } from './cell.js';
 import { sinkLogger, type LogRecord } from './logger.js';
-import { SeededPrng } from './prng.js';
+import { SeededPrng } from '../primitives/prng.js';
 import { RealClock } from './real-clock.js';
 import { FileStorage } from './file-storage.js';
 import { MemoryStorage, type Storage } from './storage.js';
-import { hostOf, actorOf } from './address.js';
+import { hostOf, actorOf } from '../primitives/address.js';
 import { NetworkModel, type NetworkConfig, type NetworkStats, type TraceEvent } from '../transport/network.js';
 import { Router } from '../transport/router.js';
 
@@ -31,6 +31,8 @@ export interface ThreadInit {
   readonly traceLimit: number;
   /** Root of the hosts' data directories; undefined keeps storage in memory. */
   readonly dataDir: string | undefined;
+  /** The registry module's URL (src/runtime/registry.ts) the thread loads actor kinds from. */
+  readonly registry: string;
   readonly network: NetworkConfig;
   readonly routes: readonly [Address, number][];
   readonly actors: readonly ThreadActorSpec[];

@@ -5,23 +5,29 @@ import { join } from 'node:path';
 import { Subject } from 'rxjs';
 import { transfer, wrap, type Remote } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { address as makeAddress, hostOf, type Address } from './address.js';
+import { address as makeAddress, hostOf, type Address } from '../primitives/address.js';
 import type { ActorInfo, ActorSpec, HostSpec } from './actor.js';
 import { ActorCell, type CellExit } from './cell.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../primitives/clock.js';
 import { clientActor, type InboxMessage } from './client-actor.js';
 import { LogBuffer, type LogRecord } from './logger.js';
-import { peerDownEnvelope, type Message, type OutgoingMessage } from './protocol.js';
+import { peerDownEnvelope, type Message, type OutgoingMessage } from '../primitives/envelope.js';
 import { MemoryStorage } from './storage.js';
 import { DEFAULT_INTENSITY, RestartTracker } from './supervision.js';
 import { CLIENT_HOST, type ActorSystem, type KillOptions, type NetworkControl, type SystemEvent, type SystemOptions } from './system.js';
 import { ThreadHost, type ThreadActorSpec, type ThreadEvent, type ThreadInit } from './thread-host.js';
 import type { ThreadControl, WorkerData } from './worker-main.js';
 import { bundledUrl } from './worker-url.js';
-import { loadDefinition } from '../../actors/registry.js';
+import { registryLoader } from './registry.js';
 import { FaultTable, mergeStats, type FaultSpec, type NetworkConfig } from '../transport/network.js';
 
 export interface ThreadedOptions extends SystemOptions {
+  /**
+   * URL of the registry module the threads load actor kinds from (exports `actors`, see
+   * src/runtime/registry.ts). Workers run compiled JavaScript, so this is a dist/ module, e.g.
+   * actors/registry.ts's `builtinRegistry()`.
+   */
+  readonly registry: string;
   /** threads: one worker per actor (default); packed: hosts spread over `threads` workers. */
   readonly placement?: 'threads' | 'packed';
   /** Worker count for packed placement (default 4). */
@@ -89,7 +95,7 @@ export class ThreadedSystem implements ActorSystem {
     this.ownsDataDir = options.dataDir === undefined;
     this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pocketkube-'));
     this.planThreads(options.hosts);
-    this.mainHost = new ThreadHost(this.threadInit(MAIN_THREAD, []), loadDefinition, (event) => this.onThreadEvent(MAIN_THREAD, event));
+    this.mainHost = new ThreadHost(this.threadInit(MAIN_THREAD, []), registryLoader(options.registry), (event) => this.onThreadEvent(MAIN_THREAD, event));
     this.client = new ActorCell(this.clientAddress, clientActor((received) => this.inbox.next(received)), undefined, 0, { ...this.mainHost.cellServices(this.clientAddress, 0), storage: new MemoryStorage() });
     this.mainHost.adoptCell(this.client);
     this.network = this.makeNetworkControl();
@@ -263,6 +269,7 @@ export class ThreadedSystem implements ActorSystem {
       batching: this.options.batching ?? true,
       traceLimit: this.options.traceLimit ?? 0,
       dataDir: this.dataDir,
+      registry: this.options.registry,
       network: this.faults.config(),
       routes: this.routes(),
       actors: actors.map((addr) => this.actorSpec(addr)),

@@ -6,9 +6,9 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { loadDefinition } from '../../actors/registry.js';
+import { registryLoader } from './registry.js';
 import { ThreadHost, type ThreadActorSpec, type ThreadEvent, type ThreadInit } from './thread-host.js';
-import type { Address } from './address.js';
+import type { Address } from '../primitives/address.js';
 import type { NetworkConfig } from '../transport/network.js';
 
 export interface WorkerData {
@@ -37,7 +37,7 @@ export interface ThreadControl {
 
 const data = workerData as WorkerData;
 const report = (event: ThreadEvent) => parentPort!.postMessage(event);
-const host = new ThreadHost(data.init, loadDefinition, report);
+const host = new ThreadHost(data.init, registryLoader(data.init.registry), report);
 for (const { thread, port } of data.peers) host.addPeer(thread, port);
 const started = host.startAll();
 

@@ -13,8 +13,9 @@ import { type HashKvResult, type MvccState, MvccStore } from './mvcc.js';
 import {
   type Compare, type CompactResponse, type DeleteRangeRequest, type DeleteRangeResponse, type KeySelector,
   type PutRequest, type PutResponse, type RangeRequest, type RangeResponse, type RequestOp, type ResponseHeader,
-  type Result, type StoreError, type TxnRequest, type TxnResponse, assertNever, fail, invariant, ok,
+  type Result, type StoreError, type TxnRequest, type TxnResponse, fail, ok,
 } from './types.js';
+import { assert, assertNever } from '../primitives/assert.js';
 
 /** etcd's --max-request-bytes default. */
 export const maxRequestBytes = 1.5 * 1024 * 1024;
@@ -364,7 +365,7 @@ export class StoreStateMachine {
   }
 
   private advance(index: number): void {
-    invariant(Number.isSafeInteger(index) && index > this.applied, `apply index ${index} after ${this.applied}`);
+    assert(Number.isSafeInteger(index) && index > this.applied, `apply index ${index} after ${this.applied}`);
     this.applied = index;
   }
 

@@ -23,7 +23,7 @@
 export * from './types.js';
 export { MvccStore, type LeaseIndex, type Revisioned, type HashKvResult, type MvccState, prefixEnd, bounds, toEvent, toKeyValue, compactionStepKeys } from './mvcc.js';
 export { Lessor, type LeaseInfo, type LessorOptions, maxLeaseTtlSeconds, expiredRetryMs } from './lease.js';
-export { WatchHub, type WatchOptions, type WatchRequest, type WatchResponse, type WatchCancelReason, defaultWatchOptions } from './watch.js';
+export { WatchHub, type WatchOptions, type WatchRequest, type WatchResponse, type WatchCancelReason, type WatchUpdate, defaultWatchOptions } from './watch.js';
 export {
   StoreStateMachine, type Command, type CommandMeta, type CommandResponse, type ApplyResult,
   type StateMachineOptions, type LeaseGrantResponse, commands, encodeCommand, decodeCommand, validateCommand,

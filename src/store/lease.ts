@@ -9,7 +9,8 @@
  * a lease early. `keepAlive` is answered by the primary alone and is not replicated, like etcd's.
  */
 import type { LeaseIndex } from './mvcc.js';
-import { type Result, fail, invariant, ok } from './types.js';
+import { type Result, fail, ok } from './types.js';
+import { assert } from '../primitives/assert.js';
 
 /** etcd's MaxLeaseTTL. */
 export const maxLeaseTtlSeconds = 9_000_000_000;
@@ -51,7 +52,7 @@ export class Lessor implements LeaseIndex {
   private primary = false;
 
   constructor(private readonly options: LessorOptions) {
-    invariant(Number.isInteger(options.minTtlSeconds) && options.minTtlSeconds > 0, 'minTtlSeconds must be a positive integer');
+    assert(Number.isInteger(options.minTtlSeconds) && options.minTtlSeconds > 0, 'minTtlSeconds must be a positive integer');
   }
 
   get isPrimary(): boolean {
@@ -68,7 +69,7 @@ export class Lessor implements LeaseIndex {
 
   attach(id: number, key: string): void {
     const lease = this.leases.get(id);
-    invariant(lease !== undefined, `attach ${key} to missing lease ${id}`);
+    assert(lease !== undefined, `attach ${key} to missing lease ${id}`);
     lease.keys.add(key);
   }
 
@@ -78,7 +79,7 @@ export class Lessor implements LeaseIndex {
   }
 
   grant(id: number, ttlSeconds: number, nowMs: number): Result<{ id: number; ttlSeconds: number }> {
-    invariant(Number.isSafeInteger(id) && id > 0, `lease id ${id}`);
+    assert(Number.isSafeInteger(id) && id > 0, `lease id ${id}`);
     if (this.leases.has(id)) return fail({ code: 'leaseExists', lease: id });
     if (ttlSeconds > maxLeaseTtlSeconds) return fail({ code: 'leaseTtlTooLarge', ttlSeconds, limit: maxLeaseTtlSeconds });
     const ttl = Math.max(Math.ceil(ttlSeconds), this.options.minTtlSeconds);
@@ -110,7 +111,7 @@ export class Lessor implements LeaseIndex {
    * checkpoint of 0, because a stale checkpoint would make the next primary expire it early.
    */
   keepAlive(id: number, nowMs: number): Result<{ ttlSeconds: number; checkpointReset: boolean }> {
-    invariant(this.primary, 'keepAlive on a lessor that is not primary');
+    assert(this.primary, 'keepAlive on a lessor that is not primary');
     const lease = this.leases.get(id);
     // An expired lease is being revoked: etcd answers "lease not found" too.
     if (!lease || lease.expiryMs <= nowMs) return fail({ code: 'leaseNotFound', lease: id });
@@ -187,7 +188,7 @@ export class Lessor implements LeaseIndex {
 
   /** Restores leases (not primary; keys are re-attached by the caller from the MVCC store). */
   importState(state: LeaseState): void {
-    invariant(this.leases.size === 0, 'importState into a non-empty lessor');
+    assert(this.leases.size === 0, 'importState into a non-empty lessor');
     for (const [id, ttlSeconds, remainingTtlSeconds] of state) {
       this.leases.set(id, { id, ttlSeconds, remainingTtlSeconds, keys: new Set(), expiryMs: Infinity, reportedAtMs: -Infinity });
     }

@@ -23,8 +23,9 @@ import {
   type Compare, type CompactResponse, type DeleteRangeRequest, type DeleteRangeResponse, type KeySelector,
   type KeyValue, type PutRequest, type PutResponse, type RangeRequest, type RangeResponse, type RequestOp,
   type ResponseOp, type Result, type TxnRequest, type TxnResponse, type WatchEvent,
-  assertNever, fail, invariant, ok,
+  fail, ok,
 } from './types.js';
+import { assert, assertNever } from '../primitives/assert.js';
 
 /** Keys pruned by the step that `compact` runs itself; the rest wait for `compactionStep`. */
 export const compactionStepKeys = 10_000;
@@ -61,8 +62,8 @@ export interface LeaseIndex {
 
 const noLeases: LeaseIndex = {
   has: () => false,
-  attach: () => invariant(false, 'attach without a lessor'),
-  detach: () => invariant(false, 'detach without a lessor'),
+  attach: () => assert(false, 'attach without a lessor'),
+  detach: () => assert(false, 'detach without a lessor'),
 };
 
 /** One write in progress: every change gets `revision` and the next `sub`. */
@@ -219,7 +220,7 @@ export class MvccStore {
    * `fromRevision` must be >= the compaction revision (the caller checks). Stop by returning false.
    */
   changes(fromRevision: number, toRevision: number, visit: (change: Revisioned) => boolean | void): void {
-    invariant(fromRevision >= this.compacted, `changes from ${fromRevision} below compaction ${this.compacted}`);
+    assert(fromRevision >= this.compacted, `changes from ${fromRevision} below compaction ${this.compacted}`);
     for (let i = this.logPosition(fromRevision); i < this.log.length; i++) {
       const rec = this.log[i]!;
       if (rec.modRevision > toRevision) return;
@@ -286,7 +287,7 @@ export class MvccStore {
       for (const [modRevision, sub, createRevision, version, lease, value] of records) {
         const tombstone = value === null;
         const rec: Rec = { key, modRevision, sub, createRevision, version, lease, tombstone, value: value ?? emptyValue, prev: live };
-        invariant(history.length === 0 || history[history.length - 1]!.modRevision < modRevision, `history of ${key} not ascending`);
+        assert(history.length === 0 || history[history.length - 1]!.modRevision < modRevision, `history of ${key} not ascending`);
         history.push(rec);
         live = tombstone ? undefined : rec;
         if (modRevision >= state.compactRevision) log.push(rec);
@@ -414,7 +415,7 @@ export class MvccStore {
   private applyPut(w: WriteTxn, request: PutRequest): Rec | undefined {
     const history = this.history.get(request.key);
     const last = history?.[history.length - 1];
-    invariant(!last || last.modRevision < w.revision, `key ${request.key} changed twice in revision ${w.revision}`);
+    assert(!last || last.modRevision < w.revision, `key ${request.key} changed twice in revision ${w.revision}`);
     const live = last && !last.tombstone ? last : undefined;
     const value = request.ignoreValue ? live!.value : request.value;
     const lease = request.ignoreLease ? live!.lease : request.lease ?? 0;
@@ -450,7 +451,7 @@ export class MvccStore {
     const history = this.history.get(key);
     const last = history?.[history.length - 1];
     if (!history || !last || last.tombstone) return undefined;
-    invariant(last.modRevision < w.revision, `key ${key} changed twice in revision ${w.revision}`);
+    assert(last.modRevision < w.revision, `key ${key} changed twice in revision ${w.revision}`);
     const rec: Rec = {
       key, modRevision: w.revision, sub: w.sub++, createRevision: 0, version: 0, value: emptyValue, lease: 0,
       tombstone: true, prev: last,

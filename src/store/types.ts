@@ -163,10 +163,3 @@ export function fail<T>(error: StoreError): Result<T> {
   return { ok: false, error };
 }
 
-export function assertNever(value: never, what: string): never {
-  throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
-}
-
-export function invariant(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`store invariant broken: ${message}`);
-}

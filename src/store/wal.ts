@@ -25,7 +25,7 @@
 import { concatBytes, type Storage } from '../runtime/storage.js';
 import type { Entry, EntryType, HardState } from '../raft/types.js';
 import { crc32 } from './crc32.js';
-import { assertNever, invariant } from './types.js';
+import { assert, assertNever } from '../primitives/assert.js';
 
 export const segmentSizeBytes = 64 * 1024 * 1024;
 /** A length field above this is a corrupt header, not a record. */
@@ -95,7 +95,7 @@ function allocRecord(payloadBytes: number): { out: Uint8Array; view: DataView } 
 
 function finishRecord(out: Uint8Array, view: DataView): Uint8Array {
   const length = out.length - headerBytes;
-  invariant(length <= maxRecordBytes, `WAL record of ${length} bytes is over the limit`);
+  assert(length <= maxRecordBytes, `WAL record of ${length} bytes is over the limit`);
   view.setUint32(0, length, true);
   view.setUint32(4, ~length >>> 0, true);
   view.setUint32(8, crc32(out, headerBytes), true);
@@ -104,7 +104,7 @@ function finishRecord(out: Uint8Array, view: DataView): Uint8Array {
 
 function encodeHardState(hs: HardState): Uint8Array {
   const vote = utf8.encode(hs.vote);
-  invariant(vote.length <= 0xffff, 'vote id too long');
+  assert(vote.length <= 0xffff, 'vote id too long');
   const { out, view } = allocRecord(1 + 16 + 2 + vote.length);
   let p = headerBytes;
   out[p++] = kindHardState;
@@ -216,7 +216,7 @@ function validRecordAfter(bytes: Uint8Array, view: DataView, offset: number): bo
 
 function entryTypeCode(type: EntryType): number {
   const code = entryTypes.indexOf(type);
-  invariant(code >= 0, `entry type ${type} has no WAL code`);
+  assert(code >= 0, `entry type ${type} has no WAL code`);
   return code;
 }
 

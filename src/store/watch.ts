@@ -20,7 +20,8 @@
  * The shell calls `poll` after applying entries, delivers the responses, and calls `ack`.
  */
 import { type MvccStore, type Revisioned, bounds, toEvent } from './mvcc.js';
-import { type KeySelector, type ResponseHeader, type Result, type WatchEvent, fail, invariant, ok } from './types.js';
+import { type KeySelector, type ResponseHeader, type Result, type WatchEvent, fail, ok } from './types.js';
+import { assert } from '../primitives/assert.js';
 
 export interface WatchOptions {
   readonly maxWatchers: number;
@@ -43,6 +44,13 @@ export interface WatchRequest extends KeySelector {
 }
 
 export type WatchCancelReason = 'compacted' | 'slowWatcher' | 'canceled';
+
+/** One watch response: whole revisions only; `revision` is how far the watcher is complete. */
+export type WatchUpdate =
+  | { readonly kind: 'events'; readonly revision: number; readonly events: readonly WatchEvent[] }
+  | { readonly kind: 'progress'; readonly revision: number }
+  /** The watch ended; `compactRevision` set when the start revision was compacted (re-list). */
+  | { readonly kind: 'canceled'; readonly reason: string; readonly compactRevision?: number };
 
 export interface WatchResponse {
   readonly watchId: number;
@@ -76,7 +84,7 @@ export class WatchHub {
   private nextId = 1;
 
   constructor(private store: MvccStore, private readonly options: WatchOptions = defaultWatchOptions) {
-    invariant(options.maxUnackedEvents > 0 && options.maxEventsPerResponse > 0, 'watch limits must be positive');
+    assert(options.maxUnackedEvents > 0 && options.maxEventsPerResponse > 0, 'watch limits must be positive');
   }
 
   /**
@@ -86,7 +94,7 @@ export class WatchHub {
    * not be behind the old one.
    */
   rebind(store: MvccStore): void {
-    invariant(store.currentRevision >= this.store.currentRevision, `rebind to an older store (${store.currentRevision} < ${this.store.currentRevision})`);
+    assert(store.currentRevision >= this.store.currentRevision, `rebind to an older store (${store.currentRevision} < ${this.store.currentRevision})`);
     this.store = store;
   }
 

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
-import { isAddress, type Address } from '../runtime/address.js';
-import { EnvelopeKind, type Envelope } from '../runtime/protocol.js';
+import { isAddress, type Address } from '../primitives/address.js';
+import { EnvelopeKind, type Envelope } from '../primitives/envelope.js';
 
 /**
  * The wire codec: msgpack for every message that crosses a thread. A batch is one msgpack array

@@ -1,5 +1,5 @@
-import type { Address } from '../runtime/address.js';
-import type { Prng } from '../runtime/prng.js';
+import type { Address } from '../primitives/address.js';
+import type { Prng } from '../primitives/prng.js';
 
 /**
  * The one relay's rules. Every message between actors passes a `NetworkModel` (one instance per

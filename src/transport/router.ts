@@ -1,8 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import { fromEvent, map, type Subscription } from 'rxjs';
-import { hostOf, type Address } from '../runtime/address.js';
-import type { Clock } from '../runtime/clock.js';
-import { EnvelopeKind, type Envelope, type Message } from '../runtime/protocol.js';
+import { hostOf, type Address } from '../primitives/address.js';
+import type { Clock } from '../primitives/clock.js';
+import { EnvelopeKind, type Envelope, type Message } from '../primitives/envelope.js';
 import { decodeBatch, encodeBatch } from './codec.js';
 import type { NetworkModel } from './network.js';
 

@@ -3,6 +3,8 @@ import test from 'ava';
 import * as k8s from '@kubernetes/client-node';
 import { startE2e } from './e2e-helpers.js';
 import { adminToken } from './e2e-helpers.js';
+import { sleep } from '../../src/primitives/clock.js';
+import { wallClock } from '../../src/runtime/real-clock.js';
 
 async function setup(host: string) {
   const e = await startE2e([host]);
@@ -15,7 +17,7 @@ const waitFor = async (cond: () => boolean, ms = 5000): Promise<void> => {
   const until = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(wallClock, 20);
   }
 };
 

@@ -4,15 +4,15 @@
  * master dies, and old resourceVersions answered with 410 Expired through the actor network.
  */
 import test from 'ava';
-import { address, type Address } from '../../src/runtime/address.js';
+import { address, type Address } from '../../src/primitives/address.js';
 import type { AnyActorDefinition, HostSpec } from '../../src/runtime/actor.js';
 import { SimulatedSystem } from '../../src/runtime/simulated.js';
 import { systemPort } from '../../src/client/actor-port.js';
 import type { ApiRequest, ApiWatchEvent } from '../../src/client/api-transport.js';
 import { etcdActor } from '../../actors/etcd/actor.js';
-import { memberId } from '../../actors/etcd/messages.js';
+import { memberId } from '../../src/etcd/messages.js';
 import { apiserverActor } from '../../actors/apiserver/actor.js';
-import type { ApiserverConfig } from '../../actors/apiserver/messages.js';
+import type { ApiserverConfig } from '../../src/apiserver/messages.js';
 import { ActorApiTransport } from '../../src/cluster/actor-transport.js';
 
 const hosts = ['master-1', 'master-2', 'master-3'];

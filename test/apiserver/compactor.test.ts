@@ -13,8 +13,8 @@ import { ApiServerCore } from '../../src/apiserver/core.js';
 import type { ApiRequest, ApiWatchEvent, ApiWatchResult } from '../../src/client/api-transport.js';
 import type { KvCallOptions, KvClient, KvResult } from '../../src/client/kv.js';
 import { LocalKv } from '../../src/client/local-kv.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { VirtualClock } from '../../src/primitives/clock.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import type { TxnRequest, TxnResponse } from '../../src/store/index.js';
 import { advance as advanceClock } from '../client/virtual-time.js';
 

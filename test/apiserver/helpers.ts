@@ -4,7 +4,7 @@ import { ApiServerCore, type ApiServerCoreOptions } from '../../src/apiserver/co
 import type { ApiMethod, ApiResponse, ApiWatchEvent, ApiWatchResult } from '../../src/client/api-transport.js';
 import { LocalKv } from '../../src/client/local-kv.js';
 import { RealClock } from '../../src/runtime/real-clock.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 
 export interface Harness {
   readonly kv: LocalKv;

@@ -3,8 +3,10 @@ import test from 'ava';
 import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { decodeProtobufObject } from '../../src/apiserver/protobuf.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import { adminToken, startE2e, type E2e } from './e2e-helpers.js';
+import { sleep } from '../../src/primitives/clock.js';
+import { wallClock } from '../../src/runtime/real-clock.js';
 
 interface Reply { status: number; type: string; body: string }
 
@@ -133,6 +135,6 @@ test('HTTPS adapter: a request whose body never completes is not executed', asyn
     sock.on('close', () => resolve());
     sock.on('error', () => resolve());
   });
-  await new Promise((r) => setTimeout(r, 100));
+  await sleep(wallClock, 100);
   t.is((await call(e, 'GET', '/api/v1/namespaces/default/configmaps/keep')).status, 200);
 });

@@ -2,6 +2,8 @@
 import { manifestPath } from '../fixtures/paths.js';
 import test from 'ava';
 import { nobodyToken, startE2e } from './e2e-helpers.js';
+import { sleep } from '../../src/primitives/clock.js';
+import { wallClock } from '../../src/runtime/real-clock.js';
 
 const manifest = manifestPath('nginx-deployment.yaml');
 const changed = (replicas: number) => `apiVersion: apps/v1
@@ -83,9 +85,9 @@ test('kubectl: get -w prints the initial rows and live changes until the server 
   t.is((await e.kubectl(['create', 'configmap', 'early', '--from-literal=a=b', '--from-literal=c=d'])).code, 0);
   const watching = e.kubectl(['get', 'cm', '-n', 'default', '-w'], { timeoutMs: 15_000 });
   // Wait for kubectl's watch to be registered rather than for a fixed time (machines under load are slow).
-  for (let i = 0; i < 300 && e.cores[0]!.watcherCount === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 300 && e.cores[0]!.watcherCount === 0; i++) await sleep(wallClock, 50);
   t.is((await e.kubectl(['create', 'configmap', 'late', '--from-literal=a=b'])).code, 0);
-  await new Promise((r) => setTimeout(r, 300));
+  await sleep(wallClock, 300);
   await e.servers[0]!.close();
   const r = await watching;
   t.regex(r.stdout, /NAME\s+DATA\s+AGE/);

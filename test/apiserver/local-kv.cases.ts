@@ -2,7 +2,7 @@
 import test from 'ava';
 import { firstValueFrom, mergeMap, take, toArray, timeout } from 'rxjs';
 import { LocalKv, leaseCheckIntervalMs } from '../../src/client/local-kv.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
+import { VirtualClock } from '../../src/primitives/clock.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -14,8 +14,8 @@ import { type CachedEvent, WatchCache } from '../../src/apiserver/watch-cache.js
 import type { ApiMethod, ApiRequest, ApiResponse, ApiWatchEvent, ApiWatchResult } from '../../src/client/api-transport.js';
 import type { KvClient, KvResult, WatchSpec, WatchUpdate } from '../../src/client/kv.js';
 import { LocalKv } from '../../src/client/local-kv.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { VirtualClock } from '../../src/primitives/clock.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, RangeResponse, TxnRequest } from '../../src/store/index.js';
 import { advance as advanceClock, flush } from '../client/virtual-time.js';
 
@@ -91,7 +91,7 @@ const tokens = {
   carol: 'carol-token-xxxxxxxxxxxxxxxx', node1: 'node1-token-xxxxxxxxxxxxxxxx',
 };
 
-interface Cluster {
+interface MirrorFixture {
   readonly clock: VirtualClock;
   readonly kv: FaultyKv;
   readonly core: ApiServerCore;
@@ -100,7 +100,7 @@ interface Cluster {
   close(): void;
 }
 
-async function cluster(authenticated: boolean): Promise<Cluster> {
+async function cluster(authenticated: boolean): Promise<MirrorFixture> {
   const clock = new VirtualClock();
   const local = new LocalKv({ clock });
   const kv = new FaultyKv(local);
@@ -137,13 +137,13 @@ const viewBinding = (name: string, user: string) => ({
 const cm = (name: string, v = '1') => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { v } });
 const mirrorCount = 5;
 
-async function mustCall(c: Cluster, method: ApiMethod, path: string, body?: unknown, query?: Record<string, string>): Promise<ApiResponse> {
+async function mustCall(c: MirrorFixture, method: ApiMethod, path: string, body?: unknown, query?: Record<string, string>): Promise<ApiResponse> {
   const r = await c.call('admin', method, path, body, query);
   if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
   return r;
 }
 
-const canList = async (c: Cluster, who: keyof typeof tokens): Promise<boolean> => {
+const canList = async (c: MirrorFixture, who: keyof typeof tokens): Promise<boolean> => {
   const r = await c.call(who, 'GET', cms, undefined);
   if (r.status !== 200 && r.status !== 403) throw new Error(`list as ${who}: ${r.status}`);
   return r.status === 200;

@@ -3,7 +3,7 @@ import test from 'ava';
 import { Authenticator, wellKnown } from '../../src/apiserver/auth/index.js';
 import type { ApiMethod } from '../../src/client/api-transport.js';
 import type { KvClient } from '../../src/client/kv.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import { body, cm, deployment, harness } from './helpers.js';
 
 const cms = '/api/v1/namespaces/default/configmaps';

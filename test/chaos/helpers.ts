@@ -1,5 +1,5 @@
 import type { CasValue, HistoryOp, KvValue, OpF, Operation, ProcessId } from '../../src/chaos/check/history.js';
-import { SeededPrng, type Prng } from '../../src/runtime/prng.js';
+import { SeededPrng, type Prng } from '../../src/primitives/prng.js';
 
 /** One operation of a hand-written history. `end` undefined: never completed. */
 export interface Spec {

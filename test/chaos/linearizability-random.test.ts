@@ -1,6 +1,6 @@
 import test from 'ava';
 import { checkLinearizability } from '../../src/chaos/check/linearizability.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import { pairOperations, toJsonl } from '../../src/chaos/check/history.js';
 import { bruteForceLinearizable, history, randomLinearizableHistory, randomTinyHistory, type Spec } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import { checkWatchGuarantees, type StoreEvent, type StoreLog, type WatchFilter, type WatchGuarantee, type WatchItem, type WatchSession, type WatchVerdict } from '../../src/chaos/check/watch.js';
 
 const logEvents: StoreEvent[] = [

@@ -12,8 +12,8 @@ import {
 } from '../../src/api/index.js';
 import type { ApiRequest, ApiResponse, ApiTransport, ApiWatchEvent, ApiWatchResult } from '../../src/client/api-transport.js';
 import { TransportError } from '../../src/client/errors.js';
-import type { Clock } from '../../src/runtime/clock.js';
-import type { Prng } from '../../src/runtime/prng.js';
+import type { Clock } from '../../src/primitives/clock.js';
+import type { Prng } from '../../src/primitives/prng.js';
 
 export type Fault =
   | { readonly kind: 'status'; readonly status: Status }

@@ -1,6 +1,6 @@
 import { KubeClient } from '../../src/client/client.js';
 import type { ApiTransport } from '../../src/client/api-transport.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
+import { VirtualClock } from '../../src/primitives/clock.js';
 import { lookupKind, type KubeObject, type ResourceInfo } from '../../src/api/index.js';
 import { FakeApiServer, type FakeApiServerOptions } from './fake-apiserver.js';
 

@@ -3,7 +3,7 @@ import { statusFailure, type KubeObject } from '../../src/api/index.js';
 import { Informer, isTombstone, SharedInformerFactory, type DeletedFinalStateUnknown, type EventHandler } from '../../src/client/informer.js';
 import { runController } from '../../src/client/controller.js';
 import { WorkQueue } from '../../src/client/workqueue.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import { advance, flush, pod, podInfo, podRef, setup } from './helpers.js';
 
 interface Recorded {

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { KubeClient } from '../../src/client/client.js';
 import { LeaderElector, leaderElectionProfiles, validateTiming } from '../../src/client/leader-election.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { SeededPrng, type Prng } from '../../src/runtime/prng.js';
+import { VirtualClock } from '../../src/primitives/clock.js';
+import { SeededPrng, type Prng } from '../../src/primitives/prng.js';
 import { FakeApiServer, type FakeConnection } from './fake-apiserver.js';
 import { advance, leaseInfo } from './helpers.js';
 

@@ -1,6 +1,6 @@
 /** Light helpers (no API imports) for driving promises under a VirtualClock. */
 import { setImmediate as turn } from 'node:timers/promises';
-import type { VirtualClock } from '../../src/runtime/clock.js';
+import type { VirtualClock } from '../../src/primitives/clock.js';
 
 /** Lets every pending promise callback run (the fake answers through microtasks). */
 export async function flush(turns = 3): Promise<void> {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { take, type Subscription } from 'rxjs';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import { statusFailure, type KubeObject } from '../../src/api/index.js';
 import { isForbidden } from '../../src/client/errors.js';
 import type { WatchSignal } from '../../src/client/watch.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { VirtualClock } from '../../src/runtime/clock.js';
+import { VirtualClock } from '../../src/primitives/clock.js';
 import { WorkQueue } from '../../src/client/workqueue.js';
 import { advance, flush } from './virtual-time.js';
 

@@ -8,7 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { Cluster, readyz } from '../../src/cluster/index.js';
 import { Informer, KubeClient } from '../../src/client/index.js';
 import { RealClock } from '../../src/runtime/real-clock.js';
-import { freePort, kubectlFor, sleep, type Kubectl } from './helpers.js';
+import { freePort, kubectlFor, type Kubectl } from './helpers.js';
+import { sleep } from '../../src/primitives/clock.js';
+import { wallClock } from '../../src/runtime/real-clock.js';
 
 const manifest = manifestPath('nginx-deployment.yaml');
 
@@ -101,7 +103,7 @@ test.serial('HA: killing the master whose apiserver served kubectl; reads keep w
   let created = false;
   for (let attempt = 0; attempt < 20 && !created; attempt++) {
     created = (await kubectl(['create', 'configmap', 'after', '--from-literal=a=2'])).code === 0;
-    if (!created) await sleep(250);
+    if (!created) await sleep(wallClock, 250);
   }
   t.true(created);
   t.regex(await ok(['get', 'configmaps']), /after/);
@@ -109,7 +111,7 @@ test.serial('HA: killing the master whose apiserver served kubectl; reads keep w
   let seen = false;
   for (let attempt = 0; attempt < 50 && !seen; attempt++) {
     seen = informer.get('default', 'after') !== undefined;
-    if (!seen) await sleep(100);
+    if (!seen) await sleep(wallClock, 100);
   }
   t.true(seen, 'the informer never saw the configmap created after the kill');
   // The in-process transport fails over past the dead apiserver too.
@@ -120,7 +122,7 @@ test.serial('HA: killing the master whose apiserver served kubectl; reads keep w
   await cluster.system.restartHost(victim);
   let back = false;
   for (let attempt = 0; attempt < 40 && !back; attempt++) {
-    await sleep(100);
+    await sleep(wallClock, 100);
     back = await readyz(cluster.apiserverUrls[cluster.masters.indexOf(victim)]!, cluster.pki.ca.certPem);
   }
   t.true(back, `${victim} did not come back`);

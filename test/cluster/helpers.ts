@@ -43,5 +43,3 @@ export function freePort(host: string): Promise<number> {
     });
   });
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

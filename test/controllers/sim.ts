@@ -17,8 +17,8 @@ import {
   type ActionStep, type ApiAction, type ControllerDefinition, type KindRef, type ReconcileResult, type WatchEvent,
 } from '../../src/controllers/framework/index.js';
 import { daemonPodNode } from '../../src/controllers/daemonset.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { VirtualClock } from '../../src/primitives/clock.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 
 export interface ActionLog {
   readonly controller: string;

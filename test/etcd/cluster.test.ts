@@ -1,5 +1,5 @@
 import test from 'ava';
-import { EtcdCluster } from '../../src/client/etcd-cluster.js';
+import { EtcdCluster } from '../../src/cluster/etcd-cluster.js';
 import type { SimulatedSystem } from '../../src/runtime/simulated.js';
 
 const text = (value: string) => new TextEncoder().encode(value);

@@ -3,7 +3,7 @@
  * Ready contract, proposals of `payloadBytes` in batches. Run:
  *   node --import ./tools/ts-node-register.mjs test/raft/bench-core.ts [entries] [batch]
  */
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import type { RaftMessage } from '../../src/raft/messages.js';
 import { RaftNode } from '../../src/raft/node.js';
 

@@ -5,18 +5,18 @@
  * (every step verifies the Figure 3 properties). Titles cite the paper / dissertation section.
  */
 import test from 'ava';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import { RaftLog } from '../../src/raft/log.js';
 import type { AppendMessage } from '../../src/raft/messages.js';
 import { RaftNode, type RaftConfig } from '../../src/raft/node.js';
 import type { Entry } from '../../src/raft/types.js';
-import { bytes, Cluster, drain, elect, outbox, proposeN } from './harness.js';
+import { bytes, RaftTestGroup, drain, elect, outbox, proposeN } from './harness.js';
 
 const base: Partial<RaftConfig> = { electionTicks: 10, heartbeatTicks: 1 };
 const ids3 = ['n1', 'n2', 'n3'];
 
-function cluster(config: Partial<RaftConfig> = {}, ids = ids3, seed = 11): Cluster {
-  return new Cluster({ ids, seed, config: { ...base, ...config } });
+function cluster(config: Partial<RaftConfig> = {}, ids = ids3, seed = 11): RaftTestGroup {
+  return new RaftTestGroup({ ids, seed, config: { ...base, ...config } });
 }
 
 test('§5.2 dueling candidates: a split vote is resolved, and a candidate with a stale log cannot win', (t) => {
@@ -266,7 +266,7 @@ test('§5.3 fast back-off: the conflict hint skips a whole divergent term per ro
   const log = (terms: number[]): Entry[] => terms.map((term, i): Entry => ({ term, index: i + 1, type: 'normal', data: bytes(`t${term}`) }));
   const leaderLog = log([1, ...Array<number>(100).fill(4)]);
   const followerLog = log([1, ...Array<number>(50).fill(2), ...Array<number>(50).fill(3)]);
-  const c = new Cluster({
+  const c = new RaftTestGroup({
     ids: ids3, seed: 3, bootstrapEntry: false, config: { ...base, preVote: false, checkQuorum: false, maxEntriesPerAppend: 1000 },
     initial: {
       n1: { hardState: { term: 4, vote: '', commit: 1 }, entries: leaderLog },

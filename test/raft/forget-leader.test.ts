@@ -7,12 +7,12 @@
  */
 import test from 'ava';
 import type { RaftConfig } from '../../src/raft/node.js';
-import { bytes, Cluster, elect, proposeN } from './harness.js';
+import { bytes, RaftTestGroup, elect, proposeN } from './harness.js';
 
 const config: Partial<RaftConfig> = { electionTicks: 10, heartbeatTicks: 1, forgetStaggerTicks: 2 };
 
-function elected(seed: number, ids = ['n1', 'n2', 'n3']): Cluster {
-  const c = new Cluster({ ids, seed, config });
+function elected(seed: number, ids = ['n1', 'n2', 'n3']): RaftTestGroup {
+  const c = new RaftTestGroup({ ids, seed, config });
   elect(c, 'n1');
   proposeN(c, 'n1', 3);
   return c;
@@ -109,5 +109,5 @@ test('peerDown of a follower, or at a node that follows someone else, changes no
 });
 
 test('config: forgetStaggerTicks must be below electionTicks', (t) => {
-  t.throws(() => new Cluster({ ids: ['n1'], seed: 1, config: { electionTicks: 10, heartbeatTicks: 1, forgetStaggerTicks: 10 } }), { message: /forgetStaggerTicks/ });
+  t.throws(() => new RaftTestGroup({ ids: ['n1'], seed: 1, config: { electionTicks: 10, heartbeatTicks: 1, forgetStaggerTicks: 10 } }), { message: /forgetStaggerTicks/ });
 });

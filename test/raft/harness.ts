@@ -5,7 +5,7 @@
  * says (persist, send, apply, advance), and the five safety properties of the Raft paper's Figure 3
  * are checked on every step; a violation throws with the seed in its message.
  */
-import { SeededPrng, type Prng } from '../../src/runtime/prng.js';
+import { SeededPrng, type Prng } from '../../src/primitives/prng.js';
 import { validateRaftMessage, type RaftMessage } from '../../src/raft/messages.js';
 import { RaftNode, type RaftConfig, type Ready } from '../../src/raft/node.js';
 import type { Entry, HardState, NodeId, Snapshot } from '../../src/raft/types.js';
@@ -69,14 +69,14 @@ export interface ClusterOptions {
 }
 
 /** Elects `id` by campaigning and running messages to quiescence. */
-export function elect(c: Cluster, id: NodeId): void {
+export function elect(c: RaftTestGroup, id: NodeId): void {
   c.node(id).campaign();
   c.stabilize();
   if (c.node(id).role !== 'leader') throw new Error(`${id} not elected`);
 }
 
 /** `count` proposals on `id`, then quiescence. */
-export function proposeN(c: Cluster, id: NodeId, count: number, prefix = 'v'): void {
+export function proposeN(c: RaftTestGroup, id: NodeId, count: number, prefix = 'v'): void {
   for (let i = 0; i < count; i++) c.node(id).propose(bytes(`${prefix}${i}`));
   c.stabilize();
 }
@@ -101,7 +101,7 @@ export function sweepSeeds<T>(count: number, run: (seed: number) => T): { readon
 
 export class SafetyViolation extends Error {}
 
-export class Cluster {
+export class RaftTestGroup {
   readonly prng: Prng;
   readonly nodes = new Map<NodeId, RaftNode>();
   readonly disks = new Map<NodeId, Disk>();

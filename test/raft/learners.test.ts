@@ -5,20 +5,20 @@
  * the checked harness (every step verifies the Figure 3 properties).
  */
 import test from 'ava';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import type { RaftMessage } from '../../src/raft/messages.js';
 import { RaftNode, type RaftConfig } from '../../src/raft/node.js';
 import type { Snapshot } from '../../src/raft/types.js';
-import { bytes, Cluster, drain, elect, proposeN, sum, sweepSeeds } from './harness.js';
+import { bytes, RaftTestGroup, drain, elect, proposeN, sum, sweepSeeds } from './harness.js';
 
 const base: Partial<RaftConfig> = { electionTicks: 10, heartbeatTicks: 1 };
 
-function cluster(config: Partial<RaftConfig> = {}, seed = 21): Cluster {
-  return new Cluster({ ids: ['n1', 'n2', 'n3'], seed, config: { ...base, ...config } });
+function cluster(config: Partial<RaftConfig> = {}, seed = 21): RaftTestGroup {
+  return new RaftTestGroup({ ids: ['n1', 'n2', 'n3'], seed, config: { ...base, ...config } });
 }
 
 /** n1 leads n1..n3; n4 is a fresh process added as a learner and caught up. */
-function withLearner(config: Partial<RaftConfig> = {}): Cluster {
+function withLearner(config: Partial<RaftConfig> = {}): RaftTestGroup {
   const c = cluster(config);
   elect(c, 'n1');
   proposeN(c, 'n1', 5);
@@ -231,7 +231,7 @@ class LearnerReplacer {
   replaced = 0;
   lagRefusals = 0;
 
-  constructor(private readonly c: Cluster, private readonly prng: SeededPrng) {}
+  constructor(private readonly c: RaftTestGroup, private readonly prng: SeededPrng) {}
 
   step(): void {
     const lead = this.c.leader();
@@ -279,7 +279,7 @@ class LearnerReplacer {
 
 function learnerChaos(seed: number): { replaced: number; lagRefusals: number; applied: number } {
   const prng = new SeededPrng(seed * 104_729 + 7);
-  const c = new Cluster({
+  const c = new RaftTestGroup({
     ids: seed % 2 === 0 ? ['n1', 'n2', 'n3'] : ['n1', 'n2', 'n3', 'n4', 'n5'],
     seed: 10_000 + seed,
     config: { electionTicks: 10, heartbeatTicks: 1, maxInflightAppends: 1 + (seed % 3), maxEntriesPerAppend: 2, maxAppendBytes: 64, preVote: seed % 3 !== 0, checkQuorum: seed % 4 !== 0 },

@@ -6,7 +6,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { pack, unpack } from 'msgpackr';
 import { validateRaftMessage, type RaftMessage } from '../../src/raft/messages.js';
-import { bytes, Cluster } from './harness.js';
+import { bytes, RaftTestGroup } from './harness.js';
 
 /** Plain comparable form: bytes (Buffer after decode, Uint8Array before) become number arrays. */
 function plain(x: unknown): unknown {
@@ -21,7 +21,7 @@ function roundTrip(m: RaftMessage): unknown {
 }
 
 test('every message a running cluster produces survives msgpack and validates', (t) => {
-  const c = new Cluster({ ids: ['n1', 'n2', 'n3'], seed: 5, config: { electionTicks: 10, heartbeatTicks: 1 } });
+  const c = new RaftTestGroup({ ids: ['n1', 'n2', 'n3'], seed: 5, config: { electionTicks: 10, heartbeatTicks: 1 } });
   const seen = new Set<string>();
   const failures: string[] = [];
   c.observer = (m) => {

@@ -5,11 +5,11 @@
  * Ready.
  */
 import test from 'ava';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import type { AppendMessage, RaftMessage } from '../../src/raft/messages.js';
 import { RaftNode, type RaftConfig, type Role } from '../../src/raft/node.js';
 import type { Entry, NodeId } from '../../src/raft/types.js';
-import { bytes, Cluster, drain, outbox } from './harness.js';
+import { bytes, RaftTestGroup, drain, outbox } from './harness.js';
 
 const T = 10; // electionTicks
 
@@ -302,7 +302,7 @@ test('§5.3 Figure 7: a new leader brings six divergent follower logs in line wi
     f: [1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3],
   };
   for (const [name, terms] of Object.entries(followers)) {
-    const c = new Cluster({
+    const c = new RaftTestGroup({
       ids: ['n1', 'n2', 'n3'],
       seed: 7,
       bootstrapEntry: false,

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { SessionTable } from '../../src/raft/sessions.js';
-import { bytes, Cluster, text } from './harness.js';
+import { bytes, RaftTestGroup, text } from './harness.js';
 
 test('§8 a retried command returns the cached result and is not applied twice', (t) => {
   const table = new SessionTable<string>();
@@ -59,7 +59,7 @@ test('§8 sessions survive a snapshot round trip through plain data', (t) => {
 });
 
 test('§8 a command retried after a leader change is committed twice but applied once on every member', (t) => {
-  const c = new Cluster({ ids: ['n1', 'n2', 'n3'], seed: 9, config: { electionTicks: 10, heartbeatTicks: 1 } });
+  const c = new RaftTestGroup({ ids: ['n1', 'n2', 'n3'], seed: 9, config: { electionTicks: 10, heartbeatTicks: 1 } });
   const counters = new Map<string, number>();
   const tables = new Map<string, SessionTable<number>>();
   c.onApply = (id, e) => {

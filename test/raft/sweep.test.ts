@@ -7,8 +7,8 @@
  * everywhere (liveness). A failure names its seed.
  */
 import test from 'ava';
-import { SeededPrng } from '../../src/runtime/prng.js';
-import { Cluster, sum, sweepSeeds } from './harness.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
+import { RaftTestGroup, sum, sweepSeeds } from './harness.js';
 
 const seeds = 100;
 const rounds = 2000;
@@ -22,7 +22,7 @@ class Replacer {
   private next = 0;
   replaced = 0;
 
-  constructor(private readonly c: Cluster, private readonly prng: SeededPrng) {}
+  constructor(private readonly c: RaftTestGroup, private readonly prng: SeededPrng) {}
 
   step(): void {
     const lead = this.c.leader();
@@ -71,7 +71,7 @@ class Replacer {
 
 function chaos(seed: number): { delivered: number; applied: number; replaced: number; reads: number } {
   const prng = new SeededPrng(seed * 7919 + 1);
-  const c = new Cluster({
+  const c = new RaftTestGroup({
     ids: seed % 2 === 0 ? ['n1', 'n2', 'n3'] : ['n1', 'n2', 'n3', 'n4', 'n5'],
     seed,
     config: {

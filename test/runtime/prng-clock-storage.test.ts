@@ -1,6 +1,6 @@
 import test from 'ava';
-import { SeededPrng } from '../../src/runtime/prng.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
+import { VirtualClock } from '../../src/primitives/clock.js';
 import { MemoryStorage } from '../../src/runtime/storage.js';
 
 test('same seed gives the same sequence; forks are independent of parent use', (t) => {

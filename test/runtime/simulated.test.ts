@@ -1,9 +1,9 @@
 import test from 'ava';
 import { echoActor } from '../../actors/echo/actor.js';
-import type { EchoMessage } from '../../actors/echo/messages.js';
-import type { Address } from '../../src/runtime/address.js';
+import type { EchoMessage } from '../../src/echo/messages.js';
+import type { Address } from '../../src/primitives/address.js';
 import { defineActor, type AnyActorDefinition, type HostSpec } from '../../src/runtime/actor.js';
-import { AskRefusedError, AskResetError, AskTimeoutError } from '../../src/runtime/protocol.js';
+import { AskRefusedError, AskResetError, AskTimeoutError } from '../../src/primitives/envelope.js';
 import { SimulatedSystem } from '../../src/runtime/simulated.js';
 import { totalStats } from '../../src/transport/network.js';
 

@@ -1,8 +1,11 @@
 import test from 'ava';
-import type { EchoMessage } from '../../actors/echo/messages.js';
+import type { EchoMessage } from '../../src/echo/messages.js';
 import type { HostSpec } from '../../src/runtime/actor.js';
-import { AskResetError, AskTimeoutError } from '../../src/runtime/protocol.js';
+import { AskResetError, AskTimeoutError } from '../../src/primitives/envelope.js';
 import { ThreadedSystem } from '../../src/runtime/threaded.js';
+import { builtinRegistry } from '../../actors/registry.js';
+import { sleep } from '../../src/primitives/clock.js';
+import { wallClock } from '../../src/runtime/real-clock.js';
 
 type Stats = Extract<EchoMessage, { type: 'stats' }>;
 type Recalled = Extract<EchoMessage, { type: 'recalled' }>;
@@ -20,13 +23,13 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
     if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(wallClock, 10);
   }
   return check();
 }
 
 test('a ring across three threads works, stops at a partition, and works again after heal', async (t) => {
-  const system = await ThreadedSystem.start({ hosts: ring, seed: 3 });
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: ring, seed: 3 });
   t.teardown(() => system.stop());
   const threads = new Set((await system.list()).map((info) => info.thread));
   t.is(threads.size, 3, 'one thread per actor');
@@ -37,7 +40,7 @@ test('a ring across three threads works, stops at a partition, and works again a
 
   const cut = await system.network.inject({ kind: 'partition', groups: [['h1', 'client'], ['h2', 'h3']] });
   system.tell('h1/echo', { type: 'ring', hops: 5, trail: [] });
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sleep(wallClock, 200);
   const stats = await system.network.stats();
   t.is(stats['h1>h2']?.['ring']?.cut, 1, 'the ring stopped at the partition');
   const error = await t.throwsAsync(system.ask('h2/echo', { type: 'getStats' }, { timeoutMs: 150 }));
@@ -51,7 +54,7 @@ test('a ring across three threads works, stops at a partition, and works again a
 });
 
 test('a crashed actor gets a fresh thread; a killed host resets pending asks, is silent, and restarts from its synced data', async (t) => {
-  const system = await ThreadedSystem.start({ hosts: ring, seed: 4, intensity: { maxRestarts: 3, periodMs: 60_000 } });
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: ring, seed: 4, intensity: { maxRestarts: 3, periodMs: 60_000 } });
   t.teardown(() => system.stop());
   await system.ask('h2/echo', { type: 'remember', value: 'synced' });
   system.tell('h2/echo', { type: 'crash', reason: 'test' });
@@ -80,11 +83,11 @@ test('a crashed actor gets a fresh thread; a killed host resets pending asks, is
 });
 
 test('pause holds the mailbox; resume delivers; list and inspect report state over comlink', async (t) => {
-  const system = await ThreadedSystem.start({ hosts: ring, seed: 5 });
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: ring, seed: 5 });
   t.teardown(() => system.stop());
   await system.pause('h3/echo');
   const pending = system.ask<Stats>('h3/echo', { type: 'getStats' }, { timeoutMs: 5000 });
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sleep(wallClock, 50);
   const paused = (await system.list()).find((i) => i.address === 'h3/echo')!;
   t.is(paused.status, 'paused');
   t.is(paused.mailboxSize, 1);
@@ -94,7 +97,7 @@ test('pause holds the mailbox; resume delivers; list and inspect report state ov
 
 test('packed placement runs many hosts on few threads; killing one host leaves its thread-mates alive', async (t) => {
   const hosts: HostSpec[] = Array.from({ length: 12 }, (_, i) => ({ name: `n${i}`, actors: [{ name: 'echo', kind: 'echo' }] }));
-  const system = await ThreadedSystem.start({ hosts, placement: 'packed', threads: 3, seed: 6 });
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts, placement: 'packed', threads: 3, seed: 6 });
   t.teardown(() => system.stop());
   t.is(new Set((await system.list()).map((i) => i.thread)).size, 3);
   await system.killHost('n0');
@@ -107,6 +110,6 @@ test('packed placement runs many hosts on few threads; killing one host leaves i
 });
 
 test('a thread that dies while starting fails the start with its reason instead of hanging', async (t) => {
-  const error = await t.throwsAsync(ThreadedSystem.start({ hosts: ring.slice(0, 1), workerExecArgv: ['--require', '/nonexistent-preload.cjs'] }));
+  const error = await t.throwsAsync(ThreadedSystem.start({ registry: builtinRegistry(), hosts: ring.slice(0, 1), workerExecArgv: ['--require', '/nonexistent-preload.cjs'] }));
   t.regex(error!.message, /thread 1 \(h1\/echo\) died while starting: Cannot find module '\/nonexistent-preload\.cjs'/);
 });

@@ -5,7 +5,7 @@ import {
   type Command, StoreStateMachine, commands, decodeCommand,
   encodeCommand, maxKeyBytes, maxRequestBytes, maxTxnOps, utf8Length, validateCommand,
 } from '../../src/store/commands.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import type { RequestOp } from '../../src/store/types.js';
 import { b, errorCode, must, s } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { MemoryStorage } from '../../src/runtime/storage.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 import type { Entry, HardState } from '../../src/raft/types.js';
 import { StoreStateMachine, commands, encodeCommand } from '../../src/store/commands.js';
 import { pruneSnapshotFiles, recover, saveSnapshotFile } from '../../src/store/snapshot-file.js';

@@ -4,7 +4,7 @@ import type { Entry, HardState } from '../../src/raft/types.js';
 import { Wal, type WalRecovery } from '../../src/store/wal.js';
 import { loadNewestSnapshot, pruneSnapshotFiles, recover, saveSnapshotFile } from '../../src/store/snapshot-file.js';
 import { crc32, crc32Final, crc32Init, crc32Update } from '../../src/store/crc32.js';
-import { SeededPrng } from '../../src/runtime/prng.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
 
 function entry(index: number, term = 1, text = `cmd-${index}`): Entry {
   return { index, term, type: 'normal', data: new TextEncoder().encode(text) };

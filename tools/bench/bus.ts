@@ -1,8 +1,9 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
-import type { EchoMessage } from '../../actors/echo/messages.js';
+import type { EchoMessage } from '../../src/echo/messages.js';
 import type { HostSpec } from '../../src/runtime/actor.js';
 import { ThreadedSystem } from '../../src/runtime/threaded.js';
 import { median, printResult, quantile, round, sortedCopy } from './stats.js';
+import { builtinRegistry } from '../../actors/registry.js';
 
 type Stats = Extract<EchoMessage, { type: 'stats' }>;
 type Latencies = Extract<EchoMessage, { type: 'latencies' }>;
@@ -19,7 +20,7 @@ const pair: HostSpec[] = [
 
 /** One-way throughput between two actors on two threads, through codec + relay + mailbox. */
 async function fullStack(batching: boolean, count: number): Promise<number> {
-  const system = await ThreadedSystem.start({ hosts: pair, batching });
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: pair, batching });
   try {
     const began = performance.now();
     await system.ask('h1/echo', { type: 'blast', to: 'h2/echo', count, burst: 4096 });
@@ -54,7 +55,7 @@ async function rawPorts(count: number): Promise<number> {
 }
 
 async function latency(): Promise<number[]> {
-  const system = await ThreadedSystem.start({ hosts: pair });
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: pair });
   try {
     const reply = await system.ask<Latencies>('h1/echo', { type: 'measureLatency', to: 'h2/echo', count: LATENCY_SAMPLES }, { timeoutMs: 60_000 });
     return sortedCopy(reply.roundTripsUs);
@@ -74,7 +75,7 @@ function clusterShape(): HostSpec[] {
 }
 
 async function start27(): Promise<{ startMs: number; rssMb: number }> {
-  const system = await ThreadedSystem.start({ hosts: clusterShape() });
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: clusterShape() });
   try {
     const infos = await system.list();
     if (infos.length !== 27 || new Set(infos.map((i) => i.thread)).size !== 27) throw new Error('expected 27 actors on 27 threads');

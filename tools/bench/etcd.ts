@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { EtcdCluster } from '../../src/client/etcd-cluster.js';
+import { EtcdCluster } from '../../src/cluster/etcd-cluster.js';
 import type { EtcdClient } from '../../src/client/etcd-client.js';
 import { closedLoop, type LoadResult } from './load.js';
 import { RealEtcd } from './real-etcd.js';

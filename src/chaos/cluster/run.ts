@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { address, type Address } from '../../runtime/address.js';
+import { address, type Address } from '../../primitives/address.js';
 import { RealClock } from '../../runtime/real-clock.js';
-import { SeededPrng, type Prng } from '../../runtime/prng.js';
+import { SeededPrng, type Prng } from '../../primitives/prng.js';
 import type { ActorSystem } from '../../runtime/system.js';
 import { Cluster, readyz } from '../../cluster/index.js';
 import { ApiError, HttpsTransport, KubeClient, isNotFound } from '../../client/index.js';
-import type { MemberStatus } from '../../../actors/etcd/messages.js';
+import type { MemberStatus } from '../../etcd/messages.js';
 import {
   HistoryRecorder, aggregate, checkAckedWritesPresent, checkRecovery, checkRun, toCheckResult,
   type CheckResult, type KvValue, type RoleObservation,

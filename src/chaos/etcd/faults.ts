@@ -1,11 +1,10 @@
-import type { Address } from '../../runtime/address.js';
+import type { Address } from '../../primitives/address.js';
 import type { MemoryStorage } from '../../runtime/storage.js';
 import { SimulatedSystem } from '../../runtime/simulated.js';
-import type { Prng } from '../../runtime/prng.js';
-import type { EtcdCluster } from '../../client/etcd-cluster.js';
-import { memberId, type MemberStatus } from '../../../actors/etcd/messages.js';
+import type { Prng } from '../../primitives/prng.js';
+import type { EtcdCluster } from '../../cluster/etcd-cluster.js';
+import { memberId, type EtcdConfig, type MemberStatus } from '../../etcd/messages.js';
 import type { ConfChange } from '../../raft/index.js';
-import type { EtcdConfig } from '../../../actors/etcd/member.js';
 import type { CheckResult } from '../check/index.js';
 import { waitUntil, type Driver } from '../driver.js';
 import { Registry, type Named } from '../registry.js';

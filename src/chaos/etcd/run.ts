@@ -1,7 +1,7 @@
-import type { Address } from '../../runtime/address.js';
-import { SeededPrng } from '../../runtime/prng.js';
-import { EtcdCluster } from '../../client/etcd-cluster.js';
-import { sleep } from '../../client/actor-port.js';
+import type { Address } from '../../primitives/address.js';
+import { SeededPrng } from '../../primitives/prng.js';
+import { EtcdCluster } from '../../cluster/etcd-cluster.js';
+import { sleep } from '../../primitives/clock.js';
 import {
   checkAckedWritesPresent, checkRun, aggregate, toCheckResult,
   type CheckResult, type KvValue, type MemberHash, type RoleObservation, type StoreEvent, type Unavailable,

@@ -1,5 +1,5 @@
-import type { Address } from '../../runtime/address.js';
-import type { Prng } from '../../runtime/prng.js';
+import type { Address } from '../../primitives/address.js';
+import type { Prng } from '../../primitives/prng.js';
 import type { EtcdClient } from '../../client/etcd-client.js';
 import type { KvError, KvResult } from '../../client/kv.js';
 import { HistoryRecorder, type KvValue, type OpHandle, type WatchItem } from '../check/index.js';

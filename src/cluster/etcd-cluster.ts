@@ -1,14 +1,14 @@
-import { address, type Address } from '../runtime/address.js';
+import { address, type Address } from '../primitives/address.js';
 import type { AnyActorDefinition, HostSpec } from '../runtime/actor.js';
 import type { ProfileName } from '../runtime/profiles.js';
 import { SimulatedSystem } from '../runtime/simulated.js';
 import type { ActorSystem } from '../runtime/system.js';
 import { ThreadedSystem } from '../runtime/threaded.js';
 import { etcdActor } from '../../actors/etcd/actor.js';
-import type { EtcdConfig } from '../../actors/etcd/member.js';
-import { memberId, type MemberStatus } from '../../actors/etcd/messages.js';
-import { systemPort } from './actor-port.js';
-import { EtcdClient, type EtcdClientOptions } from './etcd-client.js';
+import { memberId, type EtcdConfig, type MemberStatus } from '../etcd/messages.js';
+import { systemPort } from '../client/actor-port.js';
+import { EtcdClient, type EtcdClientOptions } from '../client/etcd-client.js';
+import { builtinRegistry } from '../../actors/registry.js';
 
 export interface EtcdClusterOptions {
   readonly placement: 'simulated' | 'threads';
@@ -62,7 +62,7 @@ export class EtcdCluster {
             traceLimit: options.traceLimit ?? 0,
             ...(options.linkLatencyMs === undefined ? {} : { linkLatencyMs: options.linkLatencyMs }),
           })
-        : await ThreadedSystem.start({ hosts: hostSpecs, seed: options.seed ?? 1, traceLimit: options.traceLimit ?? 0, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) });
+        : await ThreadedSystem.start({ registry: builtinRegistry(), hosts: hostSpecs, seed: options.seed ?? 1, traceLimit: options.traceLimit ?? 0, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) });
     return new EtcdCluster(system, members, hosts);
   }
 

@@ -1,8 +1,9 @@
-import type { Address } from '../../src/runtime/address.js';
-import { isRecord, protocolError, type ProtocolError } from '../../src/runtime/validate.js';
-import { maxNodeIdLength, validateConfChange, validateRaftMessage, type ConfChange, type NodeId, type RaftMessage, type RaftStatus } from '../../src/raft/index.js';
-import { validateCommand, type Command, type CommandResponse, type StoreError, type WatchRequest, type RangeRequest } from '../../src/store/index.js';
-import type { WatchUpdate } from '../../src/client/kv.js';
+import type { Address } from '../primitives/address.js';
+import { isRecord, protocolError, type ProtocolError } from '../runtime/validate.js';
+import { maxNodeIdLength, validateConfChange, validateRaftMessage, type ConfChange, type NodeId, type RaftConfig, type RaftMessage, type RaftStatus } from '../raft/index.js';
+import type { ProfileName } from '../runtime/profiles.js';
+import { validateCommand, type Command, type CommandResponse, type StoreError, type WatchRequest, type RangeRequest } from '../store/index.js';
+import type { WatchUpdate } from '../store/index.js';
 
 /**
  * The etcd actor's protocol: Raft traffic between members, and the client API (KV, watch, leases,
@@ -57,6 +58,24 @@ export type MemberStatus = Pick<RaftStatus, 'id' | 'role' | 'term' | 'leader' | 
   readonly compactRevision: number;
   readonly snapshotIndex: number;
 };
+
+/** What an etcd member is spawned with (the actor's config). */
+export interface EtcdConfig {
+  /** This member's id (`master-1/etcd~1`, see memberId). */
+  readonly id: NodeId;
+  /** Founding voters; used only when the member starts with an empty data directory. */
+  readonly peers: readonly NodeId[];
+  readonly profile?: ProfileName;
+  /** Snapshot and compact the Raft log every this many applied entries (etcd: 10,000). */
+  readonly snapshotEveryEntries?: number;
+  readonly raft?: Partial<RaftConfig>;
+  /**
+   * Elect a new leader as soon as the runtime reports the leader's host killed (`onPeerDown`,
+   * etcd-raft's ForgetLeader driven by that report). Default true; false waits out the election
+   * timeout, as etcd does (the benchmark measures both).
+   */
+  readonly forgetDeadLeader?: boolean;
+}
 
 /** `master-1/etcd~1`: the member's actor address and its incarnation (a wiped member gets a new one). */
 export function memberId(addr: Address, generation: number): NodeId {

@@ -13,6 +13,22 @@ export interface Clock {
   clearTimer(id: TimerId): void;
 }
 
+/** The one sleep: resolves after `delayMs` of the clock's time (virtual under simulation), or at once (resolving) when `signal` aborts. */
+export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clock.clearTimer(id);
+      resolve();
+    };
+    const id = clock.setTimer(Math.max(0, delayMs), () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 interface ScheduledTimer {
   readonly id: TimerId;
   readonly atMs: number;

@@ -1,5 +1,5 @@
-import type { Address } from '../../src/runtime/address.js';
-import { shapeValidator } from '../../src/runtime/validate.js';
+import type { Address } from '../primitives/address.js';
+import { shapeValidator } from '../runtime/validate.js';
 
 /**
  * The echo actor's protocol: a small actor for runtime tests, demos and the `bus` benchmark.

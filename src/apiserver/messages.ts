@@ -1,9 +1,9 @@
-import type { Address } from '../../src/runtime/address.js';
-import type { ProfileName } from '../../src/runtime/profiles.js';
-import { isRecord, protocolError, type ProtocolError } from '../../src/runtime/validate.js';
-import type { ApiMethod, ApiRequest, ApiResponse, ApiWatchEvent } from '../../src/client/api-transport.js';
-import type { StaticTokenEntry } from '../../src/apiserver/auth/index.js';
-import type { WatchUpdate } from '../../src/client/kv.js';
+import type { Address } from '../primitives/address.js';
+import type { ProfileName } from '../runtime/profiles.js';
+import { isRecord, protocolError, type ProtocolError } from '../runtime/validate.js';
+import type { ApiMethod, ApiRequest, ApiResponse, ApiWatchEvent } from '../client/api-transport.js';
+import type { StaticTokenEntry } from './auth/index.js';
+import type { WatchUpdate } from '../client/kv.js';
 
 /**
  * The apiserver actor's protocol: the Kubernetes API for in-cluster components over actor
