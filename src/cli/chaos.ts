@@ -1,52 +1,42 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runEtcdChaos } from '../chaos/etcd/run.js';
-import { ETCD_FAULTS, type EtcdFault } from '../chaos/etcd/faults.js';
-import { runControlPlaneChaos } from '../chaos/cluster/run.js';
-import { toJsonl } from '../chaos/check/index.js';
-import type { ChaosOutcome } from '../chaos/outcome.js';
+import { toJsonl, type CheckStatus } from '../chaos/check/index.js';
+import { DEFAULT_EXPERIMENT, experiments, findExperiment, type ExperimentResult, type Placement } from '../chaos/experiments.js';
 
-/** The default: the whole HA control plane, the master serving the API is killed. */
-export const DEFAULT_EXPERIMENT = 'kill-serving-master';
-export const EXPERIMENTS: readonly string[] = [DEFAULT_EXPERIMENT, 'isolate-serving-master', ...ETCD_FAULTS.map((fault) => `etcd-${fault}`)];
+export { DEFAULT_EXPERIMENT };
+
+/** Names of every experiment, including those plugins registered (load plugins first). */
+export function experimentNames(): string[] {
+  return experiments().map((e) => e.name);
+}
 
 export interface ChaosRunFlags {
   readonly seed: number;
-  readonly placement: 'threads' | 'simulated';
+  readonly placement: Placement;
   readonly out: string;
-  /** kill-serving-master only: kill without connection resets (a power loss). */
+  /** Experiments with silentKill only (kill-serving-master): kill without connection resets. */
   readonly silentKill?: boolean;
 }
 
-interface ExperimentResult extends ChaosOutcome {
-  readonly description: string;
-}
+/**
+ * Exit codes of `pocketkube chaos run`: the verdict is the worst check (fail > unknown > pass),
+ * and a run with an unknown check is not a pass.
+ */
+export const EXIT_CODES: Readonly<Record<CheckStatus | 'usage' | 'error', number>> = { pass: 0, fail: 1, error: 1, usage: 2, unknown: 3 };
 
-export function isExperiment(name: string): boolean {
-  return EXPERIMENTS.includes(name);
+/** Why `flags` do not fit experiment `name`, or undefined when they do. */
+export function flagProblem(name: string, flags: Pick<ChaosRunFlags, 'placement' | 'silentKill'>): string | undefined {
+  const experiment = findExperiment(name);
+  if (experiment === undefined) return `unknown experiment "${name}". Run "pocketkube chaos list" to see the experiments.`;
+  if (flags.silentKill && !experiment.silentKill) return `--silent-kill applies to ${DEFAULT_EXPERIMENT} only; drop it for ${name} (etcd-* experiments kill silently in half their seeds).`;
+  if (!experiment.placements.includes(flags.placement)) return `${name} runs with --placement ${experiment.placements.join(' or ')} only.`;
+  return undefined;
 }
 
 async function runExperiment(name: string, flags: ChaosRunFlags): Promise<ExperimentResult> {
-  if (name === DEFAULT_EXPERIMENT || name === 'isolate-serving-master') {
-    if (flags.placement !== 'threads') throw new Error(`${name} runs on real threads only (it serves HTTPS): drop --placement`);
-    if (flags.silentKill && name !== DEFAULT_EXPERIMENT) throw new Error(`--silent-kill applies to ${DEFAULT_EXPERIMENT} only`);
-    const silentKill = flags.silentKill ?? false;
-    const result = await runControlPlaneChaos({ experiment: name, seed: flags.seed, silentKill });
-    const fate = name === 'isolate-serving-master'
-      ? 'was cut off from the other masters for 3 s (clients could still reach its apiserver), then the partition healed'
-      : silentKill ? 'lost power (no connection resets: the others had to time out), then came back' : 'was killed (its connections reset, as when a process dies), then came back';
-    return {
-      ...result,
-      description: `A 3-master control plane on real threads: etcd (Raft, data on disk with fsync) and an apiserver on each master, behind a front door. Four clients applied and read ConfigMaps over HTTPS through the front door while the master whose apiserver served the last request ${fate}.`,
-    };
-  }
-  if (flags.silentKill) throw new Error(`--silent-kill applies to ${DEFAULT_EXPERIMENT} only (etcd-* experiments kill silently in half their seeds)`);
-  const fault = name.slice('etcd-'.length) as EtcdFault;
-  const result = await runEtcdChaos({ fault, seed: flags.seed, placement: flags.placement });
-  return {
-    ...result,
-    description: `A 3-member etcd (Raft) on ${result.placement === 'threads' ? 'real worker threads, data on disk with fsync' : 'simulated placement (virtual time)'}; six clients read, wrote, compare-and-set and deleted 10 keys while the fault "${fault}" was injected and healed.`,
-  };
+  const problem = flagProblem(name, flags);
+  if (problem !== undefined) throw new Error(problem);
+  return findExperiment(name)!.run({ seed: flags.seed, placement: flags.placement, ...(flags.silentKill ? { silentKill: true } : {}) });
 }
 
 function reportMarkdown(name: string, seed: number, result: ExperimentResult): string {
@@ -70,6 +60,7 @@ function reportMarkdown(name: string, seed: number, result: ExperimentResult): s
     `- operations: ${result.ops}`,
     `- acknowledged writes: ${result.ackedWrites}`,
     `- acknowledged writes lost: ${result.lostAckedWrites}`,
+    ...('recoveryMs' in result ? [`- recovery (fault to the first acknowledged write issued after it): ${result.recoveryMs === undefined ? 'none within the budget' : `${Math.round(result.recoveryMs)} ms`}`] : []),
     `- run time: ${Math.round(result.runMs)} ms`,
     '',
     'The history (one JSON operation per line: process, type invoke|ok|fail|info, f, key, value, time) is in `history.jsonl`.',
@@ -78,7 +69,7 @@ function reportMarkdown(name: string, seed: number, result: ExperimentResult): s
 }
 
 /** `pocketkube chaos run [EXPERIMENT]`: one experiment, a verdict on the terminal, a report on disk. */
-export async function runChaosExperiment(name: string, flags: ChaosRunFlags): Promise<boolean> {
+export async function runChaosExperiment(name: string, flags: ChaosRunFlags): Promise<CheckStatus> {
   console.log(`experiment ${name}, seed ${flags.seed}`);
   const result = await runExperiment(name, flags);
   const dir = resolve(flags.out, `${name}-seed${flags.seed}`);
@@ -89,7 +80,8 @@ export async function runChaosExperiment(name: string, flags: ChaosRunFlags): Pr
   for (const note of result.notes) console.log(`  - ${note}`);
   for (const check of result.verdict.results) console.log(`  ${check.status.toUpperCase().padEnd(7)} ${check.name}: ${check.detail.split('\n')[0]}`);
   console.log(`${result.ops} operations, ${result.ackedWrites} acknowledged writes, ${result.lostAckedWrites} lost`);
+  if ('recoveryMs' in result) console.log(`recovery: ${result.recoveryMs === undefined ? 'no write issued after the fault was acknowledged within the budget' : `${Math.round(result.recoveryMs)} ms from the fault to the first acknowledged write issued after it`}`);
   console.log(`verdict: ${result.verdict.status.toUpperCase()}`);
   console.log(`report: ${join(dir, 'report.md')}`);
-  return result.verdict.status === 'pass';
+  return result.verdict.status;
 }

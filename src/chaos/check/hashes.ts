@@ -27,8 +27,12 @@ export interface HashesVerdict extends CheckerVerdict {
   readonly mismatches: readonly HashGroup[];
 }
 
-/** Several samples per member (at different revisions) are fine. */
-export function checkHashesEqual(memberHashes: readonly MemberHash[]): HashesVerdict {
+/**
+ * Several samples per member (at different revisions) are fine. `expectedMembers`: every member
+ * of the cluster; a pass then needs a revision at which all of them reported (2 of 3 equal hashes
+ * prove nothing about the third), and a missing one makes the verdict unknown.
+ */
+export function checkHashesEqual(memberHashes: readonly MemberHash[], expectedMembers?: readonly string[]): HashesVerdict {
   const groups = new Map<string, { revision: number; compactRevision: number | undefined; hashes: Map<string, string | number>; conflict: boolean }>();
   for (const sample of memberHashes) {
     const id = `${sample.revision}/${sample.compactRevision ?? '-'}`;
@@ -39,7 +43,7 @@ export function checkHashesEqual(memberHashes: readonly MemberHash[]): HashesVer
     if (earlier !== undefined && earlier !== sample.hash) group.conflict = true;
     group.hashes.set(sample.member, sample.hash);
   }
-  const members = [...new Set(memberHashes.map((s) => s.member))].sort();
+  const members = [...new Set([...(expectedMembers ?? []), ...memberHashes.map((s) => s.member)])].sort();
   const all = [...groups.values()].sort((a, b) => a.revision - b.revision);
   const mismatches = all.filter((g) => g.conflict || new Set(g.hashes.values()).size > 1);
   const complete = all.some((g) => g.hashes.size === members.length);
@@ -61,6 +65,7 @@ function explain(status: 'pass' | 'fail' | 'unknown', members: readonly string[]
       return `all ${members.length} members (${members.join(', ')}) report equal hashes at common revisions`;
     case 'unknown':
       if (members.length < 2) return `need hashes from at least two members, got ${members.length}`;
+      if (groups.length === 0) return `no member reported a hash (expected ${members.join(', ')})`;
       return [`no revision at which all ${members.length} members reported a hash:`, ...groups.map((g) => `  ${describeGroup(g)}`)].join('\n');
     default: {
       const never: never = status;

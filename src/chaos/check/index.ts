@@ -4,5 +4,7 @@ export * from './acked-writes.js';
 export * from './revisions.js';
 export * from './watch.js';
 export * from './hashes.js';
+export * from './election.js';
+export * from './recovery.js';
 export * from './verdict.js';
 export * from './run.js';

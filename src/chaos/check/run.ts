@@ -1,9 +1,12 @@
 /**
  * All history checkers over one chaos run, reduced to a verdict. A checker whose input is not
  * provided (no final state, no watchers, no hashes, no revisions in the history) is left out, not
- * counted as a pass; one that cannot decide is 'unknown'.
+ * counted as a pass; an input given as `{ unavailable: reason }` (the run meant to check it but
+ * could not collect the data) is an 'unknown' row with that reason, so the table never hides it;
+ * a checker that cannot decide is 'unknown' too.
  */
 import { checkAckedWritesPresent } from './acked-writes.js';
+import { checkElectionSafety, type RoleObservation } from './election.js';
 import { checkHashesEqual, type MemberHash } from './hashes.js';
 import type { HistoryOp, KvValue } from './history.js';
 import { checkLinearizability, type LinearizabilityOptions } from './linearizability.js';
@@ -20,8 +23,25 @@ export interface RunCheckInput {
   readonly finalState?: ReadonlyMap<string, KvValue | null>;
   readonly finalModRevisions?: ReadonlyMap<string, number>;
   /** Watchers and the store's event log: enable the watch check. */
-  readonly watch?: { readonly watchers: readonly WatcherHistory[]; readonly log: StoreLog };
-  readonly memberHashes?: readonly MemberHash[];
+  readonly watch?: { readonly watchers: readonly WatcherHistory[]; readonly log: StoreLog } | Unavailable;
+  readonly memberHashes?: readonly MemberHash[] | Unavailable;
+  /** Every member of the cluster: the hash check then needs a hash from each of them. */
+  readonly members?: readonly string[];
+  /** Members' roles and terms sampled during the run: enable the election-safety check. */
+  readonly roles?: readonly RoleObservation[] | Unavailable;
+}
+
+/** Data a run meant to check but could not collect, and why. */
+export interface Unavailable {
+  readonly unavailable: string;
+}
+
+function isUnavailable(input: object): input is Unavailable {
+  return 'unavailable' in input;
+}
+
+function unknownRow(name: string, input: Unavailable): CheckResult {
+  return { name, status: 'unknown', detail: `could not run: ${input.unavailable}` };
 }
 
 export function checkRun(input: RunCheckInput): Verdict {
@@ -34,7 +54,14 @@ export function checkRun(input: RunCheckInput): Verdict {
     const options = input.finalModRevisions === undefined ? { initial } : { initial, finalModRevisions: input.finalModRevisions };
     results.push(toCheckResult('acked-writes-present', checkAckedWritesPresent(input.history, input.finalState, options)));
   }
-  if (input.watch !== undefined) results.push(toCheckResult('watch-guarantees', checkWatchGuarantees(input.watch.watchers, input.watch.log)));
-  if (input.memberHashes !== undefined) results.push(toCheckResult('member-hashes-equal', checkHashesEqual(input.memberHashes)));
+  if (input.watch !== undefined) {
+    results.push(isUnavailable(input.watch) ? unknownRow('watch-guarantees', input.watch) : toCheckResult('watch-guarantees', checkWatchGuarantees(input.watch.watchers, input.watch.log)));
+  }
+  if (input.memberHashes !== undefined) {
+    results.push(isUnavailable(input.memberHashes) ? unknownRow('member-hashes-equal', input.memberHashes) : toCheckResult('member-hashes-equal', checkHashesEqual(input.memberHashes, input.members)));
+  }
+  if (input.roles !== undefined) {
+    results.push(isUnavailable(input.roles) ? unknownRow('election-safety', input.roles) : toCheckResult('election-safety', checkElectionSafety(input.roles)));
+  }
   return aggregate(results);
 }

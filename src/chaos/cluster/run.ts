@@ -3,24 +3,75 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { address, type Address } from '../../primitives/address.js';
 import { RealClock } from '../../runtime/real-clock.js';
-import { SeededPrng } from '../../primitives/prng.js';
+import { SeededPrng, type Prng } from '../../primitives/prng.js';
 import type { ActorSystem } from '../../runtime/system.js';
 import { Cluster, readyz } from '../../cluster/index.js';
 import { ApiError, HttpsTransport, KubeClient, isNotFound } from '../../client/index.js';
 import type { MemberStatus } from '../../etcd/messages.js';
 import {
-  HistoryRecorder, aggregate, checkAckedWritesPresent, checkRun, toCheckResult,
-  type CheckResult, type KvValue,
+  HistoryRecorder, aggregate, checkAckedWritesPresent, checkRecovery, checkRun, toCheckResult,
+  type CheckResult, type KvValue, type RoleObservation,
 } from '../check/index.js';
 import { driverFor, waitUntil } from '../driver.js';
 import { memberHashes } from '../etcd/run.js';
 import type { ChaosOutcome } from '../outcome.js';
+import { Registry, type Named } from '../registry.js';
 
+/** The built-in control-plane faults; plugins register more in `controlPlaneFaultRegistry`. */
 export type ControlPlaneExperiment = 'kill-serving-master' | 'isolate-serving-master';
 
+export interface ControlPlaneFaultContext {
+  readonly cluster: Cluster;
+  /** The master whose apiserver served the last request through the front door. */
+  readonly victim: string;
+  /** Seeded: a fault that draws anything draws it from here. */
+  readonly random: Prng;
+  /** Only for faults registered with `silentKill: true`. */
+  readonly silentKill: boolean;
+  note(text: string): void;
+}
+
+/** A fault on the 3-master control plane: `inject` returns how to heal it (resolving to a note). */
+export interface ControlPlaneFault extends Named {
+  /** Whether `--silent-kill` means something to this fault. */
+  readonly silentKill?: boolean;
+  inject(ctx: ControlPlaneFaultContext): Promise<() => Promise<string>>;
+}
+
+export const controlPlaneFaultRegistry = new Registry<ControlPlaneFault>('control-plane fault');
+
+controlPlaneFaultRegistry.register({
+  name: 'kill-serving-master',
+  description: 'kill the master whose apiserver served the last request (its etcd member dies with it), then restart it',
+  silentKill: true,
+  async inject({ cluster, victim, silentKill, note }) {
+    await cluster.system.killHost(victim, { resetConnections: !silentKill });
+    note(`killed ${victim} ${silentKill ? 'silently (a power loss: no connection resets)' : '(its connections reset)'}; its apiserver served the last request, its etcd member died with it`);
+    return async () => {
+      await cluster.system.restartHost(victim);
+      return `restarted ${victim}`;
+    };
+  },
+});
+
+controlPlaneFaultRegistry.register({
+  name: 'isolate-serving-master',
+  description: 'cut the serving master off from the other masters (clients still reach its apiserver), then heal',
+  async inject({ cluster, victim, note }) {
+    // The other masters cannot reach it nor it them; clients still can (HTTPS to its apiserver).
+    const others = cluster.masters.filter((m) => m !== victim);
+    const partition = await cluster.system.network.inject({ kind: 'partition', groups: [[victim], others] });
+    note(`cut ${victim} off from ${others.join(' and ')}; its apiserver served the last request and still takes connections`);
+    return async () => {
+      await cluster.system.network.heal(partition);
+      return `healed the partition around ${victim}`;
+    };
+  },
+});
+
 export interface ControlPlaneChaosOptions {
-  /** What happens to the master whose apiserver served the last request (default kill). */
-  readonly experiment?: ControlPlaneExperiment;
+  /** A fault of `controlPlaneFaultRegistry`: what happens to the serving master (default kill). */
+  readonly experiment?: string;
   readonly seed: number;
   /** Loopback block for this run: front door on <block>.0.1, apiservers on <block>.1.N. */
   readonly network?: string;
@@ -34,17 +85,46 @@ export interface ControlPlaneChaosOptions {
 }
 
 export interface ControlPlaneChaosResult extends ChaosOutcome {
-  readonly experiment: ControlPlaneExperiment;
+  readonly experiment: string;
   readonly seed: number;
+  readonly schedule: ControlPlaneSchedule;
+  /** Fault to the first acknowledged write issued after it; undefined when none within the budget. */
+  readonly recoveryMs: number | undefined;
 }
 
 const CONFIGMAP = { apiVersion: 'v1', kind: 'ConfigMap' } as const;
 const NAMESPACE = 'chaos';
-const WARMUP_MS = 1_000;
-const DOWN_MS = 3_000;
 const AFTER_MS = 1_500;
 /** Kubernetes clients retry for much longer; an HA control plane should be back well within this. */
-const RECOVERY_BUDGET_MS = 5_000;
+export const RECOVERY_BUDGET_MS = 5_000;
+const ROLE_SAMPLE_MS = 100;
+const MAX_ROLE_SAMPLES = 10_000;
+
+/** When the fault comes and how long it at least lasts: drawn from the seed, never the wall clock. */
+export interface ControlPlaneSchedule {
+  readonly warmupMs: number;
+  /**
+   * The fault stays at least this long, and longer until a write issued after it is acknowledged
+   * or the recovery budget has passed, so that healing never hides a slow recovery.
+   */
+  readonly faultMs: number;
+}
+
+export function controlPlaneSchedule(seed: number): ControlPlaneSchedule {
+  const random = new SeededPrng(seed).fork('control-plane:schedule');
+  return { warmupMs: Math.round(random.between(800, 1_200)), faultMs: Math.round(random.between(2_500, 3_500)) };
+}
+
+export type ConfigMapChoice = { readonly op: 'read' | 'write'; readonly key: string };
+
+/** Client `process`'s stream of operations: its own fork of the seed, so interleaving cannot change it. */
+export function configMapChoices(seed: number, process: number, keys: number): () => ConfigMapChoice {
+  const random = new SeededPrng(seed).fork(`control-plane:workload:p${process}`);
+  return () => {
+    const key = keyName(random.int(keys));
+    return { op: random.next() < 0.5 ? 'read' : 'write', key };
+  };
+}
 
 function keyName(index: number): string {
   return `cm-${index}`;
@@ -58,12 +138,12 @@ function definiteFailure(error: unknown): boolean {
 
 class ConfigMapWorkload {
   readonly history = new HistoryRecorder();
-  readonly ackTimes: number[] = [];
+  /** Every write: when it was issued and (once acknowledged) when. */
+  readonly writes: { issuedAtMs: number; ackedAtMs?: number }[] = [];
   private running = true;
-  private written = 0;
   private readonly loops: Promise<void>[] = [];
 
-  constructor(private readonly kube: KubeClient, private readonly random: SeededPrng, private readonly keys: number, private readonly began: number) {}
+  constructor(private readonly kube: KubeClient, private readonly seed: number, private readonly keys: number, private readonly began: number) {}
 
   now(): number {
     return performance.now() - this.began;
@@ -79,10 +159,12 @@ class ConfigMapWorkload {
   }
 
   private async loop(process: number): Promise<void> {
+    const next = configMapChoices(this.seed, process, this.keys);
+    let written = 0;
     while (this.running) {
-      const key = keyName(this.random.int(this.keys));
-      if (this.random.next() < 0.5) await this.read(process, key);
-      else await this.write(process, key);
+      const choice = next();
+      if (choice.op === 'read') await this.read(process, choice.key);
+      else await this.write(process, choice.key, `${process}:${++written}`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
@@ -99,14 +181,16 @@ class ConfigMapWorkload {
     }
   }
 
-  private async write(process: number, key: string): Promise<void> {
-    const value = `${process}:${++this.written}`;
-    const handle = this.history.invoke(process, 'write', key, value, this.now());
+  private async write(process: number, key: string, value: string): Promise<void> {
+    const issuedAtMs = this.now();
+    const handle = this.history.invoke(process, 'write', key, value, issuedAtMs);
+    const timed: { issuedAtMs: number; ackedAtMs?: number } = { issuedAtMs };
+    this.writes.push(timed);
     try {
       // Server-side apply: one request that creates or updates, as `kubectl apply --server-side`.
       await this.kube.patch(CONFIGMAP, NAMESPACE, key, { ...CONFIGMAP, metadata: { name: key, namespace: NAMESPACE }, data: { v: value } }, { type: 'apply', fieldManager: `client-${process}`, force: true });
-      handle.ok(this.now());
-      this.ackTimes.push(this.now());
+      timed.ackedAtMs = this.now();
+      handle.ok(timed.ackedAtMs);
     } catch (error) {
       if (definiteFailure(error)) handle.fail(this.now(), String(error));
       else handle.info(this.now(), String(error));
@@ -125,43 +209,20 @@ async function etcdStatuses(system: ActorSystem, members: readonly Address[]): P
   return answers.filter((s): s is MemberStatus => s !== undefined);
 }
 
-/** Injects the experiment's fault on `victim`; returns how to heal it (resolving to a note). */
-async function injectFault(cluster: Cluster, experiment: ControlPlaneExperiment, victim: string, silentKill: boolean, note: (text: string) => void): Promise<() => Promise<string>> {
-  switch (experiment) {
-    case 'kill-serving-master': {
-      await cluster.system.killHost(victim, { resetConnections: !silentKill });
-      note(`killed ${victim} ${silentKill ? 'silently (a power loss: no connection resets)' : '(its connections reset)'}; its apiserver served the last request, its etcd member died with it`);
-      return async () => {
-        await cluster.system.restartHost(victim);
-        return `restarted ${victim}`;
-      };
-    }
-    case 'isolate-serving-master': {
-      // The other masters cannot reach it nor it them; clients still can (HTTPS to its apiserver).
-      const others = cluster.masters.filter((m) => m !== victim);
-      const partition = await cluster.system.network.inject({ kind: 'partition', groups: [[victim], others] });
-      note(`cut ${victim} off from ${others.join(' and ')}; its apiserver served the last request and still takes connections`);
-      return async () => {
-        await cluster.system.network.heal(partition);
-        return `healed the partition around ${victim}`;
-      };
-    }
-    default: {
-      const unreachable: never = experiment;
-      throw new Error(`unknown control-plane experiment ${String(unreachable)}`);
-    }
-  }
-}
-
 /**
  * The main job's experiment: a 3-master control plane (etcd + apiserver per master, front door)
  * on real threads; clients create and update ConfigMaps over HTTPS through the front door (as
- * kubectl does) while the master whose apiserver served the last request is killed (as a process,
- * or silently as in a power loss) and comes back. Verdict: linearizable API history, acknowledged writes present, the API back within the
- * budget, every apiserver ready again, etcd members equal, a final write.
+ * kubectl does) while a fault of `controlPlaneFaultRegistry` hits the master whose apiserver served
+ * the last request (default: killed, as a process or silently as in a power loss) and is healed.
+ * Verdict: linearizable API history, acknowledged writes present, the API back within the budget
+ * (a write issued after the fault acknowledged), every apiserver ready again, one leader per term,
+ * etcd members equal, a final write. A check whose data could not be collected is 'unknown'.
  */
 export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): Promise<ControlPlaneChaosResult> {
   const experiment = options.experiment ?? 'kill-serving-master';
+  const fault = controlPlaneFaultRegistry.require(experiment);
+  if (options.silentKill && !fault.silentKill) throw new Error(`--silent-kill does not apply to ${experiment}`);
+  const schedule = controlPlaneSchedule(options.seed);
   const network = options.network ?? '127.79';
   const dataDir = mkdtempSync(join(tmpdir(), 'pocketkube-chaos-'));
   const began = performance.now();
@@ -169,24 +230,41 @@ export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): P
   const checks: CheckResult[] = [];
   const cluster = await Cluster.start({ dataDir, frontDoor: { host: `${network}.0.1`, port: 6443 }, apiserverNetwork: `${network}.1`, seed: options.seed });
   const transport = new HttpsTransport({ server: cluster.server, caPem: cluster.pki.ca.certPem, token: cluster.adminToken, requestTimeoutMs: 2_000 });
+  const etcdMembers = cluster.masters.map((m) => address(m, 'etcd'));
+  const roles: RoleObservation[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling && roles.length < MAX_ROLE_SAMPLES) {
+      const at = performance.now() - began;
+      for (const status of await etcdStatuses(cluster.system, etcdMembers)) roles.push({ member: status.id, term: status.term, role: status.role, time: at });
+      await new Promise((resolve) => setTimeout(resolve, ROLE_SAMPLE_MS));
+    }
+  })();
   try {
     notes.push(`started ${cluster.masters.length} masters (etcd + apiserver each) and the front door at ${cluster.server} in ${Math.round(performance.now() - began)} ms`);
     const kube = new KubeClient({ transport, clock: new RealClock(), requestTimeoutMs: 2_000, maxReadAttempts: 1 });
     await kube.create({ apiVersion: 'v1', kind: 'Namespace' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
     const keys = options.keys ?? 5;
-    const workload = new ConfigMapWorkload(kube, new SeededPrng(options.seed), keys, began);
+    const workload = new ConfigMapWorkload(kube, options.seed, keys, began);
     workload.start(options.processes ?? 4);
-    await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
+    await new Promise((resolve) => setTimeout(resolve, schedule.warmupMs));
 
     const victim = cluster.lastServedBy() ?? cluster.masters[0]!;
     const faultAt = workload.now();
-    const heal = await injectFault(cluster, experiment, victim, options.silentKill ?? false, (note) => notes.push(`at ${Math.round(faultAt)} ms: ${note}`));
-    await new Promise((resolve) => setTimeout(resolve, DOWN_MS));
-    const firstAck = workload.ackTimes.find((t) => t > faultAt);
-    const recoveryMs = firstAck === undefined ? Infinity : firstAck - faultAt;
-    checks.push({ name: 'api-recovered', status: recoveryMs <= RECOVERY_BUDGET_MS ? 'pass' : 'fail', detail: firstAck === undefined ? `no write acknowledged within ${DOWN_MS} ms of the fault` : `first write acknowledged ${Math.round(recoveryMs)} ms after the fault (budget ${RECOVERY_BUDGET_MS} ms)` });
+    const heal = await fault.inject({
+      cluster, victim, silentKill: options.silentKill ?? false,
+      random: new SeededPrng(options.seed).fork(`control-plane:fault:${experiment}`),
+      note: (text) => notes.push(`at ${Math.round(faultAt)} ms: ${text}`),
+    });
+    await new Promise((resolve) => setTimeout(resolve, schedule.faultMs));
+    // Keep the fault until the API answered a fresh write or the budget is spent: healing first
+    // would let a slow recovery pass as the heal's.
+    const recovered = () => workload.writes.some((w) => w.issuedAtMs >= faultAt && w.ackedAtMs !== undefined);
+    while (!recovered() && workload.now() - faultAt < RECOVERY_BUDGET_MS) await new Promise((resolve) => setTimeout(resolve, 50));
+    const recovery = checkRecovery(workload.writes, faultAt, RECOVERY_BUDGET_MS, workload.now());
+    checks.push(toCheckResult('api-recovered', recovery));
 
-    notes.push(await heal());
+    notes.push(`at ${Math.round(workload.now())} ms: ${await heal()}`);
     const ready = await waitUntil(driverFor(cluster.system), async () => (await Promise.all(cluster.apiserverUrls.map((url) => readyz(url, cluster.pki.ca.certPem, 500)))).every(Boolean), 10_000, 100);
     checks.push({ name: 'apiservers-ready-again', status: ready ? 'pass' : 'fail', detail: ready ? 'all apiservers answer /readyz after healing' : 'an apiserver is still not ready 10 s after healing' });
     await new Promise((resolve) => setTimeout(resolve, AFTER_MS));
@@ -195,6 +273,7 @@ export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): P
     const final = await kube.patch(CONFIGMAP, NAMESPACE, 'final', { ...CONFIGMAP, metadata: { name: 'final', namespace: NAMESPACE }, data: { v: 'final' } }, { type: 'apply', fieldManager: 'final', force: true }).then(() => true, () => false);
     checks.push({ name: 'final-write', status: final ? 'pass' : 'fail', detail: final ? 'a write after healing was acknowledged' : 'the write after healing failed' });
     const state = new Map<string, KvValue | null>();
+    const unreadable: string[] = [];
     for (let i = 0; i < keys; i++) {
       const key = keyName(i);
       try {
@@ -202,23 +281,30 @@ export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): P
         state.set(key, (object['data'] as Record<string, string> | undefined)?.['v'] ?? null);
       } catch (error) {
         if (isNotFound(error)) state.set(key, null);
+        else unreadable.push(`${key} (${String(error)})`);
       }
     }
-    const etcdMembers = cluster.masters.map((m) => address(m, 'etcd'));
+    sampling = false;
+    await sampler;
     const view = { members: etcdMembers, system: cluster.system, statuses: () => etcdStatuses(cluster.system, etcdMembers) };
     const revision = Math.max(0, ...(await view.statuses()).map((s) => s.revision));
-    const hashes = await memberHashes(view, driverFor(cluster.system), revision);
+    const hashes = revision > 0 ? await memberHashes(view, driverFor(cluster.system), revision) : { unavailable: 'no etcd member answered its status' };
     const history = workload.history.ops;
-    const run = checkRun({ history, ...(hashes ? { memberHashes: hashes } : {}) });
-    const acked = checkAckedWritesPresent(history, state);
-    const verdict = aggregate([...run.results, toCheckResult('acked-writes-present', acked), ...checks]);
+    const run = checkRun({ history, memberHashes: hashes, members: etcdMembers, roles });
+    const acked = unreadable.length > 0 ? undefined : checkAckedWritesPresent(history, state);
+    const ackedRow: CheckResult = acked === undefined
+      ? { name: 'acked-writes-present', status: 'unknown', detail: `could not run: the final value of ${unreadable.join(', ')} could not be read` }
+      : toCheckResult('acked-writes-present', acked);
+    const verdict = aggregate([...run.results, ackedRow, ...checks]);
     return {
-      experiment, seed: options.seed, verdict, history,
+      experiment, seed: options.seed, schedule, recoveryMs: recovery.recoveryMs, verdict, history,
       ops: history.filter((op) => op.type === 'invoke').length,
       ackedWrites: history.filter((op) => op.type === 'ok' && op.f !== 'read').length,
-      lostAckedWrites: acked.lostCount, notes, runMs: performance.now() - began,
+      lostAckedWrites: acked?.lostCount ?? 0, notes, runMs: performance.now() - began,
     };
   } finally {
+    sampling = false;
+    await sampler;
     transport.close();
     await cluster.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -7,8 +7,9 @@ import { memberId, type EtcdConfig, type MemberStatus } from '../../etcd/message
 import type { ConfChange } from '../../raft/index.js';
 import type { CheckResult } from '../check/index.js';
 import { waitUntil, type Driver } from '../driver.js';
+import { Registry, type Named } from '../registry.js';
 
-/** The faults etcd's robustness tests inject (../shared/reference/consensus.md), one entry each. */
+/** The built-in faults: those etcd's robustness tests inject (../shared/reference/consensus.md). */
 export const ETCD_FAULTS = [
   'kill-leader',
   'kill-follower-until-snapshot',
@@ -27,7 +28,13 @@ export type EtcdFault = (typeof ETCD_FAULTS)[number];
 
 export interface FaultContext {
   readonly cluster: EtcdCluster;
+  /**
+   * How time passes: in simulated placement virtual time moves only while driven, so await asks
+   * (`cluster.leader()`, `cluster.status()`, ...) as `driver.drive(promise)`, and pause with
+   * `driver.wait(ms)`, never a timer of your own.
+   */
   readonly driver: Driver;
+  /** Seeded: draw every choice from here, so that a seed replays the run. */
   readonly random: Prng;
   /** The member the run's watcher reads from first. */
   readonly watchMember: Address;
@@ -38,10 +45,19 @@ export interface FaultContext {
   readonly checks: CheckResult[];
 }
 
+/** One injection of a fault: `inject` after the warm-up, `heal` after the fault window. */
 export interface FaultPlan {
   inject(ctx: FaultContext): Promise<void>;
   heal(ctx: FaultContext): Promise<void>;
 }
+
+/** A fault against the 3-member etcd; `plan` is called once per run (plans keep per-run state). */
+export interface FaultDefinition extends Named {
+  plan(): FaultPlan;
+}
+
+/** Every fault an etcd experiment can inject; `etcd-<name>` runs one. Plugins register more. */
+export const etcdFaultRegistry = new Registry<FaultDefinition>('fault');
 
 const ELECTION_SETTLE_MS = 2_000;
 
@@ -301,19 +317,24 @@ async function changeMembership(ctx: FaultContext, change: ConfChange, applied: 
   throw new Error(`membership change ${JSON.stringify(change)} did not complete`);
 }
 
-export const FAULT_PLANS: Readonly<Record<EtcdFault, () => FaultPlan>> = {
-  'kill-leader': killAndRestart(async (ctx) => [await leaderOf(ctx)]),
-  'kill-follower-until-snapshot': followerUntilSnapshot('kill'),
-  'kill-quorum': killAndRestart(async (ctx) => {
-    const leader = await leaderOf(ctx);
-    return [leader, ctx.cluster.members.find((m) => m !== leader)!];
-  }),
-  'kill-all': killAndRestart(async (ctx) => [...ctx.cluster.members]),
-  'isolate-leader': isolateLeader,
-  'isolate-follower-until-snapshot': followerUntilSnapshot('isolate'),
-  'delay-peers': networkFault((masters) => ({ kind: 'delay', link: { from: masters, to: masters }, delay: { dist: 'normal', meanMs: 75, jitterMs: 50 } })),
-  'drop-50': networkFault((masters) => ({ kind: 'drop', link: { from: masters, to: masters }, probability: 0.5 })),
-  'lose-unsynced-tail': loseUnsyncedTail,
-  'watch-across-partition': watchAcrossPartition,
-  'replace-wiped-member': replaceWipedMember,
+const BUILT_IN_PLANS: Readonly<Record<EtcdFault, { description: string; plan: () => FaultPlan }>> = {
+  'kill-leader': { description: 'kill the leader (silently in half the seeds) and restart it', plan: killAndRestart(async (ctx) => [await leaderOf(ctx)]) },
+  'kill-follower-until-snapshot': { description: 'kill a follower until the leader snapshots past it, then restart it', plan: followerUntilSnapshot('kill') },
+  'kill-quorum': {
+    description: 'kill the leader and a follower (a quorum) and restart them',
+    plan: killAndRestart(async (ctx) => {
+      const leader = await leaderOf(ctx);
+      return [leader, ctx.cluster.members.find((m) => m !== leader)!];
+    }),
+  },
+  'kill-all': { description: 'kill every member and restart them', plan: killAndRestart(async (ctx) => [...ctx.cluster.members]) },
+  'isolate-leader': { description: 'cut the leader off from its peers; the minority must step down', plan: isolateLeader },
+  'isolate-follower-until-snapshot': { description: 'isolate a follower until the leader snapshots past it', plan: followerUntilSnapshot('isolate') },
+  'delay-peers': { description: 'delay peer traffic 75 ± 50 ms', plan: networkFault((masters) => ({ kind: 'delay', link: { from: masters, to: masters }, delay: { dist: 'normal', meanMs: 75, jitterMs: 50 } })) },
+  'drop-50': { description: 'drop 50% of peer messages', plan: networkFault((masters) => ({ kind: 'drop', link: { from: masters, to: masters }, probability: 0.5 })) },
+  'lose-unsynced-tail': { description: 'cut the power of members mid-fsync, losing the unsynced tail', plan: loseUnsyncedTail },
+  'watch-across-partition': { description: "cut the watcher's member off from everyone; the resumed watch must not go back in time", plan: watchAcrossPartition },
+  'replace-wiped-member': { description: 'replace a follower by a wiped machine (learner first, then promoted)', plan: replaceWipedMember },
 };
+
+for (const name of ETCD_FAULTS) etcdFaultRegistry.register({ name, ...BUILT_IN_PLANS[name] });
