@@ -24,3 +24,4 @@ export * from './objects.js';
 export * from './tables.js';
 export * from './manifest.js';
 export * from './subresources.js';
+export * from './token-request.js';

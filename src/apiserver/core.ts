@@ -34,6 +34,7 @@ import { WatchCache } from './watch-cache.js';
 import { bootstrapCluster } from './bootstrap.js';
 import { selfSubjectAccessReview, selfSubjectAccessReviewPath } from './access-review.js';
 import { ClusterIpAllocator } from './cluster-ip.js';
+import type { TokenIssuerConfig } from './token-request.js';
 
 export interface ApiServerCoreOptions {
   readonly kv: KvClient;
@@ -55,6 +56,8 @@ export interface ApiServerCoreOptions {
   readonly watchCacheCapacity?: number;
   /** Serves pods/log once kubelets exist; absent: pods/log answers 503 "logs not available yet". */
   readonly podLogs?: PodLogSource;
+  /** Issues serviceaccounts/token (TokenRequest); absent: that subresource answers 404. */
+  readonly tokenIssuer?: TokenIssuerConfig;
 }
 
 const admin: UserInfo = { username: wellKnown.adminUser, groups: [wellKnown.mastersGroup, wellKnown.authenticatedGroup] };
@@ -225,6 +228,7 @@ export class ApiServerCore implements ApiTransport {
     return {
       route, method: req.method, query: req.query, headers: req.headers, body: req.body, nowMs: this.o.clock.wallNow(),
       ...(this.o.podLogs ? { podLogs: this.o.podLogs } : {}),
+      ...(this.o.tokenIssuer ? { tokenIssuer: this.o.tokenIssuer } : {}),
     };
   }
 

@@ -59,6 +59,8 @@ export interface ApiserverConfig {
   readonly tokens?: readonly StaticTokenEntry[];
   /** PEM of the cluster's ServiceAccount signing key: bearer JWTs signed by it authenticate as their ServiceAccount. */
   readonly serviceAccountPublicKeyPem?: string;
+  /** PEM of the private half: with it the apiserver answers serviceaccounts/token (TokenRequest, `kubectl create token`). */
+  readonly serviceAccountSigningKeyPem?: string;
   readonly profile?: ProfileName;
   /** host:port advertised in /api (default the front door 127.0.0.1:6443). */
   readonly serverAddress?: string;

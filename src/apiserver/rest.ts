@@ -17,6 +17,7 @@ import {
   statusResponse, strictCheck, successStatus,
 } from './request.js';
 import type { ResourceRoute } from './route.js';
+import { postToken, type TokenIssuerConfig } from './token-request.js';
 import { failOf, groupResource, okOf, type Outcome, type Stored } from './storage.js';
 
 export interface RestCall {
@@ -27,6 +28,8 @@ export interface RestCall {
   readonly body: Uint8Array | undefined;
   readonly nowMs: number;
   readonly podLogs?: PodLogSource;
+  /** Absent: serviceaccounts/token answers 404 (no signing key). */
+  readonly tokenIssuer?: TokenIssuerConfig;
 }
 
 type Handler = (r: Registry, c: RestCall) => Promise<ApiResponse>;
@@ -407,6 +410,7 @@ const handlers: Readonly<Record<string, Handler>> = {
   'POST eviction': postEviction,
   'GET log': getLog,
   'PUT finalize': putFinalize,
+  'POST token': postToken,
 };
 
 /** The Kubernetes verb a (method, target) pair needs to be advertised. */

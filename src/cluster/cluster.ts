@@ -178,6 +178,7 @@ function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolv
       etcdMembers, profile: o.profile, serverAddress: `${o.frontDoorHost}:${o.frontDoorPort}`,
       https: { host: ips[i]!, port: o.apiserverPort, certPem: pki.serving.certPem, keyPem: pki.serving.keyPem },
       serviceAccountPublicKeyPem: pki.serviceAccount.publicKeyPem,
+      serviceAccountSigningKeyPem: pki.serviceAccount.privateKeyPem,
       ...(tokens ? { tokens } : {}),
     };
     return {
