@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 // Pure cores compute; shells perform (DESIGN.md §2). These folders may not touch threads,
 // timers, sockets, the disk, the wall clock or ambient randomness.
-const pureCores = ['src/raft/**', 'src/store/**', 'src/api/**', 'src/chaos/check/**', 'src/controllers/**', 'src/etcd/**'];
+const pureCores = ['src/raft/**', 'src/store/**', 'src/api/**', 'src/chaos/check/**', 'src/controllers/**', 'src/etcd/**', 'src/scheduler/**'];
 const ioModules = [
   'worker_threads', 'node:worker_threads', 'fs', 'node:fs', 'fs/promises', 'node:fs/promises',
   'net', 'node:net', 'tls', 'node:tls', 'http', 'node:http', 'https', 'node:https', 'dgram', 'node:dgram',

@@ -1,0 +1,226 @@
+/**
+ * The scheduler cache (upstream internal/cache): nodes with the pods on them, including pods the
+ * scheduler has *assumed* onto a node before the binding is confirmed. Binding is asynchronous, so
+ * an assumed pod counts against its node at once; it is confirmed when the informer reports it
+ * bound, forgotten when the binding fails, and expired if never confirmed within the TTL after
+ * its binding finished. A snapshot per cycle gives plugins a consistent view; only nodes whose
+ * generation moved are copied.
+ */
+import type { KubeObject } from '../api/index.js';
+import { addPodToNode, cloneNodeInfo, newNodeInfo, removePodFromNode, setNode } from './podinfo.js';
+import type { NodeInfo, PodInfo, SnapshotView } from './types.js';
+
+interface PodState {
+  pod: PodInfo;
+  nodeName: string;
+  assumed: boolean;
+  bindingFinished: boolean;
+  deadlineMs: number | undefined;
+}
+
+export const maxCachedNodes = 50_000;
+export const maxCachedPods = 1_000_000;
+
+export class SchedulerCache {
+  private readonly nodes = new Map<string, NodeInfo>();
+  private readonly podStates = new Map<string, PodState>();
+  private generation = 0;
+  /** Bumped when the node set changes (the snapshot's list order is rebuilt). */
+  private nodeSetVersion = 0;
+  private readonly namespaces = new Map<string, Readonly<Record<string, string>>>();
+
+  /** `assumedTtlMs` 0: assumed pods never expire (upstream's current default). */
+  constructor(private readonly assumedTtlMs = 30_000) {}
+
+  private bump(info: NodeInfo): void { info.generation = ++this.generation; }
+
+  private nodeFor(name: string): NodeInfo {
+    let info = this.nodes.get(name);
+    if (info === undefined) {
+      // A pod may arrive before its node: keep an empty placeholder (upstream does the same).
+      info = newNodeInfo({ metadata: { name } });
+      (info as { placeholder?: boolean }).placeholder = true;
+      this.nodes.set(name, info);
+    }
+    return info;
+  }
+
+  addNode(node: KubeObject): void {
+    const name = node.metadata?.name ?? '';
+    const existing = this.nodes.get(name);
+    if (existing !== undefined) { setNode(existing, node); delete (existing as { placeholder?: boolean }).placeholder; this.bump(existing); this.nodeSetVersion++; return; }
+    if (this.nodes.size >= maxCachedNodes) throw new Error(`scheduler cache: more than ${maxCachedNodes} nodes`);
+    const info = newNodeInfo(node);
+    this.bump(info);
+    this.nodes.set(name, info);
+    this.nodeSetVersion++;
+  }
+
+  updateNode(node: KubeObject): void { this.addNode(node); }
+
+  removeNode(name: string): void {
+    const info = this.nodes.get(name);
+    if (info === undefined) return;
+    if (info.pods.length === 0) this.nodes.delete(name);
+    else { setNode(info, { metadata: { name } }); (info as { placeholder?: boolean }).placeholder = true; this.bump(info); }
+    this.nodeSetVersion++;
+  }
+
+  setNamespace(name: string, labels: Readonly<Record<string, string>> | undefined): void {
+    if (labels === undefined) this.namespaces.delete(name); else this.namespaces.set(name, labels);
+  }
+
+  private place(p: PodInfo, nodeName: string): void {
+    const info = this.nodeFor(nodeName);
+    addPodToNode(info, p);
+    this.bump(info);
+  }
+
+  private unplace(uid: string, nodeName: string): void {
+    const info = this.nodes.get(nodeName);
+    if (info === undefined) return;
+    removePodFromNode(info, uid);
+    this.bump(info);
+    if (info.pods.length === 0 && (info as { placeholder?: boolean }).placeholder === true) { this.nodes.delete(nodeName); this.nodeSetVersion++; }
+  }
+
+  /** Counts `p` on `nodeName` before its binding is confirmed. */
+  assumePod(p: PodInfo, nodeName: string): void {
+    if (this.podStates.has(p.uid)) throw new Error(`scheduler cache: pod ${p.key} (${p.uid}) is already in the cache`);
+    if (this.podStates.size >= maxCachedPods) throw new Error(`scheduler cache: more than ${maxCachedPods} pods`);
+    this.podStates.set(p.uid, { pod: p, nodeName, assumed: true, bindingFinished: false, deadlineMs: undefined });
+    this.place(p, nodeName);
+  }
+
+  /** The binding call returned: start the expiry clock. */
+  finishBinding(uid: string, nowMs: number): void {
+    const s = this.podStates.get(uid);
+    if (s === undefined || !s.assumed) return;
+    s.bindingFinished = true;
+    s.deadlineMs = this.assumedTtlMs > 0 ? nowMs + this.assumedTtlMs : undefined;
+  }
+
+  /** The binding failed: take the assumed pod off its node. */
+  forgetPod(uid: string): void {
+    const s = this.podStates.get(uid);
+    if (s === undefined || !s.assumed) return;
+    this.podStates.delete(uid);
+    this.unplace(uid, s.nodeName);
+  }
+
+  isAssumed(uid: string): boolean { return this.podStates.get(uid)?.assumed === true; }
+
+  /** An informer saw a bound pod: confirms an assumed one (moving it if it landed elsewhere). */
+  addPod(p: PodInfo): void {
+    const s = this.podStates.get(p.uid);
+    if (s !== undefined) {
+      this.unplace(p.uid, s.nodeName);
+      s.pod = p; s.nodeName = p.nodeName; s.assumed = false; s.deadlineMs = undefined;
+      this.place(p, p.nodeName);
+      return;
+    }
+    if (this.podStates.size >= maxCachedPods) throw new Error(`scheduler cache: more than ${maxCachedPods} pods`);
+    this.podStates.set(p.uid, { pod: p, nodeName: p.nodeName, assumed: false, bindingFinished: true, deadlineMs: undefined });
+    this.place(p, p.nodeName);
+  }
+
+  updatePod(p: PodInfo): void { this.addPod(p); }
+
+  removePod(uid: string): void {
+    const s = this.podStates.get(uid);
+    if (s === undefined) return;
+    this.podStates.delete(uid);
+    this.unplace(uid, s.nodeName);
+  }
+
+  /** Drops assumed pods whose binding finished longer than the TTL ago; returns them. */
+  cleanupExpired(nowMs: number): PodInfo[] {
+    const expired: PodInfo[] = [];
+    for (const [uid, s] of this.podStates) {
+      if (s.assumed && s.bindingFinished && s.deadlineMs !== undefined && nowMs >= s.deadlineMs) {
+        expired.push(s.pod);
+        this.podStates.delete(uid);
+        this.unplace(uid, s.nodeName);
+      }
+    }
+    return expired;
+  }
+
+  nodeCount(): number { let n = 0; for (const i of this.nodes.values()) if ((i as { placeholder?: boolean }).placeholder !== true) n++; return n; }
+  podCount(): number { return this.podStates.size; }
+
+  /** Brings `snap` up to date (copies only nodes changed since its last update). */
+  updateSnapshot(snap: Snapshot): void {
+    const rebuild = snap.nodeSetVersion !== this.nodeSetVersion;
+    for (const [name, info] of this.nodes) {
+      if ((info as { placeholder?: boolean }).placeholder === true) { snap.byName.delete(name); continue; }
+      const have = snap.byName.get(name);
+      if (have === undefined || have.generation !== info.generation) snap.byName.set(name, cloneNodeInfo(info));
+    }
+    if (rebuild) {
+      for (const name of [...snap.byName.keys()]) {
+        const info = this.nodes.get(name);
+        if (info === undefined || (info as { placeholder?: boolean }).placeholder === true) snap.byName.delete(name);
+      }
+    }
+    snap.rebuildLists(rebuild, this.namespaces);
+    snap.nodeSetVersion = this.nodeSetVersion;
+  }
+}
+
+const zoneLabel = 'topology.kubernetes.io/zone';
+const regionLabel = 'topology.kubernetes.io/region';
+
+/** A per-cycle view. Node order interleaves zones (upstream nodeTree) so early stops spread. */
+export class Snapshot implements SnapshotView {
+  readonly byName = new Map<string, NodeInfo>();
+  nodeSetVersion = -1;
+  private order: string[] = [];
+  nodes: NodeInfo[] = [];
+  havePodsWithAffinity: NodeInfo[] = [];
+  havePodsWithRequiredAntiAffinity: NodeInfo[] = [];
+  private nsLabels: ReadonlyMap<string, Readonly<Record<string, string>>> = new Map();
+  private imageCounts: Map<string, number> | undefined;
+
+  get(name: string): NodeInfo | undefined { return this.byName.get(name); }
+  namespaceLabels(ns: string): Readonly<Record<string, string>> { return this.nsLabels.get(ns) ?? {}; }
+
+  imageNodeCount(image: string): number {
+    if (this.imageCounts === undefined) {
+      this.imageCounts = new Map();
+      for (const n of this.nodes) for (const img of n.images.keys()) this.imageCounts.set(img, (this.imageCounts.get(img) ?? 0) + 1);
+    }
+    return this.imageCounts.get(image) ?? 0;
+  }
+
+  rebuildLists(reorder: boolean, namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>): void {
+    this.nsLabels = namespaces;
+    if (reorder) {
+      const zones = new Map<string, string[]>();
+      for (const n of this.byName.values()) {
+        const z = `${n.labels[regionLabel] ?? ''}:${n.labels[zoneLabel] ?? ''}`;
+        let list = zones.get(z);
+        if (list === undefined) zones.set(z, list = []);
+        list.push(n.name);
+      }
+      const lists = [...zones.keys()].sort().map((z) => zones.get(z)!);
+      this.order = [];
+      for (let i = 0; this.order.length < this.byName.size; i++) for (const l of lists) if (i < l.length) this.order.push(l[i]!);
+      this.imageCounts = undefined;
+    }
+    this.nodes = this.order.map((n) => this.byName.get(n)!);
+    this.havePodsWithAffinity = this.nodes.filter((n) => n.podsWithAffinity.length > 0);
+    this.havePodsWithRequiredAntiAffinity = this.nodes.filter((n) => n.podsWithRequiredAntiAffinity.length > 0);
+  }
+}
+
+/** A snapshot built directly from objects (what-if, tests). */
+export function snapshotOf(nodes: readonly KubeObject[], pods: readonly PodInfo[], namespaces: ReadonlyMap<string, Readonly<Record<string, string>>> = new Map()): Snapshot {
+  const cache = new SchedulerCache(0);
+  for (const n of nodes) cache.addNode(n);
+  for (const p of pods) if (p.nodeName !== '') cache.addPod(p);
+  for (const [ns, labels] of namespaces) cache.setNamespace(ns, labels);
+  const snap = new Snapshot();
+  cache.updateSnapshot(snap);
+  return snap;
+}

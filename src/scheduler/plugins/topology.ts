@@ -1,0 +1,281 @@
+/** PodTopologySpread and InterPodAffinity (upstream semantics; counts built in PreFilter/PreScore). */
+import { isRecord } from '../../api/index.js';
+import {
+  maxNodeScore, success, unresolvable, unschedulable, type AffinityTerm, type FilterPlugin, type NodeInfo, type PluginContext,
+  type PodInfo, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type SnapshotView, type TopologySpreadConstraint,
+} from '../types.js';
+import { nodeMatchesPod } from './basic.js';
+import { built, refused, unknownArgKey, type PluginFactory } from './args.js';
+
+const hostnameKey = 'kubernetes.io/hostname';
+const zoneKey = 'topology.kubernetes.io/zone';
+
+export const errReasonSpread = "node(s) didn't match pod topology spread constraints";
+export const errReasonSpreadLabel = "node(s) didn't match pod topology spread constraints (missing required label)";
+
+/**
+ * Upstream's system default constraints select the pod's siblings through its Services,
+ * ReplicaSets and StatefulSets; the core has no listers, so siblings are the pods with the same
+ * controller owner (what those selectors match in practice).
+ */
+function systemDefaults(pod: PodInfo): TopologySpreadConstraint[] {
+  const owner = pod.pod.metadata?.ownerReferences?.find((o) => o.controller === true);
+  if (owner === undefined) return [];
+  const selector = (_labels: Readonly<Record<string, string>>) => true;
+  return [
+    { maxSkew: 3, topologyKey: hostnameKey, whenUnsatisfiable: 'ScheduleAnyway', selector, minDomains: 1, ownerUid: owner.uid } as TopologySpreadConstraint,
+    { maxSkew: 5, topologyKey: zoneKey, whenUnsatisfiable: 'ScheduleAnyway', selector, minDomains: 1, ownerUid: owner.uid } as TopologySpreadConstraint,
+  ];
+}
+
+function counts(c: TopologySpreadConstraint, pod: PodInfo, p: PodInfo): boolean {
+  if (p.namespace !== pod.namespace || p.terminating || c.selector === undefined) return false;
+  const ownerUid = (c as { ownerUid?: string }).ownerUid;
+  if (ownerUid !== undefined) return p.pod.metadata?.ownerReferences?.some((o) => o.uid === ownerUid && o.controller === true) === true;
+  return c.selector(p.labels);
+}
+
+function hasKeys(node: NodeInfo, cs: readonly TopologySpreadConstraint[]): boolean {
+  for (const c of cs) if (node.labels[c.topologyKey] === undefined) return false;
+  return true;
+}
+
+interface SpreadPre { readonly constraints: readonly TopologySpreadConstraint[]; readonly counts: Array<Map<string, number>>; readonly mins: number[] }
+interface SpreadScore { readonly constraints: readonly TopologySpreadConstraint[]; readonly counts: Array<Map<string, number>>; readonly weights: number[] }
+
+export const podTopologySpread: PluginFactory = (args) => {
+  const name = 'PodTopologySpread';
+  const bad = unknownArgKey(args, ['defaultingType', 'defaultConstraints']);
+  if (bad !== undefined) return refused(name, `unknown field ${JSON.stringify(bad)} in args`);
+  const defaulting = args?.['defaultingType'] ?? 'System';
+  if (defaulting !== 'System' && defaulting !== 'List') return refused(name, `defaultingType ${JSON.stringify(defaulting)} must be System or List`);
+  if (defaulting === 'System' && args?.['defaultConstraints'] !== undefined) return refused(name, 'when .defaultingType is "System", .defaultConstraints must be empty');
+  const listDefaults = Array.isArray(args?.['defaultConstraints']) ? (args['defaultConstraints'] as unknown[]).filter(isRecord) : [];
+  const constraintsOf = (pod: PodInfo): readonly TopologySpreadConstraint[] => {
+    if (pod.topologySpread.length > 0) return pod.topologySpread;
+    if (defaulting === 'System') return systemDefaults(pod);
+    const owner = pod.pod.metadata?.ownerReferences?.find((o) => o.controller === true);
+    if (owner === undefined) return [];
+    return listDefaults.map((d) => ({
+      maxSkew: Number(d['maxSkew'] ?? 1), topologyKey: String(d['topologyKey'] ?? ''),
+      whenUnsatisfiable: d['whenUnsatisfiable'] === 'DoNotSchedule' ? 'DoNotSchedule' : 'ScheduleAnyway',
+      selector: () => true, minDomains: 1, ownerUid: owner.uid,
+    } as TopologySpreadConstraint));
+  };
+  const countAll = (snap: SnapshotView, pod: PodInfo, cs: readonly TopologySpreadConstraint[], nodes: readonly NodeInfo[] = snap.nodes): Array<Map<string, number>> => {
+    const out = cs.map(() => new Map<string, number>());
+    for (const node of nodes) {
+      // nodeAffinityPolicy Honor (default): only nodes the pod could go to count as domains.
+      if (!hasKeys(node, cs) || !nodeMatchesPod(pod, node)) continue;
+      for (let i = 0; i < cs.length; i++) {
+        const c = cs[i]!;
+        const v = node.labels[c.topologyKey]!;
+        let n = 0;
+        for (const p of node.pods) if (counts(c, pod, p)) n++;
+        out[i]!.set(v, (out[i]!.get(v) ?? 0) + n);
+      }
+    }
+    return out;
+  };
+  const key = 'PreFilterPodTopologySpread';
+  const scoreKey = 'PreScorePodTopologySpread';
+  const plugin: PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin = {
+    name,
+    preFilter: (ctx, pod) => {
+      const cs = constraintsOf(pod).filter((c) => c.whenUnsatisfiable === 'DoNotSchedule');
+      if (cs.length === 0) return { status: { code: 'Skip', reasons: [] } };
+      const cnt = countAll(ctx.snapshot, pod, cs);
+      const mins = cs.map((c, i) => {
+        const m = cnt[i]!;
+        if (m.size < c.minDomains) return 0;
+        let min = Number.POSITIVE_INFINITY;
+        for (const v of m.values()) if (v < min) min = v;
+        return min === Number.POSITIVE_INFINITY ? 0 : min;
+      });
+      ctx.state.write(key, { constraints: cs, counts: cnt, mins } satisfies SpreadPre);
+      return { status: success };
+    },
+    filter: (ctx, pod, node) => {
+      const pre = ctx.state.read<SpreadPre>(key);
+      if (pre === undefined) return success;
+      for (let i = 0; i < pre.constraints.length; i++) {
+        const c = pre.constraints[i]!;
+        const v = node.labels[c.topologyKey];
+        if (v === undefined) return unresolvable(errReasonSpreadLabel);
+        const self = c.selector !== undefined && c.selector(pod.labels) ? 1 : 0;
+        const skew = (pre.counts[i]!.get(v) ?? 0) + self - pre.mins[i]!;
+        if (skew > c.maxSkew) return unschedulable(errReasonSpread);
+      }
+      return success;
+    },
+    preScore: (ctx, pod, nodes) => {
+      const cs = constraintsOf(pod).filter((c) => c.whenUnsatisfiable === 'ScheduleAnyway');
+      if (cs.length === 0) return { code: 'Skip', reasons: [] };
+      const cnt = countAll(ctx.snapshot, pod, cs);
+      // Weight by the number of domains among the filtered nodes (upstream topologyNormalizingWeight).
+      const weights = cs.map((c) => {
+        const domains = new Set<string>();
+        for (const n of nodes) { const v = n.labels[c.topologyKey]; if (v !== undefined) domains.add(v); }
+        const size = c.topologyKey === hostnameKey ? nodes.length : domains.size;
+        return Math.log(size + 2);
+      });
+      ctx.state.write(scoreKey, { constraints: cs, counts: cnt, weights } satisfies SpreadScore);
+      return success;
+    },
+    score: (ctx, _pod, node) => {
+      const pre = ctx.state.read<SpreadScore>(scoreKey);
+      if (pre === undefined) return 0;
+      if (!hasKeys(node, pre.constraints)) return -1; // ignored: scored 0 after normalising
+      let s = 0;
+      for (let i = 0; i < pre.constraints.length; i++) {
+        const c = pre.constraints[i]!;
+        const cnt = pre.counts[i]!.get(node.labels[c.topologyKey]!) ?? 0;
+        s += cnt * pre.weights[i]! + (c.maxSkew - 1);
+      }
+      return Math.round(s);
+    },
+    normalizeScore: (ctx, _pod, scores) => {
+      if (ctx.state.read<SpreadScore>(scoreKey) === undefined) return success;
+      let min = Number.POSITIVE_INFINITY; let max = 0;
+      for (const s of scores) { if (s < 0) continue; if (s < min) min = s; if (s > max) max = s; }
+      for (let i = 0; i < scores.length; i++) {
+        const s = scores[i]!;
+        if (s < 0) { scores[i] = 0; continue; }
+        scores[i] = max === 0 ? maxNodeScore : Math.trunc((maxNodeScore * (max + min - s)) / max);
+      }
+      return success;
+    },
+  };
+  return built(plugin);
+};
+
+// ---------------------------------------------------------------------------------------------
+
+export const errReasonAffinity = "node(s) didn't match pod affinity rules";
+export const errReasonAntiAffinity = "node(s) didn't match pod anti-affinity rules";
+export const errReasonExistingAntiAffinity = "node(s) didn't satisfy existing pods anti-affinity rules";
+
+export function termMatches(term: AffinityTerm, snap: SnapshotView, target: PodInfo): boolean {
+  if (term.selector === undefined || !term.selector(target.labels)) return false;
+  if (term.namespaces.has(target.namespace)) return true;
+  return term.namespaceSelector !== undefined && term.namespaceSelector(snap.namespaceLabels(target.namespace));
+}
+
+interface AffinityPre {
+  /** "key\u0000value" → number of existing pods whose required anti-affinity forbids the pod there. */
+  readonly existingAnti: Map<string, number>;
+  readonly affinityCounts: Array<Map<string, number>>;
+  readonly antiCounts: Array<Map<string, number>>;
+  readonly noMatchAnywhere: boolean;
+}
+
+const pairKey = (k: string, v: string) => `${k}\u0000${v}`;
+
+export const interPodAffinity: PluginFactory = (args) => {
+  const name = 'InterPodAffinity';
+  const bad = unknownArgKey(args, ['hardPodAffinityWeight', 'ignorePreferredTermsOfExistingPods']);
+  if (bad !== undefined) return refused(name, `unknown field ${JSON.stringify(bad)} in args`);
+  const hard = args?.['hardPodAffinityWeight'] ?? 1;
+  if (typeof hard !== 'number' || !Number.isInteger(hard) || hard < 0 || hard > 100) return refused(name, 'hardPodAffinityWeight must be in the range [0, 100]');
+  const ignoreExisting = args?.['ignorePreferredTermsOfExistingPods'] === true;
+  const key = 'PreFilterInterPodAffinity';
+  const scoreKey = 'PreScoreInterPodAffinity';
+  const plugin: PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin = {
+    name,
+    preFilter: (ctx, pod) => {
+      const snap = ctx.snapshot; const a = pod.affinity;
+      const existingAnti = new Map<string, number>();
+      for (const node of snap.havePodsWithRequiredAntiAffinity) {
+        for (const p of node.podsWithRequiredAntiAffinity) {
+          for (const t of p.affinity.requiredAntiAffinity) {
+            const v = node.labels[t.topologyKey];
+            if (v !== undefined && termMatches(t, snap, pod)) existingAnti.set(pairKey(t.topologyKey, v), (existingAnti.get(pairKey(t.topologyKey, v)) ?? 0) + 1);
+          }
+        }
+      }
+      if (existingAnti.size === 0 && a.requiredAffinity.length === 0 && a.requiredAntiAffinity.length === 0) return { status: { code: 'Skip', reasons: [] } };
+      const affinityCounts = a.requiredAffinity.map(() => new Map<string, number>());
+      const antiCounts = a.requiredAntiAffinity.map(() => new Map<string, number>());
+      let any = false;
+      if (a.requiredAffinity.length + a.requiredAntiAffinity.length > 0) {
+        for (const node of snap.nodes) {
+          for (const p of node.pods) {
+            a.requiredAffinity.forEach((t, i) => {
+              const v = node.labels[t.topologyKey];
+              if (v !== undefined && termMatches(t, snap, p)) { any = true; affinityCounts[i]!.set(v, (affinityCounts[i]!.get(v) ?? 0) + 1); }
+            });
+            a.requiredAntiAffinity.forEach((t, i) => {
+              const v = node.labels[t.topologyKey];
+              if (v !== undefined && termMatches(t, snap, p)) antiCounts[i]!.set(v, (antiCounts[i]!.get(v) ?? 0) + 1);
+            });
+          }
+        }
+      }
+      ctx.state.write(key, { existingAnti, affinityCounts, antiCounts, noMatchAnywhere: !any } satisfies AffinityPre);
+      return { status: success };
+    },
+    filter: (ctx, pod, node) => {
+      const pre = ctx.state.read<AffinityPre>(key);
+      if (pre === undefined) return success;
+      const a = pod.affinity;
+      // Affinity: every term needs a matching pod in the node's domain, unless no pod matches
+      // anywhere and the pod matches its own terms (the first replica of a group).
+      for (let i = 0; i < a.requiredAffinity.length; i++) {
+        const t = a.requiredAffinity[i]!;
+        const v = node.labels[t.topologyKey];
+        const ok = v !== undefined && (pre.affinityCounts[i]!.get(v) ?? 0) > 0;
+        if (!ok) {
+          const selfOk = pre.noMatchAnywhere && v !== undefined && a.requiredAffinity.every((tt) => termMatches(tt, ctx.snapshot, pod));
+          if (!selfOk) return unresolvable(errReasonAffinity);
+        }
+      }
+      for (let i = 0; i < a.requiredAntiAffinity.length; i++) {
+        const t = a.requiredAntiAffinity[i]!;
+        const v = node.labels[t.topologyKey];
+        if (v !== undefined && (pre.antiCounts[i]!.get(v) ?? 0) > 0) return unschedulable(errReasonAntiAffinity);
+      }
+      if (pre.existingAnti.size > 0) {
+        for (const k in node.labels) if ((pre.existingAnti.get(pairKey(k, node.labels[k]!)) ?? 0) > 0) return unschedulable(errReasonExistingAntiAffinity);
+      }
+      return success;
+    },
+    preScore: (ctx, pod) => {
+      const snap = ctx.snapshot; const a = pod.affinity;
+      const hasPreferred = a.preferredAffinity.length + a.preferredAntiAffinity.length > 0;
+      const nodes = hasPreferred ? snap.nodes : snap.havePodsWithAffinity;
+      if (nodes.length === 0) return { code: 'Skip', reasons: [] };
+      const scores = new Map<string, number>();
+      const add = (k: string, v: string | undefined, w: number) => { if (v !== undefined && w !== 0) scores.set(pairKey(k, v), (scores.get(pairKey(k, v)) ?? 0) + w); };
+      for (const node of nodes) {
+        for (const p of hasPreferred ? node.pods : node.podsWithAffinity) {
+          for (const w of a.preferredAffinity) if (termMatches(w.term, snap, p)) add(w.term.topologyKey, node.labels[w.term.topologyKey], w.weight);
+          for (const w of a.preferredAntiAffinity) if (termMatches(w.term, snap, p)) add(w.term.topologyKey, node.labels[w.term.topologyKey], -w.weight);
+          if (hard > 0) for (const t of p.affinity.requiredAffinity) if (termMatches(t, snap, pod)) add(t.topologyKey, node.labels[t.topologyKey], hard);
+          if (!ignoreExisting) {
+            for (const w of p.affinity.preferredAffinity) if (termMatches(w.term, snap, pod)) add(w.term.topologyKey, node.labels[w.term.topologyKey], w.weight);
+            for (const w of p.affinity.preferredAntiAffinity) if (termMatches(w.term, snap, pod)) add(w.term.topologyKey, node.labels[w.term.topologyKey], -w.weight);
+          }
+        }
+      }
+      if (scores.size === 0) return { code: 'Skip', reasons: [] };
+      ctx.state.write(scoreKey, scores);
+      return success;
+    },
+    score: (ctx: PluginContext, _pod, node) => {
+      const scores = ctx.state.read<Map<string, number>>(scoreKey);
+      if (scores === undefined) return 0;
+      let s = 0;
+      for (const k in node.labels) s += scores.get(pairKey(k, node.labels[k]!)) ?? 0;
+      return s;
+    },
+    normalizeScore: (ctx, _pod, scores) => {
+      if (ctx.state.read(scoreKey) === undefined) return success;
+      let min = Number.POSITIVE_INFINITY; let max = Number.NEGATIVE_INFINITY;
+      for (const s of scores) { if (s < min) min = s; if (s > max) max = s; }
+      const diff = max - min;
+      for (let i = 0; i < scores.length; i++) scores[i] = diff > 0 ? Math.trunc((maxNodeScore * (scores[i]! - min)) / diff) : 0;
+      return success;
+    },
+  };
+  return built(plugin);
+};
