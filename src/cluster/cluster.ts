@@ -19,7 +19,7 @@ import { FrontDoor } from '../apiserver/front-door.js';
 import { defaultServingSans, issueServiceAccountToken, loadOrCreatePki, loadOrCreateStaticTokens, writeKubeconfig, type Pki } from '../apiserver/auth/index.js';
 import { memberId, type EtcdConfig } from '../etcd/messages.js';
 import type { ApiserverConfig } from '../apiserver/messages.js';
-import { ActorApiTransport, type ActorApiTransportOptions } from './actor-transport.js';
+import { ActorApiTransport, type ActorApiTransportOptions } from '../apiserver/actor-transport.js';
 import { builtinRegistry } from '../../actors/registry.js';
 import { sleep } from '../primitives/clock.js';
 import { wallClock } from '../runtime/real-clock.js';

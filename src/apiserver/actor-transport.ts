@@ -14,7 +14,7 @@ import { AskRefusedError, AskTimeoutError } from '../primitives/envelope.js';
 import type { ApiRequest, ApiResponse, ApiTransport, ApiWatchEvent, ApiWatchResult } from '../client/api-transport.js';
 import type { ActorPort } from '../client/actor-port.js';
 import { TransportError } from '../client/errors.js';
-import { validateApiserverReply, type ApiserverReply } from '../apiserver/messages.js';
+import { validateApiserverReply, type ApiserverReply } from './messages.js';
 
 export interface ActorApiTransportOptions {
   /** The apiserver actors, in preference order (`master-1/apiserver`, ...). */

@@ -11,7 +11,7 @@ import { etcdActor } from '../../actors/etcd/actor.js';
 import { memberId } from '../../src/etcd/messages.js';
 import { apiserverActor } from '../../actors/apiserver/actor.js';
 import type { ApiserverConfig } from '../../src/apiserver/messages.js';
-import { ActorApiTransport } from '../../src/cluster/actor-transport.js';
+import { ActorApiTransport } from '../../src/apiserver/actor-transport.js';
 
 const hosts = ['master-1', 'master-2', 'master-3'];
 const etcds = hosts.map((h) => address(h, 'etcd'));
