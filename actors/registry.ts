@@ -10,6 +10,7 @@ export const actors: ActorRegistry = {
   echo: async () => (await import('./echo/actor.js')).echoActor as AnyActorDefinition,
   etcd: async () => (await import('./etcd/actor.js')).etcdActor as AnyActorDefinition,
   apiserver: async () => (await import('./apiserver/actor.js')).apiserverActor as AnyActorDefinition,
+  'controller-manager': async () => (await import('./controller-manager/actor.js')).controllerManagerActor as AnyActorDefinition,
 };
 
 /**

@@ -80,6 +80,7 @@ export class LeaderElector {
   private observed: LeaseObject | undefined;
   private observedAtMs = 0;
   private observedHolder: string | undefined;
+  private leadingUntil = 0;
 
   constructor(private readonly options: LeaderElectionOptions) {
     validateTiming(options);
@@ -88,6 +89,15 @@ export class LeaderElector {
 
   isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * Until when (clock.now() ms) leadership holds: renewDeadline after the last successful renew
+   * was sent. A fence compares against it, not only `isLeader()`, so a late step-down timer
+   * (a busy event loop) cannot let a write through. Undefined when not leading.
+   */
+  leadingUntilMs(): number | undefined {
+    return this.leading ? this.leadingUntil : undefined;
   }
 
   /** The holder as last observed ('' when released). */
@@ -152,7 +162,8 @@ export class LeaderElector {
   private armStepDown(sentAtMs: number): void {
     const { clock } = this.options;
     if (this.stepDownTimer !== undefined) clock.clearTimer(this.stepDownTimer);
-    const remaining = sentAtMs + this.options.renewDeadlineMs - clock.now();
+    this.leadingUntil = sentAtMs + this.options.renewDeadlineMs;
+    const remaining = this.leadingUntil - clock.now();
     this.stepDownTimer = clock.setTimer(Math.max(0, remaining), () => {
       this.stepDownTimer = undefined;
       this.stepDown();

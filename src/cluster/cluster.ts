@@ -19,6 +19,8 @@ import { FrontDoor } from '../apiserver/front-door.js';
 import { defaultServingSans, issueServiceAccountToken, loadOrCreatePki, loadOrCreateStaticTokens, writeKubeconfig, type Pki } from '../apiserver/auth/index.js';
 import { memberId, type EtcdConfig } from '../etcd/messages.js';
 import type { ApiserverConfig } from '../apiserver/messages.js';
+import { wellKnown } from '../apiserver/auth/user.js';
+import type { ControllerManagerConfig, ControllerManagerStatus } from '../controllers/messages.js';
 import { ActorApiTransport, type ActorApiTransportOptions } from '../apiserver/actor-transport.js';
 import { builtinRegistry } from '../../actors/registry.js';
 import { sleep } from '../primitives/clock.js';
@@ -48,6 +50,8 @@ export interface ClusterOptions {
   readonly readyTimeoutMs?: number;
   /** Front door health-check period (default 200 ms: a dead master leaves the rotation quickly). */
   readonly healthIntervalMs?: number;
+  /** Run a controller-manager on every master (default true; one is active through its Lease). */
+  readonly controllerManager?: boolean;
 }
 
 export const defaultApiserverNetwork = '127.10.0';
@@ -66,6 +70,7 @@ interface Resolved {
   readonly apiserverPort: number;
   readonly kubeconfigPath: string;
   readonly seed: number;
+  readonly controllerManager: boolean;
 }
 
 function resolve(options: ClusterOptions): Resolved {
@@ -77,7 +82,7 @@ function resolve(options: ClusterOptions): Resolved {
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pocketkube-cluster-'));
   return {
-    masters, profile: options.profile ?? 'fast', dataDir, ownsDataDir,
+    masters, profile: options.profile ?? 'fast', dataDir, ownsDataDir, controllerManager: options.controllerManager ?? true,
     frontDoorHost: options.frontDoor?.host ?? '127.0.0.1', frontDoorPort: options.frontDoor?.port ?? 6443,
     network, apiserverPort: options.apiserverPort ?? 6443,
     kubeconfigPath: options.kubeconfigPath ?? join(dataDir, 'kubeconfig'), seed: options.seed ?? 1,
@@ -99,6 +104,7 @@ export class Cluster {
     /** `https://host:port` of each master's apiserver, in master order. */
     readonly apiserverUrls: readonly string[],
     private readonly ownsDataDir: boolean,
+    private readonly withControllerManager: boolean,
   ) {}
 
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
@@ -120,7 +126,7 @@ export class Cluster {
       await writeKubeconfig(o.kubeconfigPath, { server: door.url, caCertPem: pki.ca.certPem, token: tokens.adminToken });
       const urls = ips.map((ip) => `https://${ip}:${o.apiserverPort}`);
       await waitReady([...urls, door.url], pki.ca.certPem, options.readyTimeoutMs ?? defaultReadyTimeoutMs);
-      return new Cluster(system, door, pki, tokens.adminToken, o.kubeconfigPath, o.dataDir, masters, urls, o.ownsDataDir);
+      return new Cluster(system, door, pki, tokens.adminToken, o.kubeconfigPath, o.dataDir, masters, urls, o.ownsDataDir, o.controllerManager);
     } catch (error) {
       await door?.close();
       await system?.stop();
@@ -152,6 +158,18 @@ export class Cluster {
     });
   }
 
+  /** The controller-manager actors' addresses, in master order (none when started without them). */
+  get controllerManagers(): Address[] {
+    return this.withControllerManager ? this.masters.map((m) => address(m, 'controller-manager')) : [];
+  }
+
+  /** Each live controller-manager's status: active or not, the Lease holder it sees, its active intervals. */
+  async controllerManagerStatus(timeoutMs = 2_000): Promise<ControllerManagerStatus[]> {
+    const replies = await Promise.allSettled(this.controllerManagers.map((a) =>
+      this.system.ask<ControllerManagerStatus>(a, { type: 'controllerManagerStatusRequest' }, { timeoutMs })));
+    return replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
   /** The master whose apiserver served the front door's most recent connection. */
   lastServedBy(): string | undefined {
     const last = this.frontDoor.lastBackend;
@@ -181,14 +199,25 @@ function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolv
       serviceAccountSigningKeyPem: pki.serviceAccount.privateKeyPem,
       ...(tokens ? { tokens } : {}),
     };
+    // Its own master's apiserver first: a partition that isolates the master isolates its controller-manager too.
+    const controllerManager: ControllerManagerConfig = {
+      apiservers: [address(host, 'apiserver'), ...masters.filter((m) => m !== host).map((m) => address(m, 'apiserver'))],
+      profile: o.profile, ...tokenOf(tokens, wellKnown.controllerManagerUser),
+    };
     return {
       name: host,
       actors: [
         { name: 'etcd', kind: 'etcd', config: etcd, restart: 'permanent' },
         { name: 'apiserver', kind: 'apiserver', config: apiserver, restart: 'permanent' },
+        ...(o.controllerManager ? [{ name: 'controller-manager', kind: 'controller-manager', config: controllerManager, restart: 'permanent' as const }] : []),
       ],
     };
   });
+}
+
+function tokenOf(tokens: ApiserverConfig['tokens'], username: string): { token?: string } {
+  const entry = tokens?.find((t) => t.username === username);
+  return entry === undefined ? {} : { token: entry.token };
 }
 
 function assertBindable(host: string, port: number): Promise<void> {

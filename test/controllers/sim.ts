@@ -10,11 +10,11 @@ import { ApiServerCore } from '../../src/apiserver/core.js';
 import { deepEqual, formatRfc3339, type KubeObject } from '../../src/api/index.js';
 import { deepFreeze, IndexedCache, objectKey } from '../../src/client/cache.js';
 import { KubeClient } from '../../src/client/client.js';
-import { isNotFound } from '../../src/client/errors.js';
+import { executeResult } from '../../actors/controller-manager/execute.js';
 import { LocalKv } from '../../src/client/local-kv.js';
 import {
   Expectations, IndexedCacheView, kindKey, mergeIndexers,
-  type ActionStep, type ApiAction, type ControllerDefinition, type KindRef, type ReconcileResult, type WatchEvent,
+  type ApiAction, type ControllerDefinition, type KindRef, type ReconcileResult, type WatchEvent,
 } from '../../src/controllers/framework/index.js';
 import { daemonPodNode } from '../../src/controllers/daemonset.js';
 import { VirtualClock } from '../../src/primitives/clock.js';
@@ -153,97 +153,21 @@ export class Sim {
   }
 
   private async perform(c: ControllerState, key: string, result: ReconcileResult): Promise<number> {
-    if (result.expectations !== undefined) c.expectations.set(result.expectations, this.nowMs);
-    let failed = false;
     let count = 0;
-    for (const step of result.steps) {
-      if (failed && step.always !== true) {
-        for (const a of step.actions) if (a.type !== 'event' && a.onFailure !== undefined) c.expectations.actionFailed(a.onFailure);
-        continue;
-      }
-      const ok = await this.runStep(c, key, step);
-      count += step.actions.length;
-      if (!ok) failed = true;
-    }
-    if (failed) this.enqueue(c, key, 5);
+    const ok = await executeResult(result, {
+      client: this.client, expectations: c.expectations, nowMs: this.nowMs, mayWrite: () => true,
+      onAction: (o) => {
+        if (o.result === 'fenced') throw new Error('the Sim never fences');
+        count++;
+        this.log.push({
+          controller: c.def.name, key, action: o.action, ok: o.result !== 'failed', atMs: this.nowMs,
+          ...(o.result === 'skipped' ? { error: 'skipped: still present' } : o.result === 'failed' ? { error: String(o.error) } : {}),
+        });
+      },
+    });
+    if (!ok) this.enqueue(c, key, 5);
     else if (result.requeueAfterMs !== undefined) this.enqueue(c, key, result.requeueAfterMs);
     return count;
-  }
-
-  private async runStep(c: ControllerState, key: string, step: ActionStep): Promise<boolean> {
-    const ex = step.execution;
-    switch (ex.kind) {
-      case 'sequential': {
-        for (const [i, a] of step.actions.entries()) {
-          if (!(await this.runAction(c, key, a))) {
-            for (const rest of step.actions.slice(i + 1)) if (rest.type !== 'event' && rest.onFailure !== undefined) c.expectations.actionFailed(rest.onFailure);
-            return false;
-          }
-        }
-        return true;
-      }
-      case 'parallel':
-        return (await Promise.all(step.actions.map((a) => this.runAction(c, key, a)))).every(Boolean);
-      case 'slowStart': {
-        let i = 0;
-        let batch = ex.initialBatch;
-        while (i < step.actions.length) {
-          const chunk = step.actions.slice(i, i + batch);
-          i += chunk.length;
-          const oks = await Promise.all(chunk.map((a) => this.runAction(c, key, a)));
-          if (!oks.every(Boolean)) {
-            for (const rest of step.actions.slice(i)) if (rest.type !== 'event' && rest.onFailure !== undefined) c.expectations.actionFailed(rest.onFailure);
-            return false;
-          }
-          batch *= 2;
-        }
-        return true;
-      }
-      default: {
-        const never: never = ex;
-        throw new Error(`execution ${String(never)}`);
-      }
-    }
-  }
-
-  /** The shell's live check behind `requireAbsent`: true when every identity is gone (404 or another uid). */
-  private async allAbsent(a: ApiAction): Promise<boolean> {
-    if (a.type === 'event' || a.requireAbsent === undefined) return true;
-    for (const id of a.requireAbsent) {
-      try {
-        const live = await this.client.get(id.resource, id.namespace, id.name);
-        if (live.metadata?.uid === id.uid) return false;
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
-    }
-    return true;
-  }
-
-  private async runAction(c: ControllerState, key: string, a: ApiAction): Promise<boolean> {
-    try {
-      if (!(await this.allAbsent(a))) {
-        this.log.push({ controller: c.def.name, key, action: a, ok: true, error: 'skipped: still present', atMs: this.nowMs });
-        return true;
-      }
-      switch (a.type) {
-        case 'create': await this.client.create(a.resource, a.body, a.namespace === undefined ? {} : { namespace: a.namespace }); break;
-        case 'update': await this.client.update(a.resource, a.body, a.subresource === undefined ? {} : { subresource: a.subresource }); break;
-        case 'updateStatus': await this.client.updateStatus(a.resource, a.body); break;
-        case 'patch': await this.client.patch(a.resource, a.namespace, a.name, a.patch, { type: a.patchType, ...(a.subresource === undefined ? {} : { subresource: a.subresource }) }); break;
-        case 'delete': await this.client.delete(a.resource, a.namespace, a.name, a.options ?? {}); break;
-        case 'evict': await this.client.evictPod(a.namespace, a.name); break;
-        case 'deleteCollection': await this.client.deleteCollection(a.resource, { namespace: a.namespace, ...(a.options ?? {}) }); break;
-        case 'event': break;
-        default: { const never: never = a; throw new Error(`action ${String(never)}`); }
-      }
-      this.log.push({ controller: c.def.name, key, action: a, ok: true, atMs: this.nowMs });
-      return true;
-    } catch (error) {
-      this.log.push({ controller: c.def.name, key, action: a, ok: false, error: String(error), atMs: this.nowMs });
-      if (a.type !== 'event' && a.onFailure !== undefined) c.expectations.actionFailed(a.onFailure);
-      return false;
-    }
   }
 }
 

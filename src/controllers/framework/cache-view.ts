@@ -6,13 +6,16 @@ import { matchesLabels, type KubeObject } from '../../api/index.js';
 import { deepFreeze, IndexedCache, namespaceIndex, objectKey } from '../../client/cache.js';
 import { kindKey, type CacheSelector, type CacheView, type IndexFunc, type KindRef } from './types.js';
 
+/** What the view reads of one kind's cache: an IndexedCache, or an adapter over an informer. */
+export type CacheSource = Pick<IndexedCache<KubeObject>, 'get' | 'values' | 'byIndex'>;
+
 export class IndexedCacheView implements CacheView {
   constructor(
-    private readonly caches: ReadonlyMap<string, IndexedCache<KubeObject>>,
+    private readonly caches: ReadonlyMap<string, CacheSource>,
     private readonly synced: (kind: KindRef) => boolean = () => true,
   ) {}
 
-  private cache(kind: KindRef): IndexedCache<KubeObject> {
+  private cache(kind: KindRef): CacheSource {
     const c = this.caches.get(kindKey(kind));
     // A controller reading a kind it did not declare in `watches` is a programming error.
     if (c === undefined) throw new Error(`no cache for ${kindKey(kind)}: declare it in the controller's watches`);

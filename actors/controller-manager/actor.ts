@@ -1,0 +1,112 @@
+import { Subject } from 'rxjs';
+import { ActorApiTransport } from '../../src/apiserver/actor-transport.js';
+import { contextPort } from '../../src/client/actor-port.js';
+import { KubeClient } from '../../src/client/client.js';
+import { builtInControllers } from '../../src/controllers/index.js';
+import {
+  controllerManagerLease, validateControllerManagerMessage,
+  type ControllerManagerConfig, type ControllerManagerMessage, type ControllerManagerStatus,
+} from '../../src/controllers/messages.js';
+import { defineActor, type ActorBehaviour, type ActorContext, type Incoming } from '../../src/runtime/actor.js';
+import type { InboxMessage } from '../../src/runtime/client-actor.js';
+import { profile } from '../../src/runtime/profiles.js';
+import { ControllerManager } from './manager.js';
+
+/** kube-controller-manager's user agent; with the instance it names the writer in the apiserver's records. */
+const userAgent = 'kube-controller-manager/v1.32.0 (pocketkube)';
+/** Errors logged per minute at most (a partition makes every informer and reconcile fail at once). */
+const maxErrorLogsPerMinute = 60;
+
+export const controllerManagerActor = defineActor<ControllerManagerMessage, ControllerManagerConfig>({
+  kind: 'controller-manager',
+  validate: validateControllerManagerMessage,
+  create: (context, config) => new ControllerManagerBehaviour(context, config),
+});
+
+export const definition = controllerManagerActor;
+
+/**
+ * One controller-manager: a KubeClient over actor messages to the apiservers, and the engine of
+ * manager.ts running the built-in controllers when this instance holds the Lease.
+ */
+class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMessage> {
+  private readonly incoming = new Subject<InboxMessage>();
+  private readonly manager: ControllerManager;
+  private readonly identity: string;
+  private readonly controllers: readonly string[];
+  private errorWindowStartMs = 0;
+  private errorsInWindow = 0;
+
+  constructor(private readonly context: ActorContext, config: ControllerManagerConfig) {
+    this.identity = context.self;
+    const timing = profile(config.profile ?? 'fast');
+    const transport = new ActorApiTransport(contextPort(context, this.incoming), {
+      servers: config.apiservers, ...(config.token === undefined ? {} : { token: config.token }),
+    });
+    const registry = builtInControllers();
+    const names = config.controllers ?? registry.names();
+    const unknown = names.filter((n) => registry.get(n) === undefined);
+    if (unknown.length > 0) throw new Error(`controller-manager: unknown controllers ${unknown.join(', ')}; known: ${registry.names().join(', ')}`);
+    this.controllers = names;
+    this.manager = new ControllerManager({
+      client: new KubeClient({ transport, clock: context.clock, prng: context.random, userAgent: `${userAgent} ${this.identity}` }),
+      clock: context.clock, prng: context.random, identity: this.identity,
+      controllers: names.map((n) => registry.get(n)!),
+      ...(config.leaderElection === false ? {} : {
+        election: {
+          leaseDurationMs: timing.leaseDurationMs, renewDeadlineMs: timing.renewDeadlineMs, retryPeriodMs: timing.retryPeriodMs,
+          lease: controllerManagerLease,
+        },
+      }),
+      onError: (error, where) => this.logError(error, where),
+    });
+    this.manager.start();
+  }
+
+  receive(message: ControllerManagerMessage, incoming: Incoming): void {
+    switch (message.type) {
+      case 'controllerManagerStatusRequest':
+        incoming.reply?.(this.status());
+        return;
+      case 'apiWatchEvent':
+      case 'apiWatchEnd':
+      case 'apiWatchHeartbeat':
+        this.incoming.next({ from: incoming.from, message });
+        return;
+      default: {
+        const never: never = message;
+        throw new Error(`controller-manager: unhandled ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  inspect(): Record<string, unknown> {
+    const s = this.status();
+    return { active: s.active, leader: s.leader ?? '', terms: s.intervals.length, ...s.actions };
+  }
+
+  stop(): void {
+    void this.manager.stop();
+    this.incoming.complete();
+  }
+
+  private status(): ControllerManagerStatus {
+    const { intervals, dropped } = this.manager.activeIntervals();
+    const leader = this.manager.leader();
+    return {
+      type: 'controllerManagerStatus', identity: this.identity, active: this.manager.active,
+      ...(leader === undefined ? {} : { leader }), intervals, droppedIntervals: dropped,
+      actions: this.manager.actionCounts(), controllers: this.controllers,
+    };
+  }
+
+  private logError(error: unknown, where: string): void {
+    const now = this.context.clock.now();
+    if (now - this.errorWindowStartMs > 60_000) {
+      this.errorWindowStartMs = now;
+      this.errorsInWindow = 0;
+    }
+    if (++this.errorsInWindow > maxErrorLogsPerMinute) return;
+    this.context.log.warn(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

@@ -1,0 +1,71 @@
+import type { Address } from '../primitives/address.js';
+import type { ProfileName } from '../runtime/profiles.js';
+import { isRecord, protocolError, type ProtocolError } from '../runtime/validate.js';
+import { validateApiserverReply, type ApiserverReply } from '../apiserver/messages.js';
+
+/**
+ * The controller-manager actor's protocol (`master-N/controller-manager`). It talks to the
+ * apiservers as their client (the apiserver protocol's watch tells arrive here too), and answers
+ * status asks with its active intervals: the evidence the chaos checks read for "at most one
+ * active controller-manager at any moment".
+ */
+export type ControllerManagerMessage =
+  /** Ask: answered with `controllerManagerStatus`. */
+  | { readonly type: 'controllerManagerStatusRequest' }
+  /** The apiservers' watch tells (events, ends, heartbeats) for this actor's informers. */
+  | Extract<ApiserverReply, { type: 'apiWatchEvent' | 'apiWatchEnd' | 'apiWatchHeartbeat' }>;
+
+/** One term as the active instance, by the instance's wall clock; `endMs` absent while still active. */
+export interface ActiveInterval {
+  readonly identity: string;
+  readonly startMs: number;
+  endMs?: number;
+}
+
+export interface ActionCounts {
+  readonly ok: number;
+  readonly failed: number;
+  /** Not sent: the instance was no longer the leader (the fence). */
+  readonly fenced: number;
+  readonly skipped: number;
+}
+
+export interface ControllerManagerStatus {
+  readonly type: 'controllerManagerStatus';
+  readonly identity: string;
+  readonly active: boolean;
+  /** The Lease holder as last observed ('' released, undefined not seen yet). */
+  readonly leader?: string;
+  readonly intervals: readonly ActiveInterval[];
+  /** Terms dropped from the record (bounded memory). */
+  readonly droppedIntervals: number;
+  readonly actions: ActionCounts;
+  readonly controllers: readonly string[];
+}
+
+/** Structured-cloneable: sent to the actor's worker thread. */
+export interface ControllerManagerConfig {
+  /** The apiserver actors, in preference order (`master-N/apiserver` of its own master first). */
+  readonly apiservers: readonly Address[];
+  /** Bearer token of system:kube-controller-manager (absent: an apiserver without authentication). */
+  readonly token?: string;
+  readonly profile?: ProfileName;
+  /** Controllers to run, by name (default every built-in one). */
+  readonly controllers?: readonly string[];
+  /** Absent: always active, no leader election (a single instance). */
+  readonly leaderElection?: boolean;
+}
+
+export const controllerManagerLease = { namespace: 'kube-system', name: 'kube-controller-manager' } as const;
+
+const watchTells = new Set(['apiWatchEvent', 'apiWatchEnd', 'apiWatchHeartbeat']);
+
+export function validateControllerManagerMessage(raw: unknown): ControllerManagerMessage | ProtocolError {
+  if (!isRecord(raw) || typeof raw['type'] !== 'string') return protocolError('controller-manager: a message is an object with a string type');
+  if (raw['type'] === 'controllerManagerStatusRequest') return { type: 'controllerManagerStatusRequest' };
+  if (watchTells.has(raw['type'])) {
+    const reply = validateApiserverReply(raw);
+    return reply === undefined ? protocolError(`controller-manager: malformed ${raw['type']}`) : (reply as ControllerManagerMessage);
+  }
+  return protocolError(`controller-manager: unknown message type ${JSON.stringify(raw['type'])}`);
+}
