@@ -72,7 +72,7 @@ export class ActorTestKit {
   }
 
   /** Tell the subject `message` from the probe, and let it be handled. */
-  async send(message: Message, options: { from?: Address } = {}): Promise<void> {
+  async send<M extends Message>(message: M, options: { from?: Address } = {}): Promise<void> {
     const probe = this.system.cellOf(options.from ?? this.probeAddress);
     if (!probe) throw new Error(`test kit: no sender ${options.from}`);
     probe.context.send(this.subject, message);
