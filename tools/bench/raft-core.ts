@@ -1,47 +1,65 @@
 /**
- * Throughput of the bare core (no disk, no codec): 3 members in one thread, the shell loop of the
- * Ready contract, proposals of `payloadBytes` in batches. Run:
- *   node --import ./tools/ts-node-register.mjs test/raft/bench-core.ts [entries] [batch]
+ * `npm run bench -- raft-core [--entries N] [--batch N] [--quick]`: throughput of the bare Raft core
+ * (no disk, no codec): 3 members in one thread driven by the shell loop of the Ready contract,
+ * proposals of 256 bytes in batches. It bounds what the etcd member can reach above it.
  */
 import { SeededPrng } from '../../src/primitives/prng.js';
 import type { RaftMessage } from '../../src/raft/messages.js';
 import { RaftNode } from '../../src/raft/node.js';
+import { printResult, round } from './stats.js';
 
-const total = Number(process.argv[2] ?? 200_000);
-const batch = Number(process.argv[3] ?? 100);
-const payloadBytes = 256;
-const ids = ['n1', 'n2', 'n3'];
-const nodes = new Map(ids.map((id) => [id, RaftNode.restore({ id, peers: ids, prng: new SeededPrng(ids.indexOf(id) + 1), config: { electionTicks: 10, heartbeatTicks: 1 } })]));
-let queue: RaftMessage[] = [];
-const applied = new Map(ids.map((id) => [id, 0]));
+const PAYLOAD_BYTES = 256;
+const DEFAULT_ENTRIES = 200_000;
+const QUICK_ENTRIES = 5_000;
+const DEFAULT_BATCH = 100;
+const MAX_ENTRIES = 10_000_000;
+const IDS = ['n1', 'n2', 'n3'];
 
-function pump(): void {
-  for (const [id, n] of nodes) {
-    while (n.hasReady()) {
-      const rd = n.ready();
-      for (const m of rd.messages) queue.push(m);
-      applied.set(id, applied.get(id)! + rd.committedEntries.length);
-      n.advance(rd);
+function option(args: readonly string[], name: string, fallback: number): number {
+  const at = args.indexOf(name);
+  if (at < 0) return fallback;
+  const value = Number(args[at + 1]);
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_ENTRIES) throw new Error(`${name} takes a whole number from 1 to ${MAX_ENTRIES}`);
+  return value;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const total = option(args, '--entries', args.includes('--quick') ? QUICK_ENTRIES : DEFAULT_ENTRIES);
+  const batch = option(args, '--batch', DEFAULT_BATCH);
+  const nodes = new Map(IDS.map((id, i) => [id, RaftNode.restore({ id, peers: IDS, prng: new SeededPrng(i + 1), config: { electionTicks: 10, heartbeatTicks: 1 } })]));
+  let queue: RaftMessage[] = [];
+
+  // One round of the shell loop for every member: take Ready, "send" its messages, advance.
+  const pump = (): void => {
+    for (const node of nodes.values()) {
+      while (node.hasReady()) {
+        const ready = node.ready();
+        for (const message of ready.messages) queue.push(message);
+        node.advance(ready);
+      }
     }
-  }
-  const q = queue;
-  queue = [];
-  for (const m of q) nodes.get(m.to)!.step(m);
-}
+    const delivering = queue;
+    queue = [];
+    for (const message of delivering) nodes.get(message.to)!.step(message);
+  };
 
-nodes.get('n1')!.campaign();
-for (let i = 0; i < 20; i++) pump();
-const lead = nodes.get('n1')!;
-if (lead.role !== 'leader') throw new Error('no leader');
-const payload = new Uint8Array(payloadBytes);
-const start = performance.now();
-let proposed = 0;
-while (proposed < total) {
-  for (let i = 0; i < batch && proposed < total; i++, proposed++) lead.propose(payload);
-  pump();
-  pump();
+  nodes.get('n1')!.campaign();
+  for (let i = 0; i < 20; i++) pump();
+  const leader = nodes.get('n1')!;
+  if (leader.role !== 'leader') throw new Error('raft-core: n1 did not become leader');
+  const payload = new Uint8Array(PAYLOAD_BYTES);
+  const started = performance.now();
+  for (let proposed = 0; proposed < total; ) {
+    for (let i = 0; i < batch && proposed < total; i++, proposed++) leader.propose(payload);
+    pump();
+    pump();
+  }
+  const target = leader.lastIndex;
+  for (let i = 0; i < 100 && [...nodes.values()].some((node) => node.appliedIndex < target); i++) pump();
+  const lagging = [...nodes.values()].filter((node) => node.appliedIndex < target).map((node) => node.id);
+  if (lagging.length > 0) throw new Error(`raft-core: ${lagging.join(', ')} did not apply up to ${target}`);
+  const ms = performance.now() - started;
+  const perSecond = (total / ms) * 1000;
+  console.log(`${total} entries x ${PAYLOAD_BYTES} B, batch ${batch}: ${ms.toFixed(0)} ms, ${Math.round(perSecond).toLocaleString('en-US')} entries/s committed and applied on 3 members`);
+  printResult('raft-core', { entries: total, batch, ms: round(ms), entries_per_s: round(perSecond) });
 }
-const target = lead.lastIndex;
-for (let i = 0; i < 100 && ids.some((id) => nodes.get(id)!.appliedIndex < target); i++) pump();
-const ms = performance.now() - start;
-console.log(`${total} entries x ${payloadBytes} B, batch ${batch}: ${ms.toFixed(0)} ms, ${(total / ms * 1000).toFixed(0)} entries/s committed+applied on 3 members`);
