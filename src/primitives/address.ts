@@ -19,7 +19,7 @@ export function isAddress(value: unknown): value is Address {
   return PART.test(value.slice(0, slash)) && PART.test(value.slice(slash + 1));
 }
 
-export function assertAddress(value: unknown): asserts value is Address {
+function assertAddress(value: unknown): asserts value is Address {
   if (!isAddress(value)) {
     throw new Error(`invalid actor address ${JSON.stringify(value)}: expected "host/actor" in lower-case DNS-label form`);
   }

@@ -43,7 +43,7 @@ export interface PeerDownNotice {
 export const PEER_DOWN = '$peer-down';
 
 /** The actor name a host's resets come from. */
-export const KERNEL_ACTOR = 'kernel';
+const KERNEL_ACTOR = 'kernel';
 
 export function peerDownNotice(deadHost: string): { readonly from: Address; readonly body: PeerDownNotice } {
   return { from: `${deadHost}/${KERNEL_ACTOR}`, body: { type: PEER_DOWN, host: deadHost } };
@@ -97,7 +97,7 @@ export class AskRefusedError extends Error {
   }
 }
 
-export function describeRuntimeError(reply: RuntimeErrorReply): string {
+function describeRuntimeError(reply: RuntimeErrorReply): string {
   switch (reply.type) {
     case '$overloaded':
       return `mailbox full (limit ${reply.mailboxLimit})`;

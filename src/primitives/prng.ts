@@ -17,7 +17,7 @@ export interface Prng {
   readonly seed: number;
 }
 
-export function hashString(text: string, seed = 0x811c9dc5): number {
+function hashString(text: string, seed = 0x811c9dc5): number {
   let hash = seed >>> 0;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
