@@ -2,6 +2,7 @@ import { address as makeAddress, type Address } from '../primitives/address.js';
 import { defineActor, type ActorSpec, type AnyActorDefinition, type HostSpec } from './actor.js';
 import type { Effect, Message, OutgoingMessage } from '../primitives/envelope.js';
 import { SimulatedSystem } from './simulated.js';
+import { DEFAULT_TRACE_LIMIT } from '../transport/network.js';
 import type { MemoryStorage } from './storage.js';
 
 export interface ProbeRecord {
@@ -60,7 +61,7 @@ export class ActorTestKit {
     const system = await SimulatedSystem.start({
       seed: options.seed ?? 1,
       recordEffects: true,
-      traceLimit: 100_000,
+      traceLimit: DEFAULT_TRACE_LIMIT,
       definitions: { ...options.definitions, [definition.kind]: definition, probe },
       hosts: [
         { name: host, actors: [{ name, kind: definition.kind, config: options.config, restart: options.restart ?? 'permanent' }] },

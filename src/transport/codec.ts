@@ -33,7 +33,7 @@ const PLAIN = 0;
 const RECORDS = 1;
 
 /** Largest batch accepted from the wire (a limit on everything): 64 MiB. */
-export const MAX_BATCH_BYTES = 64 * 1024 * 1024;
+const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 
 export function encodeBatch(envelopes: readonly Envelope[]): Uint8Array {
   // Envelopes travel as objects: in a records batch their five keys are written once, and the
@@ -44,14 +44,6 @@ export function encodeBatch(envelopes: readonly Envelope[]): Uint8Array {
   out[0] = records ? RECORDS : PLAIN;
   out.set(body, 1);
   return out;
-}
-
-export function encodeMessage(message: unknown): Uint8Array {
-  return Uint8Array.prototype.slice.call(packr.pack(message));
-}
-
-export function decodeMessage(bytes: Uint8Array): unknown {
-  return packr.unpack(bytes);
 }
 
 export interface DecodedBatch {
@@ -70,7 +62,7 @@ function validAddress(value: unknown): value is Address {
 }
 
 /** Checks one decoded envelope in place; returns it, or the reason it is malformed. */
-export function validateEnvelope(raw: unknown): Envelope | string {
+function validateEnvelope(raw: unknown): Envelope | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'envelope is not an object';
   const { kind, from, to, id, body } = raw as Record<string, unknown>;
   if (kind !== EnvelopeKind.Tell && kind !== EnvelopeKind.Ask && kind !== EnvelopeKind.Reply) {

@@ -46,7 +46,7 @@ export interface NetworkConfig {
   readonly downHosts: readonly string[];
 }
 
-export const EMPTY_NETWORK: NetworkConfig = { version: 0, faults: [], downHosts: [] };
+const EMPTY_NETWORK: NetworkConfig = { version: 0, faults: [], downHosts: [] };
 
 /** Why a message was not delivered. */
 export type LossReason = 'down' | 'cut' | 'drop';
@@ -61,9 +61,9 @@ const DOWN: Routing = { deliver: false, reason: 'down' };
 const CUT: Routing = { deliver: false, reason: 'cut' };
 const DROP: Routing = { deliver: false, reason: 'drop' };
 
-export const MAX_DELAY_MS = 60_000;
+const MAX_DELAY_MS = 60_000;
 
-export function validateFault(spec: FaultSpec): string | undefined {
+function validateFault(spec: FaultSpec): string | undefined {
   const probability = (p: number) => (p >= 0 && p <= 1 ? undefined : `probability must be within [0, 1], got ${p}`);
   switch (spec.kind) {
     case 'drop':

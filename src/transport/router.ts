@@ -23,8 +23,8 @@ export interface RouterOptions {
 }
 
 /** Bound on messages held back by delay faults on one thread (beyond it they are dropped, counted). */
-export const MAX_DELAYED_MESSAGES = 200_000;
-export const DEFAULT_MAX_BATCH = 512;
+const MAX_DELAYED_MESSAGES = 200_000;
+const DEFAULT_MAX_BATCH = 512;
 
 /**
  * One thread's door to the network. It applies the relay's rules (the shared `NetworkModel`) to
