@@ -53,9 +53,9 @@ export interface CellServices {
 export type CellExit = { readonly kind: 'crash'; readonly error: string } | { readonly kind: 'normal'; readonly reason: string };
 
 /** Bound on outstanding asks per actor (a limit on everything). */
-export const MAX_PENDING_ASKS = 100_000;
+const MAX_PENDING_ASKS = 100_000;
 /** Bound on named timers per actor. */
-export const MAX_TIMERS = 10_000;
+const MAX_TIMERS = 10_000;
 
 interface PendingAsk {
   readonly target: Address;

@@ -23,7 +23,7 @@ export interface TimingProfile {
   readonly apiserverCompactionIntervalMs: number;
 }
 
-export const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
+const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
   kubernetes: {
     name: 'kubernetes',
     etcdTickMs: 100,

@@ -21,7 +21,7 @@ export interface Storage {
   list(): string[];
 }
 
-export const FILE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+const FILE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
 export function assertFileName(name: string): void {
   if (!FILE_NAME_PATTERN.test(name)) throw new Error(`storage: invalid file name ${JSON.stringify(name)}`);
