@@ -137,7 +137,7 @@ export function isTermless(type: RaftMessageType): boolean {
 
 export const maxNodeIdLength = 256;
 export const maxReadCtxLength = 1024;
-export const maxEntriesPerMessage = 65_536;
+const maxEntriesPerMessage = 65_536;
 export const maxVotersInConf = 64;
 
 type Fields = Record<string, unknown>;

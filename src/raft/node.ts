@@ -83,7 +83,7 @@ export interface RaftConfig {
   readonly forgetStaggerTicks: number;
 }
 
-export const defaultRaftConfig: RaftConfig = {
+const defaultRaftConfig: RaftConfig = {
   electionTicks: 10,
   heartbeatTicks: 1,
   maxInflightAppends: 256,

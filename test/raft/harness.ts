@@ -99,7 +99,7 @@ export function sweepSeeds<T>(count: number, run: (seed: number) => T): { readon
   return { failures, results };
 }
 
-export class SafetyViolation extends Error {}
+class SafetyViolation extends Error {}
 
 export class RaftTestGroup {
   readonly prng: Prng;
