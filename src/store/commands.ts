@@ -11,9 +11,8 @@ import { type SessionLimits, SessionTable } from '../raft/sessions.js';
 import { Lessor, type LeaseState, maxLeaseId, maxLeaseTtlSeconds } from './lease.js';
 import { type HashKvResult, type MvccState, MvccStore } from './mvcc.js';
 import {
-  type Compare, type CompactResponse, type DeleteRangeRequest, type DeleteRangeResponse, type KeySelector,
-  type PutRequest, type PutResponse, type RangeRequest, type RangeResponse, type RequestOp, type ResponseHeader,
-  type Result, type StoreError, type TxnRequest, type TxnResponse, fail, ok,
+  type CompactResponse, type DeleteRangeRequest, type DeleteRangeResponse, type PutRequest, type PutResponse,
+  type RangeRequest, type RangeResponse, type ResponseHeader, type Result, type TxnRequest, type TxnResponse, fail, ok,
 } from './types.js';
 import { assert, assertNever } from '../primitives/assert.js';
 
@@ -23,10 +22,10 @@ export const maxRequestBytes = 1.5 * 1024 * 1024;
 export const maxTxnOps = 128;
 /** Longer than any Kubernetes key (`/registry/` + resource + 63-char namespace + 253-char name). */
 export const maxKeyBytes = 1536;
-export const maxValueBytes = maxRequestBytes;
+const maxValueBytes = maxRequestBytes;
 /** Leases named in one checkpoint command. */
-export const maxCheckpointsPerCommand = 1000;
-export const maxClientIdLength = 256;
+const maxCheckpointsPerCommand = 1000;
+const maxClientIdLength = 256;
 
 /** Client de-duplication metadata (Raft paper §8): a retried command carries the same pair. */
 export interface CommandMeta {
@@ -46,8 +45,6 @@ export type Command = (
   /** Replicated remaining TTLs: [leaseId, remainingSeconds] (0 clears a checkpoint). */
   | { readonly type: 'leaseCheckpoint'; readonly checkpoints: readonly (readonly [number, number])[] }
 ) & { readonly meta?: CommandMeta };
-
-export type CommandType = Command['type'];
 
 export interface LeaseGrantResponse {
   readonly header: ResponseHeader;
@@ -432,5 +429,3 @@ export const commands = {
   leaseRevoke: (id: number): Command => ({ type: 'leaseRevoke', id }),
   leaseCheckpoint: (checkpoints: readonly (readonly [number, number])[]): Command => ({ type: 'leaseCheckpoint', checkpoints }),
 };
-
-export type { Compare, KeySelector, RequestOp, StoreError };

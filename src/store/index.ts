@@ -21,14 +21,11 @@
  * - Reads: linearizable ones after ReadIndex straight from `machine.mvcc.range`; writes as commands.
  */
 export * from './types.js';
-export { MvccStore, type LeaseIndex, type Revisioned, type HashKvResult, type MvccState, prefixEnd, bounds, toEvent, toKeyValue, compactionStepKeys } from './mvcc.js';
-export { Lessor, type LeaseInfo, type LessorOptions, maxLeaseTtlSeconds, expiredRetryMs } from './lease.js';
-export { WatchHub, type WatchOptions, type WatchRequest, type WatchResponse, type WatchCancelReason, type WatchUpdate, defaultWatchOptions } from './watch.js';
+export { WatchHub, type WatchOptions, type WatchRequest, type WatchResponse, type WatchUpdate, defaultWatchOptions } from './watch.js';
 export {
   StoreStateMachine, type Command, type CommandMeta, type CommandResponse, type ApplyResult,
-  type StateMachineOptions, type LeaseGrantResponse, commands, encodeCommand, decodeCommand, validateCommand,
-  maxRequestBytes, maxTxnOps, maxKeyBytes, maxValueBytes,
+  type StateMachineOptions, type LeaseGrantResponse, encodeCommand, decodeCommand, validateCommand,
 } from './commands.js';
-export { Wal, type WalRecovery, type WalError, type WalResult, type SnapshotMarker, segmentSizeBytes } from './wal.js';
-export { recover, type Recovered, saveSnapshotFile, loadNewestSnapshot, pruneSnapshotFiles, snapshotFileName } from './snapshot-file.js';
+export { Wal } from './wal.js';
+export { recover, saveSnapshotFile, pruneSnapshotFiles } from './snapshot-file.js';
 export * from './keys.js';

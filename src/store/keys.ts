@@ -7,7 +7,7 @@
  */
 import { type KeySelector, type Result, fail, ok } from './types.js';
 
-export const registryPrefix = '/registry/';
+const registryPrefix = '/registry/';
 /** DNS-1123 subdomain (object names), label (namespaces), and resource names (lowercase, with dots for groups). */
 const namePattern = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const namespacePattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -27,7 +27,7 @@ function malformed<T>(reason: string): Result<T> {
   return fail({ code: 'malformed', reason });
 }
 
-export function validateKeyParts(parts: ObjectKey): Result<ObjectKey> {
+function validateKeyParts(parts: ObjectKey): Result<ObjectKey> {
   if (!resourcePattern.test(parts.resource)) return malformed(`invalid resource ${JSON.stringify(parts.resource)}`);
   if (parts.namespace !== undefined && !namespacePattern.test(parts.namespace)) return malformed(`invalid namespace ${JSON.stringify(parts.namespace)}`);
   if (!namePattern.test(parts.name) && !lenientNamePattern.test(parts.name)) return malformed(`invalid name ${JSON.stringify(parts.name)}`);

@@ -28,7 +28,7 @@ import {
 import { assert, assertNever } from '../primitives/assert.js';
 
 /** Keys pruned by the step that `compact` runs itself; the rest wait for `compactionStep`. */
-export const compactionStepKeys = 10_000;
+const compactionStepKeys = 10_000;
 
 const emptyValue = new Uint8Array(0);
 
@@ -509,7 +509,7 @@ export class MvccStore {
 
 // ---- helpers ----
 
-export function toKeyValue(rec: Revisioned, keysOnly: boolean): KeyValue {
+function toKeyValue(rec: Revisioned, keysOnly: boolean): KeyValue {
   return {
     key: rec.key, value: keysOnly ? emptyValue : rec.value, createRevision: rec.createRevision,
     modRevision: rec.modRevision, version: rec.version, lease: rec.lease,
@@ -548,7 +548,7 @@ export function bounds(selector: KeySelector): Bounds {
   return { from: selector.key, to: selector.rangeEnd, single: false };
 }
 
-export function selectorContains(selector: KeySelector, key: string): boolean {
+function selectorContains(selector: KeySelector, key: string): boolean {
   const b = bounds(selector);
   if (b.single) return key === b.from;
   return key >= b.from && (b.to === undefined || key < b.to);
@@ -571,7 +571,7 @@ function compareOne(rec: Rec | undefined, compare: Compare): boolean {
   }
 }
 
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
   return Math.sign(a.length - b.length);
@@ -581,7 +581,7 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
  * etcd's checkIntervals: in one branch a key may be put at most once and may not be put inside
  * a range the same branch deletes. Returns the offending key.
  */
-export function findDuplicateKey(ops: readonly RequestOp[]): string | undefined {
+function findDuplicateKey(ops: readonly RequestOp[]): string | undefined {
   const puts = new Set<string>();
   const deletes: KeySelector[] = [];
   for (const op of ops) {

@@ -17,11 +17,11 @@ const magic = new TextEncoder().encode('PKSNAP01');
 const headerBytes = magic.length + 8;
 const snapPattern = /^snap-([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
 
-export function snapshotFileName(metadata: SnapshotMetadata): string {
+function snapshotFileName(metadata: SnapshotMetadata): string {
   return `snap-${metadata.term.toString(16).padStart(16, '0')}-${metadata.index.toString(16).padStart(16, '0')}.snap`;
 }
 
-export function encodeSnapshotFile(snapshot: Snapshot): Uint8Array {
+function encodeSnapshotFile(snapshot: Snapshot): Uint8Array {
   const body = pack({ metadata: snapshot.metadata, data: snapshot.data });
   const out = new Uint8Array(headerBytes + body.length);
   out.set(magic, 0);
@@ -39,7 +39,7 @@ export function saveSnapshotFile(storage: Storage, snapshot: Snapshot): string {
   return name;
 }
 
-export function decodeSnapshotFile(bytes: Uint8Array): { ok: true; snapshot: Snapshot } | { ok: false; reason: string } {
+function decodeSnapshotFile(bytes: Uint8Array): { ok: true; snapshot: Snapshot } | { ok: false; reason: string } {
   if (bytes.length < headerBytes) return { ok: false, reason: 'too short' };
   for (let i = 0; i < magic.length; i++) if (bytes[i] !== magic[i]) return { ok: false, reason: 'bad magic' };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -84,7 +84,7 @@ export function loadNewestSnapshot(storage: Storage, accept: (metadata: Snapshot
 }
 
 /** Snapshot file names, oldest (lowest index) first. */
-export function snapshotFileNames(storage: Storage): string[] {
+function snapshotFileNames(storage: Storage): string[] {
   const index = (name: string): number => parseInt(snapPattern.exec(name)![2]!, 16);
   return storage.list().filter((name) => snapPattern.test(name)).sort((a, b) => index(a) - index(b) || a.localeCompare(b));
 }

@@ -7,7 +7,7 @@
  * Ordering is JavaScript's string order (UTF-16 code units). For the ASCII keys Kubernetes uses
  * this is the byte order etcd uses; see mvcc.ts for the documented key representation.
  */
-export const maxChunkKeys = 512;
+const maxChunkKeys = 512;
 
 export class SortedKeys {
   private chunks: string[][] = [];
@@ -87,7 +87,7 @@ export class SortedKeys {
 }
 
 /** The first position in the sorted `items` whose value is >= `key`. */
-export function lowerBound(items: readonly string[], key: string): number {
+function lowerBound(items: readonly string[], key: string): number {
   let lo = 0;
   let hi = items.length;
   while (lo < hi) {

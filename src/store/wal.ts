@@ -27,12 +27,12 @@ import type { Entry, EntryType, HardState } from '../raft/types.js';
 import { crc32 } from './crc32.js';
 import { assert, assertNever } from '../primitives/assert.js';
 
-export const segmentSizeBytes = 64 * 1024 * 1024;
+const segmentSizeBytes = 64 * 1024 * 1024;
 /** A length field above this is a corrupt header, not a record. */
-export const maxRecordBytes = 128 * 1024 * 1024;
+const maxRecordBytes = 128 * 1024 * 1024;
 const headerBytes = 12;
 /** Snapshot markers repeated in each new segment (covers every snapshot file a shell keeps). */
-export const markersPerSegmentHeader = 5;
+const markersPerSegmentHeader = 5;
 const segmentPattern = /^wal-([0-9a-f]{16})-([0-9a-f]{16})\.log$/;
 
 export interface SnapshotMarker {

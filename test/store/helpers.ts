@@ -2,8 +2,8 @@ import { MvccStore } from '../../src/store/mvcc.js';
 import { Lessor } from '../../src/store/lease.js';
 import type { Result } from '../../src/store/types.js';
 
-export const enc = new TextEncoder();
-export const dec = new TextDecoder();
+const enc = new TextEncoder();
+const dec = new TextDecoder();
 export const b = (text: string): Uint8Array => enc.encode(text);
 export const s = (bytes: Uint8Array): string => dec.decode(bytes);
 
