@@ -10,7 +10,7 @@ import { assert, assertNever } from '../primitives/assert.js';
 import type { Clock } from '../primitives/clock.js';
 import type { Prng } from '../primitives/prng.js';
 import { profile } from '../runtime/profiles.js';
-import { RaftNode, type ConfChange, type Entry, type HardState, type NodeId, type RaftMessage, type Ready, type Snapshot, type SoftState } from '../raft/index.js';
+import { RaftNode, defaultSessionLimits, type ConfChange, type Entry, type HardState, type NodeId, type RaftMessage, type Ready, type Snapshot, type SoftState } from '../raft/index.js';
 import {
   StoreStateMachine, WatchHub, decodeCommand, encodeCommand,
   type ApplyResult, type Command, type RangeRequest, type StateMachineOptions, type WatchResponse, type WatchUpdate,
@@ -23,7 +23,6 @@ const MAX_PENDING_PROPOSALS = 100_000;
 const MAX_PENDING_READS = 100_000;
 const SNAPSHOT_FILES_KEPT = 2;
 const DEFAULT_SNAPSHOT_EVERY = 10_000;
-const SESSION_LIMITS = { maxSessions: 10_000, maxResultsPerSession: 64 };
 const MAX_CHECKPOINTS_PER_ENTRY = 1000;
 
 /**
@@ -288,7 +287,7 @@ export class EtcdMemberCore<To> {
   }
 
   private machineOptions(): StateMachineOptions {
-    return { now: () => this.clock.now(), minLeaseTtlSeconds: Math.ceil((1.5 * this.electionTimeoutMs) / 1000), sessionLimits: SESSION_LIMITS };
+    return { now: () => this.clock.now(), minLeaseTtlSeconds: Math.ceil((1.5 * this.electionTimeoutMs) / 1000), sessionLimits: defaultSessionLimits };
   }
 
   private restoreMachine(snapshot: Snapshot): StoreStateMachine {
