@@ -4,10 +4,10 @@
  */
 const benches: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
   bus: () => import('./bench/bus.js'),
+  'raft-core': () => import('./bench/raft-core.js'),
   etcd: () => import('./bench/etcd.js'),
   'etcd-chaos': () => import('./bench/etcd-chaos.js'),
   apiserver: () => import('./bench/apiserver.js'),
-  'raft-core': () => import('./bench/raft-core.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);
