@@ -109,7 +109,7 @@ function dayMatches(s: CronSchedule, c: Civil): boolean {
 /** Search horizon: five years (robfig gives up after five years too). */
 const horizonMs = 5 * 366 * dayMs;
 /** Schedule times walked at most per question (a limit on everything). */
-export const maxCronSteps = 1_000_000;
+const maxCronSteps = 1_000_000;
 
 /** The first schedule time strictly after `afterMs` (ms since epoch, UTC), or undefined within five years. */
 export function nextTime(s: CronSchedule, afterMs: number): number | undefined {

@@ -17,9 +17,9 @@ import {
 } from './framework/index.js';
 import { mapSelf, objectRef } from './replicaset.js';
 
-export const scheduledTimestampAnnotation = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
+const scheduledTimestampAnnotation = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 /** More missed start times than this earns a warning (upstream: 100). */
-export const tooManyMissed = 100;
+const tooManyMissed = 100;
 /** A small delay past the schedule time, as upstream's nextScheduleTimeDuration adds. */
 const requeueSlackMs = 100;
 

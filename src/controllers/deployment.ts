@@ -26,12 +26,12 @@ import {
 import { mapSelf, objectRef, specReplicas } from './replicaset.js';
 
 export const revisionAnnotation = 'deployment.kubernetes.io/revision';
-export const revisionHistoryAnnotation = 'deployment.kubernetes.io/revision-history';
-export const desiredReplicasAnnotation = 'deployment.kubernetes.io/desired-replicas';
-export const maxReplicasAnnotation = 'deployment.kubernetes.io/max-replicas';
-export const podTemplateHashLabel = 'pod-template-hash';
+const revisionHistoryAnnotation = 'deployment.kubernetes.io/revision-history';
+const desiredReplicasAnnotation = 'deployment.kubernetes.io/desired-replicas';
+const maxReplicasAnnotation = 'deployment.kubernetes.io/max-replicas';
+const podTemplateHashLabel = 'pod-template-hash';
 /** Upstream maxRevHistoryLengthInChars. */
-export const maxRevisionHistoryChars = 2000;
+const maxRevisionHistoryChars = 2000;
 const maxInt32 = 2_147_483_647;
 
 const skipCopyAnnotations = new Set([
@@ -82,7 +82,7 @@ const statusNum = (o: KubeObject, f: string) => asNumber(asRecord(o['status'])?.
 const sumSpec = (rss: readonly KubeObject[]) => rss.reduce((n, r) => n + specReplicas(r), 0);
 const sumStatus = (rss: readonly KubeObject[], f: string) => rss.reduce((n, r) => n + statusNum(r, f), 0);
 
-export function revisionOf(obj: KubeObject): number {
+function revisionOf(obj: KubeObject): number {
   const v = obj.metadata?.annotations?.[revisionAnnotation];
   const n = v === undefined ? 0 : Number(v);
   return Number.isInteger(n) && n >= 0 ? n : 0;

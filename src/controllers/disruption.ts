@@ -16,7 +16,7 @@ import {
 } from './framework/index.js';
 import { specReplicas } from './replicaset.js';
 
-export const disruptedPodTimeoutMs = 2 * 60 * 1000;
+const disruptedPodTimeoutMs = 2 * 60 * 1000;
 
 /** The scale that owns `pod`: its controller's replicas, following a ReplicaSet up to its Deployment. */
 function controllerScale(cache: CacheView, pod: KubeObject): { key: string; replicas: number } | undefined {

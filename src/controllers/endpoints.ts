@@ -15,14 +15,14 @@ import {
   type ApiAction, type CacheView, type ControllerDefinition, type EventMapping, type ReconcileContext, type ReconcileResult, type WatchEvent,
 } from './framework/index.js';
 
-export const headlessLabel = 'service.kubernetes.io/headless';
-export const serviceNameLabel = 'kubernetes.io/service-name';
-export const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
-export const managedByValue = 'endpointslice-controller.k8s.io';
+const headlessLabel = 'service.kubernetes.io/headless';
+const serviceNameLabel = 'kubernetes.io/service-name';
+const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
+const managedByValue = 'endpointslice-controller.k8s.io';
 /** Upstream --max-endpoints-per-slice default. */
-export const maxEndpointsPerSlice = 100;
+const maxEndpointsPerSlice = 100;
 /** Upstream maxCapacity of an Endpoints object; beyond it addresses are truncated. */
-export const maxEndpointsCapacity = 1000;
+const maxEndpointsCapacity = 1000;
 
 interface ServicePort { name?: string; port: number; targetPort: number | string; protocol: string; appProtocol?: string }
 
@@ -50,7 +50,7 @@ function publishNotReady(svc: KubeObject): boolean {
 }
 
 /** podutil.FindPort: a number is used as is; a name must match a container port of that protocol. */
-export function findPort(pod: KubeObject, sp: ServicePort): number | undefined {
+function findPort(pod: KubeObject, sp: ServicePort): number | undefined {
   if (typeof sp.targetPort === 'number') return sp.targetPort;
   if (/^\d+$/.test(sp.targetPort)) return Number(sp.targetPort);
   for (const c of asArray(asRecord(pod['spec'])?.['containers'])) {
@@ -123,7 +123,7 @@ function endpointsLabels(svc: KubeObject): Record<string, string> {
  * serves, then addresses with the same port set share a subset. Sorted, so equal inputs give
  * equal objects.
  */
-export function desiredSubsets(svc: KubeObject, pods: readonly KubeObject[]): JsonObject[] {
+function desiredSubsets(svc: KubeObject, pods: readonly KubeObject[]): JsonObject[] {
   const ports = servicePorts(svc);
   const tolerate = publishNotReady(svc);
   const perAddress = new Map<string, { addr: JsonObject; ready: boolean; ports: Map<string, JsonObject> }>();

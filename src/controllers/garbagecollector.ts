@@ -26,7 +26,7 @@ import {
 interface GcKind { readonly kind: KindRef; readonly namespaced: boolean; readonly group: string }
 
 /** Every served kind that can be listed and watched: the graph's nodes. */
-export const gcKinds: readonly GcKind[] = resources
+const gcKinds: readonly GcKind[] = resources
   .filter((r) => r.verbs.includes('list') && r.verbs.includes('watch'))
   .map((r) => ({ kind: { apiVersion: joinApiVersion(r.group, r.version), kind: r.kind }, namespaced: r.namespaced, group: r.group }));
 
@@ -38,7 +38,7 @@ function kindOfRef(ref: OwnerReference): GcKind | undefined {
   return gcKinds.find((k) => k.kind.kind === ref.kind && k.group === group);
 }
 
-export function gcKey(kind: KindRef, obj: KubeObject): string {
+function gcKey(kind: KindRef, obj: KubeObject): string {
   return `${kindKey(kind)}|${objectKey(obj)}`;
 }
 

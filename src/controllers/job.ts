@@ -20,10 +20,10 @@ import { mapPodEventToOwners, mapSelf, objectRef, podFromTemplate } from './repl
 
 export const jobTrackingFinalizer = 'batch.kubernetes.io/job-tracking';
 /** Upstream DefaultJobPodFailureBackOff and MaxJobPodFailureBackOff. */
-export const podFailureBackoffMs = 10_000;
-export const maxPodFailureBackoffMs = 360_000;
+const podFailureBackoffMs = 10_000;
+const maxPodFailureBackoffMs = 360_000;
 /** Pods created per sync (upstream MaxPodCreateDeletePerSync). */
-export const maxPodCreateDeletePerSync = 500;
+const maxPodCreateDeletePerSync = 500;
 
 const spec = (job: KubeObject) => asRecord(job['spec']) ?? {};
 const num = (o: JsonObject, f: string) => asNumber(o[f]);

@@ -12,14 +12,14 @@ import {
   type ReconcileResult, type WatchEvent,
 } from './framework/index.js';
 
-export const kubernetesFinalizer = 'kubernetes';
+const kubernetesFinalizer = 'kubernetes';
 /** Look again this soon while content is still terminating (upstream: the estimate, or backoff). */
-export const contentRemainingRequeueMs = 1000;
+const contentRemainingRequeueMs = 1000;
 
 interface NamespacedResource { readonly kind: KindRef; readonly groupResource: string; readonly collection: boolean }
 
 /** Every namespaced resource this apiserver serves that can be listed and deleted. */
-export const namespacedResources: readonly NamespacedResource[] = resources
+const namespacedResources: readonly NamespacedResource[] = resources
   .filter((r) => r.namespaced && r.verbs.includes('list') && r.verbs.includes('delete'))
   .map((r) => ({
     kind: { apiVersion: joinApiVersion(r.group, r.version), kind: r.kind },

@@ -24,9 +24,9 @@ import {
   type ReconcileResult, type Taint, type WatchEvent,
 } from './framework/index.js';
 
-export const unreachableTaintKey = 'node.kubernetes.io/unreachable';
-export const notReadyTaintKey = 'node.kubernetes.io/not-ready';
-export const nodeLeaseNamespace = 'kube-node-lease';
+const unreachableTaintKey = 'node.kubernetes.io/unreachable';
+const notReadyTaintKey = 'node.kubernetes.io/not-ready';
+const nodeLeaseNamespace = 'kube-node-lease';
 
 export interface NodeLifecycleConfig {
   /** --node-monitor-grace-period (DESIGN §4: 50 s kubernetes, 3 s fast). */
@@ -179,8 +179,8 @@ function mapLease(e: WatchEvent): EventMapping {
 // ---------------------------------------------------------------------------------------------
 // Taint eviction
 
-export const nodeNameIndex = 'node-name';
-export const indexByNodeName: IndexFunc = (obj) => {
+const nodeNameIndex = 'node-name';
+const indexByNodeName: IndexFunc = (obj) => {
   const n = nodeNameOf(obj);
   return n === '' ? [] : [n];
 };

@@ -18,7 +18,7 @@ import {
 /** Upstream BurstReplicas: creates or deletes per sync. */
 export const burstReplicas = 500;
 /** Upstream SlowStartInitialBatchSize. */
-export const slowStartInitialBatch = 1;
+const slowStartInitialBatch = 1;
 
 export function specReplicas(obj: KubeObject): number {
   return asNumber(asRecord(obj['spec'])?.['replicas']) ?? 1;
@@ -47,7 +47,7 @@ export function podFromTemplate(owner: KubeObject, ownerKind: KindRef, generateN
 }
 
 /** The active pods `rs` controls (or adopts now), and the patches for adoption and release. */
-export function claimPods(cache: CacheView, owner: KubeObject, ownerKind: KindRef): { claimed: readonly KubeObject[]; actions: readonly ApiAction[] } {
+function claimPods(cache: CacheView, owner: KubeObject, ownerKind: KindRef): { claimed: readonly KubeObject[]; actions: readonly ApiAction[] } {
   const active = cache.list(kinds.pod, owner.metadata?.namespace).filter(isPodActive);
   return claimObjects(owner, ownerKind, kinds.pod, active);
 }
@@ -115,7 +115,7 @@ function relatedPods(rs: KubeObject, cache: CacheView): KubeObject[] {
   return family.flatMap((r) => (r.metadata?.uid === undefined ? [] : cache.byIndex(kinds.pod, controllerUidIndex, r.metadata.uid)));
 }
 
-export function calculateStatus(rs: KubeObject, pods: readonly KubeObject[], nowMs: number): JsonObject {
+function calculateStatus(rs: KubeObject, pods: readonly KubeObject[], nowMs: number): JsonObject {
   const minReady = minReadySecondsOf(rs);
   const old = asRecord(rs['status']) ?? {};
   const status: JsonObject = { replicas: pods.length };

@@ -8,7 +8,7 @@ import {
   type CacheView, type ControllerDefinition, type EventMapping, type ReconcileContext, type ReconcileResult, type WatchEvent,
 } from './framework/index.js';
 
-export const defaultServiceAccounts: readonly string[] = ['default'];
+const defaultServiceAccounts: readonly string[] = ['default'];
 
 export function reconcileServiceAccounts(key: string, cache: CacheView, _ctx: ReconcileContext): ReconcileResult {
   const ns = cache.get(kinds.namespace, key);

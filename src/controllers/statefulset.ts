@@ -20,11 +20,11 @@ import {
 import { mapPodEventToOwners, mapSelf, minReadySecondsOf, objectRef, podFromTemplate, specReplicas } from './replicaset.js';
 
 export const revisionLabel = 'controller-revision-hash';
-export const podNameLabel = 'statefulset.kubernetes.io/pod-name';
-export const podIndexLabel = 'apps.kubernetes.io/pod-index';
+const podNameLabel = 'statefulset.kubernetes.io/pod-name';
+const podIndexLabel = 'apps.kubernetes.io/pod-index';
 
 /** The ordinal of a pod named `<set>-<n>`, or undefined when it is not one of the set's identities. */
-export function ordinalOf(set: KubeObject, pod: KubeObject): number | undefined {
+function ordinalOf(set: KubeObject, pod: KubeObject): number | undefined {
   const prefix = `${nameOf(set)}-`;
   const name = nameOf(pod);
   if (!name.startsWith(prefix)) return undefined;

@@ -9,9 +9,9 @@
 import type { ExpectationOnFailure, ExpectationsUpdate, ExpectationsView, Observation } from './types.js';
 
 /** Upstream ExpectationsTimeout. */
-export const expectationsTimeoutMs = 5 * 60 * 1000;
+const expectationsTimeoutMs = 5 * 60 * 1000;
 /** Records kept at most (one per controller object; a limit on everything). */
-export const maxExpectationRecords = 1_000_000;
+const maxExpectationRecords = 1_000_000;
 
 interface Record {
   adds: number;

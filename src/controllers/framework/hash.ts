@@ -3,9 +3,7 @@
  * rand.SafeEncodeString (each character mapped into an alphabet without vowels and look-alikes,
  * so a hash never spells a word nor reads ambiguously).
  */
-export const safeAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
-
-const encoder = new TextEncoder();
+const safeAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
 
 export function fnv32a(bytes: Uint8Array, seed = 0x811c9dc5): number {
   let hash = seed >>> 0;
@@ -14,10 +12,6 @@ export function fnv32a(bytes: Uint8Array, seed = 0x811c9dc5): number {
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return hash >>> 0;
-}
-
-export function fnv32aString(text: string, seed?: number): number {
-  return fnv32a(encoder.encode(text), seed);
 }
 
 export function safeEncodeString(s: string): string {

@@ -4,10 +4,6 @@
  */
 export type IntOrString = number | string;
 
-export function isIntOrString(v: unknown): v is IntOrString {
-  return (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'string';
-}
-
 /** Undefined when the value is neither an integer nor "N%" (validation should have refused it). */
 export function scaledValue(v: IntOrString, total: number, roundUp: boolean): number | undefined {
   if (typeof v === 'number') return Number.isInteger(v) ? v : undefined;

@@ -29,11 +29,11 @@ export function specSelector(obj: KubeObject): LabelSelectorReqs | 'nothing' {
   return r.ok ? r.value : 'nothing';
 }
 
-export function selectorMatches(sel: LabelSelectorReqs | 'nothing', obj: KubeObject): boolean {
+function selectorMatches(sel: LabelSelectorReqs | 'nothing', obj: KubeObject): boolean {
   return sel !== 'nothing' && matchesLabels(sel, obj.metadata?.labels);
 }
 
-export function isBeingDeleted(obj: KubeObject): boolean {
+function isBeingDeleted(obj: KubeObject): boolean {
   return obj.metadata?.deletionTimestamp !== undefined;
 }
 
@@ -94,14 +94,14 @@ export function claimObjects<T extends KubeObject>(owner: KubeObject, ownerKind:
   return { claimed, actions };
 }
 
-export function adoptPatch(kind: KindRef, obj: KubeObject, ref: OwnerReference): ApiAction {
+function adoptPatch(kind: KindRef, obj: KubeObject, ref: OwnerReference): ApiAction {
   return {
     type: 'patch', resource: kind, namespace: obj.metadata?.namespace, name: nameOf(obj), patchType: 'strategic',
     patch: { metadata: { ownerReferences: [{ ...ref }], uid: obj.metadata?.uid } },
   };
 }
 
-export function releasePatch(kind: KindRef, obj: KubeObject, ownerUid: string): ApiAction {
+function releasePatch(kind: KindRef, obj: KubeObject, ownerUid: string): ApiAction {
   return {
     type: 'patch', resource: kind, namespace: obj.metadata?.namespace, name: nameOf(obj), patchType: 'strategic',
     patch: { metadata: { ownerReferences: [{ $patch: 'delete', uid: ownerUid }], uid: obj.metadata?.uid } },

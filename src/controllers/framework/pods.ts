@@ -11,7 +11,7 @@ export function podPhase(pod: KubeObject): PodPhase {
   return p === 'Running' || p === 'Succeeded' || p === 'Failed' || p === 'Unknown' ? p : 'Pending';
 }
 
-export function podCondition(pod: KubeObject, type: string): Record<string, unknown> | undefined {
+function podCondition(pod: KubeObject, type: string): Record<string, unknown> | undefined {
   return asArray(asRecord(pod['status'])?.['conditions']).map(asRecord).find((c) => c?.['type'] === type);
 }
 
@@ -20,7 +20,7 @@ export function isPodReady(pod: KubeObject): boolean {
 }
 
 /** When the Ready condition last turned True (ms since epoch), if it is True. */
-export function podReadyTimeMs(pod: KubeObject): number | undefined {
+function podReadyTimeMs(pod: KubeObject): number | undefined {
   const c = podCondition(pod, 'Ready');
   if (c?.['status'] !== 'True') return undefined;
   const t = asString(c['lastTransitionTime']);
@@ -39,11 +39,6 @@ export function isPodAvailable(pod: KubeObject, minReadySeconds: number, nowMs: 
 export function isPodActive(pod: KubeObject): boolean {
   const phase = podPhase(pod);
   return phase !== 'Succeeded' && phase !== 'Failed' && pod.metadata?.deletionTimestamp === undefined;
-}
-
-export function isPodTerminating(pod: KubeObject): boolean {
-  const phase = podPhase(pod);
-  return phase !== 'Succeeded' && phase !== 'Failed' && pod.metadata?.deletionTimestamp !== undefined;
 }
 
 export function nodeNameOf(pod: KubeObject): string {
@@ -100,7 +95,7 @@ function compareTimes(a: number | undefined, b: number | undefined, nowMs: numbe
  * ActivePodsWithRanks.Less: negative when `a` should be deleted before `b`. `rank` is the number
  * of related active pods on the pod's node (doubled-up pods go first).
  */
-export function compareForDeletion(a: KubeObject, b: KubeObject, rank: (pod: KubeObject) => number, nowMs: number | undefined): number {
+function compareForDeletion(a: KubeObject, b: KubeObject, rank: (pod: KubeObject) => number, nowMs: number | undefined): number {
   // 1. Unassigned < assigned.
   const na = nodeNameOf(a) === '', nb = nodeNameOf(b) === '';
   if (na !== nb) return na ? -1 : 1;

@@ -5,7 +5,7 @@
  */
 import type { ControllerDefinition } from './types.js';
 
-export const maxControllers = 256;
+const maxControllers = 256;
 
 export class ControllerRegistry {
   private readonly byName = new Map<string, ControllerDefinition>();

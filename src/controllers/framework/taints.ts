@@ -1,5 +1,5 @@
 /** Taints and tolerations as k8s.io/api/core/v1 helpers define them (ToleratesTaint). */
-import { asArray, asNumber, asRecord, asString, type KubeObject } from '../../api/index.js';
+import { asArray, asNumber, asRecord, type KubeObject } from '../../api/index.js';
 
 export interface Taint { key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute'; timeAdded?: string }
 export interface Toleration { key?: string; operator?: 'Exists' | 'Equal'; value?: string; effect?: string; tolerationSeconds?: number }
@@ -35,8 +35,4 @@ export function minTolerationSeconds(tolerations: readonly Toleration[], taints:
     }
   }
   return min;
-}
-
-export function taintKey(t: Taint): string {
-  return `${t.key}:${asString(t.effect) ?? ''}`;
 }

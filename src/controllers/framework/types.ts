@@ -5,7 +5,7 @@
  * shell owns informers, work queues and expectations, performs the actions and feeds the
  * resulting watch events back; cores never touch the network, timers or the wall clock.
  */
-import type { JsonObject, KubeObject, LabelSelectorReqs, OwnerReference } from '../../api/index.js';
+import type { JsonObject, KubeObject, LabelSelectorReqs } from '../../api/index.js';
 import type { DeleteOptions, PatchType } from '../../client/index.js';
 
 /** Which kind a cache holds: the informer's resource, by apiVersion and kind. */
@@ -117,8 +117,6 @@ export type ApiAction =
   /** POST pods/eviction (honours PodDisruptionBudgets). */
   | ActionBase & { readonly type: 'evict'; readonly namespace: string; readonly name: string }
   | { readonly type: 'event'; readonly event: EventRecord };
-
-export type ApiActionType = ApiAction['type'];
 
 /** How the shell runs the actions of one step. */
 export type Execution =
@@ -234,5 +232,3 @@ export interface ControllerDefinition {
   readonly workers: number;
   readonly reconcile: (key: string, cache: CacheView, ctx: ReconcileContext) => ReconcileResult;
 }
-
-export type { OwnerReference };
