@@ -28,8 +28,6 @@ export const apiserverActor = defineActor<ApiserverMessage, ApiserverConfig>({
   create: (context, config) => ApiserverBehaviour.create(context, config),
 });
 
-export const definition = apiserverActor;
-
 /**
  * The HTTPS face before the core has started (etcd unreachable at boot): alive, not ready, and
  * every API request a 503, so the front door's health check keeps traffic away.

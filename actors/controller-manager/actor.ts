@@ -23,8 +23,6 @@ export const controllerManagerActor = defineActor<ControllerManagerMessage, Cont
   create: (context, config) => new ControllerManagerBehaviour(context, config),
 });
 
-export const definition = controllerManagerActor;
-
 /**
  * One controller-manager: a KubeClient over actor messages to the apiservers, and the engine of
  * manager.ts running the built-in controllers when this instance holds the Lease.

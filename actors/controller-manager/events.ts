@@ -11,9 +11,9 @@ import type { EventRecord } from '../../src/controllers/framework/index.js';
 import type { Clock } from '../../src/primitives/clock.js';
 
 /** Distinct events remembered for aggregation (client-go's maxLruCacheEntries). */
-export const maxAggregatedEvents = 4096;
+const maxAggregatedEvents = 4096;
 /** Events waiting to be written; more are dropped (and counted). */
-export const maxPendingEvents = 1000;
+const maxPendingEvents = 1000;
 
 const eventRef = { apiVersion: 'v1', kind: 'Event' } as const;
 

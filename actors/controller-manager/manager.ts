@@ -43,7 +43,7 @@ export interface ControllerManagerOptions {
 }
 
 /** Terms kept in memory (older ones are dropped first; the count of dropped ones is kept). */
-export const maxRecordedIntervals = 1_000;
+const maxRecordedIntervals = 1_000;
 
 interface Term {
   readonly id: number;

@@ -12,8 +12,6 @@ export const echoActor = defineActor<EchoMessage, EchoConfig | undefined>({
   create: (context, config) => new EchoBehaviour(context, config ?? {}),
 });
 
-export const definition = echoActor;
-
 class EchoBehaviour {
   private echoes = 0;
   private echoed = 0;

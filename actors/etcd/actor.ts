@@ -7,5 +7,3 @@ export const etcdActor = defineActor<EtcdMessage, EtcdConfig>({
   validate: validateEtcdMessage,
   create: (context, config) => new EtcdMember(context, config),
 });
-
-export const definition = etcdActor;
