@@ -25,6 +25,30 @@ function onlySegment(storage: MemoryStorage): string {
   return names[0]!;
 }
 
+/**
+ * A segment holding a synced prefix (entries 1 and 2) and then one more synced save: the bytes of
+ * the whole segment and where that last save begins, for damaging the tail.
+ */
+function segmentWithLastSave(saveLast: (wal: Wal) => void): { name: string; prefixLength: number; full: Uint8Array } {
+  const base = new MemoryStorage();
+  const { wal } = openOk(base);
+  wal.save(hs(1, 0), [entry(1), entry(2)]);
+  wal.sync();
+  const name = onlySegment(base);
+  const prefixLength = base.read(name)!.length;
+  saveLast(wal);
+  wal.sync();
+  return { name, prefixLength, full: base.read(name)! };
+}
+
+/** Fresh storage whose only file is `name` with `bytes`, synced. */
+function storageWith(name: string, bytes: Uint8Array): MemoryStorage {
+  const storage = new MemoryStorage();
+  storage.append(name, bytes);
+  storage.sync(name);
+  return storage;
+}
+
 test('round trip: hard state and entries survive a restart; group commit syncs once', (t) => {
   const storage = new MemoryStorage();
   const { wal, hardState, entries } = openOk(storage);
@@ -58,20 +82,10 @@ test('a crash loses exactly the unsynced saves', (t) => {
 });
 
 test('torn tail: cutting the last record at every byte offset recovers the prefix and truncates', (t) => {
-  const base = new MemoryStorage();
-  const { wal } = openOk(base);
-  wal.save(hs(1, 0), [entry(1), entry(2)]);
-  wal.sync();
-  const name = onlySegment(base);
-  const prefixLength = base.read(name)!.length;
-  wal.save(hs(1, 2), [entry(3, 1, 'the last record, long enough to be cut in many places')]);
-  wal.sync();
-  const full = base.read(name)!;
+  const { name, prefixLength, full } = segmentWithLastSave((wal) => wal.save(hs(1, 2), [entry(3, 1, 'the last record, long enough to be cut in many places')]));
   t.true(full.length > prefixLength + 40);
   for (let cut = prefixLength; cut < full.length; cut++) {
-    const storage = new MemoryStorage();
-    storage.append(name, full.slice(0, cut));
-    storage.sync(name);
+    const storage = storageWith(name, full.slice(0, cut));
     const recovered = openOk(storage);
     // The last save wrote an entries record and a hard-state record: a cut inside the second keeps entry 3.
     const ids = recovered.entries.map((e) => e.index);
@@ -89,22 +103,12 @@ test('torn tail: cutting the last record at every byte offset recovers the prefi
 });
 
 test('a bit flip anywhere in the last record is a torn tail: truncated, prefix kept', (t) => {
-  const base = new MemoryStorage();
-  const { wal } = openOk(base);
-  wal.save(hs(1, 0), [entry(1), entry(2)]);
-  wal.sync();
-  const name = onlySegment(base);
-  const prefixLength = base.read(name)!.length;
-  wal.save(undefined, [entry(3)]);
-  wal.sync();
-  const full = base.read(name)!;
+  const { name, prefixLength, full } = segmentWithLastSave((wal) => wal.save(undefined, [entry(3)]));
   for (let at = prefixLength; at < full.length; at++) {
     for (const bit of [0, 3, 7]) {
       const damaged = full.slice();
       damaged[at]! ^= 1 << bit;
-      const storage = new MemoryStorage();
-      storage.append(name, damaged);
-      storage.sync(name);
+      const storage = storageWith(name, damaged);
       const recovered = openOk(storage);
       t.deepEqual(recovered.entries.map((e) => e.index), [1, 2], `byte ${at} bit ${bit}`);
       t.is(storage.read(name)!.length, prefixLength);
