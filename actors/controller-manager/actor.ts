@@ -1,6 +1,7 @@
 import { Subject } from 'rxjs';
 import { ActorApiTransport } from '../../src/apiserver/actor-transport.js';
 import { contextPort } from '../../src/client/actor-port.js';
+import { ActiveIntervalLog } from '../../src/client/active-intervals.js';
 import { KubeClient } from '../../src/client/client.js';
 import { builtInControllers } from '../../src/controllers/index.js';
 import {
@@ -59,6 +60,7 @@ class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMess
         },
       }),
       onError: (error, where) => this.logError(error, where),
+      intervals: new ActiveIntervalLog(this.identity, context.storage, context.clock.wallNow()),
     });
     this.manager.start();
   }
