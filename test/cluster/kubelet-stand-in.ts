@@ -91,6 +91,11 @@ export class KubeletStandIn {
     }
   }
 
+  /** Looks at every cached pod again (after `outcome` changed its mind about pods it left Pending). */
+  resync(): void {
+    for (const key of this.informer.keys()) this.enqueue(key);
+  }
+
   /** True when no pod awaits an action of this stand-in. */
   get idle(): boolean {
     return this.pending.size === 0 && this.inFlight === 0;
