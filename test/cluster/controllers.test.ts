@@ -12,7 +12,8 @@ import { KubeClient } from '../../src/client/index.js';
 import { RealClock } from '../../src/runtime/real-clock.js';
 import type { ControllerManagerStatus } from '../../src/controllers/messages.js';
 import { freePort, kubectlFor, type Kubectl } from './helpers.js';
-import { KubeletStandIn, podsRef as pods, until } from './kubelet-stand-in.js';
+import { KubeletStandIn, podsRef as pods } from '../../tools/bench/kubelet-stand-in.js';
+import { until } from './pod-history.js';
 
 const network = '127.78.5';
 let shared: { cluster: Cluster; kubectl: Kubectl; client: KubeClient; kubelets: KubeletStandIn } | undefined;

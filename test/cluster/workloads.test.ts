@@ -12,7 +12,8 @@ import { Cluster } from '../../src/cluster/index.js';
 import { KubeClient } from '../../src/client/index.js';
 import { RealClock } from '../../src/runtime/real-clock.js';
 import { freePort, kubectlFor, type Kubectl } from './helpers.js';
-import { isPodReady, KubeletStandIn, PodHistory, podImage, podsRef, replay, until } from './kubelet-stand-in.js';
+import { KubeletStandIn, podImage, podsRef } from '../../tools/bench/kubelet-stand-in.js';
+import { isPodReady, PodHistory, replay, until } from './pod-history.js';
 
 const network = '127.78.6';
 let shared: { cluster: Cluster; kubectl: Kubectl; client: KubeClient; kubelets: KubeletStandIn } | undefined;

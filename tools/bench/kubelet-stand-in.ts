@@ -1,13 +1,11 @@
 /**
- * Test stand-ins for the scheduler and the kubelets until they exist, shared by the cluster tests
- * and the controllers benchmark:
+ * A stand-in for the scheduler and the kubelets until they exist, shared by the cluster tests and
+ * the controllers benchmark (it lives under tools/ because tools may not import test helpers):
  * - `KubeletStandIn` watches every pod (an Informer): binds an unbound pod to a node, reports a
  *   bound pod Running and Ready (or Succeeded, for pods owned by a Job), and finishes the deletion
  *   of a terminating pod (grace period 0), as a kubelet would once its containers stopped.
  *   It also registers its nodes and renews their Leases, so the node lifecycle controller sees
  *   them alive.
- * - `PodHistory` records every pod watch event in the order the apiservers sent them (etcd
- *   revision order), so a test can compute what existed at every moment of a rollout.
  */
 import { formatRfc3339Micro, type KubeObject } from '../../src/api/index.js';
 import { isAlreadyExists, type KubeClient } from '../../src/client/index.js';
@@ -40,8 +38,11 @@ export interface KubeletStandInOptions {
 
 const ownedByJob = (pod: KubeObject) => (pod.metadata?.ownerReferences ?? []).some((o) => o.kind === 'Job' && o.controller === true);
 
+/** The first container's image. */
+export const podImage = (pod: KubeObject) => (pod['spec'] as { containers: { image: string }[] }).containers[0]?.image;
+
 /** RFC 3339 at second precision, as the apiserver stores times. */
-export const nowRfc3339 = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const nowRfc3339 = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 export class KubeletStandIn {
   private readonly informer: Informer<KubeObject>;
@@ -49,6 +50,7 @@ export class KubeletStandIn {
   private readonly busy = new Set<string>();
   private inFlight = 0;
   private stopped = false;
+  private registered = false;
   private nextIp = 1;
   /** Writes performed, by kind. */
   readonly stats = { bound: 0, running: 0, succeeded: 0, failed: 0, deleted: 0, errors: 0 };
@@ -59,12 +61,20 @@ export class KubeletStandIn {
     this.informer.addEventHandler({ onAdd: enqueue, onUpdate: (_, obj) => enqueue(obj), onDelete: (obj) => enqueue(isTombstone(obj) ? obj.obj : obj) });
   }
 
-  async start(): Promise<void> {
+  /** Registers the nodes and starts their heartbeats (once; `start` does it too). */
+  async registerNodes(): Promise<void> {
+    if (this.registered) return;
+    this.registered = true;
     for (const name of this.o.nodes ?? ['node-a']) {
       await this.o.client.create(nodesRef, { apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True' }] } })
         .catch((e: unknown) => { if (!isAlreadyExists(e)) throw e; });
       void this.heartbeat(name);
     }
+  }
+
+  /** Registers the nodes, then acts on every pod, those that exist first. */
+  async start(): Promise<void> {
+    await this.registerNodes();
     this.informer.start();
     if (!(await this.informer.waitForSync())) throw new Error('kubelet stand-in: the pod informer did not sync');
   }
@@ -170,83 +180,5 @@ export class KubeletStandIn {
         { type: 'Ready', status: ready, lastTransitionTime: now },
       ],
     };
-  }
-}
-
-export type PodEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
-
-export interface PodEvent {
-  readonly type: PodEventType;
-  readonly atMs: number;
-  readonly pod: KubeObject;
-  /** Part of the informer's first list (the state when recording began), not a change. */
-  readonly initial: boolean;
-}
-
-/** Every pod watch event (optionally of one namespace), in the order they arrived. */
-export class PodHistory {
-  private readonly informer: Informer<KubeObject>;
-  readonly events: PodEvent[] = [];
-
-  constructor(client: KubeClient, namespace?: string) {
-    this.informer = new Informer<KubeObject>({ client, resource: podsRef, ...(namespace === undefined ? {} : { namespace }) });
-    const push = (type: PodEventType, pod: KubeObject, initial = false) => this.events.push({ type, atMs: Date.now(), pod, initial });
-    this.informer.addEventHandler({
-      onAdd: (pod, initial) => push('ADDED', pod, initial),
-      onUpdate: (_, pod) => push('MODIFIED', pod),
-      onDelete: (pod) => push('DELETED', isTombstone(pod) ? pod.obj : pod),
-    });
-  }
-
-  async start(): Promise<void> {
-    this.informer.start();
-    if (!(await this.informer.waitForSync())) throw new Error('pod history: the informer did not sync');
-  }
-
-  stop(): void {
-    this.informer.stop();
-  }
-
-  /** Relists (410) replace intermediate states by differences: a history with none is complete. */
-  get complete(): boolean {
-    return this.informer.stats.relistsOnExpired === 0;
-  }
-}
-
-export const isPodReady = (pod: KubeObject) => ((pod['status'] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [])
-  .some((c) => c.type === 'Ready' && c.status === 'True');
-
-export const podImage = (pod: KubeObject) => (pod['spec'] as { containers: { image: string }[] }).containers[0]?.image;
-
-/**
- * Replays a history, calling `observe` with the live pods after each event (in revision order,
- * so each call is one moment of the cluster). Terminating pods (deletionTimestamp set) are
- * passed too; callers decide whether they count. The first list is one moment (observed once,
- * after its last object), not one per object.
- */
-export function replay(events: readonly PodEvent[], observe: (live: ReadonlyMap<string, KubeObject>, event: PodEvent | undefined) => void): void {
-  const live = new Map<string, KubeObject>();
-  let listed = false;
-  for (const e of events) {
-    if (!e.initial && !listed) {
-      listed = true;
-      observe(live, undefined);
-    }
-    const key = `${e.pod.metadata!.namespace}/${e.pod.metadata!.name}`;
-    if (e.type === 'DELETED') live.delete(key);
-    else live.set(key, e.pod);
-    if (!e.initial) observe(live, e);
-  }
-  if (!listed) observe(live, undefined);
-}
-
-/** Polls `probe` every 100 ms until it returns a value. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(wallClock, 100);
   }
 }
