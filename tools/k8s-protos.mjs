@@ -43,6 +43,7 @@ const roots = {
   'k8s.io.api.admissionregistration.v1': ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'],
   'k8s.io.api.authentication.v1': ['TokenReview', 'TokenRequest'],
   'k8s.io.api.authorization.v1': ['SubjectAccessReview', 'SelfSubjectAccessReview', 'LocalSubjectAccessReview', 'SelfSubjectRulesReview'],
+  'k8s.io.metrics.pkg.apis.metrics.v1beta1': ['PodMetrics', 'NodeMetrics'],
   'k8s.io.apimachinery.pkg.apis.meta.v1': ['DeleteOptions'],
   // The envelope every protobuf body comes in.
   'k8s.io.apimachinery.pkg.runtime': ['Unknown'],

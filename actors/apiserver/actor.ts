@@ -179,6 +179,7 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
       kv: this.kv, clock: this.context.clock, prng: this.context.random,
       serverAddress: this.config.serverAddress ?? '127.0.0.1:6443',
       ...(this.config.tokens ? { authenticator: this.authenticator(this.config.tokens) } : {}),
+      admission: { defaultTolerationSeconds: Math.round(profile(this.config.profile ?? 'fast').notReadyTolerationMs / 1000) },
       ...(this.config.serviceAccountSigningKeyPem ? { tokenIssuer: { signingKeyPem: this.config.serviceAccountSigningKeyPem } } : {}),
     });
     try {

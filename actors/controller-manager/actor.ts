@@ -1,8 +1,9 @@
 import { Subject } from 'rxjs';
 import { ActorApiTransport } from '../../src/apiserver/actor-transport.js';
 import { contextPort } from '../../src/client/actor-port.js';
+import { ActiveIntervalLog } from '../../src/client/active-intervals.js';
 import { KubeClient } from '../../src/client/client.js';
-import { builtInControllers } from '../../src/controllers/index.js';
+import { builtInControllers, kubernetesHpa, kubernetesNodeLifecycle } from '../../src/controllers/index.js';
 import {
   controllerManagerLease, validateControllerManagerMessage,
   type ControllerManagerConfig, type ControllerManagerMessage, type ControllerManagerStatus,
@@ -43,7 +44,10 @@ class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMess
     const transport = new ActorApiTransport(contextPort(context, this.incoming), {
       servers: config.apiservers, ...(config.token === undefined ? {} : { token: config.token }),
     });
-    const registry = builtInControllers();
+    const registry = builtInControllers({
+      nodeLifecycle: { ...kubernetesNodeLifecycle, gracePeriodMs: timing.nodeGracePeriodMs },
+      hpa: { ...kubernetesHpa, syncPeriodMs: timing.hpaSyncPeriodMs, downscaleStabilizationMs: timing.hpaDownscaleStabilizationMs },
+    });
     const names = config.controllers ?? registry.names();
     const unknown = names.filter((n) => registry.get(n) === undefined);
     if (unknown.length > 0) throw new Error(`controller-manager: unknown controllers ${unknown.join(', ')}; known: ${registry.names().join(', ')}`);
@@ -59,6 +63,7 @@ class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMess
         },
       }),
       onError: (error, where) => this.logError(error, where),
+      intervals: new ActiveIntervalLog(this.identity, context.storage, context.clock.wallNow()),
     });
     this.manager.start();
   }

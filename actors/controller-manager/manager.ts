@@ -19,7 +19,8 @@ import {
   Expectations, IndexedCacheView, kindKey, mergeIndexers,
   type CacheView, type ControllerDefinition, type KindRef, type WatchEvent,
 } from '../../src/controllers/framework/index.js';
-import type { ActionCounts, ActiveInterval } from '../../src/controllers/messages.js';
+import type { ActionCounts } from '../../src/controllers/messages.js';
+import { ActiveIntervalLog, type IntervalRecord } from '../../src/client/active-intervals.js';
 import type { Clock } from '../../src/primitives/clock.js';
 import type { Prng } from '../../src/primitives/prng.js';
 import { executeResult, type ActionOutcome } from './execute.js';
@@ -40,14 +41,12 @@ export interface ControllerManagerOptions {
   readonly election?: ElectionConfig;
   readonly onAction?: (controller: string, key: string, outcome: ActionOutcome) => void;
   readonly onError?: (error: unknown, context: string) => void;
+  /** Where terms are recorded (default: in memory). */
+  readonly intervals?: ActiveIntervalLog;
 }
-
-/** Terms kept in memory (older ones are dropped first; the count of dropped ones is kept). */
-export const maxRecordedIntervals = 1_000;
 
 interface Term {
   readonly id: number;
-  readonly interval: { startMs: number; endMs?: number };
   readonly running: RunningController[];
   readonly queues: Map<string, WorkQueue<string>>;
   readonly expectations: Map<string, Expectations>;
@@ -62,12 +61,12 @@ export class ControllerManager {
   private readonly events: EventRecorder;
   private term: Term | undefined;
   private terms = 0;
-  private readonly intervals: ActiveInterval[] = [];
-  private droppedIntervals = 0;
+  private readonly intervals: ActiveIntervalLog;
   private stopped = false;
   private readonly counts = { ok: 0, failed: 0, fenced: 0, skipped: 0 };
 
   constructor(private readonly o: ControllerManagerOptions) {
+    this.intervals = o.intervals ?? new ActiveIntervalLog(o.identity);
     const specs = o.controllers.flatMap((c) => c.watches);
     for (const [key, indexers] of mergeIndexers(specs)) {
       const kind = specs.find((s) => kindKey(s.kind) === key)!.kind;
@@ -110,8 +109,8 @@ export class ControllerManager {
   }
 
   /** Every recorded term, the current one open (no endMs); wall-clock ms of this instance's clock. */
-  activeIntervals(): { readonly intervals: readonly ActiveInterval[]; readonly dropped: number } {
-    return { intervals: this.intervals.map((i) => ({ ...i })), dropped: this.droppedIntervals };
+  activeIntervals(): IntervalRecord {
+    return this.intervals.snapshot();
   }
 
   /** Calls performed since start, by outcome. */
@@ -132,11 +131,10 @@ export class ControllerManager {
 
   private startTerm(): void {
     if (this.term !== undefined || this.stopped) return;
-    const interval: ActiveInterval = { identity: this.o.identity, startMs: this.o.clock.wallNow() };
-    this.record(interval);
+    this.intervals.begin(this.o.clock.wallNow());
     const elector = this.elector;
     const term: Term = {
-      id: ++this.terms, interval, running: [], queues: new Map(), expectations: new Map(),
+      id: ++this.terms, running: [], queues: new Map(), expectations: new Map(),
       validUntil: () => (elector === undefined ? Infinity : elector.leadingUntilMs() ?? -Infinity),
     };
     this.term = term;
@@ -179,7 +177,7 @@ export class ControllerManager {
     const term = this.term;
     if (term === undefined) return;
     this.term = undefined;
-    term.interval.endMs = this.o.clock.wallNow();
+    this.intervals.end(this.o.clock.wallNow());
     await Promise.all(term.running.map((r) => r.stop()));
   }
 
@@ -203,14 +201,6 @@ export class ControllerManager {
         if (e.afterMs === undefined || e.afterMs <= 0) queue.add(e.key);
         else queue.addAfter(e.key, e.afterMs);
       }
-    }
-  }
-
-  private record(interval: ActiveInterval): void {
-    this.intervals.push(interval);
-    if (this.intervals.length > maxRecordedIntervals) {
-      this.intervals.shift();
-      this.droppedIntervals++;
     }
   }
 }

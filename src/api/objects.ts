@@ -109,6 +109,12 @@ export function prepareForCreate(input: JsonObject, info: ResourceInfo, p: Creat
 
 export type UpdateTarget = 'main' | 'status';
 
+function sameSecond(a: unknown, b: unknown): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string') return false;
+  const [x, y] = [parseRfc3339(a), parseRfc3339(b)];
+  return x !== undefined && y !== undefined && Math.floor(x / 1000) === Math.floor(y / 1000);
+}
+
 /**
  * Prepares an update. `main`: status is kept from the old object for kinds with a status
  * subresource, generation bumps when spec changes. `status`: only status (and labels/annotations)
@@ -124,6 +130,9 @@ export function prepareForUpdate(input: JsonObject, old: JsonObject, info: Resou
       else delete m[k];
     }
   }
+  // Times are compared as times at second precision, as metav1.Time is: the official Python client
+  // sends back `2026-01-02T03:04:05+00:00` for the `...05Z` it read.
+  if (sameSecond(m['creationTimestamp'], om['creationTimestamp'])) m['creationTimestamp'] = om['creationTimestamp'];
   for (const k of ['deletionTimestamp', 'deletionGracePeriodSeconds']) {
     if (om[k] === undefined) delete m[k];
     else m[k] = om[k];

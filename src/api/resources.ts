@@ -28,6 +28,11 @@ export interface ResourceInfo {
   readonly verbs: readonly Verb[];
   readonly hasStatus: boolean;
   readonly subresources: readonly SubresourceInfo[];
+  /**
+   * The storage key's collection segment when `resource` alone would collide with another group's
+   * (metrics.k8s.io's `pods`); kube-apiserver keys such resources by group too.
+   */
+  readonly storageResource?: string;
 }
 
 const allVerbs: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -45,6 +50,8 @@ interface Spec {
   scale?: boolean;
   verbs?: readonly Verb[];
   extra?: SubresourceInfo[];
+  /** Key the objects under <group>/<resource> (a resource name another group also uses). */
+  groupInStorageKey?: boolean;
 }
 
 const specs: readonly Spec[] = [
@@ -83,6 +90,10 @@ const specs: readonly Spec[] = [
   { group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass', resource: 'priorityclasses', namespaced: false, shortNames: ['pc'] },
   { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', resource: 'horizontalpodautoscalers', namespaced: true,
     shortNames: ['hpa'], all: true, status: true },
+  // metrics-server's API (read by `kubectl top` and the HPA). Written by whoever measures usage:
+  // tests today, the kubelets once they report it.
+  { group: 'metrics.k8s.io', version: 'v1beta1', kind: 'PodMetrics', resource: 'pods', namespaced: true, groupInStorageKey: true },
+  { group: 'metrics.k8s.io', version: 'v1beta1', kind: 'NodeMetrics', resource: 'nodes', namespaced: false, groupInStorageKey: true },
 ];
 
 function build(s: Spec): ResourceInfo {
@@ -95,6 +106,7 @@ function build(s: Spec): ResourceInfo {
     group: s.group, version: s.version, kind: s.kind, listKind: `${s.kind}List`, resource: s.resource,
     singular: s.kind.toLowerCase(), namespaced: s.namespaced, shortNames: s.shortNames ?? [],
     categories: s.all === true ? ['all'] : [], verbs: s.verbs ?? allVerbs, hasStatus: s.status === true, subresources: subs,
+    ...(s.groupInStorageKey === true ? { storageResource: `${s.group}/${s.resource}` } : {}),
   };
 }
 
@@ -136,15 +148,17 @@ const registryRoot = '/registry';
 /** The etcd key of one object: /registry/<resource>/<ns>/<name>, or /registry/<resource>/<name>. */
 export function storageKey(info: ResourceInfo, namespace: string | undefined, name: string): string {
   if (name === '' || name.includes('/')) throw new Error(`invalid object name for a storage key: ${JSON.stringify(name)}`);
-  if (!info.namespaced) return `${registryRoot}/${info.resource}/${name}`;
+  const collection = info.storageResource ?? info.resource;
+  if (!info.namespaced) return `${registryRoot}/${collection}/${name}`;
   if (namespace === undefined || namespace === '') throw new Error(`${info.resource} is namespaced: a namespace is required`);
-  return `${registryRoot}/${info.resource}/${namespace}/${name}`;
+  return `${registryRoot}/${collection}/${namespace}/${name}`;
 }
 
 /** The key prefix of a collection: every namespace when `namespace` is omitted. Ends with "/". */
 export function storagePrefix(info: ResourceInfo, namespace?: string): string {
-  if (info.namespaced && namespace !== undefined && namespace !== '') return `${registryRoot}/${info.resource}/${namespace}/`;
-  return `${registryRoot}/${info.resource}/`;
+  const collection = info.storageResource ?? info.resource;
+  if (info.namespaced && namespace !== undefined && namespace !== '') return `${registryRoot}/${collection}/${namespace}/`;
+  return `${registryRoot}/${collection}/`;
 }
 
 // ---------------------------------------------------------------------------------------------

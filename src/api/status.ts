@@ -10,7 +10,9 @@ export type StatusReason =
 export type CauseType =
   | 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueDuplicate' | 'FieldValueNotSupported'
   | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueNotFound' | 'FieldValueTypeInvalid' | 'FieldManagerConflict'
-  | 'UnexpectedServerResponse';
+  | 'UnexpectedServerResponse'
+  /** policy: an eviction refused by a PodDisruptionBudget (upstream's EvictionCause DisruptionBudget). */
+  | 'DisruptionBudget';
 
 export interface StatusCause {
   reason?: CauseType;

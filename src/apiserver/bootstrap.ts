@@ -30,6 +30,13 @@ export async function bootstrapCluster(registry: Registry, o: BootstrapOptions):
     metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
     spec: { type: 'ClusterIP', clusterIP: o.kubernetesServiceIp, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None' },
   });
+  // The two system classes kube-apiserver always creates.
+  for (const [name, value] of [['system-node-critical', 2_000_001_000], ['system-cluster-critical', 2_000_000_000]] as const) {
+    await ensure(registry, 'scheduling.k8s.io', 'priorityclasses', undefined, {
+      apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name }, value,
+      description: `Used for system critical pods that must ${name === 'system-node-critical' ? 'not be moved from their current node' : 'run in the cluster, but can be moved to another node if necessary'}.`,
+    });
+  }
   for (const role of o.policy.clusterRoles) {
     await ensure(registry, 'rbac.authorization.k8s.io', 'clusterroles', undefined, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', ...role } as JsonObject);
   }

@@ -35,6 +35,7 @@ import { bootstrapCluster } from './bootstrap.js';
 import { selfSubjectAccessReview, selfSubjectAccessReviewPath } from './access-review.js';
 import { ClusterIpAllocator } from './cluster-ip.js';
 import type { TokenIssuerConfig } from './token-request.js';
+import type { AdmissionConfig } from './admission.js';
 
 export interface ApiServerCoreOptions {
   readonly kv: KvClient;
@@ -56,6 +57,8 @@ export interface ApiServerCoreOptions {
   readonly watchCacheCapacity?: number;
   /** Serves pods/log once kubelets exist; absent: pods/log answers 503 "logs not available yet". */
   readonly podLogs?: PodLogSource;
+  /** Admission plugin settings (default: upstream's). */
+  readonly admission?: AdmissionConfig;
   /** Issues serviceaccounts/token (TokenRequest); absent: that subresource answers 404. */
   readonly tokenIssuer?: TokenIssuerConfig;
 }
@@ -84,6 +87,7 @@ export class ApiServerCore implements ApiTransport {
       storage: this.storage, clock: o.clock, newUid: () => this.uid(),
       nameSuffix: () => Array.from({ length: 5 }, () => nameSuffixAlphabet[this.randomInt(nameSuffixAlphabet.length)]).join(''),
       allocateClusterIp: () => allocator.allocate(),
+      ...(o.admission ? { admission: o.admission } : {}),
     });
   }
 

@@ -50,6 +50,7 @@ export function protoPackageOf(apiVersion: string): string {
   const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
   if (group === '') return `k8s.io.api.core.${version}`;
   if (group === 'apiregistration.k8s.io') return `k8s.io.kube_aggregator.pkg.apis.apiregistration.${version}`;
+  if (group === 'metrics.k8s.io') return `k8s.io.metrics.pkg.apis.metrics.${version}`;
   return `k8s.io.api.${group.split('.')[0] ?? ''}.${version}`;
 }
 
@@ -229,6 +230,7 @@ function specialJson(t: protobuf.Type, get: Getter): { is: false } | { is: true;
   switch (full) {
     case `${metaV1}.Time`: return { is: true, value: timeOf(get, false) };
     case `${metaV1}.MicroTime`: return { is: true, value: timeOf(get, true) };
+    case `${metaV1}.Duration`: return { is: true, value: goDuration(Number(get('duration') ?? 0)) };
     case 'k8s.io.apimachinery.pkg.api.resource.Quantity': return { is: true, value: String(get('string') ?? '') };
     case 'k8s.io.apimachinery.pkg.util.intstr.IntOrString':
       return { is: true, value: get('type') === 1 ? String(get('strVal') ?? '') : Number(get('intVal') ?? 0) };
@@ -251,6 +253,23 @@ function timeOf(get: Getter, micro: boolean): string | undefined {
   // Go: RFC 3339 in UTC; Time drops the fraction, MicroTime keeps microseconds.
   return micro ? `${iso.slice(0, 19)}.${String(Math.floor(nanos / 1000)).padStart(6, '0')}Z` : `${iso.slice(0, 19)}Z`;
 }
+
+/** Go's time.Duration.String(): "1m30s", "1.5s", "500ms", "0s". */
+function goDuration(nanos: number): string {
+  if (nanos === 0) return '0s';
+  const sign = nanos < 0 ? '-' : '';
+  let n = Math.abs(nanos);
+  if (n < 1e3) return `${sign}${n}ns`;
+  if (n < 1e6) return `${sign}${trimZeros(n / 1e3)}µs`;
+  if (n < 1e9) return `${sign}${trimZeros(n / 1e6)}ms`;
+  const h = Math.floor(n / 3.6e12);
+  n -= h * 3.6e12;
+  const m = Math.floor(n / 6e10);
+  n -= m * 6e10;
+  return `${sign}${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${trimZeros(n / 1e9)}s`;
+}
+
+const trimZeros = (x: number): string => x.toFixed(9).replace(/\.?0+$/, '');
 
 function embeddedJson(raw: unknown): unknown {
   if (typeof raw !== 'string' || raw === '') return undefined;

@@ -11,6 +11,7 @@ import {
   resourceVersionMatches, shouldRemoveAfterUpdate, type UpdateTarget, validateCreate, validateUpdate,
 } from '../api/index.js';
 import type { Clock } from '../primitives/clock.js';
+import { admit, defaultAdmissionConfig, type AdmissionConfig } from './admission.js';
 import { maxGenerateNameAttempts, maxUpdateRetries } from './limits.js';
 import { failOf, groupResource, type ObjectStorage, okOf, type Outcome, type Stored } from './storage.js';
 
@@ -22,6 +23,7 @@ export interface RegistryDeps {
   readonly nameSuffix: () => string;
   /** A free Service ClusterIP. */
   readonly allocateClusterIp: () => Promise<string>;
+  readonly admission?: AdmissionConfig;
 }
 
 export interface WriteOptions {
@@ -68,6 +70,8 @@ export class Registry {
       const ns = await this.namespaceWritable(namespace ?? '');
       if (!ns.ok) return ns;
     }
+    const admitted = await admit({ info, namespace, object: body, input }, this, this.d.admission ?? defaultAdmissionConfig);
+    if (!admitted.ok) return admitted;
     const generated = nameOf(body) === '' && typeof asRecord(body['metadata'])?.['generateName'] === 'string';
     for (let attempt = 0; ; attempt++) {
       const prepared = await this.prepareCreate(info, body, opts);

@@ -5,7 +5,7 @@
  */
 import {
   applyJsonPatch, applyMergePatch, applyScale, applyStrategicMergePatch, asRecord, asString, badRequest, conflict,
-  decodeEviction, deepClone, findSubresource, invalid, isRecord, joinApiVersion, type JsonObject, listOf,
+  deepClone, findSubresource, invalid, isRecord, joinApiVersion, type JsonObject, listOf,
   methodNotAllowed, type PatchResult, patchTypeFor, scaleOf, serverSideApply, serviceUnavailable, type Status,
   statusFailure, toTable, type UpdateTarget, unsupportedMediaType, wantsTable, parseIncludeObject, expired,
 } from '../api/index.js';
@@ -17,6 +17,7 @@ import {
   statusResponse, strictCheck, successStatus,
 } from './request.js';
 import type { ResourceRoute } from './route.js';
+import { postEviction } from './eviction.js';
 import { postToken, type TokenIssuerConfig } from './token-request.js';
 import { failOf, groupResource, okOf, type Outcome, type Stored } from './storage.js';
 
@@ -321,21 +322,6 @@ const postBinding: Handler = async (r, c) => {
   if (dryRun.value) return jsonResponse(201, successStatus(201));
   const written = await r.storage.update(info, got.value.key, pod, got.value.modRevision, c.route.name!);
   return written.ok ? jsonResponse(201, successStatus(201)) : statusResponse(written.status);
-};
-
-/** pods/eviction: deletes the pod with the eviction's DeleteOptions (PodDisruptionBudgets are not checked yet). */
-const postEviction: Handler = async (r, c) => {
-  const body = decodeObjectBody(c.body, c.headers['content-type']);
-  if (!body.ok) return statusResponse(body.status);
-  const ev = decodeEviction(body.value);
-  if ('error' in ev) return statusResponse(badRequest(ev.error));
-  if (ev.name !== c.route.name) return statusResponse(badRequest(`name in URL does not match name in Eviction object`));
-  const options = deleteOptionsOf(ev.deleteOptions, {});
-  if (!options.ok) return statusResponse(options.status);
-  const dryRun = dryRunOf(c.query);
-  if (!dryRun.ok) return statusResponse(dryRun.status);
-  const out = await r.delete(c.route.info, c.route.namespace, ev.name, options.value, dryRun.value);
-  return out.ok ? jsonResponse(201, successStatus(201)) : statusResponse(out.status);
 };
 
 /**

@@ -10,6 +10,7 @@ import { disruptionController } from './disruption.js';
 import { deploymentController } from './deployment.js';
 import { endpointSliceController, endpointsController } from './endpoints.js';
 import { garbageCollectorController } from './garbagecollector.js';
+import { hpaController, kubernetesHpa, type HpaConfig } from './hpa.js';
 import { jobController } from './job.js';
 import { namespaceController } from './namespace.js';
 import { kubernetesNodeLifecycle, nodeLifecycleController, taintEvictionController, type NodeLifecycleConfig } from './nodelifecycle.js';
@@ -31,10 +32,12 @@ export * from './daemonset.js';
 export * from './cron.js';
 export * from './cronjob.js';
 export * from './disruption.js';
+export * from './hpa.js';
 
 export interface BuiltInOptions {
   /** The timing profile's node grace period etc. (DESIGN §4). */
   readonly nodeLifecycle?: NodeLifecycleConfig;
+  readonly hpa?: HpaConfig;
 }
 
 /** Every built-in controller, registered under its kube-controller-manager name. */
@@ -53,5 +56,6 @@ export function builtInControllers(options: BuiltInOptions = {}): ControllerRegi
     .register(statefulSetController)
     .register(daemonSetController)
     .register(cronJobController)
-    .register(disruptionController);
+    .register(disruptionController)
+    .register(hpaController(options.hpa ?? kubernetesHpa));
 }

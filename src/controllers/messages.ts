@@ -1,3 +1,4 @@
+import type { ActiveInterval } from '../client/active-intervals.js';
 import type { Address } from '../primitives/address.js';
 import type { ProfileName } from '../runtime/profiles.js';
 import { isRecord, protocolError, type ProtocolError } from '../runtime/validate.js';
@@ -15,12 +16,7 @@ export type ControllerManagerMessage =
   /** The apiservers' watch tells (events, ends, heartbeats) for this actor's informers. */
   | Extract<ApiserverReply, { type: 'apiWatchEvent' | 'apiWatchEnd' | 'apiWatchHeartbeat' }>;
 
-/** One term as the active instance, by the instance's wall clock; `endMs` absent while still active. */
-export interface ActiveInterval {
-  readonly identity: string;
-  readonly startMs: number;
-  endMs?: number;
-}
+export type { ActiveInterval } from '../client/active-intervals.js';
 
 export interface ActionCounts {
   readonly ok: number;

@@ -19,6 +19,9 @@ export interface TimingProfile {
   readonly notReadyTolerationMs: number;
   readonly crashLoopBackoffStartMs: number;
   readonly crashLoopBackoffMaxMs: number;
+  /** HPA: --horizontal-pod-autoscaler-sync-period and the default scale-down stabilization window. */
+  readonly hpaSyncPeriodMs: number;
+  readonly hpaDownscaleStabilizationMs: number;
   /** How often the apiservers compact etcd, keeping one interval of history (kube-apiserver's --etcd-compaction-interval). */
   readonly apiserverCompactionIntervalMs: number;
 }
@@ -37,6 +40,8 @@ export const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     notReadyTolerationMs: 300_000,
     crashLoopBackoffStartMs: 10_000,
     crashLoopBackoffMaxMs: 300_000,
+    hpaSyncPeriodMs: 15_000,
+    hpaDownscaleStabilizationMs: 300_000,
     apiserverCompactionIntervalMs: 300_000,
   },
   fast: {
@@ -54,6 +59,8 @@ export const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     notReadyTolerationMs: 5_000,
     crashLoopBackoffStartMs: 100,
     crashLoopBackoffMaxMs: 5_000,
+    hpaSyncPeriodMs: 1_000,
+    hpaDownscaleStabilizationMs: 10_000,
     apiserverCompactionIntervalMs: 60_000,
   },
 };

@@ -159,7 +159,7 @@ test('resource registry lookups and storage keys', (t) => {
 test('classic discovery documents', (t) => {
   t.deepEqual(apiVersions('127.0.0.1:6443'), { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:6443' }] });
   const groups = apiGroupList()['groups'] as JsonObject[];
-  t.deepEqual(groups.map((g) => g['name']), ['apps', 'batch', 'coordination.k8s.io', 'discovery.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'scheduling.k8s.io', 'autoscaling']);
+  t.deepEqual(groups.map((g) => g['name']), ['apps', 'batch', 'coordination.k8s.io', 'discovery.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'scheduling.k8s.io', 'autoscaling', 'metrics.k8s.io']);
   t.deepEqual(groups[0], { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } });
   const core = apiResourceList('', 'v1');
   if (core === undefined) return t.fail();

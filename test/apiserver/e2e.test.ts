@@ -2,3 +2,4 @@
 import './kubectl.cases.js';
 import './https.cases.js';
 import './ha.cases.js';
+import './metrics.cases.js';

@@ -7,6 +7,14 @@ import { kindsServedSoon, protobufSamples } from './protobuf-samples.js';
 
 const meta = 'k8s.io.apimachinery.pkg.apis.meta.v1';
 
+/** "1m30s" → nanoseconds (the samples' forms only). */
+function goDurationNanos(s: string): number {
+  const units: Record<string, number> = { h: 3.6e12, m: 6e10, s: 1e9, ms: 1e6 };
+  let total = 0;
+  for (const [, n, u] of s.matchAll(/([0-9.]+)(ms|h|m|s)/g)) total += Number(n) * units[u!]!;
+  return total;
+}
+
 /** The inverse of the decoder's JSON mapping, for building test bodies. */
 function protoValue(f: protobuf.Field, v: unknown): unknown {
   const t = f.resolvedType;
@@ -18,6 +26,7 @@ function protoValue(f: protobuf.Field, v: unknown): unknown {
       const micros = /\.(\d{6})Z$/.exec(String(v));
       return { seconds: Math.floor(ms / 1000), nanos: micros ? Number(micros[1]) * 1000 : 0 };
     }
+    case `${meta}.Duration`: return { duration: goDurationNanos(String(v)) };
     case 'k8s.io.apimachinery.pkg.api.resource.Quantity': return { string: v };
     case 'k8s.io.apimachinery.pkg.util.intstr.IntOrString': return typeof v === 'number' ? { type: 0, intVal: v } : { type: 1, strVal: v };
     case 'k8s.io.apimachinery.pkg.runtime.RawExtension': return { raw: Buffer.from(JSON.stringify(v)) };

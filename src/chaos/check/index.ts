@@ -6,5 +6,6 @@ export * from './watch.js';
 export * from './hashes.js';
 export * from './election.js';
 export * from './recovery.js';
+export * from './single-active.js';
 export * from './verdict.js';
 export * from './run.js';

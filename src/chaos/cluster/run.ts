@@ -9,7 +9,7 @@ import { Cluster, readyz } from '../../cluster/index.js';
 import { ApiError, HttpsTransport, KubeClient, isNotFound } from '../../client/index.js';
 import type { MemberStatus } from '../../etcd/messages.js';
 import {
-  HistoryRecorder, aggregate, checkAckedWritesPresent, checkRecovery, checkRun, toCheckResult,
+  HistoryRecorder, aggregate, checkAckedWritesPresent, checkRecovery, checkRun, checkSingleActive, toCheckResult,
   type CheckResult, type KvValue, type RoleObservation,
 } from '../check/index.js';
 import { driverFor, waitUntil } from '../driver.js';
@@ -35,6 +35,8 @@ export interface ControlPlaneFaultContext {
 export interface ControlPlaneFault extends Named {
   /** Whether `--silent-kill` means something to this fault. */
   readonly silentKill?: boolean;
+  /** The fault kills the victim's host: its actors die at injection (a crashed term then ends there). */
+  readonly killsVictim?: boolean;
   inject(ctx: ControlPlaneFaultContext): Promise<() => Promise<string>>;
 }
 
@@ -44,6 +46,7 @@ controlPlaneFaultRegistry.register({
   name: 'kill-serving-master',
   description: 'kill the master whose apiserver served the last request (its etcd member dies with it), then restart it',
   silentKill: true,
+  killsVictim: true,
   async inject({ cluster, victim, silentKill, note }) {
     await cluster.system.killHost(victim, { resetConnections: !silentKill });
     note(`killed ${victim} ${silentKill ? 'silently (a power loss: no connection resets)' : '(its connections reset)'}; its apiserver served the last request, its etcd member died with it`);
@@ -218,6 +221,17 @@ async function etcdStatuses(system: ActorSystem, members: readonly Address[]): P
  * (a write issued after the fault acknowledged), every apiserver ready again, one leader per term,
  * etcd members equal, a final write. A check whose data could not be collected is 'unknown'.
  */
+/** At most one active controller-manager at any moment, from every instance's durable record of its terms. */
+async function singleControllerManager(cluster: Cluster, deathsMs: ReadonlyMap<string, readonly number[]>): Promise<CheckResult> {
+  const statuses = await cluster.controllerManagerStatus();
+  const answered = new Set(statuses.map((s) => s.identity));
+  const missing = cluster.controllerManagers.filter((a) => !answered.has(a));
+  const verdict = checkSingleActive({
+    component: 'controller-manager', intervals: statuses.flatMap((s) => s.intervals), deathsMs, missing, nowMs: Date.now(),
+  });
+  return toCheckResult('single-active-controller-manager', verdict);
+}
+
 export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): Promise<ControlPlaneChaosResult> {
   const experiment = options.experiment ?? 'kill-serving-master';
   const fault = controlPlaneFaultRegistry.require(experiment);
@@ -241,7 +255,7 @@ export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): P
     }
   })();
   try {
-    notes.push(`started ${cluster.masters.length} masters (etcd + apiserver each) and the front door at ${cluster.server} in ${Math.round(performance.now() - began)} ms`);
+    notes.push(`started ${cluster.masters.length} masters (etcd, apiserver and controller-manager each) and the front door at ${cluster.server} in ${Math.round(performance.now() - began)} ms`);
     const kube = new KubeClient({ transport, clock: new RealClock(), requestTimeoutMs: 2_000, maxReadAttempts: 1 });
     await kube.create({ apiVersion: 'v1', kind: 'Namespace' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
     const keys = options.keys ?? 5;
@@ -251,6 +265,7 @@ export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): P
 
     const victim = cluster.lastServedBy() ?? cluster.masters[0]!;
     const faultAt = workload.now();
+    const faultWallMs = Date.now();
     const heal = await fault.inject({
       cluster, victim, silentKill: options.silentKill ?? false,
       random: new SeededPrng(options.seed).fork(`control-plane:fault:${experiment}`),
@@ -269,6 +284,7 @@ export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): P
     checks.push({ name: 'apiservers-ready-again', status: ready ? 'pass' : 'fail', detail: ready ? 'all apiservers answer /readyz after healing' : 'an apiserver is still not ready 10 s after healing' });
     await new Promise((resolve) => setTimeout(resolve, AFTER_MS));
     await workload.stop();
+    checks.push(await singleControllerManager(cluster, fault.killsVictim === true ? new Map([[`${victim}/controller-manager`, [faultWallMs]]]) : new Map()));
 
     const final = await kube.patch(CONFIGMAP, NAMESPACE, 'final', { ...CONFIGMAP, metadata: { name: 'final', namespace: NAMESPACE }, data: { v: 'final' } }, { type: 'apply', fieldManager: 'final', force: true }).then(() => true, () => false);
     checks.push({ name: 'final-write', status: final ? 'pass' : 'fail', detail: final ? 'a write after healing was acknowledged' : 'the write after healing failed' });

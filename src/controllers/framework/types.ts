@@ -103,7 +103,7 @@ export type ApiAction =
   | ActionBase & { readonly type: 'updateStatus'; readonly body: KubeObject }
   | ActionBase & {
     readonly type: 'patch'; readonly namespace: string | undefined; readonly name: string;
-    readonly patchType: PatchType; readonly patch: JsonObject | readonly JsonObject[]; readonly subresource?: 'status';
+    readonly patchType: PatchType; readonly patch: JsonObject | readonly JsonObject[]; readonly subresource?: 'status' | 'scale';
   }
   | ActionBase & {
     readonly type: 'delete'; readonly namespace: string | undefined; readonly name: string;
