@@ -10,7 +10,7 @@ import { sleep } from '../../src/primitives/clock.js';
 import { wallClock } from '../../src/runtime/real-clock.js';
 import { podsRef } from '../../tools/bench/kubelet-stand-in.js';
 
-export type PodEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+type PodEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface PodEvent {
   readonly type: PodEventType;
