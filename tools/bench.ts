@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run: (args: string[]) => Promise<v
   etcd: () => import('./bench/etcd.js'),
   'etcd-chaos': () => import('./bench/etcd-chaos.js'),
   apiserver: () => import('./bench/apiserver.js'),
+  controllers: () => import('./bench/controllers.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -325,7 +325,21 @@ export class ThreadedSystem implements ActorSystem {
   }
 
   /** Replace a thread's worker: fresh channels to every live thread, then the actors start anew. */
-  private async respawnThread(slot: ThreadSlot): Promise<void> {
+  /**
+   * One respawn at a time: a respawning thread is wired only to threads that have a control
+   * port, and `terminate` clears it at once, so two threads respawned together (the threads of
+   * one restarted host) would each skip the other and never get a port between them; their
+   * messages would then vanish (the router drops what has no port).
+   */
+  private respawnThread(slot: ThreadSlot): Promise<void> {
+    const next = this.respawning.then(() => this.respawnThreadNow(slot));
+    this.respawning = next.catch(() => undefined);
+    return next;
+  }
+
+  private respawning: Promise<void> = Promise.resolve();
+
+  private async respawnThreadNow(slot: ThreadSlot): Promise<void> {
     await this.terminate(slot);
     if (this.stopping) return;
     const peers: { thread: number; port: MessagePort }[] = [];

@@ -7,27 +7,27 @@
  */
 import { manifestPath } from '../fixtures/paths.js';
 import test from 'ava';
-import type { KubeObject } from '../../src/api/index.js';
 import { Cluster } from '../../src/cluster/index.js';
 import { KubeClient } from '../../src/client/index.js';
 import { RealClock } from '../../src/runtime/real-clock.js';
-import { sleep } from '../../src/primitives/clock.js';
-import { wallClock } from '../../src/runtime/real-clock.js';
 import type { ControllerManagerStatus } from '../../src/controllers/messages.js';
 import { freePort, kubectlFor, type Kubectl } from './helpers.js';
+import { KubeletStandIn, podsRef as pods } from '../../tools/bench/kubelet-stand-in.js';
+import { until } from './pod-history.js';
 
 const network = '127.78.5';
-const pods = { apiVersion: 'v1', kind: 'Pod' } as const;
-let shared: { cluster: Cluster; kubectl: Kubectl; client: KubeClient } | undefined;
+let shared: { cluster: Cluster; kubectl: Kubectl; client: KubeClient; kubelets: KubeletStandIn } | undefined;
 
 test.before(async () => {
   const cluster = await Cluster.start({ apiserverNetwork: network, apiserverPort: await freePort(`${network}.1`), frontDoor: { host: `${network}.100`, port: 0 }, seed: 11 });
   const client = new KubeClient({ transport: cluster.apiTransport({ attemptTimeoutMs: 2_000 }), clock: new RealClock() });
-  shared = { cluster, kubectl: await kubectlFor(cluster.kubeconfigPath), client };
-  await client.create({ apiVersion: 'v1', kind: 'Node' }, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+  const kubelets = new KubeletStandIn({ client });
+  shared = { cluster, kubectl: await kubectlFor(cluster.kubeconfigPath), client, kubelets };
+  await kubelets.start();
 });
 
 test.after.always(async () => {
+  shared?.kubelets.stop();
   await shared?.kubectl.close();
   await shared?.cluster.stop();
 });
@@ -37,43 +37,10 @@ function started() {
   return shared;
 }
 
-/** Stands in for the scheduler and kubelets until they exist: bind every pending pod, then report it Running and Ready. */
-async function actAsKubelets(client: KubeClient): Promise<number> {
-  let acted = 0;
-  for (const pod of (await client.list<KubeObject>(pods)).items) {
-    const ns = pod.metadata!.namespace!;
-    const name = pod.metadata!.name!;
-    const spec = pod['spec'] as { nodeName?: string };
-    const status = pod['status'] as { phase?: string } | undefined;
-    try {
-      if (pod.metadata?.deletionTimestamp !== undefined) await client.delete(pods, ns, name, { gracePeriodSeconds: 0 });
-      else if (spec.nodeName === undefined) await client.bindPod(ns, name, 'node-a');
-      else if (status?.phase !== 'Running') {
-        const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-        await client.updateStatus(pods, { ...pod, status: { phase: 'Running', podIP: '127.244.0.9', startTime: now, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }, { type: 'ContainersReady', status: 'True', lastTransitionTime: now }] } });
-      } else continue;
-      acted++;
-    } catch {
-      // A pod that changed meanwhile is handled on the next pass.
-    }
-  }
-  return acted;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(wallClock, 100);
-  }
-}
-
 const activeOnes = (all: readonly ControllerManagerStatus[]) => all.filter((s) => s.active);
 
 test.serial('kubectl apply of the seed Deployment: a ReplicaSet, two pods, and rollout status completes', async (t) => {
-  const { kubectl, client, cluster } = started();
+  const { kubectl, cluster } = started();
   const active = await until('one active controller-manager', async () => {
     const a = activeOnes(await cluster.controllerManagerStatus());
     return a.length === 1 ? a : undefined;
@@ -81,14 +48,7 @@ test.serial('kubectl apply of the seed Deployment: a ReplicaSet, two pods, and r
   t.regex(active[0]!.identity, /^master-\d\/controller-manager$/);
   const applied = await kubectl(['apply', '-f', manifestPath('nginx-deployment.yaml')]);
   t.is(applied.code, 0, applied.stderr);
-  const rollout = kubectl(['rollout', 'status', 'deployment/nginx-deployment', '--timeout=30s'], { timeoutMs: 40_000 });
-  let done = false;
-  void rollout.then(() => { done = true; });
-  while (!done) {
-    await actAsKubelets(client);
-    await sleep(wallClock, 100);
-  }
-  const r = await rollout;
+  const r = await kubectl(['rollout', 'status', 'deployment/nginx-deployment', '--timeout=30s'], { timeoutMs: 40_000 });
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /successfully rolled out/);
   t.regex((await kubectl(['get', 'rs', '-o', 'name'])).stdout, /replicaset.apps\/nginx-deployment-[a-z0-9]+/);
@@ -113,7 +73,6 @@ test.serial('killing the master of the active controller-manager: another takes 
   t.true(takeoverMs <= 2_500, `takeover took ${takeoverMs} ms`);
   t.is((await kubectl(['scale', 'deployment/nginx-deployment', '--replicas=4'])).code, 0);
   await until('4 pods', async () => {
-    await actAsKubelets(client);
     return (await client.list(pods, { namespace: 'default' })).items.length === 4 ? true : undefined;
   }, 15_000);
   // Evidence, not assumption: the terms of the live instances do not overlap each other.

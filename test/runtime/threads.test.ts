@@ -113,3 +113,17 @@ test('a thread that dies while starting fails the start with its reason instead 
   const error = await t.throwsAsync(ThreadedSystem.start({ registry: builtinRegistry(), hosts: ring.slice(0, 1), workerExecArgv: ['--require', '/nonexistent-preload.cjs'] }));
   t.regex(error!.message, /thread 1 \(h1\/echo\) died while starting: Cannot find module '\/nonexistent-preload\.cjs'/);
 });
+
+test('the threads of a restarted host reach each other again (respawned one at a time, each wired to the other)', async (t) => {
+  const pair: HostSpec[] = [{ name: 'h', actors: [
+    { name: 'a', kind: 'echo', config: { next: 'h/b', reportTo: 'h/a' } },
+    { name: 'b', kind: 'echo', config: { next: 'h/a', reportTo: 'h/a' } },
+  ] }];
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: pair, seed: 7 });
+  t.teardown(() => system.stop());
+  const trail = async () => ((await system.inspect('h/a')) as { summary: { lastRing: string[] } }).summary.lastRing;
+  await system.killHost('h');
+  await system.restartHost('h');
+  system.tell('h/a', { type: 'ring', hops: 3, trail: [] });
+  t.true(await waitFor(async () => (await trail()).length === 4, 3000), `the ring between h/a and h/b after the restart: ${JSON.stringify(await trail())}`);
+});
