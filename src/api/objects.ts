@@ -11,7 +11,9 @@ import {
 } from './types.js';
 
 /** Kinds whose metadata.generation tracks spec changes (the ones with a spec a controller observes). */
-const generationKinds = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job', 'PodDisruptionBudget', 'HorizontalPodAutoscaler']);
+const generationKinds = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job', 'PodDisruptionBudget', 'HorizontalPodAutoscaler',
+  'ReplicationController', 'Ingress', 'NetworkPolicy', 'FlowSchema', 'PriorityLevelConfiguration', 'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration']);
 
 /** Kinds that keep user-supplied status on create (nodeStrategy: "Nodes allow *all* fields"). */
 const keepsStatusOnCreate = new Set(['Node']);
@@ -67,6 +69,8 @@ function initialStatus(o: JsonObject, kind: string): unknown {
     case 'Pod': return { phase: 'Pending', qosClass: podQosClass(o) };
     case 'Namespace': return { phase: 'Active' };
     case 'Service': return { loadBalancer: {} };
+    // No binder runs here, so a volume or a claim stays Pending until something writes its status.
+    case 'PersistentVolume': case 'PersistentVolumeClaim': return { phase: 'Pending' };
     default: return {};
   }
 }
