@@ -93,7 +93,7 @@ const specs: readonly Spec[] = [
   // Upstream stores these in the same place as core v1 Events (one object, two views); here they are
   // their own collection, so an events.k8s.io Event is not listed by /api/v1/events and vice versa.
   { group: 'events.k8s.io', version: 'v1', kind: 'Event', resource: 'events', namespaced: true, shortNames: ['ev'], groupInStorageKey: true },
-  // Create-only reviews: answered from the authenticator and the authorizer, never stored (src/apiserver/reviews.ts).
+  // Create-only reviews: answered from the authenticator and the authorizer, never stored (src/apiserver/access-review.ts).
   { group: 'authentication.k8s.io', version: 'v1', kind: 'SelfSubjectReview', resource: 'selfsubjectreviews', namespaced: false, verbs: ['create'] },
   { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenReview', resource: 'tokenreviews', namespaced: false, verbs: ['create'] },
   { group: 'authorization.k8s.io', version: 'v1', kind: 'LocalSubjectAccessReview', resource: 'localsubjectaccessreviews', namespaced: true, verbs: ['create'] },

@@ -39,7 +39,7 @@ const respond = <T>(o: Outcome<T>, code: number, body: (v: T) => unknown): ApiRe
   o.ok ? jsonResponse(code, body(o.value)) : statusResponse(o.status);
 
 /** Table or plain JSON for reads, by the Accept header. */
-function render(c: RestCall, objects: JsonObject[], single: boolean, resourceVersion: string, continueToken?: string): Outcome<unknown> {
+export function render(c: RestCall, objects: JsonObject[], single: boolean, resourceVersion: string, continueToken?: string): Outcome<unknown> {
   const info = c.route.info;
   if (wantsTable(c.headers['accept'])) {
     const includeObject = parseIncludeObject(c.query['includeObject']);
