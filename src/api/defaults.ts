@@ -215,8 +215,8 @@ function defaultFlowcontrol(o: JsonObject, kind: string): void {
     setDefault(spec, 'matchingPrecedence', 1000);
     return;
   }
-  if (spec['type'] !== 'Limited') return;
-  const limited = obj(spec, 'limited');
+  const limited = asRecord(spec['limited']);
+  if (limited === undefined) return;
   setDefault(limited, 'nominalConcurrencyShares', 30);
   setDefault(limited, 'lendablePercent', 0);
   const response = obj(limited, 'limitResponse');
