@@ -5,6 +5,7 @@ import test from 'ava';
 import { applyDefaults, generateJobSelector } from '../../src/api/defaults.js';
 import { decodeManifests } from '../../src/api/manifest.js';
 import { lookupKind } from '../../src/api/resources.js';
+import { unknownFields } from '../../src/api/schema.js';
 import { toTable } from '../../src/api/tables.js';
 import { formatRfc3339 } from '../../src/api/time.js';
 import type { JsonObject } from '../../src/api/types.js';
@@ -34,6 +35,7 @@ test('every manifest of the kinds fixture is a served kind, valid after defaulti
     // The registry generates a Job's selector from its uid before validating.
     const d = o['kind'] === 'Job' ? generateJobSelector(applyDefaults(o), 'uid-1') : applyDefaults(o);
     t.deepEqual(validateCreate(d), [], what);
+    t.deepEqual(unknownFields(d), [], `${what}: no unknown fields`);
     t.notThrows(() => cells(d), what);
   }
 });
@@ -137,4 +139,11 @@ test('core v1 extras, certificates, controller revisions, events.k8s.io, compone
   t.deepEqual(cells({ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: 'v1beta1.metrics.k8s.io' },
     spec: { service: { namespace: 'kube-system', name: 'metrics-server' } }, status: { conditions: [{ type: 'Available', status: 'False', reason: 'MissingEndpoints' }] } }),
   ['v1beta1.metrics.k8s.io', 'kube-system/metrics-server', 'False (MissingEndpoints)', '90s']);
+});
+
+test('strict decoding knows the new kinds\' fields', (t) => {
+  t.deepEqual(unknownFields({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 's' }, provisioner: 'p', reclaimpolicy: 'Delete' }), ['reclaimpolicy']);
+  t.deepEqual(unknownFields({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'c' }, spec: { accessMode: ['ReadWriteOnce'] } }), ['spec.accessMode']);
+  t.deepEqual(unknownFields({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'v' },
+    webhooks: [{ name: 'a.b.c', reinvocationPolicy: 'Never' }] }), ['webhooks[0].reinvocationPolicy']);
 });
