@@ -111,7 +111,8 @@ export function prepareForCreate(input: JsonObject, info: ResourceInfo, p: Creat
   return o;
 }
 
-export type UpdateTarget = 'main' | 'status';
+/** `approval`: certificatesigningrequests/approval, which may change only status.conditions. */
+export type UpdateTarget = 'main' | 'status' | 'approval';
 
 function sameSecond(a: unknown, b: unknown): boolean {
   if (typeof a !== 'string' || typeof b !== 'string') return false;
@@ -144,7 +145,12 @@ export function prepareForUpdate(input: JsonObject, old: JsonObject, info: Resou
   o['apiVersion'] = old['apiVersion'];
   o['kind'] = old['kind'];
   m['resourceVersion'] = resourceVersion;
-  if (target === 'status') {
+  if (target === 'approval') {
+    // csrApprovalStrategy: everything but the conditions is the old object's.
+    const conditions = asRecord(o['status'])?.['conditions'];
+    o['status'] = { ...(asRecord(old['status']) ?? {}), ...(conditions === undefined ? {} : { conditions: deepClone(conditions) }) };
+  }
+  if (target === 'status' || target === 'approval') {
     if (old['spec'] === undefined) delete o['spec'];
     else o['spec'] = deepClone(old['spec']);
     if (om['ownerReferences'] === undefined) delete m['ownerReferences'];

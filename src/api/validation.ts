@@ -629,13 +629,24 @@ const keyUsages = ['signing', 'digital signature', 'content commitment', 'key en
   'cert sign', 'crl sign', 'encipher only', 'decipher only', 'any', 'server auth', 'client auth', 'code signing', 'email protection',
   's/mime', 'ipsec end system', 'ipsec tunnel', 'ipsec user', 'timestamping', 'ocsp signing', 'microsoft sgc', 'netscape sgc'];
 
-function validateCsr(spec: JsonObject, e: FieldErrors): void {
+function validateCsr(o: JsonObject, spec: JsonObject, e: FieldErrors): void {
   required(e, 'spec.request', spec['request']);
   const signer = spec['signerName'];
   if (required(e, 'spec.signerName', signer) && typeof signer === 'string' && !/^[^/]+\/[^/]+$/.test(signer)) {
     e.invalid('spec.signerName', signer, 'must be a fully qualified domain and path of the form \'example.com/signer-name\'');
   }
   if (required(e, 'spec.usages', spec['usages'])) asArray(spec['usages']).forEach((u, i) => e.oneOf(`spec.usages[${i}]`, u, keyUsages));
+  const conditions = records(asRecord(o['status'])?.['conditions']);
+  const seen = new Set<string>();
+  conditions.forEach((c, i) => {
+    const type = c['type'];
+    if (required(e, `status.conditions[${i}].type`, type) && typeof type === 'string') {
+      if ((type === 'Approved' || type === 'Denied') && seen.has(type)) e.duplicate(`status.conditions[${i}].type`, type);
+      seen.add(type);
+    }
+    e.oneOf(`status.conditions[${i}].status`, c['status'], ['False', 'True', 'Unknown'], true);
+  });
+  if (seen.has('Approved') && seen.has('Denied')) e.invalid('status.conditions', 'Approved', 'Approved and Denied conditions are mutually exclusive');
   const exp = spec['expirationSeconds'];
   if (exp !== undefined && exp !== null && (typeof exp !== 'number' || exp < 600)) e.invalid('spec.expirationSeconds', exp, 'may not specify a duration less than 600 seconds (10 minutes)');
 }
@@ -845,7 +856,7 @@ function validateOther(o: JsonObject, kind: string, e: FieldErrors): void {
     case 'IngressClass': required(e, 'spec.controller', spec['controller']); break;
     case 'NetworkPolicy': validateNetworkPolicy(spec, e); break;
     case 'ControllerRevision': e.nonNegative('revision', o['revision']); break;
-    case 'CertificateSigningRequest': validateCsr(spec, e); break;
+    case 'CertificateSigningRequest': validateCsr(o, spec, e); break;
     case 'FlowSchema': validateFlowSchema(spec, e); break;
     case 'PriorityLevelConfiguration': validatePriorityLevel(spec, e); break;
     case 'MutatingWebhookConfiguration': case 'ValidatingWebhookConfiguration': validateWebhooks(o, e); break;

@@ -126,7 +126,7 @@ const putObject = (target: UpdateTarget): Handler => async (r, c) => {
   if (!typed.ok) return statusResponse(typed.status);
   const strict = strictCheck(c.query, typed.value);
   if (!strict.ok) return statusResponse(strict.status);
-  const opts = writeOptions(c, target === 'status' ? 'status' : undefined);
+  const opts = writeOptions(c, target === 'main' ? undefined : target);
   if (!opts.ok) return statusResponse(opts.status);
   const put = await r.put(info, c.route.namespace, c.route.name!, typed.value, target, opts.value);
   return put.ok ? jsonResponse(put.value.created ? 201 : 200, put.value.object) : statusResponse(put.status);
@@ -152,7 +152,7 @@ const patchObject = (target: UpdateTarget): Handler => async (r, c) => {
   const patch = decodeAnyBody(c.body, c.headers['content-type']);
   if (!patch.ok) return statusResponse(patch.status);
   if (patch.value === undefined) return statusResponse(badRequest('the patch body is empty'));
-  const opts = writeOptions(c, target === 'status' ? 'status' : undefined);
+  const opts = writeOptions(c, target === 'main' ? undefined : target);
   if (!opts.ok) return statusResponse(opts.status);
   const info = c.route.info;
   const url = { name: c.route.name!, ...(c.route.namespace ? { namespace: c.route.namespace } : {}) };
@@ -195,7 +195,7 @@ async function applyObject(r: Registry, c: RestCall, target: UpdateTarget): Prom
   if (!typed.ok) return statusResponse(typed.status);
   const strict = strictCheck(c.query, typed.value);
   if (!strict.ok) return statusResponse(strict.status);
-  const opts = writeOptions(c, target === 'status' ? 'status' : undefined, true);
+  const opts = writeOptions(c, target === 'main' ? undefined : target, true);
   if (!opts.ok) return statusResponse(opts.status);
   const params = { manager: opts.value.manager, apiVersion: joinApiVersion(info.group, info.version), force: c.query['force'] === 'true', time: r.nowIso() };
   const existing = await r.storage.get(r.storage.key(info, c.route.namespace, c.route.name!));
@@ -396,6 +396,9 @@ const handlers: Readonly<Record<string, Handler>> = {
   'POST eviction': postEviction,
   'GET log': getLog,
   'PUT finalize': putFinalize,
+  'GET approval': getObject,
+  'PUT approval': putObject('approval'),
+  'PATCH approval': patchObject('approval'),
   'POST token': postToken,
 };
 
