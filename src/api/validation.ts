@@ -630,7 +630,14 @@ const keyUsages = ['signing', 'digital signature', 'content commitment', 'key en
   's/mime', 'ipsec end system', 'ipsec tunnel', 'ipsec user', 'timestamping', 'ocsp signing', 'microsoft sgc', 'netscape sgc'];
 
 function validateCsr(o: JsonObject, spec: JsonObject, e: FieldErrors): void {
-  required(e, 'spec.request', spec['request']);
+  const request = spec['request'];
+  if (required(e, 'spec.request', request)) {
+    // Only the PEM framing is checked (upstream parses the DER too).
+    const pem = typeof request === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(request) ? Buffer.from(request, 'base64').toString('latin1') : '';
+    if (!/-----BEGIN CERTIFICATE REQUEST-----[\s\S]+-----END CERTIFICATE REQUEST-----/.test(pem)) {
+      e.invalid('spec.request', '<request>', 'PEM block type must be CERTIFICATE REQUEST');
+    }
+  }
   const signer = spec['signerName'];
   if (required(e, 'spec.signerName', signer) && typeof signer === 'string' && !/^[^/]+\/[^/]+$/.test(signer)) {
     e.invalid('spec.signerName', signer, 'must be a fully qualified domain and path of the form \'example.com/signer-name\'');

@@ -125,6 +125,11 @@ test('core v1 extras, certificates, controller revisions, events.k8s.io, compone
   t.deepEqual(cells(csr), ['c', '90s', 'kubernetes.io/kube-apiserver-client', 'jane', '24h', 'Approved,Issued']);
   const csrCauses = fields({ apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', metadata: { name: 'c' }, spec: { usages: ['magic'] } });
   t.deepEqual(csrCauses.slice(0, 2), ['spec.request: Required value', 'spec.signerName: Required value']);
+  t.deepEqual(fields({ ...csr, status: {} }), ['spec.request: Invalid value: "<request>": PEM block type must be CERTIFICATE REQUEST']);
+  t.deepEqual(fields({ ...csr, spec: { ...csr.spec, request: Buffer.from('-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n').toString('base64') },
+    status: { conditions: [{ type: 'Approved', status: 'True' }, { type: 'Denied', status: 'Maybe' }] } }), [
+    'status.conditions[1].status: Unsupported value: "Maybe": supported values: "False", "True", "Unknown"',
+    'status.conditions: Invalid value: "Approved": Approved and Denied conditions are mutually exclusive']);
   t.regex(csrCauses[2] ?? '', /^spec\.usages\[0\]: Unsupported value: "magic": supported values: "signing", "digital signature"/);
   t.deepEqual(cells({ apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata: { name: 'ds-1', namespace: 'a',
     ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'ds', uid: 'u', controller: true }] }, revision: 3 }), ['ds-1', 'daemonset.apps/ds', 3, '90s']);

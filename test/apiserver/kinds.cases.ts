@@ -97,6 +97,17 @@ test('kubectl: every create generator, apply + get of every stored kind, reviews
   t.regex(await ok(['get', 'validatingwebhookconfigurations']), /kinds-validating\s+1/);
   t.regex(await ok(['get', 'events.events.k8s.io', '-n', 'kinds']), /Tested\s+pod\/kinds-pod\s+events.k8s.io event/);
   t.regex(await ok(['get', 'csidrivers']), /kinds.csi.example.com\s+false\s+false\s+false\s+<unset>\s+false\s+Persistent/);
+  // kubectl's own describers for these kinds read them (and their events) without errors.
+  for (const what of [['pv', 'kinds-pv'], ['pvc', 'kinds-pvc'], ['sc', 'kinds-sc'], ['ing', 'kinds-ingress'], ['ingressclass', 'kinds-ingressclass'],
+    ['netpol', 'kinds-netpol'], ['quota', 'kinds-quota'], ['limits', 'kinds-limits'], ['rc', 'kinds-rc'], ['csr', 'kinds-csr'],
+    ['priorityclass', 'kinds-priority'], ['csidriver', 'kinds.csi.example.com'], ['csinode', 'kinds-node'], ['runtimeclass', 'kinds-runtime'],
+    ['validatingwebhookconfiguration', 'kinds-validating'], ['flowschema', 'kinds-fs'], ['controllerrevision', 'kinds-cr']] as const) {
+    t.regex(await ok(['describe', '-n', 'kinds', what[0], what[1]]), new RegExp(`Name:\\s+${what[1].replace(/\./g, '\\.')}`));
+  }
+  const apiResources = await ok(['api-resources']);
+  t.regex(apiResources, /flowschemas\s+flowcontrol.apiserver.k8s.io\/v1\s+false\s+FlowSchema/);
+  t.regex(apiResources, /selfsubjectreviews\s+authentication.k8s.io\/v1\s+false\s+SelfSubjectReview/);
+  t.true(apiResources.trim().split('\n').length - 1 >= 55, apiResources);
   // Validation names the field (422 Invalid).
   const bad = await e.kubectl(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: bad\n  namespace: kinds\nspec:\n  resources:\n    requests:\n      storage: 1Gi\n' });
   t.not(bad.code, 0);
