@@ -59,11 +59,13 @@ function templateContainers(o: JsonObject): [string, string] {
   return [cs.map((c) => str(c['name'])).join(','), cs.map((c) => str(c['image'])).join(',')];
 }
 
-function selectorString(o: JsonObject): string {
-  const r = labelSelectorFromObject(rec(o, 'spec')['selector']);
+function formatSelector(sel: unknown): string {
+  const r = labelSelectorFromObject(sel);
   if (!r.ok || r.value === 'nothing') return '<none>';
   return orNone(labelSelectorToString(r.value));
 }
+
+const selectorString = (o: JsonObject): string => formatSelector(rec(o, 'spec')['selector']);
 
 // ---------------------------------------------------------------------------------------------
 // Pods
@@ -309,12 +311,6 @@ function hpaTargets(o: JsonObject): string {
 function bindingSubjects(o: JsonObject, kind: string): string {
   return asArray(o['subjects']).filter(isRecord).filter((s) => s['kind'] === kind)
     .map((s) => (kind === 'ServiceAccount' ? `${str(s['namespace'])}/${str(s['name'])}` : str(s['name']))).join(', ');
-}
-
-function formatSelector(sel: unknown): string {
-  const r = labelSelectorFromObject(sel);
-  if (!r.ok || r.value === 'nothing') return '<none>';
-  return orNone(labelSelectorToString(r.value));
 }
 
 const accessModeShort: Readonly<Record<string, string>> = {

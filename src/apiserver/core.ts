@@ -248,13 +248,7 @@ export class ApiServerCore implements ApiTransport {
   /** kube-apiserver's checks, less those of parts this one lacks (log, post-start hooks). */
   private healthChecks(endpoint: HealthEndpoint): HealthCheck[] {
     const ping: HealthCheck = { name: 'ping', run: async () => undefined };
-    const etcd: HealthCheck = {
-      name: 'etcd',
-      run: async () => {
-        const rev = await this.storage.currentRevision();
-        return rev.ok ? undefined : `etcd answered ${rev.error.code}`;
-      },
-    };
+    const etcd: HealthCheck = { name: 'etcd', run: () => this.storeHealth() };
     if (endpoint !== 'readyz') return [ping, etcd];
     const shutdown: HealthCheck = { name: 'shutdown', run: async () => (this.stopped ? 'the apiserver is shutting down' : undefined) };
     return [ping, etcd, shutdown];

@@ -132,6 +132,10 @@ test('kubectl: every create generator, apply + get of every stored kind, reviews
     'apiVersion: authorization.k8s.io/v1\nkind: SubjectAccessReview\nspec:\n  user: jane\n  resourceAttributes:\n    namespace: gen\n    verb: get\n    resource: pods\n'), /^true$/);
   t.regex(await ok(['create', '-o', 'jsonpath={.status.allowed}', '-f', '-'],
     'apiVersion: authorization.k8s.io/v1\nkind: LocalSubjectAccessReview\nmetadata:\n  namespace: gen\nspec:\n  user: jane\n  resourceAttributes:\n    namespace: gen\n    verb: delete\n    resource: pods\n'), /^false$/);
+  // Asking about someone else needs create on subjectaccessreviews, which nobody lacks.
+  const sar = await e.kubectl(['create', '-f', '-'], { kubeconfig: nobody,
+    input: 'apiVersion: authorization.k8s.io/v1\nkind: SubjectAccessReview\nspec:\n  user: jane\n  resourceAttributes:\n    verb: get\n    resource: pods\n' });
+  t.regex(sar.stderr, /subjectaccessreviews.authorization.k8s.io is forbidden: User "nobody" cannot create resource "subjectaccessreviews"/);
   const cs = await e.kubectl(['get', 'componentstatuses']);
   t.is(cs.code, 0, cs.stderr);
   t.regex(cs.stderr, /v1 ComponentStatus is deprecated in v1\.19\+/);
