@@ -36,7 +36,7 @@ export function isReviewKind(info: ResourceInfo): boolean {
 }
 
 /** The attributes a review asks about, or an error message. */
-export function reviewAttributes(spec: JsonObject, user: UserInfo): RequestAttributes | string {
+function reviewAttributes(spec: JsonObject, user: UserInfo): RequestAttributes | string {
   const ra = asRecord(spec['resourceAttributes']);
   const nra = asRecord(spec['nonResourceAttributes']);
   if ((ra === undefined) === (nra === undefined)) return 'exactly one of nonResourceAttributes or resourceAttributes must be specified';

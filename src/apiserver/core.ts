@@ -199,7 +199,7 @@ export class ApiServerCore implements ApiTransport {
         if (req.method === 'GET' && route.name === undefined && isTruthyParam(req.query['watch'])) {
           return statusResponse(badRequest('watch requests must use the watch entry point (ApiTransport.watch)'));
         }
-        return handleRest(this.registry, this.restCall(req, route));
+        return handleRest(this.registry, this.restCall(req, route, gate.user));
       case 'group': return req.method === 'GET' ? groupDocument(route.group) : pathNotFound();
       case 'groupVersion': return req.method === 'GET' ? groupVersionDocument(route.group, route.version) : pathNotFound();
       case 'notFound': return pathNotFound();
@@ -254,8 +254,9 @@ export class ApiServerCore implements ApiTransport {
     return [ping, etcd, shutdown];
   }
 
-  private restCall(req: ApiRequest, route: ResourceRoute): RestCall {
+  private restCall(req: ApiRequest, route: ResourceRoute, user?: UserInfo): RestCall {
     return {
+      ...(user ? { user } : {}),
       route, method: req.method, query: req.query, headers: req.headers, body: req.body, nowMs: this.o.clock.wallNow(),
       ...(this.o.podLogs ? { podLogs: this.o.podLogs } : {}),
       ...(this.o.tokenIssuer ? { tokenIssuer: this.o.tokenIssuer } : {}),

@@ -19,6 +19,7 @@ import {
 import type { ResourceRoute } from './route.js';
 import { postEviction } from './eviction.js';
 import { postToken, type TokenIssuerConfig } from './token-request.js';
+import type { UserInfo } from './auth/index.js';
 import { failOf, groupResource, okOf, type Outcome, type Stored } from './storage.js';
 
 export interface RestCall {
@@ -31,6 +32,21 @@ export interface RestCall {
   readonly podLogs?: PodLogSource;
   /** Absent: serviceaccounts/token answers 404 (no signing key). */
   readonly tokenIssuer?: TokenIssuerConfig;
+  /** Who is asking (recorded where a kind keeps it: a CertificateSigningRequest's requester). */
+  readonly user?: UserInfo;
+}
+
+/** csrStrategy.PrepareForCreate: the requester is whoever created the request, whatever the body says. */
+function withRequester(csr: JsonObject, user: UserInfo | undefined): JsonObject {
+  const spec: JsonObject = { ...(asRecord(csr['spec']) ?? {}) };
+  for (const k of ['username', 'uid', 'groups', 'extra']) delete spec[k];
+  if (user !== undefined) {
+    spec['username'] = user.username;
+    if (user.uid !== undefined && user.uid !== '') spec['uid'] = user.uid;
+    if (user.groups.length > 0) spec['groups'] = [...user.groups];
+    if (user.extra !== undefined && Object.keys(user.extra).length > 0) spec['extra'] = user.extra;
+  }
+  return { ...csr, spec };
 }
 
 type Handler = (r: Registry, c: RestCall) => Promise<ApiResponse>;
@@ -115,7 +131,8 @@ const createObject: Handler = async (r, c) => {
   if (!strict.ok) return statusResponse(strict.status);
   const opts = writeOptions(c);
   if (!opts.ok) return statusResponse(opts.status);
-  return respond(await r.create(info, c.route.namespace, typed.value, opts.value), 201, (v) => v);
+  const object = info.kind === 'CertificateSigningRequest' ? withRequester(typed.value, c.user) : typed.value;
+  return respond(await r.create(info, c.route.namespace, object, opts.value), 201, (v) => v);
 };
 
 const putObject = (target: UpdateTarget): Handler => async (r, c) => {

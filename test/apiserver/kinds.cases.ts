@@ -88,9 +88,10 @@ test('kubectl: every create generator, apply + get of every stored kind, reviews
   t.regex(await ok(['get', 'ing', '-n', 'kinds']), /kinds-ingress\s+kinds-ingressclass\s+kinds\.example\.com\s+80\s/);
   t.regex(await ok(['get', 'netpol', '-n', 'kinds']), /kinds-netpol\s+app=kinds/);
   t.regex(await ok(['get', 'rc', '-n', 'kinds', '-o', 'wide']), /kinds-rc\s+0\s+0\s+0\s+\S+\s+c\s+nginx:1\.27\s+app=kinds-rc/);
-  t.regex(await ok(['get', 'csr']), /kinds-csr\s+\S+\s+kubernetes.io\/kube-apiserver-client\s+\S*\s*<none>\s+Pending/);
+  // The requester is whoever created the CSR (the manifest names none).
+  t.regex(await ok(['get', 'csr']), /kinds-csr\s+\S+\s+kubernetes.io\/kube-apiserver-client\s+admin\s+<none>\s+Pending/);
   t.regex(await ok(['certificate', 'approve', 'kinds-csr']), /certificatesigningrequest.certificates.k8s.io\/kinds-csr approved/);
-  t.regex(await ok(['get', 'csr', 'kinds-csr']), /kinds-csr\s+\S+\s+kubernetes.io\/kube-apiserver-client\s+\S*\s*<none>\s+Approved\n/);
+  t.regex(await ok(['get', 'csr', 'kinds-csr']), /kinds-csr\s+\S+\s+kubernetes.io\/kube-apiserver-client\s+admin\s+<none>\s+Approved\n/);
   t.regex(await ok(['get', 'csr', 'kinds-csr', '-o', 'jsonpath={.spec.usages}']), /client auth/, 'the approval left the spec alone');
   t.regex(await ok(['get', 'prioritylevelconfigurations']), /kinds-pl\s+Limited\s+5\s+16\s+4\s+20/);
   t.regex(await ok(['get', 'flowschemas']), /kinds-fs\s+kinds-pl\s+500\s+ByUser/);
