@@ -98,6 +98,12 @@ test('kubectl: every create generator, apply + get of every stored kind, reviews
   t.regex(await ok(['get', 'validatingwebhookconfigurations']), /kinds-validating\s+1/);
   t.regex(await ok(['get', 'events.events.k8s.io', '-n', 'kinds']), /Tested\s+pod\/kinds-pod\s+events.k8s.io event/);
   t.regex(await ok(['get', 'csidrivers']), /kinds.csi.example.com\s+false\s+false\s+false\s+<unset>\s+false\s+Persistent/);
+  // The new kinds are watchable: a watch opened before a create sees it.
+  const watching = e.kubectl(['get', 'runtimeclasses', '--watch', '--output-watch-events'], { timeoutMs: 4000 });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await ok(['create', '-f', '-'], 'apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata:\n  name: kinds-watched\nhandler: runsc\n');
+  const watched = await watching;
+  t.regex(watched.stdout, /ADDED\s+kinds-runtime\s+runc[\s\S]*ADDED\s+kinds-watched\s+runsc/, watched.stderr);
   // kubectl's own describers for these kinds read them (and their events) without errors.
   for (const what of [['pv', 'kinds-pv'], ['pvc', 'kinds-pvc'], ['sc', 'kinds-sc'], ['ing', 'kinds-ingress'], ['ingressclass', 'kinds-ingressclass'],
     ['netpol', 'kinds-netpol'], ['quota', 'kinds-quota'], ['limits', 'kinds-limits'], ['rc', 'kinds-rc'], ['csr', 'kinds-csr'],
