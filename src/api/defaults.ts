@@ -209,6 +209,81 @@ function defaultPorts(list: unknown): void {
   for (const p of records(list)) setDefault(p, 'protocol', 'TCP');
 }
 
+function defaultFlowcontrol(o: JsonObject, kind: string): void {
+  const spec = obj(o, 'spec');
+  if (kind === 'FlowSchema') {
+    setDefault(spec, 'matchingPrecedence', 1000);
+    return;
+  }
+  const limited = asRecord(spec['limited']);
+  if (limited === undefined) return;
+  setDefault(limited, 'nominalConcurrencyShares', 30);
+  setDefault(limited, 'lendablePercent', 0);
+  const response = obj(limited, 'limitResponse');
+  setDefault(response, 'type', 'Reject');
+  if (response['type'] === 'Queue') {
+    const q = obj(response, 'queuing');
+    setDefault(q, 'queues', 64);
+    setDefault(q, 'handSize', 8);
+    setDefault(q, 'queueLengthLimit', 50);
+  }
+}
+
+function defaultWebhooks(o: JsonObject, mutating: boolean): void {
+  for (const w of records(o['webhooks'])) {
+    setDefault(w, 'failurePolicy', 'Fail');
+    setDefault(w, 'matchPolicy', 'Equivalent');
+    setDefault(w, 'namespaceSelector', {});
+    setDefault(w, 'objectSelector', {});
+    setDefault(w, 'timeoutSeconds', 10);
+    if (mutating) setDefault(w, 'reinvocationPolicy', 'Never');
+    for (const r of records(w['rules'])) setDefault(r, 'scope', '*');
+    const svc = asRecord(asRecord(w['clientConfig'])?.['service']);
+    if (svc !== undefined) setDefault(svc, 'port', 443);
+  }
+}
+
+function defaultReplicationController(o: JsonObject): void {
+  const spec = obj(o, 'spec');
+  setDefault(spec, 'replicas', 1);
+  const tmpl = obj(spec, 'template');
+  const labels = asRecord(asRecord(tmpl['metadata'])?.['labels']);
+  // SetDefaults_ReplicationController: selector and labels both default to the template's labels.
+  if (labels !== undefined) {
+    if (asRecord(spec['selector']) === undefined || Object.keys(asRecord(spec['selector']) ?? {}).length === 0) spec['selector'] = { ...labels };
+    const meta = obj(o, 'metadata');
+    if (asRecord(meta['labels']) === undefined || Object.keys(asRecord(meta['labels']) ?? {}).length === 0) meta['labels'] = { ...labels };
+  }
+  defaultPodSpec(obj(tmpl, 'spec'));
+}
+
+function defaultCsiDriver(o: JsonObject): void {
+  const spec = obj(o, 'spec');
+  setDefault(spec, 'attachRequired', true);
+  setDefault(spec, 'podInfoOnMount', false);
+  setDefault(spec, 'storageCapacity', false);
+  setDefault(spec, 'fsGroupPolicy', 'ReadWriteOnceWithFSType');
+  setDefault(spec, 'requiresRepublish', false);
+  setDefault(spec, 'seLinuxMount', false);
+  if (asArray(spec['volumeLifecycleModes']).length === 0) spec['volumeLifecycleModes'] = ['Persistent'];
+}
+
+function defaultIngress(o: JsonObject): void {
+  for (const r of records(asRecord(o['spec'])?.['rules'])) {
+    for (const p of records(asRecord(r['http'])?.['paths'])) setDefault(p, 'pathType', 'ImplementationSpecific');
+  }
+}
+
+function defaultNetworkPolicy(o: JsonObject): void {
+  const spec = obj(o, 'spec');
+  setDefault(spec, 'podSelector', {});
+  for (const key of ['ingress', 'egress']) {
+    for (const rule of records(spec[key])) defaultPorts(rule['ports']);
+  }
+  // SetDefaults_NetworkPolicy: Ingress always, Egress when egress rules are given.
+  if (asArray(spec['policyTypes']).length === 0) spec['policyTypes'] = spec['egress'] !== undefined ? ['Ingress', 'Egress'] : ['Ingress'];
+}
+
 /** Returns a defaulted copy of `input`; kinds without defaults are returned as plain copies. */
 export function applyDefaults(input: JsonObject): JsonObject {
   const o = deepClone(input);
@@ -228,6 +303,25 @@ export function applyDefaults(input: JsonObject): JsonObject {
     case 'PriorityClass': setDefault(o, 'preemptionPolicy', 'PreemptLowerPriority'); break;
     case 'RoleBinding': case 'ClusterRoleBinding': defaultRbacSubjects(o); break;
     case 'HorizontalPodAutoscaler': defaultHpa(o); break;
+    case 'ReplicationController': defaultReplicationController(o); break;
+    case 'PodTemplate': defaultPodSpec(obj(obj(o, 'template'), 'spec')); break;
+    case 'PersistentVolume': {
+      const spec = obj(o, 'spec');
+      setDefault(spec, 'persistentVolumeReclaimPolicy', 'Retain');
+      setDefault(spec, 'volumeMode', 'Filesystem');
+      break;
+    }
+    case 'PersistentVolumeClaim': setDefault(obj(o, 'spec'), 'volumeMode', 'Filesystem'); break;
+    case 'StorageClass':
+      setDefault(o, 'reclaimPolicy', 'Delete');
+      setDefault(o, 'volumeBindingMode', 'Immediate');
+      break;
+    case 'CSIDriver': defaultCsiDriver(o); break;
+    case 'Ingress': defaultIngress(o); break;
+    case 'NetworkPolicy': defaultNetworkPolicy(o); break;
+    case 'FlowSchema': case 'PriorityLevelConfiguration': defaultFlowcontrol(o, kind); break;
+    case 'MutatingWebhookConfiguration': defaultWebhooks(o, true); break;
+    case 'ValidatingWebhookConfiguration': defaultWebhooks(o, false); break;
     default: break;
   }
   return o;

@@ -11,7 +11,9 @@ import {
 } from './types.js';
 
 /** Kinds whose metadata.generation tracks spec changes (the ones with a spec a controller observes). */
-const generationKinds = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job', 'PodDisruptionBudget', 'HorizontalPodAutoscaler']);
+const generationKinds = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job', 'PodDisruptionBudget', 'HorizontalPodAutoscaler',
+  'ReplicationController', 'Ingress', 'NetworkPolicy', 'FlowSchema', 'PriorityLevelConfiguration', 'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration']);
 
 /** Kinds that keep user-supplied status on create (nodeStrategy: "Nodes allow *all* fields"). */
 const keepsStatusOnCreate = new Set(['Node']);
@@ -67,6 +69,8 @@ function initialStatus(o: JsonObject, kind: string): unknown {
     case 'Pod': return { phase: 'Pending', qosClass: podQosClass(o) };
     case 'Namespace': return { phase: 'Active' };
     case 'Service': return { loadBalancer: {} };
+    // No binder runs here, so a volume or a claim stays Pending until something writes its status.
+    case 'PersistentVolume': case 'PersistentVolumeClaim': return { phase: 'Pending' };
     default: return {};
   }
 }
@@ -107,7 +111,8 @@ export function prepareForCreate(input: JsonObject, info: ResourceInfo, p: Creat
   return o;
 }
 
-export type UpdateTarget = 'main' | 'status';
+/** `approval`: certificatesigningrequests/approval, which may change only status.conditions. */
+export type UpdateTarget = 'main' | 'status' | 'approval';
 
 function sameSecond(a: unknown, b: unknown): boolean {
   if (typeof a !== 'string' || typeof b !== 'string') return false;
@@ -140,7 +145,12 @@ export function prepareForUpdate(input: JsonObject, old: JsonObject, info: Resou
   o['apiVersion'] = old['apiVersion'];
   o['kind'] = old['kind'];
   m['resourceVersion'] = resourceVersion;
-  if (target === 'status') {
+  if (target === 'approval') {
+    // csrApprovalStrategy: everything but the conditions is the old object's.
+    const conditions = asRecord(o['status'])?.['conditions'];
+    o['status'] = { ...(asRecord(old['status']) ?? {}), ...(conditions === undefined ? {} : { conditions: deepClone(conditions) }) };
+  }
+  if (target === 'status' || target === 'approval') {
     if (old['spec'] === undefined) delete o['spec'];
     else o['spec'] = deepClone(old['spec']);
     if (om['ownerReferences'] === undefined) delete m['ownerReferences'];

@@ -6,7 +6,7 @@ import type { ResourceInfo } from './resources.js';
 import { labelSelectorFromObject, labelSelectorToString } from './selectors.js';
 import { asRecord, asString, deepClone, isRecord, joinApiVersion, type JsonObject } from './types.js';
 
-const scalableKinds = new Set(['Deployment', 'ReplicaSet', 'StatefulSet']);
+const scalableKinds = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'ReplicationController']);
 
 /** GET .../scale: the Scale view of a Deployment, ReplicaSet or StatefulSet. */
 export function scaleOf(obj: JsonObject): JsonObject {
@@ -15,7 +15,9 @@ export function scaleOf(obj: JsonObject): JsonObject {
   const m = asRecord(obj['metadata']) ?? {};
   const metadata: JsonObject = {};
   for (const k of ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp']) if (m[k] !== undefined) metadata[k] = m[k];
-  const sel = labelSelectorFromObject(asRecord(obj['spec'])?.['selector']);
+  const rawSelector = asRecord(obj['spec'])?.['selector'];
+  // A ReplicationController's selector is a plain label map, not a LabelSelector.
+  const sel = labelSelectorFromObject(kind === 'ReplicationController' ? { matchLabels: rawSelector ?? {} } : rawSelector);
   const selector = sel.ok && sel.value !== 'nothing' ? labelSelectorToString(sel.value) : '';
   const status: JsonObject = { replicas: asRecord(obj['status'])?.['replicas'] ?? 0 };
   if (selector !== '') status['selector'] = selector;

@@ -59,11 +59,13 @@ function templateContainers(o: JsonObject): [string, string] {
   return [cs.map((c) => str(c['name'])).join(','), cs.map((c) => str(c['image'])).join(',')];
 }
 
-function selectorString(o: JsonObject): string {
-  const r = labelSelectorFromObject(rec(o, 'spec')['selector']);
+function formatSelector(sel: unknown): string {
+  const r = labelSelectorFromObject(sel);
   if (!r.ok || r.value === 'nothing') return '<none>';
   return orNone(labelSelectorToString(r.value));
 }
+
+const selectorString = (o: JsonObject): string => formatSelector(rec(o, 'spec')['selector']);
 
 // ---------------------------------------------------------------------------------------------
 // Pods
@@ -277,16 +279,19 @@ function jobCells(o: JsonObject, now: number): Cell[] {
   return [name(o), state, completions, duration, age(o, now), cs, images, selectorString(o)];
 }
 
+/** Core v1 Events and events.k8s.io/v1 Events (upstream converts the latter to the former before printing). */
 function eventCells(o: JsonObject, now: number): Cell[] {
-  const io = rec(o, 'involvedObject');
-  const last = o['lastTimestamp'] ?? o['eventTime'];
-  const first = o['firstTimestamp'] ?? o['eventTime'];
-  const src = rec(o, 'source');
+  const eventsApi = o['apiVersion'] === 'events.k8s.io/v1';
+  const io = rec(o, eventsApi ? 'regarding' : 'involvedObject');
+  const last = (eventsApi ? o['deprecatedLastTimestamp'] : o['lastTimestamp']) ?? rec(o, 'series')['lastObservedTime'] ?? o['eventTime'];
+  const first = (eventsApi ? o['deprecatedFirstTimestamp'] : o['firstTimestamp']) ?? o['eventTime'];
+  const src = rec(o, eventsApi ? 'deprecatedSource' : 'source');
   const source = str(src['component']) !== ''
     ? (str(src['host']) !== '' ? `${str(src['component'])}, ${str(src['host'])}` : str(src['component']))
-    : str(o['reportingComponent']);
+    : str(o[eventsApi ? 'reportingController' : 'reportingComponent']);
+  const count = eventsApi ? (asNumber(rec(o, 'series')['count']) ?? int(o['deprecatedCount'])) : int(o['count']);
   return [ageSince(last, now), str(o['type']), str(o['reason']), `${str(io['kind']).toLowerCase()}/${str(io['name'])}`,
-    str(io['fieldPath']), source, str(o['message']).trim(), ageSince(first, now), int(o['count']), name(o)];
+    str(io['fieldPath']), source, str(o[eventsApi ? 'note' : 'message']).trim(), ageSince(first, now), count, name(o)];
 }
 
 function hpaTargets(o: JsonObject): string {
@@ -306,6 +311,85 @@ function hpaTargets(o: JsonObject): string {
 function bindingSubjects(o: JsonObject, kind: string): string {
   return asArray(o['subjects']).filter(isRecord).filter((s) => s['kind'] === kind)
     .map((s) => (kind === 'ServiceAccount' ? `${str(s['namespace'])}/${str(s['name'])}` : str(s['name']))).join(', ');
+}
+
+const accessModeShort: Readonly<Record<string, string>> = {
+  ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP',
+};
+
+/** kubectl's GetAccessModesAsString: the short forms in a fixed order, each once. */
+function accessModes(v: unknown): string {
+  const modes = new Set(asArray(v).map((m) => str(m)));
+  return Object.keys(accessModeShort).filter((m) => modes.has(m)).map((m) => accessModeShort[m]).join(',');
+}
+
+const storageClassOf = (o: JsonObject): string =>
+  str(rec(o, 'spec')['storageClassName'], str(rec(o, 'metadata', 'annotations')['volume.beta.kubernetes.io/storage-class']));
+
+/** "ip,hostname,..." of a LoadBalancerStatus (Ingress ADDRESS). */
+function loadBalancerAddresses(lb: JsonObject): string {
+  return asArray(lb['ingress']).filter(isRecord).map((i) => (str(i['ip']) !== '' ? str(i['ip']) : str(i['hostname']))).filter((a) => a !== '').join(',');
+}
+
+function ingressHosts(spec: JsonObject): string {
+  const hosts = asArray(spec['rules']).filter(isRecord).map((r) => str(r['host'])).filter((h) => h !== '');
+  if (hosts.length === 0) return '*';
+  const maxShown = 4;
+  return hosts.length > maxShown ? `${hosts.slice(0, maxShown).join(',')} + ${hosts.length - maxShown} more...` : hosts.join(',');
+}
+
+function conditionStatus(o: JsonObject, type: string): string | undefined {
+  const c = asArray(rec(o, 'status')['conditions']).find((x) => isRecord(x) && x['type'] === type);
+  return isRecord(c) ? str(c['status']) : undefined;
+}
+
+/** ResourceQuota REQUEST / LIMIT: "<resource>: <used>/<hard>" over status.hard, split on the "limits." prefix. */
+function quotaUsage(o: JsonObject): [string, string] {
+  const hard = rec(o, 'status', 'hard');
+  const used = rec(o, 'status', 'used');
+  const requests: string[] = [];
+  const limits: string[] = [];
+  for (const k of Object.keys(hard).sort()) {
+    const entry = `${k}: ${str(used[k], '0')}/${str(hard[k])}`;
+    (k.startsWith('limits.') ? limits : requests).push(entry);
+  }
+  return [requests.join(', '), limits.join(', ')];
+}
+
+/** CertificateSigningRequest CONDITION: the condition types, "Issued" once a certificate is set, "Pending" with neither. */
+function csrCondition(o: JsonObject): string {
+  const types = asArray(rec(o, 'status')['conditions']).filter(isRecord).map((c) => str(c['type']));
+  if (str(rec(o, 'status')['certificate']) !== '') types.push('Issued');
+  return types.length === 0 ? 'Pending' : types.join(',');
+}
+
+function controllerOf(o: JsonObject): string {
+  const ref = asArray(rec(o, 'metadata')['ownerReferences']).filter(isRecord).find((r) => r['controller'] === true);
+  if (ref === undefined) return '<none>';
+  const apiVersion = str(ref['apiVersion']);
+  const slash = apiVersion.indexOf('/');
+  const group = slash < 0 ? '' : apiVersion.slice(0, slash);
+  const groupKind = group === '' ? str(ref['kind']) : `${str(ref['kind'])}.${group}`;
+  return `${groupKind.toLowerCase()}/${str(ref['name'])}`;
+}
+
+function priorityLevelCells(o: JsonObject, now: number): Cell[] {
+  const spec = rec(o, 'spec');
+  const limited = asRecord(spec['limited']);
+  let ncs: Cell = '<none>';
+  let queues: Cell = '<none>';
+  let handSize: Cell = '<none>';
+  let queueLengthLimit: Cell = '<none>';
+  if (limited !== undefined) {
+    ncs = int(limited['nominalConcurrencyShares']);
+    const q = asRecord(rec(limited, 'limitResponse')['queuing']);
+    if (q !== undefined) {
+      queues = int(q['queues']);
+      handSize = int(q['handSize']);
+      queueLengthLimit = int(q['queueLengthLimit']);
+    }
+  }
+  return [name(o), str(spec['type']), ncs, queues, handSize, queueLengthLimit, age(o, now)];
 }
 
 interface KindTable {
@@ -461,8 +545,194 @@ const tables: Record<string, KindTable> = {
         int(spec['maxReplicas']), int(rec(o, 'status')['currentReplicas']), age(o, now)];
     },
   },
+  ResourceQuota: {
+    columns: [nameCol, ageCol, col('Request', 'string', 'Request represents a minimum amount of cpu/memory that a container may consume.'),
+      col('Limit', 'string', 'Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.')],
+    print: (o, now) => [name(o), age(o, now), ...quotaUsage(o)],
+  },
+  LimitRange: { columns: [nameCol, createdAtCol], print: (o) => [name(o), createdAt(o)] },
+  PodTemplate: {
+    columns: [nameCol, col('Containers', 'string', 'Names of each container in the template.'), col('Images', 'string', 'Images referenced by each container in the template.'),
+      col('Pod Labels', 'string', 'The labels for the pod template.')],
+    print: (o) => {
+      const cs = asArray(rec(o, 'template', 'spec')['containers']).filter(isRecord);
+      return [name(o), cs.map((c) => str(c['name'])).join(','), cs.map((c) => str(c['image'])).join(','), orNone(labelsString(rec(o, 'template', 'metadata')['labels']))];
+    },
+  },
+  ReplicationController: {
+    columns: [nameCol, col('Desired', 'integer', 'Number of desired pods'), col('Current', 'integer', 'Number of actual pods'),
+      col('Ready', 'integer', 'Number of ready pods'), ageCol, containersCol, imagesCol,
+      col('Selector', 'string', 'Label selector for pods. Existing ReplicationControllers whose pods are selected by this will be the ones affected by this deployment.', 1)],
+    print: (o, now) => {
+      const st = rec(o, 'status');
+      return [name(o), int(rec(o, 'spec')['replicas']), int(st['replicas']), int(st['readyReplicas']), age(o, now), ...templateContainers(o),
+        orNone(labelsString(rec(o, 'spec')['selector']))];
+    },
+  },
+  PersistentVolume: {
+    columns: [nameCol, col('Capacity', 'string', 'capacity is the description of the persistent volume\'s resources and capacity.'),
+      col('Access Modes', 'string', 'accessModes contains all ways the volume can be mounted.'),
+      col('Reclaim Policy', 'string', 'persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim.'),
+      col('Status', 'string', 'phase indicates if a volume is available, bound to a claim, or released by a claim.'),
+      col('Claim', 'string', 'claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.'),
+      col('StorageClass', 'string', 'storageClassName is the name of StorageClass to which this persistent volume belongs.'),
+      col('VolumeAttributesClass', 'string', 'Name of VolumeAttributesClass to which this persistent volume belongs.'),
+      col('Reason', 'string', 'reason is a brief CamelCase string that describes any failure and is meant for machine parsing and tidy display in the CLI.'),
+      ageCol, col('VolumeMode', 'string', 'volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state.', 1)],
+    print: (o, now) => {
+      const spec = rec(o, 'spec');
+      const ref = asRecord(spec['claimRef']);
+      const claim = ref === undefined ? '' : `${str(ref['namespace'])}/${str(ref['name'])}`;
+      return [name(o), str(rec(spec, 'capacity')['storage']), accessModes(spec['accessModes']), str(spec['persistentVolumeReclaimPolicy']),
+        rec(o, 'metadata')['deletionTimestamp'] !== undefined ? 'Terminating' : str(rec(o, 'status')['phase']), claim, storageClassOf(o),
+        str(spec['volumeAttributesClassName'], '<unset>'), str(rec(o, 'status')['reason']), age(o, now), str(spec['volumeMode'], '<unset>')];
+    },
+  },
+  PersistentVolumeClaim: {
+    columns: [nameCol, col('Status', 'string', 'phase represents the current phase of PersistentVolumeClaim.'),
+      col('Volume', 'string', 'volumeName is the binding reference to the PersistentVolume backing this claim.'),
+      col('Capacity', 'string', 'capacity represents the actual resources of the underlying volume.'),
+      col('Access Modes', 'string', 'accessModes contains the desired access modes the volume should have.'),
+      col('StorageClass', 'string', 'storageClassName is the name of the StorageClass required by the claim.'),
+      col('VolumeAttributesClass', 'string', 'volumeAttributesClassName may be used to set the VolumeAttributesClass used by this claim.'),
+      ageCol, col('VolumeMode', 'string', 'volumeMode defines what type of volume is required by the claim.', 1)],
+    print: (o, now) => {
+      const spec = rec(o, 'spec');
+      const status = rec(o, 'status');
+      const phase = rec(o, 'metadata')['deletionTimestamp'] !== undefined ? 'Terminating' : str(status['phase']);
+      const bound = str(spec['volumeName']) !== '';
+      return [name(o), phase, str(spec['volumeName']), bound ? str(rec(status, 'capacity')['storage']) : '', bound ? accessModes(status['accessModes']) : '',
+        storageClassOf(o), str(spec['volumeAttributesClassName'], '<unset>'), age(o, now), str(spec['volumeMode'], '<unset>')];
+    },
+  },
+  StorageClass: {
+    columns: [nameCol, col('Provisioner', 'string', 'provisioner indicates the type of the provisioner.'),
+      col('ReclaimPolicy', 'string', 'reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class.'),
+      col('VolumeBindingMode', 'string', 'volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.'),
+      col('AllowVolumeExpansion', 'string', 'allowVolumeExpansion shows whether the storage class allow volume expand.'), ageCol],
+    print: (o, now) => {
+      const isDefault = rec(o, 'metadata', 'annotations')['storageclass.kubernetes.io/is-default-class'] === 'true';
+      return [isDefault ? `${name(o)} (default)` : name(o), str(o['provisioner']), str(o['reclaimPolicy'], 'Delete'), str(o['volumeBindingMode'], 'Immediate'),
+        String(o['allowVolumeExpansion'] === true), age(o, now)];
+    },
+  },
+  CSIDriver: {
+    columns: [nameCol, col('AttachRequired', 'boolean', 'Indicates this CSI volume driver requires an attach operation.'),
+      col('PodInfoOnMount', 'boolean', 'Indicates this CSI volume driver requires additional pod information (like podName, podUID, etc.) during mount operations.'),
+      col('StorageCapacity', 'boolean', 'Indicates this CSI volume driver wants to take storage capacity into account during pod scheduling.'),
+      col('TokenRequests', 'string', 'Indicates the CSI driver needs pods\' service account tokens it is mounting volume for to do necessary authentication.'),
+      col('RequiresRepublish', 'boolean', 'Indicates the CSI driver wants `NodePublishVolume` being periodically called to reflect any possible change in the mounted volume.'),
+      col('Modes', 'string', 'Defines what kind of volumes this CSI volume driver supports.'), ageCol],
+    print: (o, now) => {
+      const spec = rec(o, 'spec');
+      const audiences = asArray(spec['tokenRequests']).filter(isRecord).map((t) => str(t['audience']));
+      return [name(o), spec['attachRequired'] !== false, spec['podInfoOnMount'] === true, spec['storageCapacity'] === true,
+        audiences.length === 0 ? '<unset>' : audiences.join(','), spec['requiresRepublish'] === true,
+        asArray(spec['volumeLifecycleModes']).map((m) => str(m)).join(','), age(o, now)];
+    },
+  },
+  CSINode: {
+    columns: [nameCol, col('Drivers', 'integer', 'Drivers indicates the number of CSI drivers registered on the node'), ageCol],
+    print: (o, now) => [name(o), asArray(rec(o, 'spec')['drivers']).length, age(o, now)],
+  },
+  VolumeAttachment: {
+    columns: [nameCol, col('Attacher', 'string', 'Attacher indicates the name of the volume driver that MUST handle this request.'),
+      col('PV', 'string', 'Name of the persistent volume to attach.'), col('Node', 'string', 'The node that the volume should be attached to.'),
+      col('Attached', 'boolean', 'Indicates the volume is successfully attached.'), ageCol],
+    print: (o, now) => {
+      const spec = rec(o, 'spec');
+      return [name(o), str(spec['attacher']), str(rec(spec, 'source')['persistentVolumeName']), str(spec['nodeName']), rec(o, 'status')['attached'] === true, age(o, now)];
+    },
+  },
+  RuntimeClass: {
+    columns: [nameCol, col('Handler', 'string', 'Handler specifies the underlying runtime and configuration that the CRI implementation will use to handle pods of this class.'), ageCol],
+    print: (o, now) => [name(o), str(o['handler']), age(o, now)],
+  },
+  Ingress: {
+    columns: [nameCol, col('Class', 'string', 'The name of the IngressClass resource that should be used for additional configuration'),
+      col('Hosts', 'string', 'Hosts that incoming requests are matched against before the ingress rule'),
+      col('Address', 'string', 'Address is a list containing ingress points for the load-balancer'),
+      col('Ports', 'string', 'Ports of TLS configurations that open'), ageCol],
+    print: (o, now) => {
+      const spec = rec(o, 'spec');
+      return [name(o), str(spec['ingressClassName'], '<none>'), ingressHosts(spec), loadBalancerAddresses(rec(o, 'status', 'loadBalancer')),
+        asArray(spec['tls']).length > 0 ? '80, 443' : '80', age(o, now)];
+    },
+  },
+  IngressClass: {
+    columns: [nameCol, col('Controller', 'string', 'Controller that is responsible for handling this class'),
+      col('Parameters', 'string', 'A reference to a resource with additional parameters'), ageCol],
+    print: (o, now) => {
+      const p = asRecord(rec(o, 'spec')['parameters']);
+      let params = '<none>';
+      if (p !== undefined) params = `${str(p['kind'])}${typeof p['apiGroup'] === 'string' ? `.${p['apiGroup']}` : ''}/${str(p['name'])}`;
+      return [name(o), str(rec(o, 'spec')['controller']), params, age(o, now)];
+    },
+  },
+  NetworkPolicy: {
+    columns: [nameCol, col('Pod-Selector', 'string', 'Pod selector defines which pods this policy applies to.'), ageCol],
+    print: (o, now) => [name(o), formatSelector(rec(o, 'spec')['podSelector']), age(o, now)],
+  },
+  ControllerRevision: {
+    columns: [nameCol, col('Controller', 'string', 'Controller of the object'), col('Revision', 'integer', 'Revision indicates the revision of the state represented by Data.'), ageCol],
+    print: (o, now) => [name(o), controllerOf(o), int(o['revision']), age(o, now)],
+  },
+  CertificateSigningRequest: {
+    columns: [nameCol, ageCol, col('SignerName', 'string', 'Only requests with this signerName will be processed by the signer.'),
+      col('Requestor', 'string', 'Name of the user that created the request.'),
+      col('RequestedDuration', 'string', 'Requested duration of the issued certificate.'),
+      col('Condition', 'string', 'Condition of the certificate signing request.')],
+    print: (o, now) => {
+      const spec = rec(o, 'spec');
+      const seconds = asNumber(spec['expirationSeconds']);
+      return [name(o), age(o, now), str(spec['signerName']), str(spec['username']), seconds === undefined ? '<none>' : humanDuration(seconds * 1000), csrCondition(o)];
+    },
+  },
+  FlowSchema: {
+    columns: [nameCol, col('PriorityLevel', 'string', 'The name of the priority level that this flow schema refers to.'),
+      col('MatchingPrecedence', 'string', 'The matching precedence of this flow schema.'),
+      col('DistinguisherMethod', 'string', 'The distinguisher method of this flow schema.'), ageCol,
+      col('MissingPL', 'string', 'Whether the referenced priority level configuration object is missing.')],
+    print: (o, now) => {
+      const spec = rec(o, 'spec');
+      const dm = asRecord(spec['distinguisherMethod']);
+      return [name(o), str(rec(spec, 'priorityLevelConfiguration')['name']), str(spec['matchingPrecedence']),
+        dm === undefined ? '<none>' : str(dm['type']), age(o, now), conditionStatus(o, 'Dangling') ?? '?'];
+    },
+  },
+  PriorityLevelConfiguration: {
+    columns: [nameCol, col('Type', 'string', 'The type of the priority level configuration.'),
+      col('NominalConcurrencyShares', 'string', 'NominalConcurrencyShares is the number of shares of the server\'s concurrency limit that this level is entitled to.'),
+      col('Queues', 'string', 'The number of queues.'), col('HandSize', 'string', 'The number of queues that a request is assigned to.'),
+      col('QueueLengthLimit', 'string', 'The maximum number of requests a queue may hold.'), ageCol],
+    print: priorityLevelCells,
+  },
+  MutatingWebhookConfiguration: {
+    columns: [nameCol, col('Webhooks', 'integer', 'Webhooks indicates the number of webhooks in the configuration'), ageCol],
+    print: (o, now) => [name(o), asArray(o['webhooks']).length, age(o, now)],
+  },
+  ComponentStatus: {
+    columns: [nameCol, col('Status', 'string', 'Status of the component conditions'), col('Message', 'string', 'Message of the component conditions'),
+      col('Error', 'string', 'Error of the component conditions')],
+    print: (o) => {
+      const c = asArray(o['conditions']).filter(isRecord).find((x) => x['type'] === 'Healthy');
+      const status = c === undefined ? 'Unknown' : c['status'] === 'True' ? 'Healthy' : c['status'] === 'False' ? 'Unhealthy' : 'Unknown';
+      return [name(o), status, str(c?.['message']), str(c?.['error'])];
+    },
+  },
+  APIService: {
+    columns: [nameCol, col('Service', 'string', 'The reference to the service that hosts this API endpoint.'),
+      col('Available', 'string', 'Whether this service is available.'), ageCol],
+    print: (o, now) => {
+      const svc = asRecord(rec(o, 'spec')['service']);
+      const c = asArray(rec(o, 'status')['conditions']).filter(isRecord).find((x) => x['type'] === 'Available');
+      const available = c === undefined ? 'Unknown' : c['status'] === 'True' ? 'True' : `${str(c['status'])} (${str(c['reason'])})`;
+      return [name(o), svc === undefined ? 'Local' : `${str(svc['namespace'])}/${str(svc['name'])}`, available, age(o, now)];
+    },
+  },
 };
 tables['ClusterRoleBinding'] = tables['RoleBinding'] as KindTable;
+tables['ValidatingWebhookConfiguration'] = tables['MutatingWebhookConfiguration'] as KindTable;
 
 const defaultTable: KindTable = { columns: [nameCol, createdAtCol], print: (o) => [name(o), createdAt(o)] };
 

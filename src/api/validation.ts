@@ -495,6 +495,276 @@ function validateRbac(o: JsonObject, e: FieldErrors): void {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Storage, networking, certificates, flow control, admission
+
+const required = (e: FieldErrors, field: string, v: unknown, detail = ''): boolean => {
+  if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) {
+    e.required(field, detail);
+    return false;
+  }
+  return true;
+};
+
+const accessModeValues = ['ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOnce', 'ReadWriteOncePod'];
+
+function validateAccessModes(field: string, v: unknown, e: FieldErrors): void {
+  if (!required(e, field, v, 'at least 1 access mode is required')) return;
+  for (const m of asArray(v)) e.oneOf(field, m, accessModeValues);
+}
+
+/** The volume sources a PersistentVolume may name (exactly one). */
+const pvSources = ['awsElasticBlockStore', 'azureDisk', 'azureFile', 'cephfs', 'cinder', 'csi', 'fc', 'flexVolume', 'flocker',
+  'gcePersistentDisk', 'glusterfs', 'hostPath', 'iscsi', 'local', 'nfs', 'photonPersistentDisk', 'portworxVolume', 'quobyte', 'rbd',
+  'scaleIO', 'storageos', 'vsphereVolume'];
+
+function validatePersistentVolume(spec: JsonObject, e: FieldErrors): void {
+  validateAccessModes('spec.accessModes', spec['accessModes'], e);
+  const capacity = asRecord(spec['capacity']);
+  if (capacity === undefined || Object.keys(capacity).length === 0) e.required('spec.capacity');
+  else {
+    for (const k of Object.keys(capacity)) if (k !== 'storage') e.notSupported(`spec.capacity`, k, ['storage']);
+    validateQuantityMap('spec.capacity', capacity, e);
+  }
+  const sources = pvSources.filter((k) => spec[k] !== undefined && spec[k] !== null);
+  if (sources.length === 0) e.required('spec', 'must specify a volume type');
+  else if (sources.length > 1) e.forbidden(`spec.${sources[1] ?? ''}`, 'may not specify more than 1 volume type');
+  e.oneOf('spec.persistentVolumeReclaimPolicy', spec['persistentVolumeReclaimPolicy'], ['Delete', 'Recycle', 'Retain']);
+  e.oneOf('spec.volumeMode', spec['volumeMode'], ['Block', 'Filesystem']);
+}
+
+function validatePersistentVolumeClaim(spec: JsonObject, e: FieldErrors): void {
+  validateAccessModes('spec.accessModes', spec['accessModes'], e);
+  const requests = asRecord(asRecord(spec['resources'])?.['requests']);
+  if (requests?.['storage'] === undefined) e.required('spec.resources[storage]');
+  else validateQuantityMap('spec.resources.requests', requests, e);
+  e.oneOf('spec.volumeMode', spec['volumeMode'], ['Block', 'Filesystem']);
+  if (spec['selector'] !== undefined) {
+    const r = labelSelectorFromObject(spec['selector']);
+    if (!r.ok) e.invalid('spec.selector', spec['selector'], r.error);
+  }
+}
+
+const pathTypes = ['Exact', 'ImplementationSpecific', 'Prefix'];
+
+function validateIngressBackend(b: JsonObject, field: string, e: FieldErrors): void {
+  const svc = asRecord(b['service']);
+  const res = asRecord(b['resource']);
+  if (svc === undefined && res === undefined) {
+    e.invalid(field, b, 'one backend must be specified');
+    return;
+  }
+  if (svc !== undefined && res !== undefined) e.invalid(field, b, 'cannot set both resource and service backends');
+  if (svc !== undefined) {
+    const n = svc['name'];
+    if (typeof n !== 'string' || n === '') e.required(`${field}.service.name`);
+    else e.check(`${field}.service.name`, n, isDns1123Label(n));
+    const port = asRecord(svc['port']) ?? {};
+    const hasName = typeof port['name'] === 'string' && port['name'] !== '';
+    const hasNumber = port['number'] !== undefined && port['number'] !== 0;
+    if (hasName === hasNumber) e.invalid(`${field}.service.port`, port, 'port name or number is required');
+    else if (hasNumber) validatePortNumber(`${field}.service.port.number`, port['number'], e, true);
+    else validatePortName(`${field}.service.port.name`, String(port['name']), e);
+  }
+  if (res !== undefined) {
+    if (typeof res['kind'] !== 'string' || res['kind'] === '') e.required(`${field}.resource.kind`);
+    if (typeof res['name'] !== 'string' || res['name'] === '') e.required(`${field}.resource.name`);
+  }
+}
+
+function validateIngress(spec: JsonObject, e: FieldErrors): void {
+  const rules = records(spec['rules']);
+  const dflt = asRecord(spec['defaultBackend']);
+  if (rules.length === 0 && dflt === undefined) e.invalid('spec', spec, 'either `defaultBackend` or `rules` must be specified');
+  if (dflt !== undefined) validateIngressBackend(dflt, 'spec.defaultBackend', e);
+  rules.forEach((r, i) => {
+    const host = r['host'];
+    if (typeof host === 'string' && host !== '') {
+      const bare = host.startsWith('*.') ? host.slice(2) : host;
+      e.check(`spec.rules[${i}].host`, host, isDns1123Subdomain(bare));
+    }
+    const http = asRecord(r['http']);
+    if (http === undefined) return;
+    const paths = records(http['paths']);
+    if (paths.length === 0) e.required(`spec.rules[${i}].http.paths`);
+    paths.forEach((p, j) => {
+      const pf = `spec.rules[${i}].http.paths[${j}]`;
+      const pt = p['pathType'];
+      e.oneOf(`${pf}.pathType`, pt, pathTypes, true);
+      const path = p['path'];
+      if ((pt === 'Exact' || pt === 'Prefix') && (typeof path !== 'string' || !path.startsWith('/'))) e.invalid(`${pf}.path`, path ?? '', 'must be an absolute path');
+      validateIngressBackend(asRecord(p['backend']) ?? {}, `${pf}.backend`, e);
+    });
+  });
+  records(spec['tls']).forEach((t, i) => {
+    asArray(t['hosts']).forEach((h, j) => {
+      if (typeof h === 'string' && h !== '') e.check(`spec.tls[${i}].hosts[${j}]`, h, isDns1123Subdomain(h.startsWith('*.') ? h.slice(2) : h));
+    });
+  });
+}
+
+function validateNetworkPolicy(spec: JsonObject, e: FieldErrors): void {
+  const r = labelSelectorFromObject(spec['podSelector'] ?? {});
+  if (!r.ok) e.invalid('spec.podSelector', spec['podSelector'], r.error);
+  const types = asArray(spec['policyTypes']);
+  types.forEach((t, i) => e.oneOf(`spec.policyTypes[${i}]`, t, ['Egress', 'Ingress'], true));
+  for (const [key, peerKey] of [['ingress', 'from'], ['egress', 'to']] as const) {
+    records(spec[key]).forEach((rule, i) => {
+      records(rule['ports']).forEach((p, j) => {
+        e.oneOf(`spec.${key}[${i}].ports[${j}].protocol`, p['protocol'], protocols);
+        if (typeof p['port'] === 'number') validatePortNumber(`spec.${key}[${i}].ports[${j}].port`, p['port'], e, false);
+      });
+      records(rule[peerKey]).forEach((peer, j) => {
+        const set = ['podSelector', 'namespaceSelector', 'ipBlock'].filter((k) => peer[k] !== undefined);
+        if (set.length === 0) e.required(`spec.${key}[${i}].${peerKey}[${j}]`, 'must specify a peer');
+        if (peer['ipBlock'] !== undefined && set.length > 1) e.forbidden(`spec.${key}[${i}].${peerKey}[${j}]`, 'may not specify more than 1 peer type');
+        const block = asRecord(peer['ipBlock']);
+        if (block !== undefined) required(e, `spec.${key}[${i}].${peerKey}[${j}].ipBlock.cidr`, block['cidr']);
+      });
+    });
+  }
+}
+
+const keyUsages = ['signing', 'digital signature', 'content commitment', 'key encipherment', 'key agreement', 'data encipherment',
+  'cert sign', 'crl sign', 'encipher only', 'decipher only', 'any', 'server auth', 'client auth', 'code signing', 'email protection',
+  's/mime', 'ipsec end system', 'ipsec tunnel', 'ipsec user', 'timestamping', 'ocsp signing', 'microsoft sgc', 'netscape sgc'];
+
+function validateCsr(o: JsonObject, spec: JsonObject, e: FieldErrors): void {
+  const request = spec['request'];
+  if (required(e, 'spec.request', request)) {
+    // Only the PEM framing is checked (upstream parses the DER too).
+    const pem = typeof request === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(request) ? Buffer.from(request, 'base64').toString('latin1') : '';
+    if (!/-----BEGIN CERTIFICATE REQUEST-----[\s\S]+-----END CERTIFICATE REQUEST-----/.test(pem)) {
+      e.invalid('spec.request', '<request>', 'PEM block type must be CERTIFICATE REQUEST');
+    }
+  }
+  const signer = spec['signerName'];
+  if (required(e, 'spec.signerName', signer) && typeof signer === 'string' && !/^[^/]+\/[^/]+$/.test(signer)) {
+    e.invalid('spec.signerName', signer, 'must be a fully qualified domain and path of the form \'example.com/signer-name\'');
+  }
+  if (required(e, 'spec.usages', spec['usages'])) asArray(spec['usages']).forEach((u, i) => e.oneOf(`spec.usages[${i}]`, u, keyUsages));
+  const conditions = records(asRecord(o['status'])?.['conditions']);
+  const seen = new Set<string>();
+  conditions.forEach((c, i) => {
+    const type = c['type'];
+    if (required(e, `status.conditions[${i}].type`, type) && typeof type === 'string') {
+      if ((type === 'Approved' || type === 'Denied') && seen.has(type)) e.duplicate(`status.conditions[${i}].type`, type);
+      seen.add(type);
+    }
+    e.oneOf(`status.conditions[${i}].status`, c['status'], ['False', 'True', 'Unknown'], true);
+  });
+  if (seen.has('Approved') && seen.has('Denied')) e.invalid('status.conditions', 'Approved', 'Approved and Denied conditions are mutually exclusive');
+  const exp = spec['expirationSeconds'];
+  if (exp !== undefined && exp !== null && (typeof exp !== 'number' || exp < 600)) e.invalid('spec.expirationSeconds', exp, 'may not specify a duration less than 600 seconds (10 minutes)');
+}
+
+function validateEventsApiEvent(o: JsonObject, e: FieldErrors): void {
+  required(e, 'eventTime', o['eventTime']);
+  for (const k of ['reportingController', 'reportingInstance', 'action', 'reason']) required(e, k, o[k]);
+  e.oneOf('type', o['type'], ['Normal', 'Warning'], true);
+  const note = o['note'];
+  const maxNoteBytes = 1024;
+  if (typeof note === 'string' && note.length > maxNoteBytes) e.tooLong('note', maxNoteBytes);
+}
+
+const maxMatchingPrecedence = 10000;
+
+function validateFlowSchema(spec: JsonObject, e: FieldErrors): void {
+  required(e, 'spec.priorityLevelConfiguration.name', asRecord(spec['priorityLevelConfiguration'])?.['name']);
+  const mp = spec['matchingPrecedence'];
+  if (typeof mp !== 'number' || !Number.isInteger(mp) || mp < 1 || mp > maxMatchingPrecedence) {
+    e.invalid('spec.matchingPrecedence', mp, `must be between 1 and ${maxMatchingPrecedence}, inclusive`);
+  }
+  const dm = asRecord(spec['distinguisherMethod']);
+  if (dm !== undefined) e.oneOf('spec.distinguisherMethod.type', dm['type'], ['ByNamespace', 'ByUser'], true);
+  records(spec['rules']).forEach((r, i) => {
+    if (asArray(r['subjects']).length === 0) e.required(`spec.rules[${i}].subjects`, 'subjects must contain at least one value');
+    records(r['subjects']).forEach((s, j) => e.oneOf(`spec.rules[${i}].subjects[${j}].kind`, s['kind'], ['Group', 'ServiceAccount', 'User'], true));
+  });
+}
+
+function validatePriorityLevel(spec: JsonObject, e: FieldErrors): void {
+  const type = spec['type'];
+  e.oneOf('spec.type', type, ['Exempt', 'Limited'], true);
+  const limited = asRecord(spec['limited']);
+  if (type === 'Limited' && limited === undefined) e.required('spec.limited', 'must not be empty when type is Limited');
+  if (type === 'Exempt' && limited !== undefined) e.forbidden('spec.limited', 'must be nil if the type is not Limited');
+  if (limited === undefined) return;
+  const response = asRecord(limited['limitResponse']) ?? {};
+  e.oneOf('spec.limited.limitResponse.type', response['type'], ['Queue', 'Reject'], true);
+  const q = asRecord(response['queuing']);
+  if (response['type'] === 'Queue' && q === undefined) e.required('spec.limited.limitResponse.queuing', 'must not be empty if type is Queue');
+  if (q !== undefined) {
+    for (const k of ['queues', 'handSize', 'queueLengthLimit']) {
+      const v = q[k];
+      if (typeof v !== 'number' || v <= 0) e.invalid(`spec.limited.limitResponse.queuing.${k}`, v, 'must be positive');
+    }
+    if (typeof q['handSize'] === 'number' && typeof q['queues'] === 'number' && q['handSize'] > q['queues']) {
+      e.invalid('spec.limited.limitResponse.queuing.handSize', q['handSize'], `should not be greater than queues (${String(q['queues'])})`);
+    }
+  }
+}
+
+function validateWebhooks(o: JsonObject, e: FieldErrors): void {
+  const names = new Set<string>();
+  records(o['webhooks']).forEach((w, i) => {
+    const f = `webhooks[${i}]`;
+    const n = w['name'];
+    if (typeof n !== 'string' || n === '') e.required(`${f}.name`);
+    else {
+      e.check(`${f}.name`, n, isDns1123Subdomain(n));
+      if (n.split('.').length < 3) e.invalid(`${f}.name`, n, 'should be a domain with at least three segments separated by dots');
+      if (names.has(n)) e.duplicate(`${f}.name`, n);
+      names.add(n);
+    }
+    e.oneOf(`${f}.sideEffects`, w['sideEffects'], ['None', 'NoneOnDryRun'], true);
+    e.oneOf(`${f}.failurePolicy`, w['failurePolicy'], ['Fail', 'Ignore']);
+    e.oneOf(`${f}.matchPolicy`, w['matchPolicy'], ['Equivalent', 'Exact']);
+    e.oneOf(`${f}.reinvocationPolicy`, w['reinvocationPolicy'], ['IfNeeded', 'Never']);
+    if (required(e, `${f}.admissionReviewVersions`, w['admissionReviewVersions'], 'must specify one of v1, v1beta1')) {
+      if (!asArray(w['admissionReviewVersions']).some((v) => v === 'v1' || v === 'v1beta1')) {
+        e.invalid(`${f}.admissionReviewVersions`, w['admissionReviewVersions'], 'must include at least one of v1, v1beta1');
+      }
+    }
+    const cc = asRecord(w['clientConfig']) ?? {};
+    const hasUrl = typeof cc['url'] === 'string' && cc['url'] !== '';
+    const svc = asRecord(cc['service']);
+    if (hasUrl === (svc !== undefined)) e.required(`${f}.clientConfig`, 'exactly one of url or service is required');
+    if (svc !== undefined) {
+      required(e, `${f}.clientConfig.service.name`, svc['name']);
+      required(e, `${f}.clientConfig.service.namespace`, svc['namespace']);
+    }
+    const ts = w['timeoutSeconds'];
+    if (typeof ts === 'number' && (ts < 1 || ts > 30)) e.invalid(`${f}.timeoutSeconds`, ts, 'the timeout value must be between 1 and 30 seconds');
+    records(w['rules']).forEach((r, j) => {
+      for (const k of ['operations', 'apiGroups', 'apiVersions', 'resources']) required(e, `${f}.rules[${j}].${k}`, r[k]);
+      e.oneOf(`${f}.rules[${j}].scope`, r['scope'], ['*', 'Cluster', 'Namespaced']);
+    });
+  });
+}
+
+function validateReplicationController(spec: JsonObject, e: FieldErrors): void {
+  e.nonNegative('spec.replicas', spec['replicas']);
+  const selector = asRecord(spec['selector']);
+  if (selector === undefined || Object.keys(selector).length === 0) e.required('spec.selector');
+  else validateLabels(selector, 'spec.selector', e);
+  const tmpl = asRecord(spec['template']);
+  if (tmpl === undefined) {
+    e.required('spec.template');
+    return;
+  }
+  const labels = asRecord(asRecord(tmpl['metadata'])?.['labels']) ?? {};
+  if (selector !== undefined && !Object.entries(selector).every(([k, v]) => labels[k] === v)) {
+    e.invalid('spec.template.metadata.labels', labels, '`selector` does not match template `labels`');
+  }
+  validatePodSpec(tmpl['spec'], 'spec.template.spec', e);
+  const rp = asRecord(tmpl['spec'])?.['restartPolicy'];
+  if (rp !== undefined && rp !== 'Always') e.notSupported('spec.template.spec.restartPolicy', rp, ['Always']);
+}
+
+const quotaScopes = ['BestEffort', 'CrossNamespacePodAffinity', 'NotBestEffort', 'NotTerminating', 'PriorityClass', 'Terminating', 'VolumeAttributesClass'];
+const limitTypes = ['Container', 'PersistentVolumeClaim', 'Pod'];
+
 function validateOther(o: JsonObject, kind: string, e: FieldErrors): void {
   const spec = asRecord(o['spec']) ?? {};
   switch (kind) {
@@ -542,7 +812,66 @@ function validateOther(o: JsonObject, kind: string, e: FieldErrors): void {
         e.oneOf(`spec.taints[${i}].effect`, t['effect'], ['NoSchedule', 'PreferNoSchedule', 'NoExecute'], true);
       });
       break;
+    case 'ResourceQuota':
+      validateQuantityMap('spec.hard', spec['hard'], e);
+      asArray(spec['scopes']).forEach((sc, i) => e.oneOf(`spec.scopes[${i}]`, sc, quotaScopes, true));
+      break;
+    case 'LimitRange':
+      records(spec['limits']).forEach((l, i) => {
+        e.oneOf(`spec.limits[${i}].type`, l['type'], limitTypes, true);
+        for (const k of ['max', 'min', 'default', 'defaultRequest', 'maxLimitRequestRatio']) validateQuantityMap(`spec.limits[${i}].${k}`, l[k], e);
+      });
+      break;
+    case 'PodTemplate': {
+      const tmpl = asRecord(o['template']) ?? {};
+      validateLabels(asRecord(tmpl['metadata'])?.['labels'], 'template.metadata.labels', e);
+      validatePodSpec(tmpl['spec'], 'template.spec', e);
+      break;
+    }
+    case 'ReplicationController': validateReplicationController(spec, e); break;
+    case 'PersistentVolume': validatePersistentVolume(spec, e); break;
+    case 'PersistentVolumeClaim': validatePersistentVolumeClaim(spec, e); break;
+    case 'StorageClass':
+      required(e, 'provisioner', o['provisioner']);
+      e.oneOf('reclaimPolicy', o['reclaimPolicy'], ['Delete', 'Retain']);
+      e.oneOf('volumeBindingMode', o['volumeBindingMode'], ['Immediate', 'WaitForFirstConsumer']);
+      break;
+    case 'CSIDriver':
+      e.oneOf('spec.fsGroupPolicy', spec['fsGroupPolicy'], ['File', 'None', 'ReadWriteOnceWithFSType']);
+      asArray(spec['volumeLifecycleModes']).forEach((m, i) => e.oneOf(`spec.volumeLifecycleModes[${i}]`, m, ['Ephemeral', 'Persistent'], true));
+      break;
+    case 'CSINode':
+      records(spec['drivers']).forEach((d, i) => {
+        required(e, `spec.drivers[${i}].name`, d['name']);
+        required(e, `spec.drivers[${i}].nodeID`, d['nodeID']);
+      });
+      break;
+    case 'VolumeAttachment': {
+      required(e, 'spec.attacher', spec['attacher']);
+      required(e, 'spec.nodeName', spec['nodeName']);
+      const src = asRecord(spec['source']) ?? {};
+      const n = ['persistentVolumeName', 'inlineVolumeSpec'].filter((k) => src[k] !== undefined && src[k] !== null).length;
+      if (n !== 1) e.required('spec.source', 'must specify exactly one of inlineVolumeSpec and persistentVolumeName');
+      break;
+    }
+    case 'RuntimeClass': {
+      const h = o['handler'];
+      if (required(e, 'handler', h) && typeof h === 'string') e.check('handler', h, isDns1123Label(h));
+      break;
+    }
+    case 'Ingress': validateIngress(spec, e); break;
+    case 'IngressClass': required(e, 'spec.controller', spec['controller']); break;
+    case 'NetworkPolicy': validateNetworkPolicy(spec, e); break;
+    case 'ControllerRevision': e.nonNegative('revision', o['revision']); break;
+    case 'CertificateSigningRequest': validateCsr(o, spec, e); break;
+    case 'FlowSchema': validateFlowSchema(spec, e); break;
+    case 'PriorityLevelConfiguration': validatePriorityLevel(spec, e); break;
+    case 'MutatingWebhookConfiguration': case 'ValidatingWebhookConfiguration': validateWebhooks(o, e); break;
     case 'Event': {
+      if (o['apiVersion'] === 'events.k8s.io/v1') {
+        validateEventsApiEvent(o, e);
+        break;
+      }
       const io = asRecord(o['involvedObject']) ?? {};
       const ns = asString(asRecord(o['metadata'])?.['namespace']);
       if (typeof io['namespace'] === 'string' && io['namespace'] !== '' && ns !== undefined && io['namespace'] !== ns) {
@@ -607,6 +936,14 @@ export function validateUpdate(n: JsonObject, old: JsonObject): FieldCause[] {
       }
       break;
     case 'PriorityClass': immutable('value', n['value'], old['value'], e); break;
+    case 'PersistentVolumeClaim': immutable('spec.storageClassName', ns['storageClassName'], os['storageClassName'], e); break;
+    case 'StorageClass':
+      for (const f of ['provisioner', 'parameters', 'reclaimPolicy', 'volumeBindingMode']) immutable(f, n[f], old[f], e);
+      break;
+    case 'VolumeAttachment': immutable('spec', n['spec'], old['spec'], e); break;
+    case 'RuntimeClass': immutable('handler', n['handler'], old['handler'], e); break;
+    case 'ControllerRevision': immutable('data', n['data'], old['data'], e); break;
+    case 'CertificateSigningRequest': immutable('spec', n['spec'], old['spec'], e); break;
     default: break;
   }
   return e.list;

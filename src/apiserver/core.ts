@@ -5,7 +5,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import {
-  asRecord, asString, badRequest, type JsonObject, lookupResource, requestEntityTooLarge, internalError, resources, timeout,
+  asRecord, asString, badRequest, formatRfc3339, type JsonObject, lookupResource, requestEntityTooLarge, internalError, resources, timeout,
   tooManyRequests, type ResourceInfo, type Status,
 } from '../api/index.js';
 import {
@@ -32,7 +32,8 @@ import { ObjectStorage } from './storage.js';
 import { startWatch } from './watch.js';
 import { WatchCache } from './watch-cache.js';
 import { bootstrapCluster } from './bootstrap.js';
-import { selfSubjectAccessReview, selfSubjectAccessReviewPath } from './access-review.js';
+import { answerReview, isReviewKind } from './access-review.js';
+import { answerComputed, isComputedKind } from './computed-kinds.js';
 import { ClusterIpAllocator } from './cluster-ip.js';
 import type { TokenIssuerConfig } from './token-request.js';
 import type { AdmissionConfig } from './admission.js';
@@ -61,7 +62,11 @@ export interface ApiServerCoreOptions {
   readonly admission?: AdmissionConfig;
   /** Issues serviceaccounts/token (TokenRequest); absent: that subresource answers 404. */
   readonly tokenIssuer?: TokenIssuerConfig;
+  /** Store members reported by componentstatuses (etcd-0..n-1; default 3, DESIGN's masters). */
+  readonly etcdMembers?: number;
 }
+
+const defaultEtcdMembers = 3;
 
 const admin: UserInfo = { username: wellKnown.adminUser, groups: [wellKnown.mastersGroup, wellKnown.authenticatedGroup] };
 const nameSuffixAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
@@ -80,7 +85,10 @@ export class ApiServerCore implements ApiTransport {
   private watchesTotal = 0;
   private stopped = false;
 
+  private readonly startedIso: string;
+
   constructor(private readonly o: ApiServerCoreOptions) {
+    this.startedIso = formatRfc3339(o.clock.wallNow());
     this.storage = new ObjectStorage(o.kv);
     const allocator = new ClusterIpAllocator(this.storage, o.serviceIpPrefix ?? '127.96', (n) => this.randomInt(n));
     this.registry = new Registry({
@@ -179,16 +187,19 @@ export class ApiServerCore implements ApiTransport {
   private async serve(req: ApiRequest): Promise<ApiResponse> {
     const gate = this.gate(req);
     if (!gate.ok) return gate.response;
-    if (req.method === 'POST' && req.path === selfSubjectAccessReviewPath) {
-      return selfSubjectAccessReview(req.body, req.headers['content-type'], gate.user, (attrs) => this.decide(attrs));
-    }
     const route = parseRoute(req.path);
     switch (route.kind) {
       case 'resource':
+        if (isReviewKind(route.info)) return this.review(req, route, gate.user);
+        if (isComputedKind(route.info) && req.method === 'GET') {
+          return answerComputed(this.restCall(req, route), {
+            etcdMembers: this.o.etcdMembers ?? defaultEtcdMembers, startedIso: this.startedIso, storeHealth: () => this.storeHealth(),
+          });
+        }
         if (req.method === 'GET' && route.name === undefined && isTruthyParam(req.query['watch'])) {
           return statusResponse(badRequest('watch requests must use the watch entry point (ApiTransport.watch)'));
         }
-        return handleRest(this.registry, this.restCall(req, route));
+        return handleRest(this.registry, this.restCall(req, route, gate.user));
       case 'group': return req.method === 'GET' ? groupDocument(route.group) : pathNotFound();
       case 'groupVersion': return req.method === 'GET' ? groupVersionDocument(route.group, route.version) : pathNotFound();
       case 'notFound': return pathNotFound();
@@ -213,23 +224,39 @@ export class ApiServerCore implements ApiTransport {
     }
   }
 
+  /** The create-only reviews, answered by this apiserver's authenticator and authorizer. */
+  private review(req: ApiRequest, route: ResourceRoute, user: UserInfo): ApiResponse {
+    const authn = this.o.authenticator;
+    const nowSeconds = Math.floor(this.o.clock.wallNow() / 1000);
+    return answerReview(route, req.method, req.body, req.headers['content-type'], {
+      user, decide: (attrs) => this.decide(attrs), nowIso: formatRfc3339(this.o.clock.wallNow()),
+      ...(authn === undefined ? {} : {
+        authenticateToken: (token: string) => authn.authenticate(`Bearer ${token}`, nowSeconds),
+        rulesFor: (u: UserInfo, namespace: string) => {
+          this.rbac.setPolicy(this.policyVersion(), () => this.policy());
+          return this.rbac.rulesFor(u, namespace);
+        },
+      }),
+    });
+  }
+
+  private async storeHealth(): Promise<string | undefined> {
+    const rev = await this.storage.currentRevision();
+    return rev.ok ? undefined : `etcd answered ${rev.error.code}`;
+  }
+
   /** kube-apiserver's checks, less those of parts this one lacks (log, post-start hooks). */
   private healthChecks(endpoint: HealthEndpoint): HealthCheck[] {
     const ping: HealthCheck = { name: 'ping', run: async () => undefined };
-    const etcd: HealthCheck = {
-      name: 'etcd',
-      run: async () => {
-        const rev = await this.storage.currentRevision();
-        return rev.ok ? undefined : `etcd answered ${rev.error.code}`;
-      },
-    };
+    const etcd: HealthCheck = { name: 'etcd', run: () => this.storeHealth() };
     if (endpoint !== 'readyz') return [ping, etcd];
     const shutdown: HealthCheck = { name: 'shutdown', run: async () => (this.stopped ? 'the apiserver is shutting down' : undefined) };
     return [ping, etcd, shutdown];
   }
 
-  private restCall(req: ApiRequest, route: ResourceRoute): RestCall {
+  private restCall(req: ApiRequest, route: ResourceRoute, user?: UserInfo): RestCall {
     return {
+      ...(user ? { user } : {}),
       route, method: req.method, query: req.query, headers: req.headers, body: req.body, nowMs: this.o.clock.wallNow(),
       ...(this.o.podLogs ? { podLogs: this.o.podLogs } : {}),
       ...(this.o.tokenIssuer ? { tokenIssuer: this.o.tokenIssuer } : {}),

@@ -19,6 +19,7 @@ import {
 import type { ResourceRoute } from './route.js';
 import { postEviction } from './eviction.js';
 import { postToken, type TokenIssuerConfig } from './token-request.js';
+import type { UserInfo } from './auth/index.js';
 import { failOf, groupResource, okOf, type Outcome, type Stored } from './storage.js';
 
 export interface RestCall {
@@ -31,6 +32,21 @@ export interface RestCall {
   readonly podLogs?: PodLogSource;
   /** Absent: serviceaccounts/token answers 404 (no signing key). */
   readonly tokenIssuer?: TokenIssuerConfig;
+  /** Who is asking (recorded where a kind keeps it: a CertificateSigningRequest's requester). */
+  readonly user?: UserInfo;
+}
+
+/** csrStrategy.PrepareForCreate: the requester is whoever created the request, whatever the body says. */
+function withRequester(csr: JsonObject, user: UserInfo | undefined): JsonObject {
+  const spec: JsonObject = { ...(asRecord(csr['spec']) ?? {}) };
+  for (const k of ['username', 'uid', 'groups', 'extra']) delete spec[k];
+  if (user !== undefined) {
+    spec['username'] = user.username;
+    if (user.uid !== undefined && user.uid !== '') spec['uid'] = user.uid;
+    if (user.groups.length > 0) spec['groups'] = [...user.groups];
+    if (user.extra !== undefined && Object.keys(user.extra).length > 0) spec['extra'] = user.extra;
+  }
+  return { ...csr, spec };
 }
 
 type Handler = (r: Registry, c: RestCall) => Promise<ApiResponse>;
@@ -39,7 +55,7 @@ const respond = <T>(o: Outcome<T>, code: number, body: (v: T) => unknown): ApiRe
   o.ok ? jsonResponse(code, body(o.value)) : statusResponse(o.status);
 
 /** Table or plain JSON for reads, by the Accept header. */
-function render(c: RestCall, objects: JsonObject[], single: boolean, resourceVersion: string, continueToken?: string): Outcome<unknown> {
+export function render(c: RestCall, objects: JsonObject[], single: boolean, resourceVersion: string, continueToken?: string): Outcome<unknown> {
   const info = c.route.info;
   if (wantsTable(c.headers['accept'])) {
     const includeObject = parseIncludeObject(c.query['includeObject']);
@@ -115,7 +131,8 @@ const createObject: Handler = async (r, c) => {
   if (!strict.ok) return statusResponse(strict.status);
   const opts = writeOptions(c);
   if (!opts.ok) return statusResponse(opts.status);
-  return respond(await r.create(info, c.route.namespace, typed.value, opts.value), 201, (v) => v);
+  const object = info.kind === 'CertificateSigningRequest' ? withRequester(typed.value, c.user) : typed.value;
+  return respond(await r.create(info, c.route.namespace, object, opts.value), 201, (v) => v);
 };
 
 const putObject = (target: UpdateTarget): Handler => async (r, c) => {
@@ -126,7 +143,7 @@ const putObject = (target: UpdateTarget): Handler => async (r, c) => {
   if (!typed.ok) return statusResponse(typed.status);
   const strict = strictCheck(c.query, typed.value);
   if (!strict.ok) return statusResponse(strict.status);
-  const opts = writeOptions(c, target === 'status' ? 'status' : undefined);
+  const opts = writeOptions(c, target === 'main' ? undefined : target);
   if (!opts.ok) return statusResponse(opts.status);
   const put = await r.put(info, c.route.namespace, c.route.name!, typed.value, target, opts.value);
   return put.ok ? jsonResponse(put.value.created ? 201 : 200, put.value.object) : statusResponse(put.status);
@@ -152,7 +169,7 @@ const patchObject = (target: UpdateTarget): Handler => async (r, c) => {
   const patch = decodeAnyBody(c.body, c.headers['content-type']);
   if (!patch.ok) return statusResponse(patch.status);
   if (patch.value === undefined) return statusResponse(badRequest('the patch body is empty'));
-  const opts = writeOptions(c, target === 'status' ? 'status' : undefined);
+  const opts = writeOptions(c, target === 'main' ? undefined : target);
   if (!opts.ok) return statusResponse(opts.status);
   const info = c.route.info;
   const url = { name: c.route.name!, ...(c.route.namespace ? { namespace: c.route.namespace } : {}) };
@@ -195,7 +212,7 @@ async function applyObject(r: Registry, c: RestCall, target: UpdateTarget): Prom
   if (!typed.ok) return statusResponse(typed.status);
   const strict = strictCheck(c.query, typed.value);
   if (!strict.ok) return statusResponse(strict.status);
-  const opts = writeOptions(c, target === 'status' ? 'status' : undefined, true);
+  const opts = writeOptions(c, target === 'main' ? undefined : target, true);
   if (!opts.ok) return statusResponse(opts.status);
   const params = { manager: opts.value.manager, apiVersion: joinApiVersion(info.group, info.version), force: c.query['force'] === 'true', time: r.nowIso() };
   const existing = await r.storage.get(r.storage.key(info, c.route.namespace, c.route.name!));
@@ -396,6 +413,9 @@ const handlers: Readonly<Record<string, Handler>> = {
   'POST eviction': postEviction,
   'GET log': getLog,
   'PUT finalize': putFinalize,
+  'GET approval': getObject,
+  'PUT approval': putObject('approval'),
+  'PATCH approval': patchObject('approval'),
   'POST token': postToken,
 };
 

@@ -151,7 +151,7 @@ test('resource registry lookups and storage keys', (t) => {
   t.throws(() => storageKey(pods, undefined, 'x'));
   t.throws(() => storageKey(nodes, undefined, 'a/b'));
   t.deepEqual(resourcesInCategory('all').map((r) => r.resource).sort(),
-    ['cronjobs', 'daemonsets', 'deployments', 'horizontalpodautoscalers', 'jobs', 'pods', 'replicasets', 'services', 'statefulsets']);
+    ['cronjobs', 'daemonsets', 'deployments', 'horizontalpodautoscalers', 'jobs', 'pods', 'replicasets', 'replicationcontrollers', 'services', 'statefulsets']);
   t.deepEqual(lookupResource('apps', 'v1', 'deployments')?.subresources.find((s) => s.name === 'scale'),
     { name: 'scale', group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
 });
@@ -159,8 +159,11 @@ test('resource registry lookups and storage keys', (t) => {
 test('classic discovery documents', (t) => {
   t.deepEqual(apiVersions('127.0.0.1:6443'), { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:6443' }] });
   const groups = apiGroupList()['groups'] as JsonObject[];
-  t.deepEqual(groups.map((g) => g['name']), ['apps', 'batch', 'coordination.k8s.io', 'discovery.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'scheduling.k8s.io', 'autoscaling', 'metrics.k8s.io']);
-  t.deepEqual(groups[0], { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } });
+  t.deepEqual(groups.map((g) => g['name']), ['apiregistration.k8s.io', 'apps', 'events.k8s.io',
+    'authentication.k8s.io', 'authorization.k8s.io', 'batch', 'certificates.k8s.io', 'networking.k8s.io', 'coordination.k8s.io', 'discovery.k8s.io',
+    'policy', 'rbac.authorization.k8s.io', 'storage.k8s.io', 'admissionregistration.k8s.io', 'scheduling.k8s.io', 'node.k8s.io',
+    'flowcontrol.apiserver.k8s.io', 'autoscaling', 'metrics.k8s.io']);
+  t.deepEqual(groups[1], { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } });
   const core = apiResourceList('', 'v1');
   if (core === undefined) return t.fail();
   const rs = core['resources'] as JsonObject[];

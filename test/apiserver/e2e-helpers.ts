@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiServerCore } from '../../src/apiserver/core.js';
 import { ApiHttpsServer } from '../../src/apiserver/https-server.js';
+import type { TokenIssuerConfig } from '../../src/apiserver/token-request.js';
 import {
   Authenticator, createCa, createServingCert, defaultServingSans, type StaticTokenEntry, writeKubeconfig, wellKnown,
 } from '../../src/apiserver/auth/index.js';
@@ -28,7 +29,7 @@ export interface E2e {
   close(): Promise<void>;
 }
 
-export async function startE2e(hosts: readonly string[], opts: { bookmarkIntervalMs?: number; frontDoorIp?: string } = {}): Promise<E2e> {
+export async function startE2e(hosts: readonly string[], opts: { bookmarkIntervalMs?: number; frontDoorIp?: string; tokenIssuer?: TokenIssuerConfig } = {}): Promise<E2e> {
   const nowMs = Date.now();
   const ca = createCa(nowMs);
   const serving = createServingCert(ca, defaultServingSans([...hosts], opts.frontDoorIp ? { frontDoorIp: opts.frontDoorIp } : {}), nowMs);
@@ -42,7 +43,8 @@ export async function startE2e(hosts: readonly string[], opts: { bookmarkInterva
   const cores: ApiServerCore[] = [];
   const servers: ApiHttpsServer[] = [];
   for (const host of hosts) {
-    const core = new ApiServerCore({ kv, clock, authenticator, serverAddress: `${host}:6443`, ...(opts.bookmarkIntervalMs ? { bookmarkIntervalMs: opts.bookmarkIntervalMs } : {}) });
+    const core = new ApiServerCore({ kv, clock, authenticator, serverAddress: `${host}:6443`, ...(opts.bookmarkIntervalMs ? { bookmarkIntervalMs: opts.bookmarkIntervalMs } : {}),
+      ...(opts.tokenIssuer ? { tokenIssuer: opts.tokenIssuer } : {}) });
     await core.start();
     cores.push(core);
     servers.push(await ApiHttpsServer.listen({ transport: core, certPem: serving.certPem, keyPem: serving.keyPem, host, port: 0 }));

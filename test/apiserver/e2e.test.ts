@@ -3,3 +3,4 @@ import './kubectl.cases.js';
 import './https.cases.js';
 import './ha.cases.js';
 import './metrics.cases.js';
+import './kinds.cases.js';

@@ -188,6 +188,26 @@ export function authorizeRbac(index: RbacIndex, attrs: RequestAttributes): Decis
 }
 
 /**
+ * The rules a user holds in a namespace (cluster-wide grants plus that namespace's), as
+ * SelfSubjectRulesReview reports them (the RBAC authorizer's RulesFor). `incomplete` when a binding
+ * names a missing role.
+ */
+export function rulesForUser(index: RbacIndex, user: RequestAttributes['user'], namespace: string): { rules: PolicyRule[]; errors: string[] } {
+  const keys = [userKey(user.username), ...user.groups.map(groupKey)];
+  const rules: PolicyRule[] = [];
+  const errors: string[] = [];
+  const add = (grants: readonly Grant[] | undefined): void => {
+    for (const g of grants ?? []) {
+      rules.push(...g.rules);
+      if (g.error !== undefined && errors.length < maxRbacErrorsReported && !errors.includes(g.error)) errors.push(g.error);
+    }
+  };
+  for (const key of keys) add(index.cluster.get(key));
+  if (namespace !== '') for (const key of keys) add(index.namespaced.get(key)?.get(namespace));
+  return { rules, errors };
+}
+
+/**
  * Holds the index for the current policy version. The caller passes the version of the RBAC objects
  * (e.g. the highest resourceVersion among them) with every update; the index is rebuilt only when it
  * changes, so `setPolicy` can be called on every request.
@@ -208,6 +228,10 @@ export class RbacAuthorizer {
 
   authorize(attrs: RequestAttributes): Decision {
     return authorizeRbac(this.index, attrs);
+  }
+
+  rulesFor(user: RequestAttributes['user'], namespace: string): { rules: PolicyRule[]; errors: string[] } {
+    return rulesForUser(this.index, user, namespace);
   }
 }
 
