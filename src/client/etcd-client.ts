@@ -283,7 +283,10 @@ export class EtcdClient implements KvClient {
 
   watch(spec: WatchSpec): Observable<WatchUpdate> {
     return new Observable<WatchUpdate>((subscriber) => {
-      const clientWatchId = this.nextWatchId++;
+      // A new id for every (re)open: a member whose cancel was lost keeps its watcher, still sending
+      // under the old id; were the id reused, coming back to that member would take the stale
+      // watcher's messages for the new one's and move the resume point past changes never received.
+      let clientWatchId = this.nextWatchId++;
       let member = this.leader ?? this.options.members[this.rotation++ % this.options.members.length]!;
       /** Everything through this revision was delivered; resume after it. */
       let completeTo = spec.startRevision !== undefined && spec.startRevision > 0 ? spec.startRevision - 1 : -1;
@@ -301,6 +304,7 @@ export class EtcdClient implements KvClient {
       };
       const moveOn = () => {
         this.port.send(member, { type: 'watchCancel', watchId: clientWatchId });
+        clientWatchId = this.nextWatchId++;
         const index = this.options.members.indexOf(member);
         member = this.options.members[(index + 1) % this.options.members.length]!;
         lastHeardMs = this.port.clock.now();

@@ -114,3 +114,49 @@ test('a conf change sent to a follower is refused with notLeader and does not ha
   const status = await sim.drive(cluster.status(leader));
   t.deepEqual(status?.learners, [], 'the follower did not forward it');
 });
+
+test('a watch that moved away and back to a member never takes the stale watcher it left there for its own (no gap)', async (t) => {
+  // The client's cancel to its first member is lost in a cut, so that member keeps a watcher with
+  // the client's watch id and keeps sending into the void. When the client cycles back to it, the
+  // stale watcher's messages must not pass for the new one's: they would move the resume point
+  // past changes the client never received.
+  const { cluster, sim } = await simCluster(5);
+  t.teardown(() => cluster.stop());
+  const writer = cluster.client();
+  const me = sim.clientAddress.split('/')[0]!;
+  const [m1, m2, m3] = ['master-1', 'master-2', 'master-3'];
+  const seen: number[] = [];
+  const watchClient = cluster.client({ members: [`${m1}/etcd`, `${m2}/etcd`, `${m3}/etcd`], watchIdleMs: 600 });
+  const subscription = watchClient.watch({ key: '/g/', prefix: true, startRevision: 1 }).subscribe((update) => {
+    if (update.kind === 'events') for (const event of update.events) seen.push(event.kv.modRevision);
+  });
+  t.teardown(() => subscription.unsubscribe());
+  let written = 0;
+  const writeFor = async (ms: number) => {
+    const end = sim.clock.now() + ms;
+    while (sim.clock.now() < end) {
+      const put = await sim.drive(writer.put({ key: `/g/${written % 5}`, value: text(String(written)) }));
+      if (put.ok) written++;
+      await sim.advance(20);
+    }
+  };
+  await writeFor(300);
+  const cutOff = async (host: string) => [
+    await sim.network.inject({ kind: 'cut', from: [host], to: [me] }),
+    await sim.network.inject({ kind: 'cut', from: [me], to: [host] }),
+  ];
+  const heal = async (ids: number[]) => { for (const id of ids) await sim.network.heal(id); };
+  const first = await cutOff(m1);
+  await writeFor(1_500); // the client gives up on m1 (its cancel is lost) and resumes on m2
+  const second = [...await cutOff(m2), ...await cutOff(m3)];
+  // Latency on m1's link: what its stale watcher sent just before the client returned arrives after.
+  await sim.network.inject({ kind: 'delay', link: { from: [m1], to: [me] }, delay: { dist: 'fixed', ms: 100 } });
+  await heal(first); // m1's stale watcher reaches the client again, which now idles towards m1
+  await writeFor(3_000);
+  await heal(second);
+  await writeFor(500);
+  await sim.advance(2_000);
+  const revisions = [...new Set(seen)];
+  t.deepEqual(seen, revisions, 'no revision delivered twice');
+  t.is(revisions.length, written, `every write seen once (missing ${written - revisions.length})`);
+});
