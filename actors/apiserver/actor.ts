@@ -123,6 +123,9 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
       case 'apiserverStatusRequest':
         incoming.reply?.(this.status());
         return;
+      case 'apiserverAuditRequest':
+        incoming.reply?.({ type: 'apiserverAudit', ...(this.core === undefined ? {} : { page: this.core.audit.read(message.afterSeq) }) });
+        return;
       case 'startCore':
         return this.startCore();
       case 'heartbeat':
@@ -174,7 +177,7 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     this.starting = true;
     this.startAttempts++;
     const core = new ApiServerCore({
-      kv: this.kv, clock: this.context.clock, prng: this.context.random,
+      kv: this.kv, clock: this.context.clock, prng: this.context.random, identity: this.context.self,
       serverAddress: this.config.serverAddress ?? '127.0.0.1:6443',
       ...(this.config.tokens ? { authenticator: this.authenticator(this.config.tokens) } : {}),
       admission: { defaultTolerationSeconds: Math.round(profile(this.config.profile ?? 'fast').notReadyTolerationMs / 1000) },

@@ -37,10 +37,13 @@ import { answerComputed, isComputedKind } from './computed-kinds.js';
 import { ClusterIpAllocator } from './cluster-ip.js';
 import type { TokenIssuerConfig } from './token-request.js';
 import type { AdmissionConfig } from './admission.js';
+import { AuditLog, auditedVerbs } from './audit.js';
 
 export interface ApiServerCoreOptions {
   readonly kv: KvClient;
   readonly clock: Clock;
+  /** This apiserver's name (`master-1/apiserver`): prefixes its audit IDs. */
+  readonly identity?: string;
   /** Absent: every request acts as the cluster admin (unit tests, prototyping without TLS). */
   readonly authenticator?: Authenticator;
   /** host:port advertised in /api (serverAddressByClientCIDRs). */
@@ -71,10 +74,16 @@ const defaultEtcdMembers = 3;
 const admin: UserInfo = { username: wellKnown.adminUser, groups: [wellKnown.mastersGroup, wellKnown.authenticatedGroup] };
 const nameSuffixAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
 
-type Gate = { ok: true; user: UserInfo } | { ok: false; response: ApiResponse };
+/** A refusal carries the user when authentication succeeded (403): the audit log names them. */
+type Gate = { ok: true; user: UserInfo } | { ok: false; response: ApiResponse; user?: UserInfo };
+
+/** Who the audit log names when a request was refused before (or without) authentication. */
+const unauthenticated = { username: 'system:anonymous', groups: ['system:unauthenticated'] } as const;
 
 export class ApiServerCore implements ApiTransport {
   readonly metrics = new ApiMetrics();
+  /** Every write this apiserver answered: who, what, when (audit.ts). */
+  readonly audit: AuditLog;
   readonly storage: ObjectStorage;
   readonly registry: Registry;
   private readonly caches = new Map<string, WatchCache>();
@@ -89,6 +98,7 @@ export class ApiServerCore implements ApiTransport {
 
   constructor(private readonly o: ApiServerCoreOptions) {
     this.startedIso = formatRfc3339(o.clock.wallNow());
+    this.audit = new AuditLog(o.identity ?? 'apiserver');
     this.storage = new ObjectStorage(o.kv);
     const allocator = new ClusterIpAllocator(this.storage, o.serviceIpPrefix ?? '127.96', (n) => this.randomInt(n));
     this.registry = new Registry({
@@ -141,14 +151,24 @@ export class ApiServerCore implements ApiTransport {
 
   async request(req: ApiRequest): Promise<ApiResponse> {
     const started = this.o.clock.now();
+    const receivedMs = this.o.clock.wallNow();
     const info = requestInfoOf(req.method, req.path, new URLSearchParams(req.query));
+    let user: UserInfo | undefined;
     let response: ApiResponse;
     try {
-      response = await this.withTimeout(this.serve(req));
+      response = await this.withTimeout(this.serve(req, (u) => { user = u; }));
     } catch (error) {
       response = statusResponse(internalError(error instanceof Error ? error.message : String(error)));
     }
     this.metrics.observe(info.verb.toUpperCase(), info.resource || info.path, response.status, (this.o.clock.now() - started) / 1000);
+    if (auditedVerbs.has(info.verb)) {
+      const query = new URLSearchParams(req.query).toString();
+      this.audit.record({
+        info, requestURI: query === '' ? req.path : `${req.path}?${query}`,
+        user: user === undefined ? unauthenticated : { username: user.username, groups: user.groups },
+        userAgent: req.headers['user-agent'] ?? '', code: response.status, receivedMs, completedMs: this.o.clock.wallNow(),
+      });
+    }
     return response;
   }
 
@@ -184,8 +204,9 @@ export class ApiServerCore implements ApiTransport {
     this.metrics.registeredWatchers = this.watchesTotal;
   }
 
-  private async serve(req: ApiRequest): Promise<ApiResponse> {
+  private async serve(req: ApiRequest, authenticated: (user: UserInfo) => void): Promise<ApiResponse> {
     const gate = this.gate(req);
+    if (gate.user !== undefined) authenticated(gate.user);
     if (!gate.ok) return gate.response;
     const route = parseRoute(req.path);
     switch (route.kind) {
@@ -274,7 +295,7 @@ export class ApiServerCore implements ApiTransport {
     const named = info.verb === 'create' && info.name === '' ? { ...info, name: bodyName(req.body) } : info;
     const attrs = requestAttributesOf(who.user, named);
     const decision = this.decide(attrs);
-    return decision.allowed ? { ok: true, user: who.user } : refuse(forbiddenStatus(attrs, decision.reason) as unknown as Status);
+    return decision.allowed ? { ok: true, user: who.user } : { ...refuse(forbiddenStatus(attrs, decision.reason) as unknown as Status), user: who.user };
   }
 
   /** The authorizer chain (Node, RBAC) over the current policy; everything is allowed without authentication configured. */

@@ -4,6 +4,7 @@ import { isRecord, protocolError, type ProtocolError } from '../runtime/validate
 import type { ApiMethod, ApiRequest, ApiResponse, ApiWatchEvent } from '../client/api-transport.js';
 import type { StaticTokenEntry } from './auth/index.js';
 import type { WatchUpdate } from '../client/kv.js';
+import type { AuditPage } from './audit.js';
 
 /**
  * The apiserver actor's protocol: the Kubernetes API for in-cluster components over actor
@@ -23,6 +24,8 @@ export type ApiserverMessage =
   | { readonly type: 'apiWatchCancel'; readonly watchId: number }
   /** Ask: answered with `apiserverStatus`. */
   | { readonly type: 'apiserverStatusRequest' }
+  /** Ask: the audit events after `afterSeq` (audit.ts), answered with `apiserverAudit`. */
+  | { readonly type: 'apiserverAuditRequest'; readonly afterSeq: number }
   /** From this actor's etcd members (its etcd client's watches). */
   | { readonly type: 'watchUpdate'; readonly watchId: number; readonly update: WatchUpdate }
   /** Timers to self. */
@@ -38,7 +41,9 @@ export type ApiserverReply =
   | { readonly type: 'apiWatchEvent'; readonly watchId: number; readonly event: ApiWatchEvent }
   | { readonly type: 'apiWatchEnd'; readonly watchId: number; readonly response?: ApiResponse }
   | { readonly type: 'apiWatchHeartbeat'; readonly watchIds: readonly number[] }
-  | { readonly type: 'apiserverStatus'; readonly ready: boolean; readonly startAttempts: number; readonly url?: string; readonly watches: number };
+  | { readonly type: 'apiserverStatus'; readonly ready: boolean; readonly startAttempts: number; readonly url?: string; readonly watches: number }
+  /** `page` absent while the core is not started (nothing was served yet). */
+  | { readonly type: 'apiserverAudit'; readonly page?: AuditPage };
 
 export interface ApiserverHttpsConfig {
   /** Default: the master's address (DESIGN §5: `master-N` → 127.10.0.N). */
@@ -131,6 +136,9 @@ export function validateApiserverMessage(raw: unknown): ApiserverMessage | Proto
       return isWatchId(m['watchId']) && isRecord(m['update']) && typeof m['update']['kind'] === 'string'
         ? (m as unknown as ApiserverMessage)
         : protocolError('apiserver: watchUpdate needs a watchId and an update');
+    case 'apiserverAuditRequest':
+      return Number.isSafeInteger(m['afterSeq']) && (m['afterSeq'] as number) >= 0
+        ? (m as unknown as ApiserverMessage) : protocolError('apiserver: apiserverAuditRequest needs a non-negative integer afterSeq');
     case 'apiserverStatusRequest':
     case 'startCore':
     case 'heartbeat':
@@ -164,6 +172,8 @@ export function validateApiserverReply(raw: unknown): ApiserverReply | undefined
       return Array.isArray(raw['watchIds']) && raw['watchIds'].every(isWatchId) ? (raw as unknown as ApiserverReply) : undefined;
     case 'apiserverStatus':
       return typeof raw['ready'] === 'boolean' ? (raw as unknown as ApiserverReply) : undefined;
+    case 'apiserverAudit':
+      return raw['page'] === undefined || (isRecord(raw['page']) && Array.isArray(raw['page']['events'])) ? (raw as unknown as ApiserverReply) : undefined;
     default:
       return undefined;
   }

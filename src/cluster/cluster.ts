@@ -18,7 +18,8 @@ import { systemPort } from '../client/actor-port.js';
 import { FrontDoor } from '../apiserver/front-door.js';
 import { defaultServingSans, issueServiceAccountToken, loadOrCreatePki, loadOrCreateStaticTokens, writeKubeconfig, type Pki } from '../apiserver/auth/index.js';
 import { memberId, type EtcdConfig } from '../etcd/messages.js';
-import type { ApiserverConfig } from '../apiserver/messages.js';
+import type { ApiserverConfig, ApiserverReply } from '../apiserver/messages.js';
+import type { AuditEvent } from '../apiserver/audit.js';
 import { wellKnown } from '../apiserver/auth/user.js';
 import type { ControllerManagerConfig, ControllerManagerStatus } from '../controllers/messages.js';
 import { ActorApiTransport, type ActorApiTransportOptions } from '../apiserver/actor-transport.js';
@@ -168,6 +169,33 @@ export class Cluster {
     const replies = await Promise.allSettled(this.controllerManagers.map((a) =>
       this.system.ask<ControllerManagerStatus>(a, { type: 'controllerManagerStatusRequest' }, { timeoutMs })));
     return replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
+  /**
+   * Every apiserver's audit log (writes only: who, what, when, the answer), each event with the
+   * apiserver that recorded it. An apiserver that does not answer within `timeoutMs` is listed in
+   * `unreachable`: its events are missing, which a check must treat as unknown, not as "none".
+   */
+  async auditEvents(timeoutMs = 2_000): Promise<{ events: (AuditEvent & { readonly apiserver: string })[]; unreachable: string[]; dropped: number }> {
+    const events: (AuditEvent & { readonly apiserver: string })[] = [];
+    const unreachable: string[] = [];
+    let dropped = 0;
+    for (const master of this.masters) {
+      const apiserver = address(master, 'apiserver');
+      try {
+        for (let afterSeq = 0; ;) {
+          const reply = await this.system.ask<Extract<ApiserverReply, { type: 'apiserverAudit' }>>(apiserver, { type: 'apiserverAuditRequest', afterSeq }, { timeoutMs });
+          const page = reply.page;
+          if (page === undefined || page.events.length === 0) break;
+          dropped += page.dropped;
+          for (const e of page.events) events.push({ ...e, apiserver });
+          afterSeq = page.nextSeq;
+        }
+      } catch {
+        unreachable.push(apiserver);
+      }
+    }
+    return { events: events.sort((a, b) => a.requestReceivedMs - b.requestReceivedMs), unreachable, dropped };
   }
 
   /** The master whose apiserver served the front door's most recent connection. */

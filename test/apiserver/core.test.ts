@@ -3,3 +3,4 @@ import './rest.cases.js';
 import './watch.cases.js';
 import './server.cases.js';
 import './local-kv.cases.js';
+import './audit.cases.js';

@@ -2,7 +2,7 @@
  * The controller-manager's high availability on the 3-master control plane (threads):
  * - a partition isolating the leader's master (its controller-manager still runs and still
  *   reaches its own apiserver, which has lost etcd's quorum): its term ends by renewDeadline after
- *   the cut, it makes no successful write afterwards, a successor on the majority converges the
+ *   the cut, no apiserver's audit log shows a write from it received afterwards, a successor on the majority converges the
  *   cluster, and no two terms overlap;
  * - then killing the master of the Lease holder in the middle of a rollout: another instance is
  *   active within leaseDuration + retryPeriod (fast: 1.5 s + 0.2 s, plus the timer lateness measured meanwhile) and the
@@ -103,6 +103,7 @@ test.serial('a partitioned leader: its term ends by renewDeadline, it writes not
   const others = cluster.masters.filter((m) => m !== victim);
   // The test's own client and stand-in must not lean on the isolated apiserver (it would time out).
   const majority = new KubeClient({ transport: cluster.apiTransport({ servers: others.map((m) => address(m, 'apiserver')), attemptTimeoutMs: 2_000 }), clock: new RealClock() });
+  let fence: { identity: string; endMs: number; successorStartMs: number } | undefined;
   const cutAt = Date.now();
   const partition = await cluster.system.network.inject({ kind: 'partition', groups: [[victim], others] });
   try {
@@ -134,9 +135,20 @@ test.serial('a partitioned leader: its term ends by renewDeadline, it writes not
     t.false(later.active);
     t.is(later.actions.ok, okAtEnd, `the isolated old leader completed writes after its term: ${JSON.stringify(later.actions)}`);
     t.is(later.intervals.length, old.intervals.length, 'and started no new term');
+    fence = { identity: leader.identity, endMs: oldTerm.endMs!, successorStartMs: newTerm.startMs };
   } finally {
     await cluster.system.network.heal(partition);
   }
+  // The apiservers' own record, not the writer's counters: every write they received from the old
+  // leader (its Lease renewals aside: the elector keeps trying) arrived before its term ended.
+  const audit = await cluster.auditEvents();
+  t.deepEqual(audit.unreachable, [], 'every apiserver answered with its audit log');
+  t.is(audit.dropped, 0, 'no audit event was pushed out of a ring');
+  const byOldLeader = audit.events.filter((e) => e.userAgent.endsWith(` ${fence!.identity}`) && !(e.objectRef.resource === 'leases' && e.objectRef.name === 'kube-controller-manager'));
+  t.true(byOldLeader.some((e) => e.requestReceivedMs < fence!.endMs), 'the audit holds the old leader\'s writes from its term (the check can see them)');
+  const late = byOldLeader.filter((e) => e.requestReceivedMs > fence!.endMs);
+  t.deepEqual(late.map((e) => `${e.verb} ${e.requestURI} ${e.responseStatus.code} at +${Math.round(e.requestReceivedMs - fence!.endMs)} ms (${e.apiserver})`), [],
+    'writes by the old leader that its apiservers received after its term ended');
   await until('one active controller-manager after healing', async () => (activeOnes(await cluster.controllerManagerStatus(500)).length === 1 ? true : undefined), 10_000);
   assertNoOverlap(t, (await cluster.controllerManagerStatus()).flatMap((s) => s.intervals));
   t.is((await pods(client)).length, 3);
