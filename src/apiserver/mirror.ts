@@ -1,14 +1,18 @@
 /**
  * A resource kept in memory from list + watch-cache events (an informer inside the apiserver): the
- * RBAC objects the authorizer reads and the pods the Node authorizer's graph follows. Entries only
- * move forward in revision, so a list and events may arrive in any order.
+ * RBAC objects the authorizer reads and the pods the Node authorizer's graph follows.
  *
- * Like client-go's reflector, a mirror survives a lost watch: when its watch cache goes blind it
- * starts the cache again and re-lists (dropping what was deleted meanwhile), retrying with capped
- * exponential backoff on the injected clock until it succeeds or is stopped.
+ * It runs on the client's Reflector (src/client/reflector.ts): list from the store, then follow
+ * the resource's watch cache from the list's revision. When the cache goes blind (it lost its etcd
+ * watch) the mirror's watch fails; after a backoff it finds the cache stopped or restarted past its
+ * resume point (410) and re-lists, which starts the cache again and drops what was deleted
+ * meanwhile. Failed attempts back off exponentially with a cap on the injected clock until one
+ * succeeds or the mirror is stopped.
  */
-import type { JsonObject, ResourceInfo } from '../api/index.js';
-import type { Clock, TimerId } from '../primitives/clock.js';
+import { Observable } from 'rxjs';
+import { expired, type JsonObject, type ResourceInfo } from '../api/index.js';
+import { Reflector, type ListResult, type ReflectorSignal } from '../client/reflector.js';
+import type { Clock } from '../primitives/clock.js';
 import { maxListItems } from './limits.js';
 import type { ObjectStorage } from './storage.js';
 import type { WatchCache } from './watch-cache.js';
@@ -29,23 +33,20 @@ export interface MirrorOptions {
 }
 
 interface Entry {
-  /** undefined: a tombstone, kept only while a list is in flight. */
-  readonly object: JsonObject | undefined;
+  readonly object: JsonObject;
   readonly revision: number;
 }
 
-/** idle: not started (or the first start failed); waiting: a retry timer is set. */
-type Phase = 'idle' | 'syncing' | 'synced' | 'waiting' | 'stopped';
+/** idle: not started (or the first start failed). */
+type Phase = 'idle' | 'starting' | 'running' | 'stopped';
 
 export class Mirror {
   private readonly entries = new Map<string, Entry>();
   private changes = 0;
-  private stopListening: (() => void) | undefined;
   private phase: Phase = 'idle';
-  private timer: TimerId | undefined;
-  private retryMs = 0;
-  private syncedAtMs = 0;
-  private listing = 0;
+  private reflector: Reflector<JsonObject> | undefined;
+  /** A re-list happened since the last watch opened: the next open is a restart. */
+  private relisted = false;
   private resyncs = 0;
   private failures = 0;
 
@@ -62,7 +63,7 @@ export class Mirror {
 
   /** Whether the mirror follows the store now (false while it is blind after a loss, until the re-list succeeds). */
   get synced(): boolean {
-    return this.phase === 'synced';
+    return this.phase === 'running' && this.reflector?.state === 'watching';
   }
 
   /** Re-lists that succeeded after a lost watch. */
@@ -76,127 +77,127 @@ export class Mirror {
   }
 
   /** The first list + watch, one attempt; once it succeeded, the mirror recovers from losses by itself. */
-  async start(): Promise<boolean> {
+  start(): Promise<boolean> {
     if (this.phase !== 'idle') throw new Error(`mirror ${this.info.resource}: start while ${this.phase}`);
-    this.stopListening ??= this.o.cache.listen({
-      event: (e) => this.set(keyOf(e.object), e.type === 'DELETED' ? undefined : e.object, e.revision),
-      lost: () => this.onLost(),
+    this.phase = 'starting';
+    return new Promise<boolean>((resolve) => {
+      const firstAttempt = (ok: boolean): boolean => {
+        if (this.phase !== 'starting') return false;
+        if (ok) {
+          this.phase = 'running';
+        } else {
+          this.reflector?.stop();
+          this.reflector = undefined;
+          this.phase = 'idle';
+        }
+        resolve(ok);
+        return true;
+      };
+      this.reflector = new Reflector<JsonObject>({
+        list: () => this.list(),
+        watch: (resourceVersion) => this.watch(resourceVersion),
+        clock: this.o.clock,
+        backoff: { initialMs: mirrorRetryInitialMs, maxMs: mirrorRetryMaxMs },
+        backoffResetMs: mirrorBackoffResetMs,
+        handler: {
+          list: (items, resourceVersion) => {
+            this.applyList(items, Number(resourceVersion));
+            this.relisted = this.phase === 'running';
+          },
+          event: (e) => {
+            if (e.type === 'BOOKMARK') return;
+            this.set(keyOf(e.object), e.type === 'DELETED' ? undefined : e.object, Number(e.resourceVersion));
+          },
+          watching: () => {
+            if (firstAttempt(true)) return;
+            if (this.relisted) this.resyncs++;
+            this.relisted = false;
+          },
+          expired: () => { firstAttempt(false); },
+          error: (_error, phase) => {
+            if (firstAttempt(false)) return;
+            if (phase === 'list') this.failures++;
+          },
+        },
+      });
+      this.reflector.start();
     });
-    this.phase = 'syncing';
-    const ok = this.holds(await this.sync());
-    if (this.phase !== 'syncing') return false;
-    this.phase = ok ? 'synced' : 'idle';
-    if (ok) this.syncedAtMs = this.o.clock.now();
-    return ok;
   }
 
   stop(): void {
     this.phase = 'stopped';
-    if (this.timer !== undefined) this.o.clock.clearTimer(this.timer);
-    this.timer = undefined;
-    this.stopListening?.();
-    this.stopListening = undefined;
+    this.reflector?.stop();
+    this.reflector = undefined;
   }
 
   values(): JsonObject[] {
-    const out: JsonObject[] = [];
-    for (const e of this.entries.values()) if (e.object !== undefined) out.push(e.object);
-    return out;
+    return [...this.entries.values()].map((e) => e.object);
   }
 
-  private onLost(): void {
-    // While syncing, the attempt in flight notices the cache's new generation and fails into a retry.
-    if (this.phase !== 'synced') return;
-    const healthy = this.o.clock.now() - this.syncedAtMs >= mirrorBackoffResetMs;
-    this.retryLater(healthy ? 0 : this.retryMs);
+  /** Starts the cache (if it is not running) and lists the store after it began. */
+  private async list(): Promise<ListResult<JsonObject>> {
+    const resource = this.info.resource;
+    if (!(await this.o.cache.start())) throw new Error(`mirror ${resource}: the watch cache cannot start`);
+    const generation = this.o.cache.generation;
+    const listed = await this.o.storage.list(this.info, undefined);
+    if (!listed.ok) throw new Error(`mirror ${resource}: list failed: ${listed.status.message}`);
+    // Lost again while listing, or a list older than the cache's run: a watch from it would miss changes.
+    if (!this.o.cache.started || this.o.cache.generation !== generation || listed.value.revision < this.o.cache.startRevision) {
+      throw new Error(`mirror ${resource}: the watch cache restarted during the list`);
+    }
+    return { items: listed.value.items.map((s) => s.object), resourceVersion: String(listed.value.revision) };
   }
 
-  /** Waits the backoff step after `previousMs` (the initial one after 0), then re-lists. */
-  private retryLater(previousMs: number): void {
-    this.retryMs = previousMs === 0 ? mirrorRetryInitialMs : Math.min(previousMs * 2, mirrorRetryMaxMs);
-    this.phase = 'waiting';
-    this.timer = this.o.clock.setTimer(this.retryMs, () => {
-      this.timer = undefined;
-      void this.resync();
+  /** The watch cache's events after `resourceVersion`; EXPIRED when the cache cannot serve them (stopped, or restarted after it). */
+  private watch(resourceVersion: string | undefined): Observable<ReflectorSignal<JsonObject>> {
+    return new Observable<ReflectorSignal<JsonObject>>((sub) => {
+      const since = Number(resourceVersion ?? '0');
+      const subscribed = this.o.cache.subscribe(since, {
+        deliver: (e) => sub.next({ type: e.type, object: e.object, resourceVersion: String(e.revision) }),
+        end: (reason) => sub.error(new Error(`mirror ${this.info.resource}: the watch cache lost its etcd watch (${reason})`)),
+      });
+      if (!subscribed.ok) {
+        sub.next({ type: 'EXPIRED', status: expired(String(since), String(this.o.cache.startRevision)) });
+        sub.complete();
+        return undefined;
+      }
+      return subscribed.unsubscribe;
     });
   }
 
-  private async resync(): Promise<void> {
-    if (this.phase !== 'waiting') return;
-    this.phase = 'syncing';
-    const ok = this.holds(await this.sync());
-    if (this.phase !== 'syncing') return;
-    if (!ok) {
-      this.failures++;
-      this.retryLater(this.retryMs);
-      return;
-    }
-    this.phase = 'synced';
-    this.syncedAtMs = this.o.clock.now();
-    this.resyncs++;
-  }
-
-  /**
-   * Whether the cache run a sync applied its list for is still the one running. A loss between the
-   * sync's last check and now reached `onLost` while syncing (and was left to this check).
-   */
-  private holds(generation: number | undefined): boolean {
-    return generation !== undefined && this.o.cache.started && this.o.cache.generation === generation;
-  }
-
-  /** Starts the cache (if it is not running) and applies a list taken after it began: the cache generation, or undefined on failure. */
-  private async sync(): Promise<number | undefined> {
-    this.listing++;
-    try {
-      if (!(await this.o.cache.start())) return undefined;
-      const generation = this.o.cache.generation;
-      const listed = await this.o.storage.list(this.info, undefined);
-      // Lost again while listing, or a list older than the watch's start: changes in between would be missed.
-      if (!listed.ok || !this.holds(generation) || listed.value.revision < this.o.cache.startRevision) return undefined;
-      this.applyList(listed.value.items, listed.value.revision);
-      return generation;
-    } catch {
-      // A rejected store call is one more failed attempt; the mirror must outlive it.
-      return undefined;
-    } finally {
-      if (--this.listing === 0) this.dropTombstones();
-    }
-  }
-
-  private applyList(items: readonly { readonly object: JsonObject; readonly modRevision: number }[], revision: number): void {
+  private applyList(items: readonly JsonObject[], revision: number): void {
     const seen = new Set<string>();
-    for (const s of items) {
-      seen.add(keyOf(s.object));
-      this.set(keyOf(s.object), s.object, s.modRevision);
+    for (const o of items) {
+      const key = keyOf(o);
+      seen.add(key);
+      this.set(key, o, revisionOf(o));
     }
     // A list at the cap may be truncated: what it lacks may still exist, so nothing is pruned.
     if (items.length >= maxListItems) return;
-    // Entries newer than the list came from events after it; older ones missing from it were deleted.
-    for (const [k, e] of this.entries) if (!seen.has(k) && e.object !== undefined && e.revision <= revision) this.set(k, undefined, revision);
+    // What the list lacks was deleted while the mirror was blind.
+    for (const [k, e] of this.entries) if (!seen.has(k) && e.revision <= revision) this.set(k, undefined, revision);
   }
 
+  /** Entries only move forward in revision: an older state never replaces a newer one. */
   private set(key: string, object: JsonObject | undefined, revision: number): void {
     const cur = this.entries.get(key);
     if (cur !== undefined && cur.revision >= revision) return;
-    const existed = cur?.object !== undefined;
     if (object !== undefined) {
       this.entries.set(key, { object, revision });
     } else {
-      // Deleted keys are forgotten (bounded memory), except while a list read before the delete could bring them back.
-      if (this.listing > 0) this.entries.set(key, { object: undefined, revision });
-      else this.entries.delete(key);
-      if (!existed) return;
+      if (cur === undefined) return;
+      this.entries.delete(key);
     }
     this.changes++;
     this.o.onChange?.(key, object);
-  }
-
-  private dropTombstones(): void {
-    for (const [k, e] of this.entries) if (e.object === undefined) this.entries.delete(k);
   }
 }
 
 function keyOf(o: JsonObject): string {
   const m = (o['metadata'] ?? {}) as Record<string, unknown>;
   return `${String(m['namespace'] ?? '')}/${String(m['name'] ?? '')}`;
+}
+
+function revisionOf(o: JsonObject): number {
+  return Number(((o['metadata'] ?? {}) as Record<string, unknown>)['resourceVersion'] ?? 0);
 }

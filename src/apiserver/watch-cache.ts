@@ -8,9 +8,9 @@
  * (`directEvents`), which ends with an Expired error when etcd compacted N.
  *
  * When the etcd watch is lost (canceled, or ended: e.g. resumed on a member from a revision since
- * compacted) the cache ends its watchers and tells its listeners; `start()` then begins a new run
- * from the current revision with an empty ring, so a watcher from before that run falls back to
- * etcd (events, or 410 Expired), never to a ring with a hole in it.
+ * compacted) the cache ends its watchers, the apiserver's mirrors among them; `start()` then begins
+ * a new run from the current revision with an empty ring, so a watcher from before that run falls
+ * back to etcd (events, or 410 Expired) or is told it is too old, never served a ring with a hole.
  */
 import { Observable, type Subscription } from 'rxjs';
 import { type JsonObject, type ResourceInfo, storagePrefix } from '../api/index.js';
@@ -83,17 +83,6 @@ export interface CacheWatcher {
   end(reason: string): void;
 }
 
-/** An internal consumer (RBAC policy, node graph): live events, and word when the cache goes blind. */
-export interface CacheListener {
-  /** Every event of the running cache, in revision order. */
-  event(e: CachedEvent): void;
-  /**
-   * The cache lost its etcd watch: the events from now until it runs again are never delivered, so
-   * the listener must `start()` the cache again and re-list (a reflector's re-list after 410).
-   */
-  lost(reason: string): void;
-}
-
 export type Subscribe = { readonly ok: true; readonly unsubscribe: () => void } | { readonly ok: false; readonly reason: 'tooOld' | 'notStarted' };
 
 export class WatchCache {
@@ -112,7 +101,6 @@ export class WatchCache {
   private run = 0;
   private runs = 0;
   private runStart = 0;
-  private readonly listeners = new Set<CacheListener>();
 
   constructor(private readonly kv: KvClient, readonly info: ResourceInfo, private readonly capacity = watchCacheCapacityEvents) {}
 
@@ -152,12 +140,6 @@ export class WatchCache {
     this.endWatchers('apiserver stopping');
   }
 
-  /** Registers an internal consumer for as long as it likes, across losses and restarts. */
-  listen(listener: CacheListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   /** Registers `watcher` for every event with revision > `since`, replaying what the ring holds. */
   subscribe(since: number, watcher: CacheWatcher): Subscribe {
     if (!this.subscription) return { ok: false, reason: 'notStarted' };
@@ -192,7 +174,7 @@ export class WatchCache {
     const subscription = this.kv.watch({ key: storagePrefix(this.info), prefix: true, startRevision: rev.value + 1, prevKv: true })
       .subscribe({ next: (u) => this.onUpdate(mine, u), complete: () => this.onLost(mine, 'etcd watch ended') });
     if (mine !== this.run) {
-      // Canceled while subscribing (the store is unavailable): not running; listeners have been told.
+      // Canceled while subscribing (the store is unavailable): not running.
       subscription.unsubscribe();
       return false;
     }
@@ -208,7 +190,6 @@ export class WatchCache {
           const e = changeOf(raw);
           if (e === undefined) continue;
           this.push(e);
-          for (const l of this.listeners) l.event(e);
           for (const w of this.watchers) w.deliver(e);
         }
         this.current = Math.max(this.current, update.revision);
@@ -242,7 +223,6 @@ export class WatchCache {
     this.subscription?.unsubscribe();
     this.subscription = undefined;
     this.endWatchers(reason);
-    for (const l of [...this.listeners]) l.lost(reason);
   }
 
   private endWatchers(reason: string): void {

@@ -14,7 +14,7 @@ import type { ApiMethod, ApiRequest, ApiResponse, ApiTransport, ApiWatchResult }
 import { ApiError, apiErrorFromResponse, asTransportError, isRetriable, TransportError } from './errors.js';
 import { Backoff, withDeadline } from './timing.js';
 import { sleep } from '../primitives/clock.js';
-import { watchObservable, type WatchSignal } from './watch.js';
+import { watchObservable, watchRequest, type WatchSignal } from './watch.js';
 
 /** Which resource: an apiVersion plus its kind ("Pod") or plural resource name ("pods"). */
 export type ResourceRef =
@@ -269,6 +269,12 @@ export class KubeClient {
       prng: this.options.prng,
       resourceVersion: options.resourceVersion,
     });
+  }
+
+  /** One watch request as typed signals, no resumption (a Reflector resumes it; see reflector.ts). */
+  watchOnce<T extends KubeObject = KubeObject>(ref: ResourceRef, options: WatchOptions = {}): Observable<WatchSignal<T>> {
+    const info = resolveResource(ref);
+    return watchRequest<T>(() => this.openWatch(info, options));
   }
 
   /** One watch request, no resumption; transport failures reject with a TransportError. */

@@ -1,13 +1,15 @@
 /**
  * pocketkube's in-process Kubernetes client toolkit (client-go's shape): a typed client over an
- * ApiTransport, resuming watches as Observables, informers with a shared factory, rate-limited
- * work queues, the reconcile loop, Lease-based leader election, and an HTTPS transport.
+ * ApiTransport, one reflector (list, watch, resume, re-list) under the resuming watches and the
+ * informers with a shared factory, rate-limited work queues, the reconcile loop, Lease-based leader
+ * election, and an HTTPS transport.
  */
 export type { ApiMethod, ApiRequest, ApiResponse, ApiTransport, ApiWatchEvent, ApiWatchResult } from './api-transport.js';
 export * from './errors.js';
 export * from './timing.js';
 export * from './client.js';
 export * from './watch.js';
+export * from './reflector.js';
 export * from './cache.js';
 export {
   Informer, SharedInformerFactory, isTombstone,

@@ -1,6 +1,7 @@
 /**
- * Informers (client-go's SharedIndexInformer): list, then watch from the list's resourceVersion,
- * keeping a local cache of frozen objects and telling handlers about adds, updates and deletes.
+ * Informers (client-go's SharedIndexInformer): a Reflector (reflector.ts) lists, then watches from
+ * the list's resourceVersion, resuming dropped watches; the informer keeps a local cache of frozen
+ * objects and tells handlers about adds, updates and deletes.
  * - On 410 (the watch fell too far behind) it re-lists and turns the difference between the cache
  *   and the new list into events; objects that vanished meanwhile are delivered to onDelete as
  *   `DeletedFinalStateUnknown` tombstones (their final state was never seen).
@@ -11,14 +12,12 @@
  *   what it was last told and the cache (adds, updates, tombstones): it converges, skipping
  *   intermediate states, which level-triggered handlers never need.
  */
-import type { Subscription } from 'rxjs';
 import type { KubeObject } from '../api/index.js';
 import type { TimerId } from '../primitives/clock.js';
 import { deepFreeze, IndexedCache, objectKey, resourceVersionOf, type IndexFunc } from './cache.js';
 import { resolveResource, type KubeClient, type ResourceRef } from './client.js';
 import { isGone } from './errors.js';
-import { Backoff } from './timing.js';
-import { sleep } from '../primitives/clock.js';
+import { Reflector } from './reflector.js';
 
 export interface DeletedFinalStateUnknown<T> {
   readonly kind: 'DeletedFinalStateUnknown';
@@ -169,19 +168,24 @@ export class Informer<T extends KubeObject = KubeObject> {
   private readonly cache: IndexedCache<T>;
   private readonly listeners = new Set<Listener<T>>();
   private readonly syncWaiters: Array<(synced: boolean) => void> = [];
-  private abort: AbortController | undefined;
-  private watchSubscription: Subscription | undefined;
+  private reflector: Reflector<T> | undefined;
   private synced = false;
   private lastResourceVersion = '';
-  /** Counters, for tests and metrics. */
-  readonly stats = { lists: 0, watches: 0, relistsOnExpired: 0 };
+  /** Counters of every start so far, for tests and metrics. */
+  private readonly past = { lists: 0, watches: 0, relistsOnExpired: 0 };
 
   constructor(private readonly options: InformerOptions<T>) {
     this.cache = new IndexedCache<T>(options.indexers ?? {});
   }
 
   get isRunning(): boolean {
-    return this.abort !== undefined;
+    return this.reflector !== undefined;
+  }
+
+  /** List attempts, watch requests, and re-lists after a watch expired (410). */
+  get stats(): { readonly lists: number; readonly watches: number; readonly relistsOnExpired: number } {
+    const r = this.reflector?.stats ?? { lists: 0, watches: 0, relists: 0 };
+    return { lists: this.past.lists + r.lists, watches: this.past.watches + r.watches, relistsOnExpired: this.past.relistsOnExpired + r.relists };
   }
 
   /** The resourceVersion the cache is complete up to. */
@@ -190,18 +194,19 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   start(): void {
-    if (this.abort !== undefined) return;
-    const abort = new AbortController();
-    this.abort = abort;
+    if (this.reflector !== undefined) return;
+    this.reflector = this.newReflector();
     for (const l of this.listeners) this.armResync(l);
-    void this.run(abort.signal);
+    this.reflector.start();
   }
 
   stop(): void {
-    this.abort?.abort();
-    this.abort = undefined;
-    this.watchSubscription?.unsubscribe();
-    this.watchSubscription = undefined;
+    const r = this.reflector;
+    if (r !== undefined) {
+      r.stop();
+      Object.assign(this.past, this.stats);
+      this.reflector = undefined;
+    }
     for (const l of this.listeners) this.disarmResync(l);
     for (const resolve of this.syncWaiters.splice(0)) resolve(false);
   }
@@ -230,7 +235,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       for (const obj of this.cache.values()) listener.push({ type: 'add', obj, initial: true });
       listener.push({ type: 'synced' });
     }
-    if (this.abort !== undefined) this.armResync(listener);
+    if (this.reflector !== undefined) this.armResync(listener);
     return {
       hasSynced: () => listener.synced,
       remove: () => {
@@ -266,25 +271,37 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.cache.byIndex(indexName, value);
   }
 
-  private async run(signal: AbortSignal): Promise<void> {
-    const backoff = new Backoff({ initialMs: this.options.retryInitialMs ?? 800, maxMs: this.options.retryMaxMs ?? 30_000 });
-    while (!signal.aborted) {
-      try {
-        const listed = await this.listAll(signal);
-        if (signal.aborted) return;
-        this.replace(listed.items, listed.resourceVersion);
-        const end = await this.watchFrom(listed.resourceVersion, signal);
-        if (end === 'expired') {
-          this.stats.relistsOnExpired++;
-          backoff.reset();
-          continue;
-        }
-      } catch (error) {
-        if (signal.aborted) return;
-        this.report(error, 'list/watch');
-        await sleep(this.options.client.clock, backoff.next(), signal);
-      }
-    }
+  /** The reflector of one start(): list, then watch from the list, resuming and re-listing (reflector.ts). */
+  private newReflector(): Reflector<T> {
+    const scope = { namespace: this.options.namespace, labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector };
+    return new Reflector<T>({
+      list: (signal) => this.listAll(signal),
+      watch: (resourceVersion) => this.options.client.watchOnce<T>(this.options.resource, { ...scope, resourceVersion, allowWatchBookmarks: true }),
+      clock: this.options.client.clock,
+      backoff: { initialMs: this.options.retryInitialMs ?? 800, maxMs: this.options.retryMaxMs ?? 30_000 },
+      handler: {
+        list: (items, resourceVersion) => this.replace(items, resourceVersion),
+        event: (event) => {
+          switch (event.type) {
+            case 'ADDED':
+            case 'MODIFIED':
+              this.upsert(deepFreeze(event.object), event.resourceVersion);
+              break;
+            case 'DELETED':
+              this.remove(deepFreeze(event.object), event.resourceVersion);
+              break;
+            case 'BOOKMARK':
+              this.lastResourceVersion = event.resourceVersion;
+              break;
+            default: {
+              const never: never = event;
+              throw new Error(`unknown watch event ${JSON.stringify(never)}`);
+            }
+          }
+        },
+        error: (error) => this.report(error, 'list/watch'),
+      },
+    });
   }
 
   /** Every page of the list; an expired continue token restarts it as one unpaged list. */
@@ -293,7 +310,6 @@ export class Informer<T extends KubeObject = KubeObject> {
     const limit = this.options.pageSize ?? 500;
     const items: T[] = [];
     let continueToken: string | undefined;
-    this.stats.lists++;
     for (let page = 0; ; page++) {
       if (signal.aborted) return { items, resourceVersion: '' };
       let list;
@@ -308,50 +324,6 @@ export class Informer<T extends KubeObject = KubeObject> {
       continueToken = list.metadata.continue;
       if (continueToken === undefined || continueToken === '') return { items, resourceVersion: list.metadata.resourceVersion };
     }
-  }
-
-  /** Follows the watch until it expires (re-list) or fails (thrown). */
-  private watchFrom(resourceVersion: string, signal: AbortSignal): Promise<'expired' | 'stopped'> {
-    this.stats.watches++;
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => resolve('stopped');
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.watchSubscription = this.options.client.watch<T>(this.options.resource, {
-        namespace: this.options.namespace, labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector,
-        resourceVersion, allowWatchBookmarks: true,
-      }).subscribe({
-        next: (signalEvent) => {
-          switch (signalEvent.type) {
-            case 'ADDED':
-            case 'MODIFIED':
-              this.upsert(deepFreeze(signalEvent.object), signalEvent.resourceVersion);
-              break;
-            case 'DELETED':
-              this.remove(deepFreeze(signalEvent.object), signalEvent.resourceVersion);
-              break;
-            case 'BOOKMARK':
-              this.lastResourceVersion = signalEvent.resourceVersion;
-              break;
-            case 'EXPIRED':
-              signal.removeEventListener('abort', onAbort);
-              resolve('expired');
-              break;
-            default: {
-              const never: never = signalEvent;
-              throw new Error(`unknown watch signal ${JSON.stringify(never)}`);
-            }
-          }
-        },
-        error: (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-        complete: () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve('expired');
-        },
-      });
-    });
   }
 
   /** A (re-)list: the cache becomes exactly `items`; differences become events. */

@@ -1,25 +1,23 @@
 /**
- * A resuming watch as a cold RxJS Observable (subscribe starts it, unsubscribe stops it), like
- * client-go's RetryWatcher: when a stream ends (server timeout, apiserver failover, broken
- * connection) it re-watches from the last resourceVersion it saw (object or BOOKMARK), so no
- * event is lost or repeated. When the server answers 410 (a response or an ERROR event with
- * reason Expired/Gone), resuming is impossible: it emits EXPIRED and completes, and the caller
- * (the informer) re-lists.
+ * Watches over the API, in two sizes:
+ * - `watchRequest`: one watch request as a cold Observable of typed signals (subscribe opens it,
+ *   unsubscribe closes it); a 410 (a response, or an ERROR event with reason Expired/Gone)
+ *   becomes EXPIRED and ends it, any other refusal or ERROR event fails it with the ApiError.
+ * - `watchObservable`: a resuming watch (client-go's RetryWatcher), a watch-only Reflector over
+ *   `watchRequest`: it re-watches from the last resourceVersion it saw (object or BOOKMARK) when a
+ *   stream ends or breaks, so no event is lost or repeated. When the resume point is gone it emits
+ *   EXPIRED and completes, and the caller (who can list) re-lists; errors that retrying cannot
+ *   cure (401, 403, 404...) end it with the ApiError.
  */
-import { Observable, type Subscription } from 'rxjs';
+import { Observable } from 'rxjs';
 import { asRecord, asString, isStatus, statusFailure, type KubeObject, type Status } from '../api/index.js';
 import type { Clock } from '../primitives/clock.js';
 import type { Prng } from '../primitives/prng.js';
 import type { ApiWatchEvent, ApiWatchResult } from './api-transport.js';
 import { ApiError, apiErrorFromResponse, asTransportError, isGone, isRetriable } from './errors.js';
-import { Backoff } from './timing.js';
-import { sleep } from '../primitives/clock.js';
+import { Reflector, type ReflectorSignal } from './reflector.js';
 
-export type WatchSignal<T> =
-  | { readonly type: 'ADDED' | 'MODIFIED' | 'DELETED'; readonly object: T; readonly resourceVersion: string }
-  | { readonly type: 'BOOKMARK'; readonly resourceVersion: string }
-  /** The resume point is gone (410): re-list. The observable completes right after. */
-  | { readonly type: 'EXPIRED'; readonly status: Status };
+export type WatchSignal<T> = ReflectorSignal<T>;
 
 export interface ResumingWatchOptions {
   /** Opens one watch request from `resourceVersion` (undefined: from now, with synthetic ADDs). */
@@ -32,106 +30,77 @@ export interface ResumingWatchOptions {
   readonly retryMaxMs?: number;
 }
 
-type StreamEnd =
-  | { readonly kind: 'ended'; readonly delivered: number }
-  | { readonly kind: 'expired'; readonly status: Status }
-  | { readonly kind: 'failed'; readonly error: Error; readonly delivered: number };
-
 export function watchObservable<T extends KubeObject>(options: ResumingWatchOptions): Observable<WatchSignal<T>> {
   return new Observable<WatchSignal<T>>((subscriber) => {
-    const abort = new AbortController();
-    let inner: Subscription | undefined;
-    let resourceVersion = options.resourceVersion;
-    const backoff = new Backoff({
-      initialMs: options.retryInitialMs ?? 200, maxMs: options.retryMaxMs ?? 30_000, jitter: 0.2, prng: options.prng,
-    });
-
-    const emit = (signal: WatchSignal<T>): void => {
-      if (signal.type === 'BOOKMARK' || signal.type === 'ADDED' || signal.type === 'MODIFIED' || signal.type === 'DELETED') {
-        resourceVersion = signal.resourceVersion;
-      }
-      subscriber.next(signal);
-    };
-
-    const follow = (events: Observable<ApiWatchEvent>): Promise<StreamEnd> => new Promise((resolve) => {
-      let delivered = 0;
-      let settled = false;
-      const settle = (end: StreamEnd): void => {
-        if (settled) return;
-        settled = true;
-        resolve(end);
-      };
-      abort.signal.addEventListener('abort', () => settle({ kind: 'ended', delivered }), { once: true });
-      inner = events.subscribe({
-        next: (event) => {
-          if (settled || abort.signal.aborted) return;
-          const signal = decodeEvent<T>(event);
-          if (signal instanceof ApiError) {
-            if (isGone(signal)) settle({ kind: 'expired', status: signal.status });
-            else settle({ kind: 'failed', error: signal, delivered });
-            inner?.unsubscribe();
-            return;
-          }
-          delivered++;
-          emit(signal);
-        },
-        error: (error: unknown) => settle({ kind: 'failed', error: asTransportError(error), delivered }),
-        complete: () => settle({ kind: 'ended', delivered }),
-      });
-    });
-
-    const run = async (): Promise<void> => {
-      while (!abort.signal.aborted) {
-        let end: StreamEnd;
-        try {
-          const result = await options.open(resourceVersion);
-          if (abort.signal.aborted) {
-            // Opened after we were stopped: subscribe-and-release frees the stream (an HTTPS socket).
-            if (result.kind === 'stream') result.events.subscribe().unsubscribe();
-            return;
-          }
-          if (result.kind === 'response') {
-            const error = apiErrorFromResponse(result.response.status, result.response.body);
-            end = isGone(error) ? { kind: 'expired', status: error.status } : { kind: 'failed', error, delivered: 0 };
-          } else {
-            end = await follow(result.events);
-            inner?.unsubscribe();
-            inner = undefined;
-          }
-        } catch (error) {
-          end = { kind: 'failed', error: error instanceof Error ? error : asTransportError(error), delivered: 0 };
-        }
-        if (abort.signal.aborted) return;
-        switch (end.kind) {
-          case 'expired':
-            subscriber.next({ type: 'EXPIRED', status: end.status });
-            subscriber.complete();
-            return;
-          case 'failed':
-            if (!isRetriable(end.error)) {
+    const reflector = new Reflector<T>({
+      watch: (resourceVersion) => watchRequest<T>(() => options.open(resourceVersion)),
+      clock: options.clock,
+      backoff: { initialMs: options.retryInitialMs ?? 200, maxMs: options.retryMaxMs ?? 30_000, jitter: 0.2, ...(options.prng ? { prng: options.prng } : {}) },
+      resourceVersion: options.resourceVersion,
+      isFatal: (error) => !isRetriable(error),
+      handler: {
+        event: (event) => subscriber.next(event),
+        ended: (end) => {
+          switch (end.kind) {
+            case 'expired':
+              subscriber.next({ type: 'EXPIRED', status: end.status });
+              subscriber.complete();
+              return;
+            case 'failed':
               subscriber.error(end.error);
               return;
+            default: {
+              const never: never = end;
+              throw new Error(`unexpected reflector end ${JSON.stringify(never)}`);
             }
-            if (end.delivered > 0) backoff.reset();
-            await sleep(options.clock, backoff.next(), abort.signal);
-            break;
-          case 'ended':
-            // A stream that carried events ended normally (timeoutSeconds, failover): resume at
-            // once. An empty one may be a server closing immediately: back off, never spin.
-            if (end.delivered > 0) backoff.reset();
-            else await sleep(options.clock, backoff.next(), abort.signal);
-            break;
-          default: {
-            const never: never = end;
-            throw new Error(`unexpected stream end ${JSON.stringify(never)}`);
           }
-        }
-      }
+        },
+      },
+    });
+    reflector.start();
+    return () => reflector.stop();
+  });
+}
+
+/** One watch request as typed signals: completes when the server ends it, errors when it fails. */
+export function watchRequest<T extends KubeObject>(open: () => Promise<ApiWatchResult>): Observable<WatchSignal<T>> {
+  return new Observable<WatchSignal<T>>((subscriber) => {
+    let closed = false;
+    let release: (() => void) | undefined;
+    const expire = (status: Status): void => {
+      subscriber.next({ type: 'EXPIRED', status });
+      subscriber.complete();
     };
-    run().catch((error: unknown) => subscriber.error(error));
+    open().then((result) => {
+      if (closed) {
+        // Opened after we were stopped: subscribe-and-release frees the stream (an HTTPS socket).
+        if (result.kind === 'stream') result.events.subscribe().unsubscribe();
+        return;
+      }
+      if (result.kind === 'response') {
+        const error = apiErrorFromResponse(result.response.status, result.response.body);
+        if (isGone(error)) expire(error.status);
+        else subscriber.error(error);
+        return;
+      }
+      const inner = result.events.subscribe({
+        next: (event) => {
+          const signal = decodeEvent<T>(event);
+          if (!(signal instanceof ApiError)) subscriber.next(signal);
+          else if (isGone(signal)) expire(signal.status);
+          else subscriber.error(signal);
+        },
+        error: (error: unknown) => subscriber.error(asTransportError(error)),
+        complete: () => subscriber.complete(),
+      });
+      if (closed) inner.unsubscribe();
+      else release = () => inner.unsubscribe();
+    }, (error: unknown) => {
+      if (!closed) subscriber.error(error instanceof Error ? error : asTransportError(error));
+    });
     return () => {
-      abort.abort();
-      inner?.unsubscribe();
+      closed = true;
+      release?.();
     };
   });
 }

@@ -316,20 +316,19 @@ test('a client re-watching from before the restarted cache without compaction ge
 
 const cmInfo = lookupResource('', 'v1', 'configmaps')!;
 
-function recorder(): { events: CachedEvent[]; losses: string[]; listener: { event: (e: CachedEvent) => void; lost: (r: string) => void } } {
-  const events: CachedEvent[] = [];
-  const losses: string[] = [];
-  return { events, losses, listener: { event: (e) => events.push(e), lost: (r) => losses.push(r) } };
+/** A cache watcher that records what it is given: event revisions and end reasons. */
+function recorder(): { revisions: number[]; ends: string[]; watcher: { deliver: (e: CachedEvent) => void; end: (r: string) => void } } {
+  const revisions: number[] = [];
+  const ends: string[] = [];
+  return { revisions, ends, watcher: { deliver: (e) => revisions.push(e.revision), end: (r) => ends.push(r) } };
 }
 
-test('WatchCache: a loss tells listeners once, a restart begins a new run, older watchers are tooOld', async (t) => {
+test('WatchCache: a loss ends watchers once, a restart begins a new run, older watchers are tooOld', async (t) => {
   const clock = new VirtualClock();
   const kv = new FaultyKv(new LocalKv({ clock }));
   t.teardown(() => kv.local.close());
   const storage = new ObjectStorage(kv);
   const cache = new WatchCache(kv, cmInfo, 4);
-  const r = recorder();
-  cache.listen(r.listener);
   t.true(await cache.start());
   t.is(cache.generation, 1);
   const put = async (name: string): Promise<number> => {
@@ -339,54 +338,53 @@ test('WatchCache: a loss tells listeners once, a restart begins a new run, older
   };
   const first = await put('a');
   await settle();
-  const ends: string[] = [];
-  t.true(cache.subscribe(first - 1, { deliver: () => undefined, end: (reason) => ends.push(reason) }).ok);
+  const before = recorder();
+  t.true(cache.subscribe(first - 1, before.watcher).ok);
 
   t.is(kv.loseWatches('canceled'), 1);
-  t.deepEqual(r.losses, ['etcd watch canceled: mvcc: required revision has been compacted'], 'canceled then complete: one loss');
-  t.deepEqual(ends, r.losses);
+  t.deepEqual(before.ends, ['etcd watch canceled: mvcc: required revision has been compacted'], 'canceled then complete: one end');
   t.false(cache.started);
   t.deepEqual(cache.subscribe(first, { deliver: () => undefined, end: () => undefined }), { ok: false, reason: 'notStarted' });
 
   const blind = await put('b');
   await settle();
-  t.deepEqual(r.events.map((e) => e.revision), [first], 'nothing delivered while blind');
+  t.deepEqual(before.revisions, [first], 'nothing delivered while blind');
   t.true(await cache.start());
   t.is(cache.generation, 2);
   t.is(cache.startRevision, blind);
   t.deepEqual(cache.subscribe(first, { deliver: () => undefined, end: () => undefined }), { ok: false, reason: 'tooOld' },
     'a watcher from before the run would miss b');
-  const after: number[] = [];
-  t.true(cache.subscribe(blind, { deliver: (e) => after.push(e.revision), end: () => undefined }).ok);
+  const after = recorder();
+  t.true(cache.subscribe(blind, after.watcher).ok);
   const third = await put('c');
   await settle();
-  t.deepEqual(after, [third]);
-  t.deepEqual(r.events.map((e) => e.revision), [first, third]);
+  t.deepEqual(after.revisions, [third]);
+  t.deepEqual(before.revisions, [first], 'an ended watcher hears nothing more');
 
   // A completed watch (no canceled update) is a loss too.
   kv.loseWatches('completed');
-  t.deepEqual(r.losses.length, 2);
-  t.is(r.losses[1], 'etcd watch ended');
+  t.deepEqual(after.ends, ['etcd watch ended']);
+  t.is(before.ends.length, 1);
 });
 
-test('WatchCache: a watch canceled while being made leaves the cache stopped, and listeners told', async (t) => {
+test('WatchCache: a watch canceled while being made leaves the cache stopped; a later start runs', async (t) => {
   const clock = new VirtualClock();
   const kv = new FaultyKv(new LocalKv({ clock }));
   t.teardown(() => kv.local.close());
   const cache = new WatchCache(kv, cmInfo);
-  const r = recorder();
-  cache.listen(r.listener);
   kv.refuseWatches = true;
   t.false(await cache.start());
   t.false(cache.started);
-  t.deepEqual(r.losses, ['etcd watch canceled: refused']);
+  t.deepEqual(cache.subscribe(0, { deliver: () => undefined, end: () => undefined }), { ok: false, reason: 'notStarted' });
   kv.refuseWatches = false;
   t.true(await cache.start());
   t.true(cache.started);
   t.is(kv.local.watcherCount, 1);
+  const w = recorder();
+  t.true(cache.subscribe(cache.revision, w.watcher).ok);
   cache.stop();
   t.is(kv.local.watcherCount, 0);
-  t.is(r.losses.length, 1, 'stop is not a loss');
+  t.deepEqual(w.ends, ['apiserver stopping']);
 });
 
 const cmKey = (name: string) => `/registry/configmaps/default/${name}`;
@@ -429,7 +427,8 @@ test('Mirror: a delete racing the re-list does not resurrect the object', async 
   t.true(mirror.synced);
   t.is(mirror.restarts, 1);
   t.deepEqual(mirror.values().map((o) => (o['metadata'] as { name: string }).name).sort(), ['a', 'c']);
-  t.deepEqual(changes, ['+default/a', '+default/b', '-default/b', '+default/c']);
+  // The re-list is applied first, then the watch from its revision replays the delete it missed.
+  t.deepEqual(changes, ['+default/a', '+default/b', '+default/c', '-default/b']);
 });
 
 test('Mirror: a loss while the re-list is in flight fails that attempt, and the next one converges', async (t) => {

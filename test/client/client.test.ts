@@ -5,7 +5,7 @@ import {
   ApiError, apiErrorFromResponse, isAlreadyExists, isConflict, isForbidden, isGone, isNotFound, isRetriable, isTimeout,
   isTransportError, TransportError,
 } from '../../src/client/errors.js';
-import { advance, flush, pod, podInfo, podRef, setup } from './helpers.js';
+import { advance, flush, pod, podRef, setup } from './helpers.js';
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -17,15 +17,16 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 test('paths: core, grouped, namespaced, cluster-scoped, subresources', (t) => {
-  t.is(resourcePath(podInfo, 'default', 'web-0', 'status'), '/api/v1/namespaces/default/pods/web-0/status');
-  t.is(resourcePath(podInfo, undefined), '/api/v1/pods');
+  t.is(resourcePath(lookupKind('v1', 'Pod')!, 'default', 'web-0', 'status'), '/api/v1/namespaces/default/pods/web-0/status');
+  t.is(resourcePath(lookupKind('v1', 'Pod')!, undefined), '/api/v1/pods');
   t.is(resourcePath(lookupKind('apps/v1', 'Deployment')!, 'ns', 'd', 'scale'), '/apis/apps/v1/namespaces/ns/deployments/d/scale');
   t.is(resourcePath(lookupKind('v1', 'Node')!, undefined, 'n1'), '/api/v1/nodes/n1');
   t.throws(() => resourcePath(lookupKind('v1', 'Node')!, 'ns', 'n1'));
 });
 
 test('create, get, list with selectors, update, conflict, delete', async (t) => {
-  const { client } = setup();
+  const { client, api } = await setup();
+  await api.namespace('other');
   const created = await client.create(podRef, pod('a', { labels: { app: 'web' }, nodeName: 'n1' }));
   t.is(created.metadata?.name, 'a');
   t.truthy(created.metadata?.resourceVersion);
@@ -55,18 +56,24 @@ test('create, get, list with selectors, update, conflict, delete', async (t) => 
 });
 
 test('delete sends DeleteOptions; deleteCollection by label', async (t) => {
-  const { client, server } = setup();
-  for (const n of ['a', 'b', 'c']) await client.create(podRef, pod(n, { labels: { del: n === 'c' ? 'no' : 'yes' } }));
+  const { client, server } = await setup();
+  for (const n of ['a', 'b', 'c', 'd']) await client.create(podRef, pod(n, { labels: { del: n === 'c' ? 'no' : 'yes' } }));
   await client.delete(podRef, 'default', 'a', { propagationPolicy: 'Foreground', gracePeriodSeconds: 5 });
   const req = server.requests.at(-1)!;
   t.is(req.method, 'DELETE');
   t.deepEqual(JSON.parse(new TextDecoder().decode(req.body)), { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground', gracePeriodSeconds: 5 });
+  // The apiserver took the policy: the pod waits for the garbage collector under its finalizer.
+  const held = await client.get(podRef, 'default', 'a');
+  t.deepEqual(held.metadata?.finalizers, ['foregroundDeletion']);
+  t.truthy(held.metadata?.deletionTimestamp);
+  await client.delete(podRef, 'default', 'd', { propagationPolicy: 'Background' });
+  t.true(isNotFound(await rejection(client.get(podRef, 'default', 'd'))), 'an unscheduled pod goes at once');
   await client.deleteCollection(podRef, { namespace: 'default', labelSelector: 'del=yes' });
-  t.deepEqual((await client.list(podRef)).items.map((p) => p.metadata?.name), ['c']);
+  t.deepEqual((await client.list(podRef)).items.filter((p) => p.metadata?.deletionTimestamp === undefined).map((p) => p.metadata?.name), ['c']);
 });
 
 test('patch types carry their content types; apply needs a field manager; force only with apply', async (t) => {
-  const { client, server } = setup();
+  const { client, server } = await setup();
   await client.create(podRef, pod('a'));
   await client.patch(podRef, 'default', 'a', { metadata: { labels: { x: '1' } } }, { type: 'merge' });
   t.is(server.requests.at(-1)!.headers['content-type'], 'application/merge-patch+json');
@@ -77,14 +84,16 @@ test('patch types carry their content types; apply needs a field manager; force 
   t.deepEqual(smp.metadata?.labels, { x: '1', y: '2' });
   await t.throwsAsync(() => client.patch(podRef, 'default', 'a', {}, { type: 'apply' }));
   await t.throwsAsync(() => client.patch(podRef, 'default', 'a', {}, { type: 'merge', force: true }));
-  await client.patch(podRef, 'default', 'a', { metadata: { labels: { z: '3' } } }, { type: 'apply', fieldManager: 'me', force: true });
+  const applied = await client.patch(podRef, 'default', 'a', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', labels: { z: '3' } } },
+    { type: 'apply', fieldManager: 'me', force: true });
   const last = server.requests.at(-1)!;
   t.is(last.headers['content-type'], 'application/apply-patch+yaml');
   t.deepEqual(last.query, { fieldManager: 'me', force: 'true' });
+  t.is(applied.metadata?.labels?.['z'], '3');
 });
 
 test('subresources: status, binding, eviction, scale', async (t) => {
-  const { client, server } = setup();
+  const { client, server } = await setup();
   const created = await client.create(podRef, pod('a'));
   await client.updateStatus(podRef, { ...created, status: { phase: 'Running' } });
   t.is(server.requests.at(-1)!.path, '/api/v1/namespaces/default/pods/a/status');
@@ -98,13 +107,16 @@ test('subresources: status, binding, eviction, scale', async (t) => {
   t.true(isNotFound(await rejection(client.get(podRef, 'default', 'a'))));
 
   const deployRef = { apiVersion: 'apps/v1', resource: 'deployments' };
-  await client.create(deployRef, { metadata: { name: 'd', namespace: 'default' }, spec: { replicas: 1 } } as KubeObject);
+  await client.create(deployRef, {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'default' },
+    spec: { replicas: 1, selector: { matchLabels: { app: 'd' } }, template: { metadata: { labels: { app: 'd' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+  } as KubeObject);
   await client.scale(deployRef, 'default', 'd', 3);
   t.is(((await client.getScale(deployRef, 'default', 'd'))['spec'] as { replicas: number }).replicas, 3);
 });
 
 test('paging with limit/continue', async (t) => {
-  const { client } = setup();
+  const { client } = await setup();
   for (let i = 0; i < 5; i++) await client.create(podRef, pod(`p${i}`));
   const first = await client.list(podRef, { limit: 2 });
   t.is(first.items.length, 2);
@@ -114,7 +126,7 @@ test('paging with limit/continue', async (t) => {
 });
 
 test('reads retry on 503 and transport failures with backoff; writes do not', async (t) => {
-  const { client, server, clock } = setup();
+  const { client, server, clock } = await setup();
   await client.create(podRef, pod('a'));
   server.failNext({ kind: 'status', status: statusFailure(503, 'ServiceUnavailable', 'busy') }, 2);
   server.failNext({ kind: 'unreachable' }, 1);
@@ -134,7 +146,7 @@ test('reads retry on 503 and transport failures with backoff; writes do not', as
 });
 
 test('reads give up after maxReadAttempts; unreachable is a TransportError, not an ApiError', async (t) => {
-  const { client, server, clock } = setup();
+  const { client, server, clock } = await setup();
   server.failNext({ kind: 'unreachable' }, 100);
   let error: unknown;
   void client.list(podRef).catch((e: unknown) => { error = e; });
@@ -146,7 +158,7 @@ test('reads give up after maxReadAttempts; unreachable is a TransportError, not 
 });
 
 test('a hanging request times out under the virtual clock', async (t) => {
-  const { client, server, clock } = setup();
+  const { client, server, clock } = await setup();
   server.failNext({ kind: 'hang' }, 1);
   let error: unknown;
   void client.create(podRef, pod('a')).catch((e: unknown) => { error = e; });

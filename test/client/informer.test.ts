@@ -4,7 +4,8 @@ import { Informer, isTombstone, SharedInformerFactory, type DeletedFinalStateUnk
 import { runController } from '../../src/client/controller.js';
 import { WorkQueue } from '../../src/client/workqueue.js';
 import { SeededPrng } from '../../src/primitives/prng.js';
-import { advance, flush, pod, podInfo, podRef, setup } from './helpers.js';
+import { watches } from './faulty-api.js';
+import { advance, flush, pod, podRef, setup } from './helpers.js';
 
 interface Recorded {
   readonly events: string[];
@@ -45,9 +46,9 @@ function sameView(rec: Recorded, informer: Informer): boolean {
 }
 
 test('list, sync, then watch events reach handlers in order', async (t) => {
-  const { client, server } = setup();
-  server.seed(podInfo, pod('a'));
-  server.seed(podInfo, pod('b'));
+  const { client, server, api } = await setup();
+  await api.put(podRef, pod('a'));
+  await api.put(podRef, pod('b'));
   const informer = new Informer({ client, resource: podRef });
   const rec = recorder();
   const reg = informer.addEventHandler(rec.handler);
@@ -58,18 +59,18 @@ test('list, sync, then watch events reach handlers in order', async (t) => {
   t.true(reg.hasSynced());
   t.deepEqual(rec.events, ['add:a:initial', 'add:b:initial']);
 
-  server.put(podInfo, pod('c'));
-  server.put(podInfo, pod('a', { labels: { v: '2' } }));
-  server.remove(podInfo, 'default', 'b');
+  await api.put(podRef, pod('c'));
+  await api.put(podRef, pod('a', { labels: { v: '2' } }));
+  await api.remove(podRef, 'default', 'b');
   await flush();
   t.deepEqual(rec.events.slice(2), ['add:c', 'update:a', 'delete:b']);
   t.deepEqual(informer.keys().sort(), ['default/a', 'default/c']);
   t.is(informer.get('default', 'a')?.metadata?.labels?.['v'], '2');
-  t.is(informer.lastSyncResourceVersion, server.resourceVersion);
+  t.is(informer.lastSyncResourceVersion, api.resourceVersion);
   t.true(sameView(rec, informer));
 
   server.dropWatches(); // a normal end (server timeout, failover): resumed, not re-listed
-  server.put(podInfo, pod('e'));
+  await api.put(podRef, pod('e'));
   await flush();
   t.is(rec.events.at(-1), 'add:e');
   t.is(informer.stats.lists, 1);
@@ -79,8 +80,8 @@ test('list, sync, then watch events reach handlers in order', async (t) => {
 });
 
 test('cached objects are deep-frozen', async (t) => {
-  const { client, server } = setup();
-  server.seed(podInfo, pod('a', { labels: { app: 'x' } }));
+  const { client, api } = await setup();
+  await api.put(podRef, pod('a', { labels: { app: 'x' } }));
   const informer = new Informer({ client, resource: podRef });
   informer.start();
   await informer.waitForSync();
@@ -88,14 +89,14 @@ test('cached objects are deep-frozen', async (t) => {
   t.true(Object.isFrozen(cached));
   t.throws(() => { (cached.metadata!.labels as Record<string, string>)['app'] = 'mutated'; }, { instanceOf: TypeError });
   t.throws(() => { ((cached['spec'] as { containers: Array<{ image: string }> }).containers[0]!).image = 'evil'; }, { instanceOf: TypeError });
-  t.is(server.stored(podInfo, 'default', 'a')?.metadata?.labels?.['app'], 'x');
+  t.is((await api.stored(podRef, 'default', 'a'))?.metadata?.labels?.['app'], 'x');
   informer.stop();
 });
 
 test('periodic resync re-delivers the cache as updates, on the injected clock', async (t) => {
-  const { client, server, clock } = setup();
-  server.seed(podInfo, pod('a'));
-  server.seed(podInfo, pod('b'));
+  const { client, clock, api } = await setup();
+  await api.put(podRef, pod('a'));
+  await api.put(podRef, pod('b'));
   const informer = new Informer({ client, resource: podRef, resyncPeriodMs: 1_000 });
   const rec = recorder();
   const fast = recorder();
@@ -114,43 +115,44 @@ test('periodic resync re-delivers the cache as updates, on the injected clock', 
 });
 
 test('410 on re-watch: re-list, and the difference becomes add/update/tombstone events', async (t) => {
-  const { client, server, clock } = setup();
-  server.seed(podInfo, pod('a'));
-  server.seed(podInfo, pod('b'));
-  server.seed(podInfo, pod('same'));
+  // A two-event watch cache: the re-watch after three writes is served by the store, which compacted them.
+  const { client, server, clock, api } = await setup({ watchCacheCapacity: 2 });
+  await api.put(podRef, pod('a'));
+  await api.put(podRef, pod('b'));
+  await api.put(podRef, pod('same'));
   const informer = new Informer({ client, resource: podRef });
   const rec = recorder();
   informer.addEventHandler(rec.handler);
   informer.start();
   await informer.waitForSync();
   await flush();
-  const lists = server.requests.filter((r) => r.query['watch'] === undefined).length;
+  const lists = server.requests.filter((r) => !watches(r)).length;
 
   server.breakWatches();
   // While disconnected: changes the watch will never replay, since history is compacted.
-  server.put(podInfo, pod('c'));
-  server.put(podInfo, pod('a', { labels: { v: '2' } }));
-  server.remove(podInfo, 'default', 'b');
-  server.compact();
+  await api.put(podRef, pod('c'));
+  await api.put(podRef, pod('a', { labels: { v: '2' } }));
+  await api.remove(podRef, 'default', 'b');
+  await api.compact();
   await advance(clock, 60_000);
 
   t.is(informer.stats.relistsOnExpired, 1);
-  t.is(server.requests.filter((r) => r.query['watch'] === undefined).length, lists + 1);
+  t.is(server.requests.filter((r) => !watches(r)).length, lists + 1);
   t.deepEqual(rec.events.slice(3).sort(), ['add:c', 'tombstone:b', 'update:a']);
   t.true(sameView(rec, informer));
   t.is(server.openWatches, 1, 'watching again from the new list');
-  server.put(podInfo, pod('d'));
+  await api.put(podRef, pod('d'));
   await flush();
   t.is(rec.events.at(-1), 'add:d');
   informer.stop();
 });
 
-test('custom indexers (spec.nodeName) and the namespace index follow updates', async (t) => {
-  const { client, server } = setup();
-  server.seed(podInfo, pod('a', { nodeName: 'n1' }));
-  server.seed(podInfo, pod('b', { nodeName: 'n2', namespace: 'kube-system' }));
+test('custom indexers (a label) and the namespace index follow updates', async (t) => {
+  const { client, api } = await setup();
+  await api.put(podRef, pod('a', { labels: { node: 'n1' } }));
+  await api.put(podRef, pod('b', { labels: { node: 'n2' }, namespace: 'kube-system' }));
   const byNode = (o: KubeObject): string[] => {
-    const node = (o['spec'] as { nodeName?: string } | undefined)?.nodeName;
+    const node = o.metadata?.labels?.['node'];
     return node === undefined ? [] : [node];
   };
   const informer = new Informer({ client, resource: podRef, indexers: { byNode } });
@@ -158,11 +160,11 @@ test('custom indexers (spec.nodeName) and the namespace index follow updates', a
   await informer.waitForSync();
   t.deepEqual(informer.byIndex('byNode', 'n1').map((o) => o.metadata?.name), ['a']);
   t.deepEqual(informer.list('kube-system').map((o) => o.metadata?.name), ['b']);
-  server.put(podInfo, pod('a', { nodeName: 'n2' }));
+  await api.put(podRef, pod('a', { labels: { node: 'n2' } }));
   await flush();
   t.deepEqual(informer.byIndex('byNode', 'n1'), []);
   t.deepEqual(informer.byIndex('byNode', 'n2').map((o) => o.metadata?.name).sort(), ['a', 'b']);
-  server.remove(podInfo, 'kube-system', 'b');
+  await api.remove(podRef, 'kube-system', 'b');
   await flush();
   t.deepEqual(informer.byIndex('byNode', 'n2').map((o) => o.metadata?.name), ['a']);
   informer.addIndexers({ byName: (o) => [o.metadata?.name ?? ''] });
@@ -172,20 +174,20 @@ test('custom indexers (spec.nodeName) and the namespace index follow updates', a
 });
 
 test('paged initial list; selectors are passed to list and watch', async (t) => {
-  const { client, server } = setup();
-  for (let i = 0; i < 5; i++) server.seed(podInfo, pod(`p${i}`, { labels: { app: i % 2 === 0 ? 'even' : 'odd' } }));
+  const { client, server, api } = await setup();
+  for (let i = 0; i < 5; i++) await api.put(podRef, pod(`p${i}`, { labels: { app: i % 2 === 0 ? 'even' : 'odd' } }));
   const informer = new Informer({ client, resource: podRef, pageSize: 2 });
   informer.start();
   await informer.waitForSync();
   t.is(informer.list().length, 5);
-  t.is(server.requests.filter((r) => r.query['watch'] === undefined).length, 3);
+  t.is(server.requests.filter((r) => !watches(r)).length, 3);
   informer.stop();
 
   const even = new Informer({ client, resource: podRef, labelSelector: 'app=even' });
   even.start();
   await even.waitForSync();
   t.is(even.list().length, 3);
-  server.put(podInfo, pod('p9', { labels: { app: 'odd' } }));
+  await api.put(podRef, pod('p9', { labels: { app: 'odd' } }));
   await flush();
   t.is(even.list().length, 3);
   t.is(server.requests.at(-1)!.query['labelSelector'], 'app=even');
@@ -193,8 +195,8 @@ test('paged initial list; selectors are passed to list and watch', async (t) => 
 });
 
 test('a handler added after sync gets the cache as initial adds', async (t) => {
-  const { client, server } = setup();
-  server.seed(podInfo, pod('a'));
+  const { client, api } = await setup();
+  await api.put(podRef, pod('a'));
   const informer = new Informer({ client, resource: podRef });
   informer.start();
   await informer.waitForSync();
@@ -205,15 +207,15 @@ test('a handler added after sync gets the cache as initial adds', async (t) => {
   t.true(reg.hasSynced());
   t.deepEqual(rec.events, ['add:a:initial']);
   reg.remove();
-  server.put(podInfo, pod('b'));
+  await api.put(podRef, pod('b'));
   await flush();
   t.deepEqual(rec.events, ['add:a:initial']);
   informer.stop();
 });
 
 test('bounded handler queue: an overflowing handler catches up to the cache (tombstones for deletes)', async (t) => {
-  const { client, server } = setup();
-  for (let i = 0; i < 4; i++) server.seed(podInfo, pod(`p${i}`));
+  const { client, server, api } = await setup();
+  for (let i = 0; i < 4; i++) await api.put(podRef, pod(`p${i}`));
   const informer = new Informer({ client, resource: podRef, maxPendingNotifications: 3 });
   const rec = recorder();
   informer.addEventHandler(rec.handler);
@@ -221,10 +223,12 @@ test('bounded handler queue: an overflowing handler catches up to the cache (tom
   await informer.waitForSync();
   await flush();
   t.true(sameView(rec, informer));
-  // Watch events arrive synchronously here; the handler cannot run in between.
-  for (let i = 0; i < 10; i++) server.put(podInfo, pod(`q${i}`));
-  server.remove(podInfo, 'default', 'p0');
-  server.put(podInfo, pod('p1', { labels: { v: '2' } }));
+  // Held back by a slow link, the events arrive as one burst: the handler cannot run in between.
+  server.holdWatches();
+  for (let i = 0; i < 10; i++) await api.put(podRef, pod(`q${i}`));
+  await api.remove(podRef, 'default', 'p0');
+  await api.put(podRef, pod('p1', { labels: { v: '2' } }));
+  server.releaseWatches();
   await flush();
   t.true(sameView(rec, informer));
   t.true(rec.events.includes('tombstone:p0'));
@@ -234,8 +238,8 @@ test('bounded handler queue: an overflowing handler catches up to the cache (tom
 });
 
 test('list failures are reported and retried with backoff; a throwing handler does not stop the informer', async (t) => {
-  const { client, server, clock } = setup();
-  server.seed(podInfo, pod('a'));
+  const { client, server, clock, api } = await setup();
+  await api.put(podRef, pod('a'));
   server.failNext({ kind: 'status', status: statusFailure(403, 'Forbidden', 'not yet') }, 1);
   const errors: string[] = [];
   const informer = new Informer({ client, resource: podRef, onError: (_e, context) => errors.push(context) });
@@ -255,8 +259,8 @@ test('list failures are reported and retried with backoff; a throwing handler do
 });
 
 test('shared informer factory: one informer and one watch per resource and scope', async (t) => {
-  const { client, server } = setup();
-  server.seed(podInfo, pod('a'));
+  const { client, server, api } = await setup();
+  await api.put(podRef, pod('a'));
   const factory = new SharedInformerFactory({ client });
   const first = factory.informerFor(podRef);
   const second = factory.informerFor({ apiVersion: 'v1', resource: 'pods' });
@@ -274,7 +278,7 @@ test('shared informer factory: one informer and one watch per resource and scope
   t.true(late.isRunning, 'started because the factory is');
   await flush();
   t.is(server.watchRequests, 3);
-  server.put(podInfo, pod('b'));
+  await api.put(podRef, pod('b'));
   await flush();
   t.deepEqual(recA.events, recB.events);
   t.deepEqual(recA.events, ['add:a:initial', 'add:b']);
@@ -283,7 +287,7 @@ test('shared informer factory: one informer and one watch per resource and scope
 });
 
 test('waitForSync resolves false when stopped before syncing', async (t) => {
-  const { client, server } = setup();
+  const { client, server } = await setup();
   server.failNext({ kind: 'hang' }, 1);
   const informer = new Informer({ client, resource: podRef });
   informer.start();
@@ -293,8 +297,8 @@ test('waitForSync resolves false when stopped before syncing', async (t) => {
 });
 
 test('sample-controller pattern: informer + queue + reconcile converge despite failing writes', async (t) => {
-  const { client, server, clock } = setup();
-  for (let i = 0; i < 3; i++) server.seed(podInfo, pod(`p${i}`));
+  const { client, server, clock, api } = await setup();
+  for (let i = 0; i < 3; i++) await api.put(podRef, pod(`p${i}`));
   const factory = new SharedInformerFactory({ client, defaultResyncPeriodMs: 30_000 });
   const pods = factory.informerFor(podRef);
   const queue = new WorkQueue<string>({ clock });
@@ -321,7 +325,7 @@ test('sample-controller pattern: informer + queue + reconcile converge despite f
     },
   });
   await advance(clock, 5_000);
-  server.put(podInfo, pod('late'));
+  await api.put(podRef, pod('late'));
   await advance(clock, 5_000);
   t.deepEqual(pods.list().map((p) => p.metadata?.labels?.['managed']), ['yes', 'yes', 'yes', 'yes']);
   t.true(reconciles >= 8 + 2);
@@ -332,7 +336,7 @@ test('sample-controller pattern: informer + queue + reconcile converge despite f
 for (const seed of [11, 12, 13]) {
   test(`randomized writes and watch faults: cache and handler view converge to the server (seed ${seed})`, async (t) => {
     const prng = new SeededPrng(seed);
-    const { client, server, clock } = setup({ historyLimit: 20 });
+    const { client, server, clock, api } = await setup({ watchCacheCapacity: 20 });
     const informer = new Informer({ client, resource: podRef, pageSize: 3, maxPendingNotifications: 8 });
     const rec = recorder();
     informer.addEventHandler(rec.handler);
@@ -340,18 +344,18 @@ for (const seed of [11, 12, 13]) {
     for (let step = 0; step < 200; step++) {
       const name = `p${prng.int(12)}`;
       const roll = prng.next();
-      if (roll < 0.35) server.put(podInfo, pod(name, { labels: { v: String(step) } }));
-      else if (roll < 0.55) { if (server.stored(podInfo, 'default', name) !== undefined) server.remove(podInfo, 'default', name); }
+      if (roll < 0.35) await api.put(podRef, pod(name, { labels: { v: String(step) } }));
+      else if (roll < 0.55) { if (await api.stored(podRef, 'default', name) !== undefined) await api.remove(podRef, 'default', name); }
       else if (roll < 0.62) server.dropWatches();
       else if (roll < 0.69) server.breakWatches();
-      else if (roll < 0.74) server.compact();
-      else if (roll < 0.80) server.sendBookmarks();
+      else if (roll < 0.76) await api.compact();
+      else if (roll < 0.80) server.sendWatchError(statusFailure(410, 'Expired', 'too old resource version'));
       else if (roll < 0.85) server.failNext({ kind: 'status', status: statusFailure(500, 'InternalError', 'x') }, 1 + prng.int(3));
       if (prng.next() < 0.3) await advance(clock, prng.int(2_000));
     }
     server.clearFaults();
     await advance(clock, 120_000);
-    const truth = server.storedAll(podInfo).map((p) => `${p.metadata?.name ?? ''}@${p.metadata?.resourceVersion ?? ''}`).sort();
+    const truth = (await api.storedAll(podRef)).map((p) => `${p.metadata?.name ?? ''}@${p.metadata?.resourceVersion ?? ''}`).sort();
     const cached = informer.list().map((p) => `${p.metadata?.name ?? ''}@${p.metadata?.resourceVersion ?? ''}`).sort();
     t.deepEqual(cached, truth);
     t.true(sameView(rec, informer));

@@ -1,32 +1,31 @@
 import test from 'ava';
 import { KubeClient } from '../../src/client/client.js';
 import { LeaderElector, leaderElectionProfiles, validateTiming } from '../../src/client/leader-election.js';
-import { VirtualClock } from '../../src/primitives/clock.js';
+import type { VirtualClock } from '../../src/primitives/clock.js';
 import { SeededPrng, type Prng } from '../../src/primitives/prng.js';
-import { FakeApiServer, type FakeConnection } from './fake-apiserver.js';
-import { advance, leaseInfo } from './helpers.js';
+import type { FaultyLink } from './faulty-api.js';
+import { advance, leaseRef, startServer, type ServerSide } from './helpers.js';
 
 const fast = leaderElectionProfiles.fast;
 
 interface Candidate {
   readonly id: string;
-  readonly link: FakeConnection;
+  readonly link: FaultyLink;
   elector: LeaderElector;
   readonly log: string[];
 }
 
 interface World {
   readonly clock: VirtualClock;
-  readonly server: FakeApiServer;
+  readonly api: ServerSide;
   readonly candidates: Candidate[];
   /** Set when a candidate starts leading while another still leads. */
   readonly violations: string[];
   readonly newElector: (c: Candidate) => LeaderElector;
 }
 
-function world(count: number, prng?: Prng): World {
-  const clock = new VirtualClock();
-  const server = new FakeApiServer(prng === undefined ? { clock } : { clock, latency: { prng: prng.fork('latency'), minMs: 0, maxMs: 120 } });
+async function world(count: number, prng?: Prng): Promise<World> {
+  const { clock, server, api } = await startServer(prng === undefined ? {} : { latency: { prng: prng.fork('latency'), minMs: 0, maxMs: 120 } });
   const violations: string[] = [];
   const candidates: Candidate[] = [];
   const newElector = (c: Candidate): LeaderElector => new LeaderElector({
@@ -48,7 +47,7 @@ function world(count: number, prng?: Prng): World {
     c.elector = newElector(c);
     candidates.push(c);
   }
-  return { clock, server, candidates, violations, newElector };
+  return { clock, api, candidates, violations, newElector };
 }
 
 const leaders = (w: World): string[] => w.candidates.filter((c) => c.elector.isLeader()).map((c) => c.id);
@@ -62,26 +61,26 @@ test('timing profiles are valid and bad timings are refused', (t) => {
 });
 
 test('one leader among three candidates; everyone learns who it is; the leader keeps renewing', async (t) => {
-  const w = world(3);
+  const w = await world(3);
   for (const c of w.candidates) c.elector.start();
   await advance(w.clock, 5_000);
   const [leader, ...rest] = leaders(w);
   t.truthy(leader);
   t.deepEqual(rest, []);
   for (const c of w.candidates) t.is(c.elector.getLeader(), leader);
-  const lease = w.server.stored(leaseInfo, 'kube-system', 'kube-controller-manager')!;
+  const lease = (await w.api.stored(leaseRef, 'kube-system', 'kube-controller-manager'))!;
   const spec = lease['spec'] as { holderIdentity: string; leaseDurationSeconds: number; leaseTransitions: number; renewTime: string };
   t.is(spec.holderIdentity, leader!);
   t.is(spec.leaseDurationSeconds, 2);
   t.is(spec.leaseTransitions, 0);
   const rv = lease.metadata?.resourceVersion;
   await advance(w.clock, 1_000);
-  t.not(w.server.stored(leaseInfo, 'kube-system', 'kube-controller-manager')!.metadata?.resourceVersion, rv, 'renewed');
+  t.not((await w.api.stored(leaseRef, 'kube-system', 'kube-controller-manager'))!.metadata?.resourceVersion, rv, 'renewed');
   t.deepEqual(w.violations, []);
 });
 
 test('a leader that cannot renew steps down within renewDeadline; another takes over after leaseDuration', async (t) => {
-  const w = world(3);
+  const w = await world(3);
   for (const c of w.candidates) c.elector.start();
   await advance(w.clock, 3_000);
   const old = w.candidates.find((c) => c.elector.isLeader())!;
@@ -97,7 +96,7 @@ test('a leader that cannot renew steps down within renewDeadline; another takes 
   t.not(next, old);
   const startedAt = Number(next!.log.find((l) => l.startsWith('start@'))!.slice(6));
   t.true(startedAt - stoppedAt >= fast.leaseDurationMs - fast.renewDeadlineMs, 'takeover waits out the lease');
-  const spec = w.server.stored(leaseInfo, 'kube-system', 'kube-controller-manager')!['spec'] as { holderIdentity: string; leaseTransitions: number };
+  const spec = (await w.api.stored(leaseRef, 'kube-system', 'kube-controller-manager'))!['spec'] as { holderIdentity: string; leaseTransitions: number };
   t.is(spec.holderIdentity, next!.id);
   t.is(spec.leaseTransitions, 1);
   old.link.mode = 'up';
@@ -107,7 +106,7 @@ test('a leader that cannot renew steps down within renewDeadline; another takes 
 });
 
 test('stop releases the lease so a successor takes over quickly', async (t) => {
-  const w = world(2);
+  const w = await world(2);
   for (const c of w.candidates) c.elector.start();
   await advance(w.clock, 2_000);
   const old = w.candidates.find((c) => c.elector.isLeader())!;
@@ -117,7 +116,7 @@ test('stop releases the lease so a successor takes over quickly', async (t) => {
   await advance(w.clock, 1);
   t.true(stopped);
   t.false(old.elector.isLeader());
-  t.is((w.server.stored(leaseInfo, 'kube-system', 'kube-controller-manager')!['spec'] as { holderIdentity: string }).holderIdentity, '');
+  t.is(((await w.api.stored(leaseRef, 'kube-system', 'kube-controller-manager'))!['spec'] as { holderIdentity: string }).holderIdentity, '');
   await advance(w.clock, fast.retryPeriodMs * 1.2);
   t.true(other.elector.isLeader(), 'no need to wait leaseDuration after a release');
   t.deepEqual(w.violations, []);
@@ -126,7 +125,7 @@ test('stop releases the lease so a successor takes over quickly', async (t) => {
 for (const seed of [1, 2, 3, 4, 5, 6]) {
   test(`never two leaders under a randomized schedule of latency, partitions and restarts (seed ${seed})`, async (t) => {
     const prng = new SeededPrng(seed);
-    const w = world(3, prng);
+    const w = await world(3, prng);
     const chaos = prng.fork('chaos');
     for (const c of w.candidates) c.elector.start();
     const stopping = new Set<Candidate>();
