@@ -1,13 +1,25 @@
 // Builds the runnable JavaScript: one bundle per entry point (worker threads start ~3x faster
 // from one file than from hundreds of modules), code-split so each actor kind loads on demand.
-// Type-checking is `npm run typecheck`; this step only transpiles.
+// Type-checking is `npm run typecheck`; this step only transpiles. With --types it also writes the
+// package's declarations (dist/types, what package.json `exports` gives TypeScript users): `prepare`
+// (npm ci, npm pack, an install from git) passes it; a plain `npm run build` skips the ~15 s of tsc,
+// since the project's own type-check reads the sources (tsconfig.json `paths`).
 import { build } from 'esbuild';
-import { cpSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
 
-rmSync('dist', { recursive: true, force: true });
+const withTypes = process.argv.includes('--types');
+// A plain build keeps the declarations of the last --types build (npm start and npm test rebuild
+// after npm ci, and must not take the package's types away); --types writes them anew.
+for (const entry of existsSync('dist') ? readdirSync('dist') : []) {
+  if (entry !== 'types' || withTypes) rmSync(join('dist', entry), { recursive: true, force: true });
+}
 await build({
-  // actors.js is the built-in registry the threads are given (actors/registry.ts builtinRegistry).
-  entryPoints: { 'worker-main': 'src/runtime/worker-main.ts', actors: 'actors/registry.ts', cli: 'src/cli/main.ts' },
+  // actors.js is the built-in registry the threads are given (actors/registry.ts builtinRegistry);
+  // index.js is the package entry (`import ... from 'pocketkube'`).
+  entryPoints: { 'worker-main': 'src/runtime/worker-main.ts', actors: 'actors/registry.ts', cli: 'src/cli/main.ts', index: 'src/index.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -35,3 +47,8 @@ cpSync('src/apiserver/proto', 'dist/proto', { recursive: true });
 const fingerprint = await build({ entryPoints: ['src/runtime/bundle-fingerprint.ts'], bundle: true, write: false, format: 'esm', platform: 'node', logLevel: 'warning' });
 const { writeSourceFingerprint } = await import(`data:text/javascript;base64,${Buffer.from(fingerprint.outputFiles[0].text).toString('base64')}`);
 writeSourceFingerprint(process.cwd());
+
+if (withTypes) {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+}

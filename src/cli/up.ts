@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Cluster, type ClusterOptions } from '../cluster/index.js';
+import { AddressInUseError, Cluster, DataDirLockedError, type ClusterOptions } from '../cluster/index.js';
 import type { ProfileName } from '../runtime/profiles.js';
 
 export interface UpFlags {
@@ -61,6 +61,24 @@ export function upOptions(flags: UpFlags): ClusterOptions {
   };
 }
 
+/**
+ * What to tell a user whose cluster did not start: for the failures a new user meets, what
+ * happened and the flag or step that fixes it; never a stack trace.
+ */
+function startFailure(error: unknown): string {
+  if (error instanceof AddressInUseError) {
+    const fix = error.user.kind === 'front-door'
+      ? 'pass another --port (--port 0 picks a free one)'
+      : `pass another --apiserver-port, or --apiserver-network (e.g. 127.11.0) to move every apiserver`;
+    return `${error.message}. Stop the other process (another "pocketkube up"? find it with: ss -ltnp 'sport = :${error.port}'), or ${fix}.`;
+  }
+  if (error instanceof DataDirLockedError) {
+    return `${error.message}. Stop that cluster first (Ctrl-C where it runs, or kill ${error.holderPid}), or pass another --data-dir. ` +
+      `If pid ${error.holderPid} is not a pocketkube, remove ${error.lockFile}.`;
+  }
+  return `the cluster did not start: ${error instanceof Error ? error.message : String(error)}`;
+}
+
 /** Starts the cluster, prints how to reach it, and resolves with the exit code once a signal stopped it. */
 export async function runUp(flags: UpFlags): Promise<number> {
   let options: ClusterOptions;
@@ -81,8 +99,7 @@ export async function runUp(flags: UpFlags): Promise<number> {
   try {
     cluster = await Cluster.start(options);
   } catch (error) {
-    console.error(`pocketkube up: the cluster did not start: ${error instanceof Error ? error.message : String(error)}`);
-    if (error instanceof Error && /EADDRINUSE/.test(error.message)) console.error('pocketkube up: the address is taken: stop the other cluster or pass --port / --apiserver-network.');
+    console.error(`pocketkube up: ${startFailure(error)}`);
     return 1;
   }
   console.log(`data directory: ${cluster.dataDir}${options.dataDir === undefined ? ' (temporary: removed on stop; keep state with --data-dir)' : ''}`);

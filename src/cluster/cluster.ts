@@ -26,6 +26,8 @@ import { ActorApiTransport, type ActorApiTransportOptions } from '../apiserver/a
 import { builtinRegistry } from '../../actors/registry.js';
 import { sleep } from '../primitives/clock.js';
 import { wallClock } from '../runtime/real-clock.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { addressInUse } from './errors.js';
 
 export interface ClusterOptions {
   /** Master hosts, each running etcd and an apiserver: 1, 3 (default) or 5. */
@@ -36,7 +38,10 @@ export interface ClusterOptions {
    */
   readonly workers?: number;
   readonly profile?: ProfileName;
-  /** Keeps PKI, tokens, etcd data and the kubeconfig across runs; default a temporary directory removed on stop. */
+  /**
+   * Keeps PKI, tokens, etcd data and the kubeconfig across runs; default a temporary directory removed
+   * on stop. Held by one running cluster at a time (`pocketkube.lock` holds its pid; see data-dir-lock.ts).
+   */
   readonly dataDir?: string;
   /** Where the front door listens (default 127.0.0.1:6443, DESIGN §5). Port 0 picks a free port. */
   readonly frontDoor?: { readonly host?: string; readonly port?: number };
@@ -106,6 +111,7 @@ export class Cluster {
     readonly apiserverUrls: readonly string[],
     private readonly ownsDataDir: boolean,
     private readonly withControllerManager: boolean,
+    private readonly lock: DataDirLock,
   ) {}
 
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
@@ -114,23 +120,27 @@ export class Cluster {
     const ips = masters.map((_, i) => `${o.network}.${i + 1}`);
     let system: ThreadedSystem | undefined;
     let door: FrontDoor | undefined;
+    let lock: DataDirLock | undefined;
     try {
+      // First: a data directory in use by a running cluster is also why its ports are taken, and the clearer reason.
+      lock = lockDataDir(o.dataDir);
       const sans = defaultServingSans(ips, { frontDoorIp: o.frontDoorHost });
       const [pki, tokens] = await Promise.all([loadOrCreatePki(o.dataDir, sans), loadOrCreateStaticTokens(o.dataDir, { nodeNames: masters })]);
       // Taken addresses fail here, at once, instead of as apiserver actors crash-looping in their threads.
       door = await FrontDoor.listen({
         backends: ips.map((host) => ({ host, port: o.apiserverPort })), caPem: pki.ca.certPem,
         host: o.frontDoorHost, port: o.frontDoorPort, healthIntervalMs: options.healthIntervalMs ?? 200,
-      });
-      await Promise.all(ips.map((ip) => assertBindable(ip, o.apiserverPort)));
+      }).catch((error: unknown) => { throw addressInUse(error, o.frontDoorHost, o.frontDoorPort, { kind: 'front-door' }); });
+      await Promise.all(ips.map((ip, i) => assertBindable(ip, o.apiserverPort, masters[i]!)));
       system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: hostSpecs(masters, ips, o, pki, tokens.entries), seed: o.seed, dataDir: join(o.dataDir, 'hosts') });
       await writeKubeconfig(o.kubeconfigPath, { server: door.url, caCertPem: pki.ca.certPem, token: tokens.adminToken });
       const urls = ips.map((ip) => `https://${ip}:${o.apiserverPort}`);
       await waitReady([...urls, door.url], pki.ca.certPem, options.readyTimeoutMs ?? defaultReadyTimeoutMs);
-      return new Cluster(system, door, pki, tokens.adminToken, o.kubeconfigPath, o.dataDir, masters, urls, o.ownsDataDir, o.controllerManager);
+      return new Cluster(system, door, pki, tokens.adminToken, o.kubeconfigPath, o.dataDir, masters, urls, o.ownsDataDir, o.controllerManager, lock);
     } catch (error) {
       await door?.close();
       await system?.stop();
+      lock?.release();
       if (o.ownsDataDir) rmSync(o.dataDir, { recursive: true, force: true });
       throw error;
     }
@@ -211,6 +221,7 @@ export class Cluster {
     this.stopped = true;
     await this.frontDoor.close();
     await this.system.stop();
+    this.lock.release();
     if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
@@ -248,10 +259,13 @@ function tokenOf(tokens: ApiserverConfig['tokens'], username: string): { token?:
   return entry === undefined ? {} : { token: entry.token };
 }
 
-function assertBindable(host: string, port: number): Promise<void> {
+function assertBindable(host: string, port: number, master: string): Promise<void> {
   return new Promise((done, fail) => {
     const probe = createServer();
-    probe.once('error', (error) => fail(new Error(`apiserver address ${host}:${port} cannot be bound: ${error.message}`)));
+    probe.once('error', (error) => {
+      const typed = addressInUse(error, host, port, { kind: 'apiserver', master });
+      fail(typed === error ? new Error(`apiserver address ${host}:${port} cannot be bound: ${error.message}`) : typed);
+    });
     probe.listen(port, host, () => probe.close(() => done()));
   });
 }

@@ -1,7 +1,9 @@
 /** `pocketkube up` as a child process (the built dist/cli.js): ready lines, kubectl, SIGINT, state kept in --data-dir. */
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -68,12 +70,19 @@ test('pocketkube up: export and ready lines, kubectl works, SIGINT exits 0, --da
   t.teardown(() => kubectl.close());
   const created = await kubectl(['create', 'namespace', 'kept']);
   t.is(created.code, 0, created.stderr);
-  // A second cluster on the same front door address fails at once, saying why.
+  // A second cluster on the same front door address fails at once, naming the port and the fix.
   const port = /:(\d+)$/.exec(first.ready)![1]!;
   const clash = await run(['--data-dir', join(dir, 'other'), '--port', port, '--host', `${network}.100`, '--apiserver-network', '127.78.4']);
   t.is(clash.code, 1);
-  t.regex(clash.stderr, /EADDRINUSE/);
-  t.regex(clash.stderr, /address is taken/);
+  t.regex(clash.stderr, new RegExp(`port ${port} on ${network.replace(/\./g, '\\.')}\\.100 \\(the front door\\) is already in use`));
+  t.regex(clash.stderr, /pass another --port/);
+  t.notRegex(clash.stderr, /^\s+at /m, 'no stack trace');
+  // A second cluster on the same data directory is refused, naming the directory and the holder.
+  const held = await run(['--data-dir', dir, '--port', '0', '--host', '127.78.5.100', '--apiserver-network', '127.78.5']);
+  t.is(held.code, 1);
+  t.true(held.stderr.includes(`the data directory ${dir} is held by another running cluster (pid ${first.child.pid!}`), held.stderr);
+  t.regex(held.stderr, /pass another --data-dir/);
+  t.notRegex(held.stderr, /^\s+at /m, 'no stack trace');
   t.is(await stop(first), 0);
   running.delete(first.child);
 
@@ -85,6 +94,21 @@ test('pocketkube up: export and ready lines, kubectl works, SIGINT exits 0, --da
   t.is(got.stdout.trim(), 'namespace/kept', got.stderr);
   t.is(await stop(second), 0);
   running.delete(second.child);
+  t.false(existsSync(join(dir, 'pocketkube.lock')), 'a stopped cluster releases its data directory');
+});
+
+test('pocketkube up: a taken apiserver port names the port, the master and the flags that fix it', async (t) => {
+  const taken = '127.78.6';
+  const blocker = createServer();
+  await new Promise<void>((done) => blocker.listen(0, `${taken}.1`, done));
+  t.teardown(() => blocker.close());
+  const port = String((blocker.address() as AddressInfo).port);
+  const clash = await run(['--port', '0', '--host', `${taken}.100`, '--apiserver-network', taken, '--apiserver-port', port]);
+  t.is(clash.code, 1);
+  t.regex(clash.stderr, new RegExp(`port ${port} on ${taken.replace(/\./g, '\\.')}\\.1 \\(the apiserver of master-1\\) is already in use`));
+  t.regex(clash.stderr, /--apiserver-port/);
+  t.regex(clash.stderr, /--apiserver-network/);
+  t.notRegex(clash.stderr, /^\s+at /m, 'no stack trace');
 });
 
 test('pocketkube up: a bad flag names the problem and exits 2', async (t) => {

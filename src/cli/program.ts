@@ -1,0 +1,85 @@
+// The `pocketkube` command line (src/cli/main.ts loads it once the Node.js version is checked).
+import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_EXPERIMENT, EXIT_CODES, experimentNames, flagProblem, runChaosExperiment } from './chaos.js';
+import { loadPlugin } from '../chaos/plugin.js';
+import { runDemo } from './demo.js';
+import { registerUp } from './up.js';
+
+const program = new Command();
+program.name('pocketkube').description('A Kubernetes cluster inside one Node.js process.');
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return parsed;
+}
+
+registerUp(program);
+
+program
+  .command('demo')
+  .description('run the actor runtime on real threads: a ring across the cluster shape, a partition, a crash, a host kill')
+  .action(async () => {
+    const ok = await runDemo();
+    process.exit(ok ? 0 : 1);
+  });
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Loads every --plugin before the experiment name is checked (a plugin may add it). */
+async function loadPlugins(files: readonly string[]): Promise<void> {
+  for (const file of files) {
+    try {
+      const added = await loadPlugin(file);
+      console.error(`plugin ${file}: registered ${added.length === 0 ? 'nothing' : added.join(', ')}`);
+    } catch (error) {
+      console.error(`pocketkube: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(EXIT_CODES.usage);
+    }
+  }
+}
+
+const PLACEMENTS = ['threads', 'simulated'] as const;
+const PLUGIN_HELP = 'a .js/.mjs (or .ts, bundled with esbuild) module exporting register(api) that registers faults or experiments; repeatable';
+const chaos = program.command('chaos').description('chaos experiments with a verdict and a report');
+chaos
+  .command('run')
+  .argument('[experiment]', `an experiment (see "pocketkube chaos list"); default ${DEFAULT_EXPERIMENT}`, DEFAULT_EXPERIMENT)
+  .option('--seed <n>', 'seed of the run: fault schedule and workload choices (the same seed replays a simulated run exactly)', integer, 1)
+  .option('--placement <where>', 'threads (real threads, real disk) or simulated (virtual time; etcd-* experiments only)', 'threads')
+  .option('--out <dir>', 'where the report goes', 'pocketkube-report')
+  .option('--silent-kill', `${DEFAULT_EXPERIMENT}: kill the master without connection resets (a power loss; the others find out by timeouts)`, false)
+  .option('--plugin <file>', PLUGIN_HELP, collect, [])
+  .addHelpText('after', `\nExit codes: ${EXIT_CODES.pass} pass, ${EXIT_CODES.fail} fail (or the run could not complete), ${EXIT_CODES.unknown} unknown (a check could not run: not a pass), ${EXIT_CODES.usage} bad usage.`)
+  .action(async (experiment: string, options: { seed: number; placement: string; out: string; silentKill: boolean; plugin: string[] }) => {
+    await loadPlugins(options.plugin);
+    const placement = PLACEMENTS.find((p) => p === options.placement);
+    if (placement === undefined) {
+      console.error(`pocketkube: --placement must be "threads" or "simulated", not "${options.placement}".`);
+      return process.exit(EXIT_CODES.usage);
+    }
+    const flags = { seed: options.seed, placement, out: options.out, silentKill: options.silentKill };
+    const problem = flagProblem(experiment, flags);
+    if (problem !== undefined) {
+      console.error(`pocketkube: ${problem}`);
+      process.exit(EXIT_CODES.usage);
+    }
+    try {
+      process.exit(EXIT_CODES[await runChaosExperiment(experiment, flags)]);
+    } catch (error) {
+      console.error(`pocketkube: the experiment could not run: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(EXIT_CODES.error);
+    }
+  });
+chaos
+  .command('list')
+  .description('list the experiments')
+  .option('--plugin <file>', PLUGIN_HELP, collect, [])
+  .action(async (options: { plugin: string[] }) => {
+    await loadPlugins(options.plugin);
+    for (const name of experimentNames()) console.log(name === DEFAULT_EXPERIMENT ? `${name} (default)` : name);
+  });
+
+await program.parseAsync(process.argv);

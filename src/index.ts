@@ -1,0 +1,34 @@
+/**
+ * The `pocketkube` package: what a user imports by name (package.json `exports` points here,
+ * built to dist/index.js with its declarations). It re-exports composition, so it sits with it in
+ * the layer order (.dependency-cruiser.cjs): the HA cluster and the standalone Raft store, the chaos
+ * registries and checkers an experiment author needs, the clients, the actor model and its test kit.
+ */
+
+// The cluster: start it, talk to it, break it, stop it.
+export * from './cluster/index.js';
+export { EtcdCluster, type EtcdClusterOptions } from './cluster/etcd-cluster.js';
+
+// Chaos: the fault and experiment registries (and the plugin contract), the driver, the checkers.
+export * from './chaos/index.js';
+
+// Clients: the typed Kubernetes client, informers, work queues, leader election, HTTPS; the etcd client.
+export * from './client/index.js';
+export { EtcdClient, type EtcdClientOptions } from './client/etcd-client.js';
+export type { KvCallOptions, KvClient, KvError, KvResult } from './client/kv.js';
+
+// Kubernetes objects: types, defaulting, validation, selectors, patches, manifests, as one namespace
+// (some names, such as DeleteOptions, are both an API type and a client option).
+export * as api from './api/index.js';
+
+// Actors: definitions, addresses, messages, asks, clocks, timing profiles, and the test kit.
+export { defineActor, type ActorBehaviour, type ActorContext, type ActorDefinition, type ActorSpec, type AnyActorDefinition, type HostSpec, type Incoming, type RestartPolicy } from './runtime/actor.js';
+export { protocolError, shapeValidator, type MessageShape, type ProtocolError } from './runtime/validate.js';
+export { ActorTestKit, type ProbeRecord, type TestKitOptions } from './runtime/testkit.js';
+export type { ActorSystem, KillOptions, NetworkControl, SystemEvent } from './runtime/system.js';
+export { address, hostOf, actorOf, type Address } from './primitives/address.js';
+export { AskRefusedError, AskResetError, AskTimeoutError, type Effect, type Message, type OutgoingMessage } from './primitives/envelope.js';
+export { sleep, VirtualClock, type Clock } from './primitives/clock.js';
+export { RealClock, wallClock } from './runtime/real-clock.js';
+export { profile, type ProfileName, type TimingProfile } from './runtime/profiles.js';
+export type { DelaySpec, FaultId, FaultSpec, LinkSelector } from './transport/network.js';
