@@ -271,15 +271,17 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     if (result.kind === 'response') return reply({ type: 'apiResponse', response: result.response });
     reply({ type: 'apiWatchStarted', watchId });
     this.watches.set(client, byId);
+    // Numbered so the client sees a lost tell (a faulty link) instead of a silent gap in the stream.
+    let seq = 0;
     const end = (): void => {
       if (byId.get(watchId) === undefined) return;
       this.forget(client, watchId);
-      this.context.send(client, { type: 'apiWatchEnd', watchId });
+      this.context.send(client, { type: 'apiWatchEnd', watchId, seq: ++seq });
     };
     // Placeholder first: a synchronous replay may end the stream before subscribe() returns.
     byId.set(watchId, EMPTY_SUBSCRIPTION);
     const sub = result.events.subscribe({
-      next: (event) => this.context.send(client, { type: 'apiWatchEvent', watchId, event }),
+      next: (event) => this.context.send(client, { type: 'apiWatchEvent', watchId, event, seq: ++seq }),
       complete: end,
       error: end,
     });

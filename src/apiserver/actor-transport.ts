@@ -216,9 +216,19 @@ class WatchStream {
         }
         timer = clock.setTimer(idleMs / 4, check);
       };
+      let lastSeq = 0;
       const handle = (reply: WatchReply): void => {
         if (done) return;
         lastHeardMs = clock.now();
+        if (reply.type !== 'apiWatchHeartbeat' && reply.seq !== undefined) {
+          if (reply.seq !== lastSeq + 1) {
+            // A lost tell: fail the stream so the resuming watch re-watches from the last resourceVersion it saw.
+            this.port.send(server, { type: 'apiWatchCancel', watchId: this.watchId });
+            finish(new TransportError('broken', `watch ${this.watchId}: message ${lastSeq + 1} from ${server} was lost`));
+            return;
+          }
+          lastSeq = reply.seq;
+        }
         switch (reply.type) {
           case 'apiWatchEvent':
             subscriber.next(reply.event);

@@ -38,8 +38,9 @@ export type ApiserverReply =
   | { readonly type: 'apiResponse'; readonly response: ApiResponse }
   | { readonly type: 'apiUnavailable'; readonly reason: string }
   | { readonly type: 'apiWatchStarted'; readonly watchId: number }
-  | { readonly type: 'apiWatchEvent'; readonly watchId: number; readonly event: ApiWatchEvent }
-  | { readonly type: 'apiWatchEnd'; readonly watchId: number; readonly response?: ApiResponse }
+  /** `seq` numbers a watch's events and end 1, 2, 3...: a gap means a tell was lost on the way. */
+  | { readonly type: 'apiWatchEvent'; readonly watchId: number; readonly event: ApiWatchEvent; readonly seq?: number }
+  | { readonly type: 'apiWatchEnd'; readonly watchId: number; readonly response?: ApiResponse; readonly seq?: number }
   | { readonly type: 'apiWatchHeartbeat'; readonly watchIds: readonly number[] }
   | { readonly type: 'apiserverStatus'; readonly ready: boolean; readonly startAttempts: number; readonly url?: string; readonly watches: number }
   /** `page` absent while the core is not started (nothing was served yet). */

@@ -58,6 +58,8 @@ export class EtcdClient implements KvClient {
   private leader: Address | undefined;
   private rotation = 0;
   private nextWatchId = 1;
+  /** Watch updates found missing (by their sequence numbers) and recovered by re-watching. */
+  lostWatchUpdates = 0;
   private readonly requestTimeoutMs: number;
   private readonly attemptTimeoutMs: number;
   private readonly retryBackoffMs: number;
@@ -293,8 +295,11 @@ export class EtcdClient implements KvClient {
       let lastHeardMs = this.port.clock.now();
       let idleTimer: number | undefined;
       let closed = false;
+      /** The last update number of the current watcher; a jump means an update was lost. */
+      let lastSeq = 0;
 
       const open = () => {
+        lastSeq = 0;
         const startRevision = completeTo >= 0 ? completeTo + 1 : 0;
         this.port.send(member, {
           type: 'watchCreate',
@@ -302,11 +307,12 @@ export class EtcdClient implements KvClient {
           request: { key: spec.key, ...(spec.rangeEnd === undefined ? {} : { rangeEnd: spec.rangeEnd }), ...(spec.prefix ? { prefix: true } : {}), startRevision, prevKv: spec.prevKv ?? false, progressNotify: true },
         });
       };
-      const moveOn = () => {
+      /** Re-opens the watch on `to` (default: the next member) from where delivery is complete. */
+      const moveOn = (to?: Address) => {
         this.port.send(member, { type: 'watchCancel', watchId: clientWatchId });
         clientWatchId = this.nextWatchId++;
         const index = this.options.members.indexOf(member);
-        member = this.options.members[(index + 1) % this.options.members.length]!;
+        member = to ?? this.options.members[(index + 1) % this.options.members.length]!;
         lastHeardMs = this.port.clock.now();
         open();
       };
@@ -319,7 +325,18 @@ export class EtcdClient implements KvClient {
         .pipe(filter((received) => received.message.type === 'watchUpdate' && (received.message as unknown as WatchUpdateMessage).watchId === clientWatchId && received.from === member))
         .subscribe((received) => {
           lastHeardMs = this.port.clock.now();
-          const update = (received.message as unknown as WatchUpdateMessage).update;
+          const message = received.message as unknown as WatchUpdateMessage;
+          if (message.seq !== undefined) {
+            if (message.seq !== lastSeq + 1) {
+              // An update was lost (a tell through a faulty link): what it carried is unknown, so
+              // resume from where delivery is known complete, with a new watcher.
+              this.lostWatchUpdates++;
+              moveOn(member);
+              return;
+            }
+            lastSeq = message.seq;
+          }
+          const update = message.update;
           switch (update.kind) {
             case 'events': {
               // Never back in time: a resumed watch may repeat what a previous member delivered.

@@ -83,6 +83,8 @@ interface PendingRead<To> {
 interface RemoteWatcher {
   readonly client: Address;
   readonly clientWatchId: number;
+  /** Updates sent so far: each carries its number, so the client sees a lost one (tells may be lost). */
+  sent: number;
 }
 
 function keyOf(command: Command): string | undefined {
@@ -520,7 +522,7 @@ export class EtcdMemberCore<To> {
     }
     const first = created.value[0];
     if (!first) return;
-    this.watchers.set(first.watchId, { client, clientWatchId });
+    this.watchers.set(first.watchId, { client, clientWatchId, sent: 0 });
     this.watchIds.set(`${client}#${clientWatchId}`, first.watchId);
     // "Created" means complete through its header revision only for a watch from now; a watch
     // from a past revision is complete once the history replay arrives.
@@ -546,7 +548,7 @@ export class EtcdMemberCore<To> {
         : response.events.length > 0
           ? { kind: 'events', revision: response.header.revision, events: response.events }
           : { kind: 'progress', revision: response.header.revision };
-      this.out.push({ kind: 'send', to: watcher.client, message: { type: 'watchUpdate', watchId: watcher.clientWatchId, update } });
+      this.out.push({ kind: 'send', to: watcher.client, message: { type: 'watchUpdate', watchId: watcher.clientWatchId, update, seq: ++watcher.sent } });
       if (response.canceled) {
         this.watchers.delete(response.watchId);
         this.watchIds.delete(`${watcher.client}#${watcher.clientWatchId}`);

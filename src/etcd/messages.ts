@@ -50,7 +50,8 @@ export type EtcdReply =
   | { readonly type: 'statusReply'; readonly status: MemberStatus }
   | { readonly type: 'hashReply'; readonly revision: number; readonly compactRevision: number; readonly hash: number }
   | { readonly type: 'done' }
-  | { readonly type: 'watchUpdate'; readonly watchId: number; readonly update: WatchUpdate };
+  /** `seq` numbers a watcher's updates 1, 2, 3...: a gap means one was lost on the way (absent on a refused create). */
+  | { readonly type: 'watchUpdate'; readonly watchId: number; readonly update: WatchUpdate; readonly seq?: number };
 
 /** What `status` answers: the Raft core's view of membership and log, plus the store's revisions. */
 export type MemberStatus = Pick<RaftStatus, 'id' | 'role' | 'term' | 'leader' | 'commit' | 'applied' | 'firstIndex' | 'lastIndex' | 'voters' | 'learners'> & {
