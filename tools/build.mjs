@@ -6,8 +6,9 @@ import { cpSync, rmSync } from 'node:fs';
 
 rmSync('dist', { recursive: true, force: true });
 await build({
-  // actors.js is the built-in registry the threads are given (actors/registry.ts builtinRegistry).
-  entryPoints: { 'worker-main': 'src/runtime/worker-main.ts', actors: 'actors/registry.ts', cli: 'src/cli/main.ts' },
+  // actors.js is the built-in registry the threads are given (actors/kinds.ts; its URL is
+  // actors/registry.ts builtinRegistry()).
+  entryPoints: { 'worker-main': 'src/runtime/worker-main.ts', actors: 'actors/kinds.ts', cli: 'src/cli/main.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,
