@@ -312,8 +312,10 @@ export class ThreadedSystem implements ActorSystem {
       }
     }
     for (const { thread, port } of peersOf.get(MAIN_THREAD)!) this.mainHost.addPeer(thread, port);
-    // A bounded number of threads boot at once (see `spawnConcurrency`); the rest wait their turn.
-    const queue = [...this.threads.values()];
+    // A bounded number of threads boot at once (see `spawnConcurrency`); the rest wait their turn,
+    // each host's first actor first: composition lists what others depend on first (a master's
+    // etcd, then its apiserver), so a quorum of etcd members boots before any apiserver.
+    const queue = this.bootOrder();
     const lanes = Math.min(queue.length, Math.max(1, this.options.spawnConcurrency ?? defaultSpawnConcurrency()));
     let failed = false;
     await Promise.all(Array.from({ length: lanes }, async () => {
@@ -328,6 +330,15 @@ export class ThreadedSystem implements ActorSystem {
       }
     }));
     for (const slot of this.slots.values()) this.emit({ event: 'started', address: slot.address, incarnation: 0, atMs: Date.now() });
+  }
+
+  /** Threads in the order of their first actors' places in their hosts, hosts in order within a place. */
+  private bootOrder(): ThreadSlot[] {
+    const rank = new Map<Address, number>();
+    for (const host of this.options.hosts) host.actors.forEach((spec, i) => rank.set(makeAddress(host.name, spec.name), i));
+    const first = (thread: ThreadSlot) => Math.min(...thread.actors.map((a) => rank.get(a)!));
+    // Array.prototype.sort is stable: threads of equal rank keep their host order.
+    return [...this.threads.values()].sort((a, b) => first(a) - first(b));
   }
 
   private spawnWorker(slot: ThreadSlot, peers: { thread: number; port: MessagePort }[]): void {
