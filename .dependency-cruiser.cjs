@@ -59,7 +59,7 @@ module.exports = {
     },
     {
       name: 'shells-do-not-import-shells',
-      comment: 'one actor shell never imports another (only actors/registry.ts lists them); they talk by messages',
+      comment: 'one actor shell never imports another (only actors/kinds.ts lists them); they talk by messages',
       severity: 'error',
       from: { path: '^actors/([^/]+)/' },
       to: { path: '^actors/[^/]+/', pathNot: '^actors/$1/' },

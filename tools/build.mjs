@@ -17,9 +17,9 @@ for (const entry of existsSync('dist') ? readdirSync('dist') : []) {
   if (entry !== 'types' || withTypes) rmSync(join('dist', entry), { recursive: true, force: true });
 }
 await build({
-  // actors.js is the built-in registry the threads are given (actors/registry.ts builtinRegistry);
-  // index.js is the package entry (`import ... from 'pocketkube'`).
-  entryPoints: { 'worker-main': 'src/runtime/worker-main.ts', actors: 'actors/registry.ts', cli: 'src/cli/main.ts', index: 'src/index.ts' },
+  // actors.js is the built-in registry the threads are given (actors/kinds.ts; its URL is
+  // actors/registry.ts builtinRegistry()); index.js is the package entry (`import ... from 'pocketkube'`).
+  entryPoints: { 'worker-main': 'src/runtime/worker-main.ts', actors: 'actors/kinds.ts', cli: 'src/cli/main.ts', index: 'src/index.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,

@@ -6,7 +6,9 @@ import { serviceUnavailable } from '../../src/api/index.js';
 import { ApiServerCore } from '../../src/apiserver/core.js';
 import { Compactor, type CompactionOutcome, maxCompactionIntervalMs, type WakeUp } from '../../src/apiserver/compactor.js';
 import { ApiHttpsServer } from '../../src/apiserver/https-server.js';
-import { Authenticator, ServiceAccountTokenVerifier, type StaticTokenEntry } from '../../src/apiserver/auth/index.js';
+// Not the auth index: it also exports the PKI (node-forge), which no apiserver thread needs.
+import { Authenticator, type StaticTokenEntry } from '../../src/apiserver/auth/tokens.js';
+import { ServiceAccountTokenVerifier } from '../../src/apiserver/auth/service-account-tokens.js';
 import { statusResponse } from '../../src/apiserver/request.js';
 import { contextPort } from '../../src/client/actor-port.js';
 import { EtcdClient } from '../../src/client/etcd-client.js';

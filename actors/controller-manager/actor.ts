@@ -11,12 +11,15 @@ import {
 import { defineActor, type ActorBehaviour, type ActorContext, type Incoming } from '../../src/runtime/actor.js';
 import type { InboxMessage } from '../../src/runtime/client-actor.js';
 import { profile } from '../../src/runtime/profiles.js';
+import { sleep } from '../../src/primitives/clock.js';
 import { ControllerManager } from './manager.js';
 
 /** kube-controller-manager's user agent; with the instance it names the writer in the apiserver's records. */
 const userAgent = 'kube-controller-manager/v1.32.0 (pocketkube)';
 /** Errors logged per minute at most (a partition makes every informer and reconcile fail at once). */
 const maxErrorLogsPerMinute = 60;
+/** How often a starting instance asks for `/readyz` until an apiserver answers 200 (one actor message each). */
+const apiserverReadyPollMs = 50;
 
 export const controllerManagerActor = defineActor<ControllerManagerMessage, ControllerManagerConfig>({
   kind: 'controller-manager',
@@ -35,6 +38,7 @@ class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMess
   private readonly controllers: readonly string[];
   private errorWindowStartMs = 0;
   private errorsInWindow = 0;
+  private stopped = false;
 
   constructor(private readonly context: ActorContext, config: ControllerManagerConfig) {
     this.identity = context.self;
@@ -63,7 +67,25 @@ class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMess
       onError: (error, where) => this.logError(error, where),
       intervals: new ActiveIntervalLog(this.identity, context.storage, context.clock.wallNow()),
     });
-    this.manager.start();
+    void this.startWhenServed(transport);
+  }
+
+  /**
+   * Starts the informers and the leader election once an apiserver is ready, as
+   * kube-controller-manager waits for the apiserver's health check before it starts its
+   * controllers: until then every list, watch and Lease attempt would be refused (503) and
+   * backed off, while the refusals cost the starting apiservers and etcd members their CPU.
+   */
+  private async startWhenServed(transport: ActorApiTransport): Promise<void> {
+    while (!this.stopped) {
+      const ready = await transport.request({ method: 'GET', path: '/readyz', query: {}, headers: {} }).then((r) => r.status === 200, () => false);
+      if (this.stopped) return;
+      if (ready) {
+        this.manager.start();
+        return;
+      }
+      await sleep(this.context.clock, apiserverReadyPollMs);
+    }
   }
 
   receive(message: ControllerManagerMessage, incoming: Incoming): void {
@@ -89,6 +111,7 @@ class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMess
   }
 
   stop(): void {
+    this.stopped = true;
     void this.manager.stop();
     this.incoming.complete();
   }

@@ -24,23 +24,24 @@ async function ensure(registry: Registry, group: string, resource: string, names
 }
 
 export async function bootstrapCluster(registry: Registry, o: BootstrapOptions): Promise<void> {
-  for (const name of systemNamespaces) await ensure(registry, '', 'namespaces', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  await ensure(registry, '', 'services', 'default', {
-    apiVersion: 'v1', kind: 'Service',
-    metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-    spec: { type: 'ClusterIP', clusterIP: o.kubernetesServiceIp, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None' },
-  });
-  // The two system classes kube-apiserver always creates.
-  for (const [name, value] of [['system-node-critical', 2_000_001_000], ['system-cluster-critical', 2_000_000_000]] as const) {
-    await ensure(registry, 'scheduling.k8s.io', 'priorityclasses', undefined, {
-      apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name }, value,
-      description: `Used for system critical pods that must ${name === 'system-node-critical' ? 'not be moved from their current node' : 'run in the cluster, but can be moved to another node if necessary'}.`,
-    });
-  }
-  for (const role of o.policy.clusterRoles) {
-    await ensure(registry, 'rbac.authorization.k8s.io', 'clusterroles', undefined, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', ...role } as JsonObject);
-  }
-  for (const b of o.policy.clusterRoleBindings) {
-    await ensure(registry, 'rbac.authorization.k8s.io', 'clusterrolebindings', undefined, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', ...b } as JsonObject);
-  }
+  // Concurrent creates: the store commits them together (one Raft round and one fsync for many)
+  // instead of ~30 round trips one after another. Namespaces go first: the Service lives in one.
+  await Promise.all(systemNamespaces.map((name) => ensure(registry, '', 'namespaces', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })));
+  await Promise.all([
+    ensure(registry, '', 'services', 'default', {
+      apiVersion: 'v1', kind: 'Service',
+      metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: { type: 'ClusterIP', clusterIP: o.kubernetesServiceIp, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None' },
+    }),
+    // The two system classes kube-apiserver always creates.
+    ...([['system-node-critical', 2_000_001_000], ['system-cluster-critical', 2_000_000_000]] as const).map(([name, value]) =>
+      ensure(registry, 'scheduling.k8s.io', 'priorityclasses', undefined, {
+        apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name }, value,
+        description: `Used for system critical pods that must ${name === 'system-node-critical' ? 'not be moved from their current node' : 'run in the cluster, but can be moved to another node if necessary'}.`,
+      })),
+    ...o.policy.clusterRoles.map((role) =>
+      ensure(registry, 'rbac.authorization.k8s.io', 'clusterroles', undefined, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', ...role } as JsonObject)),
+    ...o.policy.clusterRoleBindings.map((b) =>
+      ensure(registry, 'rbac.authorization.k8s.io', 'clusterrolebindings', undefined, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', ...b } as JsonObject)),
+  ]);
 }

@@ -8,10 +8,17 @@ import {
   asRecord, asString, badRequest, formatRfc3339, type JsonObject, lookupResource, requestEntityTooLarge, internalError, resources, timeout,
   tooManyRequests, type ResourceInfo, type Status,
 } from '../api/index.js';
-import {
-  type Authenticator, authorize, type Decision, type RequestAttributes, bootstrapPolicy, forbiddenStatus, PodNodeGraph, RbacAuthorizer, type RbacPolicy,
-  requestAttributesOf, requestInfoOf, unauthorizedStatus, type UserInfo, wellKnown,
-} from './auth/index.js';
+// The auth modules one by one, not their index: it also exports the PKI (node-forge, ~350 KB),
+// which only composition uses, and would bring it into every apiserver thread.
+import type { Authenticator } from './auth/tokens.js';
+import { authorize } from './auth/node-authorizer.js';
+import type { Decision, RequestAttributes, RbacPolicy } from './auth/rbac-types.js';
+import { bootstrapPolicy } from './auth/bootstrap-policy.js';
+import { forbiddenStatus, unauthorizedStatus } from './auth/status.js';
+import { PodNodeGraph } from './auth/node-graph.js';
+import { RbacAuthorizer } from './auth/rbac.js';
+import { requestAttributesOf, requestInfoOf } from './auth/request-info.js';
+import { type UserInfo, wellKnown } from './auth/user.js';
 import type { ApiRequest, ApiResponse, ApiTransport, ApiWatchResult } from '../client/api-transport.js';
 import type { KvClient } from '../client/kv.js';
 import type { Clock } from '../primitives/clock.js';
@@ -124,10 +131,11 @@ export class ApiServerCore implements ApiTransport {
       if (pod === undefined) this.nodeGraph.deletePod(ns, name);
       else this.nodeGraph.upsertPod(pod);
     }));
-    // Each mirror re-lists by itself after its cache loses the etcd watch; only the first load must succeed here.
-    for (const m of this.mirrors) {
-      if (!(await m.start())) throw new Error(`apiserver: cannot load ${m.info.resource} from the store`);
-    }
+    // Each mirror re-lists by itself after its cache loses the etcd watch; only the first load must
+    // succeed here. The loads are independent: together they take one round trip, not five.
+    const loaded = await Promise.all(this.mirrors.map(async (m) => ({ m, ok: await m.start() })));
+    const failed = loaded.find((l) => !l.ok);
+    if (failed) throw new Error(`apiserver: cannot load ${failed.m.info.resource} from the store`);
   }
 
   stop(): void {

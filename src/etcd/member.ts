@@ -126,6 +126,9 @@ export class EtcdMemberCore<To> {
   private knownLeader: NodeId = '';
   private out: MemberEffect<To>[] = [];
   private readonly droppedTailBytes: number;
+  private readonly electionTicks: number;
+  /** A new cluster's member, started with nothing on disk: no leader can exist yet to wait for. */
+  private readonly freshCluster: boolean;
 
   constructor(options: MemberCoreOptions) {
     const { config, recovered } = options;
@@ -137,6 +140,7 @@ export class EtcdMemberCore<To> {
     const timing = profile(config.profile ?? 'fast');
     this.tickMs = timing.etcdTickMs;
     this.electionTimeoutMs = timing.etcdTickMs * timing.etcdElectionTicks;
+    this.electionTicks = config.raft?.electionTicks ?? timing.etcdElectionTicks;
     this.snapshotEvery = config.snapshotEveryEntries ?? DEFAULT_SNAPSHOT_EVERY;
     assert(this.snapshotEvery > 0, `etcd ${config.id}: snapshotEveryEntries must be positive`);
     const { hardState, snapshot, entries } = recovered;
@@ -145,6 +149,7 @@ export class EtcdMemberCore<To> {
     this.snapshotIndex = snapshot?.metadata.index ?? 0;
     this.hub = new WatchHub(this.machine.mvcc);
     const fresh = !hardState && !snapshot && entries.length === 0;
+    this.freshCluster = fresh && config.peers.length > 0;
     this.node = RaftNode.restore({
       id: config.id,
       ...(fresh && config.peers.length > 0 ? { peers: config.peers } : {}),
@@ -159,6 +164,13 @@ export class EtcdMemberCore<To> {
   /** The first turn: the timers, and a word about a torn WAL tail the recovery dropped. */
   start(): MemberStep<To> {
     if (this.droppedTailBytes > 0) this.out.push({ kind: 'log', level: 'warn', message: 'dropped a torn WAL tail', fields: { bytes: this.droppedTailBytes } });
+    // A new cluster has no leader to hear from: fast-forward the election clock to two ticks short
+    // of the election timeout, as etcd does on start (`--initial-election-tick-advance`, on by
+    // default: adjustTicks advances electionTicks - 2 once its peers are reachable), so the first
+    // election comes after 2 ticks plus the random part (~20-320 ms in the fast profile), not
+    // after the whole randomised timeout (300-600 ms). Restarted members keep the full timeout:
+    // a leader may well exist, and they should hear from it rather than pre-vote.
+    if (this.freshCluster) for (let i = 0; i < this.electionTicks - 2; i++) this.node.tick();
     // A random first tick: members started together must not tick in lockstep.
     this.out.push({ kind: 'timer', key: 'tick', delayMs: this.random.between(0, this.tickMs) });
     this.out.push({ kind: 'timer', key: 'housekeeping', delayMs: this.electionTimeoutMs });

@@ -106,7 +106,7 @@ export type RestartPolicy = 'permanent' | 'transient' | 'temporary';
 export interface ActorSpec {
   /** The actor part of the address (`etcd` in `master-1/etcd`). */
   readonly name: string;
-  /** Registry key of the definition (actors/registry.ts), unless `module` is given. */
+  /** Registry key of the definition (actors/kinds.ts), unless `module` is given. */
   readonly kind: string;
   /** A file URL of a compiled ES module exporting `definition` (user-defined actors on threads). */
   readonly module?: string;

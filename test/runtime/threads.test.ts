@@ -114,6 +114,23 @@ test('a thread that dies while starting fails the start with its reason instead 
   t.regex(error!.message, /thread 1 \(h1\/echo\) died while starting: Cannot find module '\/nonexistent-preload\.cjs'/);
 });
 
+test('threads booted a bounded number at a time (spawnConcurrency) are all wired to each other', async (t) => {
+  const six: HostSpec[] = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((name, i, all) => ({
+    name,
+    actors: [{ name: 'echo', kind: 'echo', config: { next: `${all[(i + 1) % all.length]}/echo`, reportTo: 'h1/echo' } }],
+  }));
+  const system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: six, seed: 8, spawnConcurrency: 2 });
+  t.teardown(() => system.stop());
+  t.is(new Set((await system.list()).map((info) => info.thread)).size, 6);
+  system.tell('h1/echo', { type: 'ring', hops: 11, trail: [] });
+  t.true(await waitFor(async () => (await lastRing(system)).length === 12, 5000), `twice round the ring: ${JSON.stringify(await lastRing(system))}`);
+});
+
+test('booting one thread at a time, a start that fails reports the first thread and does not hang', async (t) => {
+  const error = await t.throwsAsync(ThreadedSystem.start({ registry: builtinRegistry(), hosts: ring, spawnConcurrency: 1, workerExecArgv: ['--require', '/nonexistent-preload.cjs'] }));
+  t.regex(error!.message, /thread 1 \(h1\/echo\) died while starting/);
+});
+
 test('the threads of a restarted host reach each other again (respawned one at a time, each wired to the other)', async (t) => {
   const pair: HostSpec[] = [{ name: 'h', actors: [
     { name: 'a', kind: 'echo', config: { next: 'h/b', reportTo: 'h/a' } },
