@@ -10,6 +10,7 @@ import { newNodeInfo, newPodInfo } from '../podinfo.js';
 import type { ClusterEventInfo, ClusterEventWithHint, PodInfo, QueueingHint } from '../types.js';
 import { noArgs } from './args.js';
 import { defaultBinder, imageLocality, nodeAffinity, nodeMatchesPod, nodeName, nodePorts, nodeUnschedulable, prioritySort, schedulingGates, taintToleration } from './basic.js';
+import { defaultPreemption } from './preemption.js';
 import { insufficientResources, nodeResourcesBalancedAllocation, nodeResourcesFit } from './resources.js';
 import { interPodAffinity, podTopologySpread } from './topology.js';
 
@@ -27,6 +28,7 @@ export function inTreeRegistry(): Registry {
     ['PodTopologySpread', podTopologySpread],
     ['InterPodAffinity', interPodAffinity],
     ['ImageLocality', noArgs('ImageLocality', imageLocality)],
+    ['DefaultPreemption', defaultPreemption],
     ['DefaultBinder', noArgs('DefaultBinder', defaultBinder)],
   ];
   return new Registry(entries);
@@ -80,5 +82,6 @@ export const inTreeEvents: ReadonlyMap<string, readonly ClusterEventWithHint[]> 
   ['PodTopologySpread', [{ event: 'PodAdd' }, { event: 'PodUpdate' }, { event: 'PodDelete' }, { event: 'NodeAdd' }, { event: 'NodeUpdate' }, { event: 'NodeDelete' }]],
   ['InterPodAffinity', [{ event: 'PodAdd' }, { event: 'PodUpdate' }, { event: 'PodDelete' }, { event: 'NodeAdd' }, { event: 'NodeUpdate' }]],
   ['ImageLocality', []],
+  ['DefaultPreemption', []],
   ['DefaultBinder', []],
 ]);
