@@ -411,10 +411,15 @@ export class Profile {
     return { status: success, skipped, nodeNames, narrowing };
   }
 
+  /** Filter plugins whose PreFilter did not Skip, computed once per cycle (the node loop is hot). */
+  private activeFilters(skipped: ReadonlySet<string>): readonly FilterPlugin[] {
+    return skipped.size === 0 ? this.plugins.filter : this.plugins.filter.filter((pl) => !skipped.has(pl.name));
+  }
+
   /** Filter plugins on one node: the first non-success status, with its plugin. */
-  private filterNode(ctx: PluginContext, pod: PodInfo, node: NodeInfo, skipped: ReadonlySet<string>): Status {
-    for (const pl of this.plugins.filter) {
-      if (skipped.has(pl.name)) continue;
+  private filterNode(ctx: PluginContext, pod: PodInfo, node: NodeInfo, filters: readonly FilterPlugin[]): Status {
+    for (let i = 0; i < filters.length; i++) {
+      const pl = filters[i]!;
       const s = pl.filter(ctx, pod, node);
       if (s.code !== 'Success') return withPlugin(s, pl.name);
     }
@@ -427,15 +432,18 @@ export class Profile {
    * pod may never arrive. PreFilter state is not adjusted for the added pods (no AddPod
    * extensions here): resource and port checks see them, affinity counts do not.
    */
-  private filterWithNominated(ctx: PluginContext, input: CycleInput, node: NodeInfo, skipped: ReadonlySet<string>): Status {
+  private filterWithNominated(ctx: PluginContext, input: CycleInput, node: NodeInfo, filters: readonly FilterPlugin[]): Status {
     const pod = input.pod;
-    const nominated = input.nominatedPods?.(node.name).filter((p) => p.uid !== pod.uid && p.priority >= pod.priority) ?? [];
-    if (nominated.length === 0) return this.filterNode(ctx, pod, node, skipped);
+    if (input.nominatedPods === undefined) return this.filterNode(ctx, pod, node, filters);
+    const all = input.nominatedPods(node.name);
+    if (all.length === 0) return this.filterNode(ctx, pod, node, filters);
+    const nominated = all.filter((p) => p.uid !== pod.uid && p.priority >= pod.priority);
+    if (nominated.length === 0) return this.filterNode(ctx, pod, node, filters);
     const withThem = cloneNodeInfo(node);
     for (const p of nominated) addPodToNode(withThem, p);
-    const s = this.filterNode(ctx, pod, withThem, skipped);
+    const s = this.filterNode(ctx, pod, withThem, filters);
     if (s.code !== 'Success') return s;
-    return this.filterNode(ctx, pod, node, skipped);
+    return this.filterNode(ctx, pod, node, filters);
   }
 
   /** Runs PreFilter + Filter for `pod` on `node` with `removed` taken off it (preemption's dry run). */
@@ -447,7 +455,7 @@ export class Profile {
     const pre = this.runPreFilter(ctx, pod, decision);
     if (pre.status.code !== 'Success') return pre.status;
     if (pre.nodeNames !== undefined && !pre.nodeNames.has(node.name)) return newStatus('UnschedulableAndUnresolvable', pre.narrowing[0], `node(s) didn't satisfy plugin(s) [${pre.narrowing.join(' ')}]`);
-    return this.filterNode(ctx, pod, copy, pre.skipped);
+    return this.filterNode(ctx, pod, copy, this.activeFilters(pre.skipped));
   }
 
   /** One scheduling cycle for `input.pod` (upstream schedulingCycle). */
@@ -494,12 +502,13 @@ export class Profile {
       nodes = [...pre.nodeNames].sort().map((n) => snapshot.get(n)).filter((n): n is NodeInfo => n !== undefined);
       decision.absent = newStatus('UnschedulableAndUnresolvable', undefined, `node(s) didn't satisfy plugin(s) [${pre.narrowing.join(' ')}]`);
     }
+    const filters = this.activeFilters(pre.skipped);
     // A pod nominated by an earlier preemption tries its nominated node first (upstream evaluateNominatedNode).
     const nominated = nominatedNodeNameOf(pod);
     if (nominated !== '') {
       const n = nodes.find((x) => x.name === nominated);
       if (n !== undefined) {
-        const s = this.filterWithNominated(ctx, input, n, pre.skipped);
+        const s = this.filterWithNominated(ctx, input, n, filters);
         if (s.code === 'Error') return { kind: 'error', status: s };
         if (s.code === 'Success') { decision.feasible.push(n.name); return { kind: 'ok', nodes: [n] }; }
       }
@@ -510,10 +519,9 @@ export class Profile {
     const feasible: NodeInfo[] = [];
     const start = this.nextStartNodeIndex % n;
     let failed = 0;
-    const noFilters = this.plugins.filter.every((pl) => pre.skipped.has(pl.name));
     for (let i = 0; i < n && feasible.length < want; i++) {
       const node = nodes[(start + i) % n]!;
-      const s = noFilters ? success : this.filterWithNominated(ctx, input, node, pre.skipped);
+      const s = filters.length === 0 ? success : this.filterWithNominated(ctx, input, node, filters);
       if (s.code === 'Success') { feasible.push(node); decision.feasible.push(node.name); continue; }
       if (!isRejected(s)) return { kind: 'error', status: s };
       decision.filtered.set(node.name, s);

@@ -188,8 +188,11 @@ export class SchedulingQueue {
 
   private total(): number { return this.active.size + this.backoff.size + this.unschedulable.size + this.gated.size + this.inFlight.size; }
 
-  /** PreEnqueue, then activeQ; a gated pod waits in the gated pool. */
-  private toActive(info: QueuedPodInfo, nowMs: number): void {
+  /**
+   * PreEnqueue, then activeQ; a gated pod waits in the gated pool. The timestamp is left alone
+   * (upstream sets it only on add and on a failed attempt), so a retried pod keeps its place.
+   */
+  private toActive(info: QueuedPodInfo): void {
     const s = this.opts.preEnqueue(info.pod);
     if (s.code !== 'Success') {
       info.gatingPlugin = s.plugin ?? 'PreEnqueue';
@@ -197,7 +200,6 @@ export class SchedulingQueue {
       return;
     }
     info.gatingPlugin = undefined;
-    info.timestampMs = nowMs;
     this.active.push(info);
   }
 
@@ -219,7 +221,7 @@ export class SchedulingQueue {
     if (this.where(pod.uid) !== undefined) { this.update(pod, nowMs); return; }
     assert(this.total() < this.maxPods, `scheduling queue: more than ${this.maxPods} pods`);
     this.trackNomination(pod);
-    this.toActive({ pod, timestampMs: nowMs, initialAttemptMs: undefined, attempts: 0, unschedulablePlugins: new Set(), gatingPlugin: undefined }, nowMs);
+    this.toActive({ pod, timestampMs: nowMs, initialAttemptMs: undefined, attempts: 0, unschedulablePlugins: new Set(), gatingPlugin: undefined });
   }
 
   /**
@@ -234,7 +236,7 @@ export class SchedulingQueue {
     if (this.active.has(uid)) { this.active.get(uid)!.pod = pod; this.active.fix(uid); return; }
     if (this.backoff.has(uid)) { this.backoff.get(uid)!.pod = pod; return; }
     const g = this.gated.get(uid);
-    if (g !== undefined) { this.gated.delete(uid); g.pod = pod; this.toActive(g, nowMs); return; }
+    if (g !== undefined) { this.gated.delete(uid); g.pod = pod; this.toActive(g); return; }
     const u = this.unschedulable.get(uid);
     if (u !== undefined) {
       const changed = materiallyDifferent(u.pod, pod);
@@ -290,7 +292,7 @@ export class SchedulingQueue {
   /** Moves `info` to backoffQ while it backs off, else to activeQ. */
   private requeue(info: QueuedPodInfo, nowMs: number): void {
     if (this.isBackingOff(info, nowMs)) this.backoff.push(info);
-    else this.toActive(info, nowMs);
+    else this.toActive(info);
   }
 
   private worthRequeuing(info: QueuedPodInfo, ev: ClusterEventInfo): boolean {
@@ -322,7 +324,7 @@ export class SchedulingQueue {
       const gate = info.gatingPlugin;
       if (gate === undefined || !this.opts.eventsFor(info.pod, gate).some((e) => e.event === ev.kind && (e.hint === undefined || e.hint(info.pod, ev) === 'Queue'))) continue;
       this.gated.delete(uid);
-      this.toActive(info, nowMs);
+      this.toActive(info);
       if (!this.gated.has(uid)) moved++;
     }
     return moved;
@@ -347,7 +349,7 @@ export class SchedulingQueue {
     let moved = 0;
     for (let top = this.backoff.peek(); top !== undefined && this.backoffExpiryMs(top) <= nowMs; top = this.backoff.peek()) {
       this.backoff.pop();
-      this.toActive(top, nowMs);
+      this.toActive(top);
       moved++;
     }
     for (const [uid, info] of [...this.unschedulable]) {

@@ -186,3 +186,13 @@ test('heap stays ordered through many interleaved adds, updates and deletes', (t
   t.is(out.length, 200 - Math.ceil(200 / 3));
   for (let i = 1; i < out.length; i++) t.true(out[i - 1]!.priority >= out[i]!.priority, `${out[i - 1]!.name} before ${out[i]!.name}`);
 });
+
+test('a retried pod keeps the timestamp of its failed attempt: it goes before pods added since', (t) => {
+  const q = queue();
+  q.add(pod('first'), 0);
+  fail(q, 0, []); // an error: backoffQ for 1 s
+  q.add(pod('second'), 500);
+  q.flush(1000);
+  t.deepEqual(q.activePods().map((p) => p.name), ['first', 'second']);
+  t.is(q.pop(1000)!.pod.name, 'first');
+});
