@@ -215,7 +215,8 @@ export class SchedulerCache {
         if (info === undefined || (info as { placeholder?: boolean }).placeholder === true) snap.byName.delete(name);
       }
     }
-    snap.rebuildLists(rebuild, this.namespaces);
+    // The cache's own node order (addition order), so every snapshot orders nodes alike.
+    snap.rebuildLists(rebuild, this.namespaces, this.nodes.keys());
     snap.nodeSetVersion = this.nodeSetVersion;
   }
 }
@@ -249,11 +250,13 @@ export class Snapshot implements SnapshotView {
     return this.imageCounts.get(image) ?? 0;
   }
 
-  rebuildLists(reorder: boolean, namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>): void {
+  rebuildLists(reorder: boolean, namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>, names: Iterable<string> = this.byName.keys()): void {
     this.nsLabels = namespaces;
     if (reorder) {
       const zones = new Map<string, string[]>();
-      for (const n of this.byName.values()) {
+      for (const name of names) {
+        const n = this.byName.get(name);
+        if (n === undefined) continue;
         const z = `${n.labels[regionLabel] ?? ''}:${n.labels[zoneLabel] ?? ''}`;
         let list = zones.get(z);
         if (list === undefined) zones.set(z, list = []);
@@ -261,7 +264,9 @@ export class Snapshot implements SnapshotView {
       }
       const lists = [...zones.keys()].sort().map((z) => zones.get(z)!);
       this.order = [];
-      for (let i = 0; this.order.length < this.byName.size; i++) for (const l of lists) if (i < l.length) this.order.push(l[i]!);
+      const total = lists.reduce((a, l) => a + l.length, 0);
+      if (total !== this.byName.size) throw new Error(`snapshot: ${this.byName.size} nodes but ${total} in the order`);
+      for (let i = 0; this.order.length < total; i++) for (const l of lists) if (i < l.length) this.order.push(l[i]!);
       this.imageCounts = undefined;
     }
     this.nodes = this.order.map((n) => this.byName.get(n)!);
