@@ -248,6 +248,8 @@ export interface Decision {
   readonly numAllNodes: number;
   /** Non-success PreFilter statuses (Skip included), each with its plugin. */
   readonly preFilter: Status[];
+  /** The Filter plugins that ran, in order (PreFilter Skips left out): explain's columns. */
+  filterPlugins?: readonly string[];
   /** Nodes that failed Filter, with the first failing plugin's status. */
   readonly filtered: Map<string, Status>;
   /** Status of nodes PreFilter ruled out without evaluating them. */
@@ -503,6 +505,7 @@ export class Profile {
       decision.absent = newStatus('UnschedulableAndUnresolvable', undefined, `node(s) didn't satisfy plugin(s) [${pre.narrowing.join(' ')}]`);
     }
     const filters = this.activeFilters(pre.skipped);
+    decision.filterPlugins = filters.map((f) => f.name);
     // A pod nominated by an earlier preemption tries its nominated node first (upstream evaluateNominatedNode).
     const nominated = nominatedNodeNameOf(pod);
     if (nominated !== '') {
