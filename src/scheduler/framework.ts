@@ -308,15 +308,26 @@ export function fitErrorMessage(d: FitDiagnosis): string {
   return msg;
 }
 
-/** A snapshot with some nodes replaced (preemption's what-if removals, nominated pods). */
+/**
+ * A snapshot with some nodes replaced (preemption's dry runs). Lists are built only when a plugin
+ * reads them, and the affinity lists from the base's (short) ones: a dry run per candidate node
+ * must not cost a pass over every node.
+ */
 export function overlaySnapshot(base: SnapshotView, replaced: readonly NodeInfo[]): SnapshotView {
   const by = new Map(replaced.map((n) => [n.name, n]));
-  const nodes = base.nodes.map((n) => by.get(n.name) ?? n);
+  const patch = (list: readonly NodeInfo[], has: (n: NodeInfo) => boolean): NodeInfo[] => {
+    const out = list.filter((n) => !by.has(n.name));
+    for (const n of replaced) if (base.get(n.name) !== undefined && has(n)) out.push(n);
+    return out;
+  };
+  let nodes: NodeInfo[] | undefined;
+  let affinity: NodeInfo[] | undefined;
+  let anti: NodeInfo[] | undefined;
   return {
-    nodes,
+    get nodes() { return nodes ??= base.nodes.map((n) => by.get(n.name) ?? n); },
     get: (name) => by.get(name) ?? base.get(name),
-    havePodsWithAffinity: nodes.filter((n) => n.podsWithAffinity.length > 0),
-    havePodsWithRequiredAntiAffinity: nodes.filter((n) => n.podsWithRequiredAntiAffinity.length > 0),
+    get havePodsWithAffinity() { return affinity ??= patch(base.havePodsWithAffinity, (n) => n.podsWithAffinity.length > 0); },
+    get havePodsWithRequiredAntiAffinity() { return anti ??= patch(base.havePodsWithRequiredAntiAffinity, (n) => n.podsWithRequiredAntiAffinity.length > 0); },
     namespaceLabels: (ns) => base.namespaceLabels(ns),
     imageNodeCount: (img) => base.imageNodeCount(img),
   };
