@@ -459,10 +459,15 @@ export class Profile {
     return this.filterNode(ctx, pod, node, filters);
   }
 
-  /** Runs PreFilter + Filter for `pod` on `node` with `removed` taken off it (preemption's dry run). */
-  fitsWithout(snapshot: SnapshotView, pod: PodInfo, node: NodeInfo, removed: readonly PodInfo[]): Status {
+  /**
+   * Runs PreFilter + Filter for `pod` on `node` with `removed` taken off it (preemption's dry
+   * run). Pods nominated to the node that outrank `pod` count as there (upstream runs the dry run
+   * with nominated pods too), so two preemptors do not both count on the same room.
+   */
+  fitsWithout(snapshot: SnapshotView, pod: PodInfo, node: NodeInfo, removed: readonly PodInfo[], nominatedPods?: (nodeName: string) => readonly PodInfo[]): Status {
     const copy = cloneNodeInfo(node);
     for (const p of removed) removePodFromNode(copy, p.uid);
+    for (const p of nominatedPods?.(node.name) ?? []) if (p.uid !== pod.uid && p.priority >= pod.priority && !copy.pods.some((q) => q.uid === p.uid)) addPodToNode(copy, p);
     const ctx: PluginContext = { snapshot: overlaySnapshot(snapshot, [copy]), state: new CycleState() };
     const decision = emptyDecision(pod, this.schedulerName, 0, 1);
     const pre = this.runPreFilter(ctx, pod, decision);
@@ -597,7 +602,7 @@ export class Profile {
     let postStatus: Status | undefined;
     if (this.plugins.postFilter.length > 0) {
       const env = {
-        fitsWithout: (p: PodInfo, n: NodeInfo, removed: readonly PodInfo[]) => this.fitsWithout(snapshot, p, n, removed),
+        fitsWithout: (p: PodInfo, n: NodeInfo, removed: readonly PodInfo[]) => this.fitsWithout(snapshot, p, n, removed, input.nominatedPods),
         pdbs: input.pdbs ?? [], numAllNodes: snapshot.nodes.length, randomInt: (m: number) => this.prng.int(m),
       };
       const reasons: string[] = [];

@@ -105,3 +105,18 @@ test('preemption respects the other filters: victims are only chosen where remov
   t.deepEqual(r.kind === 'unschedulable' ? r.victims.map((v) => v.name) : [], ['low-b']);
   t.is(r.kind === 'unschedulable' ? r.message : '', "0/2 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, 1 node(s) didn't match Pod's node affinity/selector.");
 });
+
+test('a pod nominated to a node (higher priority) counts in the dry run: a second preemptor picks another node', (t) => {
+  const nodes = [node('a', { cpu: '2' }), node('b', { cpu: '2' })];
+  const existing = [pod('low-a', { cpu: '2', node: 'a', priority: 1 }), pod('low-b', { cpu: '2', node: 'b', priority: 2 })];
+  const first = profile().schedulingCycle({ snapshot: snapshotOf(nodes, existing), pod: pod('vip1', { cpu: '2', priority: 100 }), nowMs: 0 });
+  t.true(first.kind === 'unschedulable' && first.nominatedNodeName === 'a');
+  // vip1 is nominated to a (its victim still terminating there); vip2 must not count on a's room.
+  const vip1 = pod('vip1', { cpu: '2', priority: 100 });
+  const second = profile().schedulingCycle({
+    snapshot: snapshotOf(nodes, existing), pod: pod('vip2', { cpu: '2', priority: 100 }), nowMs: 0,
+    nominatedPods: (n) => (n === 'a' ? [vip1] : []),
+  });
+  t.true(second.kind === 'unschedulable' && second.nominatedNodeName === 'b');
+  t.deepEqual(second.kind === 'unschedulable' ? second.victims.map((v) => v.name) : [], ['low-b']);
+});
