@@ -5,15 +5,15 @@
  * as simulated time. Returns placements and every decision (the same records `explain` prints),
  * reproducibly from the seed — for testing a policy before running it.
  */
-import type { KubeObject } from '../api/index.js';
+import { asNumber, asRecord, decodeManifests, type KubeObject } from '../api/index.js';
 import { SeededPrng } from '../primitives/prng.js';
 import { SchedulerCache, Snapshot } from './cache.js';
 import {
-  buildProfiles, defaultSchedulerConfiguration, parseSchedulerConfiguration, profileFor, queueOptionsFor,
+  buildProfiles, defaultSchedulerConfiguration, parseSchedulerConfiguration, profileFor, queueOptionsFor, schedulerConfigurationFrom,
   type ConfigResult, type SchedulerConfiguration,
 } from './config.js';
 import { WaitingPods, type CycleState, type Decision, type PdbInfo, type Profile, type Registry } from './framework.js';
-import { newPodInfo } from './podinfo.js';
+import { labelMatcher, newPodInfo } from './podinfo.js';
 import { SchedulingQueue, type QueuedPodInfo } from './queue.js';
 
 export interface WhatIfInput {
@@ -64,7 +64,9 @@ export function whatIf(input: WhatIfInput): ConfigResult<WhatIfResult> {
   const outcomes = new Map<string, Outcome>();
   const decisions: Decision[] = [];
   let now = 0;
-  for (const obj of input.pods) {
+  for (const [i, raw] of input.pods.entries()) {
+    // Manifests written by hand have no uid: give each its own, since the cache keys pods by uid.
+    const obj: KubeObject = raw.metadata?.uid === undefined || raw.metadata.uid === '' ? { ...raw, metadata: { ...raw.metadata, uid: `whatif-${i}` } } : raw;
     const p = newPodInfo(obj);
     if (p.nodeName !== '') { cache.addPod(p); continue; }
     if (profileFor(profiles, p) === undefined) { outcomes.set(p.key, { kind: 'ignored', message: `no profile for schedulerName "${p.schedulerName}"` }); continue; }
@@ -159,4 +161,47 @@ export function whatIf(input: WhatIfInput): ConfigResult<WhatIfResult> {
     settlePermits();
   }
   return { ok: true, value: { outcomes, decisions, simulatedMs: now } };
+}
+
+/**
+ * What-if from a manifest stream (what `pocketkube` reads from YAML files): Nodes, Pods,
+ * Namespaces (their labels, for namespaceSelector), PodDisruptionBudgets (selector and
+ * status.disruptionsAllowed) and at most one KubeSchedulerConfiguration; other kinds are refused.
+ */
+export function whatIfManifests(text: string, opts: { readonly registry?: Registry; readonly seed?: number; readonly maxSimulatedMs?: number } = {}): ConfigResult<WhatIfResult> {
+  const decoded = decodeManifests(text);
+  if (!decoded.ok) return { ok: false, errors: [decoded.error.message] };
+  const nodes: KubeObject[] = []; const pods: KubeObject[] = []; const pdbs: PdbInfo[] = [];
+  const namespaces = new Map<string, Readonly<Record<string, string>>>();
+  let config: SchedulerConfiguration | undefined;
+  const errors: string[] = [];
+  decoded.objects.forEach((o: KubeObject, i) => {
+    switch (o.kind) {
+      case 'Node': nodes.push(o); break;
+      case 'Pod': pods.push(o); break;
+      case 'Namespace': namespaces.set(o.metadata?.name ?? '', o.metadata?.labels ?? {}); break;
+      case 'PodDisruptionBudget':
+        pdbs.push({
+          namespace: o.metadata?.namespace ?? 'default',
+          selector: labelMatcher(asRecord(o['spec'])?.['selector']),
+          disruptionsAllowed: asNumber(asRecord(o['status'])?.['disruptionsAllowed']) ?? 0,
+        });
+        break;
+      case 'KubeSchedulerConfiguration': {
+        if (config !== undefined) { errors.push(`document ${i}: a second KubeSchedulerConfiguration`); break; }
+        const c = schedulerConfigurationFrom(o);
+        if (c.ok) config = c.value; else errors.push(...c.errors);
+        break;
+      }
+      default: errors.push(`document ${i}: kind ${String(o.kind)} is not used by a what-if run (Node, Pod, Namespace, PodDisruptionBudget, KubeSchedulerConfiguration)`);
+    }
+  });
+  if (errors.length > 0) return { ok: false, errors };
+  return whatIf({
+    nodes, pods, namespaces, pdbs,
+    ...(config === undefined ? {} : { config }),
+    ...(opts.registry === undefined ? {} : { registry: opts.registry }),
+    ...(opts.seed === undefined ? {} : { seed: opts.seed }),
+    ...(opts.maxSimulatedMs === undefined ? {} : { maxSimulatedMs: opts.maxSimulatedMs }),
+  });
 }

@@ -6,7 +6,7 @@ import { buildProfiles, defaultSchedulerConfiguration } from '../../src/schedule
 import { DecisionLog, explainTable, renderExplain } from '../../src/scheduler/explain.js';
 import { Registry, success, type FrameworkHandle, type PermitPlugin } from '../../src/scheduler/framework.js';
 import { inTreeRegistry } from '../../src/scheduler/plugins/registry.js';
-import { whatIf, type Outcome } from '../../src/scheduler/whatif.js';
+import { whatIf, whatIfManifests, type Outcome } from '../../src/scheduler/whatif.js';
 import { SeededPrng } from '../../src/primitives/prng.js';
 import { node, pod, podObject } from './fixtures.js';
 
@@ -128,4 +128,41 @@ test('the decision log keeps the last N and each pending pod\'s latest attempt, 
   log.forget('a');
   t.is(log.latest('ns/a')?.nowMs, 3);
   t.deepEqual(log.pending().map((x) => x.podKey), ['ns/c']);
+});
+
+test('what-if from one YAML stream: a KubeSchedulerConfiguration, nodes and hand-written pods without uids', (t) => {
+  const podYaml = (n: string) => `---
+apiVersion: v1
+kind: Pod
+metadata: { name: ${n}, namespace: default }
+spec:
+  containers: [{ name: c, image: nginx, resources: { requests: { cpu: 500m, memory: 256Mi } } }]
+`;
+  const nodeYaml = (n: string) => `---
+apiVersion: v1
+kind: Node
+metadata: { name: ${n}, labels: { kubernetes.io/hostname: ${n} } }
+status: { allocatable: { cpu: "4", memory: 8Gi, pods: "110" } }
+`;
+  const config = `---
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+  - pluginConfig:
+      - name: NodeResourcesFit
+        args: { scoringStrategy: { type: MostAllocated } }
+      - name: NodeResourcesBalancedAllocation
+        args: { resources: [{ name: cpu, weight: 1 }] }
+`;
+  const text = config + nodeYaml('n1') + nodeYaml('n2') + ['a', 'b', 'c', 'd'].map(podYaml).join('');
+  const r = whatIfManifests(text, { seed: 3 });
+  if (!r.ok) { t.fail(r.errors.join('; ')); return; }
+  // MostAllocated packs: once the first pod lands, every other follows it to the same node.
+  const nodesUsed = new Set([...r.value.outcomes.values()].map((o) => (o.kind === 'bound' ? o.nodeName : o.kind)));
+  t.is(nodesUsed.size, 1);
+  t.is(r.value.outcomes.size, 4);
+  const bad = whatIfManifests('apiVersion: v1\nkind: Service\nmetadata: { name: s }\n');
+  t.deepEqual(bad.ok ? [] : bad.errors, ['document 0: kind Service is not used by a what-if run (Node, Pod, Namespace, PodDisruptionBudget, KubeSchedulerConfiguration)']);
+  const badConfig = whatIfManifests('apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n  - plugins:\n      score:\n        enabled: [{ name: Nope }]\n');
+  t.deepEqual(badConfig.ok ? [] : badConfig.errors, ['profiles[0].plugins.score: plugin "Nope" does not exist']);
 });
