@@ -518,7 +518,8 @@ export class Profile {
     let nodes: readonly NodeInfo[] = snapshot.nodes;
     if (pre.nodeNames !== undefined) {
       nodes = [...pre.nodeNames].sort().map((n) => snapshot.get(n)).filter((n): n is NodeInfo => n !== undefined);
-      decision.absent = newStatus('UnschedulableAndUnresolvable', undefined, `node(s) didn't satisfy plugin(s) [${pre.narrowing.join(' ')}]`);
+      // Attributed to the (first) narrowing plugin, so the queue waits for its events (NodeName: that node appearing).
+      decision.absent = newStatus('UnschedulableAndUnresolvable', pre.narrowing[0], `node(s) didn't satisfy plugin(s) [${pre.narrowing.join(' ')}]`);
     }
     const filters = this.activeFilters(pre.skipped);
     decision.filterPlugins = filters.map((f) => f.name);
@@ -594,7 +595,7 @@ export class Profile {
     const { snapshot, pod } = input;
     const rejectors = new Set<string>();
     for (const s of decision.filtered.values()) if (s.plugin !== undefined) rejectors.add(s.plugin);
-    if (preFilterMsg !== undefined && decision.absent?.plugin !== undefined) rejectors.add(decision.absent.plugin);
+    if (decision.absent?.plugin !== undefined) rejectors.add(decision.absent.plugin);
     // PostFilter sees every node: evaluated ones with their Filter status, the rest with the absent status.
     const all = new Map<string, Status>();
     for (const n of snapshot.nodes) all.set(n.name, decision.filtered.get(n.name) ?? decision.absent ?? newStatus('UnschedulableAndUnresolvable', undefined, 'not evaluated'));

@@ -55,6 +55,8 @@ test('PreFilter narrowing to no known node names the plugin for every node', (t)
   const r = defaultProfile().schedulingCycle({ snapshot: snap, pod: pod('p', { spec: { nodeName: 'gone' } }), nowMs: 0 });
   t.is(r.kind, 'unschedulable');
   t.is(r.kind === 'unschedulable' ? r.message : '', "0/3 nodes are available: 3 node(s) didn't satisfy plugin(s) [NodeName].");
+  // NodeName is the rejector: the queue waits for that node to be added.
+  t.deepEqual(r.kind === 'unschedulable' ? [...r.unschedulablePlugins] : [], ['NodeName']);
   const ok = defaultProfile().schedulingCycle({ snapshot: snap, pod: pod('p', { spec: { nodeName: 'b' } }), nowMs: 0 });
   t.true(ok.kind === 'assumed' && ok.nodeName === 'b');
 });
