@@ -32,7 +32,22 @@ export class SchedulerCache {
   /** `assumedTtlMs` 0: assumed pods never expire (upstream's current default). */
   constructor(private readonly assumedTtlMs = 30_000) {}
 
-  private bump(info: NodeInfo): void { info.generation = ++this.generation; }
+  /**
+   * (generation, node) for every bump, in generation order: a snapshot copies only the nodes
+   * logged after its own generation (upstream keeps a generation-ordered list for the same reason).
+   */
+  private changes: Array<{ readonly gen: number; readonly name: string }> = [];
+
+  private bump(info: NodeInfo): void {
+    info.generation = ++this.generation;
+    this.changes.push({ gen: info.generation, name: info.name });
+    // Compact to one entry per node (its latest) once the log is much longer than the node set.
+    if (this.changes.length > 4 * this.nodes.size + 1024) {
+      const latest = new Map<string, number>();
+      for (const c of this.changes) latest.set(c.name, c.gen);
+      this.changes = [...latest].map(([name, gen]) => ({ gen, name })).sort((a, b) => a.gen - b.gen);
+    }
+  }
 
   private nodeFor(name: string): NodeInfo {
     let info = this.nodes.get(name);
@@ -48,7 +63,16 @@ export class SchedulerCache {
   addNode(node: KubeObject): void {
     const name = node.metadata?.name ?? '';
     const existing = this.nodes.get(name);
-    if (existing !== undefined) { setNode(existing, node); delete (existing as { placeholder?: boolean }).placeholder; this.bump(existing); this.nodeSetVersion++; return; }
+    if (existing !== undefined) {
+      const wasPlaceholder = (existing as { placeholder?: boolean }).placeholder === true;
+      const zoneBefore = zoneOf(existing.labels);
+      setNode(existing, node);
+      delete (existing as { placeholder?: boolean }).placeholder;
+      this.bump(existing);
+      // The snapshot's node order depends only on the node set and zones: an ordinary update is incremental.
+      if (wasPlaceholder || zoneOf(existing.labels) !== zoneBefore) this.nodeSetVersion++;
+      return;
+    }
     if (this.nodes.size >= maxCachedNodes) throw new Error(`scheduler cache: more than ${maxCachedNodes} nodes`);
     const info = newNodeInfo(node);
     this.bump(info);
@@ -151,6 +175,34 @@ export class SchedulerCache {
 
   /** Brings `snap` up to date (copies only nodes changed since its last update). */
   updateSnapshot(snap: Snapshot): void {
+    if (snap.nodeSetVersion === this.nodeSetVersion && snap.generation <= this.generation) {
+      this.updateSnapshotIncrementally(snap);
+      return;
+    }
+    this.rebuildSnapshot(snap);
+    snap.generation = this.generation;
+  }
+
+  private updateSnapshotIncrementally(snap: Snapshot): void {
+    // First change after the snapshot's generation (the log is sorted by generation).
+    let lo = 0; let hi = this.changes.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (this.changes[mid]!.gen <= snap.generation) lo = mid + 1; else hi = mid; }
+    const changed: NodeInfo[] = [];
+    const seen = new Set<string>();
+    for (let i = lo; i < this.changes.length; i++) {
+      const name = this.changes[i]!.name;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const info = this.nodes.get(name);
+      if (info === undefined || (info as { placeholder?: boolean }).placeholder === true) continue;
+      const have = snap.byName.get(name);
+      if (have === undefined || have.generation !== info.generation) changed.push(cloneNodeInfo(info));
+    }
+    snap.replaceNodes(changed, this.namespaces);
+    snap.generation = this.generation;
+  }
+
+  private rebuildSnapshot(snap: Snapshot): void {
     const rebuild = snap.nodeSetVersion !== this.nodeSetVersion;
     for (const [name, info] of this.nodes) {
       if ((info as { placeholder?: boolean }).placeholder === true) { snap.byName.delete(name); continue; }
@@ -163,18 +215,23 @@ export class SchedulerCache {
         if (info === undefined || (info as { placeholder?: boolean }).placeholder === true) snap.byName.delete(name);
       }
     }
-    snap.rebuildLists(rebuild, this.namespaces);
+    // The cache's own node order (addition order), so every snapshot orders nodes alike.
+    snap.rebuildLists(rebuild, this.namespaces, this.nodes.keys());
     snap.nodeSetVersion = this.nodeSetVersion;
   }
 }
 
 const zoneLabel = 'topology.kubernetes.io/zone';
 const regionLabel = 'topology.kubernetes.io/region';
+const zoneOf = (labels: Readonly<Record<string, string>>): string => `${labels[regionLabel] ?? ''}:${labels[zoneLabel] ?? ''}`;
 
 /** A per-cycle view. Node order interleaves zones (upstream nodeTree) so early stops spread. */
 export class Snapshot implements SnapshotView {
   readonly byName = new Map<string, NodeInfo>();
   nodeSetVersion = -1;
+  /** The cache generation this snapshot reflects. */
+  generation = 0;
+  private indexOf = new Map<string, number>();
   private order: string[] = [];
   nodes: NodeInfo[] = [];
   havePodsWithAffinity: NodeInfo[] = [];
@@ -193,11 +250,13 @@ export class Snapshot implements SnapshotView {
     return this.imageCounts.get(image) ?? 0;
   }
 
-  rebuildLists(reorder: boolean, namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>): void {
+  rebuildLists(reorder: boolean, namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>, names: Iterable<string> = this.byName.keys()): void {
     this.nsLabels = namespaces;
     if (reorder) {
       const zones = new Map<string, string[]>();
-      for (const n of this.byName.values()) {
+      for (const name of names) {
+        const n = this.byName.get(name);
+        if (n === undefined) continue;
         const z = `${n.labels[regionLabel] ?? ''}:${n.labels[zoneLabel] ?? ''}`;
         let list = zones.get(z);
         if (list === undefined) zones.set(z, list = []);
@@ -205,12 +264,39 @@ export class Snapshot implements SnapshotView {
       }
       const lists = [...zones.keys()].sort().map((z) => zones.get(z)!);
       this.order = [];
-      for (let i = 0; this.order.length < this.byName.size; i++) for (const l of lists) if (i < l.length) this.order.push(l[i]!);
+      const total = lists.reduce((a, l) => a + l.length, 0);
+      if (total !== this.byName.size) throw new Error(`snapshot: ${this.byName.size} nodes but ${total} in the order`);
+      for (let i = 0; this.order.length < total; i++) for (const l of lists) if (i < l.length) this.order.push(l[i]!);
       this.imageCounts = undefined;
     }
     this.nodes = this.order.map((n) => this.byName.get(n)!);
+    this.indexOf = new Map(this.order.map((n, i) => [n, i]));
+    this.imageCounts = undefined;
+    this.rebuildAffinityLists();
+  }
+
+  private rebuildAffinityLists(): void {
     this.havePodsWithAffinity = this.nodes.filter((n) => n.podsWithAffinity.length > 0);
     this.havePodsWithRequiredAntiAffinity = this.nodes.filter((n) => n.podsWithRequiredAntiAffinity.length > 0);
+  }
+
+  /** Swaps in fresh copies of changed nodes, keeping the order (the node set is unchanged). */
+  replaceNodes(changed: readonly NodeInfo[], namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>): void {
+    this.nsLabels = namespaces;
+    let affinityMoved = false;
+    for (const info of changed) {
+      const i = this.indexOf.get(info.name);
+      const old = this.byName.get(info.name);
+      if (i === undefined || old === undefined) throw new Error(`snapshot: node ${info.name} is not in the node set`);
+      if (old.podsWithAffinity.length + old.podsWithRequiredAntiAffinity.length + info.podsWithAffinity.length + info.podsWithRequiredAntiAffinity.length > 0) affinityMoved = true;
+      if (this.imageCounts !== undefined && (old.images.size > 0 || info.images.size > 0)) {
+        for (const img of old.images.keys()) this.imageCounts.set(img, (this.imageCounts.get(img) ?? 1) - 1);
+        for (const img of info.images.keys()) this.imageCounts.set(img, (this.imageCounts.get(img) ?? 0) + 1);
+      }
+      this.byName.set(info.name, info);
+      this.nodes[i] = info;
+    }
+    if (affinityMoved) this.rebuildAffinityLists();
   }
 }
 

@@ -175,6 +175,8 @@ export interface PostFilterEnv {
   readonly fitsWithout: (pod: PodInfo, node: NodeInfo, removed: readonly PodInfo[]) => Status;
   readonly pdbs: readonly PdbInfo[];
   readonly numAllNodes: number;
+  /** The cycle's seeded randomness (preemption's candidate offset): uniform integer in [0, n). */
+  readonly randomInt: (maxExclusive: number) => number;
 }
 
 export interface PdbInfo {
@@ -199,7 +201,21 @@ export function implementsPoint(plugin: PluginBase, point: ExtensionPoint): bool
   return typeof (plugin as unknown as Record<string, unknown>)[pointMethod[point]] === 'function';
 }
 
-/** Cluster events that move unschedulable pods (simple QueueingHints). */
+/** Cluster events that move unschedulable pods (simple QueueingHints). Pod events are about assigned pods. */
 export type ClusterEvent = 'NodeAdd' | 'NodeUpdate' | 'NodeDelete' | 'PodAdd' | 'PodUpdate' | 'PodDelete';
+
+/** One event with the objects it carries (`old` for updates and deletes, `obj` for adds and updates). */
+export interface ClusterEventInfo { readonly kind: ClusterEvent; readonly old?: KubeObject; readonly obj?: KubeObject }
+
+/** Upstream QueueingHint: whether an event may make a pod rejected by this plugin schedulable. */
+export type QueueingHint = 'Queue' | 'QueueSkip';
+export interface ClusterEventWithHint {
+  readonly event: ClusterEvent;
+  /** Absent: every event of this kind requeues. */
+  readonly hint?: (pod: PodInfo, ev: ClusterEventInfo) => QueueingHint;
+}
+
+/** Upstream EnqueueExtensions: the events that may make a pod this plugin rejected schedulable. */
+export interface EnqueueExtensions extends PluginBase { events(): readonly ClusterEventWithHint[] }
 
 export const maxNodeScore = 100;
