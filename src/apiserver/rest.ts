@@ -4,10 +4,10 @@
  * table; a new subresource is a row here.
  */
 import {
-  applyJsonPatch, applyMergePatch, applyScale, applyStrategicMergePatch, asRecord, asString, badRequest, conflict,
+  applyJsonPatch, applyMergePatch, applyScaleFor, applyStrategicMergePatch, asRecord, asString, badRequest, conflict,
   deepClone, findSubresource, invalid, isRecord, joinApiVersion, type JsonObject, listOf,
-  methodNotAllowed, type PatchResult, patchTypeFor, scaleOf, serverSideApply, serviceUnavailable, type Status,
-  statusFailure, toTable, type UpdateTarget, unsupportedMediaType, wantsTable, parseIncludeObject, expired,
+  methodNotAllowed, type PatchResult, patchTypeFor, scaleFor, serverSideApply, serviceUnavailable, type Status,
+  type ResourceInfo, statusFailure, tableFor, type UpdateTarget, unsupportedMediaType, wantsTable, parseIncludeObject, expired,
 } from '../api/index.js';
 import type { ApiMethod, ApiResponse } from '../client/api-transport.js';
 import { maxListLimit } from './limits.js';
@@ -60,7 +60,7 @@ export function render(c: RestCall, objects: JsonObject[], single: boolean, reso
   if (wantsTable(c.headers['accept'])) {
     const includeObject = parseIncludeObject(c.query['includeObject']);
     if (includeObject === undefined) return failOf(badRequest(`includeObject: Unsupported value: "${c.query['includeObject'] ?? ''}"`));
-    const table = toTable(info.kind, objects, { nowMs: c.nowMs, resourceVersion, includeObject });
+    const table = tableFor(info, objects, { nowMs: c.nowMs, resourceVersion, includeObject });
     if (continueToken !== undefined) (table['metadata'] as JsonObject)['continue'] = continueToken;
     return okOf(table);
   }
@@ -166,6 +166,10 @@ const patchObject = (target: UpdateTarget): Handler => async (r, c) => {
       'application/strategic-merge-patch+json', 'application/apply-patch+yaml']));
   }
   if (type === 'apply') return applyObject(r, c, target);
+  // Custom resources have no patch strategies: upstream refuses strategic merge for them.
+  if (type === 'strategic' && c.route.info.custom !== undefined) {
+    return statusResponse(unsupportedMediaType(c.headers['content-type'] ?? '', ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml']));
+  }
   const patch = decodeAnyBody(c.body, c.headers['content-type']);
   if (!patch.ok) return statusResponse(patch.status);
   if (patch.value === undefined) return statusResponse(badRequest('the patch body is empty'));
@@ -275,11 +279,11 @@ const deleteCollection: Handler = async (r, c) => {
 
 const getScale: Handler = async (r, c) => {
   const got = await r.get(c.route.info, c.route.namespace, c.route.name!);
-  return respond(got, 200, (v) => scaleOf(v.object));
+  return respond(got, 200, (v) => scaleFor(c.route.info, v.object));
 };
 
-function scaleInto(cur: Stored, scale: unknown): Outcome<JsonObject> {
-  const applied = applyScale(cur.object, scale);
+function scaleInto(info: ResourceInfo, cur: Stored, scale: unknown): Outcome<JsonObject> {
+  const applied = applyScaleFor(info, cur.object, scale);
   if (!applied.ok) {
     const name = asString(asRecord(cur.object['metadata'])?.['name']) ?? '';
     return failOf(invalid('autoscaling', 'Scale', name, [{ type: 'FieldValueInvalid', field: applied.field, message: applied.message }]));
@@ -296,22 +300,24 @@ const putScale: Handler = async (r, c) => {
   if (!typed.ok) return statusResponse(typed.status);
   const opts = writeOptions(c, 'scale');
   if (!opts.ok) return statusResponse(opts.status);
-  const out = await r.guaranteedUpdate(c.route.info, c.route.namespace, c.route.name!, 'main', opts.value, (cur) => scaleInto(cur, typed.value));
-  return respond(out, 200, scaleOf);
+  const out = await r.guaranteedUpdate(c.route.info, c.route.namespace, c.route.name!, 'main', opts.value, (cur) => scaleInto(c.route.info, cur, typed.value));
+  return respond(out, 200, (o) => scaleFor(c.route.info, o));
 };
 
 const patchScale: Handler = async (r, c) => {
   const type = patchTypeFor(c.headers['content-type']);
-  if (type === undefined || type === 'apply') return statusResponse(unsupportedMediaType(c.headers['content-type'] ?? '', ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json']));
+  if (type === undefined || type === 'apply' || (type === 'strategic' && c.route.info.custom !== undefined)) {
+    return statusResponse(unsupportedMediaType(c.headers['content-type'] ?? '', ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json']));
+  }
   const patch = decodeAnyBody(c.body, c.headers['content-type']);
   if (!patch.ok) return statusResponse(patch.status);
   const opts = writeOptions(c, 'scale');
   if (!opts.ok) return statusResponse(opts.status);
   const out = await r.guaranteedUpdate(c.route.info, c.route.namespace, c.route.name!, 'main', opts.value, (cur) => {
-    const patched = applyPatchDoc(type, scaleOf(cur.object), patch.value);
-    return patched.ok ? scaleInto(cur, patched.value) : patched;
+    const patched = applyPatchDoc(type, scaleFor(c.route.info, cur.object), patch.value);
+    return patched.ok ? scaleInto(c.route.info, cur, patched.value) : patched;
   });
-  return respond(out, 200, scaleOf);
+  return respond(out, 200, (o) => scaleFor(c.route.info, o));
 };
 
 /** pods/binding: the scheduler's write; spec.nodeName is otherwise immutable, so this bypasses validation. */
