@@ -122,9 +122,11 @@ export class CustomResources {
   private async cleanup(name: string): Promise<void> {
     if (this.cleaning.has(name) || this.stopped || this.registry === undefined) return;
     this.cleaning.add(name);
-    let done = false;
+    let done: boolean;
     try {
       done = await this.cleanupOnce(this.registry, name);
+    } catch {
+      done = false;
     } finally {
       this.cleaning.delete(name);
     }
