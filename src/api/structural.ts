@@ -200,3 +200,27 @@ export function schemaProblems(raw: unknown, path: string, depth = 0): FieldCaus
   if (isRecord(raw['additionalProperties'])) out.push(...schemaProblems(raw['additionalProperties'], `${path}.additionalProperties`, depth + 1));
   return out;
 }
+
+/** Fields `schema` does not specify (what pruning drops): fieldValidation=Strict refuses them, sorted. */
+export function prunedFields(schema: StructuralSchema, value: JsonObject, limit = 100): string[] {
+  const out: string[] = [];
+  collectPruned(schema, value, '', out, 0, limit, true);
+  return out.sort();
+}
+
+function collectPruned(s: StructuralSchema, v: unknown, path: string, out: string[], depth: number, limit: number, root = false): void {
+  if (depth > maxSchemaDepth || out.length >= limit) return;
+  if (Array.isArray(v)) {
+    if (s.items !== undefined) v.forEach((x, i) => collectPruned(s.items!, x, `${path}[${i}]`, out, depth + 1, limit));
+    return;
+  }
+  if (!isRecord(v) || s['x-kubernetes-preserve-unknown-fields'] === true || s.additionalProperties === true) return;
+  const embedded = root || s['x-kubernetes-embedded-resource'] === true;
+  for (const [k, x] of Object.entries(v)) {
+    if (embedded && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) continue;
+    const p = path === '' ? k : `${path}.${k}`;
+    const sub = s.properties?.[k] ?? (isRecord(s.additionalProperties) ? s.additionalProperties as StructuralSchema : undefined);
+    if (sub === undefined) out.push(p);
+    else collectPruned(sub, x, p, out, depth + 1, limit);
+  }
+}

@@ -6,7 +6,7 @@
  * write, and the cleanup of a deleted CRD's objects before its finalizer goes.
  */
 import {
-  asArray, asRecord, asString, crdCleanupFinalizer, crdStatus, customResourceInfos, formatRfc3339, invalidStatus,
+  asArray, asRecord, asString, crdCleanupFinalizer, crdStatus, customResourceInfos, deepEqual, formatRfc3339, invalidStatus,
   type JsonObject, lookupResource, pruneStructural, type ResourceInfo, validateStructural,
 } from '../api/index.js';
 import type { Clock } from '../primitives/clock.js';
@@ -85,7 +85,8 @@ export class CustomResources {
     if (info.custom === undefined) return okOf(obj);
     const pruned = pruneStructural(info.custom.schema, obj);
     const causes = validateStructural(info.custom.schema, pruned);
-    return causes.length > 0 ? failOf(invalidStatus(pruned, causes)) : okOf(pruned);
+    if (causes.length > 0) return failOf(invalidStatus(pruned, causes));
+    return okOf(old === undefined ? pruned : withGeneration(info, pruned, old));
   }
 
   private async prepareCrd(obj: JsonObject, old: JsonObject | undefined): Promise<Outcome<JsonObject>> {
@@ -161,4 +162,20 @@ export class CustomResources {
     });
     return removed.ok || removed.status.reason === 'NotFound';
   }
+}
+
+/**
+ * The generation after pruning: what pruning dropped is no change (the generation prepareForUpdate
+ * computed saw the unpruned input). Everything but metadata counts, and status too unless it is a subresource.
+ */
+function withGeneration(info: ResourceInfo, obj: JsonObject, old: JsonObject): JsonObject {
+  const content = (o: JsonObject): JsonObject => {
+    const { metadata: _m, ...rest } = o;
+    if (info.hasStatus) delete rest['status'];
+    return rest;
+  };
+  const oldGeneration = asRecord(old['metadata'])?.['generation'];
+  const base = typeof oldGeneration === 'number' ? oldGeneration : 1;
+  const generation = deepEqual(content(obj), content(old)) ? base : base + 1;
+  return { ...obj, metadata: { ...(asRecord(obj['metadata']) ?? {}), generation } };
 }

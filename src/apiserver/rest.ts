@@ -127,7 +127,7 @@ const createObject: Handler = async (r, c) => {
   if (!body.ok) return statusResponse(body.status);
   const typed = checkTypeAndIdentity(info, body.value, { ...(c.route.namespace ? { namespace: c.route.namespace } : {}) });
   if (!typed.ok) return statusResponse(typed.status);
-  const strict = strictCheck(c.query, typed.value);
+  const strict = strictCheck(c.query, typed.value, info);
   if (!strict.ok) return statusResponse(strict.status);
   const opts = writeOptions(c);
   if (!opts.ok) return statusResponse(opts.status);
@@ -141,7 +141,7 @@ const putObject = (target: UpdateTarget): Handler => async (r, c) => {
   if (!body.ok) return statusResponse(body.status);
   const typed = checkTypeAndIdentity(info, body.value, { name: c.route.name!, ...(c.route.namespace ? { namespace: c.route.namespace } : {}) });
   if (!typed.ok) return statusResponse(typed.status);
-  const strict = strictCheck(c.query, typed.value);
+  const strict = strictCheck(c.query, typed.value, info);
   if (!strict.ok) return statusResponse(strict.status);
   const opts = writeOptions(c, target === 'main' ? undefined : target);
   if (!opts.ok) return statusResponse(opts.status);
@@ -182,7 +182,7 @@ const patchObject = (target: UpdateTarget): Handler => async (r, c) => {
     if (!patched.ok) return patched;
     const typed = checkTypeAndIdentity(info, patched.value, url);
     if (!typed.ok) return typed;
-    const strict = strictCheck(c.query, strictSubject(type, typed.value, patch.value));
+    const strict = strictCheck(c.query, strictSubject(type, typed.value, patch.value), info);
     return strict.ok ? typed : strict;
   });
   return respond(out, 200, (v) => v);
@@ -190,7 +190,7 @@ const patchObject = (target: UpdateTarget): Handler => async (r, c) => {
 
 /**
  * What Strict field validation looks at: for merge and strategic patches the fields the patch sets
- * (so fields stored earlier without Strict do not fail later patches; `$` directives are not fields),
+ * (so fields stored earlier without Strict do not fail later patches; `$` directives and deletions are not fields),
  * for JSON patches the result.
  */
 function strictSubject(type: 'json' | 'merge' | 'strategic', result: JsonObject, patch: unknown): JsonObject {
@@ -198,7 +198,8 @@ function strictSubject(type: 'json' | 'merge' | 'strategic', result: JsonObject,
   const withoutDirectives = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(withoutDirectives);
     if (!isRecord(v)) return v;
-    return Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith('$')).map(([k, x]) => [k, withoutDirectives(x)]));
+    // A null deletes the field: it sets nothing, so it is not an unknown field.
+    return Object.fromEntries(Object.entries(v).filter(([k, x]) => !k.startsWith('$') && x !== null).map(([k, x]) => [k, withoutDirectives(x)]));
   };
   return { ...(withoutDirectives(patch) as JsonObject), apiVersion: result['apiVersion'], kind: result['kind'] };
 }
@@ -214,7 +215,7 @@ async function applyObject(r: Registry, c: RestCall, target: UpdateTarget): Prom
   if (body.value['apiVersion'] === undefined || body.value['kind'] === undefined) return statusResponse(badRequest('apiVersion and kind must be set in an apply configuration'));
   const typed = checkTypeAndIdentity(info, body.value, { name: c.route.name!, ...(c.route.namespace ? { namespace: c.route.namespace } : {}) });
   if (!typed.ok) return statusResponse(typed.status);
-  const strict = strictCheck(c.query, typed.value);
+  const strict = strictCheck(c.query, typed.value, info);
   if (!strict.ok) return statusResponse(strict.status);
   const opts = writeOptions(c, target === 'main' ? undefined : target, true);
   if (!opts.ok) return statusResponse(opts.status);
