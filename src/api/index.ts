@@ -25,3 +25,5 @@ export * from './tables.js';
 export * from './manifest.js';
 export * from './subresources.js';
 export * from './token-request.js';
+export * from './structural.js';
+export * from './crd.js';

@@ -13,7 +13,7 @@ import {
 /** Kinds whose metadata.generation tracks spec changes (the ones with a spec a controller observes). */
 const generationKinds = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job', 'PodDisruptionBudget', 'HorizontalPodAutoscaler',
   'ReplicationController', 'Ingress', 'NetworkPolicy', 'FlowSchema', 'PriorityLevelConfiguration', 'MutatingWebhookConfiguration',
-  'ValidatingWebhookConfiguration']);
+  'ValidatingWebhookConfiguration', 'CustomResourceDefinition']);
 
 /** Kinds that keep user-supplied status on create (nodeStrategy: "Nodes allow *all* fields"). */
 const keepsStatusOnCreate = new Set(['Node']);
@@ -95,9 +95,11 @@ export function prepareForCreate(input: JsonObject, info: ResourceInfo, p: Creat
   delete m['deletionTimestamp'];
   delete m['deletionGracePeriodSeconds'];
   delete m['selfLink'];
-  if (generationKinds.has(info.kind)) m['generation'] = 1;
+  if (generationKinds.has(info.kind) || info.custom !== undefined) m['generation'] = 1;
   else delete m['generation'];
-  if (info.hasStatus && !keepsStatusOnCreate.has(info.kind)) o['status'] = initialStatus(o, info.kind);
+  // A custom resource with a status subresource starts without one (apiextensions' PrepareForCreate).
+  if (info.custom !== undefined && info.hasStatus) delete o['status'];
+  else if (info.hasStatus && !keepsStatusOnCreate.has(info.kind)) o['status'] = initialStatus(o, info.kind);
   if (info.kind === 'Service' && p.clusterIP !== undefined) {
     const spec = asRecord(o['spec']) ?? {};
     spec['clusterIP'] = p.clusterIP;
@@ -164,7 +166,11 @@ export function prepareForUpdate(input: JsonObject, old: JsonObject, info: Resou
   }
   if (info.kind === 'Service') keepAllocatedServiceValues(o, old);
   copyGeneration(m, om);
-  if (generationKinds.has(info.kind) && !deepEqual(o['spec'], old['spec'])) m['generation'] = (typeof om['generation'] === 'number' ? om['generation'] : 0) + 1;
+  const bumps = info.custom !== undefined
+    // A custom resource's generation follows everything but metadata (and status, when that is a subresource).
+    ? !deepEqual(withoutMetadata(o, info.hasStatus), withoutMetadata(old, info.hasStatus))
+    : generationKinds.has(info.kind) && !deepEqual(o['spec'], old['spec']);
+  if (bumps) m['generation'] = (typeof om['generation'] === 'number' ? om['generation'] : 0) + 1;
   return o;
 }
 
@@ -415,4 +421,10 @@ export function removeOwnerReference(o: JsonObject, uid: string): JsonObject {
   if (refs.length === 0) delete m['ownerReferences'];
   else m['ownerReferences'] = refs;
   return c;
+}
+
+function withoutMetadata(o: JsonObject, dropStatus: boolean): JsonObject {
+  const { metadata: _m, ...rest } = o;
+  if (dropStatus) delete rest['status'];
+  return rest;
 }

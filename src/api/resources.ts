@@ -2,6 +2,7 @@
  * The served resources and their discovery documents (classic and aggregated v2), modelled on
  * what kube-apiserver 1.32 advertises for the same kinds.
  */
+import type { StructuralSchema } from './structural.js';
 import { joinApiVersion } from './types.js';
 
 export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
@@ -33,6 +34,33 @@ export interface ResourceInfo {
    * (metrics.k8s.io's `pods`); kube-apiserver keys such resources by group too.
    */
   readonly storageResource?: string;
+  /** Served from a CustomResourceDefinition (crd.ts): its schema, printer columns and scale paths. */
+  readonly custom?: CustomResourceInfo;
+}
+
+/** A CRD's additionalPrinterColumns entry. */
+export interface PrinterColumn {
+  readonly name: string;
+  readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  readonly format: string;
+  readonly description: string;
+  readonly priority: number;
+  readonly jsonPath: string;
+}
+
+/** The scale subresource of a CRD version: where replicas and the selector live in the custom object. */
+export interface ScalePaths {
+  readonly specReplicasPath: string;
+  readonly statusReplicasPath: string;
+  readonly labelSelectorPath?: string;
+}
+
+export interface CustomResourceInfo {
+  /** The CustomResourceDefinition's name (<plural>.<group>). */
+  readonly crdName: string;
+  readonly schema: StructuralSchema;
+  readonly columns: readonly PrinterColumn[];
+  readonly scale?: ScalePaths;
 }
 
 const allVerbs: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -121,6 +149,8 @@ const specs: readonly Spec[] = [
   { group: 'storage.k8s.io', version: 'v1', kind: 'VolumeAttachment', resource: 'volumeattachments', namespaced: false, status: true },
   { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'MutatingWebhookConfiguration', resource: 'mutatingwebhookconfigurations', namespaced: false },
   { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingWebhookConfiguration', resource: 'validatingwebhookconfigurations', namespaced: false },
+  { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', resource: 'customresourcedefinitions', namespaced: false,
+    shortNames: ['crd', 'crds'], status: true },
   { group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass', resource: 'priorityclasses', namespaced: false, shortNames: ['pc'] },
   { group: 'node.k8s.io', version: 'v1', kind: 'RuntimeClass', resource: 'runtimeclasses', namespaced: false },
   { group: 'flowcontrol.apiserver.k8s.io', version: 'v1', kind: 'FlowSchema', resource: 'flowschemas', namespaced: false, status: true },
@@ -202,10 +232,10 @@ export function storagePrefix(info: ResourceInfo, namespace?: string): string {
 // Discovery
 
 /** Group-versions served, in Kubernetes' priority order (core first, then as kube-apiserver lists them). */
-export function servedGroupVersions(): Array<{ group: string; version: string }> {
+export function servedGroupVersions(extra: readonly ResourceInfo[] = []): Array<{ group: string; version: string }> {
   const seen = new Set<string>();
   const out: Array<{ group: string; version: string }> = [];
-  for (const r of resources) {
+  for (const r of [...resources, ...extra]) {
     const key = joinApiVersion(r.group, r.version);
     if (!seen.has(key)) {
       seen.add(key);
@@ -230,9 +260,9 @@ export function apiVersions(serverAddress: string): Record<string, unknown> {
 }
 
 /** GET /apis (classic). */
-export function apiGroupList(): Record<string, unknown> {
+export function apiGroupList(extra: readonly ResourceInfo[] = []): Record<string, unknown> {
   const groups = new Map<string, string[]>();
-  for (const { group, version } of servedGroupVersions()) {
+  for (const { group, version } of servedGroupVersions(extra)) {
     if (group === '') continue;
     const vs = groups.get(group) ?? [];
     vs.push(version);
@@ -250,8 +280,8 @@ export function apiGroupList(): Record<string, unknown> {
 }
 
 /** GET /api/v1 or /apis/<g>/<v> (classic), or undefined when that group-version is not served. */
-export function apiResourceList(group: string, version: string): Record<string, unknown> | undefined {
-  const rs = resources.filter((r) => r.group === group && r.version === version);
+export function apiResourceList(group: string, version: string, extra: readonly ResourceInfo[] = []): Record<string, unknown> | undefined {
+  const rs = [...resources, ...extra].filter((r) => r.group === group && r.version === version);
   if (rs.length === 0) return undefined;
   const entries: Record<string, unknown>[] = [];
   for (const r of rs) {
@@ -295,10 +325,11 @@ function discoveryResource(r: ResourceInfo): Record<string, unknown> {
   return e;
 }
 
-function discoveryGroup(group: string): Record<string, unknown> {
-  const versions = servedGroupVersions().filter((gv) => gv.group === group).map((gv) => ({
+function discoveryGroup(group: string, extra: readonly ResourceInfo[]): Record<string, unknown> {
+  const all = [...resources, ...extra];
+  const versions = servedGroupVersions(extra).filter((gv) => gv.group === group).map((gv) => ({
     version: gv.version,
-    resources: resources.filter((r) => r.group === group && r.version === gv.version).map(discoveryResource),
+    resources: all.filter((r) => r.group === group && r.version === gv.version).map(discoveryResource),
     freshness: 'Current',
   }));
   const metadata: Record<string, unknown> = { creationTimestamp: null };
@@ -310,9 +341,9 @@ function discoveryGroup(group: string): Record<string, unknown> {
  * apidiscovery.k8s.io/v2 APIGroupDiscoveryList: `/api` (scope 'core': one unnamed group holding v1)
  * or `/apis` (scope 'groups': every named group). Serve with Content-Type `aggregatedDiscoveryMediaType`.
  */
-export function aggregatedDiscovery(scope: 'core' | 'groups'): Record<string, unknown> {
-  const groups = scope === 'core' ? [''] : [...new Set(servedGroupVersions().map((gv) => gv.group).filter((g) => g !== ''))];
-  return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items: groups.map(discoveryGroup) };
+export function aggregatedDiscovery(scope: 'core' | 'groups', extra: readonly ResourceInfo[] = []): Record<string, unknown> {
+  const groups = scope === 'core' ? [''] : [...new Set(servedGroupVersions(extra).map((gv) => gv.group).filter((g) => g !== ''))];
+  return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items: groups.map((g) => discoveryGroup(g, extra)) };
 }
 
 /** True when an Accept header asks for aggregated discovery v2 (kubectl 1.32 does; it falls back otherwise). */

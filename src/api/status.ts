@@ -9,7 +9,7 @@ export type StatusReason =
 
 export type CauseType =
   | 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueDuplicate' | 'FieldValueNotSupported'
-  | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueNotFound' | 'FieldValueTypeInvalid' | 'FieldManagerConflict'
+  | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueNotFound' | 'FieldValueTypeInvalid' | 'FieldValueTooMany' | 'FieldManagerConflict'
   | 'UnexpectedServerResponse'
   /** policy: an eviction refused by a PodDisruptionBudget (upstream's EvictionCause DisruptionBudget). */
   | 'DisruptionBudget';
@@ -83,7 +83,7 @@ export function conflict(gr: GroupResource, name: string, reason: string = optim
 /** A field error as apimachinery's field.Error: `field: body`. */
 export interface FieldCause {
   type: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueDuplicate' | 'FieldValueNotSupported'
-    | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueNotFound';
+    | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueNotFound' | 'FieldValueTypeInvalid' | 'FieldValueTooMany';
   field: string;
   message: string;
 }

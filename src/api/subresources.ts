@@ -80,3 +80,48 @@ export function watchEvent(type: WatchEventType, object: JsonObject): string {
 export function bookmarkObject(info: ResourceInfo, resourceVersion: string): JsonObject {
   return { kind: info.kind, apiVersion: joinApiVersion(info.group, info.version), metadata: { resourceVersion } };
 }
+
+/** A dotted path of a CRD's scale subresource (".spec.replicas") as keys. */
+function pathKeys(path: string): string[] {
+  return path.split('.').filter((k) => k !== '');
+}
+
+function readPath(o: unknown, path: string): unknown {
+  let cur = o;
+  for (const k of pathKeys(path)) cur = asRecord(cur)?.[k];
+  return cur;
+}
+
+/** The autoscaling/v1 Scale of any scalable object: a custom resource's by its CRD's paths. */
+export function scaleFor(info: ResourceInfo, obj: JsonObject): JsonObject {
+  const paths = info.custom?.scale;
+  if (paths === undefined) return scaleOf(obj);
+  const m = asRecord(obj['metadata']) ?? {};
+  const metadata: JsonObject = {};
+  for (const k of ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp']) if (m[k] !== undefined) metadata[k] = m[k];
+  const status: JsonObject = { replicas: readPath(obj, paths.statusReplicasPath) ?? 0 };
+  const selector = paths.labelSelectorPath === undefined ? undefined : readPath(obj, paths.labelSelectorPath);
+  if (typeof selector === 'string' && selector !== '') status['selector'] = selector;
+  return { kind: 'Scale', apiVersion: 'autoscaling/v1', metadata, spec: { replicas: readPath(obj, paths.specReplicasPath) ?? 0 }, status };
+}
+
+/** Sets the replicas a Scale asks for, at a custom resource's specReplicasPath or a built-in kind's spec.replicas. */
+export function applyScaleFor(info: ResourceInfo, obj: JsonObject, scale: unknown): ScaleUpdate {
+  const paths = info.custom?.scale;
+  if (paths === undefined) return applyScale(obj, scale);
+  const replicas = asRecord(asRecord(scale)?.['spec'])?.['replicas'];
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas)) return { ok: false, field: 'spec.replicas', message: 'Required value' };
+  if (replicas < 0) return { ok: false, field: 'spec.replicas', message: `Invalid value: ${replicas}: must be greater than or equal to 0` };
+  const o = deepClone(obj);
+  const keys = pathKeys(paths.specReplicasPath);
+  let cur: JsonObject = o;
+  for (const k of keys.slice(0, -1)) {
+    const next = asRecord(cur[k]) ?? {};
+    cur[k] = next;
+    cur = next;
+  }
+  const last = keys[keys.length - 1];
+  if (last === undefined) throw new Error(`invalid specReplicasPath ${JSON.stringify(paths.specReplicasPath)}`);
+  cur[last] = replicas;
+  return { ok: true, object: o };
+}

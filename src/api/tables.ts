@@ -3,6 +3,7 @@
  * kubernetes/pkg/printers/internalversion. The server always returns the wide columns
  * (priority 1); kubectl hides them without `-o wide`.
  */
+import type { ResourceInfo } from './resources.js';
 import { labelSelectorFromObject, labelSelectorToString } from './selectors.js';
 import { ageSince, humanDuration, parseRfc3339 } from './time.js';
 import { asArray, asNumber, asRecord, isRecord, type JsonObject } from './types.js';
@@ -781,4 +782,60 @@ export function wantsTable(accept: string | undefined): boolean {
 export function parseIncludeObject(value: string | undefined): IncludeObject | undefined {
   if (value === undefined || value === '') return 'Metadata';
   return value === 'None' || value === 'Metadata' || value === 'Object' ? value : undefined;
+}
+
+/**
+ * A value by a CRD printer column's JSONPath: the simple `.a.b[0].c` form apiextensions validates
+ * columns to in practice (filters and wildcards are not evaluated: such a cell is empty).
+ */
+export function simpleJsonPath(o: unknown, path: string): unknown {
+  const body = path.startsWith('{') && path.endsWith('}') ? path.slice(1, -1) : path;
+  if (!body.startsWith('.')) return undefined;
+  const steps = body.slice(1).split(/\.|(?=\[)/).filter((x) => x !== '');
+  let cur: unknown = o;
+  for (const step of steps) {
+    const index = /^\[(\d+)\]$/.exec(step);
+    if (index !== null) cur = Array.isArray(cur) ? cur[Number(index[1])] : undefined;
+    else if (/^\[/.test(step)) return undefined;
+    else cur = asRecord(cur)?.[step];
+    if (cur === undefined) return undefined;
+  }
+  return cur;
+}
+
+export interface CustomColumn {
+  readonly name: string;
+  readonly type: ColumnDefinition['type'];
+  readonly format: string;
+  readonly description: string;
+  readonly priority: number;
+  readonly jsonPath: string;
+}
+
+/** A custom resource's Table (apiextensions' tableconvertor): Name, then the CRD's printer columns. */
+export function toCustomTable(columns: readonly CustomColumn[], objects: readonly JsonObject[], opts: TableOptions): JsonObject {
+  const include = opts.includeObject ?? 'Metadata';
+  const defs = [nameCol, ...columns.map((c) => ({ name: c.name, type: c.type, format: c.format, description: c.description, priority: c.priority }))];
+  const cell = (c: CustomColumn, o: JsonObject): Cell | null => {
+    const v = simpleJsonPath(o, c.jsonPath);
+    if (v === undefined || v === null) return null;
+    if (c.type === 'date') return ageSince(v, opts.nowMs);
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+    return JSON.stringify(v);
+  };
+  return {
+    kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: opts.resourceVersion },
+    columnDefinitions: opts.noHeaders === true ? [] : defs,
+    rows: objects.map((o) => {
+      const row: JsonObject = { cells: [name(o), ...columns.map((c) => cell(c, o))] };
+      const obj = rowObject(o, include);
+      if (obj !== undefined) row['object'] = obj;
+      return row;
+    }),
+  };
+}
+
+/** The Table of any served kind: a custom resource's from its CRD's columns, a built-in kind's from its printer. */
+export function tableFor(info: ResourceInfo, objects: readonly JsonObject[], opts: TableOptions): JsonObject {
+  return info.custom === undefined ? toTable(info.kind, objects, opts) : toCustomTable(info.custom.columns, objects, opts);
 }

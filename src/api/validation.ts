@@ -4,6 +4,7 @@
  */
 import { isDns1123Label, isDns1123Subdomain, isQualifiedName, isValidLabelValue } from './names.js';
 import { parseQuantityValue, type Quantity } from './quantity.js';
+import { validateCrd, validateCrdUpdate } from './crd.js';
 import { lookupKind } from './resources.js';
 import { labelSelectorFromObject, matchesLabels } from './selectors.js';
 import { invalid, type FieldCause, type Status } from './status.js';
@@ -782,6 +783,7 @@ function validateOther(o: JsonObject, kind: string, e: FieldErrors): void {
       if (d !== undefined && d !== null && (typeof d !== 'number' || d <= 0)) e.invalid('spec.leaseDurationSeconds', d, 'must be greater than 0');
       break;
     }
+    case 'CustomResourceDefinition': if (asString(o['apiVersion']) === 'apiextensions.k8s.io/v1') e.list.push(...validateCrd(o)); break;
     case 'PodDisruptionBudget':
       if (spec['minAvailable'] !== undefined && spec['maxUnavailable'] !== undefined) e.invalid('spec', spec, 'minAvailable and maxUnavailable cannot be both set');
       break;
@@ -900,6 +902,7 @@ export function validateUpdate(n: JsonObject, old: JsonObject): FieldCause[] {
   validateMetaUpdate(n, old, e);
   const kind = asString(n['kind']) ?? '';
   validateOther(n, kind, e);
+  if (kind === 'CustomResourceDefinition' && asString(n['apiVersion']) === 'apiextensions.k8s.io/v1') e.list.push(...validateCrdUpdate(n, old));
   const ns = asRecord(n['spec']) ?? {};
   const os = asRecord(old['spec']) ?? {};
   switch (kind) {

@@ -45,6 +45,7 @@ import { ClusterIpAllocator } from './cluster-ip.js';
 import type { TokenIssuerConfig } from './token-request.js';
 import type { AdmissionConfig } from './admission.js';
 import { AuditLog, auditedVerbs } from './audit.js';
+import { CustomResources } from './custom-resources.js';
 
 export interface ApiServerCoreOptions {
   readonly kv: KvClient;
@@ -93,6 +94,8 @@ export class ApiServerCore implements ApiTransport {
   readonly audit: AuditLog;
   readonly storage: ObjectStorage;
   readonly registry: Registry;
+  /** The custom resources of the established CRDs, learnt from the store. */
+  readonly customResources: CustomResources;
   private readonly caches = new Map<string, WatchCache>();
   private readonly rbac = new RbacAuthorizer();
   private readonly nodeGraph = new PodNodeGraph();
@@ -107,11 +110,15 @@ export class ApiServerCore implements ApiTransport {
     this.startedIso = formatRfc3339(o.clock.wallNow());
     this.audit = new AuditLog(o.identity ?? 'apiserver');
     this.storage = new ObjectStorage(o.kv);
+    this.customResources = new CustomResources({
+      storage: this.storage, clock: o.clock, cacheFor: (info) => this.cacheFor(info), dropCache: (info) => this.dropCache(info),
+    });
     const allocator = new ClusterIpAllocator(this.storage, o.serviceIpPrefix ?? '127.96', (n) => this.randomInt(n));
     this.registry = new Registry({
       storage: this.storage, clock: o.clock, newUid: () => this.uid(),
       nameSuffix: () => Array.from({ length: 5 }, () => nameSuffixAlphabet[this.randomInt(nameSuffixAlphabet.length)]).join(''),
       allocateClusterIp: () => allocator.allocate(),
+      prepare: (info, obj, old) => this.customResources.prepare(info, obj, old),
       ...(o.admission ? { admission: o.admission } : {}),
     });
   }
@@ -121,6 +128,7 @@ export class ApiServerCore implements ApiTransport {
     await bootstrapCluster(this.registry, {
       kubernetesServiceIp: this.o.kubernetesServiceIp ?? '127.96.0.1', policy: bootstrapPolicy(),
     });
+    if (!(await this.customResources.start(this.registry))) throw new Error('apiserver: cannot load customresourcedefinitions from the store');
     if (this.o.authenticator === undefined) return;
     const rbacResources = ['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings'];
     const mirrorOf = (info: ResourceInfo, onChange?: (key: string, object: JsonObject | undefined) => void): Mirror =>
@@ -140,6 +148,7 @@ export class ApiServerCore implements ApiTransport {
 
   stop(): void {
     this.stopped = true;
+    this.customResources.stop();
     for (const m of this.mirrors) m.stop();
     for (const c of this.caches.values()) c.stop();
   }
@@ -187,7 +196,7 @@ export class ApiServerCore implements ApiTransport {
       return { kind: 'response', response };
     };
     if (!gate.ok) return refused(gate.response);
-    const route = parseRoute(req.path);
+    const route = this.route(req.path);
     if (route.kind !== 'resource' || route.subresource !== undefined || req.method !== 'GET' || !route.info.verbs.includes('watch')) {
       return refused(pathNotFound());
     }
@@ -216,7 +225,7 @@ export class ApiServerCore implements ApiTransport {
     const gate = this.gate(req);
     if (gate.user !== undefined) authenticated(gate.user);
     if (!gate.ok) return gate.response;
-    const route = parseRoute(req.path);
+    const route = this.route(req.path);
     switch (route.kind) {
       case 'resource':
         if (isReviewKind(route.info)) return this.review(req, route, gate.user);
@@ -229,8 +238,8 @@ export class ApiServerCore implements ApiTransport {
           return statusResponse(badRequest('watch requests must use the watch entry point (ApiTransport.watch)'));
         }
         return handleRest(this.registry, this.restCall(req, route, gate.user));
-      case 'group': return req.method === 'GET' ? groupDocument(route.group) : pathNotFound();
-      case 'groupVersion': return req.method === 'GET' ? groupVersionDocument(route.group, route.version) : pathNotFound();
+      case 'group': return req.method === 'GET' ? groupDocument(route.group, this.customResources.served()) : pathNotFound();
+      case 'groupVersion': return req.method === 'GET' ? groupVersionDocument(route.group, route.version, this.customResources.served()) : pathNotFound();
       case 'notFound': return pathNotFound();
       case 'other': return req.method === 'GET' ? this.nonResource(req) : pathNotFound();
       default: {
@@ -245,7 +254,7 @@ export class ApiServerCore implements ApiTransport {
     const health = await answerHealth(path, req.query, (endpoint) => this.healthChecks(endpoint));
     if (health !== undefined) return health;
     switch (path) {
-      case '/api': case '/apis': return discoveryRoot(path, req.headers['accept'], this.o.serverAddress ?? '127.0.0.1:6443');
+      case '/api': case '/apis': return discoveryRoot(path, req.headers['accept'], this.o.serverAddress ?? '127.0.0.1:6443', this.customResources.served());
       case '/version': return jsonResponse(200, versionInfo());
       case '/openapi/v2': return openApiV2();
       case '/metrics': return { status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8', body: new TextEncoder().encode(this.metrics.render()) };
@@ -324,6 +333,18 @@ export class ApiServerCore implements ApiTransport {
       roles: (roles ?? []) as never[], clusterRoles: (clusterRoles ?? []) as never[],
       roleBindings: (roleBindings ?? []) as never[], clusterRoleBindings: (clusterRoleBindings ?? []) as never[],
     };
+  }
+
+  /** The route of a path over the built-in resources and this apiserver's custom ones. */
+  private route(path: string): ReturnType<typeof parseRoute> {
+    return parseRoute(path, (g, v, r) => lookupResource(g, v, r) ?? this.customResources.lookup(g, v, r));
+  }
+
+  /** Stops a resource's watch cache (its CRD is gone): its watchers end, a later CRD of the same name starts afresh. */
+  private dropCache(info: ResourceInfo): void {
+    const key = `${info.group}/${info.resource}`;
+    this.caches.get(key)?.stop();
+    this.caches.delete(key);
   }
 
   cacheFor(info: ResourceInfo): WatchCache {

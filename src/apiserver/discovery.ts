@@ -1,7 +1,7 @@
 /** Non-resource endpoints: discovery, version, OpenAPI stubs, health checks. */
 import {
   aggregatedDiscovery, aggregatedDiscoveryMediaType, apiGroupList, apiResourceList, apiVersions, notFound,
-  servedGroupVersions, wantsAggregatedDiscovery,
+  type ResourceInfo, servedGroupVersions, wantsAggregatedDiscovery,
 } from '../api/index.js';
 import type { ApiResponse } from '../client/api-transport.js';
 import { jsonResponse, statusResponse } from './request.js';
@@ -21,21 +21,22 @@ export function textResponse(status: number, text: string): ApiResponse {
   return { status, contentType: 'text/plain; charset=utf-8', body: new TextEncoder().encode(text) };
 }
 
-export function discoveryRoot(path: '/api' | '/apis', accept: string | undefined, serverAddress: string): ApiResponse {
+/** `extra`: the custom resources this apiserver serves besides the built-in table. */
+export function discoveryRoot(path: '/api' | '/apis', accept: string | undefined, serverAddress: string, extra: readonly ResourceInfo[] = []): ApiResponse {
   if (wantsAggregatedDiscovery(accept)) {
-    return { status: 200, contentType: aggregatedDiscoveryMediaType, body: aggregatedDiscovery(path === '/api' ? 'core' : 'groups') };
+    return { status: 200, contentType: aggregatedDiscoveryMediaType, body: aggregatedDiscovery(path === '/api' ? 'core' : 'groups', extra) };
   }
-  return jsonResponse(200, path === '/api' ? apiVersions(serverAddress) : apiGroupList());
+  return jsonResponse(200, path === '/api' ? apiVersions(serverAddress) : apiGroupList(extra));
 }
 
-export function groupDocument(group: string): ApiResponse {
-  const versions = servedGroupVersions().filter((gv) => gv.group === group).map((gv) => ({ groupVersion: `${group}/${gv.version}`, version: gv.version }));
+export function groupDocument(group: string, extra: readonly ResourceInfo[] = []): ApiResponse {
+  const versions = servedGroupVersions(extra).filter((gv) => gv.group === group).map((gv) => ({ groupVersion: `${group}/${gv.version}`, version: gv.version }));
   if (versions.length === 0) return statusResponse(notFound({ group: '', resource: '' }, ''));
   return jsonResponse(200, { kind: 'APIGroup', apiVersion: 'v1', name: group, versions, preferredVersion: versions[0] });
 }
 
-export function groupVersionDocument(group: string, version: string): ApiResponse {
-  const doc = apiResourceList(group, version);
+export function groupVersionDocument(group: string, version: string, extra: readonly ResourceInfo[] = []): ApiResponse {
+  const doc = apiResourceList(group, version, extra);
   return doc === undefined ? statusResponse(notFound({ group: '', resource: '' }, '')) : jsonResponse(200, doc);
 }
 

@@ -24,6 +24,8 @@ export interface RegistryDeps {
   /** A free Service ClusterIP. */
   readonly allocateClusterIp: () => Promise<string>;
   readonly admission?: AdmissionConfig;
+  /** Kind work that needs more than the object (CRDs' status, custom resources' schemas): after defaulting, before validation. */
+  readonly prepare?: (info: ResourceInfo, obj: JsonObject, old: JsonObject | undefined) => Promise<Outcome<JsonObject>>;
 }
 
 export interface WriteOptions {
@@ -92,6 +94,11 @@ export class Registry {
       ...(clusterIP === undefined ? {} : { clusterIP }),
     });
     if (info.kind === 'Job') obj = generateJobSelector(obj, uid);
+    if (this.d.prepare !== undefined) {
+      const prepared = await this.d.prepare(info, obj, undefined);
+      if (!prepared.ok) return prepared;
+      obj = prepared.value;
+    }
     if (nameOf(obj) === '') return failOf(invalidStatus(obj, [{ type: 'FieldValueRequired', field: 'metadata.name', message: 'name or generateName is required' }]));
     const causes = validateCreate(obj);
     if (causes.length > 0) return failOf(invalidStatus(obj, causes));
@@ -127,6 +134,11 @@ export class Registry {
     const name = nameOf(current.object);
     if (!resourceVersionMatches(input, current.object)) return failOf(conflict(groupResource(info), name));
     let obj = prepareForUpdate(applyDefaults(input), current.object, info, target, String(current.modRevision));
+    if (this.d.prepare !== undefined) {
+      const prepared = await this.d.prepare(info, obj, current.object);
+      if (!prepared.ok) return prepared;
+      obj = prepared.value;
+    }
     const causes = validateUpdate(obj, current.object);
     if (causes.length > 0) return failOf(invalidStatus(obj, causes));
     if (opts.apply !== true) obj = recordUpdate(current.object, obj, opts.manager, joinApiVersion(info.group, info.version), this.nowIso(), opts.subresource);

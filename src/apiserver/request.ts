@@ -5,7 +5,7 @@
 import {
   asRecord, asString, badRequest, decodeBody, isRecord, joinApiVersion, type JsonObject, matchesFields,
   matchesLabels, parseFieldSelector, parseLabelSelector, type ResourceInfo, type Status, strictDecodingError,
-  unknownFields, unsupportedMediaType,
+  prunedFields, unknownFields, unsupportedMediaType,
 } from '../api/index.js';
 import type { ApiResponse } from '../client/api-transport.js';
 import { decodeProtobufObject, protobufMediaType } from './protobuf.js';
@@ -110,13 +110,14 @@ export function checkTypeAndIdentity(info: ResourceInfo, obj: JsonObject, url: {
   return okOf({ ...obj, apiVersion: expectApiVersion, kind: expectKind, metadata: filledMeta });
 }
 
-export function strictCheck(query: Readonly<Record<string, string>>, obj: JsonObject): Outcome<true> {
+export function strictCheck(query: Readonly<Record<string, string>>, obj: JsonObject, info?: ResourceInfo): Outcome<true> {
   const mode = query['fieldValidation'];
   if (mode !== undefined && mode !== '' && mode !== 'Strict' && mode !== 'Warn' && mode !== 'Ignore') {
     return failOf(badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`));
   }
   if (mode !== 'Strict') return okOf(true);
-  const unknown = unknownFields(obj);
+  // A custom resource's fields are its CRD schema's: unknown ones are those pruning would drop.
+  const unknown = info?.custom === undefined ? unknownFields(obj) : prunedFields(info.custom.schema, obj);
   return unknown.length === 0 ? okOf(true) : failOf(strictDecodingError(unknown));
 }
 

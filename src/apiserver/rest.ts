@@ -4,10 +4,10 @@
  * table; a new subresource is a row here.
  */
 import {
-  applyJsonPatch, applyMergePatch, applyScale, applyStrategicMergePatch, asRecord, asString, badRequest, conflict,
+  applyJsonPatch, applyMergePatch, applyScaleFor, applyStrategicMergePatch, asRecord, asString, badRequest, conflict,
   deepClone, findSubresource, invalid, isRecord, joinApiVersion, type JsonObject, listOf,
-  methodNotAllowed, type PatchResult, patchTypeFor, scaleOf, serverSideApply, serviceUnavailable, type Status,
-  statusFailure, toTable, type UpdateTarget, unsupportedMediaType, wantsTable, parseIncludeObject, expired,
+  methodNotAllowed, type PatchResult, patchTypeFor, scaleFor, serverSideApply, serviceUnavailable, type Status,
+  type ResourceInfo, statusFailure, tableFor, type UpdateTarget, unsupportedMediaType, wantsTable, parseIncludeObject, expired,
 } from '../api/index.js';
 import type { ApiMethod, ApiResponse } from '../client/api-transport.js';
 import { maxListLimit } from './limits.js';
@@ -60,7 +60,7 @@ export function render(c: RestCall, objects: JsonObject[], single: boolean, reso
   if (wantsTable(c.headers['accept'])) {
     const includeObject = parseIncludeObject(c.query['includeObject']);
     if (includeObject === undefined) return failOf(badRequest(`includeObject: Unsupported value: "${c.query['includeObject'] ?? ''}"`));
-    const table = toTable(info.kind, objects, { nowMs: c.nowMs, resourceVersion, includeObject });
+    const table = tableFor(info, objects, { nowMs: c.nowMs, resourceVersion, includeObject });
     if (continueToken !== undefined) (table['metadata'] as JsonObject)['continue'] = continueToken;
     return okOf(table);
   }
@@ -127,7 +127,7 @@ const createObject: Handler = async (r, c) => {
   if (!body.ok) return statusResponse(body.status);
   const typed = checkTypeAndIdentity(info, body.value, { ...(c.route.namespace ? { namespace: c.route.namespace } : {}) });
   if (!typed.ok) return statusResponse(typed.status);
-  const strict = strictCheck(c.query, typed.value);
+  const strict = strictCheck(c.query, typed.value, info);
   if (!strict.ok) return statusResponse(strict.status);
   const opts = writeOptions(c);
   if (!opts.ok) return statusResponse(opts.status);
@@ -141,7 +141,7 @@ const putObject = (target: UpdateTarget): Handler => async (r, c) => {
   if (!body.ok) return statusResponse(body.status);
   const typed = checkTypeAndIdentity(info, body.value, { name: c.route.name!, ...(c.route.namespace ? { namespace: c.route.namespace } : {}) });
   if (!typed.ok) return statusResponse(typed.status);
-  const strict = strictCheck(c.query, typed.value);
+  const strict = strictCheck(c.query, typed.value, info);
   if (!strict.ok) return statusResponse(strict.status);
   const opts = writeOptions(c, target === 'main' ? undefined : target);
   if (!opts.ok) return statusResponse(opts.status);
@@ -166,6 +166,10 @@ const patchObject = (target: UpdateTarget): Handler => async (r, c) => {
       'application/strategic-merge-patch+json', 'application/apply-patch+yaml']));
   }
   if (type === 'apply') return applyObject(r, c, target);
+  // Custom resources have no patch strategies: upstream refuses strategic merge for them.
+  if (type === 'strategic' && c.route.info.custom !== undefined) {
+    return statusResponse(unsupportedMediaType(c.headers['content-type'] ?? '', ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml']));
+  }
   const patch = decodeAnyBody(c.body, c.headers['content-type']);
   if (!patch.ok) return statusResponse(patch.status);
   if (patch.value === undefined) return statusResponse(badRequest('the patch body is empty'));
@@ -178,7 +182,7 @@ const patchObject = (target: UpdateTarget): Handler => async (r, c) => {
     if (!patched.ok) return patched;
     const typed = checkTypeAndIdentity(info, patched.value, url);
     if (!typed.ok) return typed;
-    const strict = strictCheck(c.query, strictSubject(type, typed.value, patch.value));
+    const strict = strictCheck(c.query, strictSubject(type, typed.value, patch.value), info);
     return strict.ok ? typed : strict;
   });
   return respond(out, 200, (v) => v);
@@ -186,7 +190,7 @@ const patchObject = (target: UpdateTarget): Handler => async (r, c) => {
 
 /**
  * What Strict field validation looks at: for merge and strategic patches the fields the patch sets
- * (so fields stored earlier without Strict do not fail later patches; `$` directives are not fields),
+ * (so fields stored earlier without Strict do not fail later patches; `$` directives and deletions are not fields),
  * for JSON patches the result.
  */
 function strictSubject(type: 'json' | 'merge' | 'strategic', result: JsonObject, patch: unknown): JsonObject {
@@ -194,7 +198,8 @@ function strictSubject(type: 'json' | 'merge' | 'strategic', result: JsonObject,
   const withoutDirectives = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(withoutDirectives);
     if (!isRecord(v)) return v;
-    return Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith('$')).map(([k, x]) => [k, withoutDirectives(x)]));
+    // A null deletes the field: it sets nothing, so it is not an unknown field.
+    return Object.fromEntries(Object.entries(v).filter(([k, x]) => !k.startsWith('$') && x !== null).map(([k, x]) => [k, withoutDirectives(x)]));
   };
   return { ...(withoutDirectives(patch) as JsonObject), apiVersion: result['apiVersion'], kind: result['kind'] };
 }
@@ -210,7 +215,7 @@ async function applyObject(r: Registry, c: RestCall, target: UpdateTarget): Prom
   if (body.value['apiVersion'] === undefined || body.value['kind'] === undefined) return statusResponse(badRequest('apiVersion and kind must be set in an apply configuration'));
   const typed = checkTypeAndIdentity(info, body.value, { name: c.route.name!, ...(c.route.namespace ? { namespace: c.route.namespace } : {}) });
   if (!typed.ok) return statusResponse(typed.status);
-  const strict = strictCheck(c.query, typed.value);
+  const strict = strictCheck(c.query, typed.value, info);
   if (!strict.ok) return statusResponse(strict.status);
   const opts = writeOptions(c, target === 'main' ? undefined : target, true);
   if (!opts.ok) return statusResponse(opts.status);
@@ -275,11 +280,11 @@ const deleteCollection: Handler = async (r, c) => {
 
 const getScale: Handler = async (r, c) => {
   const got = await r.get(c.route.info, c.route.namespace, c.route.name!);
-  return respond(got, 200, (v) => scaleOf(v.object));
+  return respond(got, 200, (v) => scaleFor(c.route.info, v.object));
 };
 
-function scaleInto(cur: Stored, scale: unknown): Outcome<JsonObject> {
-  const applied = applyScale(cur.object, scale);
+function scaleInto(info: ResourceInfo, cur: Stored, scale: unknown): Outcome<JsonObject> {
+  const applied = applyScaleFor(info, cur.object, scale);
   if (!applied.ok) {
     const name = asString(asRecord(cur.object['metadata'])?.['name']) ?? '';
     return failOf(invalid('autoscaling', 'Scale', name, [{ type: 'FieldValueInvalid', field: applied.field, message: applied.message }]));
@@ -296,22 +301,24 @@ const putScale: Handler = async (r, c) => {
   if (!typed.ok) return statusResponse(typed.status);
   const opts = writeOptions(c, 'scale');
   if (!opts.ok) return statusResponse(opts.status);
-  const out = await r.guaranteedUpdate(c.route.info, c.route.namespace, c.route.name!, 'main', opts.value, (cur) => scaleInto(cur, typed.value));
-  return respond(out, 200, scaleOf);
+  const out = await r.guaranteedUpdate(c.route.info, c.route.namespace, c.route.name!, 'main', opts.value, (cur) => scaleInto(c.route.info, cur, typed.value));
+  return respond(out, 200, (o) => scaleFor(c.route.info, o));
 };
 
 const patchScale: Handler = async (r, c) => {
   const type = patchTypeFor(c.headers['content-type']);
-  if (type === undefined || type === 'apply') return statusResponse(unsupportedMediaType(c.headers['content-type'] ?? '', ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json']));
+  if (type === undefined || type === 'apply' || (type === 'strategic' && c.route.info.custom !== undefined)) {
+    return statusResponse(unsupportedMediaType(c.headers['content-type'] ?? '', ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json']));
+  }
   const patch = decodeAnyBody(c.body, c.headers['content-type']);
   if (!patch.ok) return statusResponse(patch.status);
   const opts = writeOptions(c, 'scale');
   if (!opts.ok) return statusResponse(opts.status);
   const out = await r.guaranteedUpdate(c.route.info, c.route.namespace, c.route.name!, 'main', opts.value, (cur) => {
-    const patched = applyPatchDoc(type, scaleOf(cur.object), patch.value);
-    return patched.ok ? scaleInto(cur, patched.value) : patched;
+    const patched = applyPatchDoc(type, scaleFor(c.route.info, cur.object), patch.value);
+    return patched.ok ? scaleInto(c.route.info, cur, patched.value) : patched;
   });
-  return respond(out, 200, scaleOf);
+  return respond(out, 200, (o) => scaleFor(c.route.info, o));
 };
 
 /** pods/binding: the scheduler's write; spec.nodeName is otherwise immutable, so this bypasses validation. */

@@ -24,7 +24,10 @@ const namespaceSubresources = new Set(['status', 'finalize']);
 /** Longest accepted path, in segments: /apis/g/v/namespaces/ns/resource/name/sub. */
 const maxSegments = 8;
 
-export function parseRoute(path: string): Route {
+/** Finds a served resource: the built-in table, or a core's built-ins plus its custom resources. */
+export type ResourceLookup = (group: string, version: string, resource: string) => ResourceInfo | undefined;
+
+export function parseRoute(path: string, lookup: ResourceLookup = lookupResource): Route {
   const segments = path.split('/').filter((s) => s !== '');
   if (segments[0] !== 'api' && segments[0] !== 'apis') return { kind: 'other', path };
   if (segments.length > maxSegments) return { kind: 'notFound' };
@@ -44,16 +47,16 @@ export function parseRoute(path: string): Route {
   }
   if (version === undefined) return { kind: 'other', path };
   if (rest.length === 0) return { kind: 'groupVersion', group, version };
-  return resourceRoute(group, version, rest);
+  return resourceRoute(group, version, rest, lookup);
 }
 
-function resourceRoute(group: string, version: string, rest: string[]): Route {
+function resourceRoute(group: string, version: string, rest: string[], lookup: ResourceLookup): Route {
   let namespace: string | undefined;
   if (rest[0] === 'namespaces' && rest.length >= 3 && !namespaceSubresources.has(rest[2]!)) {
     namespace = rest[1]!;
     rest = rest.slice(2);
   }
-  const info = lookupResource(group, version, rest[0]!);
+  const info = lookup(group, version, rest[0]!);
   if (info === undefined || rest.length > 3) return { kind: 'notFound' };
   if (info.namespaced !== (namespace !== undefined) && rest.length > 1) {
     // A named object of a namespaced resource needs its namespace; a cluster-scoped one must not have one.

@@ -6,7 +6,7 @@
  */
 import { Observable, type Subscriber } from 'rxjs';
 import {
-  asRecord, badRequest, bookmarkObject, expired, type JsonObject, parseIncludeObject, toTable, wantsTable, type IncludeObject,
+  asRecord, badRequest, bookmarkObject, expired, type JsonObject, parseIncludeObject, tableFor, wantsTable, type IncludeObject,
 } from '../api/index.js';
 import type { ApiWatchEvent, ApiWatchResult } from '../client/api-transport.js';
 import type { KvClient } from '../client/kv.js';
@@ -101,7 +101,7 @@ function runWatch(deps: WatchDeps, c: RestCall, p: WatchParams, initial: JsonObj
   let viaCache = false;
   const emit = (type: ApiWatchEvent['type'], object: JsonObject, rv: number, line?: string): void => {
     if (p.table !== undefined && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')) {
-      sub.next({ type, object: toTable(info.kind, [object], { nowMs: c.nowMs, resourceVersion: String(rv), includeObject: p.table }) });
+      sub.next({ type, object: tableFor(info, [object], { nowMs: c.nowMs, resourceVersion: String(rv), includeObject: p.table }) });
     } else if (line !== undefined) {
       sub.next({ type, object, [encodedLine]: line } as EncodedWatchEvent);
     } else {

@@ -161,7 +161,7 @@ test('classic discovery documents', (t) => {
   const groups = apiGroupList()['groups'] as JsonObject[];
   t.deepEqual(groups.map((g) => g['name']), ['apiregistration.k8s.io', 'apps', 'events.k8s.io',
     'authentication.k8s.io', 'authorization.k8s.io', 'batch', 'certificates.k8s.io', 'networking.k8s.io', 'coordination.k8s.io', 'discovery.k8s.io',
-    'policy', 'rbac.authorization.k8s.io', 'storage.k8s.io', 'admissionregistration.k8s.io', 'scheduling.k8s.io', 'node.k8s.io',
+    'policy', 'rbac.authorization.k8s.io', 'storage.k8s.io', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'scheduling.k8s.io', 'node.k8s.io',
     'flowcontrol.apiserver.k8s.io', 'autoscaling', 'metrics.k8s.io']);
   t.deepEqual(groups[1], { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } });
   const core = apiResourceList('', 'v1');
