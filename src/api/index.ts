@@ -25,3 +25,4 @@ export * from './tables.js';
 export * from './manifest.js';
 export * from './subresources.js';
 export * from './token-request.js';
+export * from './quota.js';

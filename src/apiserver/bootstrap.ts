@@ -1,7 +1,7 @@
 /**
- * What kube-apiserver writes at first start: the system namespaces, the `kubernetes` Service in
- * `default`, and the default RBAC policy. Idempotent and safe to run from several apiservers at
- * once (AlreadyExists is success).
+ * What kube-apiserver writes at first start: the system namespaces (each with its `default`
+ * ServiceAccount), the `kubernetes` Service in `default`, and the default RBAC policy.
+ * Idempotent and safe to run from several apiservers at once (AlreadyExists is success).
  */
 import type { JsonObject } from '../api/index.js';
 import { lookupResource } from '../api/index.js';
@@ -25,6 +25,11 @@ async function ensure(registry: Registry, group: string, resource: string, names
 
 export async function bootstrapCluster(registry: Registry, o: BootstrapOptions): Promise<void> {
   for (const name of systemNamespaces) await ensure(registry, '', 'namespaces', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  // The serviceaccount controller makes these too, but only once a controller-manager leads: written
+  // here, the system namespaces accept pods (ServiceAccount admission) from the apiserver's first moment.
+  for (const namespace of systemNamespaces) {
+    await ensure(registry, '', 'serviceaccounts', namespace, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+  }
   await ensure(registry, '', 'services', 'default', {
     apiVersion: 'v1', kind: 'Service',
     metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
