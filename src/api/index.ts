@@ -27,3 +27,4 @@ export * from './subresources.js';
 export * from './token-request.js';
 export * from './structural.js';
 export * from './crd.js';
+export * from './quota.js';

@@ -1,7 +1,7 @@
 /**
- * What kube-apiserver writes at first start: the system namespaces, the `kubernetes` Service in
- * `default`, and the default RBAC policy. Idempotent and safe to run from several apiservers at
- * once (AlreadyExists is success).
+ * What kube-apiserver writes at first start: the system namespaces (each with its `default`
+ * ServiceAccount), the `kubernetes` Service in `default`, and the default RBAC policy.
+ * Idempotent and safe to run from several apiservers at once (AlreadyExists is success).
  */
 import type { JsonObject } from '../api/index.js';
 import { lookupResource } from '../api/index.js';
@@ -28,6 +28,10 @@ export async function bootstrapCluster(registry: Registry, o: BootstrapOptions):
   // instead of ~30 round trips one after another. Namespaces go first: the Service lives in one.
   await Promise.all(systemNamespaces.map((name) => ensure(registry, '', 'namespaces', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })));
   await Promise.all([
+    // The serviceaccount controller makes these too, but only once a controller-manager leads: written
+    // here, the system namespaces accept pods (ServiceAccount admission) from the apiserver's first moment.
+    ...systemNamespaces.map((namespace) =>
+      ensure(registry, '', 'serviceaccounts', namespace, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } })),
     ensure(registry, '', 'services', 'default', {
       apiVersion: 'v1', kind: 'Service',
       metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },

@@ -43,7 +43,7 @@ import { answerReview, isReviewKind } from './access-review.js';
 import { answerComputed, isComputedKind } from './computed-kinds.js';
 import { ClusterIpAllocator } from './cluster-ip.js';
 import type { TokenIssuerConfig } from './token-request.js';
-import type { AdmissionConfig } from './admission.js';
+import { defaultAdmissionConfig, type AdmissionConfig } from './admission.js';
 import { AuditLog, auditedVerbs } from './audit.js';
 import { CustomResources } from './custom-resources.js';
 
@@ -69,8 +69,8 @@ export interface ApiServerCoreOptions {
   readonly watchCacheCapacity?: number;
   /** Serves pods/log once kubelets exist; absent: pods/log answers 503 "logs not available yet". */
   readonly podLogs?: PodLogSource;
-  /** Admission plugin settings (default: upstream's). */
-  readonly admission?: AdmissionConfig;
+  /** Admission plugin settings (each absent one: upstream's). */
+  readonly admission?: Partial<AdmissionConfig>;
   /** Issues serviceaccounts/token (TokenRequest); absent: that subresource answers 404. */
   readonly tokenIssuer?: TokenIssuerConfig;
   /** Store members reported by componentstatuses (etcd-0..n-1; default 3, DESIGN's masters). */
@@ -119,7 +119,7 @@ export class ApiServerCore implements ApiTransport {
       nameSuffix: () => Array.from({ length: 5 }, () => nameSuffixAlphabet[this.randomInt(nameSuffixAlphabet.length)]).join(''),
       allocateClusterIp: () => allocator.allocate(),
       prepare: (info, obj, old) => this.customResources.prepare(info, obj, old),
-      ...(o.admission ? { admission: o.admission } : {}),
+      admission: { ...defaultAdmissionConfig, ...o.admission },
     });
   }
 

@@ -11,7 +11,7 @@ import {
   resourceVersionMatches, shouldRemoveAfterUpdate, type UpdateTarget, validateCreate, validateUpdate,
 } from '../api/index.js';
 import type { Clock } from '../primitives/clock.js';
-import { admit, defaultAdmissionConfig, type AdmissionConfig } from './admission.js';
+import { admit, defaultAdmissionConfig, validateAdmission, type AdmissionConfig } from './admission.js';
 import { maxGenerateNameAttempts, maxUpdateRetries } from './limits.js';
 import { failOf, groupResource, type ObjectStorage, okOf, type Outcome, type Stored } from './storage.js';
 
@@ -54,6 +54,16 @@ export class Registry {
     return this.d.storage;
   }
 
+  /** Five random characters (generateName's alphabet), for names admission plugins make up. */
+  randomSuffix(): string {
+    return this.d.nameSuffix();
+  }
+
+  /** Waits on the injected clock (admission's lookups of an object about to appear). */
+  sleep(delayMs: number): Promise<void> {
+    return new Promise((resolve) => { this.d.clock.setTimer(delayMs, resolve); });
+  }
+
   nowIso(): string {
     return formatRfc3339(this.d.clock.wallNow());
   }
@@ -79,6 +89,8 @@ export class Registry {
       const prepared = await this.prepareCreate(info, body, opts);
       if (!prepared.ok) return prepared;
       const obj = prepared.value;
+      const validated = await validateAdmission({ info, namespace, object: obj, input, dryRun: opts.dryRun }, this, this.d.admission ?? defaultAdmissionConfig);
+      if (!validated.ok) return validated;
       if (opts.dryRun) return okOf(obj);
       const name = nameOf(obj);
       const created = await this.d.storage.create(info, this.d.storage.key(info, namespace, name), obj, name);

@@ -15,6 +15,7 @@ import { jobController } from './job.js';
 import { namespaceController } from './namespace.js';
 import { kubernetesNodeLifecycle, nodeLifecycleController, taintEvictionController, type NodeLifecycleConfig } from './nodelifecycle.js';
 import { replicaSetController } from './replicaset.js';
+import { resourceQuotaController } from './resourcequota.js';
 import { serviceAccountController } from './serviceaccount.js';
 import { statefulSetController } from './statefulset.js';
 
@@ -33,6 +34,7 @@ export * from './cron.js';
 export * from './cronjob.js';
 export * from './disruption.js';
 export * from './hpa.js';
+export * from './resourcequota.js';
 
 export interface BuiltInOptions {
   /** The timing profile's node grace period etc. (DESIGN §4). */
@@ -49,6 +51,7 @@ export function builtInControllers(options: BuiltInOptions = {}): ControllerRegi
     .register(endpointSliceController)
     .register(namespaceController)
     .register(serviceAccountController)
+    .register(resourceQuotaController)
     .register(garbageCollectorController)
     .register(jobController)
     .register(nodeLifecycleController(options.nodeLifecycle ?? kubernetesNodeLifecycle))

@@ -40,6 +40,12 @@ export class ServerSide {
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
     }
+    // What the serviceaccount controller would do (no controller-manager here): ServiceAccount admission needs it.
+    try {
+      await this.client.create({ apiVersion: 'v1', kind: 'ServiceAccount' }, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name } });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
     this.namespaces.add(name);
   }
 

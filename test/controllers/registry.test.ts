@@ -4,7 +4,7 @@ import { builtInControllers, ControllerRegistry, replicaSetController, type Cont
 test('the built-in registry names every controller once; definitions watch their primary kind', (t) => {
   const reg = builtInControllers();
   t.deepEqual(reg.names(), [
-    'deployment', 'replicaset', 'endpoints', 'endpointslice', 'namespace', 'serviceaccount', 'garbage-collector', 'job',
+    'deployment', 'replicaset', 'endpoints', 'endpointslice', 'namespace', 'serviceaccount', 'resourcequota', 'garbage-collector', 'job',
     'node-lifecycle', 'taint-eviction-controller', 'statefulset', 'daemonset', 'cronjob', 'disruption', 'horizontalpodautoscaling',
   ]);
   t.throws(() => reg.register(replicaSetController), { message: /already registered/ });

@@ -29,6 +29,10 @@ export const kinds = {
   deployment: { apiVersion: 'apps/v1', kind: 'Deployment' },
   endpointSlice: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
   lease: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' },
+  resourceQuota: { apiVersion: 'v1', kind: 'ResourceQuota' },
+  configMap: { apiVersion: 'v1', kind: 'ConfigMap' },
+  secret: { apiVersion: 'v1', kind: 'Secret' },
+  persistentVolumeClaim: { apiVersion: 'v1', kind: 'PersistentVolumeClaim' },
 } as const satisfies Record<string, KindRef>;
 
 /** "apps/v1/ReplicaSet": how caches are looked up. */
