@@ -66,8 +66,15 @@ function encode(apiVersion: string, kind: string, json: JsonObject): Uint8Array 
   return envelope(apiVersion, kind, type.encode(type.fromObject(protoObject(type, json))).finish());
 }
 
+/**
+ * Served as JSON only: kubectl 1.32 (where tools/k8s-protos.mjs finds the descriptors) has none for
+ * apiextensions.k8s.io, and its clients send CRDs as JSON; a protobuf CRD body is 415 like any unknown kind.
+ */
+const jsonOnlyKinds: ReadonlySet<string> = new Set(['apiextensions.k8s.io/v1 CustomResourceDefinition']);
+
 test('every served kind and every kind served soon has a schema and a sample', (t) => {
-  const kinds = [...resources.map((r) => `${joinApiVersion(r.group, r.version)} ${r.kind}`), ...kindsServedSoon];
+  const kinds = [...resources.map((r) => `${joinApiVersion(r.group, r.version)} ${r.kind}`), ...kindsServedSoon].filter((k) => !jsonOnlyKinds.has(k));
+  for (const k of jsonOnlyKinds) t.is(protobufTypeOf(...(k.split(' ') as [string, string])), undefined, `${k} has no protobuf schema (415)`);
   for (const k of kinds) {
     const [apiVersion, kind] = k.split(' ') as [string, string];
     t.truthy(protobufTypeOf(apiVersion, kind), `schema for ${k}`);
