@@ -5,6 +5,8 @@
  * @daily / @midnight / @hourly macros. Day-of-month and day-of-week are ORed when both are
  * restricted, ANDed when either starts with `*` (robfig's star bit). Times are UTC minutes.
  */
+import { civilFromDays, daysFromCivil } from '../api/time.js';
+
 const months = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 const days = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 
@@ -70,27 +72,11 @@ const dayMs = 86_400_000;
 const minuteMs = 60_000;
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-function daysFromCivil(y: number, m: number, d: number): number {
-  const yy = m <= 2 ? y - 1 : y;
-  const era = Math.floor(yy / 400);
-  const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
 function civil(ms: number): Civil {
   const days = Math.floor(ms / dayMs);
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const mo = mp + (mp < 10 ? 3 : -9);
+  const { y, m: mo, d } = civilFromDays(days);
   const rem = ms - days * dayMs;
-  return { y: yoe + era * 400 + (mo <= 2 ? 1 : 0), mo, d, h: Math.floor(rem / 3_600_000), mi: Math.floor(rem / minuteMs) % 60, dow: (((days + 4) % 7) + 7) % 7 };
+  return { y, mo, d, h: Math.floor(rem / 3_600_000), mi: Math.floor(rem / minuteMs) % 60, dow: (((days + 4) % 7) + 7) % 7 };
 }
 
 const utc = (y: number, mo: number, d: number, h = 0): number => {
