@@ -6,6 +6,7 @@
  */
 import type { CustomResourceInfo, PrinterColumn, ResourceInfo, ScalePaths, SubresourceInfo, Verb } from './resources.js';
 import type { FieldCause } from './status.js';
+import { FieldErrors, show } from './field-errors.js';
 import { schemaProblems, type StructuralSchema } from './structural.js';
 import { isDns1123Subdomain } from './names.js';
 import { asArray, asRecord, asString, isRecord, type JsonObject } from './types.js';
@@ -26,20 +27,6 @@ function dns1035Problems(v: string): string[] {
   return out;
 }
 
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'null' : JSON.stringify(v));
-
-class Causes {
-  readonly list: FieldCause[] = [];
-  required(field: string, detail = ''): void {
-    this.list.push({ type: 'FieldValueRequired', field, message: detail === '' ? 'Required value' : `Required value: ${detail}` });
-  }
-  invalid(field: string, value: unknown, detail: string): void {
-    this.list.push({ type: 'FieldValueInvalid', field, message: `Invalid value: ${show(value)}: ${detail}` });
-  }
-  notSupported(field: string, value: unknown, supported: readonly string[]): void {
-    this.list.push({ type: 'FieldValueNotSupported', field, message: `Unsupported value: ${show(value)}: supported values: ${supported.map(show).join(', ')}` });
-  }
-}
 
 export interface CrdNames {
   readonly plural: string;
@@ -68,7 +55,7 @@ const columnTypes = ['integer', 'number', 'string', 'boolean', 'date'];
 
 /** The CRD's own validation (create and update). */
 export function validateCrd(crd: JsonObject): FieldCause[] {
-  const e = new Causes();
+  const e = new FieldErrors();
   const spec = asRecord(crd['spec']);
   if (spec === undefined) {
     e.required('spec');
@@ -93,7 +80,7 @@ export function validateCrd(crd: JsonObject): FieldCause[] {
 
 /** What an update of a CRD may not change: its group and scope (the stored objects' keys and shape). */
 export function validateCrdUpdate(crd: JsonObject, old: JsonObject): FieldCause[] {
-  const e = new Causes();
+  const e = new FieldErrors();
   const spec = asRecord(crd['spec']) ?? {};
   const oldSpec = asRecord(old['spec']) ?? {};
   if (oldSpec['group'] !== spec['group']) e.invalid('spec.group', spec['group'], 'field is immutable');
@@ -101,7 +88,7 @@ export function validateCrdUpdate(crd: JsonObject, old: JsonObject): FieldCause[
   return e.list;
 }
 
-function validateNames(n: CrdNames, e: Causes): void {
+function validateNames(n: CrdNames, e: FieldErrors): void {
   const f = 'spec.names';
   if (n.plural === '') e.required(`${f}.plural`);
   else for (const p of dns1035Problems(n.plural)) e.invalid(`${f}.plural`, n.plural, p);
@@ -115,7 +102,7 @@ function validateNames(n: CrdNames, e: Causes): void {
   });
 }
 
-function validateVersions(spec: JsonObject, e: Causes): void {
+function validateVersions(spec: JsonObject, e: FieldErrors): void {
   const versions = asArray(spec['versions']);
   if (versions.length === 0) {
     e.required('spec.versions', 'must have exactly one version marked as storage version');
