@@ -7,7 +7,7 @@
  */
 import {
   asRecord, formatResourceList, isRecord, type JsonObject, type KubeObject, objectUsage, type Quantity, quotaResourceMatches,
-  graceRemainingSeconds, deepEqual,
+  graceRemainingSeconds, deepEqual, lookupKind,
 } from '../api/index.js';
 import {
   ignoreEvent, kinds, noActions, sequential, statusUpdate, steps,
@@ -17,21 +17,15 @@ import {
 /** Upstream's --resource-quota-sync-period: a full recount even without events. */
 export const quotaResyncMs = 5 * 60_000;
 
-/** The kinds whose usage the controller recounts, with their API group and resource. */
+/** The kinds whose usage the controller recounts; group and resource come from the API's resource table. */
 const tracked: ReadonlyArray<{ readonly kind: KindRef; readonly group: string; readonly resource: string }> = [
-  { kind: kinds.pod, group: '', resource: 'pods' },
-  { kind: kinds.service, group: '', resource: 'services' },
-  { kind: kinds.configMap, group: '', resource: 'configmaps' },
-  { kind: kinds.secret, group: '', resource: 'secrets' },
-  { kind: kinds.persistentVolumeClaim, group: '', resource: 'persistentvolumeclaims' },
-  { kind: kinds.resourceQuota, group: '', resource: 'resourcequotas' },
-  { kind: kinds.deployment, group: 'apps', resource: 'deployments' },
-  { kind: kinds.replicaSet, group: 'apps', resource: 'replicasets' },
-  { kind: kinds.statefulSet, group: 'apps', resource: 'statefulsets' },
-  { kind: kinds.daemonSet, group: 'apps', resource: 'daemonsets' },
-  { kind: kinds.job, group: 'batch', resource: 'jobs' },
-  { kind: kinds.cronJob, group: 'batch', resource: 'cronjobs' },
-];
+  kinds.pod, kinds.service, kinds.configMap, kinds.secret, kinds.persistentVolumeClaim, kinds.resourceQuota,
+  kinds.deployment, kinds.replicaSet, kinds.statefulSet, kinds.daemonSet, kinds.job, kinds.cronJob,
+].map((kind) => {
+  const info = lookupKind(kind.apiVersion, kind.kind);
+  if (info === undefined) throw new Error(`resourcequota: ${kind.apiVersion} ${kind.kind} is not a served kind`);
+  return { kind, group: info.group, resource: info.resource };
+});
 
 /** A pod whose graceful deletion has run out no longer counts (upstream QuotaV1Pod). */
 function counted(obj: KubeObject, nowMs: number): boolean {
