@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import { ActorApiTransport } from '../../src/apiserver/actor-transport.js';
+import { ActorApiTransport, whenApiserverReady } from '../../src/apiserver/actor-transport.js';
 import { contextPort } from '../../src/client/actor-port.js';
 import { ActiveIntervalLog } from '../../src/client/active-intervals.js';
 import { KubeClient } from '../../src/client/client.js';
@@ -11,15 +11,11 @@ import {
 import { defineActor, type ActorBehaviour, type ActorContext, type Incoming } from '../../src/runtime/actor.js';
 import type { InboxMessage } from '../../src/runtime/client-actor.js';
 import { profile } from '../../src/runtime/profiles.js';
-import { sleep } from '../../src/primitives/clock.js';
+import { rateLimitedWarn } from '../../src/runtime/rate-limited-log.js';
 import { ControllerManager } from './manager.js';
 
 /** kube-controller-manager's user agent; with the instance it names the writer in the apiserver's records. */
 const userAgent = 'kube-controller-manager/v1.32.0 (pocketkube)';
-/** Errors logged per minute at most (a partition makes every informer and reconcile fail at once). */
-const maxErrorLogsPerMinute = 60;
-/** How often a starting instance asks for `/readyz` until an apiserver answers 200 (one actor message each). */
-const apiserverReadyPollMs = 50;
 
 export const controllerManagerActor = defineActor<ControllerManagerMessage, ControllerManagerConfig>({
   kind: 'controller-manager',
@@ -36,12 +32,12 @@ class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMess
   private readonly manager: ControllerManager;
   private readonly identity: string;
   private readonly controllers: readonly string[];
-  private errorWindowStartMs = 0;
-  private errorsInWindow = 0;
+  private readonly logError: (error: unknown, where: string) => void;
   private stopped = false;
 
   constructor(private readonly context: ActorContext, config: ControllerManagerConfig) {
     this.identity = context.self;
+    this.logError = rateLimitedWarn(context.log, context.clock);
     const timing = profile(config.profile ?? 'fast');
     const transport = new ActorApiTransport(contextPort(context, this.incoming), {
       servers: config.apiservers, ...(config.token === undefined ? {} : { token: config.token }),
@@ -70,22 +66,9 @@ class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMess
     void this.startWhenServed(transport);
   }
 
-  /**
-   * Starts the informers and the leader election once an apiserver is ready, as
-   * kube-controller-manager waits for the apiserver's health check before it starts its
-   * controllers: until then every list, watch and Lease attempt would be refused (503) and
-   * backed off, while the refusals cost the starting apiservers and etcd members their CPU.
-   */
+  /** Starts the informers and the leader election once an apiserver is ready (whenApiserverReady says why). */
   private async startWhenServed(transport: ActorApiTransport): Promise<void> {
-    while (!this.stopped) {
-      const ready = await transport.request({ method: 'GET', path: '/readyz', query: {}, headers: {} }).then((r) => r.status === 200, () => false);
-      if (this.stopped) return;
-      if (ready) {
-        this.manager.start();
-        return;
-      }
-      await sleep(this.context.clock, apiserverReadyPollMs);
-    }
+    if (await whenApiserverReady(transport, this.context.clock, () => this.stopped)) this.manager.start();
   }
 
   receive(message: ControllerManagerMessage, incoming: Incoming): void {
@@ -124,15 +107,5 @@ class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMess
       ...(leader === undefined ? {} : { leader }), intervals, droppedIntervals: dropped,
       actions: this.manager.actionCounts(), controllers: this.controllers,
     };
-  }
-
-  private logError(error: unknown, where: string): void {
-    const now = this.context.clock.now();
-    if (now - this.errorWindowStartMs > 60_000) {
-      this.errorWindowStartMs = now;
-      this.errorsInWindow = 0;
-    }
-    if (++this.errorsInWindow > maxErrorLogsPerMinute) return;
-    this.context.log.warn(`${where}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

@@ -24,7 +24,7 @@ import { ActiveIntervalLog, type IntervalRecord } from '../../src/client/active-
 import type { Clock } from '../../src/primitives/clock.js';
 import type { Prng } from '../../src/primitives/prng.js';
 import { executeResult, type ActionOutcome } from './execute.js';
-import { EventRecorder } from './events.js';
+import { EventRecorder } from '../../src/client/events.js';
 
 export interface ElectionConfig extends LeaderElectionTiming {
   readonly lease: { readonly namespace: string; readonly name: string };

@@ -10,6 +10,7 @@
  */
 import { Observable, type Subscription } from 'rxjs';
 import type { Address } from '../primitives/address.js';
+import { sleep, type Clock } from '../primitives/clock.js';
 import { AskRefusedError, AskTimeoutError } from '../primitives/envelope.js';
 import type { ApiRequest, ApiResponse, ApiTransport, ApiWatchEvent, ApiWatchResult } from '../client/api-transport.js';
 import type { ActorPort } from '../client/actor-port.js';
@@ -260,4 +261,23 @@ class WatchStream {
       };
     });
   }
+}
+
+/** How often a starting component asks for `/readyz` (one actor message each). */
+const apiserverReadyPollMs = 50;
+
+/**
+ * Resolves true once an apiserver answers `/readyz` with 200, false if `stopped()` first. Control
+ * plane components wait for this before starting informers and leader election, as upstream's
+ * wait for the apiserver's health: until then every list, watch and Lease attempt would be refused
+ * (503) and backed off, while the refusals cost the starting apiservers and etcd members their CPU.
+ */
+export async function whenApiserverReady(transport: ApiTransport, clock: Clock, stopped: () => boolean): Promise<boolean> {
+  while (!stopped()) {
+    const ready = await transport.request({ method: 'GET', path: '/readyz', query: {}, headers: {} }).then((r) => r.status === 200, () => false);
+    if (stopped()) return false;
+    if (ready) return true;
+    await sleep(clock, apiserverReadyPollMs);
+  }
+  return false;
 }

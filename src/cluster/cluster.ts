@@ -22,6 +22,10 @@ import type { ApiserverConfig, ApiserverReply } from '../apiserver/messages.js';
 import type { AuditEvent } from '../apiserver/audit.js';
 import { wellKnown } from '../apiserver/auth/user.js';
 import type { ControllerManagerConfig, ControllerManagerStatus } from '../controllers/messages.js';
+import { buildProfiles, parseSchedulerConfiguration } from '../scheduler/config.js';
+import { WaitingPods } from '../scheduler/framework.js';
+import type { SchedulerConfig, SchedulerExplain, SchedulerStatus } from '../scheduler/messages.js';
+import { SeededPrng } from '../primitives/prng.js';
 import { ActorApiTransport, type ActorApiTransportOptions } from '../apiserver/actor-transport.js';
 import { builtinRegistry } from '../../actors/registry.js';
 import { sleep } from '../primitives/clock.js';
@@ -58,6 +62,12 @@ export interface ClusterOptions {
   readonly healthIntervalMs?: number;
   /** Run a controller-manager on every master (default true; one is active through its Lease). */
   readonly controllerManager?: boolean;
+  /**
+   * Run a kube-scheduler on every master (default true; one is active through its Lease), with
+   * upstream's default configuration or the KubeSchedulerConfiguration YAML given, checked
+   * before any thread starts (an unknown plugin or bad args is refused, naming them).
+   */
+  readonly scheduler?: boolean | { readonly configYaml?: string };
 }
 
 export const defaultApiserverNetwork = '127.10.0';
@@ -77,6 +87,19 @@ interface Resolved {
   readonly kubeconfigPath: string;
   readonly seed: number;
   readonly controllerManager: boolean;
+  /** Absent: no scheduler. */
+  readonly scheduler: { readonly configYaml?: string } | undefined;
+}
+
+function resolveScheduler(option: ClusterOptions['scheduler']): Resolved['scheduler'] {
+  if (option === false) return undefined;
+  if (option === undefined || option === true || option.configYaml === undefined) return {};
+  const parsed = parseSchedulerConfiguration(option.configYaml);
+  if (!parsed.ok) throw new Error(`scheduler configuration refused: ${parsed.errors.join('; ')}`);
+  // Building the profiles checks plugin names and args against the built-in registry.
+  const built = buildProfiles(parsed.value, { prng: new SeededPrng(1), waitingPods: new WaitingPods() });
+  if (!built.ok) throw new Error(`scheduler configuration refused: ${built.errors.join('; ')}`);
+  return { configYaml: option.configYaml };
 }
 
 function resolve(options: ClusterOptions): Resolved {
@@ -89,6 +112,7 @@ function resolve(options: ClusterOptions): Resolved {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pocketkube-cluster-'));
   return {
     masters, profile: options.profile ?? 'fast', dataDir, ownsDataDir, controllerManager: options.controllerManager ?? true,
+    scheduler: resolveScheduler(options.scheduler),
     frontDoorHost: options.frontDoor?.host ?? '127.0.0.1', frontDoorPort: options.frontDoor?.port ?? 6443,
     network, apiserverPort: options.apiserverPort ?? 6443,
     kubeconfigPath: options.kubeconfigPath ?? join(dataDir, 'kubeconfig'), seed: options.seed ?? 1,
@@ -111,6 +135,7 @@ export class Cluster {
     readonly apiserverUrls: readonly string[],
     private readonly ownsDataDir: boolean,
     private readonly withControllerManager: boolean,
+    private readonly withScheduler: boolean,
     private readonly lock: DataDirLock,
   ) {}
 
@@ -136,7 +161,7 @@ export class Cluster {
       await writeKubeconfig(o.kubeconfigPath, { server: door.url, caCertPem: pki.ca.certPem, token: tokens.adminToken });
       const urls = ips.map((ip) => `https://${ip}:${o.apiserverPort}`);
       await waitReady([...urls, door.url], pki.ca.certPem, options.readyTimeoutMs ?? defaultReadyTimeoutMs);
-      return new Cluster(system, door, pki, tokens.adminToken, o.kubeconfigPath, o.dataDir, masters, urls, o.ownsDataDir, o.controllerManager, lock);
+      return new Cluster(system, door, pki, tokens.adminToken, o.kubeconfigPath, o.dataDir, masters, urls, o.ownsDataDir, o.controllerManager, o.scheduler !== undefined, lock);
     } catch (error) {
       await door?.close();
       await system?.stop();
@@ -179,6 +204,31 @@ export class Cluster {
     const replies = await Promise.allSettled(this.controllerManagers.map((a) =>
       this.system.ask<ControllerManagerStatus>(a, { type: 'controllerManagerStatusRequest' }, { timeoutMs })));
     return replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
+  /** The scheduler actors' addresses, in master order (none when started without them). */
+  get schedulers(): Address[] {
+    return this.withScheduler ? this.masters.map((m) => address(m, 'scheduler')) : [];
+  }
+
+  /** Each live scheduler's status: active or not, the Lease holder it sees, its intervals, counts and queue. */
+  async schedulerStatus(timeoutMs = 2_000): Promise<SchedulerStatus[]> {
+    const replies = await Promise.allSettled(this.schedulers.map((a) =>
+      this.system.ask<SchedulerStatus>(a, { type: 'schedulerStatusRequest' }, { timeoutMs })));
+    return replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
+  /**
+   * The latest scheduling decision any scheduler holds for the pod "namespace/name" (the active
+   * one's when it has one): per node each Filter's verdict, per Score plugin the scores.
+   */
+  async explainPod(pod: string, timeoutMs = 2_000): Promise<SchedulerExplain & { readonly scheduler?: string }> {
+    const replies = await Promise.allSettled(this.schedulers.map(async (a) =>
+      ({ scheduler: a, reply: await this.system.ask<SchedulerExplain>(a, { type: 'schedulerExplainRequest', pod }, { timeoutMs }) })));
+    const found = replies.flatMap((r) => (r.status === 'fulfilled' && r.value.reply.decision !== undefined ? [r.value] : []));
+    found.sort((a, b) => b.reply.decision!.atMs - a.reply.decision!.atMs);
+    const best = found[0];
+    return best === undefined ? { type: 'schedulerExplain', pod } : { ...best.reply, scheduler: best.scheduler };
   }
 
   /**
@@ -243,12 +293,17 @@ function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolv
       apiservers: [address(host, 'apiserver'), ...masters.filter((m) => m !== host).map((m) => address(m, 'apiserver'))],
       profile: o.profile, ...tokenOf(tokens, wellKnown.controllerManagerUser),
     };
+    const scheduler: SchedulerConfig = {
+      apiservers: controllerManager.apiservers, profile: o.profile, ...tokenOf(tokens, wellKnown.schedulerUser),
+      ...(o.scheduler?.configYaml === undefined ? {} : { configYaml: o.scheduler.configYaml }),
+    };
     return {
       name: host,
       actors: [
         { name: 'etcd', kind: 'etcd', config: etcd, restart: 'permanent' },
         { name: 'apiserver', kind: 'apiserver', config: apiserver, restart: 'permanent' },
         ...(o.controllerManager ? [{ name: 'controller-manager', kind: 'controller-manager', config: controllerManager, restart: 'permanent' as const }] : []),
+        ...(o.scheduler === undefined ? [] : [{ name: 'scheduler', kind: 'scheduler', config: scheduler, restart: 'permanent' as const }]),
       ],
     };
   });

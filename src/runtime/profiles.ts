@@ -22,6 +22,8 @@ export interface TimingProfile {
   /** HPA: --horizontal-pod-autoscaler-sync-period and the default scale-down stabilization window. */
   readonly hpaSyncPeriodMs: number;
   readonly hpaDownscaleStabilizationMs: number;
+  /** Scales the scheduler's pod backoff (1 s → 10 s upstream) and its unschedulable pool's maximum stay (5 min). */
+  readonly schedulerBackoffScale: number;
   /** How often the apiservers compact etcd, keeping one interval of history (kube-apiserver's --etcd-compaction-interval). */
   readonly apiserverCompactionIntervalMs: number;
 }
@@ -43,6 +45,7 @@ const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     hpaSyncPeriodMs: 15_000,
     hpaDownscaleStabilizationMs: 300_000,
     apiserverCompactionIntervalMs: 300_000,
+    schedulerBackoffScale: 1,
   },
   fast: {
     name: 'fast',
@@ -62,6 +65,8 @@ const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     hpaSyncPeriodMs: 1_000,
     hpaDownscaleStabilizationMs: 10_000,
     apiserverCompactionIntervalMs: 60_000,
+    // 100 ms → 1 s backoff, 30 s in the unschedulable pool: a rejected pod retries within a test's patience.
+    schedulerBackoffScale: 0.1,
   },
 };
 

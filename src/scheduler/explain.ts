@@ -106,7 +106,11 @@ export function explainTable(d: Decision): ExplainTable {
 
 /** The table as aligned text (what `pocketkube explain pod` prints). */
 export function renderExplain(d: Decision): string {
-  const t = explainTable(d);
+  return renderExplainTable(explainTable(d));
+}
+
+/** An ExplainTable as aligned text (a table received from a scheduler actor, say). */
+export function renderExplainTable(t: ExplainTable): string {
   const all = [t.columns, ...t.rows];
   const widths = t.columns.map((_c, j) => Math.max(...all.map((r) => (r[j] ?? '').length)));
   const line = (r: readonly string[]) => r.map((c, j) => c.padEnd(widths[j]!)).join('  ').trimEnd();

@@ -6,7 +6,7 @@ import {
 import { taintsOf, tolerationsOf } from '../controllers/framework/taints.js';
 import type {
   AffinityTerm, HostPort, LabelMatcher, NodeInfo, NodeSelectorOp, NodeSelectorRequirement, NodeSelectorTerm,
-  PodAffinitySpec, PodInfo, Resource, TopologySpreadConstraint, WeightedAffinityTerm,
+  PdbInfo, PodAffinitySpec, PodInfo, Resource, TopologySpreadConstraint, WeightedAffinityTerm,
 } from './types.js';
 
 /** Upstream's scoring defaults for containers that request nothing (schedutil.DefaultMilliCPURequest). */
@@ -299,5 +299,14 @@ export function cloneNodeInfo(n: NodeInfo): NodeInfo {
   return {
     ...n, allocatable: n.allocatable, requested: copyResource(n.requested), pods: [...n.pods],
     podsWithAffinity: [...n.podsWithAffinity], podsWithRequiredAntiAffinity: [...n.podsWithRequiredAntiAffinity], usedPorts: new Set(n.usedPorts),
+  };
+}
+
+/** A PodDisruptionBudget as preemption reads it: its namespace, selector and status.disruptionsAllowed. */
+export function pdbInfo(pdb: KubeObject): PdbInfo {
+  return {
+    namespace: pdb.metadata?.namespace ?? 'default',
+    selector: labelMatcher(asRecord(pdb['spec'])?.['selector']),
+    disruptionsAllowed: asNumber(asRecord(pdb['status'])?.['disruptionsAllowed']) ?? 0,
   };
 }

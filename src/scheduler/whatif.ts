@@ -5,7 +5,7 @@
  * as simulated time. Returns placements and every decision (the same records `explain` prints),
  * reproducibly from the seed — for testing a policy before running it.
  */
-import { asNumber, asRecord, decodeManifests, type KubeObject } from '../api/index.js';
+import { decodeManifests, type KubeObject } from '../api/index.js';
 import { SeededPrng } from '../primitives/prng.js';
 import { SchedulerCache, Snapshot } from './cache.js';
 import {
@@ -13,7 +13,7 @@ import {
   type ConfigResult, type SchedulerConfiguration,
 } from './config.js';
 import { WaitingPods, type CycleState, type Decision, type PdbInfo, type Profile, type Registry } from './framework.js';
-import { labelMatcher, newPodInfo } from './podinfo.js';
+import { newPodInfo, pdbInfo } from './podinfo.js';
 import { SchedulingQueue, type QueuedPodInfo } from './queue.js';
 
 export interface WhatIfInput {
@@ -181,11 +181,7 @@ export function whatIfManifests(text: string, opts: { readonly registry?: Regist
       case 'Pod': pods.push(o); break;
       case 'Namespace': namespaces.set(o.metadata?.name ?? '', o.metadata?.labels ?? {}); break;
       case 'PodDisruptionBudget':
-        pdbs.push({
-          namespace: o.metadata?.namespace ?? 'default',
-          selector: labelMatcher(asRecord(o['spec'])?.['selector']),
-          disruptionsAllowed: asNumber(asRecord(o['status'])?.['disruptionsAllowed']) ?? 0,
-        });
+        pdbs.push(pdbInfo(o));
         break;
       case 'KubeSchedulerConfiguration': {
         if (config !== undefined) { errors.push(`document ${i}: a second KubeSchedulerConfiguration`); break; }

@@ -21,7 +21,7 @@ let shared: { cluster: Cluster; kubectl: Kubectl; client: KubeClient; kubelets: 
 test.before(async () => {
   const cluster = await Cluster.start({ apiserverNetwork: network, apiserverPort: await freePort(`${network}.1`), frontDoor: { host: `${network}.100`, port: 0 }, seed: 12 });
   const client = new KubeClient({ transport: cluster.apiTransport({ attemptTimeoutMs: 2_000 }), clock: new RealClock() });
-  const kubelets = new KubeletStandIn({ client, nodes: ['node-a', 'node-b'], nodeFor: () => 'node-a' });
+  const kubelets = new KubeletStandIn({ client, nodes: ['node-a', 'node-b'] });
   shared = { cluster, kubectl: await kubectlFor(cluster.kubeconfigPath), client, kubelets };
   await kubelets.start();
 });

@@ -80,8 +80,9 @@ export async function run(args: string[]): Promise<void> {
   const cluster = await Cluster.start({ apiserverNetwork: network, frontDoor: { host: `${network}.100`, port: 0 }, seed: 7 });
   const client = new KubeClient({ transport: cluster.apiTransport({ attemptTimeoutMs: 5_000 }), clock: new RealClock() });
   const nodes = Array.from({ length: 10 }, (_, i) => `node-${i + 1}`);
-  let nextNode = 0;
-  const standIn = new KubeletStandIn({ client, nodes, nodeFor: () => nodes[nextNode++ % nodes.length]!, concurrency: 64, retryMs: 500 });
+  // The scheduler spreads the pods over the nodes; each must hold its share of the N.
+  const allocatable = { cpu: '1000', memory: '4Ti', pods: String(Math.ceil((2 * replicas) / nodes.length)) };
+  const standIn = new KubeletStandIn({ client, nodes, allocatable, concurrency: 64, retryMs: 500 });
   const pods = new Informer<KubeObject>({ client, resource: podsRef, namespace: 'default' });
   try {
     // Nodes first; the pods are acted on once all N exist, so the create rate is the controller's alone.

@@ -1,11 +1,11 @@
 /**
- * A stand-in for the scheduler and the kubelets until they exist, shared by the cluster tests and
- * the controllers benchmark (it lives under tools/ because tools may not import test helpers):
- * - `KubeletStandIn` watches every pod (an Informer): binds an unbound pod to a node, reports a
- *   bound pod Running and Ready (or Succeeded, for pods owned by a Job), and finishes the deletion
- *   of a terminating pod (grace period 0), as a kubelet would once its containers stopped.
- *   It also registers its nodes and renews their Leases, so the node lifecycle controller sees
- *   them alive.
+ * A stand-in for the kubelets until they exist, shared by the cluster tests and the controllers
+ * benchmark (it lives under tools/ because tools may not import test helpers):
+ * - `KubeletStandIn` registers its nodes (Ready, with allocatable resources the scheduler fits
+ *   pods into) and renews their Leases, so the node lifecycle controller sees them alive.
+ * - It watches every pod (an Informer): reports a pod bound to one of its nodes (by the real
+ *   scheduler) Running and Ready (or Succeeded, for pods owned by a Job), and finishes the
+ *   deletion of a terminating pod (grace period 0), as a kubelet would once its containers stopped.
  */
 import { formatRfc3339Micro, type KubeObject } from '../../src/api/index.js';
 import { isAlreadyExists, type KubeClient } from '../../src/client/index.js';
@@ -19,6 +19,8 @@ const leasesRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as con
 /** The fast profile's node lease renew interval (DESIGN §4). */
 const nodeLeaseRenewMs = 500;
 
+const defaultAllocatable: Readonly<Record<string, string>> = { cpu: '16', memory: '64Gi', pods: '110' };
+
 /** What a stand-in kubelet makes of a bound pod's containers. */
 export type PodOutcome = 'Running' | 'Succeeded' | 'Failed' | 'Pending';
 
@@ -26,8 +28,8 @@ export interface KubeletStandInOptions {
   readonly client: KubeClient;
   /** Nodes this stand-in registers (Ready) and keeps alive through their kube-node-lease Leases; default `node-a`. */
   readonly nodes?: readonly string[];
-  /** The node a pending pod is bound to (the scheduler's decision); default `node-a`. */
-  readonly nodeFor?: (pod: KubeObject) => string;
+  /** Each node's allocatable resources (default 16 CPUs, 64Gi, 110 pods: upstream's default max pods). */
+  readonly allocatable?: Readonly<Record<string, string>>;
   /** Default: pods owned by a Job succeed, every other pod runs and is Ready. */
   readonly outcome?: (pod: KubeObject) => PodOutcome;
   /** Writes in flight at most (default 8). */
@@ -52,10 +54,12 @@ export class KubeletStandIn {
   private stopped = false;
   private registered = false;
   private nextIp = 1;
+  private readonly nodes: ReadonlySet<string>;
   /** Writes performed, by kind. */
-  readonly stats = { bound: 0, running: 0, succeeded: 0, failed: 0, deleted: 0, errors: 0 };
+  readonly stats = { running: 0, succeeded: 0, failed: 0, deleted: 0, errors: 0 };
 
   constructor(private readonly o: KubeletStandInOptions) {
+    this.nodes = new Set(o.nodes ?? ['node-a']);
     this.informer = new Informer<KubeObject>({ client: o.client, resource: podsRef });
     const enqueue = (obj: KubeObject) => this.enqueue(`${obj.metadata!.namespace}/${obj.metadata!.name}`);
     this.informer.addEventHandler({ onAdd: enqueue, onUpdate: (_, obj) => enqueue(obj), onDelete: (obj) => enqueue(isTombstone(obj) ? obj.obj : obj) });
@@ -66,7 +70,9 @@ export class KubeletStandIn {
     if (this.registered) return;
     this.registered = true;
     for (const name of this.o.nodes ?? ['node-a']) {
-      await this.o.client.create(nodesRef, { apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True' }] } })
+      const allocatable = this.o.allocatable ?? defaultAllocatable;
+      const status = { capacity: allocatable, allocatable, conditions: [{ type: 'Ready', status: 'True' }] };
+      await this.o.client.create(nodesRef, { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } }, status })
         .catch((e: unknown) => { if (!isAlreadyExists(e)) throw e; });
       void this.heartbeat(name);
     }
@@ -146,10 +152,7 @@ export class KubeletStandIn {
         if ((pod.metadata.deletionGracePeriodSeconds ?? 0) === 0) return;
         await this.o.client.delete(podsRef, ns, name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid! } });
         this.stats.deleted++;
-      } else if (spec.nodeName === undefined) {
-        await this.o.client.bindPod(ns, name, this.o.nodeFor?.(pod) ?? 'node-a');
-        this.stats.bound++;
-      } else if (phase === undefined || phase === 'Pending') {
+      } else if (spec.nodeName !== undefined && this.nodes.has(spec.nodeName) && (phase === undefined || phase === 'Pending')) {
         const outcome = this.o.outcome?.(pod) ?? (ownedByJob(pod) ? 'Succeeded' : 'Running');
         if (outcome === 'Pending') return;
         await this.o.client.updateStatus(podsRef, { ...pod, status: this.statusFor(outcome) });

@@ -5,6 +5,7 @@
  * shell owns informers, work queues and expectations, performs the actions and feeds the
  * resulting watch events back; cores never touch the network, timers or the wall clock.
  */
+import type { EventRecord } from '../../client/events.js';
 import type { JsonObject, KubeObject, LabelSelectorReqs } from '../../api/index.js';
 import type { DeleteOptions, PatchType } from '../../client/index.js';
 
@@ -61,12 +62,7 @@ export interface CacheView {
 // Actions
 
 /** An Event to record about `involvedObject` (core/v1 shape; the shell aggregates repeats). */
-export interface EventRecord {
-  readonly involvedObject: { readonly apiVersion: string; readonly kind: string; readonly namespace?: string; readonly name: string; readonly uid?: string };
-  readonly type: 'Normal' | 'Warning';
-  readonly reason: string;
-  readonly message: string;
-}
+export type { EventRecord };
 
 /**
  * What a failed action tells the expectations, so a create that never happened is not waited

@@ -1,14 +1,21 @@
 /**
- * core/v1 Events for what controllers do, as client-go's EventRecorder writes them: a repeat of
+ * core/v1 Events for what controllers and schedulers do, as client-go's EventRecorder writes them: a repeat of
  * the same (object, type, reason, message) within the cache's memory bumps `count` and
  * `lastTimestamp` of the existing Event instead of creating another. Best effort, like upstream:
  * a failed write is reported and dropped, never retried into a storm; writes go through the
- * same fence as every other call of the controller-manager.
+ * same fence as every other call of the component (`mayWrite`).
  */
-import { formatRfc3339, type KubeObject } from '../../src/api/index.js';
-import type { KubeClient } from '../../src/client/client.js';
-import type { EventRecord } from '../../src/controllers/framework/index.js';
-import type { Clock } from '../../src/primitives/clock.js';
+import { formatRfc3339, type KubeObject } from '../api/index.js';
+import type { Clock } from '../primitives/clock.js';
+import type { KubeClient } from './client.js';
+
+/** An Event to record about an object (what a controller or the scheduler reports). */
+export interface EventRecord {
+  readonly involvedObject: { readonly apiVersion: string; readonly kind: string; readonly namespace?: string; readonly name: string; readonly uid?: string };
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: string;
+  readonly message: string;
+}
 
 /** Distinct events remembered for aggregation (client-go's maxLruCacheEntries). */
 const maxAggregatedEvents = 4096;
