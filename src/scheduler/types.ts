@@ -74,6 +74,11 @@ export interface AffinityTerm {
   readonly namespaces: ReadonlySet<string>;
   readonly namespaceSelector: LabelMatcher;
   readonly topologyKey: string;
+  /**
+   * The selector and namespaces as a string, when the term has no namespaceSelector: equal keys
+   * select the same pods, so per-node counts can be memoised under it (NodeInfo.derived).
+   */
+  readonly key?: string;
 }
 export interface WeightedAffinityTerm { readonly weight: number; readonly term: AffinityTerm }
 
@@ -92,6 +97,8 @@ export interface TopologySpreadConstraint {
   readonly whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
   readonly selector: LabelMatcher;
   readonly minDomains: number;
+  /** The selector as a string (see AffinityTerm.key); absent: not memoised. */
+  readonly selectorKey?: string;
 }
 
 /** A node with the pods on it and their aggregate requests (upstream NodeInfo). */
@@ -113,6 +120,12 @@ export interface NodeInfo {
   /** Image name → size in bytes. */
   images: Map<string, number>;
   generation: number;
+  /**
+   * Values plugins derive from this node's pods (e.g. how many match a selector), memoised across
+   * cycles: a snapshot's node is shared until the node changes, and every mutation helper in
+   * podinfo.ts drops the map, so an entry is only ever read for the pods it was computed from.
+   */
+  derived?: Map<string, unknown> | undefined;
 }
 
 /** What plugins read in one cycle: a consistent snapshot of the cluster. */
