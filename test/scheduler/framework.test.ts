@@ -278,3 +278,32 @@ test('scheduling gates: PreEnqueue names the plugin and the gates', (t) => {
   const p: PodInfo = pod('x');
   t.true(defaultProfile().less({ pod: pod('hi', { priority: 5 }), timestampMs: 9 }, { pod: p, timestampMs: 1 }));
 });
+
+test('per-node memoised counts (spread, anti-affinity) follow the cache across cycles on one reused snapshot', (t) => {
+  const cache = new SchedulerCache(0);
+  cache.addNode(node('a', { labels: { zone: 'z1' } }));
+  cache.addNode(node('b', { labels: { zone: 'z2' } }));
+  const snap = new Snapshot();
+  const profile = defaultProfile();
+  const spread = { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'x' } } }] };
+  const anti = { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'x' } }, topologyKey: 'kubernetes.io/hostname' }] } } };
+  const place = (name: string, spec: Record<string, unknown>) => {
+    cache.updateSnapshot(snap);
+    const r = profile.schedulingCycle({ snapshot: snap, pod: pod(name, { labels: { app: 'x' }, spec }), nowMs: 0 });
+    if (r.kind !== 'assumed') return r.kind === 'unschedulable' ? r.message : r.kind;
+    cache.addPod(pod(name, { labels: { app: 'x' }, spec, node: r.nodeName }));
+    return r.nodeName;
+  };
+  // maxSkew 1: the second and fourth pods must take the other zone, which a stale count would miss.
+  const zones = ['s1', 's2', 's3', 's4'].map((n) => place(n, spread));
+  t.deepEqual([...zones].sort(), ['a', 'a', 'b', 'b']);
+  t.not(zones[1], zones[0]);
+  t.not(zones[3], zones[2]);
+  // Anti-affinity against app=x: a and b both hold one now, so nothing fits; removing a's pods frees a.
+  t.regex(place('x1', anti), /0\/2 nodes are available: 2 node\(s\) didn't match pod anti-affinity rules/);
+  for (const p of cache['podStates'].values()) if (p.nodeName === 'a') cache.removePod(p.pod.uid);
+  t.is(place('x2', anti), 'a');
+  // Now x2's own anti-affinity (an existing pod's term) keeps every app=x pod off a.
+  t.is(place('s5', {}), 'b');
+  t.regex(place('s6', { nodeSelector: { zone: 'z1' } }), /didn't satisfy existing pods anti-affinity rules/);
+});
