@@ -145,6 +145,15 @@ export class CycleState {
   private readonly data = new Map<string, unknown>();
   write(key: string, value: unknown): void { this.data.set(key, value); }
   read<T>(key: string): T | undefined { return this.data.get(key) as T | undefined; }
+  /**
+   * A copy for a what-if on one node (nominated pods added). Shallow: a plugin that changes its
+   * state in AddPod/RemovePod writes a new value rather than mutating the shared one.
+   */
+  clone(): CycleState {
+    const c = new CycleState();
+    for (const [k, v] of this.data) c.data.set(k, v);
+    return c;
+  }
 }
 
 export interface PluginContext {
@@ -160,7 +169,16 @@ export interface PreEnqueuePlugin extends PluginBase { preEnqueue(pod: PodInfo):
 export interface QueueSortPlugin extends PluginBase { less(a: QueuedPodView, b: QueuedPodView): boolean }
 /** `nodeNames`: PreFilter may narrow the candidate nodes (NodeName, NodeAffinity). */
 export interface PreFilterResult { readonly status: Status; readonly nodeNames?: ReadonlySet<string> }
-export interface PreFilterPlugin extends PluginBase { preFilter(ctx: PluginContext, pod: PodInfo): PreFilterResult }
+export interface PreFilterPlugin extends PluginBase {
+  preFilter(ctx: PluginContext, pod: PodInfo): PreFilterResult;
+  /**
+   * Upstream PreFilterExtensions, for plugins whose PreFilter state counts pods: adjust the state in
+   * `ctx.state` (by writing a new value) as if `other` were added to / removed from `node`. The
+   * framework calls these when it evaluates a node with nominated pods added.
+   */
+  addPod?(ctx: PluginContext, pod: PodInfo, other: PodInfo, node: NodeInfo): Status;
+  removePod?(ctx: PluginContext, pod: PodInfo, other: PodInfo, node: NodeInfo): Status;
+}
 export interface FilterPlugin extends PluginBase { filter(ctx: PluginContext, pod: PodInfo, node: NodeInfo): Status }
 export interface PostFilterResult { readonly status: Status; readonly nominatedNodeName?: string; readonly victims?: readonly PodInfo[]; readonly message?: string }
 export interface PostFilterPlugin extends PluginBase { postFilter(ctx: PluginContext, pod: PodInfo, failed: ReadonlyMap<string, Status>, env: PostFilterEnv): PostFilterResult }

@@ -307,3 +307,29 @@ test('per-node memoised counts (spread, anti-affinity) follow the cache across c
   t.is(place('s5', {}), 'b');
   t.regex(place('s6', { nodeSelector: { zone: 'z1' } }), /didn't satisfy existing pods anti-affinity rules/);
 });
+
+test('nominated pods reach PreFilter state through AddPod: topology spread and pod anti-affinity see them', (t) => {
+  const nodes = [node('a', { labels: { zone: 'z1' } }), node('b', { labels: { zone: 'z2' } })];
+  const snap = snapshotOf(nodes, []);
+  const spread = { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'x' } } }] };
+  // Two higher-priority app=x pods nominated to a: counting them, a's skew is 3 - 0 > 1.
+  const vips = [pod('vip1', { labels: { app: 'x' }, priority: 100 }), pod('vip2', { labels: { app: 'x' }, priority: 100 })];
+  const nominated = (n: string) => (n === 'a' ? vips : []);
+  const spreadPod = () => pod('s', { labels: { app: 'x' }, priority: 10, spec: spread });
+  const r = defaultProfile().schedulingCycle({ snapshot: snap, pod: spreadPod(), nowMs: 0, nominatedPods: nominated });
+  t.is(r.kind === 'assumed' ? r.nodeName : r.kind, 'b');
+  t.deepEqual(r.decision.filtered.get('a'), { code: 'Unschedulable', reasons: ["node(s) didn't match pod topology spread constraints"], plugin: 'PodTopologySpread' });
+  // Of lower priority they do not count.
+  const low = [pod('low', { labels: { app: 'x' }, priority: 0 })];
+  const r2 = defaultProfile().schedulingCycle({ snapshot: snap, pod: spreadPod(), nowMs: 0, nominatedPods: (n) => (n === 'a' ? low : []) });
+  t.is(r2.decision.filtered.size, 0);
+
+  // The incoming pod's anti-affinity against a nominated pod, and a nominated pod's against it.
+  const anti = (app: string) => ({ affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app } }, topologyKey: 'kubernetes.io/hostname' }] } } });
+  const both = (n: string) => (n === 'a' ? [pod('y', { labels: { app: 'y' }, priority: 100 })] : n === 'b' ? [pod('guard', { labels: { app: 'g' }, priority: 100, spec: anti('x') })] : []);
+  const r3 = defaultProfile().schedulingCycle({ snapshot: snap, pod: pod('p', { labels: { app: 'x' }, priority: 10, spec: anti('y') }), nowMs: 0, nominatedPods: both });
+  t.is(r3.kind === 'unschedulable' ? r3.message : r3.kind, "0/2 nodes are available: 1 node(s) didn't match pod anti-affinity rules, 1 node(s) didn't satisfy existing pods anti-affinity rules.");
+  // Without the nominations both nodes fit: the PreFilter state the cycle computed was not changed by the what-ifs.
+  const r4 = defaultProfile().schedulingCycle({ snapshot: snap, pod: pod('p', { labels: { app: 'x' }, priority: 10, spec: anti('y') }), nowMs: 0 });
+  t.is(r4.kind, 'assumed');
+});

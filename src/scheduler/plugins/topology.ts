@@ -59,6 +59,17 @@ function hasKeys(node: NodeInfo, cs: readonly TopologySpreadConstraint[]): boole
   return true;
 }
 
+/** The smallest count per constraint (0 below minDomains): the skew's baseline. */
+function minsOf(cs: readonly TopologySpreadConstraint[], cnt: ReadonlyArray<ReadonlyMap<string, number>>): number[] {
+  return cs.map((c, i) => {
+    const m = cnt[i]!;
+    if (m.size < c.minDomains) return 0;
+    let min = Number.POSITIVE_INFINITY;
+    for (const v of m.values()) if (v < min) min = v;
+    return min === Number.POSITIVE_INFINITY ? 0 : min;
+  });
+}
+
 interface SpreadPre { readonly constraints: readonly TopologySpreadConstraint[]; readonly counts: Array<Map<string, number>>; readonly mins: number[] }
 interface SpreadScore { readonly constraints: readonly TopologySpreadConstraint[]; readonly counts: Array<Map<string, number>>; readonly weights: number[] }
 
@@ -97,6 +108,23 @@ export const podTopologySpread: PluginFactory = (args) => {
     return out;
   };
   const key = 'PreFilterPodTopologySpread';
+  /** Upstream preFilterState.updateWithPod: `other` counted (delta 1) or not (-1) on `node`; a new state value. */
+  const updateSpread = (ctx: PluginContext, pod: PodInfo, other: PodInfo, node: NodeInfo, delta: number) => {
+    const pre = ctx.state.read<SpreadPre>(key);
+    if (pre === undefined || !hasKeys(node, pre.constraints) || !nodeMatchesPod(pod, node)) return success;
+    let changed = false;
+    const cnt = pre.counts.map((m, i) => {
+      const c = pre.constraints[i]!;
+      if (!counts(c, pod, other)) return m;
+      changed = true;
+      const v = node.labels[c.topologyKey]!;
+      const next = new Map(m);
+      next.set(v, (next.get(v) ?? 0) + delta);
+      return next;
+    });
+    if (changed) ctx.state.write(key, { constraints: pre.constraints, counts: cnt, mins: minsOf(pre.constraints, cnt) } satisfies SpreadPre);
+    return success;
+  };
   const scoreKey = 'PreScorePodTopologySpread';
   const plugin: PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin = {
     name,
@@ -104,16 +132,11 @@ export const podTopologySpread: PluginFactory = (args) => {
       const cs = constraintsOf(pod).filter((c) => c.whenUnsatisfiable === 'DoNotSchedule');
       if (cs.length === 0) return { status: { code: 'Skip', reasons: [] } };
       const cnt = countAll(ctx.snapshot, pod, cs);
-      const mins = cs.map((c, i) => {
-        const m = cnt[i]!;
-        if (m.size < c.minDomains) return 0;
-        let min = Number.POSITIVE_INFINITY;
-        for (const v of m.values()) if (v < min) min = v;
-        return min === Number.POSITIVE_INFINITY ? 0 : min;
-      });
-      ctx.state.write(key, { constraints: cs, counts: cnt, mins } satisfies SpreadPre);
+      ctx.state.write(key, { constraints: cs, counts: cnt, mins: minsOf(cs, cnt) } satisfies SpreadPre);
       return { status: success };
     },
+    addPod: (ctx, pod, other, node) => updateSpread(ctx, pod, other, node, 1),
+    removePod: (ctx, pod, other, node) => updateSpread(ctx, pod, other, node, -1),
     filter: (ctx, pod, node) => {
       const pre = ctx.state.read<SpreadPre>(key);
       if (pre === undefined) return success;
@@ -230,6 +253,33 @@ export const interPodAffinity: PluginFactory = (args) => {
   if (typeof hard !== 'number' || !Number.isInteger(hard) || hard < 0 || hard > 100) return refused(name, 'hardPodAffinityWeight must be in the range [0, 100]');
   const ignoreExisting = args?.['ignorePreferredTermsOfExistingPods'] === true;
   const key = 'PreFilterInterPodAffinity';
+  /** Upstream preFilterState.updateWithPod: `other`'s terms against the pod and the pod's terms against `other`, on `node`. */
+  const updateAffinity = (ctx: PluginContext, pod: PodInfo, other: PodInfo, node: NodeInfo, delta: number) => {
+    const pre = ctx.state.read<AffinityPre>(key);
+    if (pre === undefined) return success;
+    const snap = ctx.snapshot; const a = pod.affinity;
+    let existingAnti = pre.existingAnti;
+    for (const t of other.affinity.requiredAntiAffinity) {
+      const v = node.labels[t.topologyKey];
+      if (v === undefined || !termMatches(t, snap, pod)) continue;
+      if (existingAnti === pre.existingAnti) existingAnti = new Map(existingAnti);
+      const k = pairKey(t.topologyKey, v);
+      existingAnti.set(k, (existingAnti.get(k) ?? 0) + delta);
+    }
+    const bump = (terms: readonly AffinityTerm[], maps: ReadonlyArray<Map<string, number>>) => maps.map((m, i) => {
+      const t = terms[i]!;
+      const v = node.labels[t.topologyKey];
+      if (v === undefined || !termMatches(t, snap, other)) return m;
+      const next = new Map(m);
+      next.set(v, (next.get(v) ?? 0) + delta);
+      return next;
+    });
+    const affinityCounts = bump(a.requiredAffinity, pre.affinityCounts);
+    const antiCounts = bump(a.requiredAntiAffinity, pre.antiCounts);
+    const any = affinityCounts.some((m) => [...m.values()].some((n) => n > 0));
+    ctx.state.write(key, { existingAnti, affinityCounts, antiCounts, noMatchAnywhere: !any } satisfies AffinityPre);
+    return success;
+  };
   const scoreKey = 'PreScoreInterPodAffinity';
   const plugin: PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin = {
     name,
@@ -272,6 +322,8 @@ export const interPodAffinity: PluginFactory = (args) => {
       ctx.state.write(key, { existingAnti, affinityCounts, antiCounts, noMatchAnywhere: !any } satisfies AffinityPre);
       return { status: success };
     },
+    addPod: (ctx, pod, other, node) => updateAffinity(ctx, pod, other, node, 1),
+    removePod: (ctx, pod, other, node) => updateAffinity(ctx, pod, other, node, -1),
     filter: (ctx, pod, node) => {
       const pre = ctx.state.read<AffinityPre>(key);
       if (pre === undefined) return success;
