@@ -133,6 +133,8 @@ export const defaultMaxUnschedulableMs = 5 * 60 * 1000;
  */
 export const schedulingGatesPlugin = 'SchedulingGates';
 
+const noPods: readonly PodInfo[] = Object.freeze([]);
+
 export class SchedulingQueue {
   private readonly active: KeyedHeap<QueuedPodInfo>;
   private readonly backoff: KeyedHeap<QueuedPodInfo>;
@@ -431,9 +433,10 @@ export class SchedulingQueue {
     if (set?.size === 0) this.byNode.delete(n.nodeName);
   }
 
-  nominatedPodsForNode(nodeName: string): PodInfo[] {
+  /** Filter asks this for every node it evaluates: no nominations, no allocation. */
+  nominatedPodsForNode(nodeName: string): readonly PodInfo[] {
     const set = this.byNode.get(nodeName);
-    return set === undefined ? [] : [...set].map((uid) => this.nominated.get(uid)!.pod);
+    return set === undefined ? noPods : [...set].map((uid) => this.nominated.get(uid)!.pod);
   }
 
   nominatedNodeFor(uid: string): string | undefined { return this.nominated.get(uid)?.nodeName; }

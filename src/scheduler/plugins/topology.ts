@@ -287,7 +287,7 @@ export const interPodAffinity: PluginFactory = (args) => {
       const snap = ctx.snapshot; const a = pod.affinity;
       const existingAnti = new Map<string, number>();
       // Which existing pods' anti-affinity terms match this pod depends on its namespace and labels only.
-      const antiKey = `InterPodAffinity\u0000existingAnti\u0000${pod.namespace}\u0000${labelSignature(pod.labels)}`;
+      const antiKey = snap.havePodsWithRequiredAntiAffinity.length === 0 ? '' : `InterPodAffinity\u0000existingAnti\u0000${pod.namespace}\u0000${labelSignature(pod.labels)}`;
       for (const node of snap.havePodsWithRequiredAntiAffinity) {
         for (const [topologyKey, n] of existingAntiOn(node, snap, pod, antiKey)) {
           const v = node.labels[topologyKey];
