@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ run: (args: string[]) => Promise<v
   'etcd-chaos': () => import('./bench/etcd-chaos.js'),
   apiserver: () => import('./bench/apiserver.js'),
   controllers: () => import('./bench/controllers.js'),
+  scheduler: () => import('./bench/scheduler.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

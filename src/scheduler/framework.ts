@@ -441,11 +441,11 @@ export class Profile {
 
   /**
    * Upstream RunFilterPluginsWithNominatedPods: first with the nominated pods that outrank `pod`
-   * added to the node, then (if any were added and it passed) without them, since a nominated
-   * pod may never arrive. PreFilter state is not adjusted for the added pods (no AddPod
-   * extensions here): resource and port checks see them, affinity counts do not.
+   * added to the node — and to a copy of the cycle state through each (not skipped) PreFilter
+   * plugin's addPod, so spread and affinity counts see them as resource checks do — then (if any
+   * were added and it passed) without them, since a nominated pod may never arrive.
    */
-  private filterWithNominated(ctx: PluginContext, input: CycleInput, node: NodeInfo, filters: readonly FilterPlugin[]): Status {
+  private filterWithNominated(ctx: PluginContext, input: CycleInput, node: NodeInfo, filters: readonly FilterPlugin[], skipped: ReadonlySet<string>): Status {
     const pod = input.pod;
     if (input.nominatedPods === undefined) return this.filterNode(ctx, pod, node, filters);
     const all = input.nominatedPods(node.name);
@@ -453,8 +453,16 @@ export class Profile {
     const nominated = all.filter((p) => p.uid !== pod.uid && p.priority >= pod.priority);
     if (nominated.length === 0) return this.filterNode(ctx, pod, node, filters);
     const withThem = cloneNodeInfo(node);
-    for (const p of nominated) addPodToNode(withThem, p);
-    const s = this.filterNode(ctx, pod, withThem, filters);
+    const added: PluginContext = { snapshot: ctx.snapshot, state: ctx.state.clone() };
+    for (const p of nominated) {
+      addPodToNode(withThem, p);
+      for (const pl of this.plugins.preFilter) {
+        if (pl.addPod === undefined || skipped.has(pl.name)) continue;
+        const s = pl.addPod(added, pod, p, withThem);
+        if (s.code !== 'Success') return withPlugin(s.code === 'Error' ? s : newStatus('Error', pl.name, `running AddPod on PreFilter plugin ${pl.name}: ${statusMessage(s)}`), pl.name);
+      }
+    }
+    const s = this.filterNode(added, pod, withThem, filters);
     if (s.code !== 'Success') return s;
     return this.filterNode(ctx, pod, node, filters);
   }
@@ -528,7 +536,7 @@ export class Profile {
     if (nominated !== '') {
       const n = nodes.find((x) => x.name === nominated);
       if (n !== undefined) {
-        const s = this.filterWithNominated(ctx, input, n, filters);
+        const s = this.filterWithNominated(ctx, input, n, filters, pre.skipped);
         if (s.code === 'Error') return { kind: 'error', status: s };
         if (s.code === 'Success') { decision.feasible.push(n.name); return { kind: 'ok', nodes: [n] }; }
       }
@@ -541,7 +549,7 @@ export class Profile {
     let failed = 0;
     for (let i = 0; i < n && feasible.length < want; i++) {
       const node = nodes[(start + i) % n]!;
-      const s = filters.length === 0 ? success : this.filterWithNominated(ctx, input, node, filters);
+      const s = filters.length === 0 ? success : this.filterWithNominated(ctx, input, node, filters, pre.skipped);
       if (s.code === 'Success') { feasible.push(node); decision.feasible.push(node.name); continue; }
       if (!isRejected(s)) return { kind: 'error', status: s };
       decision.filtered.set(node.name, s);

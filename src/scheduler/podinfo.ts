@@ -139,11 +139,14 @@ function affinityTerm(t: unknown, podNamespace: string): AffinityTerm {
   const rec = asRecord(t) ?? {};
   const namespaces = asArray(rec['namespaces']).map(String);
   const nsSel = rec['namespaceSelector'];
+  const nsSet = new Set(namespaces.length === 0 && (nsSel === undefined || nsSel === null) ? [podNamespace] : namespaces);
+  const namespaceSelector = labelMatcher(nsSel);
   return {
     selector: labelMatcher(rec['labelSelector']),
-    namespaces: new Set(namespaces.length === 0 && (nsSel === undefined || nsSel === null) ? [podNamespace] : namespaces),
-    namespaceSelector: labelMatcher(nsSel),
+    namespaces: nsSet,
+    namespaceSelector,
     topologyKey: asString(rec['topologyKey']) ?? '',
+    ...(nsSel === undefined || nsSel === null ? { key: `${JSON.stringify(rec['labelSelector'] ?? null)}\u0000${[...nsSet].sort().join(',')}` } : {}),
   };
 }
 
@@ -182,6 +185,7 @@ function parseSpread(spec: JsonObject, labels: Readonly<Record<string, string>>)
       whenUnsatisfiable: c['whenUnsatisfiable'] === 'ScheduleAnyway' ? 'ScheduleAnyway' : 'DoNotSchedule',
       selector: labelMatcher(merged),
       minDomains: asNumber(c['minDomains']) ?? 1,
+      selectorKey: JSON.stringify(merged ?? null),
     };
   });
 }
@@ -255,6 +259,7 @@ export function newNodeInfo(node: KubeObject): NodeInfo {
 }
 
 export function setNode(info: NodeInfo, node: KubeObject): void {
+  info.derived = undefined;
   const status = asRecord(node['status']) ?? {};
   info.node = node;
   info.labels = node.metadata?.labels ?? {};
@@ -270,6 +275,7 @@ export function setNode(info: NodeInfo, node: KubeObject): void {
 }
 
 export function addPodToNode(info: NodeInfo, p: PodInfo): void {
+  info.derived = undefined;
   info.pods.push(p);
   if (hasAffinityTerms(p)) info.podsWithAffinity.push(p);
   if (p.affinity.requiredAntiAffinity.length > 0) info.podsWithRequiredAntiAffinity.push(p);
@@ -282,6 +288,7 @@ export function addPodToNode(info: NodeInfo, p: PodInfo): void {
 export function removePodFromNode(info: NodeInfo, uid: string): boolean {
   const i = info.pods.findIndex((p) => p.uid === uid);
   if (i < 0) return false;
+  info.derived = undefined;
   const p = info.pods[i]!;
   info.pods.splice(i, 1);
   info.podsWithAffinity = info.podsWithAffinity.filter((q) => q.uid !== uid);
@@ -295,6 +302,20 @@ export function removePodFromNode(info: NodeInfo, uid: string): boolean {
   return true;
 }
 
+/** `compute()` (never undefined) memoised on the node under `key` (see NodeInfo.derived). */
+export function derivedOf<T>(node: NodeInfo, key: string, compute: () => T): T {
+  let m = node.derived;
+  if (m === undefined) node.derived = m = new Map();
+  const hit = m.get(key);
+  if (hit !== undefined) return hit as T;
+  const v = compute();
+  // Bounded: a node seen by many distinct selectors starts over rather than grow without limit.
+  if (m.size >= 4096) m.clear();
+  m.set(key, v);
+  return v;
+}
+
+/** A copy shares `derived` (same pods, same values); mutating either drops only its own map. */
 export function cloneNodeInfo(n: NodeInfo): NodeInfo {
   return {
     ...n, allocatable: n.allocatable, requested: copyResource(n.requested), pods: [...n.pods],

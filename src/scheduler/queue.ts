@@ -127,6 +127,14 @@ export const defaultInitialBackoffMs = 1000;
 export const defaultMaxBackoffMs = 10_000;
 export const defaultMaxUnschedulableMs = 5 * 60 * 1000;
 
+/**
+ * Upstream skips pods gated by this plugin in every move, the max-stay flush included (only an
+ * update of the pod can lift its gates); pods held by any other PreEnqueue plugin are asked again.
+ */
+export const schedulingGatesPlugin = 'SchedulingGates';
+
+const noPods: readonly PodInfo[] = Object.freeze([]);
+
 export class SchedulingQueue {
   private readonly active: KeyedHeap<QueuedPodInfo>;
   private readonly backoff: KeyedHeap<QueuedPodInfo>;
@@ -358,6 +366,16 @@ export class SchedulingQueue {
       this.requeue(info, nowMs);
       moved++;
     }
+    // Gated pods sit in upstream's unschedulable pool too, so the max stay applies to them (the
+    // UnschedulableTimeout event is a wildcard): PreEnqueue runs again. One still gated gets a
+    // fresh timestamp, so it is asked once per max stay rather than at every flush.
+    for (const [uid, info] of [...this.gated]) {
+      if (info.gatingPlugin === schedulingGatesPlugin || nowMs - info.timestampMs <= this.maxUnschedulableMs) continue;
+      this.gated.delete(uid);
+      this.toActive(info);
+      if (this.gated.has(uid)) info.timestampMs = nowMs;
+      else moved++;
+    }
     return moved;
   }
 
@@ -369,6 +387,11 @@ export class SchedulingQueue {
     if (!first.done) {
       // Strictly more than the maximum stay, as upstream compares with ">".
       const leave = first.value.timestampMs + this.maxUnschedulableMs + 1;
+      if (t === undefined || leave < t) t = leave;
+    }
+    for (const info of this.gated.values()) {
+      if (info.gatingPlugin === schedulingGatesPlugin) continue;
+      const leave = info.timestampMs + this.maxUnschedulableMs + 1;
       if (t === undefined || leave < t) t = leave;
     }
     return t;
@@ -410,9 +433,10 @@ export class SchedulingQueue {
     if (set?.size === 0) this.byNode.delete(n.nodeName);
   }
 
-  nominatedPodsForNode(nodeName: string): PodInfo[] {
+  /** Filter asks this for every node it evaluates: no nominations, no allocation. */
+  nominatedPodsForNode(nodeName: string): readonly PodInfo[] {
     const set = this.byNode.get(nodeName);
-    return set === undefined ? [] : [...set].map((uid) => this.nominated.get(uid)!.pod);
+    return set === undefined ? noPods : [...set].map((uid) => this.nominated.get(uid)!.pod);
   }
 
   nominatedNodeFor(uid: string): string | undefined { return this.nominated.get(uid)?.nodeName; }

@@ -74,6 +74,11 @@ export interface AffinityTerm {
   readonly namespaces: ReadonlySet<string>;
   readonly namespaceSelector: LabelMatcher;
   readonly topologyKey: string;
+  /**
+   * The selector and namespaces as a string, when the term has no namespaceSelector: equal keys
+   * select the same pods, so per-node counts can be memoised under it (NodeInfo.derived).
+   */
+  readonly key?: string;
 }
 export interface WeightedAffinityTerm { readonly weight: number; readonly term: AffinityTerm }
 
@@ -92,6 +97,8 @@ export interface TopologySpreadConstraint {
   readonly whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
   readonly selector: LabelMatcher;
   readonly minDomains: number;
+  /** The selector as a string (see AffinityTerm.key); absent: not memoised. */
+  readonly selectorKey?: string;
 }
 
 /** A node with the pods on it and their aggregate requests (upstream NodeInfo). */
@@ -113,6 +120,12 @@ export interface NodeInfo {
   /** Image name → size in bytes. */
   images: Map<string, number>;
   generation: number;
+  /**
+   * Values plugins derive from this node's pods (e.g. how many match a selector), memoised across
+   * cycles: a snapshot's node is shared until the node changes, and every mutation helper in
+   * podinfo.ts drops the map, so an entry is only ever read for the pods it was computed from.
+   */
+  derived?: Map<string, unknown> | undefined;
 }
 
 /** What plugins read in one cycle: a consistent snapshot of the cluster. */
@@ -132,6 +145,15 @@ export class CycleState {
   private readonly data = new Map<string, unknown>();
   write(key: string, value: unknown): void { this.data.set(key, value); }
   read<T>(key: string): T | undefined { return this.data.get(key) as T | undefined; }
+  /**
+   * A copy for a what-if on one node (nominated pods added). Shallow: a plugin that changes its
+   * state in AddPod/RemovePod writes a new value rather than mutating the shared one.
+   */
+  clone(): CycleState {
+    const c = new CycleState();
+    for (const [k, v] of this.data) c.data.set(k, v);
+    return c;
+  }
 }
 
 export interface PluginContext {
@@ -147,7 +169,16 @@ export interface PreEnqueuePlugin extends PluginBase { preEnqueue(pod: PodInfo):
 export interface QueueSortPlugin extends PluginBase { less(a: QueuedPodView, b: QueuedPodView): boolean }
 /** `nodeNames`: PreFilter may narrow the candidate nodes (NodeName, NodeAffinity). */
 export interface PreFilterResult { readonly status: Status; readonly nodeNames?: ReadonlySet<string> }
-export interface PreFilterPlugin extends PluginBase { preFilter(ctx: PluginContext, pod: PodInfo): PreFilterResult }
+export interface PreFilterPlugin extends PluginBase {
+  preFilter(ctx: PluginContext, pod: PodInfo): PreFilterResult;
+  /**
+   * Upstream PreFilterExtensions, for plugins whose PreFilter state counts pods: adjust the state in
+   * `ctx.state` (by writing a new value) as if `other` were added to / removed from `node`. The
+   * framework calls these when it evaluates a node with nominated pods added.
+   */
+  addPod?(ctx: PluginContext, pod: PodInfo, other: PodInfo, node: NodeInfo): Status;
+  removePod?(ctx: PluginContext, pod: PodInfo, other: PodInfo, node: NodeInfo): Status;
+}
 export interface FilterPlugin extends PluginBase { filter(ctx: PluginContext, pod: PodInfo, node: NodeInfo): Status }
 export interface PostFilterResult { readonly status: Status; readonly nominatedNodeName?: string; readonly victims?: readonly PodInfo[]; readonly message?: string }
 export interface PostFilterPlugin extends PluginBase { postFilter(ctx: PluginContext, pod: PodInfo, failed: ReadonlyMap<string, Status>, env: PostFilterEnv): PostFilterResult }

@@ -278,3 +278,58 @@ test('scheduling gates: PreEnqueue names the plugin and the gates', (t) => {
   const p: PodInfo = pod('x');
   t.true(defaultProfile().less({ pod: pod('hi', { priority: 5 }), timestampMs: 9 }, { pod: p, timestampMs: 1 }));
 });
+
+test('per-node memoised counts (spread, anti-affinity) follow the cache across cycles on one reused snapshot', (t) => {
+  const cache = new SchedulerCache(0);
+  cache.addNode(node('a', { labels: { zone: 'z1' } }));
+  cache.addNode(node('b', { labels: { zone: 'z2' } }));
+  const snap = new Snapshot();
+  const profile = defaultProfile();
+  const spread = { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'x' } } }] };
+  const anti = { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'x' } }, topologyKey: 'kubernetes.io/hostname' }] } } };
+  const place = (name: string, spec: Record<string, unknown>) => {
+    cache.updateSnapshot(snap);
+    const r = profile.schedulingCycle({ snapshot: snap, pod: pod(name, { labels: { app: 'x' }, spec }), nowMs: 0 });
+    if (r.kind !== 'assumed') return r.kind === 'unschedulable' ? r.message : r.kind;
+    cache.addPod(pod(name, { labels: { app: 'x' }, spec, node: r.nodeName }));
+    return r.nodeName;
+  };
+  // maxSkew 1: the second and fourth pods must take the other zone, which a stale count would miss.
+  const zones = ['s1', 's2', 's3', 's4'].map((n) => place(n, spread));
+  t.deepEqual([...zones].sort(), ['a', 'a', 'b', 'b']);
+  t.not(zones[1], zones[0]);
+  t.not(zones[3], zones[2]);
+  // Anti-affinity against app=x: a and b both hold one now, so nothing fits; removing a's pods frees a.
+  t.regex(place('x1', anti), /0\/2 nodes are available: 2 node\(s\) didn't match pod anti-affinity rules/);
+  for (const p of cache['podStates'].values()) if (p.nodeName === 'a') cache.removePod(p.pod.uid);
+  t.is(place('x2', anti), 'a');
+  // Now x2's own anti-affinity (an existing pod's term) keeps every app=x pod off a.
+  t.is(place('s5', {}), 'b');
+  t.regex(place('s6', { nodeSelector: { zone: 'z1' } }), /didn't satisfy existing pods anti-affinity rules/);
+});
+
+test('nominated pods reach PreFilter state through AddPod: topology spread and pod anti-affinity see them', (t) => {
+  const nodes = [node('a', { labels: { zone: 'z1' } }), node('b', { labels: { zone: 'z2' } })];
+  const snap = snapshotOf(nodes, []);
+  const spread = { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'x' } } }] };
+  // Two higher-priority app=x pods nominated to a: counting them, a's skew is 3 - 0 > 1.
+  const vips = [pod('vip1', { labels: { app: 'x' }, priority: 100 }), pod('vip2', { labels: { app: 'x' }, priority: 100 })];
+  const nominated = (n: string) => (n === 'a' ? vips : []);
+  const spreadPod = () => pod('s', { labels: { app: 'x' }, priority: 10, spec: spread });
+  const r = defaultProfile().schedulingCycle({ snapshot: snap, pod: spreadPod(), nowMs: 0, nominatedPods: nominated });
+  t.is(r.kind === 'assumed' ? r.nodeName : r.kind, 'b');
+  t.deepEqual(r.decision.filtered.get('a'), { code: 'Unschedulable', reasons: ["node(s) didn't match pod topology spread constraints"], plugin: 'PodTopologySpread' });
+  // Of lower priority they do not count.
+  const low = [pod('low', { labels: { app: 'x' }, priority: 0 })];
+  const r2 = defaultProfile().schedulingCycle({ snapshot: snap, pod: spreadPod(), nowMs: 0, nominatedPods: (n) => (n === 'a' ? low : []) });
+  t.is(r2.decision.filtered.size, 0);
+
+  // The incoming pod's anti-affinity against a nominated pod, and a nominated pod's against it.
+  const anti = (app: string) => ({ affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app } }, topologyKey: 'kubernetes.io/hostname' }] } } });
+  const both = (n: string) => (n === 'a' ? [pod('y', { labels: { app: 'y' }, priority: 100 })] : n === 'b' ? [pod('guard', { labels: { app: 'g' }, priority: 100, spec: anti('x') })] : []);
+  const r3 = defaultProfile().schedulingCycle({ snapshot: snap, pod: pod('p', { labels: { app: 'x' }, priority: 10, spec: anti('y') }), nowMs: 0, nominatedPods: both });
+  t.is(r3.kind === 'unschedulable' ? r3.message : r3.kind, "0/2 nodes are available: 1 node(s) didn't match pod anti-affinity rules, 1 node(s) didn't satisfy existing pods anti-affinity rules.");
+  // Without the nominations both nodes fit: the PreFilter state the cycle computed was not changed by the what-ifs.
+  const r4 = defaultProfile().schedulingCycle({ snapshot: snap, pod: pod('p', { labels: { app: 'x' }, priority: 10, spec: anti('y') }), nowMs: 0 });
+  t.is(r4.kind, 'assumed');
+});

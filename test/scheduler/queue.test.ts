@@ -131,6 +131,37 @@ test('scheduling gates hold a pod out until an update removes them', (t) => {
   t.is(q.pop(4)!.pod.uid, g.uid);
 });
 
+test('the max stay also asks pods held by other PreEnqueue plugins again (not SchedulingGates ones), as upstream', (t) => {
+  let open = false;
+  const gates = schedulingGates();
+  const q = queue({
+    preEnqueue: (p) => {
+      const s = withPlugin(gates.preEnqueue(p), gates.name);
+      if (s.code !== 'Success') return s;
+      return open ? s : { code: 'UnschedulableAndUnresolvable', reasons: ['quota closed'], plugin: 'Quota' };
+    },
+  });
+  const held = pod('held');
+  const gated = pod('gated', { spec: { schedulingGates: [{ name: 'example.com/x' }] } });
+  q.add(gated, 0);
+  // A SchedulingGates pod alone gives the queue no timer.
+  t.is(q.nextWakeMs(), undefined);
+  q.add(held, 1000);
+  t.is(q.where(held.uid), 'gated');
+  t.is(q.nextWakeMs(), 301_001);
+  // Still closed at the max stay: asked, stays held, asked again one max stay later.
+  t.is(q.flush(301_001), 0);
+  t.is(q.where(held.uid), 'gated');
+  t.is(q.nextWakeMs(), 601_002);
+  open = true;
+  t.is(q.flush(601_001), 0);
+  t.is(q.where(held.uid), 'gated');
+  t.is(q.flush(601_002), 1);
+  t.is(q.where(held.uid), 'active');
+  t.is(q.where(gated.uid), 'gated');
+  t.is(q.nextWakeMs(), undefined);
+});
+
 test('update of an unschedulable pod requeues it when its spec changed; delete drops it everywhere', (t) => {
   const q = queue();
   const p = pod('p', { cpu: '3' });

@@ -71,10 +71,13 @@ export function taintToleration(): FilterPlugin & ScorePlugin {
   return {
     name: 'TaintToleration',
     filter: (_ctx, pod, node) => {
+      if (node.taints.length === 0) return success;
       const t = untolerated(pod, node.taints, hard);
       return t === undefined ? success : unresolvable(`node(s) had untolerated taint {${t.key}: ${t.value ?? ''}}`);
     },
     score: (_ctx, pod, node) => {
+      // Most nodes have no taints: no per-node allocation for them.
+      if (node.taints.length === 0) return 0;
       let n = 0;
       const tols = pod.tolerations.filter((t) => t.effect === undefined || t.effect === '' || t.effect === 'PreferNoSchedule');
       for (const taint of node.taints) if (taint.effect === 'PreferNoSchedule' && !tols.some((t) => tolerates(t, taint))) n++;
@@ -110,6 +113,7 @@ export function nodeAffinity(): FilterPlugin & ScorePlugin & PreFilterPlugin {
     filter: (_ctx, pod, node) => nodeMatchesPod(pod, node) ? success : unresolvable(errReasonPodAffinityNode),
     score: (_ctx, pod, node) => {
       let s = 0;
+      if (pod.affinity.preferredNodeTerms.length === 0) return 0;
       for (const p of pod.affinity.preferredNodeTerms) if (p.weight !== 0 && matchesNodeTerm(p.term, node)) s += p.weight;
       return s;
     },

@@ -4,6 +4,7 @@ import {
   maxNodeScore, success, unresolvable, unschedulable, type AffinityTerm, type FilterPlugin, type NodeInfo, type PluginContext,
   type PodInfo, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type SnapshotView, type TopologySpreadConstraint,
 } from '../types.js';
+import { derivedOf } from '../podinfo.js';
 import { nodeMatchesPod } from './basic.js';
 import { built, refused, unknownArgKey, type PluginFactory } from './args.js';
 
@@ -35,9 +36,38 @@ function counts(c: TopologySpreadConstraint, pod: PodInfo, p: PodInfo): boolean 
   return c.selector(p.labels);
 }
 
+function countPods(node: NodeInfo, c: TopologySpreadConstraint, pod: PodInfo): number {
+  let n = 0;
+  for (const p of node.pods) if (counts(c, pod, p)) n++;
+  return n;
+}
+
+/** The memo key of `c`'s per-node counts for `pod` (built once per cycle: a fresh string per node would cost its hashing). */
+function countKey(c: TopologySpreadConstraint, pod: PodInfo): string | undefined {
+  const ownerUid = (c as { ownerUid?: string }).ownerUid;
+  const sel = ownerUid !== undefined ? `owner:${ownerUid}` : c.selectorKey;
+  return sel === undefined ? undefined : `PodTopologySpread\u0000${pod.namespace}\u0000${sel}`;
+}
+
+/** Pods on `node` counted by `c` for `pod`, memoised per node under `key` (the count depends only on its pods). */
+function countOn(node: NodeInfo, c: TopologySpreadConstraint, pod: PodInfo, key: string | undefined): number {
+  return key === undefined ? countPods(node, c, pod) : derivedOf(node, key, () => countPods(node, c, pod));
+}
+
 function hasKeys(node: NodeInfo, cs: readonly TopologySpreadConstraint[]): boolean {
   for (const c of cs) if (node.labels[c.topologyKey] === undefined) return false;
   return true;
+}
+
+/** The smallest count per constraint (0 below minDomains): the skew's baseline. */
+function minsOf(cs: readonly TopologySpreadConstraint[], cnt: ReadonlyArray<ReadonlyMap<string, number>>): number[] {
+  return cs.map((c, i) => {
+    const m = cnt[i]!;
+    if (m.size < c.minDomains) return 0;
+    let min = Number.POSITIVE_INFINITY;
+    for (const v of m.values()) if (v < min) min = v;
+    return min === Number.POSITIVE_INFINITY ? 0 : min;
+  });
 }
 
 interface SpreadPre { readonly constraints: readonly TopologySpreadConstraint[]; readonly counts: Array<Map<string, number>>; readonly mins: number[] }
@@ -64,20 +94,37 @@ export const podTopologySpread: PluginFactory = (args) => {
   };
   const countAll = (snap: SnapshotView, pod: PodInfo, cs: readonly TopologySpreadConstraint[], nodes: readonly NodeInfo[] = snap.nodes): Array<Map<string, number>> => {
     const out = cs.map(() => new Map<string, number>());
+    const keys = cs.map((c) => countKey(c, pod));
     for (const node of nodes) {
       // nodeAffinityPolicy Honor (default): only nodes the pod could go to count as domains.
       if (!hasKeys(node, cs) || !nodeMatchesPod(pod, node)) continue;
       for (let i = 0; i < cs.length; i++) {
         const c = cs[i]!;
         const v = node.labels[c.topologyKey]!;
-        let n = 0;
-        for (const p of node.pods) if (counts(c, pod, p)) n++;
+        const n = node.pods.length === 0 ? 0 : countOn(node, c, pod, keys[i]);
         out[i]!.set(v, (out[i]!.get(v) ?? 0) + n);
       }
     }
     return out;
   };
   const key = 'PreFilterPodTopologySpread';
+  /** Upstream preFilterState.updateWithPod: `other` counted (delta 1) or not (-1) on `node`; a new state value. */
+  const updateSpread = (ctx: PluginContext, pod: PodInfo, other: PodInfo, node: NodeInfo, delta: number) => {
+    const pre = ctx.state.read<SpreadPre>(key);
+    if (pre === undefined || !hasKeys(node, pre.constraints) || !nodeMatchesPod(pod, node)) return success;
+    let changed = false;
+    const cnt = pre.counts.map((m, i) => {
+      const c = pre.constraints[i]!;
+      if (!counts(c, pod, other)) return m;
+      changed = true;
+      const v = node.labels[c.topologyKey]!;
+      const next = new Map(m);
+      next.set(v, (next.get(v) ?? 0) + delta);
+      return next;
+    });
+    if (changed) ctx.state.write(key, { constraints: pre.constraints, counts: cnt, mins: minsOf(pre.constraints, cnt) } satisfies SpreadPre);
+    return success;
+  };
   const scoreKey = 'PreScorePodTopologySpread';
   const plugin: PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin = {
     name,
@@ -85,16 +132,11 @@ export const podTopologySpread: PluginFactory = (args) => {
       const cs = constraintsOf(pod).filter((c) => c.whenUnsatisfiable === 'DoNotSchedule');
       if (cs.length === 0) return { status: { code: 'Skip', reasons: [] } };
       const cnt = countAll(ctx.snapshot, pod, cs);
-      const mins = cs.map((c, i) => {
-        const m = cnt[i]!;
-        if (m.size < c.minDomains) return 0;
-        let min = Number.POSITIVE_INFINITY;
-        for (const v of m.values()) if (v < min) min = v;
-        return min === Number.POSITIVE_INFINITY ? 0 : min;
-      });
-      ctx.state.write(key, { constraints: cs, counts: cnt, mins } satisfies SpreadPre);
+      ctx.state.write(key, { constraints: cs, counts: cnt, mins: minsOf(cs, cnt) } satisfies SpreadPre);
       return { status: success };
     },
+    addPod: (ctx, pod, other, node) => updateSpread(ctx, pod, other, node, 1),
+    removePod: (ctx, pod, other, node) => updateSpread(ctx, pod, other, node, -1),
     filter: (ctx, pod, node) => {
       const pre = ctx.state.read<SpreadPre>(key);
       if (pre === undefined) return success;
@@ -161,6 +203,38 @@ export function termMatches(term: AffinityTerm, snap: SnapshotView, target: PodI
   return term.namespaceSelector !== undefined && term.namespaceSelector(snap.namespaceLabels(target.namespace));
 }
 
+/** Labels as a canonical string (sorted keys). */
+function labelSignature(labels: Readonly<Record<string, string>>): string {
+  return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join('\u0001');
+}
+
+/** Pods on `node` that `t` selects; memoised unless the term reads namespace labels (which change apart from the node). */
+function termCountOn(node: NodeInfo, snap: SnapshotView, t: AffinityTerm, key: string | undefined): number {
+  const count = () => { let n = 0; for (const p of node.pods) if (termMatches(t, snap, p)) n++; return n; };
+  return key === undefined ? count() : derivedOf(node, key, count);
+}
+
+const termKey = (t: AffinityTerm): string | undefined => (t.key === undefined ? undefined : `InterPodAffinity\u0000term\u0000${t.key}`);
+
+/** (topologyKey, number of terms) of the required anti-affinity terms of `node`'s pods that select `pod`. */
+function existingAntiOn(node: NodeInfo, snap: SnapshotView, pod: PodInfo, memoKey: string): ReadonlyArray<readonly [string, number]> {
+  let cacheable = true;
+  const compute = (): Array<readonly [string, number]> => {
+    const byKey = new Map<string, number>();
+    for (const p of node.podsWithRequiredAntiAffinity) {
+      for (const t of p.affinity.requiredAntiAffinity) {
+        if (t.key === undefined) cacheable = false;
+        if (termMatches(t, snap, pod)) byKey.set(t.topologyKey, (byKey.get(t.topologyKey) ?? 0) + 1);
+      }
+    }
+    return [...byKey];
+  };
+  const hit = node.derived?.get(memoKey) as Array<readonly [string, number]> | undefined;
+  if (hit !== undefined) return hit;
+  const v = compute();
+  return cacheable ? derivedOf(node, memoKey, () => v) : v;
+}
+
 interface AffinityPre {
   /** "key\u0000value" → number of existing pods whose required anti-affinity forbids the pod there. */
   readonly existingAnti: Map<string, number>;
@@ -179,41 +253,77 @@ export const interPodAffinity: PluginFactory = (args) => {
   if (typeof hard !== 'number' || !Number.isInteger(hard) || hard < 0 || hard > 100) return refused(name, 'hardPodAffinityWeight must be in the range [0, 100]');
   const ignoreExisting = args?.['ignorePreferredTermsOfExistingPods'] === true;
   const key = 'PreFilterInterPodAffinity';
+  /** Upstream preFilterState.updateWithPod: `other`'s terms against the pod and the pod's terms against `other`, on `node`. */
+  const updateAffinity = (ctx: PluginContext, pod: PodInfo, other: PodInfo, node: NodeInfo, delta: number) => {
+    const pre = ctx.state.read<AffinityPre>(key);
+    if (pre === undefined) return success;
+    const snap = ctx.snapshot; const a = pod.affinity;
+    let existingAnti = pre.existingAnti;
+    for (const t of other.affinity.requiredAntiAffinity) {
+      const v = node.labels[t.topologyKey];
+      if (v === undefined || !termMatches(t, snap, pod)) continue;
+      if (existingAnti === pre.existingAnti) existingAnti = new Map(existingAnti);
+      const k = pairKey(t.topologyKey, v);
+      existingAnti.set(k, (existingAnti.get(k) ?? 0) + delta);
+    }
+    const bump = (terms: readonly AffinityTerm[], maps: ReadonlyArray<Map<string, number>>) => maps.map((m, i) => {
+      const t = terms[i]!;
+      const v = node.labels[t.topologyKey];
+      if (v === undefined || !termMatches(t, snap, other)) return m;
+      const next = new Map(m);
+      next.set(v, (next.get(v) ?? 0) + delta);
+      return next;
+    });
+    const affinityCounts = bump(a.requiredAffinity, pre.affinityCounts);
+    const antiCounts = bump(a.requiredAntiAffinity, pre.antiCounts);
+    const any = affinityCounts.some((m) => [...m.values()].some((n) => n > 0));
+    ctx.state.write(key, { existingAnti, affinityCounts, antiCounts, noMatchAnywhere: !any } satisfies AffinityPre);
+    return success;
+  };
   const scoreKey = 'PreScoreInterPodAffinity';
   const plugin: PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin = {
     name,
     preFilter: (ctx, pod) => {
       const snap = ctx.snapshot; const a = pod.affinity;
       const existingAnti = new Map<string, number>();
+      // Which existing pods' anti-affinity terms match this pod depends on its namespace and labels only.
+      const antiKey = snap.havePodsWithRequiredAntiAffinity.length === 0 ? '' : `InterPodAffinity\u0000existingAnti\u0000${pod.namespace}\u0000${labelSignature(pod.labels)}`;
       for (const node of snap.havePodsWithRequiredAntiAffinity) {
-        for (const p of node.podsWithRequiredAntiAffinity) {
-          for (const t of p.affinity.requiredAntiAffinity) {
-            const v = node.labels[t.topologyKey];
-            if (v !== undefined && termMatches(t, snap, pod)) existingAnti.set(pairKey(t.topologyKey, v), (existingAnti.get(pairKey(t.topologyKey, v)) ?? 0) + 1);
-          }
+        for (const [topologyKey, n] of existingAntiOn(node, snap, pod, antiKey)) {
+          const v = node.labels[topologyKey];
+          if (v !== undefined) existingAnti.set(pairKey(topologyKey, v), (existingAnti.get(pairKey(topologyKey, v)) ?? 0) + n);
         }
       }
       if (existingAnti.size === 0 && a.requiredAffinity.length === 0 && a.requiredAntiAffinity.length === 0) return { status: { code: 'Skip', reasons: [] } };
       const affinityCounts = a.requiredAffinity.map(() => new Map<string, number>());
       const antiCounts = a.requiredAntiAffinity.map(() => new Map<string, number>());
       let any = false;
+      const affinityKeys = a.requiredAffinity.map(termKey);
+      const antiKeys = a.requiredAntiAffinity.map(termKey);
       if (a.requiredAffinity.length + a.requiredAntiAffinity.length > 0) {
         for (const node of snap.nodes) {
-          for (const p of node.pods) {
-            a.requiredAffinity.forEach((t, i) => {
-              const v = node.labels[t.topologyKey];
-              if (v !== undefined && termMatches(t, snap, p)) { any = true; affinityCounts[i]!.set(v, (affinityCounts[i]!.get(v) ?? 0) + 1); }
-            });
-            a.requiredAntiAffinity.forEach((t, i) => {
-              const v = node.labels[t.topologyKey];
-              if (v !== undefined && termMatches(t, snap, p)) antiCounts[i]!.set(v, (antiCounts[i]!.get(v) ?? 0) + 1);
-            });
+          if (node.pods.length === 0) continue;
+          for (let i = 0; i < a.requiredAffinity.length; i++) {
+            const t = a.requiredAffinity[i]!;
+            const v = node.labels[t.topologyKey];
+            if (v === undefined) continue;
+            const n = termCountOn(node, snap, t, affinityKeys[i]);
+            if (n > 0) { any = true; affinityCounts[i]!.set(v, (affinityCounts[i]!.get(v) ?? 0) + n); }
+          }
+          for (let i = 0; i < a.requiredAntiAffinity.length; i++) {
+            const t = a.requiredAntiAffinity[i]!;
+            const v = node.labels[t.topologyKey];
+            if (v === undefined) continue;
+            const n = termCountOn(node, snap, t, antiKeys[i]);
+            if (n > 0) antiCounts[i]!.set(v, (antiCounts[i]!.get(v) ?? 0) + n);
           }
         }
       }
       ctx.state.write(key, { existingAnti, affinityCounts, antiCounts, noMatchAnywhere: !any } satisfies AffinityPre);
       return { status: success };
     },
+    addPod: (ctx, pod, other, node) => updateAffinity(ctx, pod, other, node, 1),
+    removePod: (ctx, pod, other, node) => updateAffinity(ctx, pod, other, node, -1),
     filter: (ctx, pod, node) => {
       const pre = ctx.state.read<AffinityPre>(key);
       if (pre === undefined) return success;

@@ -1,0 +1,210 @@
+/**
+ * scheduler benchmark (issue 11), one case per exported function, each returning a CaseResult;
+ * `run` prints each case's human lines and, last, one JSON line assembled from every case's
+ * metrics (so an end-to-end case is one more function in `cases`).
+ *
+ * Core cases: the real queue, cache, snapshot, profile and plugins from src/scheduler, driven in
+ * one loop with an in-memory binder (a binding lands at once: the cache confirms the assumed pod
+ * and the queue sees the assigned-pod event, as the shell would on the informer's update). All
+ * pods are queued first, then scheduled one cycle after another, like scheduler_perf's
+ * createPods + measure.
+ * - core_pods_per_s_1000_nodes: N pods / the time from the first queue add to the last binding,
+ *   default plugins (tools/bench/scheduler-workload.ts: 1,000 nodes × 10,000 pods by default);
+ * - p99_ms_per_pod: p99 of one pod's scheduling latency in that run, from its pop off activeQ
+ *   (the start of its cycle) to its binding (snapshot update, cycle, assume, bind, confirm). The
+ *   queue-add-to-bound latency is printed too; with every pod queued up front it is the backlog;
+ * - core_pods_per_s_1000_nodes_affinity: the same with PodTopologySpread (zone, DoNotSchedule;
+ *   hostname, ScheduleAnyway) and required InterPodAffinity anti-affinity (hostname, groups of
+ *   100) on every pod — scheduler_perf's TopologySpreading / SchedulingPodAntiAffinity.
+ * Each run checks its placements (every pod bound, no node over its allocatable, constraints
+ * kept) and fails rather than report a figure for a wrong schedule.
+ * Args: --nodes N (1000) --pods M (10000) --cases core,affinity --no-warmup.
+ */
+import type { KubeObject } from '../../src/api/index.js';
+import { SeededPrng } from '../../src/primitives/prng.js';
+import { SchedulerCache, Snapshot } from '../../src/scheduler/cache.js';
+import { buildProfiles, defaultSchedulerConfiguration, profileFor, queueOptionsFor } from '../../src/scheduler/config.js';
+import { WaitingPods, type PodInfo } from '../../src/scheduler/framework.js';
+import { newPodInfo } from '../../src/scheduler/podinfo.js';
+import { SchedulingQueue } from '../../src/scheduler/queue.js';
+import { benchHostnameKey, benchWorkload, benchZoneKey, type WorkloadOptions } from './scheduler-workload.js';
+import { printResult, quantile, round, sortedCopy } from './stats.js';
+
+export interface CaseResult {
+  readonly name: string;
+  readonly lines: readonly string[];
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export interface CoreRun {
+  readonly pods: number;
+  readonly nodes: number;
+  readonly elapsedMs: number;
+  readonly podsPerS: number;
+  /** Pop to bound, per pod, sorted. */
+  readonly cycleMs: readonly number[];
+  /** Queue add to bound, per pod, sorted. */
+  readonly queuedMs: readonly number[];
+  readonly placements: ReadonlyMap<string, string>;
+  readonly attempts: number;
+}
+
+function arg(args: readonly string[], name: string, dflt: number): number {
+  const i = args.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(args[i + 1]) : dflt;
+  return Number.isFinite(v) && v > 0 ? Math.floor(v) : dflt;
+}
+
+/** Schedules `workload` with the default configuration and an in-memory binder. */
+export function runCore(nodes: readonly KubeObject[], pods: readonly KubeObject[], seed = 1): CoreRun {
+  const config = defaultSchedulerConfiguration();
+  const built = buildProfiles(config, { prng: new SeededPrng(seed), waitingPods: new WaitingPods() });
+  if (!built.ok) throw new Error(`scheduler bench: ${built.errors.join('; ')}`);
+  const profiles = built.value;
+  const queue = new SchedulingQueue(queueOptionsFor(config, profiles));
+  const cache = new SchedulerCache();
+  for (const n of nodes) cache.addNode(n);
+  const snap = new Snapshot();
+  const addedAt = new Map<string, number>();
+  const cycleMs: number[] = [];
+  const queuedMs: number[] = [];
+  const placements = new Map<string, string>();
+  let attempts = 0;
+
+  const began = performance.now();
+  for (const obj of pods) {
+    const info = newPodInfo(obj);
+    addedAt.set(info.uid, performance.now());
+    queue.add(info, performance.now());
+  }
+  for (;;) {
+    const popped = performance.now();
+    const q = queue.pop(popped);
+    if (q === undefined) break;
+    attempts++;
+    const profile = profileFor(profiles, q.pod);
+    if (profile === undefined) throw new Error(`scheduler bench: no profile for ${q.pod.key}`);
+    cache.updateSnapshot(snap);
+    const r = profile.schedulingCycle({ snapshot: snap, pod: q.pod, nowMs: popped, cache, nominatedPods: (n) => queue.nominatedPodsForNode(n) });
+    if (r.kind !== 'assumed') throw new Error(`scheduler bench: ${q.pod.key} was not scheduled (${r.kind}${'message' in r ? `: ${r.message}` : ''})`);
+    const b = profile.bind(r.state, snap, q.pod, r.nodeName);
+    if (!b.ok) throw new Error(`scheduler bench: binding ${q.pod.key} failed: ${b.status.reasons.join(', ')}`);
+    // The in-memory binder: the binding lands and the informer's update confirms the assumed pod.
+    const boundObj: KubeObject = { ...q.pod.pod, spec: { ...(q.pod.pod['spec'] as Record<string, unknown>), nodeName: r.nodeName } };
+    const bound: PodInfo = { ...q.pod, pod: boundObj, nodeName: r.nodeName };
+    cache.addPod(bound);
+    queue.done(q.pod.uid);
+    profile.postBind(r.state, snap, q.pod, r.nodeName);
+    queue.onEvent({ kind: 'PodAdd', obj: boundObj }, popped);
+    const now = performance.now();
+    cycleMs.push(now - popped);
+    queuedMs.push(now - addedAt.get(q.pod.uid)!);
+    placements.set(q.pod.key, r.nodeName);
+  }
+  const elapsedMs = performance.now() - began;
+  return {
+    pods: pods.length, nodes: nodes.length, elapsedMs, podsPerS: (pods.length * 1000) / elapsedMs,
+    cycleMs: sortedCopy(cycleMs), queuedMs: sortedCopy(queuedMs), placements, attempts,
+  };
+}
+
+/** Throws unless every pod is bound within its node's allocatable and (heavy case) its constraints hold. */
+export function checkPlacements(o: WorkloadOptions, nodes: readonly KubeObject[], pods: readonly KubeObject[], placements: ReadonlyMap<string, string>): void {
+  const byNode = new Map<string, KubeObject[]>();
+  for (const p of pods) {
+    const key = `${p.metadata?.namespace}/${p.metadata?.name}`;
+    const n = placements.get(key);
+    if (n === undefined) throw new Error(`scheduler bench: ${key} not bound`);
+    let list = byNode.get(n);
+    if (list === undefined) byNode.set(n, list = []);
+    list.push(p);
+  }
+  const nodeByName = new Map(nodes.map((n) => [n.metadata?.name ?? '', n]));
+  const zoneCounts = new Map<string, number>();
+  for (const [name, list] of byNode) {
+    const node = nodeByName.get(name);
+    if (node === undefined) throw new Error(`scheduler bench: bound to unknown node ${name}`);
+    // 100m / 500Mi each on 4 CPU / 32Gi / 110 pods: at most 40 pods fit by CPU.
+    if (list.length > 40) throw new Error(`scheduler bench: node ${name} over-committed with ${list.length} pods`);
+    const zone = node.metadata?.labels?.[benchZoneKey] ?? '';
+    zoneCounts.set(zone, (zoneCounts.get(zone) ?? 0) + list.length);
+    if (o.constraints === 'spreadAndAntiAffinity') {
+      const groups = new Set<string>();
+      for (const p of list) {
+        const g = p.metadata?.labels?.['group'] ?? '';
+        if (groups.has(g)) throw new Error(`scheduler bench: two pods of anti-affinity group ${g} on ${name} (${node.metadata?.labels?.[benchHostnameKey]})`);
+        groups.add(g);
+      }
+    }
+  }
+  if (o.constraints === 'spreadAndAntiAffinity') {
+    const zones = new Set(nodes.map((n) => n.metadata?.labels?.[benchZoneKey] ?? ''));
+    const counts = [...zones].map((z) => zoneCounts.get(z) ?? 0);
+    if (Math.max(...counts) - Math.min(...counts) > 1) throw new Error(`scheduler bench: zone skew above maxSkew 1: ${counts.join(' ')}`);
+  }
+}
+
+function coreLines(label: string, r: CoreRun): string[] {
+  return [
+    `${label}: ${r.pods} pods on ${r.nodes} nodes in ${round(r.elapsedMs / 1000, 2)} s: ${round(r.podsPerS)} pods/s (${r.attempts} cycles)`,
+    `  per pod, pop to bound: p50 ${round(quantile(r.cycleMs, 0.5), 3)} ms, p99 ${round(quantile(r.cycleMs, 0.99), 3)} ms, max ${round(r.cycleMs.at(-1) ?? 0, 3)} ms`,
+    `  per pod, queue add to bound (all queued up front, so mostly backlog): p50 ${round(quantile(r.queuedMs, 0.5))} ms, p99 ${round(quantile(r.queuedMs, 0.99))} ms`,
+  ];
+}
+
+function timedCase(o: WorkloadOptions, warmup: boolean): CoreRun {
+  if (warmup) {
+    // A short run of the same shape first, so the measured run is not the JIT's first pass.
+    const small = { ...o, nodes: Math.max(1, Math.floor(o.nodes / 5)), pods: Math.floor(o.pods / 10), groupSize: Math.min(o.groupSize ?? 100, Math.max(1, Math.floor(o.nodes / 5))) };
+    const w = benchWorkload(small);
+    runCore(w.nodes, w.pods);
+  }
+  const w = benchWorkload(o);
+  const r = runCore(w.nodes, w.pods);
+  checkPlacements(o, w.nodes, w.pods, r.placements);
+  return r;
+}
+
+const perThousandNodes = (name: string, nodes: number): string => (nodes === 1000 ? name : name.replace('1000_nodes', `${nodes}_nodes`));
+
+/** Default plugins, no constraints. */
+export function coreDefault(o: { nodes: number; pods: number; warmup: boolean }): CaseResult {
+  const r = timedCase({ nodes: o.nodes, pods: o.pods, constraints: 'none' }, o.warmup);
+  return {
+    name: 'core, default plugins',
+    lines: coreLines('core, default plugins', r),
+    metrics: { [perThousandNodes('core_pods_per_s_1000_nodes', o.nodes)]: round(r.podsPerS), p99_ms_per_pod: round(quantile(r.cycleMs, 0.99), 3) },
+  };
+}
+
+/** PodTopologySpread + required anti-affinity on every pod. */
+export function coreAffinity(o: { nodes: number; pods: number; warmup: boolean }): CaseResult {
+  const r = timedCase({ nodes: o.nodes, pods: o.pods, constraints: 'spreadAndAntiAffinity', groupSize: Math.min(100, o.nodes) }, o.warmup);
+  return {
+    name: 'core, topology spread + anti-affinity',
+    lines: coreLines('core, PodTopologySpread + InterPodAffinity on every pod', r),
+    metrics: { [perThousandNodes('core_pods_per_s_1000_nodes_affinity', o.nodes)]: round(r.podsPerS), p99_ms_per_pod_affinity: round(quantile(r.cycleMs, 0.99), 3) },
+  };
+}
+
+type CaseFn = (o: { nodes: number; pods: number; warmup: boolean }) => CaseResult | Promise<CaseResult>;
+const cases: Record<string, CaseFn> = { core: coreDefault, affinity: coreAffinity };
+
+export async function run(args: string[]): Promise<void> {
+  const nodes = arg(args, 'nodes', 1000);
+  const pods = arg(args, 'pods', 10_000);
+  const warmup = !args.includes('--no-warmup');
+  const ci = args.indexOf('--cases');
+  const names = ci >= 0 ? (args[ci + 1] ?? '').split(',').filter((s) => s !== '') : Object.keys(cases);
+  const unknown = names.filter((n) => cases[n] === undefined);
+  if (unknown.length > 0) throw new Error(`scheduler bench: unknown case(s) ${unknown.join(', ')}; known: ${Object.keys(cases).join(', ')}`);
+  const results: CaseResult[] = [];
+  for (const n of names) {
+    const r = await cases[n]!({ nodes, pods, warmup });
+    for (const line of r.lines) console.log(line);
+    results.push(r);
+  }
+  const metrics: Record<string, number> = {};
+  for (const r of results) Object.assign(metrics, r.metrics);
+  printResult('scheduler', { nodes, pods, ...metrics });
+}
