@@ -49,6 +49,7 @@ class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMess
     const registry = builtInControllers({
       nodeLifecycle: { ...kubernetesNodeLifecycle, gracePeriodMs: timing.nodeGracePeriodMs },
       hpa: { ...kubernetesHpa, syncPeriodMs: timing.hpaSyncPeriodMs, downscaleStabilizationMs: timing.hpaDownscaleStabilizationMs },
+      ...(config.rootCaCertPem === undefined ? {} : { rootCaCertPem: config.rootCaCertPem }),
     });
     const names = config.controllers ?? registry.names();
     const unknown = names.filter((n) => registry.get(n) === undefined);

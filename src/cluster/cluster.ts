@@ -241,7 +241,7 @@ function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolv
     // Its own master's apiserver first: a partition that isolates the master isolates its controller-manager too.
     const controllerManager: ControllerManagerConfig = {
       apiservers: [address(host, 'apiserver'), ...masters.filter((m) => m !== host).map((m) => address(m, 'apiserver'))],
-      profile: o.profile, ...tokenOf(tokens, wellKnown.controllerManagerUser),
+      profile: o.profile, ...tokenOf(tokens, wellKnown.controllerManagerUser), rootCaCertPem: pki.ca.certPem,
     };
     return {
       name: host,

@@ -50,6 +50,8 @@ export interface ControllerManagerConfig {
   readonly controllers?: readonly string[];
   /** Absent: always active, no leader election (a single instance). */
   readonly leaderElection?: boolean;
+  /** The cluster CA (PEM) published as ConfigMap kube-root-ca.crt in every namespace (absent: that controller does not run). */
+  readonly rootCaCertPem?: string;
 }
 
 export const controllerManagerLease = { namespace: 'kube-system', name: 'kube-controller-manager' } as const;
