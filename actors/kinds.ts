@@ -14,4 +14,5 @@ export const actors: ActorRegistry = {
   etcd: async () => (await import('./etcd/actor.js')).etcdActor as AnyActorDefinition,
   apiserver: async () => (await import('./apiserver/actor.js')).apiserverActor as AnyActorDefinition,
   'controller-manager': async () => (await import('./controller-manager/actor.js')).controllerManagerActor as AnyActorDefinition,
+  operator: async () => (await import('./controller-manager/operator.js')).operatorActor as AnyActorDefinition,
 };

@@ -37,6 +37,7 @@ export * from './disruption.js';
 export * from './hpa.js';
 export * from './resourcequota.js';
 export * from './rootcacertpublisher.js';
+export * from './operator.js';
 
 export interface BuiltInOptions {
   /** The timing profile's node grace period etc. (DESIGN §4). */
