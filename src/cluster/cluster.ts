@@ -8,7 +8,8 @@ import { readyz } from '../apiserver/readyz.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { address, type Address } from '../primitives/address.js';
 import type { HostSpec } from '../runtime/actor.js';
 import type { ProfileName } from '../runtime/profiles.js';
@@ -21,7 +22,8 @@ import { memberId, type EtcdConfig } from '../etcd/messages.js';
 import type { ApiserverConfig, ApiserverReply } from '../apiserver/messages.js';
 import type { AuditEvent } from '../apiserver/audit.js';
 import { wellKnown } from '../apiserver/auth/user.js';
-import type { ControllerManagerConfig, ControllerManagerStatus } from '../controllers/messages.js';
+import type { ControllerManagerConfig, ControllerManagerStatus, OperatorConfig } from '../controllers/messages.js';
+import { isOperator, operatorActorName, type Operator } from '../controllers/operator.js';
 import { ActorApiTransport, type ActorApiTransportOptions } from '../apiserver/actor-transport.js';
 import { builtinRegistry } from '../../actors/registry.js';
 import { sleep } from '../primitives/clock.js';
@@ -58,6 +60,11 @@ export interface ClusterOptions {
   readonly healthIntervalMs?: number;
   /** Run a controller-manager on every master (default true; one is active through its Lease). */
   readonly controllerManager?: boolean;
+  /**
+   * Users' controllers (`defineOperator`), each run on every master as actor `operator-<name>`,
+   * one active through Lease kube-system/operator-<name>. They act as the cluster admin.
+   */
+  readonly operators?: readonly Operator[];
 }
 
 export const defaultApiserverNetwork = '127.10.0';
@@ -77,6 +84,7 @@ interface Resolved {
   readonly kubeconfigPath: string;
   readonly seed: number;
   readonly controllerManager: boolean;
+  readonly operators: readonly Operator[];
 }
 
 function resolve(options: ClusterOptions): Resolved {
@@ -88,7 +96,7 @@ function resolve(options: ClusterOptions): Resolved {
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pocketkube-cluster-'));
   return {
-    masters, profile: options.profile ?? 'fast', dataDir, ownsDataDir, controllerManager: options.controllerManager ?? true,
+    masters, profile: options.profile ?? 'fast', dataDir, ownsDataDir, controllerManager: options.controllerManager ?? true, operators: checkedOperators(options.operators ?? []),
     frontDoorHost: options.frontDoor?.host ?? '127.0.0.1', frontDoorPort: options.frontDoor?.port ?? 6443,
     network, apiserverPort: options.apiserverPort ?? 6443,
     kubeconfigPath: options.kubeconfigPath ?? join(dataDir, 'kubeconfig'), seed: options.seed ?? 1,
@@ -132,7 +140,7 @@ export class Cluster {
         host: o.frontDoorHost, port: o.frontDoorPort, healthIntervalMs: options.healthIntervalMs ?? 200,
       }).catch((error: unknown) => { throw addressInUse(error, o.frontDoorHost, o.frontDoorPort, { kind: 'front-door' }); });
       await Promise.all(ips.map((ip, i) => assertBindable(ip, o.apiserverPort, masters[i]!)));
-      system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: hostSpecs(masters, ips, o, pki, tokens.entries), seed: o.seed, dataDir: join(o.dataDir, 'hosts') });
+      system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: hostSpecs(masters, ips, o, pki, tokens.entries, tokens.adminToken), seed: o.seed, dataDir: join(o.dataDir, 'hosts') });
       await writeKubeconfig(o.kubeconfigPath, { server: door.url, caCertPem: pki.ca.certPem, token: tokens.adminToken });
       const urls = ips.map((ip) => `https://${ip}:${o.apiserverPort}`);
       await waitReady([...urls, door.url], pki.ca.certPem, options.readyTimeoutMs ?? defaultReadyTimeoutMs);
@@ -172,6 +180,13 @@ export class Cluster {
   /** The controller-manager actors' addresses, in master order (none when started without them). */
   get controllerManagers(): Address[] {
     return this.withControllerManager ? this.masters.map((m) => address(m, 'controller-manager')) : [];
+  }
+
+  /** Each live instance's status of the operator `name` (as `controllerManagerStatus`: active or not, the Lease holder, its terms). */
+  async operatorStatus(name: string, timeoutMs = 2_000): Promise<ControllerManagerStatus[]> {
+    const replies = await Promise.allSettled(this.masters.map((m) =>
+      this.system.ask<ControllerManagerStatus>(address(m, operatorActorName(name)), { type: 'controllerManagerStatusRequest' }, { timeoutMs })));
+    return replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }
 
   /** Each live controller-manager's status: active or not, the Lease holder it sees, its active intervals. */
@@ -226,7 +241,7 @@ export class Cluster {
   }
 }
 
-function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolved, pki: Pki, tokens: ApiserverConfig['tokens']): HostSpec[] {
+function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolved, pki: Pki, tokens: ApiserverConfig['tokens'], adminToken: string): HostSpec[] {
   const etcdMembers = masters.map((m) => address(m, 'etcd'));
   const peers = etcdMembers.map((m) => memberId(m, 1));
   return masters.map((host, i) => {
@@ -243,15 +258,52 @@ function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolv
       apiservers: [address(host, 'apiserver'), ...masters.filter((m) => m !== host).map((m) => address(m, 'apiserver'))],
       profile: o.profile, ...tokenOf(tokens, wellKnown.controllerManagerUser), rootCaCertPem: pki.ca.certPem,
     };
+    const operators = o.operators.map((op) => {
+      const config: OperatorConfig = {
+        apiservers: controllerManager.apiservers, profile: o.profile, token: adminToken, module: op.module, name: op.definition.name,
+        preload: typeScriptLoaders(op.module),
+      };
+      return { name: operatorActorName(op.definition.name), kind: 'operator', config, restart: 'permanent' as const };
+    });
     return {
       name: host,
       actors: [
         { name: 'etcd', kind: 'etcd', config: etcd, restart: 'permanent' },
         { name: 'apiserver', kind: 'apiserver', config: apiserver, restart: 'permanent' },
         ...(o.controllerManager ? [{ name: 'controller-manager', kind: 'controller-manager', config: controllerManager, restart: 'permanent' as const }] : []),
+        ...operators,
       ],
     };
   });
+}
+
+function checkedOperators(operators: readonly Operator[]): readonly Operator[] {
+  const names = new Set<string>();
+  for (const op of operators) {
+    if (!isOperator(op)) throw new Error('operators: each entry is the value defineOperator returned');
+    if (names.has(op.definition.name)) throw new Error(`operators: two operators named ${op.definition.name}`);
+    names.add(op.definition.name);
+  }
+  return operators;
+}
+
+/**
+ * Worker threads start without this process's flags, so a TypeScript operator module is importable
+ * there only after the loader this process runs under (`node --import tsx`, `--import
+ * ./register.mjs`): those modules are imported first. A JavaScript module needs none.
+ */
+function typeScriptLoaders(moduleUrl: string): string[] {
+  if (!/\.[mc]?ts$/.test(new URL(moduleUrl).pathname)) return [];
+  const args = process.execArgv;
+  const loaders: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = arg === '--import' ? args[++i] : arg.startsWith('--import=') ? arg.slice('--import='.length) : undefined;
+    if (value === undefined) continue;
+    loaders.push(value.startsWith('.') || value.startsWith('/') ? pathToFileURL(resolvePath(value)).href : value);
+  }
+  if (loaders.length === 0) throw new Error(`operator module ${moduleUrl} is TypeScript, but this process runs without a loader (--import): run under one, or build the module to JavaScript`);
+  return loaders;
 }
 
 function tokenOf(tokens: ApiserverConfig['tokens'], username: string): { token?: string } {
