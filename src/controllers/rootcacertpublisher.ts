@@ -10,14 +10,14 @@ import {
   type CacheView, type ControllerDefinition, type EventMapping, type ReconcileContext, type ReconcileResult, type WatchEvent,
 } from './framework/index.js';
 
-export const rootCaConfigMapName = 'kube-root-ca.crt';
-export const rootCaDataKey = 'ca.crt';
+const rootCaConfigMapName = 'kube-root-ca.crt';
+const rootCaDataKey = 'ca.crt';
 /** Upstream's description annotation, set on create and restored on update. */
 export const rootCaDescriptionAnnotation = 'kubernetes.io/description';
 const description = 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. '
   + 'No other usage is guaranteed across distributions of Kubernetes clusters.';
 
-export function reconcileRootCaConfigMap(caPem: string, key: string, cache: CacheView): ReconcileResult {
+function reconcileRootCaConfigMap(caPem: string, key: string, cache: CacheView): ReconcileResult {
   const ns = cache.get(kinds.namespace, key);
   if (ns === undefined || ns.metadata?.deletionTimestamp !== undefined) return noActions;
   const phase = asRecord(ns['status'])?.['phase'];
