@@ -3,7 +3,7 @@
  * test/fixtures/widget-operator.ts passed to `Cluster.start({ operators })`. Every master runs an
  * instance (imported in its worker under the test's TypeScript loader); one holds Lease
  * kube-system/operator-widgets and reconciles each Widget into a ConfigMap it owns, writing status
- * back. Own loopback block 127.81.2.
+ * back; killing the holder's master hands the work to another instance. Own loopback block 127.81.2.
  */
 import test from 'ava';
 import { Cluster } from '../../src/cluster/index.js';
@@ -71,4 +71,18 @@ test('an operator from a user module reconciles Widgets into owned ConfigMaps, l
   const lease = await client.get<KubeObject & { spec?: { holderIdentity?: string } }>(kinds.lease, 'kube-system', 'operator-widgets');
   t.is(lease.spec?.holderIdentity, active[0]!.identity);
   for (const s of statuses) t.is(s.leader, active[0]!.identity);
+
+  // The holder's master dies: another instance takes the Lease and reconciles a new Widget.
+  const victim = active[0]!.identity.split('/')[0]!;
+  await cluster.system.killHost(victim);
+  const successor = await until('another active operator', async () => {
+    const a = (await cluster.operatorStatus('widgets', 500)).filter((s) => s.active);
+    return a.length === 1 && !a[0]!.identity.startsWith(`${victim}/`) ? a[0]! : undefined;
+  }, 15_000);
+  await until('the Widget w2 is created', () => client.create<Widget>(widgetKind, {
+    apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w2', namespace: 'default' }, spec: { color: 'green', size: 1 },
+  }).catch(() => undefined), 10_000);
+  const cm2 = await until('ConfigMap widget-w2', () => client.get<Cm>(kinds.configMap, 'default', 'widget-w2').catch(() => undefined), 20_000);
+  t.deepEqual(cm2.data, { color: 'green', size: '1' });
+  t.regex(successor.identity, /^master-\d\/operator-widgets$/);
 });
