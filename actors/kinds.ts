@@ -15,4 +15,5 @@ export const actors: ActorRegistry = {
   apiserver: async () => (await import('./apiserver/actor.js')).apiserverActor as AnyActorDefinition,
   'controller-manager': async () => (await import('./controller-manager/actor.js')).controllerManagerActor as AnyActorDefinition,
   scheduler: async () => (await import('./scheduler/actor.js')).schedulerActor as AnyActorDefinition,
+  operator: async () => (await import('./controller-manager/operator.js')).operatorActor as AnyActorDefinition,
 };

@@ -32,3 +32,12 @@ export { sleep, VirtualClock, type Clock } from './primitives/clock.js';
 export { RealClock, wallClock } from './runtime/real-clock.js';
 export { profile, type ProfileName, type TimingProfile } from './runtime/profiles.js';
 export type { DelaySpec, FaultId, FaultSpec, LinkSelector } from './transport/network.js';
+
+// Controllers: a user's operator is a ControllerDefinition (the built-in ones' contract) plus its module.
+export { defineOperator, type Operator } from './controllers/operator.js';
+export {
+  allActions, cacheFromObjects, controllerRefFor, ignoreEvent, kinds, noActions, parallel, resolveControllerRef, sequential, steps,
+  type ActionStep, type ApiAction, type CacheView, type ControllerDefinition, type EventMapping, type KindRef, type ReconcileContext,
+  type ReconcileResult, type WatchEvent, type WatchSpec,
+} from './controllers/framework/index.js';
+export type { ControllerManagerStatus } from './controllers/messages.js';

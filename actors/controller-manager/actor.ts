@@ -3,7 +3,7 @@ import { ActorApiTransport, whenApiserverReady } from '../../src/apiserver/actor
 import { contextPort } from '../../src/client/actor-port.js';
 import { ActiveIntervalLog } from '../../src/client/active-intervals.js';
 import { KubeClient } from '../../src/client/client.js';
-import { builtInControllers, kubernetesHpa, kubernetesNodeLifecycle } from '../../src/controllers/index.js';
+import { builtInControllers, kubernetesHpa, kubernetesNodeLifecycle, type ControllerDefinition } from '../../src/controllers/index.js';
 import {
   controllerManagerLease, validateControllerManagerMessage,
   type ControllerManagerConfig, type ControllerManagerMessage, type ControllerManagerStatus,
@@ -20,14 +20,32 @@ const userAgent = 'kube-controller-manager/v1.32.0 (pocketkube)';
 export const controllerManagerActor = defineActor<ControllerManagerMessage, ControllerManagerConfig>({
   kind: 'controller-manager',
   validate: validateControllerManagerMessage,
-  create: (context, config) => new ControllerManagerBehaviour(context, config),
+  create: (context, config) => {
+    const timing = profile(config.profile ?? 'fast');
+    const registry = builtInControllers({
+      nodeLifecycle: { ...kubernetesNodeLifecycle, gracePeriodMs: timing.nodeGracePeriodMs },
+      hpa: { ...kubernetesHpa, syncPeriodMs: timing.hpaSyncPeriodMs, downscaleStabilizationMs: timing.hpaDownscaleStabilizationMs },
+      ...(config.rootCaCertPem === undefined ? {} : { rootCaCertPem: config.rootCaCertPem }),
+    });
+    const names = config.controllers ?? registry.names();
+    const unknown = names.filter((n) => registry.get(n) === undefined);
+    if (unknown.length > 0) throw new Error(`controller-manager: unknown controllers ${unknown.join(', ')}; known: ${registry.names().join(', ')}`);
+    return new ControllerManagerBehaviour(context, config, { controllers: names.map((n) => registry.get(n)!), lease: controllerManagerLease, userAgent });
+  },
 });
+
+/** What differs between the controller-manager and a user's operator running on the same engine. */
+export interface EngineChoice {
+  readonly controllers: readonly ControllerDefinition[];
+  readonly lease: { readonly namespace: string; readonly name: string };
+  readonly userAgent: string;
+}
 
 /**
  * One controller-manager: a KubeClient over actor messages to the apiservers, and the engine of
  * manager.ts running the built-in controllers when this instance holds the Lease.
  */
-class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMessage> {
+export class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMessage> {
   private readonly incoming = new Subject<InboxMessage>();
   private readonly manager: ControllerManager;
   private readonly identity: string;
@@ -35,29 +53,22 @@ class ControllerManagerBehaviour implements ActorBehaviour<ControllerManagerMess
   private readonly logError: (error: unknown, where: string) => void;
   private stopped = false;
 
-  constructor(private readonly context: ActorContext, config: ControllerManagerConfig) {
+  constructor(private readonly context: ActorContext, config: Omit<ControllerManagerConfig, 'controllers' | 'rootCaCertPem'>, engine: EngineChoice) {
     this.identity = context.self;
     this.logError = rateLimitedWarn(context.log, context.clock);
     const timing = profile(config.profile ?? 'fast');
     const transport = new ActorApiTransport(contextPort(context, this.incoming), {
       servers: config.apiservers, ...(config.token === undefined ? {} : { token: config.token }),
     });
-    const registry = builtInControllers({
-      nodeLifecycle: { ...kubernetesNodeLifecycle, gracePeriodMs: timing.nodeGracePeriodMs },
-      hpa: { ...kubernetesHpa, syncPeriodMs: timing.hpaSyncPeriodMs, downscaleStabilizationMs: timing.hpaDownscaleStabilizationMs },
-    });
-    const names = config.controllers ?? registry.names();
-    const unknown = names.filter((n) => registry.get(n) === undefined);
-    if (unknown.length > 0) throw new Error(`controller-manager: unknown controllers ${unknown.join(', ')}; known: ${registry.names().join(', ')}`);
-    this.controllers = names;
+    this.controllers = engine.controllers.map((c) => c.name);
     this.manager = new ControllerManager({
-      client: new KubeClient({ transport, clock: context.clock, prng: context.random, userAgent: `${userAgent} ${this.identity}` }),
+      client: new KubeClient({ transport, clock: context.clock, prng: context.random, userAgent: `${engine.userAgent} ${this.identity}` }),
       clock: context.clock, prng: context.random, identity: this.identity,
-      controllers: names.map((n) => registry.get(n)!),
+      controllers: engine.controllers,
       ...(config.leaderElection === false ? {} : {
         election: {
           leaseDurationMs: timing.leaseDurationMs, renewDeadlineMs: timing.renewDeadlineMs, retryPeriodMs: timing.retryPeriodMs,
-          lease: controllerManagerLease,
+          lease: engine.lease,
         },
       }),
       onError: (error, where) => this.logError(error, where),

@@ -16,10 +16,24 @@ import { Backoff, withDeadline } from './timing.js';
 import { sleep } from '../primitives/clock.js';
 import { watchObservable, watchRequest, type WatchSignal } from './watch.js';
 
-/** Which resource: an apiVersion plus its kind ("Pod") or plural resource name ("pods"). */
+/**
+ * Which resource: an apiVersion plus its kind ("Pod") or plural resource name ("pods"). A kind the
+ * client does not know (a CustomResourceDefinition's) also names its plural and scope: a
+ * `CustomResourceRef`, since the client does no discovery.
+ */
 export type ResourceRef =
   | { readonly apiVersion: string; readonly kind: string }
-  | { readonly apiVersion: string; readonly resource: string };
+  | { readonly apiVersion: string; readonly resource: string }
+  | CustomResourceRef;
+
+/** A custom resource as its CRD serves it: `{ apiVersion: 'example.com/v1', kind: 'Widget', resource: 'widgets', namespaced: true }`. */
+export interface CustomResourceRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** The plural (the CRD's spec.names.plural). */
+  readonly resource: string;
+  readonly namespaced: boolean;
+}
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 export type PropagationPolicy = 'Foreground' | 'Background' | 'Orphan';
@@ -110,10 +124,25 @@ const decoder = new TextDecoder();
 
 export function resolveResource(ref: ResourceRef): ResourceInfo {
   const info = 'kind' in ref
-    ? lookupKind(ref.apiVersion, ref.kind)
+    ? lookupKind(ref.apiVersion, ref.kind) ?? customResourceInfo(ref)
     : (() => { const gv = splitApiVersion(ref.apiVersion); return lookupResource(gv.group, gv.version, ref.resource); })();
-  if (info === undefined) throw new Error(`unknown resource ${JSON.stringify(ref)}`);
+  if (info === undefined) {
+    throw new Error(`unknown resource ${JSON.stringify(ref)}: a custom resource names its plural and scope, e.g. { apiVersion: 'example.com/v1', kind: 'Widget', resource: 'widgets', namespaced: true }`);
+  }
   return info;
+}
+
+/** What the client needs of a CRD's resource: its path; the rest as a CRD with a status subresource has it. */
+function customResourceInfo(ref: { readonly apiVersion: string; readonly kind: string; readonly resource?: unknown; readonly namespaced?: unknown }): ResourceInfo | undefined {
+  if (typeof ref.resource !== 'string' || !/^[a-z][a-z0-9-]*$/.test(ref.resource) || typeof ref.namespaced !== 'boolean') return undefined;
+  const { group, version } = splitApiVersion(ref.apiVersion);
+  // Only a group's resources: the core group and the built-in groups are the static table's.
+  if (group === '' || version === '') return undefined;
+  return {
+    group, version, kind: ref.kind, listKind: `${ref.kind}List`, resource: ref.resource, singular: ref.kind.toLowerCase(),
+    namespaced: ref.namespaced, shortNames: [], categories: [], verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+    hasStatus: true, subresources: [{ name: 'status', group, version, kind: ref.kind, verbs: ['get', 'patch', 'update'] }],
+  };
 }
 
 /** `/api/v1/namespaces/ns/pods/name/status`: each part present only when given. */

@@ -8,7 +8,8 @@ import { readyz } from '../apiserver/readyz.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { address, type Address } from '../primitives/address.js';
 import type { HostSpec } from '../runtime/actor.js';
 import type { ProfileName } from '../runtime/profiles.js';
@@ -21,11 +22,12 @@ import { memberId, type EtcdConfig } from '../etcd/messages.js';
 import type { ApiserverConfig, ApiserverReply } from '../apiserver/messages.js';
 import type { AuditEvent } from '../apiserver/audit.js';
 import { wellKnown } from '../apiserver/auth/user.js';
-import type { ControllerManagerConfig, ControllerManagerStatus } from '../controllers/messages.js';
 import { buildProfiles, parseSchedulerConfiguration } from '../scheduler/config.js';
 import { WaitingPods } from '../scheduler/framework.js';
 import type { SchedulerConfig, SchedulerExplain, SchedulerStatus } from '../scheduler/messages.js';
 import { SeededPrng } from '../primitives/prng.js';
+import type { ControllerManagerConfig, ControllerManagerStatus, OperatorConfig } from '../controllers/messages.js';
+import { isOperator, operatorActorName, type Operator } from '../controllers/operator.js';
 import { ActorApiTransport, type ActorApiTransportOptions } from '../apiserver/actor-transport.js';
 import { builtinRegistry } from '../../actors/registry.js';
 import { sleep } from '../primitives/clock.js';
@@ -68,6 +70,11 @@ export interface ClusterOptions {
    * before any thread starts (an unknown plugin or bad args is refused, naming them).
    */
   readonly scheduler?: boolean | { readonly configYaml?: string };
+  /**
+   * Users' controllers (`defineOperator`), each run on every master as actor `operator-<name>`,
+   * one active through Lease kube-system/operator-<name>. They act as the cluster admin.
+   */
+  readonly operators?: readonly Operator[];
 }
 
 export const defaultApiserverNetwork = '127.10.0';
@@ -89,6 +96,7 @@ interface Resolved {
   readonly controllerManager: boolean;
   /** Absent: no scheduler. */
   readonly scheduler: { readonly configYaml?: string } | undefined;
+  readonly operators: readonly Operator[];
 }
 
 function resolveScheduler(option: ClusterOptions['scheduler']): Resolved['scheduler'] {
@@ -112,7 +120,7 @@ function resolve(options: ClusterOptions): Resolved {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pocketkube-cluster-'));
   return {
     masters, profile: options.profile ?? 'fast', dataDir, ownsDataDir, controllerManager: options.controllerManager ?? true,
-    scheduler: resolveScheduler(options.scheduler),
+    scheduler: resolveScheduler(options.scheduler), operators: checkedOperators(options.operators ?? []),
     frontDoorHost: options.frontDoor?.host ?? '127.0.0.1', frontDoorPort: options.frontDoor?.port ?? 6443,
     network, apiserverPort: options.apiserverPort ?? 6443,
     kubeconfigPath: options.kubeconfigPath ?? join(dataDir, 'kubeconfig'), seed: options.seed ?? 1,
@@ -157,7 +165,7 @@ export class Cluster {
         host: o.frontDoorHost, port: o.frontDoorPort, healthIntervalMs: options.healthIntervalMs ?? 200,
       }).catch((error: unknown) => { throw addressInUse(error, o.frontDoorHost, o.frontDoorPort, { kind: 'front-door' }); });
       await Promise.all(ips.map((ip, i) => assertBindable(ip, o.apiserverPort, masters[i]!)));
-      system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: hostSpecs(masters, ips, o, pki, tokens.entries), seed: o.seed, dataDir: join(o.dataDir, 'hosts') });
+      system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: hostSpecs(masters, ips, o, pki, tokens.entries, tokens.adminToken), seed: o.seed, dataDir: join(o.dataDir, 'hosts') });
       await writeKubeconfig(o.kubeconfigPath, { server: door.url, caCertPem: pki.ca.certPem, token: tokens.adminToken });
       const urls = ips.map((ip) => `https://${ip}:${o.apiserverPort}`);
       await waitReady([...urls, door.url], pki.ca.certPem, options.readyTimeoutMs ?? defaultReadyTimeoutMs);
@@ -197,6 +205,13 @@ export class Cluster {
   /** The controller-manager actors' addresses, in master order (none when started without them). */
   get controllerManagers(): Address[] {
     return this.withControllerManager ? this.masters.map((m) => address(m, 'controller-manager')) : [];
+  }
+
+  /** Each live instance's status of the operator `name` (as `controllerManagerStatus`: active or not, the Lease holder, its terms). */
+  async operatorStatus(name: string, timeoutMs = 2_000): Promise<ControllerManagerStatus[]> {
+    const replies = await Promise.allSettled(this.masters.map((m) =>
+      this.system.ask<ControllerManagerStatus>(address(m, operatorActorName(name)), { type: 'controllerManagerStatusRequest' }, { timeoutMs })));
+    return replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }
 
   /** Each live controller-manager's status: active or not, the Lease holder it sees, its active intervals. */
@@ -276,7 +291,7 @@ export class Cluster {
   }
 }
 
-function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolved, pki: Pki, tokens: ApiserverConfig['tokens']): HostSpec[] {
+function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolved, pki: Pki, tokens: ApiserverConfig['tokens'], adminToken: string): HostSpec[] {
   const etcdMembers = masters.map((m) => address(m, 'etcd'));
   const peers = etcdMembers.map((m) => memberId(m, 1));
   return masters.map((host, i) => {
@@ -291,12 +306,19 @@ function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolv
     // Its own master's apiserver first: a partition that isolates the master isolates its controller-manager too.
     const controllerManager: ControllerManagerConfig = {
       apiservers: [address(host, 'apiserver'), ...masters.filter((m) => m !== host).map((m) => address(m, 'apiserver'))],
-      profile: o.profile, ...tokenOf(tokens, wellKnown.controllerManagerUser),
+      profile: o.profile, ...tokenOf(tokens, wellKnown.controllerManagerUser), rootCaCertPem: pki.ca.certPem,
     };
     const scheduler: SchedulerConfig = {
       apiservers: controllerManager.apiservers, profile: o.profile, ...tokenOf(tokens, wellKnown.schedulerUser),
       ...(o.scheduler?.configYaml === undefined ? {} : { configYaml: o.scheduler.configYaml }),
     };
+    const operators = o.operators.map((op) => {
+      const config: OperatorConfig = {
+        apiservers: controllerManager.apiservers, profile: o.profile, token: adminToken, module: op.module, name: op.definition.name,
+        preload: typeScriptLoaders(op.module),
+      };
+      return { name: operatorActorName(op.definition.name), kind: 'operator', config, restart: 'permanent' as const };
+    });
     return {
       name: host,
       actors: [
@@ -304,9 +326,39 @@ function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolv
         { name: 'apiserver', kind: 'apiserver', config: apiserver, restart: 'permanent' },
         ...(o.controllerManager ? [{ name: 'controller-manager', kind: 'controller-manager', config: controllerManager, restart: 'permanent' as const }] : []),
         ...(o.scheduler === undefined ? [] : [{ name: 'scheduler', kind: 'scheduler', config: scheduler, restart: 'permanent' as const }]),
+        ...operators,
       ],
     };
   });
+}
+
+function checkedOperators(operators: readonly Operator[]): readonly Operator[] {
+  const names = new Set<string>();
+  for (const op of operators) {
+    if (!isOperator(op)) throw new Error('operators: each entry is the value defineOperator returned');
+    if (names.has(op.definition.name)) throw new Error(`operators: two operators named ${op.definition.name}`);
+    names.add(op.definition.name);
+  }
+  return operators;
+}
+
+/**
+ * Worker threads start without this process's flags, so a TypeScript operator module is importable
+ * there only after the loader this process runs under (`node --import tsx`, `--import
+ * ./register.mjs`): those modules are imported first. A JavaScript module needs none.
+ */
+function typeScriptLoaders(moduleUrl: string): string[] {
+  if (!/\.[mc]?ts$/.test(new URL(moduleUrl).pathname)) return [];
+  const args = process.execArgv;
+  const loaders: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = arg === '--import' ? args[++i] : arg.startsWith('--import=') ? arg.slice('--import='.length) : undefined;
+    if (value === undefined) continue;
+    loaders.push(value.startsWith('.') || value.startsWith('/') ? pathToFileURL(resolvePath(value)).href : value);
+  }
+  if (loaders.length === 0) throw new Error(`operator module ${moduleUrl} is TypeScript, but this process runs without a loader (--import): run under one, or build the module to JavaScript`);
+  return loaders;
 }
 
 function tokenOf(tokens: ApiserverConfig['tokens'], username: string): { token?: string } {

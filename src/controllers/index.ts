@@ -16,6 +16,7 @@ import { namespaceController } from './namespace.js';
 import { kubernetesNodeLifecycle, nodeLifecycleController, taintEvictionController, type NodeLifecycleConfig } from './nodelifecycle.js';
 import { replicaSetController } from './replicaset.js';
 import { resourceQuotaController } from './resourcequota.js';
+import { rootCaCertPublisherController } from './rootcacertpublisher.js';
 import { serviceAccountController } from './serviceaccount.js';
 import { statefulSetController } from './statefulset.js';
 
@@ -35,16 +36,20 @@ export * from './cronjob.js';
 export * from './disruption.js';
 export * from './hpa.js';
 export * from './resourcequota.js';
+export * from './rootcacertpublisher.js';
+export * from './operator.js';
 
 export interface BuiltInOptions {
   /** The timing profile's node grace period etc. (DESIGN §4). */
   readonly nodeLifecycle?: NodeLifecycleConfig;
   readonly hpa?: HpaConfig;
+  /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace; absent, it does not run (as upstream without a root CA file). */
+  readonly rootCaCertPem?: string;
 }
 
 /** Every built-in controller, registered under its kube-controller-manager name. */
 export function builtInControllers(options: BuiltInOptions = {}): ControllerRegistry {
-  return new ControllerRegistry()
+  const registry = new ControllerRegistry()
     .register(deploymentController)
     .register(replicaSetController)
     .register(endpointsController)
@@ -61,4 +66,5 @@ export function builtInControllers(options: BuiltInOptions = {}): ControllerRegi
     .register(cronJobController)
     .register(disruptionController)
     .register(hpaController(options.hpa ?? kubernetesHpa));
+  return options.rootCaCertPem === undefined ? registry : registry.register(rootCaCertPublisherController(options.rootCaCertPem));
 }

@@ -50,6 +50,18 @@ export interface ControllerManagerConfig {
   readonly controllers?: readonly string[];
   /** Absent: always active, no leader election (a single instance). */
   readonly leaderElection?: boolean;
+  /** The cluster CA (PEM) published as ConfigMap kube-root-ca.crt in every namespace (absent: that controller does not run). */
+  readonly rootCaCertPem?: string;
+}
+
+/** A user's operator (src/controllers/operator.ts) on one master: the controller-manager's engine and protocol, one controller. */
+export interface OperatorConfig extends Omit<ControllerManagerConfig, 'controllers' | 'rootCaCertPem'> {
+  /** File URL of the module that exports the operator (`defineOperator`). */
+  readonly module: string;
+  /** The operator's definition name. */
+  readonly name: string;
+  /** Modules imported before `module`: the TypeScript loader of the process when the module is TypeScript. */
+  readonly preload?: readonly string[];
 }
 
 export const controllerManagerLease = { namespace: 'kube-system', name: 'kube-controller-manager' } as const;

@@ -104,6 +104,7 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = 
 const expected: Readonly<Record<string, RegExp>> = {
   'examples/cluster.ts': /^killed master-[123]; namespaces: after, before, default, kube-node-lease, kube-public, kube-system$/m,
   'examples/etcd.ts': /^1 key\(s\) after losing master-[123]\/etcd$/m,
+  'examples/operator.ts': /^widget-w1: color=blue, owned by Widget$/m,
   'examples/testkit.ts': /\{ type: 'total', value: 2 \}[\s\S]*effect: 'persist'/,
 };
 
