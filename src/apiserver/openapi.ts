@@ -29,7 +29,7 @@ export function builtinDefinitions(): Readonly<Record<string, Schema>> {
 }
 
 /** Upstream's definition name of a kind: its Go package path, reversed domain first. */
-export function definitionName(group: string, version: string, kind: string): string {
+function definitionName(group: string, version: string, kind: string): string {
   if (group === '') return `io.k8s.api.core.${version}.${kind}`;
   if (group === 'apiregistration.k8s.io') return `io.k8s.kube-aggregator.pkg.apis.apiregistration.${version}.${kind}`;
   if (group === 'metrics.k8s.io') return `io.k8s.metrics.pkg.apis.metrics.${version}.${kind}`;
@@ -151,7 +151,7 @@ function schemaTable(served: readonly ResourceInfo[]): (name: string) => Schema 
 }
 
 /** The built-in kinds and the custom resources served now. */
-export function servedKinds(custom: readonly ResourceInfo[]): ResourceInfo[] {
+function servedKinds(custom: readonly ResourceInfo[]): ResourceInfo[] {
   return [...builtinResources, ...custom];
 }
 
