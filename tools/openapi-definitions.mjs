@@ -33,7 +33,7 @@ const defName = (full) => `io.k8s.${full.slice('k8s.io.'.length)}`.replace('kube
 function model(name) {
   let text;
   try { text = readFileSync(join(modelsDir, `${name}.d.ts`), 'utf8'); } catch { return undefined; }
-  const clean = (c) => c.split('\n').map((l) => l.replace(/^\s*\*\s?/, '')).join(' ').replace(/\s+/g, ' ').replace(/\\"/g, '"').trim();
+  const clean = (c) => c.split('\n').map((l) => l.replace(/^\s*\*\s?/, '')).join(' ').replace(/\s+/g, ' ').replace(/\\(["'\\])/g, '$1').trim();
   const cls = /\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*export declare class/.exec(text);
   const props = new Map();
   const body = text.slice(text.indexOf('export declare class'));

@@ -47,6 +47,9 @@ test('Deployment: upstream names, 1.32 fields with types, descriptions and requi
   t.deepEqual(Object.keys(deployment?.['properties'] as object), ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
   // The Scale subresource's kind comes along with its own group-version-kind.
   t.deepEqual(schemas['io.k8s.api.autoscaling.v1.Scale']?.['x-kubernetes-group-version-kind'], [{ group: 'autoscaling', version: 'v1', kind: 'Scale' }]);
+  // The doc comments' escapes are undone (`\'` in the .d.ts is `'`).
+  t.false(JSON.stringify(builtinDefinitions()).includes("\\\\'"));
+  t.regex(JSON.stringify(builtinDefinitions()['io.k8s.api.core.v1.Container']), /The container image's CMD/);
   // Inlined Go structs (Volume's VolumeSource) put their fields in the parent.
   t.truthy((builtinDefinitions()['io.k8s.api.core.v1.Volume']?.['properties'] as Record<string, unknown>)['configMap']);
   const paths = groupVersionOpenApi('apps', 'v1', resources)?.['paths'] as Record<string, Record<string, Schema>>;
