@@ -41,6 +41,8 @@ await build({
 });
 // The protobuf schemas (src/apiserver/protobuf.ts reads them beside the chunk that holds it: dist/proto/).
 cpSync('src/apiserver/proto', 'dist/proto', { recursive: true });
+// The built-in OpenAPI schemas (src/apiserver/openapi.ts reads them the same way: dist/openapi/).
+cpSync('src/apiserver/openapi', 'dist/openapi', { recursive: true });
 
 // Record what dist/ was built from, so that whatever spawns workers can refuse a stale bundle.
 // The fingerprint code is the runtime's own (src/runtime/bundle-fingerprint.ts), bundled in memory.

@@ -23,7 +23,8 @@ import type { ApiRequest, ApiResponse, ApiTransport, ApiWatchResult } from '../c
 import type { KvClient } from '../client/kv.js';
 import type { Clock } from '../primitives/clock.js';
 import type { Prng } from '../primitives/prng.js';
-import { discoveryRoot, groupDocument, groupVersionDocument, openApiV2, pathNotFound, versionInfo } from './discovery.js';
+import { discoveryRoot, groupDocument, groupVersionDocument, openApiResponse, pathNotFound, versionInfo } from './discovery.js';
+import { OpenApiDocuments } from './openapi.js';
 import {
   defaultBookmarkIntervalMs, maxRequestBodyBytes, maxWatchesPerUser, maxWatchesTotal, requestTimeoutMs as defaultRequestTimeoutMs,
   watchCacheCapacityEvents,
@@ -96,6 +97,8 @@ export class ApiServerCore implements ApiTransport {
   readonly registry: Registry;
   /** The custom resources of the established CRDs, learnt from the store. */
   readonly customResources: CustomResources;
+  /** The OpenAPI documents, rebuilt when the served custom resources change. */
+  private readonly openApi = new OpenApiDocuments(() => ({ key: this.customResources.version, custom: this.customResources.served() }));
   private readonly caches = new Map<string, WatchCache>();
   private readonly rbac = new RbacAuthorizer();
   private readonly nodeGraph = new PodNodeGraph();
@@ -253,10 +256,11 @@ export class ApiServerCore implements ApiTransport {
     const path = req.path.length > 1 && req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
     const health = await answerHealth(path, req.query, (endpoint) => this.healthChecks(endpoint));
     if (health !== undefined) return health;
+    if (path.startsWith('/openapi/v3/')) return openApiResponse(path, req.headers['accept'], this.openApi);
     switch (path) {
       case '/api': case '/apis': return discoveryRoot(path, req.headers['accept'], this.o.serverAddress ?? '127.0.0.1:6443', this.customResources.served());
       case '/version': return jsonResponse(200, versionInfo());
-      case '/openapi/v2': return openApiV2();
+      case '/openapi/v2': case '/openapi/v3': return openApiResponse(path, req.headers['accept'], this.openApi);
       case '/metrics': return { status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8', body: new TextEncoder().encode(this.metrics.render()) };
       default: return pathNotFound();
     }

@@ -1,9 +1,10 @@
 /** Non-resource endpoints: discovery, version, OpenAPI stubs, health checks. */
 import {
-  aggregatedDiscovery, aggregatedDiscoveryMediaType, apiGroupList, apiResourceList, apiVersions, notFound,
+  aggregatedDiscovery, aggregatedDiscoveryMediaType, apiGroupList, apiResourceList, apiVersions, notAcceptable, notFound,
   type ResourceInfo, servedGroupVersions, wantsAggregatedDiscovery,
 } from '../api/index.js';
 import type { ApiResponse } from '../client/api-transport.js';
+import { type OpenApiDocuments, openApiV2ProtobufMediaType, preferredOpenApiType } from './openapi.js';
 import { jsonResponse, statusResponse } from './request.js';
 
 export const kubernetesVersion = { major: '1', minor: '32', gitVersion: 'v1.32.0-pocketkube' } as const;
@@ -40,9 +41,22 @@ export function groupVersionDocument(group: string, version: string, extra: read
   return doc === undefined ? statusResponse(notFound({ group: '', resource: '' }, '')) : jsonResponse(200, doc);
 }
 
-/** `/openapi/v2`: an empty protobuf document, so kubectl's client-side validation skips (see reference). */
-export function openApiV2(): ApiResponse {
-  return { status: 200, contentType: 'application/octet-stream', body: emptyBytes };
+/**
+ * `/openapi/v2`, `/openapi/v3` and `/openapi/v3/<group-version>`, as JSON. v2 in protobuf (what
+ * kubectl asks for) is an empty document: kubectl then skips client-side validation and computes
+ * strategic merge patches from its built-in types, as before; v3 has no protobuf form here (406).
+ */
+export function openApiResponse(path: string, accept: string | undefined, docs: OpenApiDocuments): ApiResponse {
+  const type = preferredOpenApiType(accept);
+  if (path === '/openapi/v2') {
+    if (type === 'protobuf') return { status: 200, contentType: 'application/octet-stream', body: emptyBytes };
+    if (type === undefined) return statusResponse(notAcceptable(['application/json', openApiV2ProtobufMediaType]));
+    return jsonResponse(200, docs.v2());
+  }
+  if (type !== 'json') return statusResponse(notAcceptable(['application/json']));
+  if (path === '/openapi/v3') return jsonResponse(200, docs.root());
+  const doc = docs.groupVersion(path.slice('/openapi/v3/'.length));
+  return doc === undefined ? pathNotFound() : jsonResponse(200, doc);
 }
 
 export function pathNotFound(): ApiResponse {

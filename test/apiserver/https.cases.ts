@@ -68,9 +68,13 @@ test('HTTPS adapter: 413 over 3 MiB, JSON errors, text/plain health, 405 for oth
   t.regex(health.type, /^text\/plain/);
   t.is((await call(e, 'OPTIONS', '/api')).status, 405);
   t.is((await call(e, 'GET', '/api/v1/pods', { token: 'bad' })).status, 401);
-  const openapi = await call(e, 'GET', '/openapi/v2');
+  // kubectl asks v2 in protobuf: an empty document (client-side validation skips); JSON is the Swagger 2.0 document.
+  const openapi = await call(e, 'GET', '/openapi/v2', { headers: { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
   t.is(openapi.type, 'application/octet-stream');
   t.is(openapi.body, '');
+  const swagger = await call(e, 'GET', '/openapi/v2');
+  t.is(swagger.type, 'application/json');
+  t.is(JSON.parse(swagger.body).swagger, '2.0');
 });
 
 test('HTTPS adapter survives random requests and garbage on the socket', async (t) => {

@@ -23,11 +23,16 @@ test('discovery: classic and aggregated, group documents, version, openapi', asy
   t.truthy(v1.find((r) => r.name === 'pods/eviction' && r.kind === 'Eviction' && r.group === 'policy'));
   t.is((await h.call('GET', '/apis/nope/v1')).status, 404);
   t.is(body(await h.call('GET', '/version')).major, '1');
-  const openapi = await h.call('GET', '/openapi/v2');
+  const openapi = await h.call('GET', '/openapi/v2', undefined, { headers: { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
   t.is(openapi.status, 200);
   t.is(openapi.contentType, 'application/octet-stream');
   t.is((openapi.body as Uint8Array).length, 0);
-  t.is((await h.call('GET', '/openapi/v3')).status, 404);
+  t.is(body(await h.call('GET', '/openapi/v2')).swagger, '2.0');
+  const v3 = body(await h.call('GET', '/openapi/v3')).paths as Record<string, { serverRelativeURL: string }>;
+  t.regex(v3['apis/apps/v1']?.serverRelativeURL ?? '', /^\/openapi\/v3\/apis\/apps\/v1\?hash=[0-9A-F]+$/);
+  const apps = body(await h.call('GET', '/openapi/v3/apis/apps/v1', undefined, { query: { hash: 'stale' } }));
+  t.truthy(apps.components.schemas['io.k8s.api.apps.v1.Deployment']);
+  t.is((await h.call('GET', '/openapi/v3/apis/nope/v1')).status, 404);
   t.is((await h.call('GET', '/api/v1/widgets')).status, 404);
 });
 
