@@ -158,7 +158,7 @@ test.serial('killing the Lease holder\'s master mid-rollout: a successor is acti
   const { cluster, kubectl, client, kubelets } = started();
   t.is((await kubectl(['apply', '-f', '-'], { input: deployment(6) })).code, 0);
   const ready = await kubectl(['rollout', 'status', 'deployment/ha-web', '--timeout=20s'], { timeoutMs: 30_000 });
-  t.is(ready.code, 0, ready.stderr);
+  t.is(ready.code, 0, `${ready.stderr}; schedulers ${JSON.stringify(await cluster.schedulerStatus(500))}; pods ${JSON.stringify((await pods(client)).map((p) => [p.metadata?.name, (p['spec'] as { nodeName?: string }).nodeName, p['status']]))}`);
 
   holdNewPods = true;
   t.is((await kubectl(['set', 'image', 'deployment/ha-web', `nginx=${newImage}`])).code, 0);
