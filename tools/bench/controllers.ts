@@ -1,8 +1,8 @@
 /**
  * controllers benchmark, on the HA control plane (3 masters on threads, Raft etcd, the
- * controller-manager on every master, one active): a Deployment of N replicas, with a kubelet
- * stand-in (tools/bench/kubelet-stand-in.ts) binding the pods and marking them Running and Ready
- * in bulk as they come;
+ * controller-manager and the scheduler on every master, one of each active): a Deployment of N
+ * replicas, bound by the scheduler to 10 nodes whose kubelet stand-in (tools/bench/kubelet-stand-in.ts)
+ * marks them Running and Ready in bulk as they come;
  * - pods_created_per_s: N / the time from the Deployment's create until N pods exist (the
  *   ReplicaSet controller's slow-start batches through the actor protocol and the apiservers);
  * - deployment_<N>_available_s (deployment_10k_available_s at the default N): until the
@@ -17,11 +17,9 @@ import { Cluster } from '../../src/cluster/index.js';
 import { KubeClient } from '../../src/client/index.js';
 import { Informer } from '../../src/client/informer.js';
 import type { ControllerManagerStatus } from '../../src/controllers/messages.js';
-import type { MemberStatus } from '../../src/etcd/messages.js';
-import { address } from '../../src/primitives/address.js';
-import { sleep } from '../../src/primitives/clock.js';
-import { RealClock, wallClock } from '../../src/runtime/real-clock.js';
+import { RealClock } from '../../src/runtime/real-clock.js';
 import { burstReplicas } from '../../src/controllers/replicaset.js';
+import { failoverTrials, until } from './failover.js';
 import { KubeletStandIn, podsRef } from './kubelet-stand-in.js';
 import { printResult, quantile, round, sortedCopy } from './stats.js';
 
@@ -34,15 +32,6 @@ function arg(args: string[], name: string, dflt: number): number {
   return Number.isFinite(v) && v > 0 ? v : dflt;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(wallClock, everyMs);
-  }
-}
 
 /** Times at which each slow-start batch's last pod was seen (batches 1, 2, 4, ... restarting every burstReplicas). */
 function batchTimes(addedAtMs: readonly number[]): string {
@@ -60,11 +49,6 @@ function batchTimes(addedAtMs: readonly number[]): string {
   return out.join(' ');
 }
 
-async function etcdStatuses(cluster: Cluster): Promise<MemberStatus[]> {
-  const answers = await Promise.all(cluster.masters.map((m) => cluster.system.ask<{ type: 'statusReply'; status: MemberStatus }>(address(m, 'etcd'), { type: 'status' }, { timeoutMs: 300 })
-    .then((r) => r.status, () => undefined)));
-  return answers.filter((s): s is MemberStatus => s !== undefined);
-}
 
 const activeOnes = (all: readonly ControllerManagerStatus[]) => all.filter((s) => s.active);
 
@@ -134,41 +118,10 @@ export async function run(args: string[]): Promise<void> {
     console.log(`  where the create time goes (slow-start batches 1, 2, 4, ... of at most ${burstReplicas} per sync): ${batchTimes(addedAtMs)}`);
 
     // 2. Failover with N pods in every cache.
-    const failovers: number[] = [];
-    for (let k = 0; k < kills; k++) {
-      const holder = await until('one active controller-manager', async () => {
-        const a = activeOnes(await cluster.controllerManagerStatus(500));
-        return a.length === 1 ? a[0] : undefined;
-      }, 20_000, 50);
-      const victim = holder.identity.split('/')[0]!;
-      const etcdBefore = (await etcdStatuses(cluster)).map((m) => `${m.id}:${m.role}@${m.term} applied ${m.applied}`).join(', ');
-      const killedAt = Date.now();
-      await cluster.system.killHost(victim);
-      // The control plane's own recovery, for comparison: the first write acknowledged after the kill.
-      let writableMs: number | undefined;
-      void until('a write', () => client.create({ apiVersion: 'v1', kind: 'ConfigMap' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'probe-', namespace: 'default' } })
-        .then(() => { writableMs = Date.now() - killedAt; return true; }, () => undefined), 30_000, 20).catch(() => undefined);
-      const successor = await until('a successor', async () => {
-        const a = activeOnes(await cluster.controllerManagerStatus(300));
-        return a.length === 1 && a[0]!.identity !== holder.identity ? a[0] : undefined;
-      }, 60_000, 50);
-      const ms = successor.intervals.at(-1)!.startMs - killedAt;
-      failovers.push(ms);
-      console.log(`  kill ${k + 1}/${kills}: ${victim} killed, ${successor.identity} active after ${Math.round(ms)} ms (API writable after ${writableMs === undefined ? 'not yet' : `${writableMs} ms`}); etcd before: ${etcdBefore}`);
-      await cluster.system.restartHost(victim);
-      const back = new KubeClient({ transport: cluster.apiTransport({ servers: [address(victim, 'apiserver')], attemptTimeoutMs: 2_000 }), clock: new RealClock() });
-      const restartedAt = Date.now();
-      await until(`${victim} serving writes again`, () => back.create({ apiVersion: 'v1', kind: 'ConfigMap' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'back-', namespace: 'default' } })
-        .then(() => true, () => undefined), 60_000, 200);
-      console.log(`    ${victim} restarted; its apiserver acknowledged a write after ${Date.now() - restartedAt} ms`);
-      await until('three controller-managers', async () => ((await cluster.controllerManagerStatus(500)).length === 3 ? true : undefined), 20_000, 200);
-      // The next kill needs the restarted member back in the quorum, caught up with the leader.
-      await until('etcd whole again', async () => {
-        const all = await etcdStatuses(cluster);
-        const leaderStatus = all.find((m) => m.role === 'leader');
-        return all.length === 3 && leaderStatus !== undefined && all.every((m) => m.leader === leaderStatus.id && m.applied >= leaderStatus.commit - 10) ? true : undefined;
-      }, 60_000, 200);
-    }
+    const failovers = await failoverTrials(cluster, client, {
+      name: 'controller-manager',
+      instances: async (timeoutMs) => (await cluster.controllerManagerStatus(timeoutMs)).map((s) => ({ identity: s.identity, active: s.active, lastTermStartMs: s.intervals.at(-1)?.startMs })),
+    }, kills);
     const sorted = sortedCopy(failovers);
     console.log(`controller-manager failover over ${kills} kills: p50 ${Math.round(quantile(sorted, 0.5))} ms, p99 ${Math.round(quantile(sorted, 0.99))} ms, max ${Math.round(sorted.at(-1)!)} ms`);
     printResult('controllers', {

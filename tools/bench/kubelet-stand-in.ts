@@ -103,8 +103,22 @@ export class KubeletStandIn {
         // AlreadyExists or a conflict: read the current one and renew it next time.
         lease = await this.o.client.get(leasesRef, 'kube-node-lease', node).catch(() => undefined);
       }
+      await this.reportReady(node).catch(() => undefined);
       await sleep(wallClock, nodeLeaseRenewMs);
     }
+  }
+
+  /**
+   * As the kubelet's node status update: when the node lifecycle controller marked the node
+   * NotReady or Unknown (its Lease was not renewed for a while: a partition, say), the next
+   * heartbeat reports Ready again, so the controller lifts its not-ready/unreachable taints.
+   */
+  private async reportReady(node: string): Promise<void> {
+    const current = await this.o.client.get(nodesRef, undefined, node);
+    const conditions = ((current['status'] as { conditions?: Array<{ type?: string; status?: string }> } | undefined)?.conditions ?? []);
+    if (conditions.find((c) => c.type === 'Ready')?.status === 'True') return;
+    const now = nowRfc3339();
+    await this.o.client.patch(nodesRef, undefined, node, { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }] } }, { type: 'strategic', subresource: 'status' });
   }
 
   /** Looks at every cached pod again (after `outcome` changed its mind about pods it left Pending). */

@@ -18,7 +18,9 @@
  *   100) on every pod — scheduler_perf's TopologySpreading / SchedulingPodAntiAffinity.
  * Each run checks its placements (every pod bound, no node over its allocatable, constraints
  * kept) and fails rather than report a figure for a wrong schedule.
- * Args: --nodes N (1000) --pods M (10000) --cases core,affinity --no-warmup.
+ * End to end (`endToEnd`, case e2e): see its comment; pods_per_s_1000_nodes and
+ * scheduler_failover_p99_ms (p50 too).
+ * Args: --nodes N (1000) --pods M (10000) --cases core,affinity,e2e --kills K (10) --no-warmup.
  */
 import type { KubeObject } from '../../src/api/index.js';
 import { SeededPrng } from '../../src/primitives/prng.js';
@@ -29,6 +31,14 @@ import { newPodInfo } from '../../src/scheduler/podinfo.js';
 import { SchedulingQueue } from '../../src/scheduler/queue.js';
 import { benchHostnameKey, benchWorkload, benchZoneKey, type WorkloadOptions } from './scheduler-workload.js';
 import { printResult, quantile, round, sortedCopy } from './stats.js';
+import { failoverTrials, until } from './failover.js';
+import { Cluster } from '../../src/cluster/index.js';
+import { isAlreadyExists, KubeClient } from '../../src/client/index.js';
+import { sleep } from '../../src/primitives/clock.js';
+import { Informer } from '../../src/client/informer.js';
+import { RealClock, wallClock } from '../../src/runtime/real-clock.js';
+
+const nodesRef = { apiVersion: 'v1', kind: 'Node' } as const;
 
 export interface CaseResult {
   readonly name: string;
@@ -187,20 +197,103 @@ export function coreAffinity(o: { nodes: number; pods: number; warmup: boolean }
   };
 }
 
-type CaseFn = (o: { nodes: number; pods: number; warmup: boolean }) => CaseResult | Promise<CaseResult>;
-const cases: Record<string, CaseFn> = { core: coreDefault, affinity: coreAffinity };
+
+const e2eNetwork = '127.77.247';
+
+/**
+ * End to end on the HA control plane (3 masters, a scheduler on each, one active; no
+ * controller-manager, so nothing but the scheduler writes pods): N Node objects (cordoned), M pods
+ * created and rejected once each (NodeUnschedulable: they wait in the unschedulable pool), then
+ * every node uncordoned at once. pods_per_s_<N>_nodes = M / the time from the first uncordon to the
+ * last binding seen by a watch. Then scheduler_failover_p99_ms over `kills` kills of the active
+ * scheduler's master (restarted between kills), with the M pods in every instance's cache.
+ */
+export async function endToEnd(o: { nodes: number; pods: number; kills: number }): Promise<CaseResult> {
+  const lines: string[] = [];
+  const say = (line: string) => { console.log(line); lines.push(line); };
+  const cluster = await Cluster.start({ apiserverNetwork: e2eNetwork, frontDoor: { host: `${e2eNetwork}.100`, port: 0 }, seed: 7, controllerManager: false });
+  const client = new KubeClient({ transport: cluster.apiTransport({ attemptTimeoutMs: 5_000 }), clock: new RealClock() });
+  const boundAtMs = new Map<string, number>();
+  const pods = new Informer<KubeObject>({ client, resource: { apiVersion: 'v1', kind: 'Pod' }, namespace: 'default' });
+  const seen = (p: KubeObject) => {
+    if ((p['spec'] as { nodeName?: string }).nodeName !== undefined && !boundAtMs.has(p.metadata!.name!)) boundAtMs.set(p.metadata!.name!, performance.now());
+  };
+  pods.addEventHandler({ onAdd: seen, onUpdate: (_old, p) => seen(p) });
+  try {
+    const w = benchWorkload({ nodes: o.nodes, pods: o.pods, constraints: 'none' });
+    await inParallel(w.nodes, 64, (n) => withRetries(() => client.create(nodesRef, { ...n, metadata: { name: n.metadata!.name!, labels: n.metadata?.labels ?? {} }, spec: { unschedulable: true } })));
+    pods.start();
+    await pods.waitForSync();
+    const created0 = performance.now();
+    await inParallel(w.pods, 64, (p) => withRetries(() => client.create({ apiVersion: 'v1', kind: 'Pod' }, { ...p, metadata: { name: p.metadata!.name!, namespace: 'default', labels: p.metadata?.labels ?? {} } })));
+    say(`e2e: ${o.nodes} cordoned Node objects, ${o.pods} pods created in ${round((performance.now() - created0) / 1000, 1)} s`);
+    await until('every pod tried once', async () => ((await cluster.schedulerStatus(500)).find((s) => s.active)?.counts.attempts ?? 0) >= o.pods ? true : undefined, 600_000, 200);
+    const start = performance.now();
+    await inParallel(w.nodes, 64, (n) => withRetries(() => client.patch(nodesRef, undefined, n.metadata!.name!, { spec: { unschedulable: null } }, { type: 'merge' })));
+    await until(`${o.pods} pods bound`, () => (boundAtMs.size >= o.pods ? true : undefined), 600_000, 50);
+    const times = [...boundAtMs.values()];
+    const lastMs = Math.max(...times) - start;
+    const firstMs = Math.min(...times) - start;
+    const podsPerS = o.pods / (lastMs / 1000);
+    const active = (await cluster.schedulerStatus(500)).find((s) => s.active);
+    say(`e2e: all ${o.pods} bound ${round(lastMs / 1000, 2)} s after the first uncordon (first binding after ${Math.round(firstMs)} ms): ${round(podsPerS)} pods/s through the apiservers; active scheduler counts ${JSON.stringify(active?.counts)}`);
+    const failovers = await failoverTrials(cluster, client, {
+      name: 'scheduler',
+      instances: async (timeoutMs) => (await cluster.schedulerStatus(timeoutMs)).map((s) => ({ identity: s.identity, active: s.active, lastTermStartMs: s.intervals.intervals.at(-1)?.startMs })),
+    }, o.kills);
+    const sorted = sortedCopy(failovers);
+    say(`scheduler failover over ${o.kills} kills: p50 ${Math.round(quantile(sorted, 0.5))} ms, p99 ${Math.round(quantile(sorted, 0.99))} ms, max ${Math.round(sorted.at(-1)!)} ms`);
+    return {
+      name: 'end to end', lines: [],
+      metrics: {
+        [perThousandNodes('pods_per_s_1000_nodes', o.nodes)]: round(podsPerS),
+        scheduler_failover_p50_ms: Math.round(quantile(sorted, 0.5)),
+        scheduler_failover_p99_ms: Math.round(quantile(sorted, 0.99)),
+      },
+    };
+  } finally {
+    pods.stop();
+    await cluster.stop();
+  }
+}
+
+/** A write that timed out may have happened: retried (creates and merge patches are idempotent here), AlreadyExists counts as done. */
+async function withRetries(create: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await create();
+      return;
+    } catch (error) {
+      if (isAlreadyExists(error)) return;
+      if (attempt >= 5) throw error;
+      await sleep(wallClock, 200 * attempt);
+    }
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    for (let i = next++; i < items.length; i = next++) await fn(items[i]!);
+  }));
+}
+
+type CaseFn = (o: { nodes: number; pods: number; warmup: boolean; kills: number }) => CaseResult | Promise<CaseResult>;
+const cases: Record<string, CaseFn> = { core: coreDefault, affinity: coreAffinity, e2e: endToEnd };
 
 export async function run(args: string[]): Promise<void> {
   const nodes = arg(args, 'nodes', 1000);
   const pods = arg(args, 'pods', 10_000);
   const warmup = !args.includes('--no-warmup');
+  const kills = arg(args, 'kills', 10);
   const ci = args.indexOf('--cases');
   const names = ci >= 0 ? (args[ci + 1] ?? '').split(',').filter((s) => s !== '') : Object.keys(cases);
   const unknown = names.filter((n) => cases[n] === undefined);
   if (unknown.length > 0) throw new Error(`scheduler bench: unknown case(s) ${unknown.join(', ')}; known: ${Object.keys(cases).join(', ')}`);
   const results: CaseResult[] = [];
   for (const n of names) {
-    const r = await cases[n]!({ nodes, pods, warmup });
+    const r = await cases[n]!({ nodes, pods, warmup, kills });
     for (const line of r.lines) console.log(line);
     results.push(r);
   }
