@@ -4,6 +4,8 @@ import { DEFAULT_EXPERIMENT, EXIT_CODES, experimentNames, flagProblem, runChaosE
 import { loadPlugin } from '../chaos/plugin.js';
 import { runDemo } from './demo.js';
 import { registerUp } from './up.js';
+import { askControl, findControlSocket } from './control.js';
+import { renderExplainTable } from '../scheduler/explain.js';
 
 const program = new Command();
 program.name('pocketkube').description('A Kubernetes cluster inside one Node.js process.');
@@ -80,6 +82,32 @@ chaos
   .action(async (options: { plugin: string[] }) => {
     await loadPlugins(options.plugin);
     for (const name of experimentNames()) console.log(name === DEFAULT_EXPERIMENT ? `${name} (default)` : name);
+  });
+
+const explain = program.command('explain').description('why the scheduler did what it did');
+explain
+  .command('pod')
+  .argument('<namespace/name>', 'the pod')
+  .option('--data-dir <dir>', 'the data directory of the running "pocketkube up" (default: the directory of $KUBECONFIG)')
+  .description("print the scheduler's last decision for a pod of a running cluster: nodes as rows, each Filter's verdict and each Score plugin's score as columns")
+  .action(async (pod: string, options: { dataDir?: string }) => {
+    if (!/^[^/]+\/[^/]+$/.test(pod)) {
+      console.error(`pocketkube explain pod: expected namespace/name (for example default/web-0), not "${pod}"`);
+      return process.exit(2);
+    }
+    try {
+      const answer = await askControl(findControlSocket(options.dataDir), { explainPod: pod });
+      if (!answer.ok) throw new Error(answer.error);
+      const d = answer.explain.decision;
+      if (d === undefined) {
+        console.error(`pocketkube explain pod: no scheduler has a decision for ${pod} (not created, not attempted yet, or bound by another scheduler)`);
+        return process.exit(1);
+      }
+      console.log(`${renderExplainTable(d.table)}\n(decided by ${answer.explain.scheduler ?? 'a scheduler'} at ${new Date(d.atMs).toISOString()})`);
+    } catch (error) {
+      console.error(`pocketkube explain pod: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
   });
 
 await program.parseAsync(process.argv);

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AddressInUseError, Cluster, DataDirLockedError, type ClusterOptions } from '../cluster/index.js';
 import type { ProfileName } from '../runtime/profiles.js';
+import { serveControl } from './control.js';
 
 export interface UpFlags {
   readonly dataDir?: string;
@@ -102,11 +103,13 @@ export async function runUp(flags: UpFlags): Promise<number> {
     console.error(`pocketkube up: ${startFailure(error)}`);
     return 1;
   }
+  const control = await serveControl(cluster);
   console.log(`data directory: ${cluster.dataDir}${options.dataDir === undefined ? ' (temporary: removed on stop; keep state with --data-dir)' : ''}`);
   console.log(`export KUBECONFIG=${cluster.kubeconfigPath}`);
   console.log(`ready: ${cluster.masters.length} masters, API at ${cluster.server}`);
   const signal = await stopRequested;
   console.log(`${signal}: stopping`);
+  await control.close();
   await cluster.stop();
   console.log('stopped');
   return 0;

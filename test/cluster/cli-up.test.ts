@@ -122,3 +122,57 @@ test('pocketkube up: a bad flag names the problem and exits 2', async (t) => {
   t.is(unknown.code, 2);
   t.regex(unknown.stderr, /unknown option '--bogus'/);
 });
+
+/** Runs `pocketkube explain ...` to its end. */
+function explainCli(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [cli, 'explain', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.once('exit', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+test('pocketkube explain pod: the scheduler\'s last decision for a pod of a running "pocketkube up", nodes as rows and plugins as columns', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'pk-explain-'));
+  const explainNetwork = '127.78.14';
+  const running = await up(['--data-dir', dir, '--port', '0', '--host', `${explainNetwork}.100`, '--apiserver-network', explainNetwork]);
+  t.teardown(async () => {
+    running.child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+  const kubectl = await kubectlFor(running.kubeconfig);
+  t.teardown(() => kubectl.close());
+  const node = (name: string, cpu: string) => JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { allocatable: { cpu, memory: '8Gi', pods: '110' }, capacity: { cpu, memory: '8Gi', pods: '110' } } });
+  t.is((await kubectl(['create', '-f', '-'], { input: node('small', '1') })).code, 0);
+  t.is((await kubectl(['create', '-f', '-'], { input: node('large', '8') })).code, 0);
+  const pod = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'big', namespace: 'default' }, spec: {
+    containers: [{ name: 'c', image: 'nginx', resources: { requests: { cpu: '2' } } }],
+    // These Nodes have no kubelet: the node lifecycle controller taints them unreachable.
+    tolerations: [{ operator: 'Exists' }],
+  } });
+  t.is((await kubectl(['create', '-f', '-'], { input: pod })).code, 0);
+  let out = { code: null as number | null, stdout: '', stderr: '' };
+  for (let i = 0; i < 50 && out.code !== 0; i++) {
+    out = await explainCli(['pod', 'default/big'], { ...process.env, KUBECONFIG: running.kubeconfig });
+    if (out.code !== 0) await new Promise((r) => setTimeout(r, 200));
+  }
+  t.is(out.code, 0, out.stderr);
+  t.regex(out.stdout, /^pod default\/big \(default-scheduler\): -> large; 1 feasible of 2 evaluated, 2 nodes/m);
+  t.regex(out.stdout, /^NODE\s+.*NodeResourcesFit.*TOTAL$/m);
+  t.regex(out.stdout, /^\* large\s/m);
+  t.regex(out.stdout, /^small\s.*no: Insufficient cpu/m);
+  t.regex(out.stdout, /decided by master-\d\/scheduler at \d{4}-/);
+  // A pod nobody tried, a malformed name, and no cluster: each a clear message.
+  const unknown = await explainCli(['pod', 'default/nope', '--data-dir', dir]);
+  t.is(unknown.code, 1);
+  t.regex(unknown.stderr, /no scheduler has a decision for default\/nope/);
+  const malformed = await explainCli(['pod', 'big', '--data-dir', dir]);
+  t.is(malformed.code, 2);
+  t.regex(malformed.stderr, /expected namespace\/name/);
+  const none = await explainCli(['pod', 'default/big', '--data-dir', join(dir, 'nothing-here')]);
+  t.is(none.code, 1);
+  t.regex(none.stderr, /no running "pocketkube up" found .* Start one with "pocketkube up"/);
+});
