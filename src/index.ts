@@ -41,3 +41,15 @@ export {
   type ReconcileResult, type WatchEvent, type WatchSpec,
 } from './controllers/framework/index.js';
 export type { ControllerManagerStatus } from './controllers/messages.js';
+
+// The scheduler: the engine a program runs as its own scheduler (a second schedulerName), the
+// plugin framework a user's plugin implements, configuration, what-if runs and explanations.
+export { Scheduler, schedulerLease, type SchedulerOptions, type SchedulerCounts, type SchedulerStatusView } from './scheduler/scheduler.js';
+export {
+  Registry, type CycleState, type Decision, type FilterPlugin, type FrameworkPluginFactory, type NodeInfo, type PluginContext, type PodInfo,
+  type PreFilterPlugin, type ScorePlugin, type Status,
+} from './scheduler/framework.js';
+export { defaultSchedulerConfiguration, parseSchedulerConfiguration, type SchedulerConfiguration } from './scheduler/config.js';
+export { whatIf, whatIfManifests, type Outcome, type WhatIfInput, type WhatIfResult } from './scheduler/whatif.js';
+export { explainTable, renderExplain, renderExplainTable, type ExplainTable } from './scheduler/explain.js';
+export type { SchedulerExplain, SchedulerStatus } from './scheduler/messages.js';

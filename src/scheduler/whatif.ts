@@ -14,6 +14,7 @@ import {
 } from './config.js';
 import { WaitingPods, type CycleState, type Decision, type PdbInfo, type Profile, type Registry } from './framework.js';
 import { newPodInfo, pdbInfo } from './podinfo.js';
+import { inTreeRegistry } from './plugins/registry.js';
 import { SchedulingQueue, type QueuedPodInfo } from './queue.js';
 
 export interface WhatIfInput {
@@ -22,6 +23,7 @@ export interface WhatIfInput {
   readonly pods: readonly KubeObject[];
   /** KubeSchedulerConfiguration YAML, or parsed; the default configuration when absent. */
   readonly config?: string | SchedulerConfiguration;
+  /** Out-of-tree plugins, merged with the built-in ones (as the scheduler engine does). */
   readonly registry?: Registry;
   readonly seed?: number;
   readonly namespaces?: ReadonlyMap<string, Readonly<Record<string, string>>>;
@@ -54,7 +56,8 @@ export function whatIf(input: WhatIfInput): ConfigResult<WhatIfResult> {
     config = c.value;
   } else config = input.config;
   const waitingPods = new WaitingPods();
-  const built = buildProfiles(config, { prng: new SeededPrng(input.seed ?? 1), waitingPods, ...(input.registry === undefined ? {} : { registry: input.registry }) });
+  const registry = input.registry === undefined ? inTreeRegistry() : inTreeRegistry().merge(input.registry);
+  const built = buildProfiles(config, { prng: new SeededPrng(input.seed ?? 1), waitingPods, registry });
   if (!built.ok) return built;
   const profiles = built.value;
   const queue = new SchedulingQueue(queueOptionsFor(config, profiles));
