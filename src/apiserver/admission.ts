@@ -128,7 +128,7 @@ const defaultTolerationSeconds: AdmissionPlugin = {
 
 const serviceAccountInfo = lookupResource('', 'v1', 'serviceaccounts')!;
 const mirrorPodAnnotation = 'kubernetes.io/config.mirror';
-export const serviceAccountTokenMountPath = '/var/run/secrets/kubernetes.io/serviceaccount';
+const serviceAccountTokenMountPath = '/var/run/secrets/kubernetes.io/serviceaccount';
 const tokenVolumePrefix = 'kube-api-access-';
 /** Upstream's WarnOnlyBoundTokenExpirationSeconds: one hour and seven seconds. */
 const boundTokenExpirationSeconds = 3607;
@@ -500,7 +500,7 @@ async function chargeQuotas(registry: Registry, writes: ReadonlyArray<{ stored: 
 }
 
 /** In kube-apiserver's order (its recommended plugin order: mutating first, validating last). */
-export const admissionPlugins: readonly AdmissionPlugin[] = [limitRanger, serviceAccount, priority, defaultTolerationSeconds, resourceQuota];
+const admissionPlugins: readonly AdmissionPlugin[] = [limitRanger, serviceAccount, priority, defaultTolerationSeconds, resourceQuota];
 
 const applies = (plugin: AdmissionPlugin, req: AdmissionRequest): boolean => plugin.kinds.length === 0 || plugin.kinds.includes(req.info.kind);
 

@@ -54,9 +54,9 @@ export interface AuditPage {
   readonly dropped: number;
 }
 
-export const defaultAuditCapacity = 20_000;
+const defaultAuditCapacity = 20_000;
 /** Events returned by one `read` at most (an actor message stays small). */
-export const maxAuditPage = 5_000;
+const maxAuditPage = 5_000;
 
 export class AuditLog {
   private readonly ring: AuditEvent[] = [];

@@ -8,7 +8,7 @@ import { asRecord, asString, lookupResource } from '../api/index.js';
 import type { ObjectStorage } from './storage.js';
 
 /** Random probes before scanning the whole range in order. */
-export const maxRandomIpProbes = 64;
+const maxRandomIpProbes = 64;
 const reservedHosts = new Set([0, 1, 10, 65535]);
 const servicesInfo = lookupResource('', 'v1', 'services')!;
 

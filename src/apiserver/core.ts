@@ -5,7 +5,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import {
-  asRecord, asString, badRequest, formatRfc3339, type JsonObject, lookupResource, requestEntityTooLarge, internalError, resources, timeout,
+  asRecord, asString, badRequest, formatRfc3339, type JsonObject, lookupResource, requestEntityTooLarge, internalError, timeout,
   tooManyRequests, type ResourceInfo, type Status,
 } from '../api/index.js';
 // The auth modules one by one, not their index: it also exports the PKI (node-forge, ~350 KB),
@@ -399,5 +399,5 @@ function bodyName(body: Uint8Array | undefined): string {
   }
 }
 
-export type { JsonObject };
-export { resources };
+;
+;

@@ -15,10 +15,10 @@ import type { Registry } from './registry.js';
 import { failOf, okOf, type ObjectStorage, type Outcome } from './storage.js';
 import type { WatchCache } from './watch-cache.js';
 
-export const crdInfo = lookupResource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
+const crdInfo = lookupResource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
 
 /** Wait before trying again a cleanup that left objects behind (their own finalizers) or failed. */
-export const crdCleanupRetryMs = 500;
+const crdCleanupRetryMs = 500;
 
 export interface CustomResourcesOptions {
   readonly storage: ObjectStorage;

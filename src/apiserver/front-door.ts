@@ -13,8 +13,8 @@ import {
   frontDoorConnectTimeoutMs, frontDoorHealthIntervalMs, frontDoorHealthTimeoutMs, frontDoorUnhealthyAfterFailures, maxFrontDoorConnections,
 } from './limits.js';
 
-export const defaultFrontDoorHost = '127.0.0.1';
-export const defaultFrontDoorPort = 6443;
+const defaultFrontDoorHost = '127.0.0.1';
+const defaultFrontDoorPort = 6443;
 
 export interface Backend {
   readonly host: string;

@@ -13,8 +13,8 @@ import { keepAliveTimeoutMs, maxHeaderBytes, maxRequestBodyBytes, maxWatchBuffer
 import { isTruthyParam } from './request.js';
 import { watchLineOf } from './watch.js';
 
-export const defaultApiserverHost = '127.10.0.1';
-export const defaultApiserverPort = 6443;
+const defaultApiserverHost = '127.10.0.1';
+const defaultApiserverPort = 6443;
 
 export interface HttpsServerOptions {
   readonly transport: ApiTransport;

@@ -90,10 +90,10 @@ export function defaultApiserverHostOf(host: string): string {
 }
 
 const methods: ReadonlySet<string> = new Set<ApiMethod>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
-export const maxPathBytes = 8 * 1024;
-export const maxQueryFields = 64;
-export const maxHeaderFields = 64;
-export const maxFieldBytes = 64 * 1024;
+const maxPathBytes = 8 * 1024;
+const maxQueryFields = 64;
+const maxHeaderFields = 64;
+const maxFieldBytes = 64 * 1024;
 
 function isStringRecord(value: unknown, maxFields: number): value is Record<string, string> {
   if (!isRecord(value)) return false;
@@ -101,7 +101,7 @@ function isStringRecord(value: unknown, maxFields: number): value is Record<stri
   return entries.length <= maxFields && entries.every(([, v]) => typeof v === 'string' && v.length <= maxFieldBytes);
 }
 
-export function validateApiRequest(value: unknown): string | undefined {
+function validateApiRequest(value: unknown): string | undefined {
   if (!isRecord(value)) return 'request must be an object';
   if (typeof value['method'] !== 'string' || !methods.has(value['method'])) return 'request.method must be GET, POST, PUT, PATCH or DELETE';
   const path = value['path'];

@@ -1,8 +1,8 @@
 /** Prometheus text exposition of the apiserver's request counters, latency histogram and watcher gauge. */
 
-export const durationBucketsSeconds: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const durationBucketsSeconds: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** Distinct label sets kept; beyond it new combinations are folded into resource="other" (fuzzed paths must not grow memory). */
-export const maxMetricSeries = 2_000;
+const maxMetricSeries = 2_000;
 
 interface Histogram {
   readonly counts: number[];

@@ -22,7 +22,7 @@ import { failOf, okOf, type Outcome } from './storage.js';
 export const protobufMediaType = 'application/vnd.kubernetes.protobuf';
 const magic = [0x6b, 0x38, 0x73, 0x00];
 /** Nesting bound for hostile inputs (a CronJob's container probe is about 12 deep). */
-export const maxProtobufDepth = 32;
+const maxProtobufDepth = 32;
 
 /** Where the .proto files are: beside this module in src/, copied beside the bundle chunks in dist/ by tools/build.mjs. */
 const protoDir = new URL('./proto/', import.meta.url);
@@ -44,7 +44,7 @@ export function protobufSchemas(): protobuf.Root {
 }
 
 /** The proto package of an API group-version, as upstream names it (Go package = first label of the group). */
-export function protoPackageOf(apiVersion: string): string {
+function protoPackageOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
   const group = slash < 0 ? '' : apiVersion.slice(0, slash);
   const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);

@@ -11,7 +11,7 @@ import type { ApiResponse } from '../client/api-transport.js';
 import { decodeProtobufObject, protobufMediaType } from './protobuf.js';
 import { failOf, okOf, type Outcome } from './storage.js';
 
-export const jsonType = 'application/json';
+const jsonType = 'application/json';
 
 export function jsonResponse(status: number, body: unknown, headers?: Record<string, string>): ApiResponse {
   return { status, contentType: jsonType, body, ...(headers ? { headers } : {}) };
@@ -28,7 +28,7 @@ export function successStatus(code: number, details?: JsonObject): JsonObject {
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Body media types decoded here (JSON also when no Content-Type is sent); patch types are routed separately. */
-export const acceptedBodyTypes: readonly string[] = ['application/json', 'application/yaml'];
+const acceptedBodyTypes: readonly string[] = ['application/json', 'application/yaml'];
 const decodableTypes = new Set(['', 'application/json', 'application/yaml', 'application/x-yaml', 'text/plain', 'application/octet-stream',
   'application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml']);
 
@@ -37,13 +37,13 @@ function isProtobuf(contentType: string | undefined): boolean {
 }
 
 /** 415 for bodies in a format this server does not speak (protobuf, CBOR). */
-export function checkBodyType(contentType: string | undefined): Outcome<true> {
+function checkBodyType(contentType: string | undefined): Outcome<true> {
   const base = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   return decodableTypes.has(base) ? okOf(true) : failOf(unsupportedMediaType(contentType ?? '', acceptedBodyTypes));
 }
 
 /** The body as text; invalid UTF-8 is a 400. */
-export function bodyText(body: Uint8Array | undefined): Outcome<string> {
+function bodyText(body: Uint8Array | undefined): Outcome<string> {
   if (body === undefined || body.length === 0) return okOf('');
   try {
     return okOf(textDecoder.decode(body));

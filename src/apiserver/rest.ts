@@ -432,7 +432,7 @@ const verbOf: Readonly<Record<string, string>> = {
   'PUT object': 'update', 'PATCH object': 'patch', 'DELETE object': 'delete',
 };
 
-export function targetOf(route: ResourceRoute): string {
+function targetOf(route: ResourceRoute): string {
   if (route.name === undefined) return 'collection';
   return route.subresource ?? 'object';
 }

@@ -33,7 +33,7 @@ export interface Listed {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export function encodeObject(obj: JsonObject): Uint8Array {
+function encodeObject(obj: JsonObject): Uint8Array {
   const meta = obj['metadata'];
   if (!isRecord(meta) || meta['resourceVersion'] === undefined) return encoder.encode(JSON.stringify(obj));
   const { resourceVersion: _rv, ...rest } = meta;
@@ -59,7 +59,7 @@ export function groupResource(info: ResourceInfo): GroupResource {
 }
 
 /** A KvClient error as the Status a client sees. */
-export function kvErrorStatus(error: KvError, requestedRv?: string): Status {
+function kvErrorStatus(error: KvError, requestedRv?: string): Status {
   switch (error.code) {
     case 'store':
       if (error.error.code === 'compacted') return expired(requestedRv ?? '', String(error.error.compactRevision));
@@ -158,7 +158,7 @@ export class ObjectStorage {
   }
 }
 
-export function withRv(object: JsonObject, revision: number): JsonObject {
+function withRv(object: JsonObject, revision: number): JsonObject {
   const meta = isRecord(object['metadata']) ? object['metadata'] : {};
   return { ...object, metadata: { ...meta, resourceVersion: String(revision) } };
 }

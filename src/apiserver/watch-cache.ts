@@ -64,7 +64,7 @@ function stamp(obj: JsonObject, revision: number): JsonObject {
 }
 
 /** A store event as a Kubernetes change; undefined when the value does not decode (skipped). */
-export function changeOf(e: WatchEvent): CachedEvent | undefined {
+function changeOf(e: WatchEvent): CachedEvent | undefined {
   const revision = e.kv.modRevision;
   const prev = e.prevKv ? decodeObject(e.prevKv.value, e.prevKv.modRevision) : undefined;
   if (e.type === 'delete') {

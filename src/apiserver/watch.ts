@@ -18,7 +18,7 @@ import type { ObjectStorage } from './storage.js';
 import { type CachedEvent, type ChangeType, directEvents, type WatchCache } from './watch-cache.js';
 
 /** The serialised line of an event shared by many watchers (the HTTPS adapter writes it as is). */
-export const encodedLine: unique symbol = Symbol('pocketkube.encodedWatchLine');
+const encodedLine: unique symbol = Symbol('pocketkube.encodedWatchLine');
 
 export type EncodedWatchEvent = ApiWatchEvent & { readonly [encodedLine]?: string };
 
@@ -152,7 +152,7 @@ function runWatch(deps: WatchDeps, c: RestCall, p: WatchParams, initial: JsonObj
 }
 
 /** What this watcher sees of a change, given its filter (Kubernetes' cacheWatcher.convertToWatchEvent). */
-export function transition(e: CachedEvent, filter: ObjectFilter): { type: ChangeType; usePrev: boolean } | undefined {
+function transition(e: CachedEvent, filter: ObjectFilter): { type: ChangeType; usePrev: boolean } | undefined {
   if (e.type === 'DELETED') return filter(e.object) ? { type: 'DELETED', usePrev: false } : undefined;
   const cur = filter(e.object);
   if (e.type === 'ADDED' || e.prev === undefined) return cur ? { type: e.type, usePrev: false } : undefined;

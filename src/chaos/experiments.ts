@@ -37,7 +37,7 @@ export interface Experiment extends Named {
 export const experimentRegistry = new Registry<Experiment>('experiment');
 
 export const DEFAULT_EXPERIMENT = 'kill-serving-master';
-export const ETCD_PREFIX = 'etcd-';
+const ETCD_PREFIX = 'etcd-';
 
 function controlPlaneExperiment(name: string): Experiment | undefined {
   const fault = controlPlaneFaultRegistry.get(name);

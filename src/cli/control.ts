@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import type { Cluster } from '../cluster/index.js';
 import type { SchedulerExplain } from '../scheduler/messages.js';
 
-export const controlSocketName = 'control.sock';
+const controlSocketName = 'control.sock';
 /** A request larger than this is refused (a control request is a pod name). */
 const maxRequestBytes = 4096;
 const askTimeoutMs = 5_000;

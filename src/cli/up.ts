@@ -21,7 +21,7 @@ export interface UpFlags {
 }
 
 /** A bad flag: the message names the problem and the fix; the command exits 2. */
-export class UsageError extends Error {}
+class UsageError extends Error {}
 
 function port(value: string, flag: string): number {
   const n = Number(value);
@@ -43,7 +43,7 @@ function count(value: string, flag: string, allowed: readonly number[]): number 
 }
 
 /** Turns the command line into cluster options, or throws UsageError. */
-export function upOptions(flags: UpFlags): ClusterOptions {
+function upOptions(flags: UpFlags): ClusterOptions {
   const network = flags.apiserverNetwork;
   if (network !== undefined && !/^127\.\d{1,3}\.\d{1,3}$/.test(network)) {
     throw new UsageError(`--apiserver-network must be a loopback /24 prefix like 127.10.0, not "${network}".`);
@@ -81,7 +81,7 @@ function startFailure(error: unknown): string {
 }
 
 /** Starts the cluster, prints how to reach it, and resolves with the exit code once a signal stopped it. */
-export async function runUp(flags: UpFlags): Promise<number> {
+async function runUp(flags: UpFlags): Promise<number> {
   let options: ClusterOptions;
   try {
     options = upOptions(flags);

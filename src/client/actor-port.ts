@@ -39,4 +39,3 @@ export function contextPort(context: ActorContext, incoming$: Observable<InboxMe
   };
 }
 
-export const never$ = new Observable<never>(() => undefined);

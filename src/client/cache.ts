@@ -16,11 +16,6 @@ export function objectKey(obj: KubeObject): string {
   return namespace === undefined || namespace === '' ? name : `${namespace}/${name}`;
 }
 
-export function splitKey(key: string): { namespace: string | undefined; name: string } {
-  const i = key.indexOf('/');
-  return i < 0 ? { namespace: undefined, name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
-}
-
 /** Freezes a JSON value in place, recursively, and returns it. */
 export function deepFreeze<T>(value: T): T {
   if (Array.isArray(value)) {

@@ -396,7 +396,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 }
 
-export { objectKey, splitKey, deepFreeze, namespaceIndex, type IndexFunc } from './cache.js';
+export {     type IndexFunc } from './cache.js';
 
 export interface InformerScope {
   readonly namespace?: string;

@@ -17,7 +17,7 @@ import {
 import type { KvClient, KvResult, WatchSpec, WatchUpdate } from './kv.js';
 
 export const leaseCheckIntervalMs = 500;
-export const defaultMinLeaseTtlSeconds = 1;
+const defaultMinLeaseTtlSeconds = 1;
 
 export interface LocalKvOptions {
   readonly clock: Clock;

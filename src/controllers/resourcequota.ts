@@ -15,7 +15,7 @@ import {
 } from './framework/index.js';
 
 /** Upstream's --resource-quota-sync-period: a full recount even without events. */
-export const quotaResyncMs = 5 * 60_000;
+const quotaResyncMs = 5 * 60_000;
 
 /** The kinds whose usage the controller recounts; group and resource come from the API's resource table. */
 const tracked: ReadonlyArray<{ readonly kind: KindRef; readonly group: string; readonly resource: string }> = [
@@ -35,7 +35,7 @@ function counted(obj: KubeObject, nowMs: number): boolean {
 }
 
 /** Usage of every quota resource `hard` names that a tracked kind can use; others keep their recorded value. */
-export function computeQuotaUsage(namespace: string, hard: readonly string[], cache: CacheView, nowMs: number): Map<string, Quantity | undefined> {
+function computeQuotaUsage(namespace: string, hard: readonly string[], cache: CacheView, nowMs: number): Map<string, Quantity | undefined> {
   const used = new Map<string, Quantity | undefined>();
   for (const name of hard) {
     const sources = tracked.filter((t) => quotaResourceMatches(t.group, t.resource, name));

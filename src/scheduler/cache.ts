@@ -18,8 +18,8 @@ interface PodState {
   deadlineMs: number | undefined;
 }
 
-export const maxCachedNodes = 50_000;
-export const maxCachedPods = 1_000_000;
+const maxCachedNodes = 50_000;
+const maxCachedPods = 1_000_000;
 
 export class SchedulerCache {
   private readonly nodes = new Map<string, NodeInfo>();

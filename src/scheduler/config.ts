@@ -18,8 +18,8 @@ import { inTreeEvents, inTreeRegistry } from './plugins/registry.js';
 import type { QueueOptions } from './queue.js';
 import { extensionPoints } from './types.js';
 
-export const schedulerConfigApiVersion = 'kubescheduler.config.k8s.io/v1';
-export const defaultSchedulerName = 'default-scheduler';
+const schedulerConfigApiVersion = 'kubescheduler.config.k8s.io/v1';
+const defaultSchedulerName = 'default-scheduler';
 
 export interface PluginRef { readonly name: string; readonly weight?: number }
 export interface PluginSet { readonly enabled: readonly PluginRef[]; readonly disabled: readonly PluginRef[] }
@@ -51,7 +51,7 @@ const pluginSetNames: readonly PluginSetName[] = ['multiPoint', ...extensionPoin
  * (VolumeRestrictions, NodeVolumeLimits, VolumeBinding, VolumeZone) are left out: pocketkube has
  * no volumes to schedule on.
  */
-export const defaultMultiPoint: readonly PluginRef[] = [
+const defaultMultiPoint: readonly PluginRef[] = [
   { name: 'SchedulingGates' },
   { name: 'PrioritySort' },
   { name: 'NodeUnschedulable' },
@@ -137,7 +137,7 @@ function parsePlugins(v: unknown, path: string, errors: string[]): PluginsConfig
 }
 
 /** Upstream mergePluginSet: defaults minus disabled ("*": all), re-configured in place, then the rest of the custom ones. */
-export function mergePluginSet(def: PluginSet, custom: PluginSet | undefined): PluginSet {
+function mergePluginSet(def: PluginSet, custom: PluginSet | undefined): PluginSet {
   if (custom === undefined) return def;
   const disabled = new Set([...custom.disabled, ...def.disabled].map((p) => p.name));
   const customIndex = new Map(custom.enabled.map((p, i) => [p.name, i]));

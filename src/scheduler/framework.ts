@@ -30,9 +30,9 @@ export type { PluginBuild } from './plugins/args.js';
 
 export const withPlugin = (s: Status, plugin: string): Status => (s.plugin === plugin ? s : { code: s.code, reasons: s.reasons, plugin });
 /** Unschedulable or UnschedulableAndUnresolvable: a verdict about the pod, not a failure of the scheduler. */
-export const isRejected = (s: Status): boolean => s.code === 'Unschedulable' || s.code === 'UnschedulableAndUnresolvable';
+const isRejected = (s: Status): boolean => s.code === 'Unschedulable' || s.code === 'UnschedulableAndUnresolvable';
 /** Upstream Status.Message(): the reasons joined. */
-export const statusMessage = (s: Status): string => s.reasons.join(', ');
+const statusMessage = (s: Status): string => s.reasons.join(', ');
 const newStatus = (code: StatusCode, plugin: string | undefined, ...reasons: string[]): Status =>
   plugin === undefined ? { code, reasons } : { code, reasons, plugin };
 
@@ -81,7 +81,7 @@ export class Registry {
 // Permit: the waiting room
 
 /** Upstream maxTimeout for a Permit wait. */
-export const maxPermitTimeoutMs = 15 * 60 * 1000;
+const maxPermitTimeoutMs = 15 * 60 * 1000;
 
 export interface WaitingPod {
   readonly pod: PodInfo;
@@ -174,7 +174,7 @@ export class WaitingPods {
 const allEvents: readonly ClusterEventWithHint[] = (['NodeAdd', 'NodeUpdate', 'NodeDelete', 'PodAdd', 'PodUpdate', 'PodDelete'] as const).map((event) => ({ event }));
 
 /** The events that may make a pod rejected by `plugin` schedulable; a plugin without any: all. */
-export function eventsOf(plugin: PluginBase, builtin: ReadonlyMap<string, readonly ClusterEventWithHint[]>): readonly ClusterEventWithHint[] {
+function eventsOf(plugin: PluginBase, builtin: ReadonlyMap<string, readonly ClusterEventWithHint[]>): readonly ClusterEventWithHint[] {
   const ext = plugin as Partial<EnqueueExtensions>;
   if (typeof ext.events === 'function') return ext.events();
   return builtin.get(plugin.name) ?? allEvents;
@@ -208,8 +208,8 @@ export interface ProfileSpec {
 }
 
 /** Upstream numFeasibleNodesToFind. */
-export const minFeasibleNodesToFind = 100;
-export const minFeasibleNodesPercentageToFind = 5;
+const minFeasibleNodesToFind = 100;
+const minFeasibleNodesPercentageToFind = 5;
 
 export function numFeasibleNodesToFind(percentage: number | undefined, numAllNodes: number): number {
   if (numAllNodes < minFeasibleNodesToFind) return numAllNodes;
@@ -313,7 +313,7 @@ export function fitErrorMessage(d: FitDiagnosis): string {
  * reads them, and the affinity lists from the base's (short) ones: a dry run per candidate node
  * must not cost a pass over every node.
  */
-export function overlaySnapshot(base: SnapshotView, replaced: readonly NodeInfo[]): SnapshotView {
+function overlaySnapshot(base: SnapshotView, replaced: readonly NodeInfo[]): SnapshotView {
   const by = new Map(replaced.map((n) => [n.name, n]));
   const patch = (list: readonly NodeInfo[], has: (n: NodeInfo) => boolean): NodeInfo[] => {
     const out = list.filter((n) => !by.has(n.name));

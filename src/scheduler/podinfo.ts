@@ -10,14 +10,14 @@ import type {
 } from './types.js';
 
 /** Upstream's scoring defaults for containers that request nothing (schedutil.DefaultMilliCPURequest). */
-export const defaultMilliCpuRequest = 100;
-export const defaultMemoryRequest = 200 * 1024 * 1024;
+const defaultMilliCpuRequest = 100;
+const defaultMemoryRequest = 200 * 1024 * 1024;
 
-export function emptyResource(): Resource {
+function emptyResource(): Resource {
   return { milliCpu: 0, memory: 0, ephemeralStorage: 0, allowedPodNumber: 0, scalar: new Map() };
 }
 
-export function copyResource(r: Resource): Resource {
+function copyResource(r: Resource): Resource {
   return { milliCpu: r.milliCpu, memory: r.memory, ephemeralStorage: r.ephemeralStorage, allowedPodNumber: r.allowedPodNumber, scalar: new Map(r.scalar) };
 }
 
@@ -28,7 +28,7 @@ function amount(value: unknown, milli: boolean): number {
 }
 
 /** A ResourceList (requests, allocatable, overhead) in scheduler units. */
-export function resourceFromList(list: unknown): Resource {
+function resourceFromList(list: unknown): Resource {
   const r = emptyResource();
   const rec = asRecord(list);
   if (rec === undefined) return r;
@@ -61,7 +61,7 @@ function maxInto(into: Resource, r: Resource): void {
  * Effective requests (resourcehelper.PodRequests): the sum over containers, raised to any single
  * init container's request, plus the pod overhead. Restartable (sidecar) init containers add up.
  */
-export function podRequests(spec: JsonObject): Resource {
+function podRequests(spec: JsonObject): Resource {
   const sum = emptyResource();
   for (const c of asArray(spec['containers'])) addInto(sum, resourceFromList(asRecord(asRecord(c)?.['resources'])?.['requests']));
   const sidecars = emptyResource();
@@ -115,7 +115,7 @@ function nodeTerm(t: unknown): NodeSelectorTerm {
   return { matchExpressions: nodeRequirements(rec['matchExpressions']), matchFields: nodeRequirements(rec['matchFields']) };
 }
 
-export function matchesNodeRequirement(r: NodeSelectorRequirement, labels: Readonly<Record<string, string>>): boolean {
+function matchesNodeRequirement(r: NodeSelectorRequirement, labels: Readonly<Record<string, string>>): boolean {
   const v = labels[r.key];
   switch (r.operator) {
     case 'In': return v !== undefined && r.values.includes(v);
@@ -190,10 +190,6 @@ function parseSpread(spec: JsonObject, labels: Readonly<Record<string, string>>)
   });
 }
 
-export function podKeyOf(pod: KubeObject): string {
-  return `${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? ''}`;
-}
-
 export function newPodInfo(pod: KubeObject): PodInfo {
   const spec = asRecord(pod['spec']) ?? {};
   const meta = pod.metadata ?? {};
@@ -239,12 +235,12 @@ export function newPodInfo(pod: KubeObject): PodInfo {
   };
 }
 
-export function hasAffinityTerms(p: PodInfo): boolean {
+function hasAffinityTerms(p: PodInfo): boolean {
   const a = p.affinity;
   return a.requiredAffinity.length + a.requiredAntiAffinity.length + a.preferredAffinity.length + a.preferredAntiAffinity.length > 0;
 }
 
-export function portKey(p: HostPort): string {
+function portKey(p: HostPort): string {
   return `${p.protocol}/${p.ip}/${p.port}`;
 }
 

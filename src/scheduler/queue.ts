@@ -123,15 +123,15 @@ class KeyedHeap<T> {
 
 interface InFlight { readonly info: QueuedPodInfo; readonly eventSeq: number }
 
-export const defaultInitialBackoffMs = 1000;
-export const defaultMaxBackoffMs = 10_000;
-export const defaultMaxUnschedulableMs = 5 * 60 * 1000;
+const defaultInitialBackoffMs = 1000;
+const defaultMaxBackoffMs = 10_000;
+const defaultMaxUnschedulableMs = 5 * 60 * 1000;
 
 /**
  * Upstream skips pods gated by this plugin in every move, the max-stay flush included (only an
  * update of the pod can lift its gates); pods held by any other PreEnqueue plugin are asked again.
  */
-export const schedulingGatesPlugin = 'SchedulingGates';
+const schedulingGatesPlugin = 'SchedulingGates';
 
 const noPods: readonly PodInfo[] = Object.freeze([]);
 

@@ -16,12 +16,8 @@ export interface Status {
 }
 
 export const success: Status = Object.freeze({ code: 'Success', reasons: Object.freeze([]) as readonly string[] });
-export const skip: Status = Object.freeze({ code: 'Skip', reasons: Object.freeze([]) as readonly string[] });
-export const statusOf = (code: StatusCode, ...reasons: string[]): Status => ({ code, reasons });
 export const unschedulable = (...reasons: string[]): Status => ({ code: 'Unschedulable', reasons });
 export const unresolvable = (...reasons: string[]): Status => ({ code: 'UnschedulableAndUnresolvable', reasons });
-export const errorStatus = (...reasons: string[]): Status => ({ code: 'Error', reasons });
-export const isSuccess = (s: Status): boolean => s.code === 'Success';
 
 /** Resource amounts in scheduler units: milli-CPU, bytes, pod count, and extended resources. */
 export interface Resource {
@@ -223,7 +219,7 @@ export const extensionPoints = [
 export type ExtensionPoint = typeof extensionPoints[number];
 
 /** Which method marks a plugin as implementing a point. */
-export const pointMethod: Readonly<Record<ExtensionPoint, string>> = {
+const pointMethod: Readonly<Record<ExtensionPoint, string>> = {
   preEnqueue: 'preEnqueue', queueSort: 'less', preFilter: 'preFilter', filter: 'filter', postFilter: 'postFilter',
   preScore: 'preScore', score: 'score', reserve: 'reserve', permit: 'permit', preBind: 'preBind', bind: 'bind', postBind: 'postBind',
 };

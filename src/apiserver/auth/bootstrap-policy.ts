@@ -18,7 +18,7 @@ import { rbacApiVersion, rbacGroup } from './rbac-types.js';
 import { wellKnown } from './user.js';
 
 export const bootstrapLabels: Readonly<Record<string, string>> = Object.freeze({ 'kubernetes.io/bootstrapping': 'rbac-defaults' });
-export const bootstrapAnnotations: Readonly<Record<string, string>> = Object.freeze({ 'rbac.authorization.kubernetes.io/autoupdate': 'true' });
+const bootstrapAnnotations: Readonly<Record<string, string>> = Object.freeze({ 'rbac.authorization.kubernetes.io/autoupdate': 'true' });
 
 const read = ['get', 'list', 'watch'] as const;
 const write = ['create', 'delete', 'deletecollection', 'patch', 'update'] as const;
@@ -53,7 +53,7 @@ const group = (name: string): Subject => ({ kind: 'Group', apiGroup: rbacGroup, 
 const user = (name: string): Subject => ({ kind: 'User', apiGroup: rbacGroup, name });
 
 /** Non-resource URLs anyone may read (Kubernetes' system:public-info-viewer). */
-export const publicInfoUrls: readonly string[] = ['/healthz', '/livez', '/readyz', '/version', '/version/'];
+const publicInfoUrls: readonly string[] = ['/healthz', '/livez', '/readyz', '/version', '/version/'];
 
 const viewRules: readonly PolicyRule[] = [
   rule(read, [legacy], ['pods', 'pods/log', 'pods/status', 'persistentvolumeclaims', 'persistentvolumeclaims/status',
@@ -160,7 +160,7 @@ export interface BootstrapPolicyOptions {
   readonly dnsServiceAccount?: { readonly namespace: string; readonly name: string };
 }
 
-export const defaultDnsServiceAccount = { namespace: 'kube-system', name: 'coredns' } as const;
+const defaultDnsServiceAccount = { namespace: 'kube-system', name: 'coredns' } as const;
 
 export interface BootstrapPolicy {
   readonly clusterRoles: readonly ClusterRole[];

@@ -5,9 +5,9 @@ import { dirname } from 'node:path';
 
 export const secretFileMode = 0o600;
 export const publicFileMode = 0o644;
-export const secretDirMode = 0o700;
+const secretDirMode = 0o700;
 /** Nothing under pki/ is legitimately larger than this; a bigger file is corrupt or not ours. */
-export const maxPkiFileBytes = 1024 * 1024;
+const maxPkiFileBytes = 1024 * 1024;
 
 /** Reads a file, or returns undefined when it does not exist. */
 export async function readOptional(path: string): Promise<string | undefined> {

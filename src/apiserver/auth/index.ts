@@ -3,9 +3,9 @@ export * from './user.js';
 export * from './pki.js';
 export * from './service-account-tokens.js';
 export {
-  Authenticator, StaticTokens, bearerTokenOf, clusterIdentities, loadOrCreateStaticTokens, newStaticToken,
-  maxStaticTokens, staticTokenBytes, tokensFileName,
-  type AuthenticationResult, type AuthenticatorOptions, type StaticTokenEntry,
+  Authenticator,    loadOrCreateStaticTokens, 
+    
+  type AuthenticationResult,  type StaticTokenEntry,
 } from './tokens.js';
 export * from './rbac-types.js';
 export * from './rbac.js';

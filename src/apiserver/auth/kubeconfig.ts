@@ -15,7 +15,7 @@ export interface KubeconfigInput {
   readonly namespace?: string;
 }
 
-export function kubeconfigObject(input: KubeconfigInput): Record<string, unknown> {
+function kubeconfigObject(input: KubeconfigInput): Record<string, unknown> {
   if (!input.server.startsWith('https://')) throw new Error('kubeconfig: the server must be https:// (bearer tokens need TLS)');
   const cluster = input.clusterName ?? 'pocketkube';
   const user = input.userName ?? 'admin';

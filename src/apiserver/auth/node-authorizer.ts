@@ -22,7 +22,7 @@ import type { Decision, RequestAttributes } from './rbac-types.js';
 import { rulesAllow, type RbacAuthorizer } from './rbac.js';
 import { nodeNameOf, wellKnown } from './user.js';
 
-export const nodeLeaseNamespace = 'kube-node-lease';
+const nodeLeaseNamespace = 'kube-node-lease';
 
 export type AuthorizerDecision =
   | { readonly decision: 'allow'; readonly reason: string }

@@ -18,21 +18,21 @@ import { publicFileMode, readOptional, secretFileMode, writeAtomic } from './fil
 const generateKeyPairAsync = promisify(generateKeyPair);
 
 const dayMs = 24 * 60 * 60 * 1000;
-export const caValidityDays = 3650;
+const caValidityDays = 3650;
 export const servingCertValidityDays = 365;
 /** Certificates this close to expiry are replaced at start. */
 export const renewBeforeDays = 30;
 /** notBefore is backdated so a peer whose clock lags a little still accepts a fresh certificate. */
-export const backdateMs = 60 * 60 * 1000;
-export const serviceAccountKeyBits = 2048;
+const backdateMs = 60 * 60 * 1000;
+const serviceAccountKeyBits = 2048;
 
-export const caCommonName = 'pocketkube-ca';
-export const apiserverCommonName = 'kube-apiserver';
-export const defaultServingDnsNames: readonly string[] = [
+const caCommonName = 'pocketkube-ca';
+const apiserverCommonName = 'kube-apiserver';
+const defaultServingDnsNames: readonly string[] = [
   'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost',
 ];
-export const defaultFrontDoorIp = '127.0.0.1';
-export const defaultKubernetesServiceIp = '127.96.0.1';
+const defaultFrontDoorIp = '127.0.0.1';
+const defaultKubernetesServiceIp = '127.96.0.1';
 
 export const pkiFiles = {
   caCert: 'ca.crt',
@@ -77,7 +77,7 @@ export function defaultServingSans(masterIps: readonly string[], opts: {
   });
 }
 
-export function normalizeSans(sans: SubjectAltNames): SubjectAltNames {
+function normalizeSans(sans: SubjectAltNames): SubjectAltNames {
   for (const ip of sans.ips) ipv4Bytes(ip); // throws on a malformed address
   const dnsNames = [...new Set(sans.dnsNames.map((d) => d.toLowerCase()))].sort();
   const ips = [...new Set(sans.ips)].sort();

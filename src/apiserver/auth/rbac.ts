@@ -14,7 +14,7 @@ import type {
 import { rbacGroup } from './rbac-types.js';
 import { serviceAccountUsername } from './user.js';
 
-export const maxRbacErrorsReported = 10;
+const maxRbacErrorsReported = 10;
 
 /** One binding's rules, as granted to one subject. */
 interface Grant {
@@ -39,28 +39,28 @@ const groupKey = (group: string): string => `g:${group}`;
 
 const list = (xs: readonly string[] | null | undefined): readonly string[] => xs ?? [];
 
-export function verbMatches(rule: PolicyRule, verb: string): boolean {
+function verbMatches(rule: PolicyRule, verb: string): boolean {
   return list(rule.verbs).some((v) => v === '*' || v === verb);
 }
 
-export function apiGroupMatches(rule: PolicyRule, group: string): boolean {
+function apiGroupMatches(rule: PolicyRule, group: string): boolean {
   return list(rule.apiGroups).some((g) => g === '*' || g === group);
 }
 
 /** `*` matches everything (subresources too); "*" + "/log" (a star, a slash, a subresource) matches that subresource of any resource. */
-export function resourceMatches(rule: PolicyRule, combinedResource: string, subresource: string): boolean {
+function resourceMatches(rule: PolicyRule, combinedResource: string, subresource: string): boolean {
   return list(rule.resources).some((r) => r === '*' || r === combinedResource ||
     (subresource !== '' && r === `*/${subresource}`));
 }
 
 /** No resourceNames means any name; with resourceNames, requests without a name (list, create) never match. */
-export function resourceNameMatches(rule: PolicyRule, name: string): boolean {
+function resourceNameMatches(rule: PolicyRule, name: string): boolean {
   const names = list(rule.resourceNames);
   return names.length === 0 || names.includes(name);
 }
 
 /** Exact match, `*`, or a prefix ending in `*` (`/apis/*`). */
-export function nonResourceUrlMatches(rule: PolicyRule, path: string): boolean {
+function nonResourceUrlMatches(rule: PolicyRule, path: string): boolean {
   return list(rule.nonResourceURLs).some((u) => u === '*' || u === path ||
     (u.endsWith('*') && path.startsWith(u.slice(0, -1))));
 }
@@ -192,7 +192,7 @@ export function authorizeRbac(index: RbacIndex, attrs: RequestAttributes): Decis
  * SelfSubjectRulesReview reports them (the RBAC authorizer's RulesFor). `incomplete` when a binding
  * names a missing role.
  */
-export function rulesForUser(index: RbacIndex, user: RequestAttributes['user'], namespace: string): { rules: PolicyRule[]; errors: string[] } {
+function rulesForUser(index: RbacIndex, user: RequestAttributes['user'], namespace: string): { rules: PolicyRule[]; errors: string[] } {
   const keys = [userKey(user.username), ...user.groups.map(groupKey)];
   const rules: PolicyRule[] = [];
   const errors: string[] = [];
@@ -235,4 +235,4 @@ export class RbacAuthorizer {
   }
 }
 
-export type { ClusterRole, ClusterRoleBinding, Role, RoleBinding };
+;

@@ -8,15 +8,15 @@ import { serviceAccountGroups, serviceAccountUsername, type UserInfo } from './u
 
 export const defaultServiceAccountIssuer = 'https://kubernetes.default.svc.cluster.local';
 /** TokenRequest's default and minimum lifetimes (Kubernetes: 1 h, at least 10 min). */
-export const defaultTokenExpirationSeconds = 3600;
-export const minTokenExpirationSeconds = 600;
-export const maxTokenExpirationSeconds = 365 * 24 * 3600;
+const defaultTokenExpirationSeconds = 3600;
+const minTokenExpirationSeconds = 600;
+const maxTokenExpirationSeconds = 365 * 24 * 3600;
 /** Clock skew tolerated on exp/nbf/iat, go-jose's DefaultLeeway as used by Kubernetes. */
 export const tokenLeewaySeconds = 60;
-export const maxTokenBytes = 16 * 1024;
+const maxTokenBytes = 16 * 1024;
 
 /** Extra keys Kubernetes puts on a ServiceAccount user bound to a pod. */
-export const extraKeys = {
+const extraKeys = {
   podName: 'authentication.kubernetes.io/pod-name',
   podUid: 'authentication.kubernetes.io/pod-uid',
   nodeName: 'authentication.kubernetes.io/node-name',

@@ -22,7 +22,7 @@ export interface Status {
 }
 
 /** `User "jane" cannot list resource "pods" in API group "" in the namespace "default"`. */
-export function forbiddenMessage(attrs: RequestAttributes): string {
+function forbiddenMessage(attrs: RequestAttributes): string {
   const user = attrs.user.username;
   if (!attrs.resourceRequest) return `User ${q(user)} cannot ${attrs.verb} path ${q(attrs.path ?? '')}`;
   const resource = attrs.subresource ? `${attrs.resource ?? ''}/${attrs.subresource}` : attrs.resource ?? '';

@@ -9,12 +9,12 @@ import { looksLikeJwt, type ServiceAccountTokenVerifier } from './service-accoun
 import { anonymousUser, wellKnown, type UserInfo } from './user.js';
 
 export {
-  issueServiceAccountToken, verifyServiceAccountToken, ServiceAccountTokenVerifier,
+    ServiceAccountTokenVerifier,
 } from './service-account-tokens.js';
 
-export const staticTokenBytes = 32;
-export const maxStaticTokens = 10_000;
-export const tokensFileName = 'tokens.json';
+const staticTokenBytes = 32;
+const maxStaticTokens = 10_000;
+const tokensFileName = 'tokens.json';
 const tokensFileVersion = 1;
 
 export interface StaticTokenEntry {

@@ -30,14 +30,6 @@ export function serviceAccountUsername(namespace: string, name: string): string 
   return `${wellKnown.serviceAccountUserPrefix}${namespace}:${name}`;
 }
 
-/** `system:serviceaccount:<ns>:<name>` → its parts, or undefined for other users. */
-export function parseServiceAccountUsername(username: string): { namespace: string; name: string } | undefined {
-  if (!username.startsWith(wellKnown.serviceAccountUserPrefix)) return undefined;
-  const parts = username.slice(wellKnown.serviceAccountUserPrefix.length).split(':');
-  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') return undefined;
-  return { namespace: parts[0]!, name: parts[1]! };
-}
-
 export function serviceAccountGroups(namespace: string): string[] {
   return [wellKnown.serviceAccountsGroup, `${wellKnown.serviceAccountsGroup}:${namespace}`, wellKnown.authenticatedGroup];
 }

@@ -198,7 +198,7 @@ export function buildCertificate(spec: CertificateSpec): BuiltCertificate {
   return { der, pem: derToPem(der, 'CERTIFICATE'), subjectKeyId };
 }
 
-export function derToPem(der: Buffer, label: string): string {
+function derToPem(der: Buffer, label: string): string {
   const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }

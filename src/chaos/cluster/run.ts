@@ -17,9 +17,6 @@ import { memberHashes } from '../etcd/run.js';
 import type { ChaosOutcome } from '../outcome.js';
 import { Registry, type Named } from '../registry.js';
 
-/** The built-in control-plane faults; plugins register more in `controlPlaneFaultRegistry`. */
-export type ControlPlaneExperiment = 'kill-serving-master' | 'isolate-serving-master';
-
 export interface ControlPlaneFaultContext {
   readonly cluster: Cluster;
   /** The master whose apiserver served the last request through the front door. */

@@ -8,7 +8,7 @@ import { matchesNodeTerm } from '../podinfo.js';
 import {
   maxNodeScore, success, unresolvable, unschedulable, type BindPlugin, type FilterPlugin, type NodeInfo, type PluginContext,
   type PodInfo, type PreEnqueuePlugin, type PreFilterPlugin, type PreFilterResult, type QueueSortPlugin, type QueuedPodView,
-  type ScorePlugin, type Status,
+  type ScorePlugin,
 } from '../types.js';
 
 /** Higher priority first, then earlier enqueue (upstream PrioritySort.Less). */
@@ -27,7 +27,7 @@ export function schedulingGates(): PreEnqueuePlugin {
   };
 }
 
-export const errReasonUnschedulable = 'node(s) were unschedulable';
+const errReasonUnschedulable = 'node(s) were unschedulable';
 
 export function nodeUnschedulable(): FilterPlugin {
   const toleration = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' } as const;
@@ -41,7 +41,7 @@ export function nodeUnschedulable(): FilterPlugin {
   };
 }
 
-export const errReasonNodeName = "node(s) didn't match the requested node name";
+const errReasonNodeName = "node(s) didn't match the requested node name";
 
 export function nodeName(): FilterPlugin & PreFilterPlugin {
   return {
@@ -56,7 +56,7 @@ function untolerated(pod: PodInfo, taints: readonly Taint[], effects: (e: string
 }
 
 /** DefaultNormalizeScore: scale to [0, 100] by the maximum; `reverse` flips it. */
-export function defaultNormalize(scores: Float64Array, reverse: boolean): void {
+function defaultNormalize(scores: Float64Array, reverse: boolean): void {
   let max = 0;
   for (const s of scores) if (s > max) max = s;
   for (let i = 0; i < scores.length; i++) {
@@ -87,7 +87,7 @@ export function taintToleration(): FilterPlugin & ScorePlugin {
   };
 }
 
-export const errReasonPodAffinityNode = "node(s) didn't match Pod's node affinity/selector";
+const errReasonPodAffinityNode = "node(s) didn't match Pod's node affinity/selector";
 
 export function nodeMatchesPod(pod: PodInfo, node: NodeInfo): boolean {
   for (const k in pod.nodeSelector) if (node.labels[k] !== pod.nodeSelector[k]) return false;
@@ -121,9 +121,9 @@ export function nodeAffinity(): FilterPlugin & ScorePlugin & PreFilterPlugin {
   };
 }
 
-export const errReasonPorts = "node(s) didn't have free ports for the requested pod ports";
+const errReasonPorts = "node(s) didn't have free ports for the requested pod ports";
 
-export function portsConflict(pod: PodInfo, node: NodeInfo): boolean {
+function portsConflict(pod: PodInfo, node: NodeInfo): boolean {
   for (const want of pod.hostPorts) {
     for (const used of node.usedPorts) {
       const [proto, ip, port] = used.split('/');
@@ -177,4 +177,4 @@ export function defaultBinder(): BindPlugin {
   };
 }
 
-export type { Status };
+;

@@ -15,17 +15,17 @@ import {
 } from '../types.js';
 import { built, refused, unknownArgKey, type PluginFactory } from './args.js';
 
-export const errNotHelpful = 'Preemption is not helpful for scheduling';
-export const errNoVictims = 'No preemption victims found for incoming pod';
+const errNotHelpful = 'Preemption is not helpful for scheduling';
+const errNoVictims = 'No preemption victims found for incoming pod';
 
 /** status.startTime; a pod not started yet counts as starting now, i.e. the latest. */
-export function podStartMs(p: PodInfo): number {
+function podStartMs(p: PodInfo): number {
   const t = asString(asRecord(p.pod['status'])?.['startTime']);
   return (t === undefined ? undefined : parseRfc3339(t)) ?? Number.POSITIVE_INFINITY;
 }
 
 /** Upstream MoreImportantPod: higher priority, then the one that started earlier. */
-export function moreImportant(a: PodInfo, b: PodInfo): boolean {
+function moreImportant(a: PodInfo, b: PodInfo): boolean {
   if (a.priority !== b.priority) return a.priority > b.priority;
   return podStartMs(a) < podStartMs(b);
 }
@@ -57,7 +57,7 @@ type VictimsResult = { readonly ok: true; readonly candidate: Candidate } | { re
  * them back one by one, most important first (PDB-violating ones before the others), keeping
  * each that still leaves room.
  */
-export function selectVictimsOnNode(pod: PodInfo, node: NodeInfo, pdbs: readonly PdbInfo[], env: PostFilterEnv): VictimsResult {
+function selectVictimsOnNode(pod: PodInfo, node: NodeInfo, pdbs: readonly PdbInfo[], env: PostFilterEnv): VictimsResult {
   const lower = node.pods.filter((p) => p.priority < pod.priority);
   if (lower.length === 0) return { ok: false, status: { code: 'UnschedulableAndUnresolvable', reasons: [errNoVictims] } };
   const fits = env.fitsWithout(pod, node, lower);

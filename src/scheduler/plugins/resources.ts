@@ -12,7 +12,7 @@ export type ScoringStrategy =
 const defaultResources: readonly ResourceSpec[] = [{ name: 'cpu', weight: 1 }, { name: 'memory', weight: 1 }];
 
 /** Whether the pod fits (insufficientResources without building the reasons: Filter's hot path). */
-export function fitsResources(pod: PodInfo, node: NodeInfo): boolean {
+function fitsResources(pod: PodInfo, node: NodeInfo): boolean {
   const a = node.allocatable; const r = node.requested; const q = pod.requests;
   if (node.pods.length + 1 > a.allowedPodNumber) return false;
   if (q.milliCpu > 0 && q.milliCpu > a.milliCpu - r.milliCpu) return false;
@@ -78,7 +78,7 @@ function resourceScore(s: ScoringStrategy, req: number, cap: number): number {
   }
 }
 
-export function strategyScore(s: ScoringStrategy, pod: PodInfo, node: NodeInfo): number {
+function strategyScore(s: ScoringStrategy, pod: PodInfo, node: NodeInfo): number {
   let total = 0; let weights = 0;
   for (const { name, weight } of s.resources) {
     const req = requestedOf(name, pod, node); const cap = allocatableOf(name, node);
@@ -108,7 +108,7 @@ function parseResources(v: unknown): ResourceSpec[] | string {
   return out;
 }
 
-export function parseScoringStrategy(v: unknown): ScoringStrategy | string {
+function parseScoringStrategy(v: unknown): ScoringStrategy | string {
   if (v === undefined) return { type: 'LeastAllocated', resources: defaultResources };
   const rec = asRecord(v);
   if (rec === undefined) return 'scoringStrategy must be an object';
@@ -154,7 +154,7 @@ export const nodeResourcesFit: PluginFactory = (args: JsonObject | undefined) =>
 };
 
 /** Upstream balancedResourceScorer: 1 - standard deviation of the requested fractions. */
-export function balancedScore(pod: PodInfo, node: NodeInfo, resources: readonly ResourceSpec[]): number {
+function balancedScore(pod: PodInfo, node: NodeInfo, resources: readonly ResourceSpec[]): number {
   // The common case (two resources) without an array.
   if (resources.length === 2) {
     const c0 = allocatableOf(resources[0]!.name, node); const c1 = allocatableOf(resources[1]!.name, node);

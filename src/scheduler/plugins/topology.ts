@@ -11,8 +11,8 @@ import { built, refused, unknownArgKey, type PluginFactory } from './args.js';
 const hostnameKey = 'kubernetes.io/hostname';
 const zoneKey = 'topology.kubernetes.io/zone';
 
-export const errReasonSpread = "node(s) didn't match pod topology spread constraints";
-export const errReasonSpreadLabel = "node(s) didn't match pod topology spread constraints (missing required label)";
+const errReasonSpread = "node(s) didn't match pod topology spread constraints";
+const errReasonSpreadLabel = "node(s) didn't match pod topology spread constraints (missing required label)";
 
 /**
  * Upstream's system default constraints select the pod's siblings through its Services,
@@ -193,11 +193,11 @@ export const podTopologySpread: PluginFactory = (args) => {
 
 // ---------------------------------------------------------------------------------------------
 
-export const errReasonAffinity = "node(s) didn't match pod affinity rules";
-export const errReasonAntiAffinity = "node(s) didn't match pod anti-affinity rules";
-export const errReasonExistingAntiAffinity = "node(s) didn't satisfy existing pods anti-affinity rules";
+const errReasonAffinity = "node(s) didn't match pod affinity rules";
+const errReasonAntiAffinity = "node(s) didn't match pod anti-affinity rules";
+const errReasonExistingAntiAffinity = "node(s) didn't satisfy existing pods anti-affinity rules";
 
-export function termMatches(term: AffinityTerm, snap: SnapshotView, target: PodInfo): boolean {
+function termMatches(term: AffinityTerm, snap: SnapshotView, target: PodInfo): boolean {
   if (term.selector === undefined || !term.selector(target.labels)) return false;
   if (term.namespaces.has(target.namespace)) return true;
   return term.namespaceSelector !== undefined && term.namespaceSelector(snap.namespaceLabels(target.namespace));
