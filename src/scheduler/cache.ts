@@ -134,6 +134,9 @@ export class SchedulerCache {
 
   isAssumed(uid: string): boolean { return this.podStates.get(uid)?.assumed === true; }
 
+  /** Assumed or bound: the pod has a node in this cache (a stale pending copy must not be queued again). */
+  hasPod(uid: string): boolean { return this.podStates.has(uid); }
+
   /** An informer saw a bound pod: confirms an assumed one (moving it if it landed elsewhere). */
   addPod(p: PodInfo): void {
     const s = this.podStates.get(p.uid);

@@ -266,7 +266,8 @@ export class Scheduler {
       this.clusterEvent(() => this.cache.addPod(newPodInfo(pod)), { kind: 'PodAdd', obj: pod });
       return;
     }
-    if (!this.responsibleFor(pod) || isTerminating(pod)) return;
+    // An assumed pod's pending copy (an event older than its binding) is not pending any more.
+    if (!this.responsibleFor(pod) || isTerminating(pod) || this.cache.hasPod(pod.metadata?.uid ?? '')) return;
     this.queue.add(newPodInfo(pod), this.o.clock.now());
     this.wake();
   }
@@ -288,6 +289,8 @@ export class Scheduler {
       this.forgetPending(uid);
       return;
     }
+    // Assumed (its binding on the wire or just accepted): this copy predates the binding (upstream skipPodUpdate).
+    if (this.cache.hasPod(uid)) return;
     this.queue.update(newPodInfo(pod), this.o.clock.now());
     this.wake();
   }
@@ -424,6 +427,11 @@ export class Scheduler {
     const profile = this.profiles.get(info.pod.schedulerName);
     assert(profile !== undefined, `queued pod ${info.pod.key} has no profile ${info.pod.schedulerName}`);
     const nowMs = this.o.clock.now();
+    // Placed meanwhile (the catch-up list, or a binding this queue entry predates): nothing to do (upstream skipPodSchedule).
+    if (this.cache.hasPod(info.pod.uid)) {
+      this.queue.done(info.pod.uid);
+      return;
+    }
     this.cache.updateSnapshot(this.snapshot);
     const r = profile.schedulingCycle({
       snapshot: this.snapshot, pod: info.pod, nowMs, cache: this.cache,
