@@ -100,6 +100,8 @@ export interface SchedulerStatusView {
   readonly counts: SchedulerCounts;
   readonly queue: Readonly<Record<PodLocation, number>>;
   readonly bindingsInFlight: number;
+  /** How long the latest term start waited for its catch-up list (ms; absent before the first term). */
+  readonly lastCatchUpMs?: number;
   readonly nodes: number;
   readonly eventsDropped: number;
 }
@@ -135,6 +137,8 @@ export class Scheduler {
   /** A term being started (caches syncing, catching up); cleared when leadership is lost first. */
   private starting: Term | undefined;
   private terms = 0;
+  /** How long the latest term's catch-up list took: part of every failover. */
+  private lastCatchUpMs: number | undefined;
   private stopped = false;
   private turnScheduled = false;
   private wakeTimer: { readonly id: TimerId; readonly atMs: number } | undefined;
@@ -239,7 +243,7 @@ export class Scheduler {
     return {
       identity: this.o.identity, active: this.active, ...(leader === undefined ? {} : { leader }),
       profiles: [...this.profiles.keys()], intervals: this.intervals.snapshot(), counts: { ...this.counts },
-      queue: this.queue.sizes(), bindingsInFlight: this.bindingsInFlight, nodes: this.cache.nodeCount(), eventsDropped: [...this.recorders.values()].reduce((n, r) => n + r.dropped, 0),
+      queue: this.queue.sizes(), bindingsInFlight: this.bindingsInFlight, ...(this.lastCatchUpMs === undefined ? {} : { lastCatchUpMs: this.lastCatchUpMs }), nodes: this.cache.nodeCount(), eventsDropped: [...this.recorders.values()].reduce((n, r) => n + r.dropped, 0),
     };
   }
 
@@ -327,7 +331,9 @@ export class Scheduler {
     const term: Term = { id: ++this.terms, validUntil: () => (elector === undefined ? Infinity : elector.leadingUntilMs() ?? -Infinity) };
     this.starting = term;
     for (const informer of this.informers()) if (!(await informer.waitForSync())) return;
+    const catchUpStartMs = this.o.clock.now();
     if (!(await this.catchUp(term))) return;
+    this.lastCatchUpMs = this.o.clock.now() - catchUpStartMs;
     if (this.starting !== term || this.stopped) return;
     this.starting = undefined;
     this.term = term;

@@ -4,6 +4,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Cluster } from '../../src/cluster/index.js';
+import { KubeClient } from '../../src/client/index.js';
+import { address } from '../../src/primitives/address.js';
+import { RealClock } from '../../src/runtime/real-clock.js';
 
 export interface KubectlResult {
   readonly code: number;
@@ -42,4 +46,23 @@ export function freePort(host: string): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * After a master is killed: how long until the surviving control plane acknowledges a write
+ * (an etcd election, when the killed master held etcd's leader). A leader-elected component cannot
+ * take its Lease before that, so failover bounds in tests start from it.
+ */
+export function writableAfter(cluster: Cluster, victim: string, sinceMs: number): { readonly ms: () => Promise<number> } {
+  const survivors = cluster.masters.filter((m) => m !== victim).map((m) => address(m, 'apiserver'));
+  const client = new KubeClient({ transport: cluster.apiTransport({ servers: survivors, attemptTimeoutMs: 500 }), clock: new RealClock() });
+  const done = (async () => {
+    for (;;) {
+      const ok = await client.create({ apiVersion: 'v1', kind: 'ConfigMap' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'writable-probe-', namespace: 'default' } })
+        .then(() => true, () => false);
+      if (ok) return Date.now() - sinceMs;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return { ms: () => done };
 }

@@ -5,7 +5,6 @@ import { snapshotOf } from '../../src/scheduler/cache.js';
 import { buildProfiles, defaultSchedulerConfiguration } from '../../src/scheduler/config.js';
 import { DecisionLog, explainTable, renderExplain } from '../../src/scheduler/explain.js';
 import { Registry, success, type FrameworkHandle, type PermitPlugin } from '../../src/scheduler/framework.js';
-import { inTreeRegistry } from '../../src/scheduler/plugins/registry.js';
 import { whatIf, whatIfManifests, type Outcome } from '../../src/scheduler/whatif.js';
 import { SeededPrng } from '../../src/primitives/prng.js';
 import { node, pod, podObject } from './fixtures.js';
@@ -81,7 +80,7 @@ test('a user Permit plugin gangs pods in a what-if run: a full gang binds togeth
       return { status: success };
     },
   });
-  const registry = inTreeRegistry().merge(new Registry([['Gang', (_args, handle) => ({ ok: true, plugin: gang(handle) })]]));
+  const registry = new Registry([['Gang', (_args, handle) => ({ ok: true, plugin: gang(handle) })]]);
   const config = 'apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n  - plugins:\n      permit:\n        enabled:\n          - name: Gang\n';
   const pods = [
     ...[0, 1, 2].map((i) => podObject(`full-${i}`, { labels: { gang: 'full', 'gang-size': '3' } })),
