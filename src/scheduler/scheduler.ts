@@ -45,8 +45,14 @@ const pdbsRef = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' } as cons
 const maxCyclesPerTurn = 256;
 /** A turn also ends after this long (wall clock), whatever the count. */
 const maxTurnMs = 20;
-/** Pod status patches (PodScheduled=False, nominatedNodeName) in flight at most; the rest wait, latest per pod. */
-const maxStatusWritesInFlight = 16;
+/**
+ * Pod status patches (PodScheduled=False, nominatedNodeName) in flight at most; the rest wait,
+ * latest per pod. Few: thousands of rejected pods must not crowd out the Lease renewals and
+ * bindings on the same apiservers (kube-scheduler's client is rate-limited for the same reason).
+ */
+const maxStatusWritesInFlight = 4;
+/** Pods per page of a new leader's catch-up list (client-go's default page size). */
+const catchUpPageSize = 500;
 /** A new leader's catch-up list is retried after this long when it fails. */
 const catchUpRetryMs = 50;
 
@@ -352,9 +358,9 @@ export class Scheduler {
     for (;;) {
       if (this.starting !== term || this.stopped) return false;
       try {
-        const list = await this.o.client.list<KubeObject>(podsRef, { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' });
-        if (this.starting !== term || this.stopped) return false;
-        for (const pod of list.items) {
+        const items = await this.listPodsPaged(term);
+        if (items === undefined) return false;
+        for (const pod of items) {
           if (!isAssigned(pod) || isTerminating(pod)) continue;
           const seen = this.pods.getByKey(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`);
           if (seen !== undefined && isAssigned(seen)) continue;
@@ -367,6 +373,21 @@ export class Scheduler {
         await sleep(this.o.clock, catchUpRetryMs);
       }
     }
+  }
+
+  /** One consistent list in pages (a continue token keeps the first page's snapshot), as a reflector lists. */
+  private async listPodsPaged(term: Term): Promise<KubeObject[] | undefined> {
+    const items: KubeObject[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.o.client.list<KubeObject>(podsRef, {
+        fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed', limit: catchUpPageSize, ...(token === undefined ? {} : { continue: token }),
+      });
+      if (this.starting !== term || this.stopped) return undefined;
+      items.push(...page.items);
+      token = page.metadata.continue === '' ? undefined : page.metadata.continue;
+    } while (token !== undefined);
+    return items;
   }
 
   private endTerm(): void {

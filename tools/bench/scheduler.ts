@@ -227,7 +227,15 @@ export async function endToEnd(o: { nodes: number; pods: number; kills: number }
     const created0 = performance.now();
     await inParallel(w.pods, 64, (p) => withRetries(() => client.create({ apiVersion: 'v1', kind: 'Pod' }, { ...p, metadata: { name: p.metadata!.name!, namespace: 'default', labels: p.metadata?.labels ?? {} } })));
     say(`e2e: ${o.nodes} cordoned Node objects, ${o.pods} pods created in ${round((performance.now() - created0) / 1000, 1)} s`);
-    await until('every pod tried once', async () => ((await cluster.schedulerStatus(500)).find((s) => s.active)?.counts.attempts ?? 0) >= o.pods ? true : undefined, 600_000, 200);
+    let lastReportMs = performance.now();
+    await until('every pod tried once', async () => {
+      const all = await cluster.schedulerStatus(500);
+      if (performance.now() - lastReportMs > 10_000) {
+        lastReportMs = performance.now();
+        console.log(`  waiting for every pod's first attempt: ${all.map((s) => `${s.identity}${s.active ? ' (active)' : ''} ${JSON.stringify(s.counts)} queue ${JSON.stringify(s.queue)}`).join('; ')}`);
+      }
+      return (all.find((s) => s.active)?.counts.attempts ?? 0) >= o.pods ? true : undefined;
+    }, 180_000, 200);
     const start = performance.now();
     await inParallel(w.nodes, 64, (n) => withRetries(() => client.patch(nodesRef, undefined, n.metadata!.name!, { spec: { unschedulable: null } }, { type: 'merge' })));
     await until(`${o.pods} pods bound`, () => (boundAtMs.size >= o.pods ? true : undefined), 600_000, 50);
