@@ -19,7 +19,7 @@ import { leaderElectionProfiles } from '../../src/client/leader-election.js';
 import type { ActiveInterval, ControllerManagerStatus } from '../../src/controllers/messages.js';
 import { address } from '../../src/primitives/address.js';
 import { RealClock } from '../../src/runtime/real-clock.js';
-import { freePort, kubectlFor, writableAfter, type Kubectl } from './helpers.js';
+import { freePort, kubectlFor, timerLateness, writableAfter, type Kubectl } from './helpers.js';
 import { KubeletStandIn, podImage, podsRef } from '../../tools/bench/kubelet-stand-in.js';
 import { isPodReady, until } from './pod-history.js';
 
@@ -76,18 +76,6 @@ function assertNoOverlap(t: { true: (v: boolean, m?: string) => void }, interval
   for (let i = 1; i < terms.length; i++) {
     t.true((terms[i - 1]!.endMs ?? Infinity) <= terms[i]!.startMs, `overlapping terms ${JSON.stringify(terms[i - 1])} and ${JSON.stringify(terms[i])}`);
   }
-}
-
-/** Watches this thread's timers: stop() returns the largest lateness seen (ms). */
-function timerLateness(periodMs = 50): { stop: () => number } {
-  let maxLateMs = 0;
-  let expected = Date.now() + periodMs;
-  const timer = setInterval(() => {
-    const now = Date.now();
-    maxLateMs = Math.max(maxLateMs, now - expected);
-    expected = now + periodMs;
-  }, periodMs);
-  return { stop: () => { clearInterval(timer); return maxLateMs; } };
 }
 
 async function pods(client: KubeClient): Promise<KubeObject[]> {

@@ -66,3 +66,15 @@ export function writableAfter(cluster: Cluster, victim: string, sinceMs: number)
   })();
   return { ms: () => done };
 }
+
+/** Watches this thread's timers: stop() returns the largest lateness seen (ms). */
+export function timerLateness(periodMs = 50): { stop: () => number } {
+  let maxLateMs = 0;
+  let expected = Date.now() + periodMs;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    maxLateMs = Math.max(maxLateMs, now - expected);
+    expected = now + periodMs;
+  }, periodMs);
+  return { stop: () => { clearInterval(timer); return maxLateMs; } };
+}

@@ -14,7 +14,7 @@ import { KubeClient } from '../../src/client/index.js';
 import { leaderElectionProfiles } from '../../src/client/leader-election.js';
 import type { SchedulerStatus } from '../../src/scheduler/messages.js';
 import { RealClock } from '../../src/runtime/real-clock.js';
-import { freePort, writableAfter } from './helpers.js';
+import { freePort, timerLateness, writableAfter } from './helpers.js';
 import { KubeletStandIn, podsRef } from '../../tools/bench/kubelet-stand-in.js';
 import { PodHistory, until } from './pod-history.js';
 
@@ -35,18 +35,6 @@ async function activeScheduler(cluster: Cluster, except?: string): Promise<Sched
     const a = (await cluster.schedulerStatus(500)).filter((s) => s.active);
     return a.length === 1 && a[0]!.identity !== except ? a[0] : undefined;
   }, 15_000);
-}
-
-/** Watches this thread's timers: stop() returns the largest lateness seen (ms). */
-function timerLateness(periodMs = 50): { stop: () => number } {
-  let maxLateMs = 0;
-  let expected = Date.now() + periodMs;
-  const timer = setInterval(() => {
-    const now = Date.now();
-    maxLateMs = Math.max(maxLateMs, now - expected);
-    expected = now + periodMs;
-  }, periodMs);
-  return { stop: () => { clearInterval(timer); return maxLateMs; } };
 }
 
 async function createPods(client: KubeClient): Promise<void> {
