@@ -19,7 +19,7 @@ import { freePort, kubectlFor, type Kubectl } from './helpers.js';
 import { KubeletStandIn, podsRef } from '../../tools/bench/kubelet-stand-in.js';
 import { until } from './pod-history.js';
 
-const network = '127.78.9';
+const network = '127.78.15';
 const nodesRef = { apiVersion: 'v1', kind: 'Node' } as const;
 let shared: { cluster: Cluster; kubectl: Kubectl; client: KubeClient; kubelets: KubeletStandIn } | undefined;
 

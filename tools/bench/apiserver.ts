@@ -16,16 +16,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RealClock } from '../../src/runtime/real-clock.js';
-import { printResult, quantile, round, sortedCopy } from './stats.js';
+import { printResult, quantile, round, sortedCopy, numberArg } from './stats.js';
 
 const host = '127.77.250.1';
 const token = 'bench-admin-token-0123456789';
 
-function arg(args: string[], name: string, dflt: number): number {
-  const i = args.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(args[i + 1]) : dflt;
-  return Number.isFinite(v) && v > 0 ? v : dflt;
-}
 
 interface Target { readonly host: string; readonly port: number; readonly ca: string; readonly token: string }
 
@@ -149,9 +144,9 @@ async function localKv(total: number, watchers: number, events: number): Promise
 }
 
 export async function run(args: string[]): Promise<void> {
-  const total = arg(args, 'creates', 2000);
-  const watchers = arg(args, 'watchers', 1000);
-  const events = arg(args, 'events', 50);
+  const total = numberArg(args, 'creates', 2000);
+  const watchers = numberArg(args, 'watchers', 1000);
+  const events = numberArg(args, 'events', 50);
   const ha = await haCluster(total, watchers, events);
   const alone = await localKv(total, watchers, events);
   console.log('');

@@ -21,16 +21,11 @@ import { RealClock } from '../../src/runtime/real-clock.js';
 import { burstReplicas } from '../../src/controllers/replicaset.js';
 import { failoverTrials, until } from './failover.js';
 import { KubeletStandIn, podsRef } from './kubelet-stand-in.js';
-import { printResult, quantile, round, sortedCopy } from './stats.js';
+import { printResult, quantile, round, sortedCopy, numberArg } from './stats.js';
 
 const network = '127.77.253';
 const deploymentsRef = { apiVersion: 'apps/v1', kind: 'Deployment' } as const;
 
-function arg(args: string[], name: string, dflt: number): number {
-  const i = args.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(args[i + 1]) : dflt;
-  return Number.isFinite(v) && v > 0 ? v : dflt;
-}
 
 
 /** Times at which each slow-start batch's last pod was seen (batches 1, 2, 4, ... restarting every burstReplicas). */
@@ -58,9 +53,9 @@ function availableMetric(replicas: number): string {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const replicas = Math.floor(arg(args, 'replicas', 10_000));
-  const kills = Math.floor(arg(args, 'kills', 10));
-  const timeoutMs = arg(args, 'timeout-s', 900) * 1000;
+  const replicas = Math.floor(numberArg(args, 'replicas', 10_000));
+  const kills = Math.floor(numberArg(args, 'kills', 10));
+  const timeoutMs = numberArg(args, 'timeout-s', 900) * 1000;
   const cluster = await Cluster.start({ apiserverNetwork: network, frontDoor: { host: `${network}.100`, port: 0 }, seed: 7 });
   const client = new KubeClient({ transport: cluster.apiTransport({ attemptTimeoutMs: 5_000 }), clock: new RealClock() });
   const nodes = Array.from({ length: 10 }, (_, i) => `node-${i + 1}`);

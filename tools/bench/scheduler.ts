@@ -30,7 +30,7 @@ import { WaitingPods, type PodInfo } from '../../src/scheduler/framework.js';
 import { newPodInfo } from '../../src/scheduler/podinfo.js';
 import { SchedulingQueue } from '../../src/scheduler/queue.js';
 import { benchHostnameKey, benchWorkload, benchZoneKey, type WorkloadOptions } from './scheduler-workload.js';
-import { printResult, quantile, round, sortedCopy } from './stats.js';
+import { printResult, quantile, round, sortedCopy, numberArg } from './stats.js';
 import { failoverTrials, until } from './failover.js';
 import { Cluster } from '../../src/cluster/index.js';
 import { isAlreadyExists, KubeClient } from '../../src/client/index.js';
@@ -59,11 +59,6 @@ export interface CoreRun {
   readonly attempts: number;
 }
 
-function arg(args: readonly string[], name: string, dflt: number): number {
-  const i = args.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(args[i + 1]) : dflt;
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : dflt;
-}
 
 /** Schedules `workload` with the default configuration and an in-memory binder. */
 export function runCore(nodes: readonly KubeObject[], pods: readonly KubeObject[], seed = 1): CoreRun {
@@ -291,10 +286,10 @@ type CaseFn = (o: { nodes: number; pods: number; warmup: boolean; kills: number 
 const cases: Record<string, CaseFn> = { core: coreDefault, affinity: coreAffinity, e2e: endToEnd };
 
 export async function run(args: string[]): Promise<void> {
-  const nodes = arg(args, 'nodes', 1000);
-  const pods = arg(args, 'pods', 10_000);
+  const nodes = Math.floor(numberArg(args, 'nodes', 1000));
+  const pods = Math.floor(numberArg(args, 'pods', 10_000));
   const warmup = !args.includes('--no-warmup');
-  const kills = arg(args, 'kills', 10);
+  const kills = Math.floor(numberArg(args, 'kills', 10));
   const ci = args.indexOf('--cases');
   const names = ci >= 0 ? (args[ci + 1] ?? '').split(',').filter((s) => s !== '') : Object.keys(cases);
   const unknown = names.filter((n) => cases[n] === undefined);

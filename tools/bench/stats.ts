@@ -21,3 +21,10 @@ export function round(value: number, digits = 0): number {
 export function printResult(bench: string, metrics: Record<string, number>): void {
   console.log(JSON.stringify({ bench, metrics }));
 }
+
+/** `--name N` from a bench's arguments: a positive number, else the default. */
+export function numberArg(args: readonly string[], name: string, dflt: number): number {
+  const i = args.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(args[i + 1]) : dflt;
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+}
