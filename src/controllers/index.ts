@@ -13,6 +13,7 @@ import { garbageCollectorController } from './garbagecollector.js';
 import { hpaController, kubernetesHpa, type HpaConfig } from './hpa.js';
 import { jobController } from './job.js';
 import { namespaceController } from './namespace.js';
+import { nodeIpamController } from './nodeipam.js';
 import { kubernetesNodeLifecycle, nodeLifecycleController, taintEvictionController, type NodeLifecycleConfig } from './nodelifecycle.js';
 import { replicaSetController } from './replicaset.js';
 import { resourceQuotaController } from './resourcequota.js';
@@ -29,6 +30,7 @@ export * from './serviceaccount.js';
 export * from './garbagecollector.js';
 export * from './job.js';
 export * from './nodelifecycle.js';
+export * from './nodeipam.js';
 export * from './statefulset.js';
 export * from './daemonset.js';
 export * from './cron.js';
@@ -61,6 +63,7 @@ export function builtInControllers(options: BuiltInOptions = {}): ControllerRegi
     .register(jobController)
     .register(nodeLifecycleController(options.nodeLifecycle ?? kubernetesNodeLifecycle))
     .register(taintEvictionController)
+    .register(nodeIpamController())
     .register(statefulSetController)
     .register(daemonSetController)
     .register(cronJobController)

@@ -16,6 +16,11 @@ export interface TimingProfile {
   readonly retryPeriodMs: number;
   readonly nodeLeaseRenewMs: number;
   readonly nodeGracePeriodMs: number;
+  /** kubelet: how often node status is computed (--node-status-update-frequency) and posted at the latest without changes (nodeStatusReportFrequency). */
+  readonly nodeStatusUpdateMs: number;
+  readonly nodeStatusReportMs: number;
+  /** kubelet: the PLEG relist period (catches runtime events lost on the way). */
+  readonly plegRelistMs: number;
   readonly notReadyTolerationMs: number;
   readonly crashLoopBackoffStartMs: number;
   readonly crashLoopBackoffMaxMs: number;
@@ -39,6 +44,9 @@ const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     retryPeriodMs: 2_000,
     nodeLeaseRenewMs: 10_000,
     nodeGracePeriodMs: 50_000,
+    nodeStatusUpdateMs: 10_000,
+    nodeStatusReportMs: 300_000,
+    plegRelistMs: 1_000,
     notReadyTolerationMs: 300_000,
     crashLoopBackoffStartMs: 10_000,
     crashLoopBackoffMaxMs: 300_000,
@@ -59,6 +67,9 @@ const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     retryPeriodMs: 200,
     nodeLeaseRenewMs: 500,
     nodeGracePeriodMs: 3_000,
+    nodeStatusUpdateMs: 1_000,
+    nodeStatusReportMs: 10_000,
+    plegRelistMs: 200,
     notReadyTolerationMs: 5_000,
     crashLoopBackoffStartMs: 100,
     crashLoopBackoffMaxMs: 5_000,

@@ -5,7 +5,7 @@ test('the built-in registry names every controller once; definitions watch their
   const reg = builtInControllers();
   t.deepEqual(reg.names(), [
     'deployment', 'replicaset', 'endpoints', 'endpointslice', 'namespace', 'serviceaccount', 'resourcequota', 'garbage-collector', 'job',
-    'node-lifecycle', 'taint-eviction-controller', 'statefulset', 'daemonset', 'cronjob', 'disruption', 'horizontalpodautoscaling',
+    'node-lifecycle', 'taint-eviction-controller', 'node-ipam-controller', 'statefulset', 'daemonset', 'cronjob', 'disruption', 'horizontalpodautoscaling',
   ]);
   t.throws(() => reg.register(replicaSetController), { message: /already registered/ });
   const bad: ControllerDefinition = { ...replicaSetController, name: 'bad', watches: [] };

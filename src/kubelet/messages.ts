@@ -1,0 +1,64 @@
+import type { Address } from '../primitives/address.js';
+import type { ProfileName } from '../runtime/profiles.js';
+import { isRecord, protocolError, type ProtocolError } from '../runtime/validate.js';
+import { validateApiserverReply, type ApiserverReply } from '../apiserver/messages.js';
+import type { ContainerEvent } from '../cri/messages.js';
+import type { KubeletStatus } from './kubelet.js';
+import type { Taint } from './node-status.js';
+
+/**
+ * The kubelet actor's protocol (`<node>/kubelet`). It is a client of the apiservers (their watch
+ * tells arrive here) and of its node's container runtime (whose `containerEvent` tells arrive
+ * here after it subscribed), and answers status asks.
+ */
+export type KubeletMessage =
+  /** Ask: answered with `kubeletStatus`. */
+  | { readonly type: 'kubeletStatusRequest' }
+  | ContainerEvent
+  | Extract<ApiserverReply, { type: 'apiWatchEvent' | 'apiWatchEnd' | 'apiWatchHeartbeat' }>;
+
+export type KubeletStatusReply = KubeletStatus & { readonly type: 'kubeletStatus' };
+
+/** Structured-cloneable: sent to the actor's worker thread. */
+export interface KubeletConfig {
+  readonly nodeName: string;
+  /** The node's address (127.10.x.y), reported as its InternalIP. */
+  readonly nodeIp: string;
+  /** The apiserver actors in preference order. */
+  readonly apiservers: readonly Address[];
+  /** Bearer token of system:node:<nodeName>. */
+  readonly token?: string;
+  readonly profile?: ProfileName;
+  /** Default 4 CPU, 8Gi, 110 pods (issue 12). */
+  readonly capacity?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly taints?: readonly Taint[];
+  /** Where pod volumes live on the node (absolute). */
+  readonly podsDir: string;
+  /** Cluster DNS ClusterIP(s) for ClusterFirst pods (default 127.96.0.10). */
+  readonly clusterDns?: readonly string[];
+  readonly clusterDomain?: string;
+}
+
+export const defaultNodeCapacity: Readonly<Record<string, string>> = { cpu: '4', memory: '8Gi', pods: '110', 'ephemeral-storage': '100Gi' };
+
+const watchTells = new Set(['apiWatchEvent', 'apiWatchEnd', 'apiWatchHeartbeat']);
+const containerEventTypes = new Set(['CONTAINER_CREATED_EVENT', 'CONTAINER_STARTED_EVENT', 'CONTAINER_STOPPED_EVENT', 'CONTAINER_DELETED_EVENT']);
+
+export function validateKubeletMessage(raw: unknown): KubeletMessage | ProtocolError {
+  if (!isRecord(raw) || typeof raw['type'] !== 'string') return protocolError('kubelet: a message is an object with a string type');
+  switch (raw['type']) {
+    case 'kubeletStatusRequest':
+      return { type: 'kubeletStatusRequest' };
+    case 'containerEvent':
+      return typeof raw['containerId'] === 'string' && typeof raw['podSandboxId'] === 'string' && containerEventTypes.has(String(raw['eventType'])) && typeof raw['createdAtMs'] === 'number'
+        ? (raw as unknown as ContainerEvent)
+        : protocolError('kubelet: malformed containerEvent');
+    default:
+      if (watchTells.has(raw['type'])) {
+        const reply = validateApiserverReply(raw);
+        return reply === undefined ? protocolError(`kubelet: malformed ${raw['type']}`) : (reply as KubeletMessage);
+      }
+      return protocolError(`kubelet: unknown message type ${JSON.stringify(raw['type'])}`);
+  }
+}
