@@ -181,6 +181,7 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     const core = new ApiServerCore({
       kv: this.kv, clock: this.context.clock, prng: this.context.random, identity: this.context.self,
       serverAddress: this.config.serverAddress ?? '127.0.0.1:6443',
+      ...(this.config.serviceIpPrefix === undefined ? {} : { serviceIpPrefix: this.config.serviceIpPrefix, kubernetesServiceIp: `${this.config.serviceIpPrefix}.0.1` }),
       ...(this.config.tokens ? { authenticator: this.authenticator(this.config.tokens) } : {}),
       admission: { defaultTolerationSeconds: Math.round(profile(this.config.profile ?? 'fast').notReadyTolerationMs / 1000) },
       ...(this.config.serviceAccountSigningKeyPem ? { tokenIssuer: { signingKeyPem: this.config.serviceAccountSigningKeyPem } } : {}),

@@ -26,6 +26,7 @@ export const controllerManagerActor = defineActor<ControllerManagerMessage, Cont
       nodeLifecycle: { ...kubernetesNodeLifecycle, gracePeriodMs: timing.nodeGracePeriodMs },
       hpa: { ...kubernetesHpa, syncPeriodMs: timing.hpaSyncPeriodMs, downscaleStabilizationMs: timing.hpaDownscaleStabilizationMs },
       ...(config.rootCaCertPem === undefined ? {} : { rootCaCertPem: config.rootCaCertPem }),
+      ...(config.clusterCidr === undefined ? {} : { nodeIpam: { clusterCidr: config.clusterCidr } }),
     });
     const names = config.controllers ?? registry.names();
     const unknown = names.filter((n) => registry.get(n) === undefined);

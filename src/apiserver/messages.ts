@@ -70,6 +70,8 @@ export interface ApiserverConfig {
   readonly profile?: ProfileName;
   /** host:port advertised in /api (default the front door 127.0.0.1:6443). */
   readonly serverAddress?: string;
+  /** First two octets of the Service /16 (default `127.96`, DESIGN §5); `<prefix>.0.1` is the `kubernetes` Service. */
+  readonly serviceIpPrefix?: string;
   /** How often watch clients hear a heartbeat (default 500 ms). */
   readonly heartbeatMs?: number;
   /** First and largest pause between attempts to start the core while etcd is unavailable. */

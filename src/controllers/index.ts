@@ -13,7 +13,7 @@ import { garbageCollectorController } from './garbagecollector.js';
 import { hpaController, kubernetesHpa, type HpaConfig } from './hpa.js';
 import { jobController } from './job.js';
 import { namespaceController } from './namespace.js';
-import { nodeIpamController } from './nodeipam.js';
+import { nodeIpamController, type NodeIpamConfig } from './nodeipam.js';
 import { kubernetesNodeLifecycle, nodeLifecycleController, taintEvictionController, type NodeLifecycleConfig } from './nodelifecycle.js';
 import { replicaSetController } from './replicaset.js';
 import { resourceQuotaController } from './resourcequota.js';
@@ -47,6 +47,7 @@ export interface BuiltInOptions {
   readonly hpa?: HpaConfig;
   /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace; absent, it does not run (as upstream without a root CA file). */
   readonly rootCaCertPem?: string;
+  readonly nodeIpam?: NodeIpamConfig;
 }
 
 /** Every built-in controller, registered under its kube-controller-manager name. */
@@ -63,7 +64,7 @@ export function builtInControllers(options: BuiltInOptions = {}): ControllerRegi
     .register(jobController)
     .register(nodeLifecycleController(options.nodeLifecycle ?? kubernetesNodeLifecycle))
     .register(taintEvictionController)
-    .register(nodeIpamController())
+    .register(nodeIpamController(options.nodeIpam))
     .register(statefulSetController)
     .register(daemonSetController)
     .register(cronJobController)

@@ -52,10 +52,12 @@ export interface ControllerManagerConfig {
   readonly leaderElection?: boolean;
   /** The cluster CA (PEM) published as ConfigMap kube-root-ca.crt in every namespace (absent: that controller does not run). */
   readonly rootCaCertPem?: string;
+  /** The /16 the node IPAM controller hands each Node a /24 of (kube-controller-manager's --cluster-cidr; default 127.244.0.0/16). */
+  readonly clusterCidr?: string;
 }
 
 /** A user's operator (src/controllers/operator.ts) on one master: the controller-manager's engine and protocol, one controller. */
-export interface OperatorConfig extends Omit<ControllerManagerConfig, 'controllers' | 'rootCaCertPem'> {
+export interface OperatorConfig extends Omit<ControllerManagerConfig, 'controllers' | 'rootCaCertPem' | 'clusterCidr'> {
   /** File URL of the module that exports the operator (`defineOperator`). */
   readonly module: string;
   /** The operator's definition name. */
