@@ -1,8 +1,10 @@
 import { Subject, type Subscription } from 'rxjs';
 import { defineActor, type ActorBehaviour, type ActorContext, type Incoming } from '../../src/runtime/actor.js';
-import type { Address } from '../../src/primitives/address.js';
+import { address, type Address } from '../../src/primitives/address.js';
 import { peerDownReceived, type InboxMessage } from '../../src/runtime/client-actor.js';
-import { serviceUnavailable } from '../../src/api/index.js';
+import { badRequest, serviceUnavailable, type JsonObject, type Status } from '../../src/api/index.js';
+import type { PodLogOptions } from '../../src/apiserver/rest.js';
+import type { KubeletLogs, KubeletLogsRequest } from '../../src/kubelet/messages.js';
 import { ApiServerCore } from '../../src/apiserver/core.js';
 import { Compactor, type CompactionOutcome, maxCompactionIntervalMs, type WakeUp } from '../../src/apiserver/compactor.js';
 import { ApiHttpsServer } from '../../src/apiserver/https-server.js';
@@ -23,6 +25,9 @@ const DEFAULT_START_BACKOFF_INITIAL_MS = 50;
 const DEFAULT_START_BACKOFF_MAX_MS = 2_000;
 const DEFAULT_MAX_WATCHES_PER_CLIENT = 1_000;
 const DEFAULT_PORT = 6443;
+
+/** How long pods/log waits for the kubelet. */
+const kubeletLogsTimeoutMs = 10_000;
 
 export const apiserverActor = defineActor<ApiserverMessage, ApiserverConfig>({
   kind: 'apiserver',
@@ -173,6 +178,25 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     return new Authenticator({ staticTokens, ...(key ? { serviceAccounts: new ServiceAccountTokenVerifier({ publicKeys: [key] }) } : {}) });
   }
 
+  /** pods/log: asks the kubelet of the pod's node (upstream's apiserver → kubelet :10250/containerLogs). */
+  private async podLogs(pod: JsonObject, options: PodLogOptions): Promise<{ ok: true; text: string } | { ok: false; status: Status }> {
+    const meta = (pod['metadata'] ?? {}) as { namespace?: string; name?: string; uid?: string };
+    const nodeName = (pod['spec'] as { nodeName?: string } | undefined)?.nodeName;
+    if (nodeName === undefined || nodeName === '') return { ok: false, status: badRequest(`pod ${meta.name ?? ''} does not have a host assigned`) };
+    const request: KubeletLogsRequest = {
+      type: 'kubeletLogsRequest', namespace: meta.namespace ?? 'default', name: meta.name ?? '', uid: meta.uid ?? '',
+      ...(options.container === undefined ? {} : { container: options.container }), ...(options.tailLines === undefined ? {} : { tailLines: options.tailLines }),
+      previous: options.previous, timestamps: options.timestamps,
+    };
+    try {
+      const reply = await this.context.ask<KubeletLogs>(address(nodeName, 'kubelet'), request, { timeoutMs: kubeletLogsTimeoutMs });
+      if (reply.ok) return { ok: true, text: reply.text };
+      return { ok: false, status: reply.code === 400 ? badRequest(reply.message) : reply.code === 404 ? { ...badRequest(reply.message), code: 404, reason: 'NotFound' } : serviceUnavailable(reply.message) };
+    } catch (error) {
+      return { ok: false, status: serviceUnavailable(`the kubelet of node ${nodeName} did not answer: ${error instanceof Error ? error.message : String(error)}`) };
+    }
+  }
+
   /** One attempt to write the bootstrap objects and prime the caches; on failure, try again later. */
   private async startCore(): Promise<void> {
     if (this.core || this.starting || this.stopped) return;
@@ -181,6 +205,7 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     const core = new ApiServerCore({
       kv: this.kv, clock: this.context.clock, prng: this.context.random, identity: this.context.self,
       serverAddress: this.config.serverAddress ?? '127.0.0.1:6443',
+      podLogs: (pod, options) => this.podLogs(pod, options),
       ...(this.config.serviceIpPrefix === undefined ? {} : { serviceIpPrefix: this.config.serviceIpPrefix, kubernetesServiceIp: `${this.config.serviceIpPrefix}.0.1` }),
       ...(this.config.tokens ? { authenticator: this.authenticator(this.config.tokens) } : {}),
       admission: { defaultTolerationSeconds: Math.round(profile(this.config.profile ?? 'fast').notReadyTolerationMs / 1000) },

@@ -48,8 +48,7 @@ function upOptions(flags: UpFlags): ClusterOptions {
   if (network !== undefined && !/^127\.\d{1,3}\.\d{1,3}$/.test(network)) {
     throw new UsageError(`--apiserver-network must be a loopback /24 prefix like 127.10.0, not "${network}".`);
   }
-  const workers = count(flags.workers, '--workers', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-  if (workers !== 0) throw new UsageError('--workers: worker hosts are not available yet (they come with the kubelet); use --workers 0.');
+  const workers = count(flags.workers, '--workers', Array.from({ length: 51 }, (_, i) => i));
   return {
     masters: count(flags.masters, '--masters', [1, 3, 5]),
     workers,
@@ -128,7 +127,7 @@ export function registerUp(program: Command): void {
     .option('--apiserver-network <prefix>', 'the apiservers bind <prefix>.N for master-N', '127.10.0')
     .option('--apiserver-port <port>', 'the port each apiserver binds on its own address', '6443')
     .option('--masters <n>', 'master hosts: 1, 3 or 5', '3')
-    .option('--workers <n>', 'worker hosts (0 until the node components exist)', '0')
+    .option('--workers <n>', 'worker hosts worker-1..N, each a node with kubelet, container runtime and kube-proxy (0: control plane only)', '2')
     .showHelpAfterError('(run "pocketkube up --help" to see every flag)')
     .exitOverride((error) => {
       // commander's own errors (unknown option, missing value): usage errors, exit code 2.

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { address, type Address } from '../primitives/address.js';
-import type { HostSpec } from '../runtime/actor.js';
+import type { ActorSpec, HostSpec } from '../runtime/actor.js';
 import type { ProfileName } from '../runtime/profiles.js';
 import type { ActorSystem } from '../runtime/system.js';
 import { ThreadedSystem } from '../runtime/threaded.js';
@@ -34,15 +34,21 @@ import { sleep } from '../primitives/clock.js';
 import { wallClock } from '../runtime/real-clock.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { addressInUse } from './errors.js';
+import { defaultPodNetwork, defaultServiceNetwork, nodeActors, planNodes, type NodePlan } from './nodes.js';
 
 export interface ClusterOptions {
   /** Master hosts, each running etcd and an apiserver: 1, 3 (default) or 5. */
   readonly masters?: number;
   /**
-   * Worker hosts. Only 0 for now: worker hosts (kubelet, kube-proxy, container runtime) arrive with
-   * the node components; any other value is refused rather than silently ignored.
+   * Worker hosts `worker-1..N`, each a node running a kubelet, a container runtime and kube-proxy
+   * (default 0: a control plane only). With any worker the masters are nodes too, tainted
+   * node-role.kubernetes.io/control-plane:NoSchedule, and cluster DNS runs as an addon.
    */
   readonly workers?: number;
+  /** The /16 of pod addresses, a /24 per node (default 127.244.0.0/16, DESIGN §5). */
+  readonly podNetwork?: string;
+  /** First two octets of the Service ClusterIP /16 (default `127.96`: `.0.1` kubernetes, `.0.10` cluster DNS). */
+  readonly serviceNetwork?: string;
   readonly profile?: ProfileName;
   /**
    * Keeps PKI, tokens, etcd data and the kubeconfig across runs; default a temporary directory removed
@@ -84,6 +90,9 @@ const maxMasters = 5;
 
 interface Resolved {
   readonly masters: number;
+  readonly workers: number;
+  readonly podNetwork: string;
+  readonly serviceNetwork: string;
   readonly profile: ProfileName;
   readonly dataDir: string;
   readonly ownsDataDir: boolean;
@@ -113,13 +122,15 @@ function resolveScheduler(option: ClusterOptions['scheduler']): Resolved['schedu
 function resolve(options: ClusterOptions): Resolved {
   const masters = options.masters ?? 3;
   if (![1, 3, maxMasters].includes(masters)) throw new Error(`a cluster has 1, 3 or 5 masters (etcd needs an odd quorum), not ${masters}`);
-  if ((options.workers ?? 0) !== 0) throw new Error('worker hosts are not available yet (they come with the kubelet): use workers: 0');
+  const serviceNetwork = options.serviceNetwork ?? defaultServiceNetwork;
+  if (!/^127\.\d{1,3}$/.test(serviceNetwork)) throw new Error(`serviceNetwork must look like 127.X (a loopback /16), not ${JSON.stringify(serviceNetwork)}`);
   const network = options.apiserverNetwork ?? defaultApiserverNetwork;
   if (!/^127\.\d{1,3}\.\d{1,3}$/.test(network)) throw new Error(`apiserverNetwork must look like 127.X.Y (a loopback /24), not ${JSON.stringify(network)}`);
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pocketkube-cluster-'));
   return {
-    masters, profile: options.profile ?? 'fast', dataDir, ownsDataDir, controllerManager: options.controllerManager ?? true,
+    masters, workers: options.workers ?? 0, podNetwork: options.podNetwork ?? defaultPodNetwork, serviceNetwork,
+    profile: options.profile ?? 'fast', dataDir, ownsDataDir, controllerManager: options.controllerManager ?? true,
     scheduler: resolveScheduler(options.scheduler), operators: checkedOperators(options.operators ?? []),
     frontDoorHost: options.frontDoor?.host ?? '127.0.0.1', frontDoorPort: options.frontDoor?.port ?? 6443,
     network, apiserverPort: options.apiserverPort ?? 6443,
@@ -151,21 +162,22 @@ export class Cluster {
     const o = resolve(options);
     const masters = Array.from({ length: o.masters }, (_, i) => `master-${i + 1}`);
     const ips = masters.map((_, i) => `${o.network}.${i + 1}`);
+    const nodes = o.workers === 0 ? [] : planNodes(masters, ips, o.workers, o.network);
     let system: ThreadedSystem | undefined;
     let door: FrontDoor | undefined;
     let lock: DataDirLock | undefined;
     try {
       // First: a data directory in use by a running cluster is also why its ports are taken, and the clearer reason.
       lock = lockDataDir(o.dataDir);
-      const sans = defaultServingSans(ips, { frontDoorIp: o.frontDoorHost });
-      const [pki, tokens] = await Promise.all([loadOrCreatePki(o.dataDir, sans), loadOrCreateStaticTokens(o.dataDir, { nodeNames: masters })]);
+      const sans = defaultServingSans(ips, { frontDoorIp: o.frontDoorHost, kubernetesServiceIp: `${o.serviceNetwork}.0.1` });
+      const [pki, tokens] = await Promise.all([loadOrCreatePki(o.dataDir, sans), loadOrCreateStaticTokens(o.dataDir, { nodeNames: nodes.length === 0 ? masters : nodes.map((n) => n.name) })]);
       // Taken addresses fail here, at once, instead of as apiserver actors crash-looping in their threads.
       door = await FrontDoor.listen({
         backends: ips.map((host) => ({ host, port: o.apiserverPort })), caPem: pki.ca.certPem,
         host: o.frontDoorHost, port: o.frontDoorPort, healthIntervalMs: options.healthIntervalMs ?? 200,
       }).catch((error: unknown) => { throw addressInUse(error, o.frontDoorHost, o.frontDoorPort, { kind: 'front-door' }); });
       await Promise.all(ips.map((ip, i) => assertBindable(ip, o.apiserverPort, masters[i]!)));
-      system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: hostSpecs(masters, ips, o, pki, tokens.entries, tokens.adminToken), seed: o.seed, dataDir: join(o.dataDir, 'hosts') });
+      system = await ThreadedSystem.start({ registry: builtinRegistry(), hosts: hostSpecs(masters, ips, nodes, o, pki, tokens.entries, tokens.adminToken), seed: o.seed, dataDir: join(o.dataDir, 'hosts') });
       await writeKubeconfig(o.kubeconfigPath, { server: door.url, caCertPem: pki.ca.certPem, token: tokens.adminToken });
       const urls = ips.map((ip) => `https://${ip}:${o.apiserverPort}`);
       await waitReady([...urls, door.url], pki.ca.certPem, options.readyTimeoutMs ?? defaultReadyTimeoutMs);
@@ -291,7 +303,21 @@ export class Cluster {
   }
 }
 
-function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolved, pki: Pki, tokens: ApiserverConfig['tokens'], adminToken: string): HostSpec[] {
+function hostSpecs(masters: readonly string[], ips: readonly string[], nodes: readonly NodePlan[], o: Resolved, pki: Pki, tokens: ApiserverConfig['tokens'], adminToken: string): HostSpec[] {
+  const apiservers = masters.map((m) => address(m, 'apiserver'));
+  const nodeActorsOf = (node: NodePlan | undefined) => (node === undefined ? [] : nodeActors(node, {
+    apiservers: node.master ? [address(node.name, 'apiserver'), ...apiservers.filter((a) => a !== address(node.name, 'apiserver'))] : apiservers,
+    profile: o.profile, dataDir: o.dataDir, serviceNetwork: o.serviceNetwork,
+    ...tokenAs(tokens, 'kubeletToken', `${wellKnown.nodeUserPrefix}${node.name}`), ...tokenAs(tokens, 'kubeProxyToken', wellKnown.kubeProxyUser),
+  }));
+  const workers = nodes.filter((n) => !n.master).map((n) => ({ name: n.name, actors: nodeActorsOf(n) }));
+  return [...masterSpecs(masters, ips, nodes, o, pki, tokens, adminToken, nodeActorsOf), ...workers];
+}
+
+function masterSpecs(
+  masters: readonly string[], ips: readonly string[], nodes: readonly NodePlan[], o: Resolved, pki: Pki, tokens: ApiserverConfig['tokens'], adminToken: string,
+  nodeActorsOf: (node: NodePlan | undefined) => ActorSpec[],
+): HostSpec[] {
   const etcdMembers = masters.map((m) => address(m, 'etcd'));
   const peers = etcdMembers.map((m) => memberId(m, 1));
   return masters.map((host, i) => {
@@ -300,13 +326,13 @@ function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolv
       etcdMembers, profile: o.profile, serverAddress: `${o.frontDoorHost}:${o.frontDoorPort}`,
       https: { host: ips[i]!, port: o.apiserverPort, certPem: pki.serving.certPem, keyPem: pki.serving.keyPem },
       serviceAccountPublicKeyPem: pki.serviceAccount.publicKeyPem,
-      serviceAccountSigningKeyPem: pki.serviceAccount.privateKeyPem,
+      serviceAccountSigningKeyPem: pki.serviceAccount.privateKeyPem, serviceIpPrefix: o.serviceNetwork,
       ...(tokens ? { tokens } : {}),
     };
     // Its own master's apiserver first: a partition that isolates the master isolates its controller-manager too.
     const controllerManager: ControllerManagerConfig = {
       apiservers: [address(host, 'apiserver'), ...masters.filter((m) => m !== host).map((m) => address(m, 'apiserver'))],
-      profile: o.profile, ...tokenOf(tokens, wellKnown.controllerManagerUser), rootCaCertPem: pki.ca.certPem,
+      profile: o.profile, ...tokenOf(tokens, wellKnown.controllerManagerUser), rootCaCertPem: pki.ca.certPem, clusterCidr: o.podNetwork,
     };
     const scheduler: SchedulerConfig = {
       apiservers: controllerManager.apiservers, profile: o.profile, ...tokenOf(tokens, wellKnown.schedulerUser),
@@ -327,6 +353,7 @@ function hostSpecs(masters: readonly string[], ips: readonly string[], o: Resolv
         ...(o.controllerManager ? [{ name: 'controller-manager', kind: 'controller-manager', config: controllerManager, restart: 'permanent' as const }] : []),
         ...(o.scheduler === undefined ? [] : [{ name: 'scheduler', kind: 'scheduler', config: scheduler, restart: 'permanent' as const }]),
         ...operators,
+        ...nodeActorsOf(nodes.find((n) => n.name === host)),
       ],
     };
   });
@@ -359,6 +386,11 @@ function typeScriptLoaders(moduleUrl: string): string[] {
   }
   if (loaders.length === 0) throw new Error(`operator module ${moduleUrl} is TypeScript, but this process runs without a loader (--import): run under one, or build the module to JavaScript`);
   return loaders;
+}
+
+function tokenAs<K extends string>(tokens: ApiserverConfig['tokens'], key: K, username: string): Partial<Record<K, string>> {
+  const entry = tokens?.find((t) => t.username === username);
+  return entry === undefined ? {} : ({ [key]: entry.token } as Partial<Record<K, string>>);
 }
 
 function tokenOf(tokens: ApiserverConfig['tokens'], username: string): { token?: string } {

@@ -7,6 +7,11 @@
  * the disk are injected (see services.ts), so the core runs under the test kit and simulation.
  */
 import { formatRfc3339Micro } from '../api/time.js';
+
+/** RFC 3339 with nanoseconds, as `kubectl logs --timestamps` prints them. */
+function formatRfc3339Nano(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+}
 import { asRecord, type KubeObject } from '../api/types.js';
 import { EventRecorder, type EventRecord } from '../client/events.js';
 import { Informer, isTombstone } from '../client/informer.js';
@@ -17,7 +22,9 @@ import type { Clock, TimerId } from '../primitives/clock.js';
 import { nodeObject, nodeStatus, conditionsOf, conditionSummary, type NodeHealth, type NodeIdentity } from './node-status.js';
 import { PodSyncer, type PodSyncerTiming } from './pod-sync.js';
 import type { Prober, RuntimeService, VolumeHost } from './services.js';
-import { podKey } from './pod-spec.js';
+import { podKey, podSpec } from './pod-spec.js';
+import { criLabels } from './pod-actions.js';
+import type { KubeletLogs, KubeletLogsRequest } from './messages.js';
 
 export const podsRef = { apiVersion: 'v1', kind: 'Pod' } as const;
 export const nodesRef = { apiVersion: 'v1', kind: 'Node' } as const;
@@ -127,6 +134,32 @@ export class Kubelet {
   onContainerEvent(event: ContainerEvent): void {
     const uid = this.syncer.podUidOfSandbox(event.podSandboxId);
     if (uid !== undefined) this.markDirtyByUid(uid);
+  }
+
+  /** pods/log: the named (or only) container's current or previous attempt, from the runtime's log. */
+  async logs(request: KubeletLogsRequest): Promise<KubeletLogs> {
+    const fail = (code: 400 | 404 | 503, message: string): KubeletLogs => ({ type: 'kubeletLogs', ok: false, code, message });
+    const pod = this.pods.get(request.namespace, request.name);
+    if (pod === undefined || pod.metadata?.uid !== request.uid) return fail(404, `pod ${request.namespace}/${request.name} is not on node ${this.o.node.nodeName}`);
+    const spec = podSpec(pod);
+    const names = [...(spec.initContainers ?? []), ...spec.containers].map((c) => c.name);
+    const name = request.container ?? (spec.containers.length === 1 ? spec.containers[0]!.name : undefined);
+    if (name === undefined) return fail(400, `a container name must be specified for pod ${request.name}, choose one of: [${spec.containers.map((c) => c.name).join(' ')}]`);
+    if (!names.includes(name)) return fail(400, `container ${name} is not valid for pod ${request.name}`);
+    const attempts = (await this.syncer.runtimeView(request.uid)).containers
+      .filter((c) => (c.labels[criLabels.containerName] ?? c.metadata.name) === name).sort((a, b) => b.metadata.attempt - a.metadata.attempt);
+    const target = request.previous === true ? attempts[1] : attempts[0];
+    if (target === undefined) {
+      return request.previous === true
+        ? fail(400, `previous terminated container "${name}" in pod "${request.name}" not found`)
+        : fail(400, `container "${name}" in pod "${request.name}" is waiting to start: ContainerCreating`);
+    }
+    const reply = await this.o.runtime.call({
+      type: 'readContainerLog', containerId: target.id, timestamps: request.timestamps === true,
+      ...(request.tailLines === undefined ? {} : { tailLines: request.tailLines }),
+    });
+    const text = reply.lines.map((l) => (request.timestamps === true ? `${formatRfc3339Nano(l.timeMs)} ${l.text}` : l.text)).join('');
+    return { type: 'kubeletLogs', ok: true, text };
   }
 
   status(): KubeletStatus {

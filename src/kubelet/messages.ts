@@ -14,8 +14,26 @@ import type { Taint } from './node-status.js';
 export type KubeletMessage =
   /** Ask: answered with `kubeletStatus`. */
   | { readonly type: 'kubeletStatusRequest' }
+  /** Ask (from an apiserver serving pods/log): answered with `kubeletLogs`. */
+  | KubeletLogsRequest
   | ContainerEvent
   | Extract<ApiserverReply, { type: 'apiWatchEvent' | 'apiWatchEnd' | 'apiWatchHeartbeat' }>;
+
+export type KubeletLogsRequest = {
+  readonly type: 'kubeletLogsRequest';
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly container?: string;
+  readonly tailLines?: number;
+  readonly previous?: boolean;
+  readonly timestamps?: boolean;
+};
+
+/** `code` follows the API: 400 for a bad container choice, 404 when there is nothing to read. */
+export type KubeletLogs =
+  | { readonly type: 'kubeletLogs'; readonly ok: true; readonly text: string }
+  | { readonly type: 'kubeletLogs'; readonly ok: false; readonly code: 400 | 404 | 503; readonly message: string };
 
 export type KubeletStatusReply = KubeletStatus & { readonly type: 'kubeletStatus' };
 
@@ -50,6 +68,11 @@ export function validateKubeletMessage(raw: unknown): KubeletMessage | ProtocolE
   switch (raw['type']) {
     case 'kubeletStatusRequest':
       return { type: 'kubeletStatusRequest' };
+    case 'kubeletLogsRequest':
+      return typeof raw['namespace'] === 'string' && typeof raw['name'] === 'string' && typeof raw['uid'] === 'string'
+        && (raw['container'] === undefined || typeof raw['container'] === 'string') && (raw['tailLines'] === undefined || typeof raw['tailLines'] === 'number')
+        ? (raw as unknown as KubeletLogsRequest)
+        : protocolError('kubelet: kubeletLogsRequest needs namespace, name and uid');
     case 'containerEvent':
       return typeof raw['containerId'] === 'string' && typeof raw['podSandboxId'] === 'string' && containerEventTypes.has(String(raw['eventType'])) && typeof raw['createdAtMs'] === 'number'
         ? (raw as unknown as ContainerEvent)

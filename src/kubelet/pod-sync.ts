@@ -155,6 +155,11 @@ export class PodSyncer {
     return state;
   }
 
+  /** What the runtime holds for the pod now. */
+  runtimeView(uid: string): Promise<RuntimePod> {
+    return this.runtimePod(uid);
+  }
+
   private async runtimePod(uid: string): Promise<RuntimePod> {
     const [sandboxes, containers] = await Promise.all([
       this.o.runtime.call({ type: 'listPodSandbox', filter: { labelSelector: { [criLabels.podUid]: uid } } }),
