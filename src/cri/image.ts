@@ -89,6 +89,12 @@ export interface Image {
   readonly files?: Readonly<Record<string, string>>;
   /** Runs the process to its exit code. Thrown errors are exit code 1 with the message on stderr. */
   run(process: ContainerProcess): Promise<number>;
+  /**
+   * Runs a command inside a running container (ExecSync, exec probes, `kubectl exec`), given the
+   * command as `argv` and the container's env, files and network. Absent: the image has no
+   * executables besides its entrypoint (like `pause`), and every exec fails with exit code 126.
+   */
+  exec?(process: ContainerProcess): Promise<number>;
 }
 
 /** Splits `registry/repo:tag@digest` into repository and tag (default `latest`). */
