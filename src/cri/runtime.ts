@@ -14,7 +14,7 @@ import type { Prng } from '../primitives/prng.js';
 import { containerEnv, expandKubernetesVars, resolveArgv } from './command.js';
 import { LayeredFiles, type HostFs } from './files.js';
 import { parseImageReference, type ContainerProcess, type Image, type ImageRegistry, type PodNetwork } from './image.js';
-import type { CniPlugin } from './ipam.js';
+import { parseCidr, type CniPlugin } from './ipam.js';
 import { ContainerLog, defaultLogBytesMax } from './logs.js';
 import type {
   ContainerConfig, ContainerEvent, ContainerFilter, ContainerStats, ContainerStatus, CriError, CriErrorCode, CriRequest, CriResponse, DnsConfig,
@@ -227,10 +227,9 @@ export class ContainerRuntime {
   }
 
   private updateRuntimeConfig(podCidr: string): CriResponse {
-    // Probe the plugin's range with a throwaway sandbox id: a bad CIDR fails here, not at the first pod.
-    const probe = this.deps.cni.add('\0probe', podCidr);
-    this.deps.cni.del('\0probe');
-    if (!probe.ok) return criError(probe.message.includes('invalid CIDR') || probe.message.includes('prefix') ? 'InvalidArgument' : 'FailedPrecondition', probe.message);
+    // Checked here so a bad CIDR fails now, not at the first pod (the plugin checks its own range too).
+    const parsed = parseCidr(podCidr);
+    if (!parsed.ok) return criError('InvalidArgument', parsed.message);
     this.podCidr = podCidr;
     return { type: 'updateRuntimeConfigResponse' };
   }
