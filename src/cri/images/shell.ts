@@ -96,6 +96,8 @@ export class Shell {
   private async andOr(item: AndOr, io: Io): Promise<number> {
     let status = await this.pipeline(item.first, io);
     for (const { op, pipeline } of item.rest) {
+      // `$?` on the right of `&&`/`||` is the left side's status.
+      this.status = status;
       if ((op === '&&') === (status === 0)) status = await this.pipeline(pipeline, io);
     }
     return status;
