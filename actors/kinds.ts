@@ -16,5 +16,6 @@ export const actors: ActorRegistry = {
   'controller-manager': async () => (await import('./controller-manager/actor.js')).controllerManagerActor as AnyActorDefinition,
   scheduler: async () => (await import('./scheduler/actor.js')).schedulerActor as AnyActorDefinition,
   kubelet: async () => (await import('./kubelet/actor.js')).kubeletActor as AnyActorDefinition,
+  'container-runtime': async () => (await import('./container-runtime/actor.js')).containerRuntimeActor as AnyActorDefinition,
   operator: async () => (await import('./controller-manager/operator.js')).operatorActor as AnyActorDefinition,
 };

@@ -249,6 +249,11 @@ export interface ContainerRuntimeConfig {
   readonly serviceCidr: string;
   /** Container log bound per container before rotation (default 1 MiB). */
   readonly logBytesMax?: number;
+  /**
+   * `loopback` (default): pods get real sockets on their IPs (threads placement). `memory`: an
+   * in-process network with no sockets (tests, packed nodes running only pause pods).
+   */
+  readonly podNetwork?: 'loopback' | 'memory';
 }
 
 export type ContainerRuntimeMessage = CriRequest;

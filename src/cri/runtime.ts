@@ -135,6 +135,16 @@ export class ContainerRuntime {
     this.logBytesMax = deps.logBytesMax ?? defaultLogBytesMax;
   }
 
+  /** Kills every container at once (the runtime itself is stopping): their sockets close, their ports free. */
+  shutdown(): void {
+    for (const c of this.containers.values()) this.exit(c, killedExitCode, 'killed: the container runtime stopped');
+  }
+
+  counts(): { readonly sandboxes: number; readonly containers: number; readonly running: number; readonly images: number } {
+    const running = [...this.containers.values()].filter((c) => c.state === 'CONTAINER_RUNNING').length;
+    return { sandboxes: this.sandboxes.size, containers: this.containers.size, running, images: this.pulled.size };
+  }
+
   /** Answers one request; operating errors come back as `criError`, never as a rejection. */
   async handle(request: CriRequest): Promise<CriResponse> {
     try {

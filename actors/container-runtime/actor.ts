@@ -1,0 +1,65 @@
+/**
+ * The container runtime of one node (`<node>/container-runtime`): a thin shell around the core
+ * of src/cri/runtime.ts. It answers every CRI-shaped request with its response (or a criError),
+ * gives the core real sockets (or an in-memory network), the node's disk and host-local IPAM,
+ * and tells `containerEvent`s to the actors that asked `getContainerEvents` (the kubelet's PLEG).
+ */
+import type { Address } from '../../src/primitives/address.js';
+import { defineActor, type ActorBehaviour, type ActorContext, type Incoming } from '../../src/runtime/actor.js';
+import { builtInImages } from '../../src/cri/images/index.js';
+import { HostLocalIpam } from '../../src/cri/ipam.js';
+import { MemoryNetworkFabric } from '../../src/cri/memory-network.js';
+import { validateContainerRuntimeMessage, type ContainerEvent, type ContainerRuntimeConfig, type ContainerRuntimeMessage } from '../../src/cri/messages.js';
+import { ContainerRuntime, type SandboxNetworkSpec } from '../../src/cri/runtime.js';
+import type { PodNetwork } from '../../src/cri/image.js';
+import { nodeHostFs } from './node-fs.js';
+import { LoopbackPodNetwork } from './pod-network.js';
+
+/** Event subscribers kept (a kubelet, its restarted incarnation, a debugging probe, …). */
+const subscribersMax = 16;
+
+export const containerRuntimeActor = defineActor<ContainerRuntimeMessage, ContainerRuntimeConfig>({
+  kind: 'container-runtime',
+  validate: validateContainerRuntimeMessage,
+  create: (context, config) => new ContainerRuntimeBehaviour(context, config),
+});
+
+class ContainerRuntimeBehaviour implements ActorBehaviour<ContainerRuntimeMessage> {
+  private readonly runtime: ContainerRuntime;
+  /** Newest last: when full, the oldest subscriber is dropped. */
+  private readonly subscribers: Address[] = [];
+
+  constructor(private readonly context: ActorContext, config: ContainerRuntimeConfig) {
+    const fabric = config.podNetwork === 'memory' ? new MemoryNetworkFabric() : undefined;
+    const networkFor = (spec: SandboxNetworkSpec): PodNetwork => fabric?.podNetwork(spec.podIp) ?? new LoopbackPodNetwork(spec, config, context.clock);
+    this.runtime = new ContainerRuntime({
+      clock: context.clock, prng: context.random.fork('container-runtime'), images: builtInImages(), cni: new HostLocalIpam(), fs: nodeHostFs,
+      nodeIp: config.nodeIp, networkFor, onEvent: (event) => this.publish(event),
+      ...(config.logBytesMax === undefined ? {} : { logBytesMax: config.logBytesMax }),
+    });
+  }
+
+  receive(message: ContainerRuntimeMessage, incoming: Incoming): Promise<void> {
+    if (message.type === 'getContainerEvents') this.subscribe(incoming.from);
+    // A rejection here is a broken invariant in the core: it crashes the actor (its supervisor restarts it).
+    return this.runtime.handle(message).then((response) => incoming.reply?.(response));
+  }
+
+  inspect(): Record<string, unknown> {
+    return { ...this.runtime.counts(), subscribers: this.subscribers.length };
+  }
+
+  stop(): void {
+    this.runtime.shutdown();
+  }
+
+  private subscribe(from: Address): void {
+    if (this.subscribers.includes(from)) return;
+    if (this.subscribers.length >= subscribersMax) this.subscribers.shift();
+    this.subscribers.push(from);
+  }
+
+  private publish(event: ContainerEvent): void {
+    for (const subscriber of this.subscribers) this.context.send(subscriber, event);
+  }
+}
