@@ -14,7 +14,7 @@ export interface HostFs {
 }
 
 /** Bound on the in-memory writable layer of one container. */
-export const writableLayerBytesMax = 8 * 1024 * 1024;
+const writableLayerBytesMax = 8 * 1024 * 1024;
 
 export function normalizePath(path: string, workingDir = '/'): string {
   const absolute = path.startsWith('/') ? path : `${workingDir.replace(/\/$/, '')}/${path}`;

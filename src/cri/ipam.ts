@@ -25,7 +25,7 @@ export interface Ipv4Cidr {
 const prefixBitsMin = 16;
 const prefixBitsMax = 30;
 
-export function parseIpv4(text: string): number | undefined {
+function parseIpv4(text: string): number | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
   let value = 0;
@@ -36,7 +36,7 @@ export function parseIpv4(text: string): number | undefined {
   return value;
 }
 
-export function formatIpv4(value: number): string {
+function formatIpv4(value: number): string {
   return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
 }
 

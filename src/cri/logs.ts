@@ -7,7 +7,7 @@ import type { LogLine } from './messages.js';
 /** Upstream's default container-log-max-size is 10 MiB; pocketkube keeps 1 MiB in memory. */
 export const defaultLogBytesMax = 1024 * 1024;
 /** A single line longer than this is split (the runtime's line buffer, as CRI's 16 KiB partial lines). */
-export const logLineBytesMax = 16 * 1024;
+const logLineBytesMax = 16 * 1024;
 
 export interface LogQuery {
   readonly tailLines?: number;

@@ -48,7 +48,7 @@ class PipeEnd extends Duplex {
   }
 }
 
-export function duplexPair(): [Duplex, Duplex] {
+function duplexPair(): [Duplex, Duplex] {
   const a = new PipeEnd();
   const b = new PipeEnd();
   a.peer = b;

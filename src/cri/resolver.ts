@@ -9,10 +9,10 @@ import type { DnsConfig } from './messages.js';
 /** resolv.conf's default ndots. */
 const defaultNdots = 1;
 /** resolv.conf allows at most 6 search domains (glibc's MAXDNSRCH) and 3 nameservers (MAXNS). */
-export const searchDomainsMax = 6;
+const searchDomainsMax = 6;
 export const nameserversMax = 3;
 
-export function ndotsOf(options: readonly string[]): number {
+function ndotsOf(options: readonly string[]): number {
   for (const option of options) {
     const match = /^ndots:(\d+)$/.exec(option);
     if (match !== null) return Math.min(15, Number(match[1]));

@@ -22,16 +22,16 @@ import type {
 } from './messages.js';
 import { TrackedNetwork } from './tracked-network.js';
 
-export const sandboxesMax = 256;
-export const containersMax = 1024;
+const sandboxesMax = 256;
+const containersMax = 1024;
 /** ExecSync output bound per stream (the kubelet's exec probes keep 10 KiB; kubectl exec output is larger). */
-export const execOutputBytesMax = 1024 * 1024;
+const execOutputBytesMax = 1024 * 1024;
 /** An ExecSync with timeout 0 (none) still ends after this long. */
-export const execTimeoutMsMax = 10 * 60 * 1000;
+const execTimeoutMsMax = 10 * 60 * 1000;
 /** Exit code of a process killed by SIGKILL (128 + 9). */
-export const killedExitCode = 137;
-export const runtimeName = 'pocketkube';
-export const runtimeVersion = '0.1.0';
+const killedExitCode = 137;
+const runtimeName = 'pocketkube';
+const runtimeVersion = '0.1.0';
 
 export interface SandboxNetworkSpec {
   readonly podIp: string;
@@ -96,7 +96,7 @@ interface Container {
   markExited: () => void;
 }
 
-export function criError(code: CriErrorCode, message: string): CriError {
+function criError(code: CriErrorCode, message: string): CriError {
   return { type: 'criError', code, message };
 }
 
@@ -120,7 +120,7 @@ function boundText(text: string, bytesMax: number): string {
   return Buffer.byteLength(text, 'utf8') <= bytesMax ? text : Buffer.from(text, 'utf8').subarray(0, bytesMax).toString('utf8');
 }
 
-export function imageRefOf(repository: string, tag: string): string {
+function imageRefOf(repository: string, tag: string): string {
   return `sha256:${createHash('sha256').update(`pocketkube/${repository}:${tag}`).digest('hex')}`;
 }
 

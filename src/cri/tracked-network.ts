@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { NetListener, PodNetwork, UdpEndpoint } from './image.js';
 
 /** Bound on sockets one container holds open at once (an fd limit). */
-export const openSocketsMax = 4096;
+const openSocketsMax = 4096;
 
 export class TrackedNetwork implements PodNetwork {
   private readonly closers = new Set<() => void>();

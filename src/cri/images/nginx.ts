@@ -11,7 +11,7 @@ import { normalizePath } from '../files.js';
 import { serveHttp, sendText } from './http-server.js';
 import { runShellProcess } from './shell.js';
 
-export const nginxVersion = '1.27.3';
+const nginxVersion = '1.27.3';
 const htmlRoot = '/usr/share/nginx/html';
 const welcomeMarker = '<!-- pocketkube default page -->';
 

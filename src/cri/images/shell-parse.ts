@@ -41,7 +41,7 @@ type Token =
   | { readonly kind: 'redirect'; readonly fd: 1 | 2; readonly append: boolean; readonly toFd?: 1 | 2 };
 
 /** Bound on a script's length (a container command line). */
-export const scriptCharsMax = 64 * 1024;
+const scriptCharsMax = 64 * 1024;
 
 export class ShellSyntaxError extends Error {}
 

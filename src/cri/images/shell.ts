@@ -11,7 +11,7 @@ import { parseShell, ShellSyntaxError, type AndOr, type Command, type Pipeline, 
 import { httpGet } from './http-client.js';
 
 /** Bound on text a pipe or `$(...)` buffers. */
-export const pipeBytesMax = 4 * 1024 * 1024;
+const pipeBytesMax = 4 * 1024 * 1024;
 /** Loop iterations between yields to the clock, so a busy `while true` cannot starve the thread. */
 const loopYieldEvery = 100;
 /** `sh -c` nesting bound (`sh -c "sh -c ..."`). */
@@ -30,7 +30,7 @@ class ExitSignal extends Error {
 }
 
 /** Exit code of a process ended by SIGTERM (128 + 15). */
-export const terminatedExitCode = 143;
+const terminatedExitCode = 143;
 
 type Applet = (shell: Shell, args: readonly string[], io: Io) => Promise<number>;
 
@@ -527,12 +527,8 @@ const applets: Readonly<Record<string, Applet>> = {
   pwd: async (shell, _args, io) => { io.stdout(`${shell.cwd}\n`); return 0; },
 };
 
-export function appletNames(): string[] {
-  return Object.keys(applets).sort();
-}
-
 /** Runs one command line (argv[0] a shell builtin or applet, by name or path; `busybox APPLET ...` too). */
-export async function runApplet(shell: Shell, argv: readonly string[], io: Io): Promise<number> {
+async function runApplet(shell: Shell, argv: readonly string[], io: Io): Promise<number> {
   let name = argv[0]!.split('/').pop()!;
   let args = argv.slice(1);
   if (name === 'busybox' && args.length > 0) { name = args[0]!.split('/').pop()!; args = args.slice(1); }

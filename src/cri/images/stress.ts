@@ -9,9 +9,9 @@ import type { ContainerProcess, Image } from '../image.js';
 import { parseSleepMs, runShellProcess } from './shell.js';
 
 /** Bound on what one container really allocates. */
-export const heldBytesMax = 256 * 1024 * 1024;
+const heldBytesMax = 256 * 1024 * 1024;
 
-export function parseBytes(text: string): number | undefined {
+function parseBytes(text: string): number | undefined {
   const match = /^(\d+)([bBkKmMgG]?)$/.exec(text);
   if (match === null) return undefined;
   const scale = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase() as '' | 'b' | 'k' | 'm' | 'g'];
