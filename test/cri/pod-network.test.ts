@@ -112,3 +112,50 @@ test('real sockets: listen on the pod IP, connect direct and through kube-proxy,
     await proxy.close();
   }
 });
+
+test('a container serves on its real pod IP; stopping it frees the port for the next attempt', async (t) => {
+  const proxy = await standInProxy();
+  const { ContainerRuntime } = await import('../../src/cri/runtime.js');
+  const { builtInImages } = await import('../../src/cri/images/index.js');
+  const { HostLocalIpam } = await import('../../src/cri/ipam.js');
+  const { SeededPrng } = await import('../../src/primitives/prng.js');
+  const { MemoryHostFs, containerConfig, sandboxConfig } = await import('./helpers.js');
+  const runtime = new ContainerRuntime({
+    clock: wallClock, prng: new SeededPrng(3), images: builtInImages(), cni: new HostLocalIpam(), fs: new MemoryHostFs(), nodeIp: '127.183.0.1',
+    networkFor: (spec) => new LoopbackPodNetwork(spec, { serviceProxy: { host: proxyHost, tcpPort: proxy.tcpPort, udpPort: proxy.udpPort }, serviceCidr }, wallClock),
+    onEvent: () => undefined,
+  });
+  const ask = async <T extends string>(request: Parameters<typeof runtime.handle>[0], type: T) => {
+    const response = await runtime.handle(request);
+    if (response.type !== type) throw new Error(JSON.stringify(response));
+    return response as Extract<typeof response, { type: T }>;
+  };
+  const fetchText = async (url: string): Promise<string> => (await fetch(url)).text();
+  try {
+    await ask({ type: 'updateRuntimeConfig', podCidr: '127.183.2.0/24' }, 'updateRuntimeConfigResponse');
+    const sandbox = sandboxConfig('netexec-pod');
+    const { podSandboxId } = await ask({ type: 'runPodSandbox', config: sandbox }, 'runPodSandboxResponse');
+    await ask({ type: 'pullImage', image: { image: 'registry.k8s.io/e2e-test-images/agnhost:2.52' } }, 'pullImageResponse');
+    const start = async (attempt: number): Promise<string> => {
+      const config = { ...containerConfig('c', 'registry.k8s.io/e2e-test-images/agnhost:2.52', { args: ['netexec', '--http-port=18080', '--udp-port=18081'] }), metadata: { name: 'c', attempt } };
+      const { containerId } = await ask({ type: 'createContainer', podSandboxId, config, sandboxConfig: sandbox }, 'createContainerResponse');
+      await ask({ type: 'startContainer', containerId }, 'startContainerResponse');
+      return containerId;
+    };
+    const first = await start(0);
+    const url = 'http://127.183.2.2:18080';
+    let body = '';
+    for (let i = 0; i < 100 && body === ''; i++) body = await fetchText(`${url}/hostname`).catch(() => new Promise<string>((r) => setTimeout(() => r(''), 10)));
+    t.is(body, 'netexec-pod');
+    await ask({ type: 'stopContainer', containerId: first, timeout: 5 }, 'stopContainerResponse');
+    await t.throwsAsync(fetch(`${url}/hostname`));
+    await start(1);
+    body = '';
+    for (let i = 0; i < 100 && body === ''; i++) body = await fetchText(`${url}/echo?msg=again`).catch(() => new Promise<string>((r) => setTimeout(() => r(''), 10)));
+    t.is(body, 'again');
+    await ask({ type: 'removePodSandbox', podSandboxId }, 'removePodSandboxResponse');
+  } finally {
+    runtime.shutdown();
+    await proxy.close();
+  }
+});

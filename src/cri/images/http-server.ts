@@ -27,9 +27,10 @@ export async function serveHttp(process: ContainerProcess, port: number, handler
     if (process.signal.aborted) resolve();
     else process.signal.addEventListener('abort', () => resolve(), { once: true });
   });
-  await listener.close();
+  // Open keep-alive connections end with the process (they would hold a graceful close for seconds).
   server.close();
   server.closeAllConnections();
+  await listener.close();
 }
 
 export function sendText(response: http.ServerResponse, status: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
