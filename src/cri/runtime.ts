@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { sleep, type Clock } from '../primitives/clock.js';
 import type { Prng } from '../primitives/prng.js';
-import { containerEnv, expandKubernetesVars, resolveArgv } from './command.js';
+import { containerEnv, resolveArgv } from './command.js';
 import { LayeredFiles, type HostFs } from './files.js';
 import { parseImageReference, type ContainerProcess, type Image, type ImageRegistry, type PodNetwork } from './image.js';
 import { parseCidr, type CniPlugin } from './ipam.js';
@@ -354,7 +354,8 @@ export class ContainerRuntime {
     const image = pulled.image;
     const defaults = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: sandbox.config.hostname };
     const env = containerEnv(defaults, config.envs);
-    const argv = resolveArgv(image, config.command, config.args).map((arg) => expandKubernetesVars(arg, env));
+    // No `$(VAR)` expansion here: the kubelet expands command and args (src/kubelet/env.ts), as upstream's does; a second pass would undo `$$(VAR)`.
+    const argv = resolveArgv(image, config.command, config.args);
     const workingDir = config.workingDir !== undefined && config.workingDir !== '' ? config.workingDir : image.workingDir ?? '/';
     const files = new LayeredFiles(this.deps.fs, config.mounts ?? [], { ...image.files, ...this.sandboxFiles(sandbox) }, workingDir);
     let markExited = (): void => undefined;
