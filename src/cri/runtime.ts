@@ -26,6 +26,8 @@ const sandboxesMax = 256;
 const containersMax = 1024;
 /** ExecSync output bound per stream (the kubelet's exec probes keep 10 KiB; kubectl exec output is larger). */
 const execOutputBytesMax = 1024 * 1024;
+/** Execs running at once in one container (probes plus kubectl exec; more is a runaway caller). */
+const concurrentExecsMax = 64;
 /** An ExecSync with timeout 0 (none) still ends after this long. */
 const execTimeoutMsMax = 10 * 60 * 1000;
 /** Exit code of a process killed by SIGKILL (128 + 9). */
@@ -94,6 +96,7 @@ interface Container {
   network: TrackedNetwork | undefined;
   exited: Promise<void>;
   markExited: () => void;
+  execsRunning: number;
 }
 
 function criError(code: CriErrorCode, message: string): CriError {
@@ -364,7 +367,7 @@ export class ContainerRuntime {
       id, sandbox, config, image, imageRef: pulled.info.id, argv, env, files, workingDir, log: new ContainerLog(this.logBytesMax),
       usage: { cpuMillicores: 0, memoryBytes: 0, cpuCoreNanoSeconds: 0, sinceMs: this.deps.clock.now() },
       createdAtMs: this.deps.clock.wallNow(), state: 'CONTAINER_CREATED', startedAtMs: 0, finishedAtMs: 0, exitCode: 0, reason: '', message: '',
-      abort: new AbortController(), network: undefined, exited, markExited,
+      abort: new AbortController(), network: undefined, exited, markExited, execsRunning: 0,
     };
   }
 
@@ -519,12 +522,23 @@ export class ContainerRuntime {
     if (c.image.exec === undefined) {
       return { type: 'execSyncResponse', stdout: '', stderr: `OCI runtime exec failed: exec failed: unable to start container process: exec: ${JSON.stringify(cmd[0])}: executable file not found in $PATH\n`, exitCode: 126 };
     }
+    if (c.execsRunning >= concurrentExecsMax) return criError('Unavailable', `container ${c.id} already runs ${c.execsRunning} execs (bound ${concurrentExecsMax})`);
+    c.execsRunning++;
+    try {
+      return await this.runExec(c, cmd, timeoutSeconds, out, append);
+    } finally {
+      c.execsRunning--;
+    }
+  }
+
+  private async runExec(c: Container, cmd: readonly string[], timeoutSeconds: number, out: { stdout: string; stderr: string }, append: (stream: 'stdout' | 'stderr') => (text: string) => void): Promise<CriResponse> {
     const abort = new AbortController();
     const onContainerExit = (): void => abort.abort();
     c.abort.signal.addEventListener('abort', onContainerExit, { once: true });
     const timeoutMs = timeoutSeconds > 0 ? Math.min(timeoutSeconds * 1000, execTimeoutMsMax) : execTimeoutMsMax;
     const timer = new AbortController();
-    const timedOut = sleep(this.deps.clock, timeoutMs, timer.signal).then(() => (timer.signal.aborted ? 'done' as const : 'timeout' as const));
+    // Resolves at the deadline (or when aborted below, after the race is decided).
+    const timedOut = sleep(this.deps.clock, timeoutMs, timer.signal).then(() => 'timeout' as const);
     const run = Promise.resolve().then(() => c.image.exec!(this.processFor(c, cmd, abort.signal, { stdout: append('stdout'), stderr: append('stderr') })))
       .then((code) => (Number.isInteger(code) ? code : 1), (error: unknown) => { append('stderr')(`${error instanceof Error ? error.message : String(error)}\n`); return 1; });
     const outcome = await Promise.race([run, timedOut]);
@@ -534,6 +548,6 @@ export class ContainerRuntime {
       abort.abort();
       return criError('DeadlineExceeded', `command ${JSON.stringify(cmd.join(' '))} timed out after ${timeoutMs / 1000} s`);
     }
-    return { type: 'execSyncResponse', stdout: out.stdout, stderr: out.stderr, exitCode: outcome === 'done' ? 1 : outcome };
+    return { type: 'execSyncResponse', stdout: out.stdout, stderr: out.stderr, exitCode: outcome };
   }
 }
