@@ -117,6 +117,33 @@ test('stop: SIGTERM ends a cooperative container at once; a stubborn one is kill
   t.regex((await statusOf(f, hard.containerId)).message, /grace period/);
 });
 
+test('a killed container\'s sockets close with it: the next attempt binds the same port', async (t) => {
+  const squatter: Image = {
+    repository: 'test/squatter', entrypoint: [], cmd: [],
+    run: async (process) => {
+      await process.net.listen(80, (stream) => stream.end('old'));
+      process.stdout('listening\n');
+      await new Promise<void>(() => undefined);
+      return 0;
+    },
+  };
+  const f = fixture({ extraImages: [squatter] });
+  await f.ok({ type: 'updateRuntimeConfig', podCidr });
+  const first = await runContainer(f, 'p', containerConfig('c', 'test/squatter'));
+  await until(async () => (await logText(f, first.containerId)) === 'listening\n');
+  const stopping = f.ok({ type: 'stopContainer', containerId: first.containerId, timeout: 1 });
+  await settle();
+  f.clock.advance(1000);
+  await stopping;
+  const sandbox = sandboxConfig('p');
+  await f.ok({ type: 'pullImage', image: { image: 'nginx' } });
+  const second = await f.ok({ type: 'createContainer', podSandboxId: first.sandboxId, config: { ...containerConfig('c', 'nginx'), metadata: { name: 'c', attempt: 1 } }, sandboxConfig: sandbox });
+  await f.ok({ type: 'startContainer', containerId: second.containerId });
+  await until(async () => (await logText(f, second.containerId)).includes('ready for start up'));
+  await settle();
+  t.is((await statusOf(f, second.containerId)).state, 'CONTAINER_RUNNING', 'nginx bound :80 the killed container held');
+});
+
 test('events: created, started, stopped, deleted, in order', async (t) => {
   const f = fixture();
   await f.ok({ type: 'updateRuntimeConfig', podCidr });
