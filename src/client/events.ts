@@ -81,7 +81,9 @@ export class EventRecorder {
     }
     const namespace = event.involvedObject.namespace ?? 'default';
     // client-go names an Event after its object and the time in nanoseconds (hex); a serial keeps names unique within one ms.
-    const name = `${event.involvedObject.name}.${(this.o.clock.wallNow() * 1_000_000 + (this.serial++ % 1_000_000)).toString(16)}`;
+    // BigInt: nanoseconds since 1970 exceed 2^53, and a float would round the serial away.
+    const nanos = BigInt(Math.round(this.o.clock.wallNow())) * 1_000_000n + BigInt(this.serial++ % 1_000_000);
+    const name = `${event.involvedObject.name}.${nanos.toString(16)}`;
     const body: KubeObject = {
       apiVersion: 'v1', kind: 'Event', metadata: { name, namespace },
       involvedObject: event.involvedObject, type: event.type, reason: event.reason, message: event.message,

@@ -102,6 +102,7 @@ export class Kubelet {
       record: (pod, event) => this.event(pod, event),
       resyncAt: (uid, key, atMs) => this.resyncAt(uid, key, atMs),
       markDirty: (uid) => this.markDirtyByUid(uid),
+      onError: o.onError,
     });
     const enqueue = (pod: KubeObject) => { if (pod.metadata?.uid !== undefined) this.markDirty(pod.metadata.uid, podKey(pod)); };
     this.pods.addEventHandler({ onAdd: enqueue, onUpdate: (_, pod) => enqueue(pod), onDelete: (pod) => enqueue(isTombstone(pod) ? pod.obj : pod) });
@@ -158,7 +159,8 @@ export class Kubelet {
       type: 'readContainerLog', containerId: target.id, timestamps: request.timestamps === true,
       ...(request.tailLines === undefined ? {} : { tailLines: request.tailLines }),
     });
-    const text = reply.lines.map((l) => (request.timestamps === true ? `${formatRfc3339Nano(l.timeMs)} ${l.text}` : l.text)).join('');
+    // The runtime keeps lines without their newline (CRI's log format); kubectl prints them one per line.
+    const text = reply.lines.map((l) => `${request.timestamps === true ? `${formatRfc3339Nano(l.timeMs)} ` : ''}${l.text}\n`).join('');
     return { type: 'kubeletLogs', ok: true, text };
   }
 

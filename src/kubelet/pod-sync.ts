@@ -57,6 +57,7 @@ export interface PodSyncerOptions {
   readonly record: (pod: KubeObject, event: Omit<EventRecord, 'involvedObject'>) => void;
   readonly resyncAt: (uid: string, key: string, atMs: number) => void;
   readonly markDirty: (uid: string) => void;
+  readonly onError: (error: unknown, context: string) => void;
 }
 
 interface Backoff {
@@ -189,7 +190,8 @@ export class PodSyncer {
       ...[...refs.configMaps].map((n) => this.fetchObject(state, 'ConfigMap', namespace, n)),
       ...[...refs.secrets].map((n) => this.fetchObject(state, 'Secret', namespace, n)),
       ...(spec.volumes ?? []).flatMap((v) => v.projected?.sources ?? []).flatMap((s) => (s.serviceAccountToken === undefined ? [] : [s.serviceAccountToken]))
-        .map((t) => this.fetchToken(pod, spec, state, t.audience, t.expirationSeconds ?? 3_600)),
+        // A token that cannot be had yet leaves the volume unset: FailedMount and a retry, as upstream.
+        .map((t) => this.fetchToken(pod, spec, state, t.audience, t.expirationSeconds ?? 3_600).catch((e: unknown) => this.o.onError(e, `token for ${podKeyOf(pod)}`))),
     ]);
     return {
       pod, spec, podIp: runtime.sandboxes[0]?.network.ip ?? '', hostIp: this.o.node.nodeIp,

@@ -98,6 +98,8 @@ export interface ServerOptions {
   /** Bookmarks on watches that ask for them (default: one an hour, so only tests that want them see any). */
   readonly bookmarkIntervalMs?: number;
   readonly latency?: FaultyApiOptions['latency'];
+  /** Issues serviceaccounts/token (TokenRequest), as a kubelet needs for projected token volumes. */
+  readonly tokenIssuer?: { readonly signingKeyPem: string };
 }
 
 export interface Server {
@@ -112,6 +114,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Server> 
   const core = new ApiServerCore({
     kv, clock, prng: new SeededPrng(7), bookmarkIntervalMs: options.bookmarkIntervalMs ?? 3_600_000,
     ...(options.watchCacheCapacity === undefined ? {} : { watchCacheCapacity: options.watchCacheCapacity }),
+    ...(options.tokenIssuer === undefined ? {} : { tokenIssuer: options.tokenIssuer }),
   });
   await core.start();
   return { clock, server: new FaultyApi(core, { clock, latency: options.latency }), api: new ServerSide(kv, core, clock) };

@@ -42,8 +42,8 @@ export interface Fixture {
   call(request: CriRequest): Promise<CriResponse>;
 }
 
-export function fixture(options: { readonly extraImages?: readonly Image[]; readonly logBytesMax?: number } = {}): Fixture {
-  const clock = new VirtualClock();
+export function fixture(options: { readonly extraImages?: readonly Image[]; readonly logBytesMax?: number; readonly clock?: VirtualClock } = {}): Fixture {
+  const clock = options.clock ?? new VirtualClock();
   const fabric = new MemoryNetworkFabric();
   const fs = new MemoryHostFs();
   const ipam = new HostLocalIpam();

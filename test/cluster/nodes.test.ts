@@ -1,0 +1,120 @@
+/**
+ * Nodes end to end (issue 12's acceptance), on threads with the real kubectl 1.32: the seed's
+ * Deployment and Service applied with kubectl run on the workers (none on the tainted masters),
+ * answer real HTTP on their pod IPs, through the ClusterIP (from the host, via the Service front
+ * and a node's kube-proxy) and through a NodePort on two nodes; cluster DNS answers the Service's
+ * name with real DNS packets; a busybox pod reaches the Service by its short name; kubectl logs works.
+ */
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
+import { get as httpGet } from 'node:http';
+import dnsPacket from 'dns-packet';
+import { Cluster } from '../../src/cluster/index.js';
+import { KubeClient } from '../../src/client/index.js';
+import type { KubeObject } from '../../src/api/index.js';
+import { RealClock } from '../../src/runtime/real-clock.js';
+import { freePort, kubectlFor, type Kubectl } from './helpers.js';
+import { until } from './pod-history.js';
+
+const network = '127.78.20';
+const serviceNetwork = '127.98';
+const podsRef = { apiVersion: 'v1', kind: 'Pod' } as const;
+const servicesRef = { apiVersion: 'v1', kind: 'Service' } as const;
+let shared: { cluster: Cluster; kubectl: Kubectl; client: KubeClient } | undefined;
+
+test.before(async () => {
+  const cluster = await Cluster.start({
+    apiserverNetwork: network, apiserverPort: await freePort(`${network}.1`), frontDoor: { host: `${network}.100`, port: 0 },
+    workers: 2, serviceNetwork, podNetwork: '127.246.0.0/16', seed: 12,
+  });
+  shared = { cluster, kubectl: await kubectlFor(cluster.kubeconfigPath), client: new KubeClient({ transport: cluster.apiTransport({ attemptTimeoutMs: 2_000 }), clock: new RealClock() }) };
+});
+
+test.after.always(async () => {
+  await shared?.kubectl.close();
+  await shared?.cluster.stop();
+});
+
+function started() {
+  if (!shared) throw new Error('the cluster did not start');
+  return shared;
+}
+
+function http(host: string, port: number, path = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet({ host, port, path, timeout: 2_000, agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (c: string) => { body += c; });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET http://${host}:${port}${path} timed out`)));
+    request.on('error', reject);
+  });
+}
+
+function dnsQuery(server: string, name: string, type: 'A' | 'SRV' | 'PTR' = 'A'): Promise<dnsPacket.Packet> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    const timer = setTimeout(() => { socket.close(); reject(new Error(`no DNS answer from ${server} for ${name}`)); }, 2_000);
+    socket.on('message', (message) => { clearTimeout(timer); socket.close(); resolve(dnsPacket.decode(message)); });
+    socket.send(dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] }), 53, server);
+  });
+}
+
+const phase = (p: KubeObject) => (p['status'] as { phase?: string } | undefined)?.phase;
+const ready = (p: KubeObject) => ((p['status'] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+test('the seed Deployment and Service: Running on workers, answering on pod IPs, the ClusterIP, a NodePort on two nodes, and by DNS name', async (t) => {
+  const { kubectl, client } = started();
+  for (const file of ['nginx-deployment.yaml', 'nginx-service.yaml']) {
+    const applied = await kubectl(['apply', '-f', '-'], { input: await readFile(new URL(`../../../shared/manifests/${file}`, import.meta.url), 'utf8') });
+    t.is(applied.code, 0, applied.stderr);
+  }
+  const pods = await until('nginx pods Running and Ready', async () => {
+    const list = (await client.list<KubeObject>(podsRef, { namespace: 'default', labelSelector: 'app=nginx' })).items;
+    return list.length === 2 && list.every((p) => phase(p) === 'Running' && ready(p)) ? list : undefined;
+  }, 60_000);
+  const nodes = pods.map((p) => (p['spec'] as { nodeName: string }).nodeName);
+  t.true(nodes.every((n) => n.startsWith('worker-')), `pods on ${nodes.join(', ')}`);
+  const names = new Set(pods.map((p) => p.metadata!.name!));
+  for (const p of pods) {
+    const direct = await http((p['status'] as { podIP: string }).podIP, 80);
+    t.is(direct.status, 200);
+  }
+  const svc = await client.get(servicesRef, 'default', 'nginx');
+  const clusterIp = (svc['spec'] as { clusterIP: string }).clusterIP;
+  t.true(clusterIp.startsWith(`${serviceNetwork}.`));
+  const answered = new Set<string>();
+  await until('both pods answer through the ClusterIP', async () => {
+    const reply = await http(clusterIp, 80).catch(() => undefined);
+    for (const name of names) if (reply?.body.includes(name) === true) answered.add(name);
+    return answered.size === 2 ? true : undefined;
+  }, 20_000);
+  t.is(answered.size, 2);
+
+  t.is((await kubectl(['expose', 'deployment', 'nginx-deployment', '--name', 'nginx-np', '--type', 'NodePort', '--port', '80'])).code, 0);
+  const np = await client.get(servicesRef, 'default', 'nginx-np');
+  const nodePort = (np['spec'] as { ports: { nodePort: number }[] }).ports[0]!.nodePort;
+  for (const nodeIp of [`${network.split('.').slice(0, 2).join('.')}.${Number(network.split('.')[2]) + 1}.1`, `${network.split('.').slice(0, 2).join('.')}.${Number(network.split('.')[2]) + 1}.2`]) {
+    const reply = await until(`NodePort ${nodePort} on ${nodeIp}`, async () => http(nodeIp, nodePort).catch(() => undefined), 20_000);
+    t.is(reply.status, 200);
+  }
+
+  const dns = await until('cluster DNS answers', async () => dnsQuery(`${serviceNetwork}.0.10`, 'nginx.default.svc.cluster.local').catch(() => undefined), 60_000);
+  t.deepEqual(dns.answers?.map((a) => (a as { data?: unknown }).data), [clusterIp]);
+});
+
+test('a busybox pod reaches the Service by its short name; kubectl logs shows what it printed', async (t) => {
+  const { kubectl, client } = started();
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'fetch', namespace: 'default' }, spec: { restartPolicy: 'Never', containers: [{ name: 'fetch', image: 'busybox', command: ['sh', '-c', 'wget -q -O- http://nginx'] }] } };
+  t.is((await kubectl(['create', '-f', '-'], { input: JSON.stringify(pod) })).code, 0);
+  const done = await until('fetch completes', async () => {
+    const p = await client.get(podsRef, 'default', 'fetch');
+    return phase(p) === 'Succeeded' || phase(p) === 'Failed' ? p : undefined;
+  }, 60_000);
+  const logs = await kubectl(['logs', 'fetch']);
+  t.is(phase(done), 'Succeeded', logs.stdout + logs.stderr);
+  t.regex(logs.stdout, /nginx/i);
+});

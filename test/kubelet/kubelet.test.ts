@@ -1,0 +1,137 @@
+/**
+ * The kubelet core against the real apiserver core (in memory) and the real runtime core (in
+ * memory, images on the in-memory pod network), under one virtual clock: registration, Lease,
+ * pods run to Running with their IP, restart policies with crash-loop backoff, init containers
+ * in order, image pull errors, liveness restarts, graceful deletion, logs, and orphan reaping.
+ */
+import test from 'ava';
+import { generateKeyPairSync } from 'node:crypto';
+import type { KubeObject } from '../../src/api/index.js';
+import { KubeClient } from '../../src/client/client.js';
+import type { ContainerEvent, CriRequest, ResponseOf } from '../../src/cri/messages.js';
+import { Kubelet } from '../../src/kubelet/kubelet.js';
+import { defaultNodeCapacity } from '../../src/kubelet/messages.js';
+import { CriCallError, type Prober, type RuntimeService, type VolumeHost } from '../../src/kubelet/services.js';
+import { profile } from '../../src/runtime/profiles.js';
+import { advance, podRef, startServer } from '../client/helpers.js';
+import { fixture } from '../cri/helpers.js';
+
+const nodeRef = { apiVersion: 'v1', kind: 'Node' } as const;
+const leaseRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
+const fast = profile('fast');
+const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+async function world() {
+  const server = await startServer({ tokenIssuer: { signingKeyPem: signingKey } });
+  const clock = server.clock;
+  const cri = fixture({ clock });
+  const events: ContainerEvent[] = [];
+  const runtime: RuntimeService = {
+    call: async <R extends CriRequest>(request: R): Promise<ResponseOf<R>> => {
+      const reply = await cri.runtime.handle(request);
+      if (reply.type === 'criError') throw new CriCallError(reply.code, reply.message);
+      return reply as ResponseOf<R>;
+    },
+  };
+  const volumes: VolumeHost = {
+    ensureDir: async (uid, name) => `/pods/${uid}/volumes/${name}`,
+    writeFiles: async (uid, name, files) => {
+      for (const [path, content] of Object.entries(files)) await cri.fs.writeFile(`/pods/${uid}/volumes/${name}/${path}`, new TextEncoder().encode(content));
+      return `/pods/${uid}/volumes/${name}`;
+    },
+    removePod: async (uid) => { for (const path of [...cri.fs.files.keys()]) if (path.startsWith(`/pods/${uid}/`)) cri.fs.files.delete(path); },
+  };
+  const prober: Prober = {
+    http: async () => ({ success: false, message: 'no http prober in this test' }),
+    tcp: async (t) => cri.fabric.podNetwork('127.10.1.1').connect(t.host, t.port).then((s) => { s.destroy(); return { success: true, message: '' }; }, (e: Error) => ({ success: false, message: e.message })),
+  };
+  const errors: string[] = [];
+  const client = new KubeClient({ transport: server.server, clock, requestTimeoutMs: 5_000 });
+  const kubelet = new Kubelet({
+    client, clock, runtime, prober, volumes, clusterDns: ['127.96.0.10'], clusterDomain: 'cluster.local',
+    node: { nodeName: 'worker-1', nodeIp: '127.10.1.1', capacity: defaultNodeCapacity, labels: {}, taints: [], kubeletPort: 10250 },
+    timing: {
+      nodeLeaseRenewMs: fast.nodeLeaseRenewMs, nodeStatusUpdateMs: fast.nodeStatusUpdateMs, nodeStatusReportMs: fast.nodeStatusReportMs,
+      relistMs: fast.plegRelistMs, crashLoopBackoffStartMs: fast.crashLoopBackoffStartMs, crashLoopBackoffMaxMs: fast.crashLoopBackoffMaxMs,
+    },
+    onError: (e, what) => errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`),
+  });
+  // What the root-ca-cert-publisher would do: the projected ServiceAccount volume mounts it.
+  await server.api.put({ apiVersion: 'v1', kind: 'ConfigMap' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt', namespace: 'default' }, data: { 'ca.crt': 'test CA' } });
+  kubelet.start();
+  await advance(clock, 1_000);
+  // What the node IPAM controller would do (no controller-manager here).
+  await client.patch(nodeRef, undefined, 'worker-1', { spec: { podCIDR: '127.244.1.0/24', podCIDRs: ['127.244.1.0/24'] } }, { type: 'strategic' });
+  await advance(clock, 1_000);
+  const get = (name: string) => server.api.stored(podRef, 'default', name);
+  const create = async (name: string, spec: Record<string, unknown>) => server.api.put(podRef, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName: 'worker-1', ...spec } });
+  return { server, clock, cri, client, kubelet, events, errors, get, create };
+}
+
+const statusOf = (pod: KubeObject | undefined) => (pod?.['status'] ?? {}) as {
+  phase?: string; podIP?: string; conditions?: { type: string; status: string }[];
+  containerStatuses?: { name: string; restartCount: number; ready: boolean; state: Record<string, { reason?: string; exitCode?: number }>; lastState: Record<string, { exitCode?: number }> }[];
+  initContainerStatuses?: { name: string; state: Record<string, { reason?: string; exitCode?: number }> }[];
+};
+
+test('the kubelet registers its node Ready with its capacity, renews its Lease, and runs a pod to Running with an address from its podCIDR', async (t) => {
+  const w = await world();
+  const node = await w.server.api.stored(nodeRef, undefined, 'worker-1');
+  t.like(node?.['status'], { capacity: { cpu: '4', memory: '8Gi', pods: '110' } });
+  t.like(((node?.['status'] as { conditions: { type: string; status: string }[] }).conditions).find((c) => c.type === 'Ready'), { status: 'True' });
+  t.truthy(await w.server.api.stored(leaseRef, 'kube-node-lease', 'worker-1'));
+  await w.create('web', { containers: [{ name: 'nginx', image: 'nginx:1.27', ports: [{ containerPort: 80 }] }] });
+  await advance(w.clock, 2_000);
+  const status = statusOf(await w.get('web'));
+  t.is(status.phase, 'Running', JSON.stringify({ status, errors: w.errors, kubelet: w.kubelet.status() }));
+  t.regex(status.podIP ?? '', /^127\.244\.1\.\d+$/);
+  t.like(status.conditions?.find((c) => c.type === 'Ready'), { status: 'True' });
+  t.true(status.containerStatuses?.[0]?.ready);
+  t.deepEqual(w.errors, []);
+});
+
+test('restartPolicy OnFailure restarts a failing container with growing backoff; Never leaves it Failed; a zero exit under OnFailure Succeeds', async (t) => {
+  const w = await world();
+  await w.create('fails', { restartPolicy: 'OnFailure', containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'echo boom; exit 3'] }] });
+  await w.create('once', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'exit 2'] }] });
+  await w.create('done', { restartPolicy: 'OnFailure', containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'echo ok'] }] });
+  await advance(w.clock, 3_000);
+  const fails = statusOf(await w.get('fails'));
+  t.is(fails.phase, 'Running');
+  const restarts = fails.containerStatuses![0]!.restartCount;
+  // 100 ms, 200, 400, 800, 1600 ms...: about 4–5 restarts within 3 s, not 30.
+  t.true(restarts >= 3 && restarts <= 6, `restarts ${restarts}`);
+  t.is(fails.containerStatuses![0]!.lastState['terminated']!.exitCode, 3);
+  t.is(statusOf(await w.get('once')).phase, 'Failed');
+  t.is(statusOf(await w.get('done')).phase, 'Succeeded');
+  const logs = await w.kubelet.logs({ type: 'kubeletLogsRequest', namespace: 'default', name: 'fails', uid: (await w.get('fails'))!.metadata!.uid! });
+  t.like(logs, { ok: true, text: 'boom\n' });
+});
+
+test('init containers run in order before the app container; an unknown image waits in ErrImagePull then ImagePullBackOff', async (t) => {
+  const w = await world();
+  await w.create('init', {
+    initContainers: [{ name: 'one', image: 'busybox', command: ['sh', '-c', 'echo first'] }, { name: 'two', image: 'busybox', command: ['sh', '-c', 'echo second'] }],
+    containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }],
+  });
+  await w.create('nope', { containers: [{ name: 'c', image: 'example.com/does-not-exist:1' }] });
+  await advance(w.clock, 2_000);
+  const init = statusOf(await w.get('init'));
+  t.is(init.phase, 'Running', JSON.stringify({ init, errors: w.errors }));
+  t.deepEqual(init.initContainerStatuses?.map((c) => c.state['terminated']?.exitCode), [0, 0]);
+  const nope = statusOf(await w.get('nope'));
+  t.is(nope.phase, 'Pending');
+  t.regex(nope.containerStatuses![0]!.state['waiting']!.reason ?? '', /^(ErrImagePull|ImagePullBackOff)$/);
+});
+
+test('a failing liveness probe restarts the container; deleting a pod stops it and removes it from the API and the runtime', async (t) => {
+  const w = await world();
+  await w.create('live', { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'], livenessProbe: { exec: { command: ['false'] }, periodSeconds: 1, failureThreshold: 2 } }] });
+  await advance(w.clock, 5_000);
+  t.true((statusOf(await w.get('live')).containerStatuses?.[0]?.restartCount ?? 0) >= 1);
+  await w.client.delete(podRef, 'default', 'live', { gracePeriodSeconds: 1 });
+  await advance(w.clock, 3_000);
+  t.is(await w.get('live'), undefined);
+  const left = await w.cri.ok({ type: 'listPodSandbox' });
+  t.deepEqual(left.items, []);
+});
