@@ -15,5 +15,6 @@ export const actors: ActorRegistry = {
   apiserver: async () => (await import('./apiserver/actor.js')).apiserverActor as AnyActorDefinition,
   'controller-manager': async () => (await import('./controller-manager/actor.js')).controllerManagerActor as AnyActorDefinition,
   scheduler: async () => (await import('./scheduler/actor.js')).schedulerActor as AnyActorDefinition,
+  'kube-proxy': async () => (await import('./kube-proxy/actor.js')).kubeProxyActor as AnyActorDefinition,
   operator: async () => (await import('./controller-manager/operator.js')).operatorActor as AnyActorDefinition,
 };
