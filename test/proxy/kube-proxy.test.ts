@@ -39,7 +39,7 @@ async function world(t: { teardown(fn: () => void | Promise<void>): void }) {
   udp.on('message', (d, from) => udp.send(Buffer.concat([Buffer.from('A:'), d]), from.port, from.address));
   udp.bind(5353, backendIp);
   await Promise.all([once(tcp, 'listening'), once(udp, 'listening')]);
-  t.teardown(() => { proxier.stop(); tcp.close(); udp.close(); clock.stopAll?.(); core.stop(); kv.close(); });
+  t.teardown(() => { proxier.stop(); tcp.close(); udp.close(); core.stop(); kv.close(); });
   return { admin, proxier, clock };
 }
 
@@ -73,7 +73,8 @@ test('ClusterIP over the service-proxy port (TCP and UDP), NodePort on the node 
     spec: { type: 'NodePort', clusterIP: '127.96.79.20', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080, nodePort: 30790 }, { name: 'dns', port: 53, protocol: 'UDP', targetPort: 5353 }] },
   }, { namespace: 'default' });
   await w.admin.create(slices, sliceFor('web', true), { namespace: 'default' });
-  await until(() => w.proxier.current.rules.length === 2 && w.proxier.current.rules.every((r) => r.endpoints.length === 1) && w.proxier.status().nodePortsBound === 1);
+  const web = () => w.proxier.current.rules.filter((r) => r.name === 'web');
+  await until(() => web().length === 2 && web().every((r) => r.endpoints.length === 1) && w.proxier.status().nodePortsBound === 1);
 
   const header = encodeProxyHeader({ protocol: 'TCP4', sourceIp: '127.244.0.5', destinationIp: '127.96.79.20', sourcePort: 40000, destinationPort: 80 });
   t.is(await tcpExchange(10_240, header, 'ping'), 'A:ping');
@@ -93,7 +94,7 @@ test('ClusterIP over the service-proxy port (TCP and UDP), NodePort on the node 
   const unknown = encodeProxyHeader({ protocol: 'TCP4', sourceIp: '127.244.0.5', destinationIp: '127.96.79.99', sourcePort: 40000, destinationPort: 80 });
   t.regex(await tcpExchange(10_240, unknown, 'x'), /^(error:ECONNRESET|)$/);
   await w.admin.update(slices, { ...(await w.admin.get(slices, 'default', 'web-1')), endpoints: [{ addresses: [backendIp], nodeName: 'n1', conditions: { ready: false } }] });
-  await until(() => w.proxier.current.rules.every((r) => r.endpoints.every((e) => !e.ready)));
+  await until(() => web().every((r) => r.endpoints.every((e) => !e.ready)));
   t.regex(await tcpExchange(10_240, header, 'x'), /^(error:ECONNRESET|)$/);
   const s = w.proxier.status();
   t.true(s.rejected >= 2);
@@ -102,6 +103,6 @@ test('ClusterIP over the service-proxy port (TCP and UDP), NodePort on the node 
   // Deleting the Service closes its NodePort: a connection is refused by the kernel.
   await w.admin.delete(services, 'default', 'web');
   await until(() => w.proxier.status().nodePortsBound === 0);
-  await until(() => w.proxier.current.rules.length === 0);
+  await until(() => web().length === 0);
   t.is(await tcpExchange(30_790, new Uint8Array(0), 'np'), 'error:ECONNREFUSED');
 });
