@@ -15,6 +15,7 @@ import { SeededPrng } from '../../src/primitives/prng.js';
 import { encodeProxyHeader } from '../../src/proxy/proxy-header.js';
 import { RealClock } from '../../src/runtime/real-clock.js';
 import { KubeProxier } from '../../actors/kube-proxy/proxier.js';
+import { ServiceFront } from '../../src/cluster/service-front.js';
 
 const nodeIp = '127.79.0.1';
 const backendIp = '127.79.1.2';
@@ -40,7 +41,7 @@ async function world(t: { teardown(fn: () => void | Promise<void>): void }) {
   udp.bind(5353, backendIp);
   await Promise.all([once(tcp, 'listening'), once(udp, 'listening')]);
   t.teardown(() => { proxier.stop(); tcp.close(); udp.close(); core.stop(); kv.close(); });
-  return { admin, proxier, clock };
+  return { admin, proxier, clock, core };
 }
 
 async function until(cond: () => boolean): Promise<void> {
@@ -66,7 +67,7 @@ function tcpExchange(port: number, first: Uint8Array, payload: string): Promise<
   });
 }
 
-test('ClusterIP over the service-proxy port (TCP and UDP), NodePort on the node address, and refusal without ready endpoints', async (t) => {
+test.serial('ClusterIP over the service-proxy port (TCP and UDP), NodePort on the node address, and refusal without ready endpoints', async (t) => {
   const w = await world(t);
   await w.admin.create(services, {
     apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' },
@@ -106,3 +107,41 @@ test('ClusterIP over the service-proxy port (TCP and UDP), NodePort on the node 
   await until(() => web().length === 0);
   t.is(await tcpExchange(30_790, new Uint8Array(0), 'np'), 'error:ECONNREFUSED');
 });
+
+test.serial('the host Service front binds ClusterIPs and forwards through a live node, skipping a dead one at once (TCP and UDP)', async (t) => {
+  const w = await world(t);
+  // 127.79.0.2 has no kube-proxy: a dead node.
+  const front = new ServiceFront({ transport: w.core, clock: w.clock, warn: () => undefined, targets: [{ host: '127.79.0.2', tcpPort: 10_240, udpPort: 10_240 }, { host: nodeIp, tcpPort: 10_240, udpPort: 10_240 }] });
+  front.start();
+  t.teardown(() => front.stop());
+  await w.admin.create(services, {
+    apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' },
+    spec: { clusterIP: '127.96.79.30', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }, { name: 'dns', port: 53, protocol: 'UDP', targetPort: 5353 }] },
+  }, { namespace: 'default' });
+  await w.admin.create(slices, sliceFor('web', true), { namespace: 'default' });
+  await until(() => front.boundKeys.includes('TCP 127.96.79.30:80') && front.boundKeys.includes('UDP 127.96.79.30:53'));
+  await until(() => w.proxier.current.rules.some((r) => r.name === 'web' && r.endpoints.length === 1));
+  for (let i = 0; i < 3; i++) t.is(await tcpExchangeTo('127.96.79.30', 80, `c${i}`), `A:c${i}`);
+  for (let i = 0; i < 2; i++) {
+    const client = createSocket('udp4');
+    client.bind(0, '127.79.0.9');
+    await once(client, 'listening');
+    const reply = once(client, 'message');
+    client.send(Buffer.from(`u${i}`), 53, '127.96.79.30');
+    const [data, from] = (await reply) as [Buffer, { address: string; port: number }];
+    t.is(data.toString(), `A:u${i}`);
+    t.is(from.address, '127.96.79.30', 'the reply comes from the ClusterIP');
+    client.close();
+  }
+});
+
+function tcpExchangeTo(host: string, port: number, payload: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    let out = '';
+    s.on('data', (d) => { out += d.toString(); });
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(`error:${e.code ?? e.message}`));
+    s.on('close', () => resolve(out));
+    s.on('connect', () => s.write(payload));
+  });
+}
