@@ -8,7 +8,7 @@
 import type { KubeObject } from '../api/index.js';
 
 export const dnsImageRepository = 'registry.k8s.io/coredns/coredns';
-export const dnsImage = `${dnsImageRepository}:v1.11.3`;
+const dnsImageReference = `${dnsImageRepository}:v1.11.3`;
 export const defaultClusterDnsIp = '127.96.0.10';
 
 export interface DnsAddonOptions {
@@ -48,7 +48,7 @@ export function dnsAddon(o: DnsAddonOptions = {}): KubeObject[] {
             // Default: it resolves through the node, not through itself.
             dnsPolicy: 'Default',
             containers: [{
-              name: 'coredns', image: dnsImage, args: ['-conf', '/etc/coredns/Corefile'],
+              name: 'coredns', image: dnsImageReference, args: ['-conf', '/etc/coredns/Corefile'],
               ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }, { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' }],
               resources: { requests: { cpu: '100m', memory: '70Mi' }, limits: { memory: '170Mi' } },
               readinessProbe: { tcpSocket: { port: 53 }, periodSeconds: 2 },

@@ -20,8 +20,8 @@
 import * as dnsPacket from 'dns-packet';
 import { asArray, asNumber, asRecord, asString, type KubeObject } from '../api/index.js';
 
-export const clusterDomain = 'cluster.local';
-export const dnsTtlSeconds = 5;
+const clusterDomain = 'cluster.local';
+const dnsTtlSeconds = 5;
 const udpBytesDefault = 512;
 
 interface Endpoint { readonly ip: string; readonly hostname?: string; readonly ready: boolean }
@@ -166,14 +166,14 @@ export class ClusterZone {
   }
 }
 
-export function ptrName(ip: string): string {
+function ptrName(ip: string): string {
   return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
 }
 
 const rcode = { FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
 
 /** Encodes a response for UDP: over the client's limit (512, or its EDNS size), answers are dropped and TC set. */
-export function encodeUdp(response: dnsPacket.Packet, query: dnsPacket.DecodedPacket): Buffer {
+function encodeUdp(response: dnsPacket.Packet, query: dnsPacket.DecodedPacket): Buffer {
   const opt = query.additionals?.find((a) => a.type === 'OPT') as { udpPayloadSize?: number } | undefined;
   const limit = Math.max(udpBytesDefault, opt?.udpPayloadSize ?? udpBytesDefault);
   const full = dnsPacket.encode(response);

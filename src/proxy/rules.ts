@@ -64,9 +64,9 @@ export interface ProxyTable {
   readonly byNodePort: ReadonlyMap<string, ServicePortRule>;
 }
 
-export const serviceNameLabel = 'kubernetes.io/service-name';
+const serviceNameLabel = 'kubernetes.io/service-name';
 /** The API's default for sessionAffinityConfig.clientIP.timeoutSeconds (3 hours). */
-export const defaultAffinityTimeoutSeconds = 10_800;
+const defaultAffinityTimeoutSeconds = 10_800;
 
 export function clusterIpKey(protocol: ProxyProtocol, ip: string, port: number): string {
   return `${protocol} ${ip}:${port}`;
