@@ -17,5 +17,6 @@ export const actors: ActorRegistry = {
   scheduler: async () => (await import('./scheduler/actor.js')).schedulerActor as AnyActorDefinition,
   kubelet: async () => (await import('./kubelet/actor.js')).kubeletActor as AnyActorDefinition,
   'container-runtime': async () => (await import('./container-runtime/actor.js')).containerRuntimeActor as AnyActorDefinition,
+  'kube-proxy': async () => (await import('./kube-proxy/actor.js')).kubeProxyActor as AnyActorDefinition,
   operator: async () => (await import('./controller-manager/operator.js')).operatorActor as AnyActorDefinition,
 };

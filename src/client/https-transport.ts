@@ -6,7 +6,9 @@
  */
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { connect as tlsConnect } from 'node:tls';
 import { Observable } from 'rxjs';
 import { parse as parseYaml } from 'yaml';
 import { asArray, asRecord, asString } from '../api/index.js';
@@ -29,6 +31,11 @@ export interface HttpsTransportOptions {
   /** Concurrent connections (default 64; watches hold one each). */
   readonly maxSockets?: number;
   readonly userAgent?: string;
+  /**
+   * Opens the byte stream each connection runs TLS over, instead of a TCP socket to the server's
+   * address: a container reaches the apiserver through its pod network (PodNetwork.connect).
+   */
+  readonly connect?: () => Promise<Duplex>;
 }
 
 const watchEventTypes = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
@@ -57,6 +64,10 @@ export function transportOptionsFromKubeconfig(yamlText: string, contextName?: s
   };
 }
 
+function isIp(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
+}
+
 export class HttpsTransport implements ApiTransport {
   private readonly agent: Agent;
   private readonly base: URL;
@@ -68,6 +79,18 @@ export class HttpsTransport implements ApiTransport {
       keepAlive: true, maxSockets: options.maxSockets ?? 64,
       ca: options.caPem, rejectUnauthorized: options.insecureSkipTlsVerify !== true,
     });
+    const open = options.connect;
+    if (open !== undefined) {
+      const host = this.base.hostname;
+      // Node's Agent accepts an asynchronous createConnection: it waits for the callback.
+      (this.agent as unknown as { createConnection: (o: unknown, cb: (error: Error | null, socket?: Duplex) => void) => undefined }).createConnection = (_o, cb) => {
+        open().then((stream) => {
+          const tls = tlsConnect({ socket: stream, ca: options.caPem, rejectUnauthorized: options.insecureSkipTlsVerify !== true, ...(isIp(host) ? {} : { servername: host }), host });
+          cb(null, tls);
+        }, (error: unknown) => cb(error instanceof Error ? error : new Error(String(error))));
+        return undefined;
+      };
+    }
   }
 
   async request(request: ApiRequest): Promise<ApiResponse> {
