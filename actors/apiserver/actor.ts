@@ -8,6 +8,9 @@ import type { KubeletLogs, KubeletLogsRequest } from '../../src/kubelet/messages
 import { ApiServerCore } from '../../src/apiserver/core.js';
 import { Compactor, type CompactionOutcome, maxCompactionIntervalMs, type WakeUp } from '../../src/apiserver/compactor.js';
 import { ApiHttpsServer } from '../../src/apiserver/https-server.js';
+import { EndpointReconciler } from '../../src/apiserver/endpoint-reconciler.js';
+import { KubeClient } from '../../src/client/client.js';
+import { wellKnown } from '../../src/apiserver/auth/user.js';
 // Not the auth index: it also exports the PKI (node-forge), which no apiserver thread needs.
 import { Authenticator, type StaticTokenEntry } from '../../src/apiserver/auth/tokens.js';
 import { ServiceAccountTokenVerifier } from '../../src/apiserver/auth/service-account-tokens.js';
@@ -217,6 +220,7 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
       else {
         this.core = core;
         this.startCompactor();
+        this.startEndpointReconciler(core);
       }
       this.context.log.info('apiserver ready', { attempts: this.startAttempts });
     } catch (error) {
@@ -228,6 +232,30 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     } finally {
       this.starting = false;
     }
+  }
+
+  /** Keeps default/kubernetes pointing at the live apiservers (see endpoint-reconciler.ts). */
+  private startEndpointReconciler(core: ApiServerCore): void {
+    const https = this.config.https;
+    if (https?.host === undefined || https.port === undefined || https.port === 0) return;
+    const timing = profile(this.config.profile ?? 'fast');
+    // Upstream's loopback client is privileged (system:masters); here the same through a static token of that group.
+    const privileged = this.config.tokens?.find((t) => t.groups.includes(wellKnown.mastersGroup));
+    const transport: ApiTransport = privileged === undefined ? core : {
+      request: (request) => core.request({ ...request, headers: { ...request.headers, authorization: `Bearer ${privileged.token}` } }),
+      watch: (request) => core.watch({ ...request, headers: { ...request.headers, authorization: `Bearer ${privileged.token}` } }),
+    };
+    const reconciler = new EndpointReconciler({
+      client: new KubeClient({ transport, clock: this.context.clock }), clock: this.context.clock,
+      ip: https.host, port: https.port, leaseDurationMs: timing.leaseDurationMs,
+    });
+    const round = (): void => {
+      if (this.stopped) return;
+      void reconciler.reconcile()
+        .catch((error: unknown) => this.context.log.warn('kubernetes endpoints reconcile failed; retrying', { error: String(error) }))
+        .finally(() => { if (!this.stopped) this.context.clock.setTimer(timing.nodeLeaseRenewMs, round); });
+    };
+    round();
   }
 
   /** Like kube-apiserver, every apiserver runs a compactor; the claim on compact_rev_key makes one of them compact per interval. */

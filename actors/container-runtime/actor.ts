@@ -7,6 +7,7 @@
 import type { Address } from '../../src/primitives/address.js';
 import { defineActor, type ActorBehaviour, type ActorContext, type Incoming } from '../../src/runtime/actor.js';
 import { builtInImages } from '../../src/cri/images/index.js';
+import { dnsImage } from '../../src/dns/image.js';
 import { HostLocalIpam } from '../../src/cri/ipam.js';
 import { MemoryNetworkFabric } from '../../src/cri/memory-network.js';
 import { validateContainerRuntimeMessage, type ContainerEvent, type ContainerRuntimeConfig, type ContainerRuntimeMessage } from '../../src/cri/messages.js';
@@ -33,7 +34,7 @@ class ContainerRuntimeBehaviour implements ActorBehaviour<ContainerRuntimeMessag
     const fabric = config.podNetwork === 'memory' ? new MemoryNetworkFabric() : undefined;
     const networkFor = (spec: SandboxNetworkSpec): PodNetwork => fabric?.podNetwork(spec.podIp) ?? new LoopbackPodNetwork(spec, config, context.clock);
     this.runtime = new ContainerRuntime({
-      clock: context.clock, prng: context.random.fork('container-runtime'), images: builtInImages(), cni: new HostLocalIpam(), fs: nodeHostFs,
+      clock: context.clock, prng: context.random.fork('container-runtime'), images: builtInImages().register(dnsImage), cni: new HostLocalIpam(), fs: nodeHostFs,
       nodeIp: config.nodeIp, networkFor, onEvent: (event) => this.publish(event),
       ...(config.logBytesMax === undefined ? {} : { logBytesMax: config.logBytesMax }),
     });

@@ -92,8 +92,8 @@ export function defaultPodSpec(spec: JsonObject): void {
   const sa = asString(spec['serviceAccountName']) ?? asString(spec['serviceAccount']) ?? 'default';
   spec['serviceAccountName'] = sa;
   spec['serviceAccount'] = sa;
-  // Priority admission (no PriorityClass lookup here: the caller resolves priorityClassName).
-  setDefault(spec, 'priority', 0);
+  // spec.priority is not defaulted: Priority admission sets it from the PriorityClass, and refuses a
+  // pod whose given value differs (a template defaulted to 0 would make every class but 0 unusable).
   setDefault(spec, 'preemptionPolicy', 'PreemptLowerPriority');
   for (const key of ['containers', 'initContainers', 'ephemeralContainers']) {
     for (const c of records(spec[key])) defaultContainer(c);

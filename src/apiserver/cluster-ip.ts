@@ -29,3 +29,39 @@ export class ClusterIpAllocator {
     throw new Error('the ClusterIP range is full');
   }
 }
+
+/** The default --service-node-port-range. */
+export const nodePortFirst = 30_000;
+export const nodePortLast = 32_767;
+
+/**
+ * NodePorts for a NodePort or LoadBalancer Service's ports that ask for none: random free ports
+ * of 30000–32767, free meaning no other Service holds them (for its protocol).
+ */
+export async function withNodePorts(storage: ObjectStorage, body: Record<string, unknown>, randomInt: (n: number) => number): Promise<Record<string, unknown>> {
+  const spec = asRecord(body['spec']);
+  if (spec === undefined || (spec['type'] !== 'NodePort' && spec['type'] !== 'LoadBalancer') || !Array.isArray(spec['ports'])) return body;
+  const ports = (spec['ports'] as unknown[]).map((p) => ({ ...(asRecord(p) ?? {}) }));
+  if (ports.every((p) => typeof p['nodePort'] === 'number' && p['nodePort'] !== 0)) return body;
+  const listed = await storage.list(servicesInfo, undefined);
+  if (!listed.ok) throw new Error(`cannot allocate a NodePort: ${listed.status.message}`);
+  const used = new Set<string>();
+  for (const s of listed.value.items) {
+    for (const p of (asRecord(s.object['spec'])?.['ports'] as unknown[] | undefined) ?? []) {
+      const port = asRecord(p);
+      if (typeof port?.['nodePort'] === 'number') used.add(`${String(port['protocol'] ?? 'TCP')}/${port['nodePort']}`);
+    }
+  }
+  for (const p of ports) if (typeof p['nodePort'] === 'number') used.add(`${String(p['protocol'] ?? 'TCP')}/${p['nodePort']}`);
+  const span = nodePortLast - nodePortFirst + 1;
+  for (const p of ports) {
+    if (typeof p['nodePort'] === 'number' && p['nodePort'] !== 0) continue;
+    const protocol = String(p['protocol'] ?? 'TCP');
+    const start = randomInt(span);
+    const offset = Array.from({ length: span }, (_, i) => (start + i) % span).find((i) => !used.has(`${protocol}/${nodePortFirst + i}`));
+    if (offset === undefined) throw new Error(`the NodePort range ${nodePortFirst}-${nodePortLast} is full`);
+    p['nodePort'] = nodePortFirst + offset;
+    used.add(`${protocol}/${p['nodePort']}`);
+  }
+  return { ...body, spec: { ...spec, ports } };
+}

@@ -42,7 +42,7 @@ import { WatchCache } from './watch-cache.js';
 import { bootstrapCluster } from './bootstrap.js';
 import { answerReview, isReviewKind } from './access-review.js';
 import { answerComputed, isComputedKind } from './computed-kinds.js';
-import { ClusterIpAllocator } from './cluster-ip.js';
+import { ClusterIpAllocator, withNodePorts } from './cluster-ip.js';
 import type { TokenIssuerConfig } from './token-request.js';
 import { defaultAdmissionConfig, type AdmissionConfig } from './admission.js';
 import { AuditLog, auditedVerbs } from './audit.js';
@@ -121,6 +121,7 @@ export class ApiServerCore implements ApiTransport {
       storage: this.storage, clock: o.clock, newUid: () => this.uid(),
       nameSuffix: () => Array.from({ length: 5 }, () => nameSuffixAlphabet[this.randomInt(nameSuffixAlphabet.length)]).join(''),
       allocateClusterIp: () => allocator.allocate(),
+      allocateNodePorts: (service) => withNodePorts(this.storage, service, (n) => this.randomInt(n)),
       prepare: (info, obj, old) => this.customResources.prepare(info, obj, old),
       admission: { ...defaultAdmissionConfig, ...o.admission },
     });

@@ -23,6 +23,8 @@ export interface RegistryDeps {
   readonly nameSuffix: () => string;
   /** A free Service ClusterIP. */
   readonly allocateClusterIp: () => Promise<string>;
+  /** Fills the nodePorts a NodePort Service asks the apiserver to choose. */
+  readonly allocateNodePorts: (service: JsonObject) => Promise<JsonObject>;
   readonly admission?: AdmissionConfig;
   /** Kind work that needs more than the object (CRDs' status, custom resources' schemas): after defaulting, before validation. */
   readonly prepare?: (info: ResourceInfo, obj: JsonObject, old: JsonObject | undefined) => Promise<Outcome<JsonObject>>;
@@ -98,8 +100,9 @@ export class Registry {
     }
   }
 
-  private async prepareCreate(info: ResourceInfo, body: JsonObject, opts: WriteOptions): Promise<Outcome<JsonObject>> {
+  private async prepareCreate(info: ResourceInfo, input: JsonObject, opts: WriteOptions): Promise<Outcome<JsonObject>> {
     const uid = this.d.newUid();
+    const body = info.kind === 'Service' ? await this.d.allocateNodePorts(input) : input;
     const clusterIP = info.kind === 'Service' ? await this.clusterIpFor(body) : undefined;
     let obj = prepareForCreate(body, info, {
       uid, nowMs: this.d.clock.wallNow(), resourceVersion: '', nameSuffix: this.d.nameSuffix(),

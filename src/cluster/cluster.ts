@@ -34,7 +34,12 @@ import { sleep } from '../primitives/clock.js';
 import { wallClock } from '../runtime/real-clock.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { addressInUse } from './errors.js';
-import { defaultPodNetwork, defaultServiceNetwork, nodeActors, planNodes, type NodePlan } from './nodes.js';
+import { clusterDnsIp, defaultPodNetwork, defaultServiceNetwork, nodeActors, planNodes, type NodePlan } from './nodes.js';
+import { ServiceFront } from './service-front.js';
+import { dnsAddon } from '../dns/addon.js';
+import { defaultServiceProxyPort } from '../proxy/messages.js';
+import { KubeClient } from '../client/client.js';
+import { isAlreadyExists } from '../client/errors.js';
 
 export interface ClusterOptions {
   /** Master hosts, each running etcd and an apiserver: 1, 3 (default) or 5. */
@@ -156,6 +161,8 @@ export class Cluster {
     private readonly withControllerManager: boolean,
     private readonly withScheduler: boolean,
     private readonly lock: DataDirLock,
+    /** The host's way to ClusterIPs (absent without nodes). */
+    readonly serviceFront: ServiceFront | undefined,
   ) {}
 
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
@@ -166,6 +173,7 @@ export class Cluster {
     let system: ThreadedSystem | undefined;
     let door: FrontDoor | undefined;
     let lock: DataDirLock | undefined;
+    let front: ServiceFront | undefined;
     try {
       // First: a data directory in use by a running cluster is also why its ports are taken, and the clearer reason.
       lock = lockDataDir(o.dataDir);
@@ -181,8 +189,10 @@ export class Cluster {
       await writeKubeconfig(o.kubeconfigPath, { server: door.url, caCertPem: pki.ca.certPem, token: tokens.adminToken });
       const urls = ips.map((ip) => `https://${ip}:${o.apiserverPort}`);
       await waitReady([...urls, door.url], pki.ca.certPem, options.readyTimeoutMs ?? defaultReadyTimeoutMs);
-      return new Cluster(system, door, pki, tokens.adminToken, o.kubeconfigPath, o.dataDir, masters, urls, o.ownsDataDir, o.controllerManager, o.scheduler !== undefined, lock);
+      if (nodes.length > 0) front = await startNodeServices(system, masters, nodes, o, tokens.adminToken);
+      return new Cluster(system, door, pki, tokens.adminToken, o.kubeconfigPath, o.dataDir, masters, urls, o.ownsDataDir, o.controllerManager, o.scheduler !== undefined, lock, front);
     } catch (error) {
+      front?.stop();
       await door?.close();
       await system?.stop();
       lock?.release();
@@ -296,6 +306,7 @@ export class Cluster {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.serviceFront?.stop();
     await this.frontDoor.close();
     await this.system.stop();
     this.lock.release();
@@ -357,6 +368,24 @@ function masterSpecs(
       ],
     };
   });
+}
+
+/**
+ * With nodes: the Service front (the host reaches every ClusterIP through any live node's
+ * kube-proxy) and the cluster DNS addon (a kube-system Deployment and the kube-dns Service).
+ */
+async function startNodeServices(system: ActorSystem, masters: readonly string[], nodes: readonly NodePlan[], o: Resolved, adminToken: string): Promise<ServiceFront> {
+  const transport = new ActorApiTransport(systemPort(system), { servers: masters.map((m) => address(m, 'apiserver')), token: adminToken });
+  const front = new ServiceFront({
+    transport, clock: wallClock, targets: nodes.map((n) => ({ host: n.ip, tcpPort: defaultServiceProxyPort, udpPort: defaultServiceProxyPort })),
+    warn: (message) => process.emitWarning(message, 'PocketkubeServiceFront'),
+  });
+  front.start();
+  const client = new KubeClient({ transport, clock: wallClock });
+  for (const obj of dnsAddon({ clusterIp: clusterDnsIp(o.serviceNetwork) })) {
+    await client.create({ apiVersion: obj.apiVersion!, kind: obj.kind! }, obj).catch((error: unknown) => { if (!isAlreadyExists(error)) throw error; });
+  }
+  return front;
 }
 
 function checkedOperators(operators: readonly Operator[]): readonly Operator[] {
