@@ -31,8 +31,8 @@ export class ClusterIpAllocator {
 }
 
 /** The default --service-node-port-range. */
-export const nodePortFirst = 30_000;
-export const nodePortLast = 32_767;
+const nodePortFirst = 30_000;
+const nodePortLast = 32_767;
 
 /**
  * NodePorts for a NodePort or LoadBalancer Service's ports that ask for none: random free ports

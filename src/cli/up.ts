@@ -105,7 +105,8 @@ async function runUp(flags: UpFlags): Promise<number> {
   const control = await serveControl(cluster);
   console.log(`data directory: ${cluster.dataDir}${options.dataDir === undefined ? ' (temporary: removed on stop; keep state with --data-dir)' : ''}`);
   console.log(`export KUBECONFIG=${cluster.kubeconfigPath}`);
-  console.log(`ready: ${cluster.masters.length} masters, API at ${cluster.server}`);
+  if (cluster.workers.length > 0) console.log(`services: ClusterIPs of ${cluster.serviceNetwork}.0.0/16 answer from this host (curl, dig @${cluster.serviceNetwork}.0.10)`);
+  console.log(`ready: ${cluster.masters.length} masters, ${cluster.workers.length} workers, API at ${cluster.server}`);
   const signal = await stopRequested;
   console.log(`${signal}: stopping`);
   await control.close();

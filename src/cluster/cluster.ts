@@ -163,6 +163,10 @@ export class Cluster {
     private readonly lock: DataDirLock,
     /** The host's way to ClusterIPs (absent without nodes). */
     readonly serviceFront: ServiceFront | undefined,
+    /** Worker hosts, in order (the masters are nodes too when there are any). */
+    readonly workers: readonly string[],
+    /** First two octets of the Service ClusterIP /16. */
+    readonly serviceNetwork: string,
   ) {}
 
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
@@ -190,7 +194,8 @@ export class Cluster {
       const urls = ips.map((ip) => `https://${ip}:${o.apiserverPort}`);
       await waitReady([...urls, door.url], pki.ca.certPem, options.readyTimeoutMs ?? defaultReadyTimeoutMs);
       if (nodes.length > 0) front = await startNodeServices(system, masters, nodes, o, tokens.adminToken);
-      return new Cluster(system, door, pki, tokens.adminToken, o.kubeconfigPath, o.dataDir, masters, urls, o.ownsDataDir, o.controllerManager, o.scheduler !== undefined, lock, front);
+      return new Cluster(system, door, pki, tokens.adminToken, o.kubeconfigPath, o.dataDir, masters, urls, o.ownsDataDir, o.controllerManager, o.scheduler !== undefined, lock, front,
+        nodes.filter((n) => !n.master).map((n) => n.name), o.serviceNetwork);
     } catch (error) {
       front?.stop();
       await door?.close();

@@ -12,7 +12,7 @@ export interface NodeIpamConfig {
   readonly clusterCidr: string;
 }
 
-export const defaultNodeIpam: NodeIpamConfig = { clusterCidr: '127.244.0.0/16' };
+const defaultNodeIpam: NodeIpamConfig = { clusterCidr: '127.244.0.0/16' };
 
 const subnetsPerCluster = 256;
 

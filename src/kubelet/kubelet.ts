@@ -26,8 +26,8 @@ import { podKey, podSpec } from './pod-spec.js';
 import { criLabels } from './pod-actions.js';
 import type { KubeletLogs, KubeletLogsRequest } from './messages.js';
 
-export const podsRef = { apiVersion: 'v1', kind: 'Pod' } as const;
-export const nodesRef = { apiVersion: 'v1', kind: 'Node' } as const;
+const podsRef = { apiVersion: 'v1', kind: 'Pod' } as const;
+const nodesRef = { apiVersion: 'v1', kind: 'Node' } as const;
 const leasesRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
 const servicesRef = { apiVersion: 'v1', kind: 'Service' } as const;
 

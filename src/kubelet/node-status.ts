@@ -27,7 +27,7 @@ export interface NodeIdentity {
 /** A master node's taint (DESIGN §1). */
 export const controlPlaneTaint: Taint = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
 
-export const kubeletVersion = 'v1.32.0';
+const kubeletVersion = 'v1.32.0';
 
 export function nodeLabels(n: NodeIdentity): Record<string, string> {
   return { 'kubernetes.io/hostname': n.nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': 'amd64', ...n.labels };
@@ -47,7 +47,7 @@ function condition(previous: readonly JsonObject[], type: string, status: boolea
   return { type, status: value, reason, message, lastHeartbeatTime: formatRfc3339(nowMs), lastTransitionTime };
 }
 
-export function nodeConditions(previous: readonly JsonObject[], health: NodeHealth, nowMs: number): JsonObject[] {
+function nodeConditions(previous: readonly JsonObject[], health: NodeHealth, nowMs: number): JsonObject[] {
   const ready = health.runtimeReady && health.networkReady;
   const readyMessage = !health.runtimeReady ? `container runtime is down: ${health.runtimeMessage}` : !health.networkReady ? 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:no podCIDR assigned yet' : 'kubelet is posting ready status';
   return [

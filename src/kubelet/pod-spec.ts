@@ -146,12 +146,6 @@ export function podKey(pod: KubeObject): string {
   return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
 }
 
-export function podUid(pod: KubeObject): string {
-  const uid = pod.metadata?.uid;
-  if (uid === undefined || uid === '') throw new Error(`pod ${podKey(pod)} has no uid`);
-  return uid;
-}
-
 export function restartPolicyOf(spec: PodSpec): RestartPolicy {
   return spec.restartPolicy ?? 'Always';
 }

@@ -14,7 +14,7 @@ export type ProbeAction =
   | { readonly type: 'tcp'; readonly host?: string; readonly port: number; readonly timeoutMs: number };
 
 /** Resolves a named port through the container's ports; undefined when the name is unknown. */
-export function resolvePort(port: number | string, ports: readonly ContainerPort[] | undefined): number | undefined {
+function resolvePort(port: number | string, ports: readonly ContainerPort[] | undefined): number | undefined {
   if (typeof port === 'number') return port;
   if (/^\d+$/.test(port)) return Number(port);
   return ports?.find((p) => p.name === port)?.containerPort;

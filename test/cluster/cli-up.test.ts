@@ -64,7 +64,7 @@ test('pocketkube up: export and ready lines, kubectl works, SIGINT exits 0, --da
   const args = ['--data-dir', dir, '--port', '0', '--host', `${network}.100`, '--apiserver-network', network];
   const first = await up(args);
   running.add(first.child);
-  t.regex(first.ready, new RegExp(`^ready: 3 masters, API at https://${network.replace(/\./g, '\\.')}\\.100:\\d+$`));
+  t.regex(first.ready, new RegExp(`^ready: 3 masters, 2 workers, API at https://${network.replace(/\./g, '\\.')}\\.100:\\d+$`));
   t.is(first.kubeconfig, join(dir, 'kubeconfig'));
   const kubectl = await kubectlFor(first.kubeconfig);
   t.teardown(() => kubectl.close());
@@ -138,7 +138,7 @@ function explainCli(args: readonly string[], env: NodeJS.ProcessEnv = process.en
 test('pocketkube explain pod: the scheduler\'s last decision for a pod of a running "pocketkube up", nodes as rows and plugins as columns', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'pk-explain-'));
   const explainNetwork = '127.78.14';
-  const running = await up(['--data-dir', dir, '--port', '0', '--host', `${explainNetwork}.100`, '--apiserver-network', explainNetwork]);
+  const running = await up(['--data-dir', dir, '--port', '0', '--host', `${explainNetwork}.100`, '--apiserver-network', explainNetwork, '--workers', '0']);
   t.teardown(async () => {
     running.child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { KubeObject } from '../../src/api/index.js';
-import { containerEnv, expandVariables, serviceLinkVariables, type EnvSources } from '../../src/kubelet/env.js';
+import { containerEnv, expandVariables, serviceLinkVariables } from '../../src/kubelet/env.js';
 import { admitPod } from '../../src/kubelet/admission.js';
 import { controlPlaneTaint } from '../../src/kubelet/node-status.js';
 import type { ContainerSpec, PodSpec } from '../../src/kubelet/pod-spec.js';
