@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<{ run: (args: string[]) => Promise<v
   apiserver: () => import('./bench/apiserver.js'),
   controllers: () => import('./bench/controllers.js'),
   scheduler: () => import('./bench/scheduler.js'),
+  pods: () => import('./bench/pods.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);
