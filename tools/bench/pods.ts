@@ -9,7 +9,7 @@
  *   is not used: it has 1 s resolution.
  * - direct_rps / service_rps: a 2-replica nginx Deployment and a ClusterIP Service; for a fixed
  *   time each, keep-alive GETs with C in flight (node:http Agent keepAlive, maxSockets C), first
- *   straight to one pod's IP, then to the ClusterIP (host → Service front → a node's kube-proxy
+ *   straight to the pods' IPs (half the loops to each, so both phases have the same backends), then to the ClusterIP (host → Service front → a node's kube-proxy
  *   → a pod). Errors and new connections are counted and printed, so a server closing keep-alive
  *   connections shows up.
  * - rss_after_start_mb: the whole process (every actor thread) right after Cluster.start.
@@ -139,7 +139,7 @@ async function serviceVsDirect(client: KubeClient, seconds: number, concurrency:
     const list = (await client.list<KubeObject>(podsRef, { namespace, labelSelector: 'app=bench-nginx' })).items;
     return list.length === 2 && list.every((p) => phase(p) === 'Running' && ready(p)) ? list : undefined;
   }, 60_000);
-  const podIp = (pods[0]!['status'] as { podIP: string }).podIP;
+  const podIps = pods.map((p) => (p['status'] as { podIP: string }).podIP);
   // The Service front and kube-proxy learn the endpoints by watch: wait until the ClusterIP answers from both pods.
   const names = new Set(pods.map((p) => p.metadata!.name!));
   const answered = new Set<string>();
@@ -149,9 +149,10 @@ async function serviceVsDirect(client: KubeClient, seconds: number, concurrency:
     return answered.size === 2 ? true : undefined;
   }, 30_000, 50);
   console.log(`service vs direct: ${concurrency} keep-alive GETs in flight, ${seconds} s each; pods on ${pods.map((p) => (p['spec'] as { nodeName: string }).nodeName).join(', ')}`);
-  const direct = await load(podIp, seconds, concurrency);
-  console.log(`  direct to pod ${podIp}:80: ${round(direct.rps)} req/s (${direct.requests} requests, ${direct.errors} errors, ${direct.connections} connections opened)`);
-  const service = await load(clusterIp, seconds, concurrency);
+  // Direct traffic goes to both pods (the loops split between them), so both phases have the same two backends.
+  const direct = await load(podIps, seconds, concurrency);
+  console.log(`  straight to the pods ${podIps.join(', ')}:80: ${round(direct.rps)} req/s (${direct.requests} requests, ${direct.errors} errors, ${direct.connections} connections opened)`);
+  const service = await load([clusterIp], seconds, concurrency);
   console.log(`  through ClusterIP ${clusterIp}:80 (Service front → kube-proxy → 2 pods): ${round(service.rps)} req/s (${service.requests} requests, ${service.errors} errors, ${service.connections} connections opened)`);
   console.log(`  service / direct = ${round(service.rps / direct.rps, 2)} (target ≥ 0.7)`);
   return { direct, service };
@@ -171,13 +172,13 @@ function getOnce(host: string): Promise<string> {
   });
 }
 
-/** `concurrency` loops of keep-alive GETs on one Agent for `seconds`; counts completed 200s, errors and sockets opened. */
-async function load(host: string, seconds: number, concurrency: number): Promise<LoadResult> {
+/** `concurrency` loops of keep-alive GETs on one Agent for `seconds`, loop i to hosts[i % n]; counts completed 200s, errors and sockets opened. */
+async function load(hosts: readonly string[], seconds: number, concurrency: number): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   let connections = 0;
   let requests = 0;
   let errors = 0;
-  const one = () => new Promise<void>((resolve) => {
+  const one = (host: string) => new Promise<void>((resolve) => {
     const req = request({ host, port: 80, path: '/', agent, timeout: 5_000 }, (res) => {
       res.on('data', () => undefined);
       res.on('end', () => { if (res.statusCode === 200) requests++; else errors++; resolve(); });
@@ -190,8 +191,9 @@ async function load(host: string, seconds: number, concurrency: number): Promise
   });
   const began = performance.now();
   const endAt = began + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < endAt) await one();
+  await Promise.all(Array.from({ length: concurrency }, async (_, i) => {
+    const host = hosts[i % hosts.length]!;
+    while (performance.now() < endAt) await one(host);
   }));
   const elapsedS = (performance.now() - began) / 1000;
   agent.destroy();
