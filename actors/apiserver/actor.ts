@@ -91,7 +91,9 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
 
   private constructor(private readonly context: ActorContext, private readonly config: ApiserverConfig) {
     if (config.etcdMembers.length === 0) throw new Error('apiserver: no etcd members configured');
-    this.kv = new EtcdClient(contextPort(context, this.incoming.asObservable()), { members: config.etcdMembers, clientId: `${context.self}@${context.incarnation}` });
+    this.kv = new EtcdClient(contextPort(context, this.incoming.asObservable()), { members: config.etcdMembers, // The boot time keeps the id new across restarts of the whole process from a data directory
+    // (incarnation restarts at 0 there), whose etcd still holds the old sessions.
+    clientId: `${context.self}@${context.incarnation}@${context.clock.wallNow()}` });
     this.backoffMs = config.startBackoffInitialMs ?? DEFAULT_START_BACKOFF_INITIAL_MS;
     this.compactionIntervalMs = config.compactionIntervalMs ?? profile(config.profile ?? 'fast').apiserverCompactionIntervalMs;
     if (!(Number.isSafeInteger(this.compactionIntervalMs) && this.compactionIntervalMs >= 0 && this.compactionIntervalMs <= maxCompactionIntervalMs)) {
