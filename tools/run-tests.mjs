@@ -2,9 +2,13 @@
 // `N passed, N failed` that CI reads. Exits non-zero when anything failed or ava itself failed.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-const args = ['ava', '--tap', ...process.argv.slice(2)];
-const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+const avaCli = resolve('node_modules/ava/entrypoints/cli.mjs');
+const timeoutFix = pathToFileURL(resolve('tools/ava-tap-timeout-fix.mjs')).href;
+const args = ['--import', timeoutFix, avaCli, '--tap', ...process.argv.slice(2)];
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
 let passed = 0;
 let failed = 0;
 let skipped = 0;
