@@ -152,6 +152,21 @@ export function validateApiserverMessage(raw: unknown): ApiserverMessage | Proto
   }
 }
 
+/** What an apiserver tells a watching actor (scheduler, controller-manager, kubelet, kube-proxy) unasked. */
+export type ApiWatchTell = Extract<ApiserverReply, { type: 'apiWatchEvent' | 'apiWatchEnd' | 'apiWatchHeartbeat' }>;
+
+const watchTellTypes: ReadonlySet<string> = new Set<ApiWatchTell['type']>(['apiWatchEvent', 'apiWatchEnd', 'apiWatchHeartbeat']);
+
+/**
+ * For an actor's own validator: `undefined` when `type` is not a watch tell (the actor goes on with
+ * its own types), else `raw` validated as a tell or a protocol error naming `component`.
+ */
+export function validateWatchTell(component: string, type: string, raw: Record<string, unknown>): ApiWatchTell | ProtocolError | undefined {
+  if (!watchTellTypes.has(type)) return undefined;
+  const reply = validateApiserverReply(raw);
+  return reply === undefined ? protocolError(`${component}: malformed ${type}`) : (reply as ApiWatchTell);
+}
+
 /** Validates a reply on the client side (the transport): messages from the network are untrusted. */
 export function validateApiserverReply(raw: unknown): ApiserverReply | undefined {
   if (!isRecord(raw) || typeof raw['type'] !== 'string') return undefined;

@@ -2,7 +2,7 @@ import type { ActiveInterval } from '../client/active-intervals.js';
 import type { Address } from '../primitives/address.js';
 import type { ProfileName } from '../runtime/profiles.js';
 import { isRecord, protocolError, type ProtocolError } from '../runtime/validate.js';
-import { validateApiserverReply, type ApiserverReply } from '../apiserver/messages.js';
+import { validateWatchTell, type ApiWatchTell } from '../apiserver/messages.js';
 
 /**
  * The controller-manager actor's protocol (`master-N/controller-manager`). It talks to the
@@ -14,7 +14,7 @@ export type ControllerManagerMessage =
   /** Ask: answered with `controllerManagerStatus`. */
   | { readonly type: 'controllerManagerStatusRequest' }
   /** The apiservers' watch tells (events, ends, heartbeats) for this actor's informers. */
-  | Extract<ApiserverReply, { type: 'apiWatchEvent' | 'apiWatchEnd' | 'apiWatchHeartbeat' }>;
+  | ApiWatchTell;
 
 export type { ActiveInterval } from '../client/active-intervals.js';
 
@@ -68,14 +68,9 @@ export interface OperatorConfig extends Omit<ControllerManagerConfig, 'controlle
 
 export const controllerManagerLease = { namespace: 'kube-system', name: 'kube-controller-manager' } as const;
 
-const watchTells = new Set(['apiWatchEvent', 'apiWatchEnd', 'apiWatchHeartbeat']);
 
 export function validateControllerManagerMessage(raw: unknown): ControllerManagerMessage | ProtocolError {
   if (!isRecord(raw) || typeof raw['type'] !== 'string') return protocolError('controller-manager: a message is an object with a string type');
   if (raw['type'] === 'controllerManagerStatusRequest') return { type: 'controllerManagerStatusRequest' };
-  if (watchTells.has(raw['type'])) {
-    const reply = validateApiserverReply(raw);
-    return reply === undefined ? protocolError(`controller-manager: malformed ${raw['type']}`) : (reply as ControllerManagerMessage);
-  }
-  return protocolError(`controller-manager: unknown message type ${JSON.stringify(raw['type'])}`);
+  return validateWatchTell('controller-manager', raw['type'], raw) ?? protocolError(`controller-manager: unknown message type ${JSON.stringify(raw['type'])}`);
 }

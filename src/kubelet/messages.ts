@@ -1,7 +1,7 @@
 import type { Address } from '../primitives/address.js';
 import type { ProfileName } from '../runtime/profiles.js';
 import { isRecord, protocolError, type ProtocolError } from '../runtime/validate.js';
-import { validateApiserverReply, type ApiserverReply } from '../apiserver/messages.js';
+import { validateWatchTell, type ApiWatchTell } from '../apiserver/messages.js';
 import type { ContainerEvent } from '../cri/messages.js';
 import type { KubeletStatus } from './kubelet.js';
 import type { Taint } from './node-status.js';
@@ -17,7 +17,7 @@ export type KubeletMessage =
   /** Ask (from an apiserver serving pods/log): answered with `kubeletLogs`. */
   | KubeletLogsRequest
   | ContainerEvent
-  | Extract<ApiserverReply, { type: 'apiWatchEvent' | 'apiWatchEnd' | 'apiWatchHeartbeat' }>;
+  | ApiWatchTell;
 
 export type KubeletLogsRequest = {
   readonly type: 'kubeletLogsRequest';
@@ -60,7 +60,6 @@ export interface KubeletConfig {
 
 export const defaultNodeCapacity: Readonly<Record<string, string>> = { cpu: '4', memory: '8Gi', pods: '110', 'ephemeral-storage': '100Gi' };
 
-const watchTells = new Set(['apiWatchEvent', 'apiWatchEnd', 'apiWatchHeartbeat']);
 const containerEventTypes = new Set(['CONTAINER_CREATED_EVENT', 'CONTAINER_STARTED_EVENT', 'CONTAINER_STOPPED_EVENT', 'CONTAINER_DELETED_EVENT']);
 
 export function validateKubeletMessage(raw: unknown): KubeletMessage | ProtocolError {
@@ -78,10 +77,6 @@ export function validateKubeletMessage(raw: unknown): KubeletMessage | ProtocolE
         ? (raw as unknown as ContainerEvent)
         : protocolError('kubelet: malformed containerEvent');
     default:
-      if (watchTells.has(raw['type'])) {
-        const reply = validateApiserverReply(raw);
-        return reply === undefined ? protocolError(`kubelet: malformed ${raw['type']}`) : (reply as KubeletMessage);
-      }
-      return protocolError(`kubelet: unknown message type ${JSON.stringify(raw['type'])}`);
+      return validateWatchTell('kubelet', raw['type'], raw) ?? protocolError(`kubelet: unknown message type ${JSON.stringify(raw['type'])}`);
   }
 }

@@ -1,7 +1,7 @@
 import type { Address } from '../primitives/address.js';
 import type { ProfileName } from '../runtime/profiles.js';
 import { isRecord, protocolError, type ProtocolError } from '../runtime/validate.js';
-import { validateApiserverReply, type ApiserverReply } from '../apiserver/messages.js';
+import { validateWatchTell, type ApiWatchTell } from '../apiserver/messages.js';
 import type { ProxyMode } from './rules.js';
 
 /**
@@ -11,7 +11,7 @@ import type { ProxyMode } from './rules.js';
 export type KubeProxyMessage =
   /** Ask: answered with `kubeProxyStatus`. */
   | { readonly type: 'kubeProxyStatusRequest' }
-  | Extract<ApiserverReply, { type: 'apiWatchEvent' | 'apiWatchEnd' | 'apiWatchHeartbeat' }>;
+  | ApiWatchTell;
 
 export interface KubeProxyCounters {
   /** TCP connections accepted on the service-proxy port and on NodePorts. */
@@ -60,14 +60,9 @@ export interface KubeProxyConfig {
 export const defaultServiceProxyPort = 10_240;
 export const defaultUdpIdleTimeoutMs = 30_000;
 
-const watchTells = new Set(['apiWatchEvent', 'apiWatchEnd', 'apiWatchHeartbeat']);
 
 export function validateKubeProxyMessage(raw: unknown): KubeProxyMessage | ProtocolError {
   if (!isRecord(raw) || typeof raw['type'] !== 'string') return protocolError('kube-proxy: a message is an object with a string type');
   if (raw['type'] === 'kubeProxyStatusRequest') return { type: 'kubeProxyStatusRequest' };
-  if (watchTells.has(raw['type'])) {
-    const reply = validateApiserverReply(raw);
-    return reply === undefined ? protocolError(`kube-proxy: malformed ${raw['type']}`) : (reply as KubeProxyMessage);
-  }
-  return protocolError(`kube-proxy: unknown message type ${JSON.stringify(raw['type'])}`);
+  return validateWatchTell('kube-proxy', raw['type'], raw) ?? protocolError(`kube-proxy: unknown message type ${JSON.stringify(raw['type'])}`);
 }

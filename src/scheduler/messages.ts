@@ -1,7 +1,7 @@
 import type { Address } from '../primitives/address.js';
 import type { ProfileName } from '../runtime/profiles.js';
 import { isRecord, protocolError, type ProtocolError } from '../runtime/validate.js';
-import { validateApiserverReply, type ApiserverReply } from '../apiserver/messages.js';
+import { validateWatchTell, type ApiWatchTell } from '../apiserver/messages.js';
 import type { ExplainTable } from './explain.js';
 import type { SchedulerStatusView } from './scheduler.js';
 
@@ -16,7 +16,7 @@ export type SchedulerMessage =
   | { readonly type: 'schedulerStatusRequest' }
   /** Ask: answered with `schedulerExplain` for the pod "namespace/name". */
   | { readonly type: 'schedulerExplainRequest'; readonly pod: string }
-  | Extract<ApiserverReply, { type: 'apiWatchEvent' | 'apiWatchEnd' | 'apiWatchHeartbeat' }>;
+  | ApiWatchTell;
 
 export type SchedulerStatus = SchedulerStatusView & { readonly type: 'schedulerStatus' };
 
@@ -46,7 +46,6 @@ export interface SchedulerConfig {
   readonly leaderElection?: boolean;
 }
 
-const watchTells = new Set(['apiWatchEvent', 'apiWatchEnd', 'apiWatchHeartbeat']);
 
 export function validateSchedulerMessage(raw: unknown): SchedulerMessage | ProtocolError {
   if (!isRecord(raw) || typeof raw['type'] !== 'string') return protocolError('scheduler: a message is an object with a string type');
@@ -58,10 +57,6 @@ export function validateSchedulerMessage(raw: unknown): SchedulerMessage | Proto
         ? { type: 'schedulerExplainRequest', pod: raw['pod'] }
         : protocolError('scheduler: schedulerExplainRequest needs pod "namespace/name"');
     default:
-      if (watchTells.has(raw['type'])) {
-        const reply = validateApiserverReply(raw);
-        return reply === undefined ? protocolError(`scheduler: malformed ${raw['type']}`) : (reply as SchedulerMessage);
-      }
-      return protocolError(`scheduler: unknown message type ${JSON.stringify(raw['type'])}`);
+      return validateWatchTell('scheduler', raw['type'], raw) ?? protocolError(`scheduler: unknown message type ${JSON.stringify(raw['type'])}`);
   }
 }
