@@ -18,6 +18,8 @@ export interface UpFlags {
   readonly apiserverPort?: string;
   readonly masters: string;
   readonly workers: string;
+  readonly serviceNetwork?: string;
+  readonly podNetwork?: string;
 }
 
 /** A bad flag: the message names the problem and the fix; the command exits 2. */
@@ -49,6 +51,14 @@ function upOptions(flags: UpFlags): ClusterOptions {
     throw new UsageError(`--apiserver-network must be a loopback /24 prefix like 127.10.0, not "${network}".`);
   }
   const workers = count(flags.workers, '--workers', Array.from({ length: 51 }, (_, i) => i));
+  const serviceNetwork = flags.serviceNetwork;
+  if (serviceNetwork !== undefined && !/^127\.\d{1,3}$/.test(serviceNetwork)) {
+    throw new UsageError(`--service-network must be a loopback /16 prefix like 127.96, not "${serviceNetwork}".`);
+  }
+  const podNetwork = flags.podNetwork;
+  if (podNetwork !== undefined && !/^127\.\d{1,3}\.0\.0\/16$/.test(podNetwork)) {
+    throw new UsageError(`--pod-network must be a loopback /16 like 127.244.0.0/16, not "${podNetwork}".`);
+  }
   return {
     masters: count(flags.masters, '--masters', [1, 3, 5]),
     workers,
@@ -58,6 +68,8 @@ function upOptions(flags: UpFlags): ClusterOptions {
     ...(flags.kubeconfig === undefined ? {} : { kubeconfigPath: resolve(flags.kubeconfig) }),
     ...(network === undefined ? {} : { apiserverNetwork: network }),
     ...(flags.apiserverPort === undefined ? {} : { apiserverPort: port(flags.apiserverPort, '--apiserver-port') }),
+    ...(serviceNetwork === undefined ? {} : { serviceNetwork }),
+    ...(podNetwork === undefined ? {} : { podNetwork }),
   };
 }
 
@@ -129,6 +141,8 @@ export function registerUp(program: Command): void {
     .option('--apiserver-port <port>', 'the port each apiserver binds on its own address', '6443')
     .option('--masters <n>', 'master hosts: 1, 3 or 5', '3')
     .option('--workers <n>', 'worker hosts worker-1..N, each a node with kubelet, container runtime and kube-proxy (0: control plane only)', '2')
+    .option('--service-network <prefix>', 'ClusterIPs come from <prefix>.0.0/16 (two clusters with workers on one host need different ones; default 127.96)')
+    .option('--pod-network <cidr>', 'pod IPs come from this /16, a /24 per node (default 127.244.0.0/16)')
     .showHelpAfterError('(run "pocketkube up --help" to see every flag)')
     .exitOverride((error) => {
       // commander's own errors (unknown option, missing value): usage errors, exit code 2.

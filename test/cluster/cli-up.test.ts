@@ -61,7 +61,7 @@ test('pocketkube up: export and ready lines, kubectl works, SIGINT exits 0, --da
     for (const child of running) child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
-  const args = ['--data-dir', dir, '--port', '0', '--host', `${network}.100`, '--apiserver-network', network];
+  const args = ['--data-dir', dir, '--port', '0', '--host', `${network}.100`, '--apiserver-network', network, '--service-network', '127.99', '--pod-network', '127.247.0.0/16'];
   const first = await up(args);
   running.add(first.child);
   t.regex(first.ready, new RegExp(`^ready: 3 masters, 2 workers, API at https://${network.replace(/\./g, '\\.')}\\.100:\\d+$`));
@@ -118,6 +118,12 @@ test('pocketkube up: a bad flag names the problem and exits 2', async (t) => {
   const badPort = await run(['--port', '70000']);
   t.is(badPort.code, 2);
   t.regex(badPort.stderr, /--port must be a TCP port number/);
+  const badServices = await run(['--service-network', '10.96']);
+  t.is(badServices.code, 2);
+  t.regex(badServices.stderr, /--service-network must be a loopback \/16 prefix like 127\.96, not "10\.96"/);
+  const badPods = await run(['--pod-network', '127.244.0.0/24']);
+  t.is(badPods.code, 2);
+  t.regex(badPods.stderr, /--pod-network must be a loopback \/16 like 127\.244\.0\.0\/16/);
   const unknown = await run(['--bogus']);
   t.is(unknown.code, 2);
   t.regex(unknown.stderr, /unknown option '--bogus'/);

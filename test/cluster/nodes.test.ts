@@ -3,12 +3,16 @@
  * Deployment and Service applied with kubectl run on the workers (none on the tainted masters),
  * answer real HTTP on their pod IPs, through the ClusterIP (from the host, via the Service front
  * and a node's kube-proxy) and through a NodePort on two nodes; cluster DNS answers the Service's
- * name with real DNS packets; a busybox pod reaches the Service by its short name; kubectl logs works.
+ * name with real DNS packets, and the real `dig` (Debian's dnsutils, which .ci/run installs) gets
+ * A, PTR and NXDOMAIN answers over UDP and TCP; a busybox pod reaches the Service by its short
+ * name; kubectl logs works.
  */
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { createSocket } from 'node:dgram';
 import { get as httpGet } from 'node:http';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import dnsPacket from 'dns-packet';
 import { Cluster } from '../../src/cluster/index.js';
 import { KubeClient } from '../../src/client/index.js';
@@ -117,4 +121,23 @@ test('a busybox pod reaches the Service by its short name; kubectl logs shows wh
   const logs = await kubectl(['logs', 'fetch']);
   t.is(phase(done), 'Succeeded', logs.stdout + logs.stderr);
   t.regex(logs.stdout, /nginx/i);
+});
+
+const digInstalled = await promisify(execFile)('dig', ['-v']).then(() => true, () => false);
+if (!digInstalled) console.warn('nodes.test: dig not found, the dig test is skipped (install Debian\'s dnsutils: apt-get install dnsutils)');
+// CI installs dnsutils (.ci/run), so a missing dig there is a failure, not a skip.
+const digTest = digInstalled || process.env['CI'] !== undefined ? test : test.skip;
+
+async function dig(args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('dig', [`@${serviceNetwork}.0.10`, '+time=2', '+tries=1', ...args], { timeout: 10_000 });
+  return stdout;
+}
+
+digTest('dig asks the cluster DNS: A over UDP and TCP, PTR of a ClusterIP, NXDOMAIN for a name that does not exist', async (t) => {
+  const kubernetesIp = `${serviceNetwork}.0.1`;
+  const udp = await until('dig gets an answer', async () => dig(['+short', 'kubernetes.default.svc.cluster.local']).then((out) => (out.trim() === '' ? undefined : out)).catch(() => undefined), 60_000);
+  t.is(udp.trim(), kubernetesIp);
+  t.is((await dig(['+tcp', '+short', 'kubernetes.default.svc.cluster.local'])).trim(), kubernetesIp);
+  t.is((await dig(['+short', '-x', kubernetesIp])).trim(), 'kubernetes.default.svc.cluster.local.');
+  t.regex(await dig(['no-such-service.default.svc.cluster.local']), /status: NXDOMAIN/);
 });

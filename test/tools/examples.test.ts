@@ -127,7 +127,8 @@ test.serial('examples/kubectl.sh runs as written against `pocketkube up --data-d
   const env = { ...process.env, HOME: home };
   // The README's `up` command, on free ports and an address block of its own (the defaults may be taken here).
   const network = '127.78.8';
-  const up = spawn(process.execPath, [join(root, 'dist/cli.js'), 'up', '--data-dir', join(home, '.pocketkube'), '--port', '0', '--host', `${network}.100`, '--apiserver-network', network],
+  const up = spawn(process.execPath, [join(root, 'dist/cli.js'), 'up', '--data-dir', join(home, '.pocketkube'), '--port', '0', '--host', `${network}.100`, '--apiserver-network', network,
+    '--service-network', '127.100', '--pod-network', '127.248.0.0/16'],
     { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((done) => up.once('exit', (code) => done(code)));
   t.teardown(() => {
