@@ -248,7 +248,8 @@ export function listStrategy(path: readonly string[]): ListStrategy {
     case 'hostAliases': case 'podIPs': case 'hostIPs': return { type: 'merge', key: 'ip' };
     case 'topologySpreadConstraints': return { type: 'merge', key: 'topologyKey' };
     case 'addresses': return path.length === 2 && prev === 'status' ? { type: 'merge', key: 'type' } : { type: 'atomic' };
-    case 'finalizers': return path.length === 2 && prev === 'metadata' ? { type: 'set' } : { type: 'atomic' };
+    // ObjectMeta.finalizers wherever an ObjectMeta is (a pod template's too), as upstream's tag says.
+    case 'finalizers': return prev === 'metadata' ? { type: 'set' } : { type: 'atomic' };
     // Mutating/ValidatingWebhookConfiguration.webhooks (the only root-level `webhooks` served).
     case 'webhooks': return path.length === 1 ? { type: 'merge', key: 'name' } : { type: 'atomic' };
     default: return { type: 'atomic' };

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { resources as builtinResources, type ResourceInfo } from '../api/index.js';
+import { listStrategy, resources as builtinResources, type ResourceInfo } from '../api/index.js';
 import { kubernetesVersion } from './discovery.js';
 
 export type Schema = Record<string, unknown>;
@@ -24,8 +24,62 @@ let builtin: Readonly<Record<string, Schema>> | undefined;
 
 /** The built-in definitions, read on the first OpenAPI request (most clients never ask). */
 export function builtinDefinitions(): Readonly<Record<string, Schema>> {
-  builtin ??= (JSON.parse(readFileSync(fileURLToPath(definitionsUrl), 'utf8')) as { definitions: Record<string, Schema> }).definitions;
+  if (builtin === undefined) {
+    const defs = (JSON.parse(readFileSync(fileURLToPath(definitionsUrl), 'utf8')) as { definitions: Record<string, Schema> }).definitions;
+    builtin = withPatchStrategies(defs, builtinResources.filter((i) => i.custom === undefined).map((i) => definitionName(i.group, i.version, i.kind)));
+  }
   return builtin;
+}
+
+const pathDepthMax = 16;
+
+function refOf(schema: Schema | undefined): string | undefined {
+  const direct = schema?.['$ref'];
+  if (typeof direct === 'string') return direct.startsWith(refPrefix) ? direct.slice(refPrefix.length) : undefined;
+  const allOf = schema?.['allOf'];
+  return Array.isArray(allOf) ? refOf(allOf[0] as Schema) : undefined;
+}
+
+/**
+ * Adds `x-kubernetes-patch-strategy` / `x-kubernetes-patch-merge-key` to every list property that
+ * patch.ts's listStrategy (the server's strategic merge patch) merges, walking each kind from its
+ * root the way listStrategy sees paths. kubectl apply builds its patch from these (openapi v3):
+ * without them it replaces keyed lists whole, and an unchanged manifest comes back "configured".
+ * A property reached by two paths with different strategies is a bug in listStrategy: it throws.
+ */
+function withPatchStrategies(defs: Record<string, Schema>, roots: readonly string[]): Record<string, Schema> {
+  const out: Record<string, Schema> = { ...defs };
+  const decided = new Map<string, string>();
+  const seen = new Set<string>();
+  const walk = (name: string, path: readonly string[]): void => {
+    // listStrategy reads the last two names and the path length only when it is 1 or 2.
+    const key = `${name}|${path.slice(-2).join('.')}|${Math.min(path.length, 3)}`;
+    if (path.length > pathDepthMax || seen.has(key)) return;
+    seen.add(key);
+    const properties = out[name]?.['properties'] as Record<string, Schema> | undefined;
+    for (const [property, schema] of Object.entries(properties ?? {})) {
+      const at = [...path, property];
+      if (schema['type'] !== 'array') {
+        const ref = refOf(schema);
+        if (ref !== undefined) walk(ref, at);
+        continue;
+      }
+      const strategy = listStrategy(at);
+      const extensions: Schema = strategy.type === 'atomic' ? {} : { 'x-kubernetes-patch-strategy': 'merge', ...(strategy.type === 'merge' ? { 'x-kubernetes-patch-merge-key': strategy.key } : {}) };
+      const verdict = JSON.stringify(extensions);
+      const before = decided.get(`${name}.${property}`);
+      if (before !== undefined && before !== verdict) throw new Error(`openapi: ${name}.${property} is ${before} at one path and ${verdict} at ${at.join('.')}; fix listStrategy`);
+      decided.set(`${name}.${property}`, verdict);
+      if (strategy.type !== 'atomic') {
+        const definition = out[name]!;
+        out[name] = { ...definition, properties: { ...(definition['properties'] as Record<string, Schema>), [property]: { ...schema, ...extensions } } };
+      }
+      const itemRef = refOf(schema['items'] as Schema | undefined);
+      if (itemRef !== undefined) walk(itemRef, at);
+    }
+  };
+  for (const root of roots) walk(root, []);
+  return out;
 }
 
 /** Upstream's definition name of a kind: its Go package path, reversed domain first. */
@@ -103,7 +157,10 @@ function resourcePaths(info: ResourceInfo): Record<string, Schema> {
     if (sub.verbs.includes('get')) ops['get'] = subOk(op('get', subGvk, `read${name}`));
     if (sub.verbs.includes('create')) ops['post'] = subOk(op('post', subGvk, `create${name}`, { parameters: writeParams }));
     if (sub.verbs.includes('update')) ops['put'] = subOk(op('put', subGvk, `replace${name}`, { parameters: writeParams }));
-    if (sub.verbs.includes('patch')) ops['patch'] = subOk(op('patch', subGvk, `patch${name}`, { parameters: writeParams }));
+    // A body with every patch type, as the object's own PATCH: kubectl apply picks one PATCH path of
+    // the kind at random (a Go map) to learn whether strategic merge is supported.
+    const subBody: Schema = subGvk === undefined ? {} : { requestBody: { content: Object.fromEntries(patchTypes.map((t) => [t, { schema: subRef }])), required: true } };
+    if (sub.verbs.includes('patch')) ops['patch'] = subOk(op('patch', subGvk, `patch${name}`, { ...subBody, parameters: writeParams }));
     out[`${base}/{name}/${sub.name}`] = ops;
   }
   return out;

@@ -112,3 +112,32 @@ test('content negotiation: JSON when allowed, v2 protobuf stays an empty documen
   t.is(r.status, 200);
   t.truthy(schemasOf(r.body as Schema)['com.example.toys.v1.Widget']);
 });
+
+test('strategic merge patch metadata as upstream tags it: keyed lists carry their merge key; every PATCH of a built-in kind, status too, accepts strategic merge', (t) => {
+  const props = (def: string) => builtinDefinitions()[def]?.['properties'] as Record<string, Schema>;
+  const meta = (def: string, property: string) => {
+    const p = props(def)[property]!;
+    return [p['x-kubernetes-patch-strategy'], p['x-kubernetes-patch-merge-key']];
+  };
+  t.deepEqual(meta('io.k8s.api.core.v1.PodSpec', 'containers'), ['merge', 'name']);
+  t.deepEqual(meta('io.k8s.api.core.v1.PodSpec', 'volumes'), ['merge', 'name']);
+  t.deepEqual(meta('io.k8s.api.core.v1.Container', 'ports'), ['merge', 'containerPort']);
+  t.deepEqual(meta('io.k8s.api.core.v1.Container', 'env'), ['merge', 'name']);
+  t.deepEqual(meta('io.k8s.api.core.v1.Container', 'volumeMounts'), ['merge', 'mountPath']);
+  t.deepEqual(meta('io.k8s.api.core.v1.ServiceSpec', 'ports'), ['merge', 'port']);
+  t.deepEqual(meta('io.k8s.api.apps.v1.DeploymentStatus', 'conditions'), ['merge', 'type']);
+  t.deepEqual(meta('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta', 'finalizers'), ['merge', undefined]);
+  t.deepEqual(meta('io.k8s.api.core.v1.PodSpec', 'tolerations'), [undefined, undefined], 'atomic lists carry nothing');
+
+  // kubectl apply looks at one PATCH path of the kind, whichever its Go map yields first.
+  const paths = groupVersionOpenApi('apps', 'v1', resources)?.['paths'] as Record<string, Record<string, Schema>>;
+  const deploymentPatches = Object.entries(paths).filter(([, ops]) => {
+    const gvk = ops['patch']?.['x-kubernetes-group-version-kind'] as Record<string, string> | undefined;
+    return gvk?.['kind'] === 'Deployment';
+  });
+  t.true(deploymentPatches.length >= 2, 'the object and its status');
+  for (const [path, ops] of deploymentPatches) {
+    const content = (ops['patch']!['requestBody'] as { content?: Record<string, unknown> } | undefined)?.content ?? {};
+    t.truthy(content['application/strategic-merge-patch+json'], path);
+  }
+});

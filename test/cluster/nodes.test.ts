@@ -11,7 +11,7 @@ import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { createSocket } from 'node:dgram';
 import { get as httpGet } from 'node:http';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import dnsPacket from 'dns-packet';
 import { Cluster } from '../../src/cluster/index.js';
@@ -20,6 +20,7 @@ import type { KubeObject } from '../../src/api/index.js';
 import { RealClock } from '../../src/runtime/real-clock.js';
 import { freePort, kubectlFor, type Kubectl } from './helpers.js';
 import { until } from './pod-history.js';
+import { manifestPath } from '../fixtures/paths.js';
 
 const network = '127.78.20';
 const serviceNetwork = '127.98';
@@ -70,10 +71,11 @@ function dnsQuery(server: string, name: string, type: 'A' | 'SRV' | 'PTR' = 'A')
 const phase = (p: KubeObject) => (p['status'] as { phase?: string } | undefined)?.phase;
 const ready = (p: KubeObject) => ((p['status'] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
-test('the seed Deployment and Service: Running on workers, answering on pod IPs, the ClusterIP, a NodePort on two nodes, and by DNS name', async (t) => {
+// Serial: the busybox test reaches the Service the first test applies.
+test.serial('the seed Deployment and Service: Running on workers, answering on pod IPs, the ClusterIP, a NodePort on two nodes, and by DNS name', async (t) => {
   const { kubectl, client } = started();
   for (const file of ['nginx-deployment.yaml', 'nginx-service.yaml']) {
-    const applied = await kubectl(['apply', '-f', '-'], { input: await readFile(new URL(`../../../shared/manifests/${file}`, import.meta.url), 'utf8') });
+    const applied = await kubectl(['apply', '-f', '-'], { input: await readFile(manifestPath(file), 'utf8') });
     t.is(applied.code, 0, applied.stderr);
   }
   const pods = await until('nginx pods Running and Ready', async () => {
@@ -110,7 +112,7 @@ test('the seed Deployment and Service: Running on workers, answering on pod IPs,
   t.deepEqual(dns.answers?.map((a) => (a as { data?: unknown }).data), [clusterIp]);
 });
 
-test('a busybox pod reaches the Service by its short name; kubectl logs shows what it printed', async (t) => {
+test.serial('a busybox pod reaches the Service by its short name; kubectl logs shows what it printed', async (t) => {
   const { kubectl, client } = started();
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'fetch', namespace: 'default' }, spec: { restartPolicy: 'Never', containers: [{ name: 'fetch', image: 'busybox', command: ['sh', '-c', 'wget -q -O- http://nginx'] }] } };
   t.is((await kubectl(['create', '-f', '-'], { input: JSON.stringify(pod) })).code, 0);
@@ -123,7 +125,8 @@ test('a busybox pod reaches the Service by its short name; kubectl logs shows wh
   t.regex(logs.stdout, /nginx/i);
 });
 
-const digInstalled = await promisify(execFile)('dig', ['-v']).then(() => true, () => false);
+// Checked synchronously (ava wants tests declared at once), before the cluster starts.
+const digInstalled = spawnSync('dig', ['-v']).error === undefined;
 if (!digInstalled) console.warn('nodes.test: dig not found, the dig test is skipped (install Debian\'s dnsutils: apt-get install dnsutils)');
 // CI installs dnsutils (.ci/run), so a missing dig there is a failure, not a skip.
 const digTest = digInstalled || process.env['CI'] !== undefined ? test : test.skip;

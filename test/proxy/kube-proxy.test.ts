@@ -75,7 +75,8 @@ test.serial('ClusterIP over the service-proxy port (TCP and UDP), NodePort on th
   }, { namespace: 'default' });
   await w.admin.create(slices, sliceFor('web', true), { namespace: 'default' });
   const web = () => w.proxier.current.rules.filter((r) => r.name === 'web');
-  await until(() => web().length === 2 && web().every((r) => r.endpoints.length === 1) && w.proxier.status().nodePortsBound === 1);
+  // A NodePort Service gets a node port for every port (the apiserver allocated one for dns/UDP).
+  await until(() => web().length === 2 && web().every((r) => r.endpoints.length === 1) && w.proxier.status().nodePortsBound === 2);
 
   const header = encodeProxyHeader({ protocol: 'TCP4', sourceIp: '127.244.0.5', destinationIp: '127.96.79.20', sourcePort: 40000, destinationPort: 80 });
   t.is(await tcpExchange(10_240, header, 'ping'), 'A:ping');
