@@ -54,7 +54,7 @@ class KubeletBehaviour implements ActorBehaviour<KubeletMessage> {
       runtime: this.runtimeService(), prober: realProber, volumes: diskVolumes(config.podsDir),
       timing: {
         nodeLeaseRenewMs: timing.nodeLeaseRenewMs, nodeStatusUpdateMs: timing.nodeStatusUpdateMs, nodeStatusReportMs: timing.nodeStatusReportMs,
-        relistMs: timing.plegRelistMs, crashLoopBackoffStartMs: timing.crashLoopBackoffStartMs, crashLoopBackoffMaxMs: timing.crashLoopBackoffMaxMs,
+        relistMs: timing.plegRelistMs, metricsResolutionMs: timing.metricsResolutionMs, crashLoopBackoffStartMs: timing.crashLoopBackoffStartMs, crashLoopBackoffMaxMs: timing.crashLoopBackoffMaxMs,
       },
       clusterDns: config.clusterDns ?? ['127.96.0.10'], clusterDomain: config.clusterDomain ?? 'cluster.local',
       onError: rateLimitedWarn(context.log, context.clock),

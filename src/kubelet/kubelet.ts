@@ -25,6 +25,7 @@ import type { Prober, RuntimeService, VolumeHost } from './services.js';
 import { podKey, podSpec } from './pod-spec.js';
 import { criLabels } from './pod-actions.js';
 import type { KubeletLogs, KubeletLogsRequest } from './messages.js';
+import { ResourceMetrics } from './metrics.js';
 
 const podsRef = { apiVersion: 'v1', kind: 'Pod' } as const;
 const nodesRef = { apiVersion: 'v1', kind: 'Node' } as const;
@@ -43,6 +44,8 @@ export interface KubeletTiming extends PodSyncerTiming {
   readonly nodeStatusReportMs: number;
   /** PLEG relist period: catches runtime events lost on the way. */
   readonly relistMs: number;
+  /** How often PodMetrics and NodeMetrics are written (metrics.ts). */
+  readonly metricsResolutionMs: number;
 }
 
 export interface KubeletOptions {
@@ -75,6 +78,7 @@ export class Kubelet {
   private readonly services: Informer<KubeObject>;
   private readonly syncer: PodSyncer;
   private readonly recorder: EventRecorder;
+  private readonly metrics: ResourceMetrics;
   /** Pods (by uid) that need a sync; value: their "namespace/name". */
   private readonly dirty = new Map<string, string>();
   private readonly syncing = new Set<string>();
@@ -104,6 +108,10 @@ export class Kubelet {
       markDirty: (uid) => this.markDirtyByUid(uid),
       onError: o.onError,
     });
+    this.metrics = new ResourceMetrics({
+      client: o.client, clock: o.clock, runtime: o.runtime, nodeName: o.node.nodeName, pods: () => this.pods.list(),
+      resolutionMs: o.timing.metricsResolutionMs, mayWrite: () => !this.stopped,
+    });
     const enqueue = (pod: KubeObject) => { if (pod.metadata?.uid !== undefined) this.markDirty(pod.metadata.uid, podKey(pod)); };
     this.pods.addEventHandler({ onAdd: enqueue, onUpdate: (_, pod) => enqueue(pod), onDelete: (pod) => enqueue(isTombstone(pod) ? pod.obj : pod) });
     this.nodes.addEventHandler({ onAdd: (n) => this.onNode(n), onUpdate: (_, n) => this.onNode(n) });
@@ -118,6 +126,7 @@ export class Kubelet {
       this.every(this.o.timing.nodeLeaseRenewMs, () => this.renewLease());
       this.every(this.o.timing.nodeStatusUpdateMs, () => this.postStatus(false));
       this.every(this.o.timing.relistMs, () => this.relist());
+      this.every(this.o.timing.metricsResolutionMs, () => this.metrics.publish());
     });
   }
 

@@ -21,6 +21,8 @@ export interface TimingProfile {
   readonly nodeStatusReportMs: number;
   /** kubelet: the PLEG relist period (catches runtime events lost on the way). */
   readonly plegRelistMs: number;
+  /** kubelet: how often it writes metrics.k8s.io PodMetrics/NodeMetrics (metrics-server's --metric-resolution). */
+  readonly metricsResolutionMs: number;
   readonly notReadyTolerationMs: number;
   readonly crashLoopBackoffStartMs: number;
   readonly crashLoopBackoffMaxMs: number;
@@ -47,6 +49,7 @@ const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     nodeStatusUpdateMs: 10_000,
     nodeStatusReportMs: 300_000,
     plegRelistMs: 1_000,
+    metricsResolutionMs: 15_000,
     notReadyTolerationMs: 300_000,
     crashLoopBackoffStartMs: 10_000,
     crashLoopBackoffMaxMs: 300_000,
@@ -70,6 +73,7 @@ const PROFILES: Readonly<Record<ProfileName, TimingProfile>> = {
     nodeStatusUpdateMs: 1_000,
     nodeStatusReportMs: 10_000,
     plegRelistMs: 200,
+    metricsResolutionMs: 2_000,
     notReadyTolerationMs: 5_000,
     crashLoopBackoffStartMs: 100,
     crashLoopBackoffMaxMs: 5_000,

@@ -172,3 +172,16 @@ test('the pod graph follows pod updates and deletions, counting shared reference
     initContainers: [{ name: 'i', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'env-secret', key: 'k' } } }] }],
   } }), { secrets: ['pull', 'env-secret'], configmaps: [], persistentvolumeclaims: ['data'], serviceaccounts: ['default'] });
 });
+
+test('resource metrics: a node reads any metrics but writes only its own NodeMetrics and the PodMetrics of pods bound to it', (t) => {
+  const ctx = context();
+  const metrics = (verb: string, resource: 'pods' | 'nodes', name: string, namespace = resource === 'pods' ? 'default' : '') =>
+    res(verb, resource, { apiGroup: 'metrics.k8s.io', namespace, name });
+  t.true(authorize(metrics('get', 'pods', 'pod-b'), ctx).allowed);
+  t.true(authorize(metrics('update', 'nodes', 'node-a'), ctx).allowed);
+  t.true(authorize(metrics('create', 'pods', 'pod-a'), ctx).allowed);
+  t.true(authorize(metrics('delete', 'pods', 'pod-a'), ctx).allowed);
+  t.deepEqual(authorize(metrics('update', 'nodes', 'node-b'), ctx), { allowed: false, reason: 'node "node-a" can only write the NodeMetrics of its own node, not "node-b"' });
+  t.deepEqual(authorize(metrics('update', 'pods', 'pod-b'), ctx), { allowed: false, reason: 'node "node-a" can only write PodMetrics of pods with spec.nodeName set to itself' });
+  t.false(authorize(metrics('deletecollection', 'pods', ''), ctx).allowed);
+});

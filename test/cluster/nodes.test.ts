@@ -126,6 +126,20 @@ test.serial('a busybox pod reaches the Service by its short name; kubectl logs s
 });
 
 // Checked synchronously (ava wants tests declared at once), before the cluster starts.
+test.serial('kubectl top pod and top node show the figures the kubelets publish (a stress pod burning one CPU)', async (t) => {
+  const { kubectl } = started();
+  t.is((await kubectl(['run', 'hog', '--image=polinux/stress', '--restart=Never', '--', 'stress', '--cpu', '1'])).code, 0);
+  const top = await until('kubectl top pod shows the hog', async () => {
+    const r = await kubectl(['top', 'pod', 'hog', '--no-headers']);
+    return r.code === 0 && /^hog\s+/.test(r.stdout) ? r.stdout : undefined;
+  }, 30_000);
+  // About one CPU: the runtime's counter and its sample time are read a moment apart.
+  t.regex(top, /^hog\s+(99\d|100\d)m\s+0Mi/);
+  const nodes = await kubectl(['top', 'node', '--no-headers']);
+  t.is(nodes.code, 0, nodes.stderr);
+  t.regex(nodes.stdout, /^worker-\d\s+1\d{3}m\s+\d+%/m, "the hog's node reports at least its CPU");
+});
+
 const digInstalled = spawnSync('dig', ['-v']).error === undefined;
 if (!digInstalled) console.warn('nodes.test: dig not found, the dig test is skipped (install Debian\'s dnsutils: apt-get install dnsutils)');
 // CI installs dnsutils (.ci/run), so a missing dig there is a failure, not a skip.

@@ -53,6 +53,7 @@ async function world() {
     timing: {
       nodeLeaseRenewMs: fast.nodeLeaseRenewMs, nodeStatusUpdateMs: fast.nodeStatusUpdateMs, nodeStatusReportMs: fast.nodeStatusReportMs,
       relistMs: fast.plegRelistMs, crashLoopBackoffStartMs: fast.crashLoopBackoffStartMs, crashLoopBackoffMaxMs: fast.crashLoopBackoffMaxMs,
+      metricsResolutionMs: fast.metricsResolutionMs,
     },
     onError: (e, what) => errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`),
   });
@@ -134,4 +135,24 @@ test('a failing liveness probe restarts the container; deleting a pod stops it a
   t.is(await w.get('live'), undefined);
   const left = await w.cri.ok({ type: 'listPodSandbox' });
   t.deepEqual(left.items, []);
+});
+
+test('resource metrics: PodMetrics of a running pod with its CPU rate and memory, NodeMetrics of the node; deleted with the pod', async (t) => {
+  const w = await world();
+  const podMetricsRef = { apiVersion: 'metrics.k8s.io/v1beta1', kind: 'PodMetrics' } as const;
+  const nodeMetricsRef = { apiVersion: 'metrics.k8s.io/v1beta1', kind: 'NodeMetrics' } as const;
+  // stress reports 1000 millicores per worker (cpu and vm) and holds the vm bytes.
+  await w.create('hog', { containers: [{ name: 'stress', image: 'polinux/stress', command: ['stress', '--cpu', '1', '--vm', '1', '--vm-bytes', '16M'] }] });
+  await advance(w.clock, 3 * fast.metricsResolutionMs);
+  const pm = await w.server.api.stored(podMetricsRef, 'default', 'hog');
+  t.deepEqual(pm?.['containers'], [{ name: 'stress', usage: { cpu: '2000000000n', memory: '16384Ki' } }], JSON.stringify({ pm, errors: w.errors }));
+  t.is(pm?.['window'], `${fast.metricsResolutionMs / 1000}s`);
+  const nm = await w.server.api.stored(nodeMetricsRef, undefined, 'worker-1');
+  t.like(nm?.['usage'], { cpu: '2000000000n', memory: '16384Ki' });
+
+  await w.client.delete(podRef, 'default', 'hog', { gracePeriodSeconds: 0 });
+  await advance(w.clock, 3 * fast.metricsResolutionMs);
+  t.is(await w.server.api.stored(podMetricsRef, 'default', 'hog'), undefined);
+  t.like((await w.server.api.stored(nodeMetricsRef, undefined, 'worker-1'))?.['usage'], { cpu: '0n', memory: '0Ki' });
+  t.deepEqual(w.errors, []);
 });

@@ -107,6 +107,8 @@ export const nodeRules: readonly PolicyRule[] = [
   rule(['patch', 'update'], [legacy], ['nodes/status']),
   rule(['create', 'update', 'patch'], [legacy], ['events']),
   rule(['create', 'update', 'patch'], ['events.k8s.io'], ['events']),
+  // Resource metrics (the node authorizer narrows writes to the node's own objects).
+  rule(['create', ...read, 'update', 'delete'], ['metrics.k8s.io'], ['pods', 'nodes']),
   rule(read, [legacy], ['pods']),
   rule(['create', 'delete'], [legacy], ['pods']),
   rule(['update', 'patch'], [legacy], ['pods/status']),

@@ -54,6 +54,8 @@ export function authorizeNode(attrs: RequestAttributes, graph: NodeGraph): Autho
       }
     } else if (group === 'coordination.k8s.io' && resource === 'leases') {
       return authorizeLease(nodeName, attrs);
+    } else if (group === 'metrics.k8s.io') {
+      return authorizeMetrics(nodeName, resource, attrs, graph);
     }
   }
   return rulesAllow(attrs, nodeRules) ? allow : noOpinion();
@@ -122,6 +124,21 @@ function authorizeLease(nodeName: string, attrs: RequestAttributes): AuthorizerD
   }
   if ((attrs.name ?? '') !== nodeName) return refuse('can only access node lease with the same name as the requesting node');
   return allow;
+}
+
+/**
+ * pocketkube's kubelets publish resource metrics (src/kubelet/metrics.ts; metrics-server's job in a
+ * real cluster): a node writes only its own NodeMetrics and the PodMetrics of pods bound to it.
+ */
+function authorizeMetrics(nodeName: string, resource: string, attrs: RequestAttributes, graph: NodeGraph): AuthorizerDecision {
+  if (!writeVerbs.has(attrs.verb) || attrs.subresource) return rulesAllow(attrs, nodeRules) ? allow : noOpinion();
+  if (attrs.verb === 'deletecollection') return deny(`node "${nodeName}" is not allowed to delete metrics collectively`);
+  const name = attrs.name ?? '';
+  if (resource === 'nodes' && name !== nodeName) return deny(`node "${nodeName}" can only write the NodeMetrics of its own node, not "${name}"`);
+  if (resource === 'pods' && graph.podNodeName(attrs.namespace ?? '', name) !== nodeName) {
+    return deny(`node "${nodeName}" can only write PodMetrics of pods with spec.nodeName set to itself`);
+  }
+  return rulesAllow(attrs, nodeRules) ? allow : noOpinion();
 }
 
 export interface AuthorizationContext {
