@@ -16,7 +16,8 @@ import { containerEnv, expandCommand } from './env.js';
 import type { NodeIdentity } from './node-status.js';
 import { nodeLabels } from './node-status.js';
 import { computePodActions, criLabels, latestByName, type ContainerStart, type PodActions, type RuntimePod } from './pod-actions.js';
-import { podSpec, terminationGraceSeconds, type PodSpec } from './pod-spec.js';
+import { podSpec, terminationGraceSeconds, type LifecycleHandler, type PodSpec } from './pod-spec.js';
+import { runLifecycleHandler } from './lifecycle.js';
 import { computePodStatus, type WaitingReason } from './pod-status.js';
 import { ProbeManager } from './probe-manager.js';
 import type { Prober, RuntimeService, VolumeHost } from './services.js';
@@ -355,7 +356,8 @@ export class PodSyncer {
       await this.o.runtime.call({ type: 'startContainer', containerId: created.containerId });
       this.o.record(pod, { type: 'Normal', reason: 'Started', message: `Started container ${c.name}` });
       state.waiting.delete(c.name);
-      return true;
+      const postStart = c.lifecycle?.postStart;
+      return postStart === undefined ? true : await this.runPostStart(pod, spec, c, postStart, created.containerId, sources.podIp);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       state.waiting.set(c.name, { reason: 'CreateContainerError', message });
@@ -446,11 +448,28 @@ export class PodSyncer {
     for (const s of runtime.sandboxes) if (s.state === 'SANDBOX_READY') await this.o.runtime.call({ type: 'stopPodSandbox', podSandboxId: s.id });
   }
 
+  /**
+   * The postStart hook, before the container counts as started (upstream blocks the pod worker the
+   * same way). A failure is FailedPostStartHook and the container is killed: the restart policy
+   * then decides, as for any exit.
+   */
+  private async runPostStart(pod: KubeObject, spec: PodSpec, c: PodSpec['containers'][number], handler: LifecycleHandler, containerId: string, podIp: string): Promise<boolean> {
+    const outcome = await runLifecycleHandler(this.o, handler, { containerId, podIp, ports: c.ports, timeoutSeconds: terminationGraceSeconds(pod, spec) });
+    if (outcome.success) return true;
+    this.o.record(pod, { type: 'Warning', reason: 'FailedPostStartHook', message: `PostStartHook failed: ${outcome.message}` });
+    this.o.record(pod, { type: 'Normal', reason: 'Killing', message: `FailedPostStartHook: stopping container ${c.name}` });
+    await this.o.runtime.call({ type: 'stopContainer', containerId, timeout: 0 });
+    return false;
+  }
+
   private async runPreStop(pod: KubeObject, container: ContainerStatus, graceSeconds: number): Promise<void> {
-    const spec = podSpec(pod).containers.find((c) => c.name === nameOf(container));
-    const command = spec?.lifecycle?.preStop?.exec?.command;
-    if (command === undefined || container.state !== 'CONTAINER_RUNNING') return;
-    await this.o.runtime.call({ type: 'execSync', containerId: container.id, cmd: command, timeout: graceSeconds }, (graceSeconds + 2) * 1_000).catch(() => undefined);
+    const spec = podSpec(pod);
+    const c = spec.containers.find((s) => s.name === nameOf(container));
+    const handler = c?.lifecycle?.preStop;
+    if (handler === undefined || container.state !== 'CONTAINER_RUNNING') return;
+    const podIp = (await this.runtimePod(pod.metadata!.uid!)).sandboxes[0]?.network.ip ?? '';
+    const outcome = await runLifecycleHandler(this.o, handler, { containerId: container.id, podIp, ports: c?.ports, timeoutSeconds: graceSeconds });
+    if (!outcome.success) this.o.record(pod, { type: 'Warning', reason: 'FailedPreStopHook', message: `PreStopHook failed: ${outcome.message}` });
   }
 
   /** A pod being deleted: stop it within its grace period, report, then finish the deletion (grace 0, uid precondition). */

@@ -156,3 +156,24 @@ test('resource metrics: PodMetrics of a running pod with its CPU rate and memory
   t.like((await w.server.api.stored(nodeMetricsRef, undefined, 'worker-1'))?.['usage'], { cpu: '0n', memory: '0Ki' });
   t.deepEqual(w.errors, []);
 });
+
+test('lifecycle hooks: a postStart exec runs before the container counts as started; a failing one is FailedPostStartHook and the container restarts; a failing preStop is FailedPreStopHook and the pod still stops', async (t) => {
+  const w = await world();
+  const eventsRef = { apiVersion: 'v1', kind: 'Event' } as const;
+  const reasons = async (pod: string) => (await w.client.list<KubeObject>(eventsRef, { namespace: 'default' })).items
+    .filter((e) => (e['involvedObject'] as { name?: string }).name === pod).map((e) => `${String(e['reason'])}: ${String(e['message'])}`);
+  await w.create('hooked', { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'], lifecycle: { postStart: { exec: { command: ['sh', '-c', 'echo hi'] } }, preStop: { exec: { command: ['sh', '-c', 'exit 4'] } } } }] });
+  await w.create('badhook', { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'], lifecycle: { postStart: { exec: { command: ['sh', '-c', 'exit 7'] } } } }] });
+  await advance(w.clock, 3_000);
+  const hooked = statusOf(await w.get('hooked'));
+  t.is(hooked.phase, 'Running');
+  t.is(hooked.containerStatuses?.[0]?.restartCount, 0);
+  const bad = statusOf(await w.get('badhook'));
+  t.true((bad.containerStatuses?.[0]?.restartCount ?? 0) >= 1, JSON.stringify(bad));
+  t.true((await reasons('badhook')).some((r) => /^FailedPostStartHook: PostStartHook failed: command 'sh -c exit 7' exited with 7/.test(r)));
+
+  await w.client.delete(podRef, 'default', 'hooked');
+  await advance(w.clock, 3_000);
+  t.is(await w.get('hooked'), undefined, 'the pod stopped and was removed despite its preStop failing');
+  t.true((await reasons('hooked')).some((r) => /^FailedPreStopHook: PreStopHook failed: command 'sh -c exit 4' exited with 4/.test(r)));
+});
