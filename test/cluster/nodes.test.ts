@@ -5,7 +5,7 @@
  * and a node's kube-proxy) and through a NodePort on two nodes; cluster DNS answers the Service's
  * name with real DNS packets, and the real `dig` (Debian's dnsutils, which .ci/run installs) gets
  * A, PTR and NXDOMAIN answers over UDP and TCP; a busybox pod reaches the Service by its short
- * name; kubectl logs works.
+ * name; kubectl logs works; kubectl top and the HPA run on the figures the kubelets publish.
  */
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
@@ -138,6 +138,38 @@ test.serial('kubectl top pod and top node show the figures the kubelets publish 
   const nodes = await kubectl(['top', 'node', '--no-headers']);
   t.is(nodes.code, 0, nodes.stderr);
   t.regex(nodes.stdout, /^worker-\d\s+1\d{3}m\s+\d+%/m, "the hog's node reports at least its CPU");
+});
+
+test.serial('the HPA scales a Deployment on the CPU the kubelets report (stress pods at 200% of their request)', async (t) => {
+  const { kubectl, client } = started();
+  const deployment = {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'burn', namespace: 'default' },
+    spec: {
+      replicas: 1, selector: { matchLabels: { app: 'burn' } },
+      template: { metadata: { labels: { app: 'burn' } }, spec: { containers: [{ name: 'stress', image: 'polinux/stress', command: ['stress', '--cpu', '1'], resources: { requests: { cpu: '500m' } } }] } },
+    },
+  };
+  t.is((await kubectl(['apply', '-f', '-'], { input: JSON.stringify(deployment) })).code, 0);
+  // autoscaling/v2 (kubectl 1.32's `autoscale` writes autoscaling/v1, which is not served).
+  const hpaManifest = {
+    apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'burn', namespace: 'default' },
+    spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'burn' }, minReplicas: 1, maxReplicas: 3, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }] },
+  };
+  const applied = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(hpaManifest) });
+  t.is(applied.code, 0, applied.stderr);
+  const scaled = await until('the HPA scales burn to 3', async () => {
+    const d = await client.get({ apiVersion: 'apps/v1', kind: 'Deployment' }, 'default', 'burn');
+    return (d['spec'] as { replicas: number }).replicas === 3 ? d : undefined;
+  }, 45_000);
+  t.is((scaled['spec'] as { replicas: number }).replicas, 3);
+  // New pods have no rate until their second sample: the HPA reports utilization again after that.
+  const current = await until('the HPA reports the utilization of all three', async () => {
+    const hpa = await client.get({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' }, 'default', 'burn');
+    const status = hpa['status'] as { currentReplicas?: number; currentMetrics?: { resource?: { current?: { averageUtilization?: number } } }[] };
+    return status.currentReplicas === 3 ? status.currentMetrics?.[0]?.resource?.current?.averageUtilization : undefined;
+  }, 20_000);
+  t.true(current >= 150, `current utilization ${current}%`);
+  t.is((await kubectl(['delete', 'hpa/burn', 'deployment/burn'])).code, 0);
 });
 
 const digInstalled = spawnSync('dig', ['-v']).error === undefined;
