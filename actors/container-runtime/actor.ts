@@ -15,6 +15,7 @@ import { ContainerRuntime, type SandboxNetworkSpec } from '../../src/cri/runtime
 import type { PodNetwork } from '../../src/cri/image.js';
 import { nodeHostFs } from './node-fs.js';
 import { LoopbackPodNetwork } from './pod-network.js';
+import { hostProcessLauncher } from './host-process.js';
 
 /** Event subscribers kept (a kubelet, its restarted incarnation, a debugging probe, …). */
 const subscribersMax = 16;
@@ -37,6 +38,8 @@ class ContainerRuntimeBehaviour implements ActorBehaviour<ContainerRuntimeMessag
       clock: context.clock, prng: context.random.fork('container-runtime'), images: builtInImages().register(dnsImage), cni: new HostLocalIpam(), fs: nodeHostFs,
       nodeIp: config.nodeIp, networkFor, onEvent: (event) => this.publish(event),
       ...(config.logBytesMax === undefined ? {} : { logBytesMax: config.logBytesMax }),
+      // Real processes want real sockets: not with the in-memory pod network.
+      ...(config.processesDir === undefined || fabric !== undefined ? {} : { hostProcesses: hostProcessLauncher(config.processesDir) }),
     });
   }
 

@@ -37,6 +37,7 @@ import { addressInUse } from './errors.js';
 import { clusterDnsIp, defaultPodNetwork, defaultServiceNetwork, nodeActors, planNodes, type NodePlan } from './nodes.js';
 import { ServiceFront } from './service-front.js';
 import { dnsAddon } from '../dns/addon.js';
+import { processRuntimeClass } from '../cri/host-process.js';
 import { defaultServiceProxyPort } from '../proxy/messages.js';
 import { KubeClient } from '../client/client.js';
 import { isAlreadyExists } from '../client/errors.js';
@@ -377,7 +378,8 @@ function masterSpecs(
 
 /**
  * With nodes: the Service front (the host reaches every ClusterIP through any live node's
- * kube-proxy) and the cluster DNS addon (a kube-system Deployment and the kube-dns Service).
+ * kube-proxy), the `process` RuntimeClass and the cluster DNS addon (a kube-system Deployment and
+ * the kube-dns Service).
  */
 async function startNodeServices(system: ActorSystem, masters: readonly string[], nodes: readonly NodePlan[], o: Resolved, adminToken: string): Promise<ServiceFront> {
   const transport = new ActorApiTransport(systemPort(system), { servers: masters.map((m) => address(m, 'apiserver')), token: adminToken });
@@ -387,7 +389,7 @@ async function startNodeServices(system: ActorSystem, masters: readonly string[]
   });
   front.start();
   const client = new KubeClient({ transport, clock: wallClock });
-  for (const obj of dnsAddon({ clusterIp: clusterDnsIp(o.serviceNetwork) })) {
+  for (const obj of [processRuntimeClass, ...dnsAddon({ clusterIp: clusterDnsIp(o.serviceNetwork) })]) {
     await client.create({ apiVersion: obj.apiVersion!, kind: obj.kind! }, obj).catch((error: unknown) => { if (!isAlreadyExists(error)) throw error; });
   }
   return front;

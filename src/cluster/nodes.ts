@@ -57,6 +57,7 @@ export function nodeActors(node: NodePlan, o: NodeActorOptions): ActorSpec[] {
   const runtime: ContainerRuntimeConfig = {
     nodeName: node.name, nodeIp: node.ip, serviceCidr: `${o.serviceNetwork}.0.0/16`,
     serviceProxy: { host: node.ip, tcpPort: defaultServiceProxyPort, udpPort: defaultServiceProxyPort },
+    processesDir: join(o.dataDir, 'hosts', node.name, 'processes'),
   };
   const proxy: KubeProxyConfig = {
     nodeName: node.name, nodeIp: node.ip, apiservers: o.apiservers, profile: o.profile, serviceProxyPort: defaultServiceProxyPort,

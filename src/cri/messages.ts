@@ -249,6 +249,8 @@ export interface ContainerRuntimeConfig {
   readonly serviceCidr: string;
   /** Container log bound per container before rotation (default 1 MiB). */
   readonly logBytesMax?: number;
+  /** Where `process`-handler containers run (a directory per pod and container); absent: that handler is refused. */
+  readonly processesDir?: string;
   /**
    * `loopback` (default): pods get real sockets on their IPs (threads placement). `memory`: an
    * in-process network with no sockets (tests, packed nodes running only pause pods).

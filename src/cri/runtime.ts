@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { sleep, type Clock } from '../primitives/clock.js';
 import type { Prng } from '../primitives/prng.js';
 import { containerEnv, resolveArgv } from './command.js';
+import { processRuntimeHandler, type HostProcessLauncher } from './host-process.js';
 import { LayeredFiles, type HostFs } from './files.js';
 import { parseImageReference, type ContainerProcess, type Image, type ImageRegistry, type PodNetwork } from './image.js';
 import { parseCidr, type CniPlugin } from './ipam.js';
@@ -54,6 +55,8 @@ export interface RuntimeDeps {
   networkFor(spec: SandboxNetworkSpec): PodNetwork;
   onEvent(event: ContainerEvent): void;
   readonly logBytesMax?: number;
+  /** Runs `process`-handler containers as host processes; absent: that handler is refused. */
+  readonly hostProcesses?: HostProcessLauncher;
 }
 
 interface Sandbox {
@@ -131,6 +134,8 @@ export class ContainerRuntime {
   private readonly sandboxes = new Map<string, Sandbox>();
   private readonly containers = new Map<string, Container>();
   private readonly pulled = new Map<string, { readonly info: ImageInfo; readonly image: Image }>();
+  /** SIGKILL of each running `process`-handler container, fired when it exits or is killed. */
+  private readonly hostKills = new Map<string, AbortController>();
   private podCidr: string | undefined;
   private readonly logBytesMax: number;
 
@@ -255,7 +260,10 @@ export class ContainerRuntime {
 
   private runPodSandbox(config: PodSandboxConfig, runtimeHandler: string | undefined): CriResponse {
     const handler = runtimeHandler ?? '';
-    if (handler !== '' && handler !== 'runc') fail('InvalidArgument', `no runtime for ${JSON.stringify(handler)} is configured (this runtime has the default handler only; runtimeClassName "process" is not implemented yet)`);
+    if (handler === processRuntimeHandler && this.deps.hostProcesses === undefined) {
+      fail('InvalidArgument', 'runtime handler "process" runs real host processes, and this runtime has none (simulated placement or an in-memory pod network): run the pod on threads placement, or drop runtimeClassName');
+    }
+    if (handler !== '' && handler !== 'runc' && handler !== processRuntimeHandler) fail('InvalidArgument', `no runtime for ${JSON.stringify(handler)} is configured (handlers: runc, ${processRuntimeHandler})`);
     const existing = [...this.sandboxes.values()].find((s) => s.state === 'SANDBOX_READY' && s.config.metadata.uid === config.metadata.uid && s.config.metadata.attempt === config.metadata.attempt);
     // A kubelet that retries after a lost reply gets the sandbox it already has.
     if (existing !== undefined) return { type: 'runPodSandboxResponse', podSandboxId: existing.id };
@@ -342,12 +350,13 @@ export class ContainerRuntime {
   private createContainer(sandboxId: string, config: ContainerConfig): CriResponse {
     const sandbox = this.sandbox(sandboxId);
     if (sandbox.state !== 'SANDBOX_READY') fail('FailedPrecondition', `pod sandbox ${sandboxId} is not ready`);
-    const pulled = this.findPulled(config.image.image) ?? fail('NotFound', `image ${JSON.stringify(config.image.image)} is not present on this node: pull it first`);
+    const onHost = sandbox.runtimeHandler === processRuntimeHandler;
+    const pulled = onHost ? undefined : this.findPulled(config.image.image) ?? fail('NotFound', `image ${JSON.stringify(config.image.image)} is not present on this node: pull it first`);
     const clash = [...this.containers.values()].find((c) => c.sandbox === sandbox && c.config.metadata.name === config.metadata.name && c.config.metadata.attempt === config.metadata.attempt);
     if (clash !== undefined) fail('AlreadyExists', `container ${config.metadata.name} attempt ${config.metadata.attempt} already exists in sandbox ${sandboxId} as ${clash.id}`);
     if (this.containers.size >= containersMax) fail('Unavailable', `node has ${this.containers.size} containers (bound ${containersMax}): remove exited ones`);
     const id = this.newId();
-    const container = this.newContainer(id, sandbox, config, pulled);
+    const container = this.newContainer(id, sandbox, config, pulled ?? this.hostProcessImage(id, sandbox, config));
     this.containers.set(id, container);
     this.emit(container, 'CONTAINER_CREATED_EVENT');
     return { type: 'createContainerResponse', containerId: id };
@@ -369,6 +378,22 @@ export class ContainerRuntime {
       createdAtMs: this.deps.clock.wallNow(), state: 'CONTAINER_CREATED', startedAtMs: 0, finishedAtMs: 0, exitCode: 0, reason: '', message: '',
       abort: new AbortController(), network: undefined, exited, markExited, execsRunning: 0,
     };
+  }
+
+  /** A `process`-handler container: an image whose run() is the host process (no pull, no entrypoint). */
+  private hostProcessImage(id: string, sandbox: Sandbox, config: ContainerConfig): { readonly info: ImageInfo; readonly image: Image } {
+    const launcher = this.deps.hostProcesses!;
+    if ((config.command?.length ?? 0) === 0) fail('InvalidArgument', `runtime handler "${processRuntimeHandler}" runs the container's command on the host: give container ${config.metadata.name} a command`);
+    const kill = new AbortController();
+    this.hostKills.set(id, kill);
+    const image: Image = {
+      repository: config.image.image, entrypoint: [], cmd: [],
+      run: (p) => launcher.run({
+        argv: p.argv, env: { ...p.env, POD_IP: sandbox.ip }, podUid: sandbox.config.metadata.uid, containerName: config.metadata.name,
+        mounts: config.mounts ?? [], stdout: p.stdout, stderr: p.stderr, terminate: p.signal, kill: kill.signal,
+      }),
+    };
+    return { info: { id: `host-process:${config.image.image}`, repoTags: [config.image.image], sizeBytes: 0 }, image };
   }
 
   /** /etc/hostname and /etc/resolv.conf, as the kubelet and the runtime write them for every container. */
@@ -440,6 +465,8 @@ export class ContainerRuntime {
     c.usage.memoryBytes = 0;
     c.network?.closeAll();
     c.abort.abort();
+    this.hostKills.get(c.id)?.abort();
+    this.hostKills.delete(c.id);
     c.markExited();
     this.emit(c, 'CONTAINER_STOPPED_EVENT');
   }
@@ -467,6 +494,7 @@ export class ContainerRuntime {
 
   private removeContainer(id: string): void {
     const c = this.containers.get(id);
+    this.hostKills.delete(id);
     if (c === undefined) return;
     // CRI: a running container is removed by force.
     this.exit(c, killedExitCode, 'killed: removed while running');

@@ -20,10 +20,12 @@ import { podSpec, terminationGraceSeconds, type LifecycleHandler, type PodSpec }
 import { runLifecycleHandler } from './lifecycle.js';
 import { computePodStatus, type WaitingReason } from './pod-status.js';
 import { ProbeManager } from './probe-manager.js';
-import type { Prober, RuntimeService, VolumeHost } from './services.js';
+import { CriCallError, type Prober, type RuntimeService, type VolumeHost } from './services.js';
+import { processRuntimeHandler } from '../cri/host-process.js';
 import { containerMounts, objectData, referencedObjects, volumeContent, type VolumeSources } from './volumes.js';
 
 const podsRef = { apiVersion: 'v1', kind: 'Pod' } as const;
+const runtimeClassesRef = { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass' } as const;
 const configMapsRef = { apiVersion: 'v1', kind: 'ConfigMap' } as const;
 const secretsRef = { apiVersion: 'v1', kind: 'Secret' } as const;
 const serviceAccountsRef = { apiVersion: 'v1', kind: 'ServiceAccount' } as const;
@@ -294,19 +296,50 @@ export class PodSyncer {
       this.o.resyncAt(pod.metadata!.uid!, podKeyOf(pod), this.o.clock.now() + Math.max(0, b.untilMs - this.o.clock.wallNow()));
     }
     let sandboxId = actions.sandboxId;
+    let handler = runtime.sandboxes.find((sb) => sb.id === sandboxId)?.runtimeHandler ?? '';
     if (actions.createSandbox) {
       if (this.podCidr === undefined) return;
-      const reply = await this.o.runtime.call({ type: 'runPodSandbox', config: this.sandboxConfig(pod, spec, actions.sandboxAttempt), ...(spec.runtimeClassName === undefined ? {} : { runtimeHandler: spec.runtimeClassName }) });
-      sandboxId = reply.podSandboxId;
-      this.sandboxToPod.set(sandboxId, pod.metadata!.uid!);
+      const created = await this.createSandbox(pod, spec, actions.sandboxAttempt);
+      if (created === undefined) return;
+      ({ sandboxId, handler } = created);
     }
     if (sandboxId === undefined) return;
     const ip = actions.createSandbox ? (await this.o.runtime.call({ type: 'podSandboxStatus', podSandboxId: sandboxId })).status.network.ip : sources.podIp;
     for (const start of actions.containersToStart) {
       // Init containers start one per sync (the next once this one exited 0); regular ones all.
-      const started = await this.startContainer(pod, spec, start, sandboxId, { ...sources, podIp: ip }, state);
+      const started = await this.startContainer(pod, spec, start, sandboxId, { ...sources, podIp: ip }, state, handler === processRuntimeHandler);
       if (start.attempt > 0) this.bumpCrashBackoff(state, start.spec.name);
       if (!started || start.init) break;
+    }
+  }
+
+  /**
+   * The pod's RuntimeClass resolved to its handler (as upstream's runtimeClassManager does), then
+   * RunPodSandbox. Undefined when either failed: a FailedCreatePodSandBox event, and a retry.
+   */
+  private async createSandbox(pod: KubeObject, spec: PodSpec, attempt: number): Promise<{ sandboxId: string; handler: string } | undefined> {
+    const fail = (message: string): undefined => {
+      this.o.record(pod, { type: 'Warning', reason: 'FailedCreatePodSandBox', message: `Failed to create pod sandbox: ${message}` });
+      this.o.resyncAt(pod.metadata!.uid!, podKeyOf(pod), this.o.clock.now() + retryMs);
+      return undefined;
+    };
+    let handler = '';
+    if (spec.runtimeClassName !== undefined && spec.runtimeClassName !== '') {
+      try {
+        const runtimeClass = await this.o.client.get(runtimeClassesRef, undefined, spec.runtimeClassName);
+        handler = typeof runtimeClass['handler'] === 'string' ? runtimeClass['handler'] : '';
+      } catch (error) {
+        if (isNotFound(error)) return fail(`RuntimeClass "${spec.runtimeClassName}" not found`);
+        throw error;
+      }
+    }
+    try {
+      const reply = await this.o.runtime.call({ type: 'runPodSandbox', config: this.sandboxConfig(pod, spec, attempt), ...(handler === '' ? {} : { runtimeHandler: handler }) });
+      this.sandboxToPod.set(reply.podSandboxId, pod.metadata!.uid!);
+      return { sandboxId: reply.podSandboxId, handler };
+    } catch (error) {
+      if (error instanceof CriCallError && error.code !== 'Unreachable') return fail(error.message);
+      throw error;
     }
   }
 
@@ -331,9 +364,10 @@ export class PodSyncer {
   }
 
   /** Pull, create, start; false when it could not (the reason is left as the container's waiting state). */
-  private async startContainer(pod: KubeObject, spec: PodSpec, start: ContainerStart, sandboxId: string, sources: VolumeSources, state: PodState): Promise<boolean> {
+  private async startContainer(pod: KubeObject, spec: PodSpec, start: ContainerStart, sandboxId: string, sources: VolumeSources, state: PodState, onHost: boolean): Promise<boolean> {
     const c = start.spec;
-    if (!(await this.pull(pod, c.image, c.name, c.imagePullPolicy, state))) return false;
+    // The `process` handler runs the command on the host: there is no image to pull.
+    if (!onHost && !(await this.pull(pod, c.image, c.name, c.imagePullPolicy, state))) return false;
     const env = containerEnv(c, sources);
     if (!env.ok) {
       state.waiting.set(c.name, { reason: 'CreateContainerConfigError', message: env.message });

@@ -172,6 +172,23 @@ test.serial('the HPA scales a Deployment on the CPU the kubelets report (stress 
   t.is((await kubectl(['delete', 'hpa/burn', 'deployment/burn'])).code, 0);
 });
 
+test.serial('runtimeClassName process: a real node server as a pod answers on its pod IP, logs to kubectl logs, and stops on delete', async (t) => {
+  const { kubectl, client } = started();
+  const server = "require('http').createServer((q, s) => s.end('hello from ' + process.env.POD_IP)).listen(8080, process.env.POD_IP, () => console.log('listening'))";
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'host-server', namespace: 'default' }, spec: { runtimeClassName: 'process', containers: [{ name: 'server', image: 'node', command: [process.execPath, '-e', server] }] } };
+  t.is((await kubectl(['create', '-f', '-'], { input: JSON.stringify(pod) })).code, 0);
+  const running = await until('the process pod is Running', async () => {
+    const p = await client.get(podsRef, 'default', 'host-server');
+    return phase(p) === 'Running' ? p : undefined;
+  }, 30_000);
+  const podIp = (running['status'] as { podIP: string }).podIP;
+  const reply = await until('the host process answers', async () => http(podIp, 8080).catch(() => undefined), 10_000);
+  t.is(reply.body, `hello from ${podIp}`);
+  t.regex((await kubectl(['logs', 'host-server'])).stdout, /listening/);
+  t.is((await kubectl(['delete', 'pod', 'host-server', '--wait=true'])).code, 0);
+  t.regex(await http(podIp, 8080).then(() => 'answered', (e: Error) => e.message), /ECONNREFUSED|timed out/, 'the process is gone');
+});
+
 const digInstalled = spawnSync('dig', ['-v']).error === undefined;
 if (!digInstalled) console.warn('nodes.test: dig not found, the dig test is skipped (install Debian\'s dnsutils: apt-get install dnsutils)');
 // CI installs dnsutils (.ci/run), so a missing dig there is a failure, not a skip.

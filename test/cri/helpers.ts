@@ -8,6 +8,7 @@ import { HostLocalIpam } from '../../src/cri/ipam.js';
 import { MemoryNetworkFabric } from '../../src/cri/memory-network.js';
 import type { ContainerConfig, ContainerEvent, CriRequest, CriResponse, PodSandboxConfig, ResponseOf } from '../../src/cri/messages.js';
 import { ContainerRuntime } from '../../src/cri/runtime.js';
+import type { HostProcessLauncher } from '../../src/cri/host-process.js';
 
 /** The node's disk in memory: absolute path → content; directories are the prefixes of the paths. */
 export class MemoryHostFs implements HostFs {
@@ -42,7 +43,7 @@ export interface Fixture {
   call(request: CriRequest): Promise<CriResponse>;
 }
 
-export function fixture(options: { readonly extraImages?: readonly Image[]; readonly logBytesMax?: number; readonly clock?: VirtualClock } = {}): Fixture {
+export function fixture(options: { readonly extraImages?: readonly Image[]; readonly logBytesMax?: number; readonly clock?: VirtualClock; readonly hostProcesses?: HostProcessLauncher } = {}): Fixture {
   const clock = options.clock ?? new VirtualClock();
   const fabric = new MemoryNetworkFabric();
   const fs = new MemoryHostFs();
@@ -55,6 +56,7 @@ export function fixture(options: { readonly extraImages?: readonly Image[]; read
     networkFor: (spec) => fabric.podNetwork(spec.podIp),
     onEvent: (event) => events.push(event),
     ...(options.logBytesMax === undefined ? {} : { logBytesMax: options.logBytesMax }),
+    ...(options.hostProcesses === undefined ? {} : { hostProcesses: options.hostProcesses }),
   });
   const call = (request: CriRequest): Promise<CriResponse> => runtime.handle(request);
   const ok = async <R extends CriRequest>(request: R): Promise<ResponseOf<R>> => {

@@ -177,3 +177,16 @@ test('lifecycle hooks: a postStart exec runs before the container counts as star
   t.is(await w.get('hooked'), undefined, 'the pod stopped and was removed despite its preStop failing');
   t.true((await reasons('hooked')).some((r) => /^FailedPreStopHook: PreStopHook failed: command 'sh -c exit 4' exited with 4/.test(r)));
 });
+
+test('runtimeClassName: an unknown RuntimeClass and a handler this runtime refuses are FailedCreatePodSandBox events, and the pod waits', async (t) => {
+  const w = await world();
+  await w.server.api.put({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass' }, { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'process' }, handler: 'process' });
+  await w.create('nosuch', { runtimeClassName: 'gvisor', containers: [{ name: 'c', image: 'busybox', command: ['sleep', '60'] }] });
+  await w.create('onhost', { runtimeClassName: 'process', containers: [{ name: 'c', image: 'node', command: ['node', '-e', '1'] }] });
+  await advance(w.clock, 2_000);
+  const messages = (await w.client.list<KubeObject>({ apiVersion: 'v1', kind: 'Event' }, { namespace: 'default' })).items
+    .filter((e) => e['reason'] === 'FailedCreatePodSandBox').map((e) => `${(e['involvedObject'] as { name: string }).name}: ${String(e['message'])}`);
+  t.true(messages.includes('nosuch: Failed to create pod sandbox: RuntimeClass "gvisor" not found'), messages.join('\n'));
+  t.true(messages.some((m) => /^onhost: Failed to create pod sandbox: runtime handler "process" runs real host processes/.test(m)), messages.join('\n'));
+  t.is(statusOf(await w.get('nosuch')).phase, 'Pending');
+});
