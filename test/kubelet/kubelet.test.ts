@@ -47,7 +47,7 @@ async function world() {
   };
   const errors: string[] = [];
   const client = new KubeClient({ transport: server.server, clock, requestTimeoutMs: 5_000 });
-  const kubelet = new Kubelet({
+  const makeKubelet = () => new Kubelet({
     client, clock, runtime, prober, volumes, clusterDns: ['127.96.0.10'], clusterDomain: 'cluster.local',
     node: { nodeName: 'worker-1', nodeIp: '127.10.1.1', capacity: defaultNodeCapacity, labels: {}, taints: [], kubeletPort: 10250 },
     timing: {
@@ -57,6 +57,7 @@ async function world() {
     },
     onError: (e, what) => errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`),
   });
+  const kubelet = makeKubelet();
   // What the root-ca-cert-publisher would do: the projected ServiceAccount volume mounts it.
   await server.api.put({ apiVersion: 'v1', kind: 'ConfigMap' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt', namespace: 'default' }, data: { 'ca.crt': 'test CA' } });
   kubelet.start();
@@ -66,7 +67,7 @@ async function world() {
   await advance(clock, 1_000);
   const get = (name: string) => server.api.stored(podRef, 'default', name);
   const create = async (name: string, spec: Record<string, unknown>) => server.api.put(podRef, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName: 'worker-1', ...spec } });
-  return { server, clock, cri, client, kubelet, events, errors, get, create };
+  return { server, clock, cri, client, kubelet, makeKubelet, events, errors, get, create };
 }
 
 const statusOf = (pod: KubeObject | undefined) => (pod?.['status'] ?? {}) as {
@@ -189,4 +190,26 @@ test('runtimeClassName: an unknown RuntimeClass and a handler this runtime refus
   t.true(messages.includes('nosuch: Failed to create pod sandbox: RuntimeClass "gvisor" not found'), messages.join('\n'));
   t.true(messages.some((m) => /^onhost: Failed to create pod sandbox: runtime handler "process" runs real host processes/.test(m)), messages.join('\n'));
   t.is(statusOf(await w.get('nosuch')).phase, 'Pending');
+});
+
+test('a restarted kubelet (the runtime survived) adopts the running containers: no duplicates, no restarts, the pod stays Running', async (t) => {
+  const w = await world();
+  await w.create('web', { containers: [{ name: 'nginx', image: 'nginx:1.27' }, { name: 'side', image: 'busybox', command: ['sleep', '3600'] }] });
+  await advance(w.clock, 2_000);
+  t.is(statusOf(await w.get('web')).phase, 'Running');
+  const before = (await w.cri.ok({ type: 'listContainers' })).containers.map((c) => c.id).sort();
+  await w.kubelet.stop();
+  const again = w.makeKubelet();
+  again.start();
+  t.teardown(() => again.stop());
+  await advance(w.clock, 3_000);
+  const after = await w.cri.ok({ type: 'listContainers' });
+  t.deepEqual(after.containers.map((c) => c.id).sort(), before, 'the same containers, none added');
+  t.true(after.containers.every((c) => c.state === 'CONTAINER_RUNNING'));
+  const sandboxes = (await w.cri.ok({ type: 'listPodSandbox' })).items.filter((s) => s.state === 'SANDBOX_READY');
+  t.is(sandboxes.length, 1);
+  const status = statusOf(await w.get('web'));
+  t.is(status.phase, 'Running');
+  t.deepEqual(status.containerStatuses?.map((c) => c.restartCount), [0, 0]);
+  t.deepEqual(w.errors, []);
 });
