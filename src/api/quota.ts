@@ -144,3 +144,78 @@ export function quotaResourceMatches(group: string, resource: string, name: stri
     default: return false;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Scopes (upstream pkg/quota/v1/evaluator/core/pods.go podMatchesScopeFunc)
+
+export type QuotaScope = 'Terminating' | 'NotTerminating' | 'BestEffort' | 'NotBestEffort' | 'PriorityClass' | 'CrossNamespacePodAffinity';
+
+interface ScopeRequirement {
+  readonly scopeName: string;
+  readonly operator: string;
+  readonly values: readonly string[];
+}
+
+/** spec.scopes and spec.scopeSelector.matchExpressions as one list of requirements (scopes: operator Exists). */
+function scopeRequirements(quotaSpec: JsonObject): ScopeRequirement[] {
+  const scopes = Array.isArray(quotaSpec['scopes']) ? quotaSpec['scopes'].filter((s): s is string => typeof s === 'string') : [];
+  const expressions = asRecord(quotaSpec['scopeSelector'])?.['matchExpressions'];
+  const selected = (Array.isArray(expressions) ? expressions : []).map((e) => asRecord(e) ?? {}).map((e) => ({
+    scopeName: asString(e['scopeName']) ?? '', operator: asString(e['operator']) ?? '',
+    values: Array.isArray(e['values']) ? e['values'].filter((v): v is string => typeof v === 'string') : [],
+  }));
+  return [...scopes.map((scopeName) => ({ scopeName, operator: 'Exists', values: [] })), ...selected];
+}
+
+/** QoS BestEffort: no container (init ones included) requests or limits cpu or memory. */
+function isBestEffort(spec: JsonObject): boolean {
+  return [...containersOf(spec, 'containers'), ...containersOf(spec, 'initContainers')].every((c) => {
+    const r = containerResources(c);
+    return !['cpu', 'memory'].some((n) => r.requests.has(n) || r.limits.has(n));
+  });
+}
+
+function usesCrossNamespaceAffinity(spec: JsonObject): boolean {
+  const affinity = asRecord(spec['affinity']) ?? {};
+  const terms = ['podAffinity', 'podAntiAffinity'].flatMap((kind) => {
+    const a = asRecord(affinity[kind]) ?? {};
+    const required = Array.isArray(a['requiredDuringSchedulingIgnoredDuringExecution']) ? a['requiredDuringSchedulingIgnoredDuringExecution'] : [];
+    const preferred = (Array.isArray(a['preferredDuringSchedulingIgnoredDuringExecution']) ? a['preferredDuringSchedulingIgnoredDuringExecution'] : [])
+      .map((p) => asRecord(p)?.['podAffinityTerm']);
+    return [...required, ...preferred].map((t) => asRecord(t) ?? {});
+  });
+  return terms.some((t) => (Array.isArray(t['namespaces']) && t['namespaces'].length > 0) || t['namespaceSelector'] !== undefined);
+}
+
+function podMatchesRequirement(pod: JsonObject, r: ScopeRequirement): boolean {
+  const spec = asRecord(pod['spec']) ?? {};
+  switch (r.scopeName as QuotaScope) {
+    case 'Terminating': return typeof spec['activeDeadlineSeconds'] === 'number' && spec['activeDeadlineSeconds'] >= 0;
+    case 'NotTerminating': return !(typeof spec['activeDeadlineSeconds'] === 'number' && spec['activeDeadlineSeconds'] >= 0);
+    case 'BestEffort': return isBestEffort(spec);
+    case 'NotBestEffort': return !isBestEffort(spec);
+    case 'CrossNamespacePodAffinity': return usesCrossNamespaceAffinity(spec);
+    case 'PriorityClass': {
+      const priorityClass = asString(spec['priorityClassName']) ?? '';
+      switch (r.operator) {
+        case 'Exists': return priorityClass !== '';
+        case 'DoesNotExist': return priorityClass === '';
+        case 'In': return r.values.includes(priorityClass);
+        case 'NotIn': return !r.values.includes(priorityClass);
+        default: return false;
+      }
+    }
+    default: return false;
+  }
+}
+
+/**
+ * Whether a quota with these scopes tracks this object: a quota without scopes tracks everything;
+ * scopes select pods only (every requirement must match), as upstream's pod evaluator.
+ */
+export function quotaTracksObject(quotaSpec: JsonObject, group: string, resource: string, obj: JsonObject): boolean {
+  const requirements = scopeRequirements(quotaSpec);
+  if (requirements.length === 0) return true;
+  if (group !== '' || resource !== 'pods') return false;
+  return requirements.every((r) => podMatchesRequirement(obj, r));
+}

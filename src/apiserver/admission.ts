@@ -6,7 +6,7 @@
  */
 import {
   addLists, asRecord, asString, conflict, containerResources, computeUsage, formatQuantity, forbidden, formatResourceList, isRecord, lookupKind,
-  lookupResource, objectUsage, type JsonObject, type Quantity, quotaResourceMatches, resourceListOf, type ResourceInfo,
+  lookupResource, objectUsage, type JsonObject, type Quantity, quotaResourceMatches, quotaTracksObject, resourceListOf, type ResourceInfo,
 } from '../api/index.js';
 import type { Registry } from './registry.js';
 import { failOf, groupResource, okOf, type Outcome, type Stored } from './storage.js';
@@ -457,6 +457,7 @@ const resourceQuota: AdmissionPlugin = {
         const status = asRecord(stored.object['status']) ?? {};
         const hard = resourceListOf(status['hard']);
         const used = resourceListOf(status['used']);
+        if (!quotaTracksObject(asRecord(stored.object['spec']) ?? {}, group, resource, req.object)) continue;
         const restricted = [...hard.keys()].filter((name) => quotaResourceMatches(group, resource, name));
         if (restricted.length === 0) continue;
         if (req.info.kind === 'Pod') {

@@ -6,7 +6,7 @@
  * Like upstream, an admitted create does not trigger a recount (the charge is already there).
  */
 import {
-  asRecord, formatResourceList, isRecord, type JsonObject, type KubeObject, objectUsage, type Quantity, quotaResourceMatches,
+  asRecord, formatResourceList, isRecord, type JsonObject, type KubeObject, objectUsage, type Quantity, quotaResourceMatches, quotaTracksObject,
   graceRemainingSeconds, deepEqual, lookupKind,
 } from '../api/index.js';
 import {
@@ -35,7 +35,7 @@ function counted(obj: KubeObject, nowMs: number): boolean {
 }
 
 /** Usage of every quota resource `hard` names that a tracked kind can use; others keep their recorded value. */
-function computeQuotaUsage(namespace: string, hard: readonly string[], cache: CacheView, nowMs: number): Map<string, Quantity | undefined> {
+function computeQuotaUsage(namespace: string, quotaSpec: JsonObject, hard: readonly string[], cache: CacheView, nowMs: number): Map<string, Quantity | undefined> {
   const used = new Map<string, Quantity | undefined>();
   for (const name of hard) {
     const sources = tracked.filter((t) => quotaResourceMatches(t.group, t.resource, name));
@@ -46,7 +46,7 @@ function computeQuotaUsage(namespace: string, hard: readonly string[], cache: Ca
     let total: Quantity = { nanos: 0n, format: 'DecimalSI' };
     for (const t of sources) {
       for (const obj of cache.list(t.kind, namespace)) {
-        if (!counted(obj, nowMs)) continue;
+        if (!counted(obj, nowMs) || !quotaTracksObject(quotaSpec, t.group, t.resource, obj)) continue;
         const u = objectUsage(t.group, t.resource, obj).get(name);
         if (u !== undefined) total = { nanos: total.nanos + u.nanos, format: total.nanos === 0n ? u.format : total.format };
       }
@@ -63,7 +63,7 @@ export function reconcileResourceQuota(key: string, cache: CacheView, ctx: Recon
   const hard = asRecord(asRecord(quota['spec'])?.['hard']) ?? {};
   const status = asRecord(quota['status']) ?? {};
   const recorded = asRecord(status['used']) ?? {};
-  const usage = computeQuotaUsage(namespace, Object.keys(hard), cache, ctx.nowMs);
+  const usage = computeQuotaUsage(namespace, asRecord(quota['spec']) ?? {}, Object.keys(hard), cache, ctx.nowMs);
   const known = new Map([...usage].filter((e): e is [string, Quantity] => e[1] !== undefined));
   const used: JsonObject = { ...formatResourceList(known) };
   // A resource no tracked kind can use (count/<x> of another kind): admission's charges stand.

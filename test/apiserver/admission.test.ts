@@ -75,8 +75,8 @@ test('LimitRanger: defaults per container, max / ratio refused with upstream mes
   h.close();
 });
 
-async function quota(h: Awaited<ReturnType<typeof harness>>, hard: Record<string, string>, used: Record<string, string>) {
-  const q = body(await h.call('POST', '/api/v1/namespaces/default/resourcequotas', { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q' }, spec: { hard } }));
+async function quota(h: Awaited<ReturnType<typeof harness>>, hard: Record<string, string>, used: Record<string, string>, scoping: Record<string, unknown> = {}) {
+  const q = body(await h.call('POST', '/api/v1/namespaces/default/resourcequotas', { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q' }, spec: { hard, ...scoping } }));
   const r = await h.call('PUT', '/api/v1/namespaces/default/resourcequotas/q/status', { ...q, status: { hard, used } });
   if (r.status !== 200) throw new Error(JSON.stringify(r.body));
 }
@@ -104,5 +104,20 @@ test('ResourceQuota: 20 concurrent creates never exceed the quota (compare-and-s
   t.is(results.filter((r) => r.status === 201).length, 5);
   t.true(results.filter((r) => r.status !== 201).every((r) => r.status === 403));
   t.is(body(await h.call('GET', '/api/v1/namespaces/default/resourcequotas/q'))['status']['used']['count/configmaps'], '5');
+  h.close();
+});
+
+test('ResourceQuota scopes: a BestEffort quota limits best-effort pods only; a PriorityClass selector only its classes; other kinds are not tracked', async (t) => {
+  const h = await harness();
+  await quota(h, { pods: '1' }, { pods: '0' }, { scopes: ['BestEffort'], scopeSelector: { matchExpressions: [{ scopeName: 'PriorityClass', operator: 'NotIn', values: ['critical'] }] } });
+  t.is((await h.call('POST', pods, pod('be1'))).status, 201);
+  const second = await h.call('POST', pods, pod('be2'));
+  t.is(second.status, 403);
+  t.regex(String(body(second)['message']), /exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1/);
+  const burstable = pod('burst', { containers: [{ name: 'c', image: 'nginx', resources: { requests: { cpu: '100m' } } }] });
+  t.is((await h.call('POST', pods, burstable)).status, 201, 'not best-effort: out of scope');
+  t.is((await h.call('POST', '/apis/scheduling.k8s.io/v1/priorityclasses', { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'critical' }, value: 1000 })).status, 201);
+  t.is((await h.call('POST', pods, pod('crit', { priorityClassName: 'critical' }))).status, 201, 'a class the selector excludes');
+  t.deepEqual(body(await h.call('GET', '/api/v1/namespaces/default/resourcequotas/q'))['status']['used'], { pods: '1' });
   h.close();
 });

@@ -20,3 +20,14 @@ test('resourcequota: status.hard from spec, used recounted; terminal pods do not
   const settled = cacheFromObjects([{ ...quota, status }, withCpu('a', '500m'), withCpu('b', '250m')], resourceQuotaController.watches);
   t.deepEqual(allActions(reconcileResourceQuota('default/q', settled, ctx())), []);
 });
+
+test('resourcequota scopes: Terminating counts pods with activeDeadlineSeconds only; NotBestEffort skips pods without requests', (t) => {
+  const terminating = { ...quota, metadata: { ...quota.metadata, name: 't' }, spec: { hard: { pods: '5', 'requests.cpu': '2' }, scopes: ['Terminating', 'NotBestEffort'] } };
+  const job = withCpu('job', '300m');
+  const deadline = { ...job, spec: { ...(job['spec'] as object), activeDeadlineSeconds: 60 } };
+  const bare = pod('bare');
+  const cache = cacheFromObjects([terminating, withCpu('server', '500m'), deadline, { ...bare, spec: { ...(bare['spec'] as object), activeDeadlineSeconds: 5 } }], resourceQuotaController.watches);
+  const actions = allActions(reconcileResourceQuota('default/t', cache, ctx()));
+  const status = actions[0]?.type === 'updateStatus' ? actions[0].body['status'] : undefined;
+  t.deepEqual((status as { used: unknown } | undefined)?.used, { pods: '1', 'requests.cpu': '300m' });
+});
