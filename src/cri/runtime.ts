@@ -658,6 +658,8 @@ export class ContainerRuntime {
       done: () => { this.streams.delete(request.streamId); },
     });
     if (request.stdin === true) pipe = new StdinPipe((bytes) => stream.ackStdin(bytes));
+    // A stopped exec (its container stopped, ^C, the client left) must not stay blocked reading stdin.
+    abort.signal.addEventListener('abort', () => pipe?.close(), { once: true });
     const write = (channel: 1 | 2, wanted: boolean) => (text: string): void => {
       if (!wanted || !stream.active) return;
       if (!stream.output(tty ? 1 : channel, tty ? ttyOutput(text) : text)) {
