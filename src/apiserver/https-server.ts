@@ -166,19 +166,20 @@ export class ApiHttpsServer {
     // Hold the client's frames until the stream is open (its stdin has nowhere to go before).
     ws.pause();
     let ended = false;
-    let handle: PodStreamHandle | undefined;
+    // Set once the stream opened (the callbacks above it run before and after).
+    const opening: { handle?: PodStreamHandle } = {};
     const finish = (end: PodStreamEnd): void => {
       if (ended) return;
       ended = true;
       this.streams.delete(abort);
       ws.send(encodeFrame(channelError, JSON.stringify(endStatus(end, request.command))), () => ws.close(1000));
     };
-    const abort = (): void => { handle?.cancel('the apiserver is shutting down'); finish({ error: 'the apiserver is shutting down' }); };
+    const abort = (): void => { opening.handle?.cancel('the apiserver is shutting down'); finish({ error: 'the apiserver is shutting down' }); };
     this.streams.add(abort);
     ws.on('error', () => undefined);
     ws.on('close', () => {
       this.streams.delete(abort);
-      if (!ended) { ended = true; handle?.cancel('the client went away'); }
+      if (!ended) { ended = true; opening.handle?.cancel('the client went away'); }
     });
     // Upstream tells the client its streams are ready with an empty frame on the lowest channel it reads.
     ws.send(encodeFrame(request.stdout ? channelStdout : request.stderr ? channelStderr : channelError));
@@ -190,9 +191,9 @@ export class ApiHttpsServer {
       end: finish,
     });
     if (!opened.ok) { finish({ error: opened.status.message, code: opened.status.code }); return; }
-    handle = opened.handle;
-    if (ended) { handle.cancel('the client went away'); return; }
-    const stream = handle;
+    const stream = opened.handle;
+    opening.handle = stream;
+    if (ended) { stream.cancel('the client went away'); return; }
     stream.onDrain(() => { if (!ended) ws.resume(); });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (ended) return;
@@ -228,18 +229,19 @@ export class ApiHttpsServer {
     }
     let ended = false;
     let headersSent = false;
-    let handle: PodStreamHandle | undefined;
+    // Set once the stream opened (the callbacks above it run before and after).
+    const opening: { handle?: PodStreamHandle } = {};
     const start = (): void => {
       if (headersSent) return;
       headersSent = true;
       res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
       res.flushHeaders();
     };
-    const abort = (): void => { handle?.cancel('the apiserver is shutting down'); if (!ended) { ended = true; res.destroy(); } };
+    const abort = (): void => { opening.handle?.cancel('the apiserver is shutting down'); if (!ended) { ended = true; res.destroy(); } };
     this.streams.add(abort);
     res.on('close', () => {
       this.streams.delete(abort);
-      if (!ended) { ended = true; handle?.cancel('the client went away'); }
+      if (!ended) { ended = true; opening.handle?.cancel('the client went away'); }
     });
     const opened = await result.open({
       output: (_channel, data, written) => {
@@ -263,8 +265,8 @@ export class ApiHttpsServer {
       else res.end();
       return;
     }
-    handle = opened.handle;
-    if (ended) handle.cancel('the client went away');
+    opening.handle = opened.handle;
+    if (ended) opened.handle.cancel('the client went away');
     else start();
   }
 

@@ -20,7 +20,7 @@ import { isRecord } from '../runtime/validate.js';
 /** Unacknowledged data a sender may have in flight, per direction of one stream. */
 export const podStreamWindowBytes = 256 * 1024;
 /** Largest data tell (bigger writes are split). */
-export const podStreamChunkBytesMax = 32 * 1024;
+const podStreamChunkBytesMax = 32 * 1024;
 
 /** What a client asked for, validated (see remotecommand.ts for the query parameters). */
 export type PodStreamRequest =

@@ -17,13 +17,13 @@ export const streamProtocolV5 = 'v5.channel.k8s.io';
 export const streamProtocolV4 = 'v4.channel.k8s.io';
 export type StreamProtocol = typeof streamProtocolV5 | typeof streamProtocolV4;
 
-export const channelStdin = 0;
+const channelStdin = 0;
 export const channelStdout = 1;
 export const channelStderr = 2;
 export const channelError = 3;
-export const channelResize = 4;
+const channelResize = 4;
 /** v5: `[255, channel]` closes a channel (kubectl: its stdin ended). */
-export const closeSignal = 255;
+const closeSignal = 255;
 
 /** The newest protocol both sides speak; undefined when the client offers none of ours. */
 export function negotiateStreamProtocol(offered: Iterable<string>): StreamProtocol | undefined {

@@ -10,7 +10,7 @@ export const defaultLogBytesMax = 1024 * 1024;
 const logLineBytesMax = 16 * 1024;
 
 /** RFC 3339 with nanoseconds, as `kubectl logs --timestamps` prints them. */
-export function formatRfc3339Nano(epochMs: number): string {
+function formatRfc3339Nano(epochMs: number): string {
   return new Date(epochMs).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
 }
 

@@ -39,7 +39,7 @@ interface Wiring {
 
 function wire(): Wiring {
   const toRuntime: PodStreamTell[] = [];
-  let client: PodStreamClient | undefined;
+  const late: { client?: PodStreamClient } = {};
   const w: Wiring = {
     dropToApiserver: () => false,
     toRuntime,
@@ -53,11 +53,11 @@ function wire(): Wiring {
     sendStream: (peer, tell) => {
       if (peer !== apiserver) throw new Error(`runtime streamed to ${peer}`);
       if (w.dropToApiserver(tell)) return;
-      queueMicrotask(() => client!.receive(runtimeAddress, tell));
+      queueMicrotask(() => late.client!.receive(runtimeAddress, tell));
     },
   });
   let ids = 0;
-  client = new PodStreamClient({
+  const client = new PodStreamClient({
     send: (to, tell) => {
       if (to !== runtimeAddress) throw new Error(`apiserver streamed to ${to}`);
       toRuntime.push(tell);
@@ -75,6 +75,7 @@ function wire(): Wiring {
       return reply.type === 'criError' ? { ok: false, status: badRequest(reply.message) } : { ok: true, runtime: runtimeAddress };
     },
   });
+  late.client = client;
   Object.assign(w, { f, client });
   return w;
 }
