@@ -113,4 +113,11 @@ test('kubectl logs -f sees a line written after it started, and ends when the cl
     child.kill('SIGTERM');
   }
   await exited;
+  // The follow ended at the node too (and no exec of the other tests lingers there).
+  await until('the runtime to drop its streams', async () => ((await streamsAtNode()) === 0 ? true : undefined), 10_000);
 });
+
+async function streamsAtNode(): Promise<number> {
+  const state = await shared!.cluster.system.inspect('worker-1/container-runtime');
+  return (state['summary'] as { streams?: number } | undefined)?.streams ?? -1;
+}
