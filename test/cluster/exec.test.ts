@@ -121,3 +121,43 @@ async function streamsAtNode(): Promise<number> {
   const state = await shared!.cluster.system.inspect('worker-1/container-runtime');
   return (state['summary'] as { streams?: number } | undefined)?.streams ?? -1;
 }
+
+test('kubectl exec -it on a pseudo-terminal (util-linux script): the shell prompts, echoes what is typed, and exit ends it with its code', async (t) => {
+  const { cluster } = shared!;
+  const cacheDir = await mkdtemp(join(tmpdir(), 'pk-exec-tty-cache-'));
+  t.teardown(() => rm(cacheDir, { recursive: true, force: true }));
+  const command = `kubectl --kubeconfig ${cluster.kubeconfigPath} --cache-dir ${cacheDir} exec -it box -- sh`;
+  // script gives kubectl a terminal; what we write to script's stdin is what the user types.
+  const child = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
+  child.stderr.setEncoding('utf8').on('data', (c: string) => { out += c; });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    await until('the shell to prompt', () => (out.includes('/ # ') ? true : undefined), 20_000);
+    child.stdin.write('echo typed\r');
+    await until('the command to run', () => (out.includes('typed\r\n') ? true : undefined), 20_000);
+    child.stdin.write('exit 6\r');
+    t.is(await exited, 6, out);
+    t.regex(out, /echo typed\r\ntyped\r\n\/ # /, 'echoed, then its output, then the next prompt');
+  } finally {
+    child.kill('SIGTERM');
+  }
+});
+
+test('kubectl attach streams the container\'s output until it exits', async (t) => {
+  const manifest = `apiVersion: v1
+kind: Pod
+metadata: { name: ticker }
+spec:
+  restartPolicy: Never
+  containers:
+  - { name: ticker, image: busybox:1.36, command: [sh, -c, 'sleep 2; echo tick; sleep 1; echo tock'] }
+`;
+  t.is((await kubectl()(['apply', '-f', '-'], { input: manifest })).code, 0);
+  const ready = await kubectl()(['wait', '--for=condition=Ready', 'pod/ticker', '--timeout=30s'], { timeoutMs: 40_000 });
+  t.is(ready.code, 0, ready.stderr);
+  const attached = await kubectl()(['attach', 'ticker'], { timeoutMs: 30_000 });
+  t.is(attached.code, 0, attached.stderr);
+  t.regex(attached.stdout, /tock\n$/);
+});
