@@ -34,7 +34,8 @@ await build({
   alias: { rxjs: './node_modules/rxjs/dist/esm/index.js', msgpackr: './node_modules/msgpackr/index.js' },
   minifyWhitespace: true,
   minifySyntax: true,
-  external: ['msgpackr-extract'],
+  // ws probes for its optional native addons inside try/catch; they are not installed, and ws falls back to JavaScript.
+  external: ['msgpackr-extract', 'bufferutil', 'utf-8-validate'],
   // CommonJS dependencies call require(); give the ES module bundle a real one.
   banner: { js: "import { createRequire as __pkCreateRequire } from 'node:module'; const require = __pkCreateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -1,10 +1,11 @@
 import { Subject, type Subscription } from 'rxjs';
 import { defineActor, type ActorBehaviour, type ActorContext, type Incoming } from '../../src/runtime/actor.js';
-import { address, type Address } from '../../src/primitives/address.js';
+import { address, isAddress, type Address } from '../../src/primitives/address.js';
 import { peerDownReceived, type InboxMessage } from '../../src/runtime/client-actor.js';
 import { badRequest, serviceUnavailable, type JsonObject, type Status } from '../../src/api/index.js';
 import type { PodLogOptions } from '../../src/apiserver/rest.js';
-import type { KubeletLogs, KubeletLogsRequest } from '../../src/kubelet/messages.js';
+import type { KubeletLogs, KubeletLogsRequest, KubeletStream, KubeletStreamRequest } from '../../src/kubelet/messages.js';
+import { PodStreamClient, type NodeOpenResult } from '../../src/apiserver/pod-stream-client.js';
 import { ApiServerCore } from '../../src/apiserver/core.js';
 import { Compactor, type CompactionOutcome, maxCompactionIntervalMs, type WakeUp } from '../../src/apiserver/compactor.js';
 import { ApiHttpsServer } from '../../src/apiserver/https-server.js';
@@ -31,6 +32,8 @@ const DEFAULT_PORT = 6443;
 
 /** How long pods/log waits for the kubelet. */
 const kubeletLogsTimeoutMs = 10_000;
+/** How long opening an exec, attach or log follow waits for the kubelet (and its runtime). */
+const kubeletStreamTimeoutMs = 10_000;
 
 export const apiserverActor = defineActor<ApiserverMessage, ApiserverConfig>({
   kind: 'apiserver',
@@ -86,6 +89,8 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
   private compactor: Compactor | undefined;
   /** What the pending `compact` timer message runs (the compactor's wake-up). */
   private compactFire: (() => void) | undefined;
+  /** exec, attach and `logs -f` streams to the nodes' runtimes. */
+  private readonly streams: PodStreamClient;
   /** Open in-cluster watches by client, then by the client's watch id. */
   private readonly watches = new Map<Address, Map<number, Subscription>>();
 
@@ -94,6 +99,11 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     this.kv = new EtcdClient(contextPort(context, this.incoming.asObservable()), { members: config.etcdMembers, // The boot time keeps the id new across restarts of the whole process from a data directory
     // (incarnation restarts at 0 there), whose etcd still holds the old sessions.
     clientId: `${context.self}@${context.incarnation}@${context.clock.wallNow()}` });
+    this.streams = new PodStreamClient({
+      send: (to, tell) => context.send(to, tell),
+      openAtNode: (nodeName, streamId, pod, request) => this.openAtNode(nodeName, streamId, pod, request),
+      newStreamId: () => Array.from({ length: 32 }, () => context.random.int(16).toString(16)).join(''),
+    });
     this.backoffMs = config.startBackoffInitialMs ?? DEFAULT_START_BACKOFF_INITIAL_MS;
     this.compactionIntervalMs = config.compactionIntervalMs ?? profile(config.profile ?? 'fast').apiserverCompactionIntervalMs;
     if (!(Number.isSafeInteger(this.compactionIntervalMs) && this.compactionIntervalMs >= 0 && this.compactionIntervalMs <= maxCompactionIntervalMs)) {
@@ -106,6 +116,7 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     if (config.https) {
       self.https = await ApiHttpsServer.listen({
         transport: new GatedTransport(() => self.core), certPem: config.https.certPem, keyPem: config.https.keyPem,
+        connect: async (request, params) => (self.core ? self.core.connect(request, params) : { kind: 'response', response: notReady() }),
         host: config.https.host ?? defaultApiserverHostOf(context.host), port: config.https.port ?? DEFAULT_PORT,
       });
       context.log.info('serving HTTPS', { url: self.https.url });
@@ -117,6 +128,7 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
 
   /** An etcd member's host was killed: the etcd client stops waiting on it (see EtcdClient). */
   onPeerDown(host: string): void {
+    this.streams.peerDown(host);
     this.incoming.next(peerDownReceived(host));
   }
 
@@ -137,6 +149,14 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
         return;
       case 'apiserverAuditRequest':
         incoming.reply?.({ type: 'apiserverAudit', ...(this.core === undefined ? {} : { page: this.core.audit.read(message.afterSeq) }) });
+        return;
+      case 'podStreamData':
+      case 'podStreamCloseStdin':
+      case 'podStreamResize':
+      case 'podStreamEnd':
+      case 'podStreamAck':
+      case 'podStreamCancel':
+        this.streams.receive(incoming.from, message);
         return;
       case 'startCore':
         return this.startCore();
@@ -164,6 +184,7 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
 
   stop(): void {
     this.stopped = true;
+    this.streams.stopAll('the apiserver stopped');
     this.compactor?.stop();
     for (const byId of this.watches.values()) for (const sub of byId.values()) sub.unsubscribe();
     this.watches.clear();
@@ -202,6 +223,18 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     }
   }
 
+  /** Asks the pod's kubelet to open a stream (it resolves the container and asks its runtime to stream to us). */
+  private async openAtNode(nodeName: string, streamId: string, pod: { readonly namespace: string; readonly name: string; readonly uid: string }, request: KubeletStreamRequest['request']): Promise<NodeOpenResult> {
+    const ask: KubeletStreamRequest = { type: 'kubeletStreamRequest', streamId, ...pod, request };
+    try {
+      const reply = await this.context.ask<KubeletStream>(address(nodeName, 'kubelet'), ask, { timeoutMs: kubeletStreamTimeoutMs });
+      if (reply.ok) return isAddress(reply.runtime) ? { ok: true, runtime: reply.runtime } : { ok: false, status: serviceUnavailable(`the kubelet of node ${nodeName} answered without a runtime address`) };
+      return { ok: false, status: reply.code === 400 ? badRequest(reply.message) : reply.code === 404 ? { ...badRequest(reply.message), code: 404, reason: 'NotFound' } : serviceUnavailable(reply.message) };
+    } catch (error) {
+      return { ok: false, status: serviceUnavailable(`the kubelet of node ${nodeName} did not answer: ${error instanceof Error ? error.message : String(error)}`) };
+    }
+  }
+
   /** One attempt to write the bootstrap objects and prime the caches; on failure, try again later. */
   private async startCore(): Promise<void> {
     if (this.core || this.starting || this.stopped) return;
@@ -211,6 +244,7 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
       kv: this.kv, clock: this.context.clock, prng: this.context.random, identity: this.context.self,
       serverAddress: this.config.serverAddress ?? '127.0.0.1:6443',
       podLogs: (pod, options) => this.podLogs(pod, options),
+      podStreams: this.streams.open,
       ...(this.config.serviceIpPrefix === undefined ? {} : { serviceIpPrefix: this.config.serviceIpPrefix, kubernetesServiceIp: `${this.config.serviceIpPrefix}.0.1` }),
       ...(this.config.tokens ? { authenticator: this.authenticator(this.config.tokens) } : {}),
       admission: { defaultTolerationSeconds: Math.round(profile(this.config.profile ?? 'fast').notReadyTolerationMs / 1000) },

@@ -11,6 +11,7 @@ import { dnsImage } from '../../src/dns/image.js';
 import { HostLocalIpam } from '../../src/cri/ipam.js';
 import { MemoryNetworkFabric } from '../../src/cri/memory-network.js';
 import { validateContainerRuntimeMessage, type ContainerEvent, type ContainerRuntimeConfig, type ContainerRuntimeMessage } from '../../src/cri/messages.js';
+import { podStreamTellTypes, type PodStreamTell } from '../../src/apiserver/pod-stream.js';
 import { ContainerRuntime, type SandboxNetworkSpec } from '../../src/cri/runtime.js';
 import type { PodNetwork } from '../../src/cri/image.js';
 import { nodeHostFs } from './node-fs.js';
@@ -26,6 +27,10 @@ export const containerRuntimeActor = defineActor<ContainerRuntimeMessage, Contai
   create: (context, config) => new ContainerRuntimeBehaviour(context, config),
 });
 
+function isPodStreamTell(message: ContainerRuntimeMessage): message is PodStreamTell {
+  return podStreamTellTypes.has(message.type);
+}
+
 class ContainerRuntimeBehaviour implements ActorBehaviour<ContainerRuntimeMessage> {
   private readonly runtime: ContainerRuntime;
   /** Newest last: when full, the oldest subscriber is dropped. */
@@ -36,17 +41,26 @@ class ContainerRuntimeBehaviour implements ActorBehaviour<ContainerRuntimeMessag
     const networkFor = (spec: SandboxNetworkSpec): PodNetwork => fabric?.podNetwork(spec.podIp) ?? new LoopbackPodNetwork(spec, config, context.clock);
     this.runtime = new ContainerRuntime({
       clock: context.clock, prng: context.random.fork('container-runtime'), images: builtInImages().register(dnsImage), cni: new HostLocalIpam(), fs: nodeHostFs,
-      nodeIp: config.nodeIp, networkFor, onEvent: (event) => this.publish(event),
+      nodeIp: config.nodeIp, networkFor, onEvent: (event) => this.publish(event), sendStream: (peer, tell) => context.send(peer, tell),
       ...(config.logBytesMax === undefined ? {} : { logBytesMax: config.logBytesMax }),
       // Real processes want real sockets: not with the in-memory pod network.
       ...(config.processesDir === undefined || fabric !== undefined ? {} : { hostProcesses: hostProcessLauncher(config.processesDir) }),
     });
   }
 
-  receive(message: ContainerRuntimeMessage, incoming: Incoming): Promise<void> {
+  receive(message: ContainerRuntimeMessage, incoming: Incoming): Promise<void> | void {
+    if (isPodStreamTell(message)) {
+      this.runtime.streamTell(incoming.from, message);
+      return;
+    }
     if (message.type === 'getContainerEvents') this.subscribe(incoming.from);
     // A rejection here is a broken invariant in the core: it crashes the actor (its supervisor restarts it).
     return this.runtime.handle(message).then((response) => incoming.reply?.(response));
+  }
+
+  /** An apiserver's host was killed: the streams it carried stop. */
+  onPeerDown(host: string): void {
+    this.runtime.peerDown(host);
   }
 
   inspect(): Record<string, unknown> {

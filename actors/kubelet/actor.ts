@@ -9,7 +9,7 @@ import { contextPort } from '../../src/client/actor-port.js';
 import { KubeClient } from '../../src/client/client.js';
 import type { CriRequest, CriResponse, ResponseOf } from '../../src/cri/messages.js';
 import { Kubelet } from '../../src/kubelet/kubelet.js';
-import { defaultNodeCapacity, validateKubeletMessage, type KubeletConfig, type KubeletLogs, type KubeletMessage, type KubeletStatusReply } from '../../src/kubelet/messages.js';
+import { defaultNodeCapacity, validateKubeletMessage, type KubeletConfig, type KubeletLogs, type KubeletMessage, type KubeletStream, type KubeletStatusReply } from '../../src/kubelet/messages.js';
 import { CriCallError, type Prober, type ProbeOutcome, type RuntimeService, type VolumeHost } from '../../src/kubelet/services.js';
 import { address, type Address } from '../../src/primitives/address.js';
 import { defineActor, type ActorBehaviour, type ActorContext, type Incoming } from '../../src/runtime/actor.js';
@@ -73,6 +73,14 @@ class KubeletBehaviour implements ActorBehaviour<KubeletMessage> {
         void this.kubelet.logs(message).then(
           (logs) => reply?.(logs),
           (error: unknown) => reply?.({ type: 'kubeletLogs', ok: false, code: 503, message: `kubelet ${this.context.host}: ${error instanceof Error ? error.message : String(error)}` } satisfies KubeletLogs),
+        );
+        return;
+      }
+      case 'kubeletStreamRequest': {
+        const reply = incoming.reply;
+        void this.kubelet.stream(message, incoming.from).then(
+          (opened) => reply?.(opened.ok ? { type: 'kubeletStream', ok: true, runtime: this.runtimeAddress } : { type: 'kubeletStream', ...opened } satisfies KubeletStream),
+          (error: unknown) => reply?.({ type: 'kubeletStream', ok: false, code: error instanceof CriCallError && error.code === 'InvalidArgument' ? 400 : error instanceof CriCallError && error.code === 'NotFound' ? 404 : 503, message: `kubelet ${this.context.host}: ${error instanceof Error ? error.message : String(error)}` } satisfies KubeletStream),
         );
         return;
       }

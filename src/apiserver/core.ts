@@ -6,7 +6,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import {
   asRecord, asString, badRequest, formatRfc3339, type JsonObject, lookupResource, requestEntityTooLarge, internalError, timeout,
-  tooManyRequests, type ResourceInfo, type Status,
+  tooManyRequests, type ResourceInfo, type Status, serviceUnavailable,
 } from '../api/index.js';
 // The auth modules one by one, not their index: it also exports the PKI (node-forge, ~350 KB),
 // which only composition uses, and would bring it into every apiserver thread.
@@ -47,6 +47,8 @@ import type { TokenIssuerConfig } from './token-request.js';
 import { defaultAdmissionConfig, type AdmissionConfig } from './admission.js';
 import { AuditLog, auditedVerbs } from './audit.js';
 import { CustomResources } from './custom-resources.js';
+import type { PodStreamRequest, PodStreamSink, PodStreamSource, PodStreamHandle } from './pod-stream.js';
+import { streamOptionsOf } from './remotecommand.js';
 
 export interface ApiServerCoreOptions {
   readonly kv: KvClient;
@@ -70,6 +72,8 @@ export interface ApiServerCoreOptions {
   readonly watchCacheCapacity?: number;
   /** Serves pods/log once kubelets exist; absent: pods/log answers 503 "logs not available yet". */
   readonly podLogs?: PodLogSource;
+  /** Serves exec, attach and `logs -f` streams once kubelets exist; absent: those answer 503. */
+  readonly podStreams?: PodStreamSource;
   /** Admission plugin settings (each absent one: upstream's). */
   readonly admission?: Partial<AdmissionConfig>;
   /** Issues serviceaccounts/token (TokenRequest); absent: that subresource answers 404. */
@@ -82,6 +86,21 @@ const defaultEtcdMembers = 3;
 
 const admin: UserInfo = { username: wellKnown.adminUser, groups: [wellKnown.mastersGroup, wellKnown.authenticatedGroup] };
 const nameSuffixAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
+
+/**
+ * What `connect` answers: a refusal as a response (before any upgrade), or a stream the adapter
+ * opens once it has upgraded the connection (WebSocket) or sent its headers (`logs -f`).
+ */
+export type ConnectResult =
+  | { readonly kind: 'response'; readonly response: ApiResponse }
+  | {
+    readonly kind: 'stream';
+    readonly request: PodStreamRequest;
+    open(sink: PodStreamSink): Promise<{ readonly ok: true; readonly handle: PodStreamHandle } | { readonly ok: false; readonly status: Status }>;
+  };
+
+/** The pod subresources that stream. */
+const streamingSubresources: ReadonlySet<string> = new Set(['exec', 'attach', 'portforward', 'log']);
 
 /** A refusal carries the user when authentication succeeded (403): the audit log names them. */
 type Gate = { ok: true; user: UserInfo } | { ok: false; response: ApiResponse; user?: UserInfo };
@@ -217,6 +236,78 @@ export class ApiServerCore implements ApiTransport {
     }, this.restCall(req, route));
   }
 
+  /**
+   * pods/exec, pods/attach, pods/portforward (WebSocket upgrades) and pods/log with follow: checks
+   * everything a refusal can be about before the adapter commits to a stream. `params` is the
+   * whole query (`command` repeats, which `req.query` cannot hold).
+   */
+  async connect(req: ApiRequest, params: URLSearchParams): Promise<ConnectResult> {
+    const refused = (response: ApiResponse): ConnectResult => {
+      this.metrics.observe('CONNECT', 'pods', response.status, 0);
+      return { kind: 'response', response };
+    };
+    const route = this.route(req.path);
+    if (route.kind !== 'resource' || route.info.group !== '' || route.info.resource !== 'pods' || route.name === undefined || route.namespace === undefined
+      || route.subresource === undefined || !streamingSubresources.has(route.subresource)) return refused(pathNotFound());
+    const sub = route.subresource;
+    // Upstream authorizes a WebSocket GET on these as `create` (AuthorizePodWebsocketUpgradeCreatePermission, on since 1.31): get alone must not run commands.
+    const gate = this.gate(sub === 'log' ? req : { ...req, method: 'POST' });
+    if (!gate.ok) return refused(gate.response);
+    const got = await this.registry.get(route.info, route.namespace, route.name);
+    if (!got.ok) return refused(statusResponse(got.status));
+    const pod = got.value.object;
+    const spec = asRecord(pod['spec']) ?? {};
+    const names = (key: string): string[] => (Array.isArray(spec[key]) ? spec[key] as unknown[] : []).map((c) => asString(asRecord(c)?.['name']) ?? '');
+    const containers = names('containers');
+    const initContainers = names('initContainers');
+    const name = route.name;
+    if (sub === 'portforward') {
+      return refused(statusResponse(badRequest('port-forward is not implemented by pocketkube yet (kubectl 1.32 tunnels SPDY over WebSocket, which pocketkube does not speak); reach the pod at its IP (pods bind real loopback addresses) or through a Service instead')));
+    }
+    let container = params.get('container') ?? '';
+    if (sub !== 'log') {
+      if (container === '') {
+        if (containers.length !== 1) {
+          const also = initContainers.length > 0 ? ` or one of the init containers: [${initContainers.join(' ')}]` : '';
+          return refused(statusResponse(badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]${also}`)));
+        }
+        container = containers[0]!;
+      } else if (![...containers, ...initContainers, ...names('ephemeralContainers')].includes(container)) {
+        return refused(statusResponse(badRequest(`container ${container} is not valid for pod ${name}`)));
+      }
+    }
+    if ((asString(spec['nodeName']) ?? '') === '') return refused(statusResponse(badRequest(`pod ${name} does not have a host assigned`)));
+    const phase = asString(asRecord(pod['status'])?.['phase']);
+    if (sub !== 'log' && (phase === 'Succeeded' || phase === 'Failed')) {
+      return refused(statusResponse(badRequest(`cannot ${sub} into a container in a completed pod; current phase is ${phase}`)));
+    }
+    let request: PodStreamRequest;
+    if (sub === 'log') {
+      const tail = params.get('tailLines');
+      if (tail !== null && !/^[0-9]{1,9}$/.test(tail)) return refused(statusResponse(badRequest(`invalid tailLines "${tail}"`)));
+      request = { kind: 'log', container, timestamps: params.get('timestamps') === 'true', ...(tail === null ? {} : { tailLines: Number(tail) }) };
+    } else {
+      const options = streamOptionsOf(sub === 'exec' ? 'exec' : 'attach', params, container);
+      if (!options.ok) return refused(statusResponse(options.status));
+      request = options.value;
+    }
+    const source = this.o.podStreams;
+    if (source === undefined) return refused(statusResponse(serviceUnavailable(`streams not available yet: no kubelet serves pod "${name}"`)));
+    this.metrics.observe('CONNECT', `pods/${sub}`, 101, 0);
+    return { kind: 'stream', request, open: (sink) => source(pod, request, sink) };
+  }
+
+  /**
+   * exec/attach/portforward without a WebSocket upgrade: kubectl falls back to SPDY (a POST) when
+   * the WebSocket attempt was refused, so this answers the same refusal it got there, or says why
+   * SPDY does not work.
+   */
+  private async connectWithoutUpgrade(req: ApiRequest): Promise<ApiResponse> {
+    const result = await this.connect(req, new URLSearchParams(req.query));
+    if (result.kind === 'response') return result.response;
+    return statusResponse(badRequest('pocketkube streams exec and attach over WebSocket only (v5.channel.k8s.io or v4.channel.k8s.io), not SPDY: use kubectl 1.30 or newer, or a client that upgrades to WebSocket'));
+  }
+
   private countWatch(user: string, delta: number): void {
     const n = (this.watchesByUser.get(user) ?? 0) + delta;
     if (n <= 0) this.watchesByUser.delete(user);
@@ -240,6 +331,9 @@ export class ApiServerCore implements ApiTransport {
         }
         if (req.method === 'GET' && route.name === undefined && isTruthyParam(req.query['watch'])) {
           return statusResponse(badRequest('watch requests must use the watch entry point (ApiTransport.watch)'));
+        }
+        if (route.info.group === '' && route.info.resource === 'pods' && (route.subresource === 'exec' || route.subresource === 'attach' || route.subresource === 'portforward')) {
+          return this.connectWithoutUpgrade(req);
         }
         return handleRest(this.registry, this.restCall(req, route, gate.user));
       case 'group': return req.method === 'GET' ? groupDocument(route.group, this.customResources.served()) : pathNotFound();

@@ -5,6 +5,7 @@ import type { ApiMethod, ApiRequest, ApiResponse, ApiWatchEvent } from '../clien
 import type { StaticTokenEntry } from './auth/index.js';
 import type { WatchUpdate } from '../client/kv.js';
 import type { AuditPage } from './audit.js';
+import { podStreamTellTypes, validatePodStreamTell, type PodStreamTell } from './pod-stream.js';
 
 /**
  * The apiserver actor's protocol: the Kubernetes API for in-cluster components over actor
@@ -28,6 +29,8 @@ export type ApiserverMessage =
   | { readonly type: 'apiserverAuditRequest'; readonly afterSeq: number }
   /** From this actor's etcd members (its etcd client's watches). */
   | { readonly type: 'watchUpdate'; readonly watchId: number; readonly update: WatchUpdate }
+  /** From a node's container runtime: the output and end of an exec, attach or log follow this apiserver opened (pod-stream.ts). */
+  | PodStreamTell
   /** Timers to self. */
   | { readonly type: 'startCore' }
   | { readonly type: 'heartbeat' }
@@ -148,6 +151,7 @@ export function validateApiserverMessage(raw: unknown): ApiserverMessage | Proto
     case 'compact':
       return m as unknown as ApiserverMessage;
     default:
+      if (podStreamTellTypes.has(m.type)) return validatePodStreamTell(m) ?? protocolError(`apiserver: malformed ${m.type}`);
       return protocolError(`apiserver: unknown message type ${JSON.stringify(m.type)}`);
   }
 }

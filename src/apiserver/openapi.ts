@@ -149,7 +149,8 @@ function resourcePaths(info: ResourceInfo): Record<string, Schema> {
   if (Object.keys(collection).length > 0) out[base] = collection;
   if (Object.keys(item).length > 0) out[`${base}/{name}`] = item;
   for (const sub of info.subresources) {
-    const subGvk = sub.name === 'log' ? undefined : { group: sub.group, version: sub.version, kind: sub.kind };
+    // Logs and the streams answer no object schema of their own.
+    const subGvk = ['log', 'exec', 'attach', 'portforward'].includes(sub.name) ? undefined : { group: sub.group, version: sub.version, kind: sub.kind };
     const subRef = { $ref: `${refPrefix}${sub.kind === info.kind && sub.group === info.group ? schemaNameOf(info) : definitionName(sub.group, sub.version, sub.kind)}` };
     const subOk = (o: Schema): Schema => (subGvk === undefined ? o : { ...o, responses: { 200: { description: 'OK', content: { 'application/json': { schema: subRef } } } } });
     const ops: Schema = {};

@@ -57,6 +57,11 @@ export interface ContainerUsage {
   setMemoryBytes(bytes: number): void;
 }
 
+/** A process's input as it arrives (`kubectl exec -i`): the next chunk, or undefined at its end. */
+export interface StdinReader {
+  read(): Promise<string | undefined>;
+}
+
 /** Everything a container's process is given. */
 export interface ContainerProcess {
   /** argv: the image's entrypoint/command and args after Kubernetes' command/args rules. */
@@ -72,6 +77,10 @@ export interface ContainerProcess {
   readonly usage: ContainerUsage;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** The exec's stdin when its client sends one (`kubectl exec -i`); absent: no input (a read sees its end at once). */
+  readonly stdin?: StdinReader;
+  /** A terminal is attached (`kubectl exec -t`): an interactive shell prompts. */
+  readonly tty?: boolean;
   /** Aborted when the runtime stops the container (SIGTERM); the process should exit soon after. */
   readonly signal: AbortSignal;
 }

@@ -9,6 +9,16 @@ export const defaultLogBytesMax = 1024 * 1024;
 /** A single line longer than this is split (the runtime's line buffer, as CRI's 16 KiB partial lines). */
 const logLineBytesMax = 16 * 1024;
 
+/** RFC 3339 with nanoseconds, as `kubectl logs --timestamps` prints them. */
+function formatRfc3339Nano(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+}
+
+/** A log line as kubectl prints it: the text and its newline, after its timestamp when asked. */
+export function logLineText(line: LogLine, timestamps: boolean): string {
+  return `${timestamps ? `${formatRfc3339Nano(line.timeMs)} ` : ''}${line.text}\n`;
+}
+
 export interface LogQuery {
   readonly tailLines?: number;
   /** Wall-clock ms: only lines at or after it. */
@@ -27,6 +37,8 @@ export class ContainerLog {
   private readonly partial = { stdout: '', stderr: '' };
   /** Lines dropped to stay within the bound since the container started. */
   droppedLines = 0;
+  /** Followers (`kubectl logs -f`): told every new line. */
+  private readonly followers = new Set<(line: LogLine) => void>();
 
   constructor(private readonly bytesMax: number = defaultLogBytesMax) {
     if (!(bytesMax > 0)) throw new Error(`log bound must be > 0 bytes, got ${bytesMax}`);
@@ -50,6 +62,12 @@ export class ContainerLog {
       this.push({ timeMs: nowMs, stream, text: this.partial[stream] });
       this.partial[stream] = '';
     }
+  }
+
+  /** Tells `listener` every line from now on; the returned function stops that. */
+  follow(listener: (line: LogLine) => void): () => void {
+    this.followers.add(listener);
+    return () => { this.followers.delete(listener); };
   }
 
   sizeBytes(): number {
@@ -77,6 +95,7 @@ export class ContainerLog {
   }
 
   private push(line: LogLine): void {
+    for (const follower of this.followers) follower(line);
     this.lines.push(line);
     this.bytes += lineBytes(line);
     while (this.bytes > this.bytesMax && this.head < this.lines.length) {

@@ -8,9 +8,15 @@
  *   bounded, rotated logs and serves them);
  * - `getContainerEvents` subscribes the asker to `containerEvent` tells (CRI's streaming RPC of
  *   the same name, used by the evented PLEG).
- * Exec, Attach and PortForward answer with the URL of the runtime's streaming server, as CRI does.
+ * - Exec and Attach carry the stream's id and the apiserver to stream to (`peer`): the runtime
+ *   streams to it with the tells of src/apiserver/pod-stream.ts, and answers with the stream's
+ *   URL, as CRI answers the URL of its streaming server; `followContainerLog` (`kubectl logs -f`)
+ *   streams a container's log the same way.
+ * PortForward answers Unavailable (not implemented).
  */
-import { shapeValidator, type ProtocolError } from '../runtime/validate.js';
+import type { Address } from '../primitives/address.js';
+import { protocolError, shapeValidator, type ProtocolError } from '../runtime/validate.js';
+import { podStreamTellTypes, validatePodStreamTell, type PodStreamTell } from '../apiserver/pod-stream.js';
 
 export interface KeyValue {
   readonly key: string;
@@ -178,8 +184,10 @@ export type CriRequest =
   | { readonly type: 'listContainerStats'; readonly filter?: ContainerFilter }
   | { readonly type: 'reopenContainerLog'; readonly containerId: string }
   | { readonly type: 'execSync'; readonly containerId: string; readonly cmd: readonly string[]; readonly timeout: number }
-  | { readonly type: 'exec'; readonly containerId: string; readonly cmd: readonly string[]; readonly tty?: boolean; readonly stdin?: boolean; readonly stdout?: boolean; readonly stderr?: boolean }
-  | { readonly type: 'attach'; readonly containerId: string; readonly tty?: boolean; readonly stdin?: boolean; readonly stdout?: boolean; readonly stderr?: boolean }
+  | { readonly type: 'exec'; readonly containerId: string; readonly cmd: readonly string[]; readonly tty?: boolean; readonly stdin?: boolean; readonly stdout?: boolean; readonly stderr?: boolean; readonly streamId: string; readonly peer: Address }
+  | { readonly type: 'attach'; readonly containerId: string; readonly tty?: boolean; readonly stdin?: boolean; readonly stdout?: boolean; readonly stderr?: boolean; readonly streamId: string; readonly peer: Address }
+  /** Not CRI (see the header): streams the container's log to `peer`, the lines so far (after `tailLines`) then new ones, until the container exits. */
+  | { readonly type: 'followContainerLog'; readonly containerId: string; readonly streamId: string; readonly peer: Address; readonly tailLines?: number; readonly timestamps?: boolean }
   | { readonly type: 'portForward'; readonly podSandboxId: string; readonly port: readonly number[] }
   /**
    * Not CRI (see the header): log lines of a container, oldest first. `previous` reads the
@@ -230,6 +238,7 @@ export type CriResponse =
   | { readonly type: 'execResponse'; readonly url: string }
   | { readonly type: 'attachResponse'; readonly url: string }
   | { readonly type: 'portForwardResponse'; readonly url: string }
+  | { readonly type: 'followContainerLogResponse'; readonly url: string }
   | { readonly type: 'readContainerLogResponse'; readonly lines: readonly LogLine[]; readonly truncated: boolean }
   | { readonly type: 'getContainerEventsResponse' }
   | CriError;
@@ -258,9 +267,16 @@ export interface ContainerRuntimeConfig {
   readonly podNetwork?: 'loopback' | 'memory';
 }
 
-export type ContainerRuntimeMessage = CriRequest;
+/** CRI requests (asks), and the stdin, acks and cancels of open streams (tells from apiservers). */
+export type ContainerRuntimeMessage = CriRequest | PodStreamTell;
 
-export const validateContainerRuntimeMessage: (raw: unknown) => ContainerRuntimeMessage | ProtocolError = shapeValidator<ContainerRuntimeMessage>('container-runtime', {
+export function validateContainerRuntimeMessage(raw: unknown): ContainerRuntimeMessage | ProtocolError {
+  const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+  if (typeof type === 'string' && podStreamTellTypes.has(type)) return validatePodStreamTell(raw) ?? protocolError(`container-runtime: malformed ${type}`);
+  return validateCriRequest(raw);
+}
+
+const validateCriRequest: (raw: unknown) => CriRequest | ProtocolError = shapeValidator<CriRequest>('container-runtime', {
   version: {},
   status: {},
   updateRuntimeConfig: { podCidr: 'string' },
@@ -283,8 +299,9 @@ export const validateContainerRuntimeMessage: (raw: unknown) => ContainerRuntime
   listContainerStats: { 'filter?': 'record' },
   reopenContainerLog: { containerId: 'string' },
   execSync: { containerId: 'string', cmd: 'array', timeout: 'number' },
-  exec: { containerId: 'string', cmd: 'array', 'tty?': 'boolean', 'stdin?': 'boolean', 'stdout?': 'boolean', 'stderr?': 'boolean' },
-  attach: { containerId: 'string', 'tty?': 'boolean', 'stdin?': 'boolean', 'stdout?': 'boolean', 'stderr?': 'boolean' },
+  exec: { containerId: 'string', cmd: 'array', 'tty?': 'boolean', 'stdin?': 'boolean', 'stdout?': 'boolean', 'stderr?': 'boolean', streamId: 'string', peer: 'string' },
+  attach: { containerId: 'string', 'tty?': 'boolean', 'stdin?': 'boolean', 'stdout?': 'boolean', 'stderr?': 'boolean', streamId: 'string', peer: 'string' },
+  followContainerLog: { containerId: 'string', streamId: 'string', peer: 'string', 'tailLines?': 'number', 'timestamps?': 'boolean' },
   portForward: { podSandboxId: 'string', port: 'array' },
   readContainerLog: { containerId: 'string', 'tailLines?': 'number', 'sinceMs?': 'number', 'timestamps?': 'boolean', 'limitBytes?': 'number' },
   getContainerEvents: {},

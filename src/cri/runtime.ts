@@ -22,6 +22,11 @@ import type {
   ImageInfo, PodSandboxConfig, PodSandboxFilter, PodSandboxStatus, ResponseOf,
 } from './messages.js';
 import { TrackedNetwork } from './tracked-network.js';
+import { hostOf, type Address } from '../primitives/address.js';
+import type { PodStreamTell } from '../apiserver/pod-stream.js';
+import { RuntimeStream, StdinPipe } from './streams.js';
+import { TtyLineDiscipline, ttyOutput } from './tty.js';
+import { logLineText } from './logs.js';
 
 const sandboxesMax = 256;
 const containersMax = 1024;
@@ -31,6 +36,10 @@ const execOutputBytesMax = 1024 * 1024;
 const concurrentExecsMax = 64;
 /** An ExecSync with timeout 0 (none) still ends after this long. */
 const execTimeoutMsMax = 10 * 60 * 1000;
+/** Streams (exec, attach, log follows) open at once on one node. */
+const streamsMax = 64;
+/** Exit code of a process interrupted by ^C on its terminal (128 + SIGINT). */
+const interruptedExitCode = 130;
 /** Exit code of a process killed by SIGKILL (128 + 9). */
 const killedExitCode = 137;
 const runtimeName = 'pocketkube';
@@ -57,6 +66,8 @@ export interface RuntimeDeps {
   readonly logBytesMax?: number;
   /** Runs `process`-handler containers as host processes; absent: that handler is refused. */
   readonly hostProcesses?: HostProcessLauncher;
+  /** Sends a pod stream's tell to its apiserver; absent: exec, attach and log follows answer Unavailable. */
+  sendStream?(peer: Address, tell: PodStreamTell): void;
 }
 
 interface Sandbox {
@@ -100,6 +111,8 @@ interface Container {
   exited: Promise<void>;
   markExited: () => void;
   execsRunning: number;
+  /** Told once the container stopped (attach and log follows end then). */
+  readonly exitListeners: Set<() => void>;
 }
 
 function criError(code: CriErrorCode, message: string): CriError {
@@ -136,6 +149,7 @@ export class ContainerRuntime {
   private readonly pulled = new Map<string, { readonly info: ImageInfo; readonly image: Image }>();
   /** SIGKILL of each running `process`-handler container, fired when it exits or is killed. */
   private readonly hostKills = new Map<string, AbortController>();
+  private readonly streams = new Map<string, RuntimeStream>();
   private podCidr: string | undefined;
   private readonly logBytesMax: number;
 
@@ -145,12 +159,30 @@ export class ContainerRuntime {
 
   /** Kills every container at once (the runtime itself is stopping): their sockets close, their ports free. */
   shutdown(): void {
+    for (const stream of [...this.streams.values()]) stream.cancel('the container runtime stopped');
     for (const c of this.containers.values()) this.exit(c, killedExitCode, 'killed: the container runtime stopped');
   }
 
-  counts(): { readonly sandboxes: number; readonly containers: number; readonly running: number; readonly images: number } {
+  counts(): { readonly sandboxes: number; readonly containers: number; readonly running: number; readonly images: number; readonly streams: number } {
     const running = [...this.containers.values()].filter((c) => c.state === 'CONTAINER_RUNNING').length;
-    return { sandboxes: this.sandboxes.size, containers: this.containers.size, running, images: this.pulled.size };
+    return { sandboxes: this.sandboxes.size, containers: this.containers.size, running, images: this.pulled.size, streams: this.streams.size };
+  }
+
+  /** A tell of an open stream from its apiserver (stdin, acks, cancels). */
+  streamTell(from: Address, tell: PodStreamTell): void {
+    const stream = this.streams.get(tell.streamId);
+    if (stream === undefined) {
+      // Stdin for a stream that ended: tell the apiserver, so its client hears of it instead of waiting.
+      if (tell.type === 'podStreamData' || tell.type === 'podStreamCloseStdin') this.deps.sendStream?.(from, { type: 'podStreamCancel', streamId: tell.streamId, reason: 'the container runtime has no such stream (it ended)' });
+      return;
+    }
+    if (stream.peer !== from) return;
+    stream.receive(tell);
+  }
+
+  /** An apiserver's host went down: its streams stop (their clients are gone with it). */
+  peerDown(host: string): void {
+    for (const stream of [...this.streams.values()]) if (hostOf(stream.peer) === host) stream.cancel(`apiserver host ${host} went down`);
   }
 
   /** Answers one request; operating errors come back as `criError`, never as a rejection. */
@@ -218,9 +250,13 @@ export class ContainerRuntime {
       case 'execSync':
         return this.execSync(this.container(request.containerId), request.cmd, request.timeout);
       case 'exec':
+        return this.execStream(request);
       case 'attach':
+        return this.attachStream(request);
+      case 'followContainerLog':
+        return this.followLog(request);
       case 'portForward':
-        return criError('Unavailable', `${request.type}: the runtime's streaming server is not implemented yet; use execSync`);
+        return criError('Unavailable', 'portForward: not implemented by pocketkube\'s runtime (reach the pod at its IP, which it binds for real)');
       case 'readContainerLog':
         return this.readLog(request);
       case 'getContainerEvents':
@@ -376,7 +412,7 @@ export class ContainerRuntime {
       id, sandbox, config, image, imageRef: pulled.info.id, argv, env, files, workingDir, log: new ContainerLog(this.logBytesMax),
       usage: { cpuMillicores: 0, memoryBytes: 0, cpuCoreNanoSeconds: 0, sinceMs: this.deps.clock.now() },
       createdAtMs: this.deps.clock.wallNow(), state: 'CONTAINER_CREATED', startedAtMs: 0, finishedAtMs: 0, exitCode: 0, reason: '', message: '',
-      abort: new AbortController(), network: undefined, exited, markExited, execsRunning: 0,
+      abort: new AbortController(), network: undefined, exited, markExited, execsRunning: 0, exitListeners: new Set(),
     };
   }
 
@@ -468,6 +504,7 @@ export class ContainerRuntime {
     this.hostKills.get(c.id)?.abort();
     this.hostKills.delete(c.id);
     c.markExited();
+    for (const listener of [...c.exitListeners]) listener();
     this.emit(c, 'CONTAINER_STOPPED_EVENT');
   }
 
@@ -480,6 +517,7 @@ export class ContainerRuntime {
       c.reason = 'Error';
       c.message = 'stopped before it started';
       c.markExited();
+      for (const listener of [...c.exitListeners]) listener();
       return;
     }
     if (c.state !== 'CONTAINER_RUNNING') return;
@@ -577,5 +615,124 @@ export class ContainerRuntime {
       return criError('DeadlineExceeded', `command ${JSON.stringify(cmd.join(' '))} timed out after ${timeoutMs / 1000} s`);
     }
     return { type: 'execSyncResponse', stdout: out.stdout, stderr: out.stderr, exitCode: outcome };
+  }
+
+  /** A new stream's checks: the runtime can stream, the id is new, the node's bound holds. */
+  private openStream(streamId: string, peer: Address, hooks: ConstructorParameters<typeof RuntimeStream>[3]): RuntimeStream {
+    const send = this.deps.sendStream;
+    if (send === undefined) fail('Unavailable', 'this runtime has no streaming connection to the apiservers');
+    if (this.streams.has(streamId)) fail('AlreadyExists', `stream ${streamId} is already open`);
+    if (this.streams.size >= streamsMax) fail('Unavailable', `the node already carries ${this.streams.size} streams (bound ${streamsMax}): close some (exec, attach, logs -f)`);
+    const stream = new RuntimeStream(streamId, peer, send, hooks);
+    this.streams.set(streamId, stream);
+    return stream;
+  }
+
+  /** `kubectl exec`: the image's exec with the stream as its stdin, stdout and stderr; its exit code ends the stream. */
+  private execStream(request: Extract<CriRequest, { type: 'exec' }>): CriResponse {
+    const c = this.container(request.containerId);
+    if (c.state !== 'CONTAINER_RUNNING') return criError('FailedPrecondition', `container ${c.id} is not running (${c.state})`);
+    if (request.cmd.length === 0 || request.cmd.some((arg) => typeof arg !== 'string')) return criError('InvalidArgument', 'exec: cmd must be a non-empty list of strings');
+    if (c.execsRunning >= concurrentExecsMax) return criError('Unavailable', `container ${c.id} already runs ${c.execsRunning} execs (bound ${concurrentExecsMax})`);
+    const tty = request.tty === true;
+    const abort = new AbortController();
+    let interrupted = false;
+    let pipe: StdinPipe | undefined;
+    let discipline: TtyLineDiscipline | undefined;
+    const decoder = new TextDecoder();
+    const stream = this.openStream(request.streamId, request.peer, {
+      ...(request.stdin === true ? {
+        stdin: (data: Uint8Array) => {
+          const text = decoder.decode(data, { stream: true });
+          if (discipline === undefined) { pipe!.push(text, data.length); return; }
+          const typed = discipline.input(text);
+          // Credit for keystrokes goes back at once: a terminal's input is small, and held-back echo would feel broken.
+          stream.ackStdin(data.length);
+          for (const line of typed.lines) pipe!.push(line, 0);
+          if (typed.interrupt) { interrupted = true; abort.abort(); }
+          if (typed.eof) pipe!.close();
+        },
+        closeStdin: () => pipe!.close(),
+      } : {}),
+      cancelled: () => { abort.abort(); pipe?.close(); },
+      done: () => { this.streams.delete(request.streamId); },
+    });
+    if (request.stdin === true) pipe = new StdinPipe((bytes) => stream.ackStdin(bytes));
+    // A stopped exec (its container stopped, ^C, the client left) must not stay blocked reading stdin.
+    abort.signal.addEventListener('abort', () => pipe?.close(), { once: true });
+    const write = (channel: 1 | 2, wanted: boolean) => (text: string): void => {
+      if (!wanted || !stream.active) return;
+      if (!stream.output(tty ? 1 : channel, tty ? ttyOutput(text) : text)) {
+        // Ended at once, not behind the output the client does not take.
+        stream.cancel('the client does not read the output fast enough: the command was stopped');
+        abort.abort();
+      }
+    };
+    const stdout = write(1, request.stdout !== false);
+    // On a terminal stderr is merged into stdout, as a pty does.
+    const stderr = write(2, tty ? request.stdout !== false : request.stderr !== false);
+    if (tty && pipe !== undefined) discipline = new TtyLineDiscipline(stdout);
+    if (c.image.exec === undefined) {
+      stderr(`OCI runtime exec failed: exec failed: unable to start container process: exec: ${JSON.stringify(request.cmd[0])}: executable file not found in $PATH\n`);
+      stream.end({ exitCode: 126 });
+      return { type: 'execResponse', url: `pocketkube-stream:${request.streamId}` };
+    }
+    const onContainerExit = (): void => abort.abort();
+    c.abort.signal.addEventListener('abort', onContainerExit, { once: true });
+    c.execsRunning++;
+    const process = { ...this.processFor(c, request.cmd, abort.signal, { stdout, stderr }), ...(pipe === undefined ? {} : { stdin: pipe }), tty };
+    void Promise.resolve().then(() => c.image.exec!(process))
+      .then((code) => (Number.isInteger(code) ? code : 1), (error: unknown) => { stderr(`${error instanceof Error ? error.message : String(error)}\n`); return 1; })
+      .then((code) => {
+        c.execsRunning--;
+        c.abort.signal.removeEventListener('abort', onContainerExit);
+        stream.end({ exitCode: interrupted ? interruptedExitCode : code });
+      });
+    return { type: 'execResponse', url: `pocketkube-stream:${request.streamId}` };
+  }
+
+  /**
+   * `kubectl attach`: the container's output from now on, until it exits. pocketkube's images do
+   * not read a stdin of their own process, so attaching stdin is refused rather than ignored.
+   */
+  private attachStream(request: Extract<CriRequest, { type: 'attach' }>): CriResponse {
+    const c = this.container(request.containerId);
+    if (c.state !== 'CONTAINER_RUNNING') return criError('FailedPrecondition', `container ${c.id} is not running (${c.state})`);
+    if (request.stdin === true) return criError('InvalidArgument', `container ${c.config.metadata.name}: pocketkube's images do not read stdin, so there is nothing to attach stdin to: attach without -i (output only), or use kubectl exec -i`);
+    const tty = request.tty === true;
+    let stop = (): void => undefined;
+    const stream = this.openStream(request.streamId, request.peer, { cancelled: () => stop(), done: () => { stop(); this.streams.delete(request.streamId); } });
+    const unfollow = c.log.follow((line) => {
+      const wanted = line.stream === 'stdout' ? request.stdout !== false : tty ? request.stdout !== false : request.stderr !== false;
+      if (!wanted) return;
+      const text = `${line.text}\n`;
+      if (!stream.output(tty || line.stream === 'stdout' ? 1 : 2, tty ? ttyOutput(text) : text)) stream.cancel('the client does not read the output fast enough');
+    });
+    const onExit = (): void => stream.end({ exitCode: 0 });
+    c.exitListeners.add(onExit);
+    stop = () => { unfollow(); c.exitListeners.delete(onExit); };
+    return { type: 'attachResponse', url: `pocketkube-stream:${request.streamId}` };
+  }
+
+  /** `kubectl logs -f`: the log so far (after tailLines), then each new line until the container stops. */
+  private followLog(request: Extract<CriRequest, { type: 'followContainerLog' }>): CriResponse {
+    const c = this.container(request.containerId);
+    const timestamps = request.timestamps === true;
+    let stop = (): void => undefined;
+    const stream = this.openStream(request.streamId, request.peer, { cancelled: () => stop(), done: () => { stop(); this.streams.delete(request.streamId); } });
+    const send = (text: string): void => {
+      if (!stream.output(1, text)) stream.cancel('the client does not read the log fast enough');
+    };
+    const soFar = c.log.read({ ...(request.tailLines === undefined ? {} : { tailLines: request.tailLines }) }).lines;
+    if (soFar.length > 0) send(soFar.map((line) => logLineText(line, timestamps)).join(''));
+    if (c.state === 'CONTAINER_EXITED') {
+      stream.end({ exitCode: c.exitCode });
+      return { type: 'followContainerLogResponse', url: `pocketkube-stream:${request.streamId}` };
+    }
+    const unfollow = c.log.follow((line) => send(logLineText(line, timestamps)));
+    const onExit = (): void => stream.end({ exitCode: c.exitCode });
+    c.exitListeners.add(onExit);
+    stop = () => { unfollow(); c.exitListeners.delete(onExit); };
+    return { type: 'followContainerLogResponse', url: `pocketkube-stream:${request.streamId}` };
   }
 }

@@ -8,23 +8,21 @@
  */
 import { formatRfc3339Micro } from '../api/time.js';
 
-/** RFC 3339 with nanoseconds, as `kubectl logs --timestamps` prints them. */
-function formatRfc3339Nano(epochMs: number): string {
-  return new Date(epochMs).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
-}
 import { asRecord, type KubeObject } from '../api/types.js';
 import { EventRecorder, type EventRecord } from '../client/events.js';
 import { Informer, isTombstone } from '../client/informer.js';
 import type { KubeClient } from '../client/client.js';
 import { isAlreadyExists, isNotFound } from '../client/errors.js';
-import type { ContainerEvent } from '../cri/messages.js';
+import type { ContainerEvent, ContainerStatus } from '../cri/messages.js';
+import type { Address } from '../primitives/address.js';
+import { logLineText } from '../cri/logs.js';
 import type { Clock, TimerId } from '../primitives/clock.js';
 import { nodeObject, nodeStatus, conditionsOf, conditionSummary, type NodeHealth, type NodeIdentity } from './node-status.js';
 import { PodSyncer, type PodSyncerTiming } from './pod-sync.js';
 import type { Prober, RuntimeService, VolumeHost } from './services.js';
 import { podKey, podSpec } from './pod-spec.js';
 import { criLabels } from './pod-actions.js';
-import type { KubeletLogs, KubeletLogsRequest } from './messages.js';
+import type { KubeletLogs, KubeletLogsRequest, KubeletStreamRequest } from './messages.js';
 import { ResourceMetrics } from './metrics.js';
 
 const podsRef = { apiVersion: 'v1', kind: 'Pod' } as const;
@@ -148,7 +146,46 @@ export class Kubelet {
 
   /** pods/log: the named (or only) container's current or previous attempt, from the runtime's log. */
   async logs(request: KubeletLogsRequest): Promise<KubeletLogs> {
-    const fail = (code: 400 | 404 | 503, message: string): KubeletLogs => ({ type: 'kubeletLogs', ok: false, code, message });
+    const found = await this.findContainer(request);
+    if (!found.ok) return { type: 'kubeletLogs', ok: false, code: found.code, message: found.message };
+    const reply = await this.o.runtime.call({
+      type: 'readContainerLog', containerId: found.container.id, timestamps: request.timestamps === true,
+      ...(request.tailLines === undefined ? {} : { tailLines: request.tailLines }),
+    });
+    // The runtime keeps lines without their newline (CRI's log format); kubectl prints them one per line.
+    const text = reply.lines.map((l) => logLineText(l, request.timestamps === true)).join('');
+    return { type: 'kubeletLogs', ok: true, text };
+  }
+
+  /**
+   * exec, attach and `logs -f`: finds the container and asks the runtime to stream to `peer` (the
+   * asking apiserver) under the apiserver's stream id. The shell adds the runtime's address.
+   */
+  async stream(request: KubeletStreamRequest, peer: Address): Promise<{ readonly ok: true } | { readonly ok: false; readonly code: 400 | 404 | 503; readonly message: string }> {
+    const r = request.request;
+    const found = await this.findContainer({ namespace: request.namespace, name: request.name, uid: request.uid, ...(r.container === '' ? {} : { container: r.container }) });
+    if (!found.ok) return found;
+    const c = found.container;
+    if (r.kind === 'log') {
+      await this.o.runtime.call({
+        type: 'followContainerLog', containerId: c.id, streamId: request.streamId, peer, timestamps: r.timestamps,
+        ...(r.tailLines === undefined ? {} : { tailLines: r.tailLines }),
+      });
+      return { ok: true };
+    }
+    if (c.state !== 'CONTAINER_RUNNING') {
+      const name = c.labels[criLabels.containerName] ?? c.metadata.name;
+      return { ok: false, code: 400, message: `container ${name} in pod ${request.name} is not running (${c.state === 'CONTAINER_EXITED' ? `it exited with code ${c.exitCode}` : c.state}): ${r.kind} needs a running container` };
+    }
+    const io = { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, tty: r.tty };
+    if (r.kind === 'exec') await this.o.runtime.call({ type: 'exec', containerId: c.id, cmd: r.command, ...io, streamId: request.streamId, peer });
+    else await this.o.runtime.call({ type: 'attach', containerId: c.id, ...io, streamId: request.streamId, peer });
+    return { ok: true };
+  }
+
+  /** The container a logs/exec request names: its newest attempt (or the one before, for `previous`). */
+  private async findContainer(request: { readonly namespace: string; readonly name: string; readonly uid: string; readonly container?: string; readonly previous?: boolean }): Promise<{ readonly ok: true; readonly container: ContainerStatus } | { readonly ok: false; readonly code: 400 | 404 | 503; readonly message: string }> {
+    const fail = (code: 400 | 404 | 503, message: string) => ({ ok: false, code, message }) as const;
     const pod = this.pods.get(request.namespace, request.name);
     if (pod === undefined || pod.metadata?.uid !== request.uid) return fail(404, `pod ${request.namespace}/${request.name} is not on node ${this.o.node.nodeName}`);
     const spec = podSpec(pod);
@@ -164,13 +201,7 @@ export class Kubelet {
         ? fail(400, `previous terminated container "${name}" in pod "${request.name}" not found`)
         : fail(400, `container "${name}" in pod "${request.name}" is waiting to start: ContainerCreating`);
     }
-    const reply = await this.o.runtime.call({
-      type: 'readContainerLog', containerId: target.id, timestamps: request.timestamps === true,
-      ...(request.tailLines === undefined ? {} : { tailLines: request.tailLines }),
-    });
-    // The runtime keeps lines without their newline (CRI's log format); kubectl prints them one per line.
-    const text = reply.lines.map((l) => `${request.timestamps === true ? `${formatRfc3339Nano(l.timeMs)} ` : ''}${l.text}\n`).join('');
-    return { type: 'kubeletLogs', ok: true, text };
+    return { ok: true, container: target };
   }
 
   status(): KubeletStatus {

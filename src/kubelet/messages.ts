@@ -3,6 +3,7 @@ import type { ProfileName } from '../runtime/profiles.js';
 import { isRecord, protocolError, type ProtocolError } from '../runtime/validate.js';
 import { validateWatchTell, type ApiWatchTell } from '../apiserver/messages.js';
 import type { ContainerEvent } from '../cri/messages.js';
+import type { PodStreamRequest } from '../apiserver/pod-stream.js';
 import type { KubeletStatus } from './kubelet.js';
 import type { Taint } from './node-status.js';
 
@@ -16,6 +17,8 @@ export type KubeletMessage =
   | { readonly type: 'kubeletStatusRequest' }
   /** Ask (from an apiserver serving pods/log): answered with `kubeletLogs`. */
   | KubeletLogsRequest
+  /** Ask (from an apiserver serving exec, attach or `logs -f`): answered with `kubeletStream`. */
+  | KubeletStreamRequest
   | ContainerEvent
   | ApiWatchTell;
 
@@ -29,6 +32,24 @@ export type KubeletLogsRequest = {
   readonly previous?: boolean;
   readonly timestamps?: boolean;
 };
+
+/**
+ * Opens a pod stream (src/apiserver/pod-stream.ts): the kubelet resolves pod and container and asks
+ * its runtime to stream to the asking apiserver under `streamId` (chosen by the apiserver).
+ */
+export type KubeletStreamRequest = {
+  readonly type: 'kubeletStreamRequest';
+  readonly streamId: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly request: PodStreamRequest;
+};
+
+/** ok: the runtime at `runtime` streams now (stdin and cancels go there). */
+export type KubeletStream =
+  | { readonly type: 'kubeletStream'; readonly ok: true; readonly runtime: Address }
+  | { readonly type: 'kubeletStream'; readonly ok: false; readonly code: 400 | 404 | 503; readonly message: string };
 
 /** `code` follows the API: 400 for a bad container choice, 404 when there is nothing to read. */
 export type KubeletLogs =
@@ -72,6 +93,16 @@ export function validateKubeletMessage(raw: unknown): KubeletMessage | ProtocolE
         && (raw['container'] === undefined || typeof raw['container'] === 'string') && (raw['tailLines'] === undefined || typeof raw['tailLines'] === 'number')
         ? (raw as unknown as KubeletLogsRequest)
         : protocolError('kubelet: kubeletLogsRequest needs namespace, name and uid');
+    case 'kubeletStreamRequest': {
+      const r = raw['request'];
+      const kindOk = isRecord(r) && typeof r['container'] === 'string' && (
+        ((r['kind'] === 'exec' || r['kind'] === 'attach') && Array.isArray(r['command']) && (r['command'] as unknown[]).every((a) => typeof a === 'string')
+          && ['stdin', 'stdout', 'stderr', 'tty'].every((k) => typeof r[k] === 'boolean'))
+        || (r['kind'] === 'log' && typeof r['timestamps'] === 'boolean' && (r['tailLines'] === undefined || typeof r['tailLines'] === 'number')));
+      return typeof raw['streamId'] === 'string' && raw['streamId'] !== '' && typeof raw['namespace'] === 'string' && typeof raw['name'] === 'string' && typeof raw['uid'] === 'string' && kindOk
+        ? (raw as unknown as KubeletStreamRequest)
+        : protocolError('kubelet: kubeletStreamRequest needs streamId, namespace, name, uid and a valid request');
+    }
     case 'containerEvent':
       return typeof raw['containerId'] === 'string' && typeof raw['podSandboxId'] === 'string' && containerEventTypes.has(String(raw['eventType'])) && typeof raw['createdAtMs'] === 'number'
         ? (raw as unknown as ContainerEvent)

@@ -140,7 +140,7 @@ test('resource registry lookups and storage keys', (t) => {
   t.is(resolveResourceName('nope'), undefined);
   const pods = lookupResource('', 'v1', 'pods');
   if (pods === undefined) return t.fail();
-  t.deepEqual(pods.subresources.map((s) => s.name), ['binding', 'eviction', 'log', 'status']);
+  t.deepEqual(pods.subresources.map((s) => s.name), ['attach', 'binding', 'eviction', 'exec', 'log', 'portforward', 'status']);
   t.deepEqual(lookupResource('', 'v1', 'namespaces')?.subresources.map((s) => s.name), ['finalize', 'status']);
   t.is(storageKey(pods, 'default', 'web'), '/registry/pods/default/web');
   t.is(storagePrefix(pods), '/registry/pods/');

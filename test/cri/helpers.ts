@@ -9,6 +9,8 @@ import { MemoryNetworkFabric } from '../../src/cri/memory-network.js';
 import type { ContainerConfig, ContainerEvent, CriRequest, CriResponse, PodSandboxConfig, ResponseOf } from '../../src/cri/messages.js';
 import { ContainerRuntime } from '../../src/cri/runtime.js';
 import type { HostProcessLauncher } from '../../src/cri/host-process.js';
+import type { Address } from '../../src/primitives/address.js';
+import type { PodStreamTell } from '../../src/apiserver/pod-stream.js';
 
 /** The node's disk in memory: absolute path → content; directories are the prefixes of the paths. */
 export class MemoryHostFs implements HostFs {
@@ -43,7 +45,7 @@ export interface Fixture {
   call(request: CriRequest): Promise<CriResponse>;
 }
 
-export function fixture(options: { readonly extraImages?: readonly Image[]; readonly logBytesMax?: number; readonly clock?: VirtualClock; readonly hostProcesses?: HostProcessLauncher } = {}): Fixture {
+export function fixture(options: { readonly extraImages?: readonly Image[]; readonly logBytesMax?: number; readonly clock?: VirtualClock; readonly hostProcesses?: HostProcessLauncher; readonly sendStream?: (peer: Address, tell: PodStreamTell) => void } = {}): Fixture {
   const clock = options.clock ?? new VirtualClock();
   const fabric = new MemoryNetworkFabric();
   const fs = new MemoryHostFs();
@@ -57,6 +59,7 @@ export function fixture(options: { readonly extraImages?: readonly Image[]; read
     onEvent: (event) => events.push(event),
     ...(options.logBytesMax === undefined ? {} : { logBytesMax: options.logBytesMax }),
     ...(options.hostProcesses === undefined ? {} : { hostProcesses: options.hostProcesses }),
+    ...(options.sendStream === undefined ? {} : { sendStream: options.sendStream }),
   });
   const call = (request: CriRequest): Promise<CriResponse> => runtime.handle(request);
   const ok = async <R extends CriRequest>(request: R): Promise<ResponseOf<R>> => {

@@ -15,16 +15,18 @@ import { CriCallError, type Prober, type RuntimeService, type VolumeHost } from 
 import { profile } from '../../src/runtime/profiles.js';
 import { advance, podRef, startServer } from '../client/helpers.js';
 import { fixture } from '../cri/helpers.js';
+import type { Address } from '../../src/primitives/address.js';
+import type { PodStreamTell } from '../../src/apiserver/pod-stream.js';
 
 const nodeRef = { apiVersion: 'v1', kind: 'Node' } as const;
 const leaseRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
 const fast = profile('fast');
 const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
-async function world() {
+async function world(options: { readonly sendStream?: (peer: Address, tell: PodStreamTell) => void } = {}) {
   const server = await startServer({ tokenIssuer: { signingKeyPem: signingKey } });
   const clock = server.clock;
-  const cri = fixture({ clock });
+  const cri = fixture({ clock, ...options });
   const events: ContainerEvent[] = [];
   const runtime: RuntimeService = {
     call: async <R extends CriRequest>(request: R): Promise<ResponseOf<R>> => {
@@ -212,4 +214,33 @@ test('a restarted kubelet (the runtime survived) adopts the running containers: 
   t.is(status.phase, 'Running');
   t.deepEqual(status.containerStatuses?.map((c) => c.restartCount), [0, 0]);
   t.deepEqual(w.errors, []);
+});
+
+test('streams: the kubelet finds the container and has the runtime stream exec and logs -f to the asking apiserver; bad targets get 404 / 400', async (t) => {
+  const tells: { peer: Address; tell: PodStreamTell }[] = [];
+  const w = await world({ sendStream: (peer, tell) => tells.push({ peer, tell }) });
+  await w.create('box', { containers: [{ name: 'box', image: 'busybox', command: ['sh', '-c', 'echo started; sleep 3600'] }] });
+  await w.create('done', { restartPolicy: 'Never', containers: [{ name: 'done', image: 'busybox', command: ['true'] }] });
+  await advance(w.clock, 2_000);
+  t.is(statusOf(await w.get('box')).phase, 'Running');
+  t.is(statusOf(await w.get('done')).phase, 'Succeeded');
+  const uid = (await w.get('box'))!.metadata!.uid!;
+  const peer: Address = 'master-2/apiserver';
+  const exec = { kind: 'exec', container: 'box', command: ['sh', '-c', 'echo hi; exit 2'], stdin: false, stdout: true, stderr: true, tty: false } as const;
+  t.deepEqual(await w.kubelet.stream({ type: 'kubeletStreamRequest', streamId: 's1', namespace: 'default', name: 'box', uid, request: exec }, peer), { ok: true });
+  await advance(w.clock, 100);
+  const of = (id: string) => tells.filter((x) => x.tell.streamId === id).map((x) => x.tell);
+  t.true(tells.every((x) => x.peer === peer), 'the runtime streams to the apiserver that asked');
+  t.deepEqual(of('s1').map((tell) => (tell.type === 'podStreamData' ? new TextDecoder().decode(tell.data) : tell.type === 'podStreamEnd' ? tell.end : tell.type)), ['hi\n', { exitCode: 2 }]);
+  // An empty container name picks the only container; the log so far comes first.
+  t.deepEqual(await w.kubelet.stream({ type: 'kubeletStreamRequest', streamId: 's2', namespace: 'default', name: 'box', uid, request: { kind: 'log', container: '', timestamps: false } }, peer), { ok: true });
+  await advance(w.clock, 100);
+  t.like(of('s2')[0], { type: 'podStreamData', seq: 1, channel: 1 });
+  t.is(new TextDecoder().decode((of('s2')[0] as { data: Uint8Array }).data), 'started\n');
+  t.like(await w.kubelet.stream({ type: 'kubeletStreamRequest', streamId: 's3', namespace: 'default', name: 'box', uid: 'other-uid', request: exec }, peer), { ok: false, code: 404 });
+  t.like(await w.kubelet.stream({ type: 'kubeletStreamRequest', streamId: 's4', namespace: 'default', name: 'box', uid, request: { ...exec, container: 'nosuch' } }, peer), { ok: false, code: 400, message: 'container nosuch is not valid for pod box' });
+  const doneUid = (await w.get('done'))!.metadata!.uid!;
+  const exited = await w.kubelet.stream({ type: 'kubeletStreamRequest', streamId: 's5', namespace: 'default', name: 'done', uid: doneUid, request: { ...exec, container: 'done' } }, peer);
+  t.like(exited, { ok: false, code: 400 });
+  t.regex(exited.ok ? '' : exited.message, /container done in pod done is not running \(it exited with code 0\): exec needs a running container/);
 });

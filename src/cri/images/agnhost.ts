@@ -96,7 +96,7 @@ async function dial(process: ContainerProcess, query: URLSearchParams, response:
 
 async function shellEndpoint(process: ContainerProcess, query: URLSearchParams, response: http.ServerResponse): Promise<void> {
   let output = '';
-  const io = { stdin: '', stdout: (text: string) => { if (output.length < shellOutputBytesMax) output += text; }, stderr: (text: string) => { if (output.length < shellOutputBytesMax) output += text; } };
+  const io = { stdin: () => Promise.resolve(''), stdout: (text: string) => { if (output.length < shellOutputBytesMax) output += text; }, stderr: (text: string) => { if (output.length < shellOutputBytesMax) output += text; } };
   const code = await new Shell(process, ['sh']).runScript(query.get('cmd') ?? '', io);
   json(response, 200, code === 0 ? { output } : { output, error: `exit status ${code}` });
 }

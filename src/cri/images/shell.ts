@@ -5,7 +5,7 @@
  * Everything goes through the ContainerProcess (files, network, clock), never the host.
  */
 import { sleep } from '../../primitives/clock.js';
-import type { ContainerProcess } from '../image.js';
+import type { ContainerProcess, StdinReader } from '../image.js';
 import { normalizePath } from '../files.js';
 import { parseShell, ShellSyntaxError, type AndOr, type Command, type Pipeline, type Sequence, type Word } from './shell-parse.js';
 import { httpGet } from './http-client.js';
@@ -18,9 +18,57 @@ const loopYieldEvery = 100;
 const shellDepthMax = 16;
 
 export interface Io {
-  readonly stdin: string;
+  /** The whole of stdin, read to its end (bounded); asked for only by commands that read it. */
+  readonly stdin: () => Promise<string>;
+  /** The next line of a live stdin (an interactive `sh`); only the top-level command gets it. */
+  readonly nextLine?: () => Promise<string | undefined>;
   stdout(text: string): void;
   stderr(text: string): void;
+}
+
+const noInput = (): Promise<string> => Promise.resolve('');
+
+/** A live stdin (ContainerProcess.stdin), read whole or line by line, bounded like a pipe. */
+class StdinBuffer {
+  private buffered = '';
+  private ended = false;
+  private whole: Promise<string> | undefined;
+
+  constructor(private readonly reader: StdinReader) {}
+
+  all(): Promise<string> {
+    this.whole ??= (async () => {
+      while (!this.ended && this.buffered.length < pipeBytesMax) await this.more();
+      const text = this.buffered;
+      this.buffered = '';
+      return text;
+    })();
+    return this.whole;
+  }
+
+  async line(): Promise<string | undefined> {
+    for (;;) {
+      const at = this.buffered.indexOf('\n');
+      if (at >= 0) {
+        const line = this.buffered.slice(0, at);
+        this.buffered = this.buffered.slice(at + 1);
+        return line;
+      }
+      if (this.ended) {
+        if (this.buffered === '') return undefined;
+        const rest = this.buffered;
+        this.buffered = '';
+        return rest;
+      }
+      await this.more();
+    }
+  }
+
+  private async more(): Promise<void> {
+    const chunk = await this.reader.read();
+    if (chunk === undefined) this.ended = true;
+    else this.buffered += chunk;
+  }
 }
 
 class ExitSignal extends Error {
@@ -34,7 +82,7 @@ const terminatedExitCode = 143;
 
 type Applet = (shell: Shell, args: readonly string[], io: Io) => Promise<number>;
 
-function collector(): { io: (stdin: string, stderr: (text: string) => void) => Io; text: () => string } {
+function collector(): { io: (stdin: () => Promise<string>, stderr: (text: string) => void) => Io; text: () => string } {
   let out = '';
   return {
     io: (stdin, stderr) => ({ stdin, stdout: (text) => { if (out.length < pipeBytesMax) out += text; }, stderr }),
@@ -83,6 +131,26 @@ export class Shell {
     }
   }
 
+  /** One line of an interactive shell: its status is kept; `exit N` answers N (undefined: go on). */
+  async runLine(line: string, io: Io): Promise<number | undefined> {
+    let parsed: Sequence;
+    try {
+      parsed = parseShell(line);
+    } catch (error) {
+      if (!(error instanceof ShellSyntaxError)) throw error;
+      io.stderr(`sh: ${error.message}\n`);
+      this.status = 2;
+      return undefined;
+    }
+    try {
+      this.status = await this.sequence(parsed, io);
+      return undefined;
+    } catch (error) {
+      if (error instanceof ExitSignal) return error.code;
+      throw error;
+    }
+  }
+
   subshell(positional: readonly string[]): Shell {
     const child = new Shell({ ...this.process, env: this.env(), workingDir: this.cwd }, positional, this.depth + 1);
     return child;
@@ -104,13 +172,16 @@ export class Shell {
   }
 
   private async pipeline(pipeline: Pipeline, io: Io): Promise<number> {
+    if (pipeline.length === 1) return this.command(pipeline[0]!, io);
     let stdin = io.stdin;
     for (let i = 0; i < pipeline.length - 1; i++) {
       const out = collector();
       await this.command(pipeline[i]!, out.io(stdin, io.stderr));
-      stdin = out.text();
+      const text = out.text();
+      stdin = () => Promise.resolve(text);
     }
-    return this.command(pipeline[pipeline.length - 1]!, { ...io, stdin });
+    // A piped command reads the pipe, never the live terminal.
+    return this.command(pipeline[pipeline.length - 1]!, { stdin, stdout: io.stdout, stderr: io.stderr });
   }
 
   private checkSignal(): void {
@@ -199,7 +270,7 @@ export class Shell {
         }
       }
     };
-    return { io: { stdin: io.stdin, stdout: (text) => sinks[1](text), stderr: (text) => sinks[2](text) }, finish };
+    return { io: { ...io, stdout: (text) => sinks[1](text), stderr: (text) => sinks[2](text) }, finish };
   }
 
   private variable(name: string): string {
@@ -235,7 +306,7 @@ export class Shell {
 
   private async substitute(script: string, io: Io): Promise<string> {
     const out = collector();
-    this.status = await this.subshell(this.positional).runScript(script, out.io('', io.stderr));
+    this.status = await this.subshell(this.positional).runScript(script, out.io(noInput, io.stderr));
     return out.text().replace(/\n+$/, '');
   }
 }
@@ -306,7 +377,7 @@ const printfApplet: Applet = async (_shell, args, io) => {
 };
 
 const catApplet: Applet = async (shell, args, io) => {
-  if (args.length === 0 || (args.length === 1 && args[0] === '-')) { io.stdout(io.stdin); return 0; }
+  if (args.length === 0 || (args.length === 1 && args[0] === '-')) { io.stdout(await io.stdin()); return 0; }
   let status = 0;
   for (const arg of args) {
     const text = await readText(shell, arg);
@@ -421,8 +492,7 @@ const grepApplet: Applet = async (shell, args, io) => {
   if (pattern === undefined) { io.stderr('grep: usage: grep [-qvic] PATTERN [FILE]...\n'); return 2; }
   let regex: RegExp;
   try { regex = new RegExp(pattern, flags.includes('i') ? 'i' : ''); } catch { io.stderr(`grep: bad regex '${pattern}'\n`); return 2; }
-  let text = io.stdin;
-  if (paths.length > 0) text = (await Promise.all(paths.map((path) => readText(shell, path)))).map((t) => t ?? '').join('');
+  const text = paths.length > 0 ? (await Promise.all(paths.map((path) => readText(shell, path)))).map((t) => t ?? '').join('') : await io.stdin();
   const lines = text.split('\n').filter((line, i, all) => !(i === all.length - 1 && line === '')).filter((line) => regex.test(line) !== flags.includes('v'));
   if (flags.includes('c')) io.stdout(`${lines.length}\n`);
   else if (!flags.includes('q')) io.stdout(lines.map((line) => `${line}\n`).join(''));
@@ -432,7 +502,7 @@ const grepApplet: Applet = async (shell, args, io) => {
 const headApplet: Applet = async (shell, args, io) => {
   const n = args[0] === '-n' ? Number(args[1]) : /^-\d+$/.test(args[0] ?? '') ? Number(args[0]!.slice(1)) : 10;
   const paths = args.filter((arg, i) => !arg.startsWith('-') && !(args[0] === '-n' && i === 1));
-  const text = paths.length > 0 ? (await readText(shell, paths[0]!)) ?? '' : io.stdin;
+  const text = paths.length > 0 ? (await readText(shell, paths[0]!)) ?? '' : await io.stdin();
   io.stdout(text.split('\n').slice(0, n).map((line) => `${line}\n`).join('').replace(/\n$/, text.endsWith('\n') || text.split('\n').length > n ? '\n' : ''));
   return 0;
 };
@@ -514,9 +584,28 @@ const shApplet: Applet = async (shell, args, io) => {
     if (script === undefined) { io.stderr(`sh: can't open '${args[0]}': No such file or directory\n`); return 2; }
     return shell.subshell(args).runScript(script, io);
   }
+  // A live stdin (kubectl exec -i): read and run it line by line, as an interactive shell does.
+  if (io.nextLine !== undefined) return interactive(shell.subshell(['sh']), io.nextLine, io);
   // No script and no terminal: the script is stdin (empty for a container without stdin: it exits 0, as busybox's does).
-  return shell.subshell(['sh']).runScript(io.stdin, io);
+  return shell.subshell(['sh']).runScript(await io.stdin(), io);
 };
+
+/**
+ * `sh` reading a live stdin: each line is run when it arrives (a construct spanning lines, such as
+ * a multi-line `if`, is not joined: write it on one line). On a terminal it prompts like busybox's
+ * ash (`/ # `). `exit` or the end of stdin ends it.
+ */
+async function interactive(shell: Shell, nextLine: () => Promise<string | undefined>, io: Io): Promise<number> {
+  const lineIo: Io = { stdin: noInput, stdout: io.stdout, stderr: io.stderr };
+  for (;;) {
+    if (shell.process.tty === true) io.stdout(`${shell.cwd === '/' ? '/' : shell.cwd.split('/').pop()} # `);
+    const line = await nextLine();
+    if (line === undefined || shell.process.signal.aborted) return shell.status;
+    if (line.trim() === '') continue;
+    const exited = await shell.runLine(line, lineIo);
+    if (exited !== undefined) return exited;
+  }
+}
 
 const applets: Readonly<Record<string, Applet>> = {
   sh: shApplet, ash: shApplet, bash: shApplet,
@@ -547,8 +636,12 @@ async function runApplet(shell: Shell, argv: readonly string[], io: Io): Promise
 export async function runShellProcess(process: ContainerProcess): Promise<number> {
   if (process.argv.length === 0) { process.stderr('no command specified\n'); return 127; }
   const shell = new Shell(process, ['sh']);
+  const input = process.stdin === undefined ? undefined : new StdinBuffer(process.stdin);
+  const io: Io = input === undefined
+    ? { stdin: noInput, stdout: (text) => process.stdout(text), stderr: (text) => process.stderr(text) }
+    : { stdin: () => input.all(), nextLine: () => input.line(), stdout: (text) => process.stdout(text), stderr: (text) => process.stderr(text) };
   try {
-    return await runApplet(shell, process.argv, { stdin: '', stdout: (text) => process.stdout(text), stderr: (text) => process.stderr(text) });
+    return await runApplet(shell, process.argv, io);
   } catch (error) {
     if (error instanceof ExitSignal) return error.code;
     throw error;
