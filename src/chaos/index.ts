@@ -15,5 +15,6 @@ export {
   type ControlPlaneChaosOptions, type ControlPlaneChaosResult, type ControlPlaneFault, type ControlPlaneFaultContext, type ControlPlaneSchedule,
 } from './cluster/run.js';
 export { configMapChoices, ConfigMapWorkload, type ConfigMapWorkloadOptions } from './workloads/configmap.js';
-export { experimentRegistry, experiments, findExperiment, DEFAULT_EXPERIMENT, type Experiment, type ExperimentResult, type ExperimentRunOptions, type Placement } from './experiments.js';
+export { engineExperiment, experimentRegistry, experiments, findExperiment, DEFAULT_EXPERIMENT, type Experiment, type ExperimentResult, type ExperimentRunOptions, type Placement } from './experiments.js';
 export { loadPlugin, pluginApi, type PluginApi, type PluginRegister } from './plugin.js';
+export * from './experiment/index.js';
