@@ -16,17 +16,16 @@ import { HttpsTransport, KubeClient } from '../../client/index.js';
 import { aggregate, type HttpSample, type KvValue, type ProbeResult, type Unavailable } from '../check/index.js';
 import { driverFor } from '../driver.js';
 import { memberHashes } from '../etcd/run.js';
-import { etcdStatuses, leaderMaster, singleControllerManager, singleScheduler } from '../cluster/evidence.js';
+import { etcdStatuses, singleControllerManager, singleScheduler } from '../cluster/evidence.js';
 import { ConfigMapWorkload } from '../workloads/configmap.js';
 import { HttpWorkload } from '../workloads/http.js';
 import type { ExperimentSpec } from './define.js';
-import { injectFault } from './faults.js';
+import { runMethod } from './method.js';
 import { runProbe, serviceAddress, untilProbesHold, type ProbeContext } from './probes.js';
 import { deploymentSampler, roleSampler } from './recorders.js';
 import { buildResult, writeReport, type ExperimentRunResult, type PhaseRecord } from './report.js';
-import { describeFault, planSchedule } from './schedule.js';
-import { resolveTarget } from './targets.js';
-import { verdictRows, type Evidence, type FaultRecord } from './verdicts.js';
+import { planSchedule } from './schedule.js';
+import { verdictRows, type Evidence } from './verdicts.js';
 
 /** Loopback addresses of one run (DESIGN §5): its own block, so it runs beside `pocketkube up`. */
 export interface ExperimentNetwork {
@@ -92,6 +91,9 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
   const cluster = await Cluster.start({
     dataDir, seed: options.seed, profile: spec.cluster.profile, masters: spec.cluster.masters, workers: spec.cluster.workers,
     frontDoor: net.frontDoor, apiserverNetwork: net.apiserverNetwork, podNetwork: net.podNetwork, serviceNetwork: net.serviceNetwork,
+  }).catch((error: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
   });
   const transport = new HttpsTransport({ server: cluster.server, caPem: cluster.pki.ca.certPem, token: cluster.adminToken, requestTimeoutMs: REQUEST_TIMEOUT_MS });
   const kube = new KubeClient({ transport, clock: new RealClock(), requestTimeoutMs: REQUEST_TIMEOUT_MS, maxReadAttempts: 1 });
@@ -131,35 +133,7 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     for (const r of steadyBefore) note(`steady state before: ${r.ok ? 'holds' : 'DOES NOT HOLD'}: ${r.probe}: ${r.detail}`);
 
     phase('method');
-    const methodStart = now();
-    const faults: FaultRecord[] = [];
-    const down = new Set<string>();
-    const deathsMs = new Map<string, number[]>();
-    for (const planned of schedule) {
-      await sleep(methodStart + planned.atMs - now());
-      const leader = leaderMaster(await etcdStatuses(cluster.system, etcdMembers));
-      const target = resolveTarget(planned.fault.target, { masters: cluster.masters, workers: cluster.workers, etcdLeader: leader, down }, planned.pick);
-      const startMs = now();
-      const name = `step ${planned.step}: ${describeFault(planned.fault)}`;
-      if ('problem' in target) {
-        faults.push({ step: planned.step, name, startMs, endMs: startMs, injected: false, note: `not injected: ${target.problem}` });
-        note(`step ${planned.step} NOT injected: ${target.problem}`);
-        continue;
-      }
-      const injected = await injectFault({ cluster, host: target.host }, planned.fault);
-      note(`step ${planned.step}: ${injected.note}${leader === target.host ? ' (the etcd leader\'s master)' : ''}`);
-      if (injected.killed) {
-        down.add(target.host);
-        for (const actor of ['controller-manager', 'scheduler']) deathsMs.set(`${target.host}/${actor}`, [...(deathsMs.get(`${target.host}/${actor}`) ?? []), Date.now()]);
-      }
-      await sleep(startMs + planned.durationMs - now());
-      const healNote = await injected.heal();
-      down.delete(target.host);
-      const endMs = now();
-      faults.push({ step: planned.step, name, host: target.host, startMs, endMs, injected: true, note: `${injected.note}; ${healNote}` });
-      note(`step ${planned.step}: ${healNote}`);
-    }
-    const healedAtMs = now();
+    const { faults, deathsMs, healedAtMs } = await runMethod(schedule, { cluster, etcdMembers, now, note });
 
     phase('heal');
     const restored = spec.verdicts.find((v) => v.kind === 'steady-state-restored');
