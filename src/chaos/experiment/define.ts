@@ -101,6 +101,8 @@ export function experimentProblems(spec: ExperimentSpec): string[] {
   });
   const http = spec.workloads.some((w) => w.kind === 'http') || spec.setup.waitFor.some((p) => p.kind === 'service-responds');
   if (http && spec.cluster.workers === 0) problems.push('an http workload or service-responds probe needs cluster.workers >= 1 (Services run on nodes)');
+  // The ConfigMap keys (cm-N) are shared: two API workloads would write each other's keys behind the checkers' backs.
+  if (spec.workloads.filter((w) => w.kind === 'api-configmaps').length > 1) problems.push('workloads may hold at most one api-configmaps workload');
   spec.workloads.forEach((w, i) => {
     if (!Number.isInteger(w.processes) || w.processes < 1 || w.processes > 64) problems.push(`workloads[${i}].processes must be 1 to 64, not ${w.processes}`);
   });
