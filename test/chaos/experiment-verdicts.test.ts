@@ -26,11 +26,22 @@ test('service availability: passes with every request answered, fails when a fau
   // Down for the first half of the fault: 50 of 101 requests fail (outside the fault would not count).
   const broken = checkServiceAvailability(requests(1_000, 1_500), [fault], 0.9);
   t.is(broken.status, 'fail');
-  t.regex(broken.explanation, /51 of 101 requests started during the faults answered 200/);
+  t.regex(broken.explanation, /51 of 101 requests started during the faults \(after their detection windows\) answered 200/);
   t.regex(broken.explanation, /http-0 at 1000 ms: connect ECONNREFUSED/);
   // Failures outside every fault interval are not the faults' doing.
   t.is(checkServiceAvailability(requests(0, 900), [fault], 0.9).status, 'pass');
   t.is(checkServiceAvailability(requests().slice(0, 105), [fault], 0.9).status, 'unknown');
+});
+
+test('service availability: requests in a fault\'s detection window are reported but not held to the threshold; after it they are', (t) => {
+  const slow: FaultRecord = { ...fault, detectionMs: 500 };
+  // Down for the first 500 ms of the fault (the system noticing a dead node), then answered: a pass.
+  const noticed = checkServiceAvailability(requests(1_000, 1_500), [slow], 0.9);
+  t.is(noticed.status, 'pass', noticed.explanation);
+  t.is(noticed.during, 51);
+  t.regex(noticed.explanation, /0\/50 in its first 500 ms, not held to the threshold/);
+  // A kube-proxy that keeps the dead endpoint: still failing after the detection window, a fail.
+  t.is(checkServiceAvailability(requests(1_000, 2_001), [slow], 0.9).status, 'fail');
 });
 
 test('convergence: passes when every Deployment is available in time, fails when one stays short, unknown when the window was not observed', (t) => {

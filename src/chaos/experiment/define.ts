@@ -32,6 +32,11 @@ export interface MethodStep {
   readonly afterMs: MsRange;
   /** How long the fault lasts before its heal. */
   readonly durationMs: MsRange;
+  /**
+   * How long the system may take to notice this fault before the Service must route around it
+   * (service-availability does not hold requests started in this window to its threshold). Default 0.
+   */
+  readonly detectionMs?: number;
 }
 
 /** What a probe measures, and the tolerance its value must meet. */
@@ -42,8 +47,8 @@ export type ProbeSpec =
   | { readonly kind: 'deployments-available' }
   /** A server-side apply through the front door is acknowledged within timeoutMs. */
   | { readonly kind: 'api-writable'; readonly timeoutMs?: number }
-  /** Every Node object reports Ready=True. */
-  | { readonly kind: 'nodes-ready' };
+  /** Every Node object reports Ready=True (and, with `count`, that many Nodes exist). */
+  | { readonly kind: 'nodes-ready'; readonly count?: number };
 
 export type WorkloadSpec =
   | { readonly kind: 'api-configmaps'; readonly processes: number; readonly keys: number }
@@ -96,7 +101,7 @@ export function experimentProblems(spec: ExperimentSpec): string[] {
   if (!Number.isInteger(spec.cluster.workers) || spec.cluster.workers < 0 || spec.cluster.workers > 16) problems.push(`cluster.workers must be a whole number from 0 to 16, not ${spec.cluster.workers}`);
   if (spec.method.length === 0 || spec.method.length > MAX_STEPS) problems.push(`method must have 1 to ${MAX_STEPS} steps, not ${spec.method.length}`);
   spec.method.forEach((step, i) => {
-    for (const p of [rangeProblem(step.afterMs, `method[${i}].afterMs`), rangeProblem(step.durationMs, `method[${i}].durationMs`)]) if (p) problems.push(p);
+    for (const p of [rangeProblem(step.afterMs, `method[${i}].afterMs`), rangeProblem(step.durationMs, `method[${i}].durationMs`), rangeProblem(step.detectionMs ?? 0, `method[${i}].detectionMs`)]) if (p) problems.push(p);
     if (step.fault.target.kind === 'random-worker' && spec.cluster.workers === 0) problems.push(`method[${i}].fault.target random-worker needs cluster.workers >= 1`);
   });
   const http = spec.workloads.some((w) => w.kind === 'http') || spec.setup.waitFor.some((p) => p.kind === 'service-responds');

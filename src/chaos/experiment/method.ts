@@ -55,7 +55,7 @@ export async function runMethod(schedule: readonly PlannedFault[], ctx: MethodCo
     await sleep(startMs + planned.durationMs - now());
     const healNote = await injected.heal();
     down.delete(target.host);
-    faults.push({ step: planned.step, name, host: target.host, startMs, endMs: now(), injected: true, note: `${injected.note}; ${healNote}` });
+    faults.push({ step: planned.step, name, host: target.host, startMs, endMs: now(), detectionMs: planned.detectionMs, injected: true, note: `${injected.note}; ${healNote}` });
     note(`step ${planned.step}: ${healNote}`);
   }
   return { faults, deathsMs, healedAtMs: now() };

@@ -21,7 +21,7 @@ export interface ProbeContext {
   now(): number;
 }
 
-export function probeName(probe: ProbeSpec): string {
+function probeName(probe: ProbeSpec): string {
   return probe.kind === 'service-responds' ? `service-responds(${probe.service})` : probe.kind;
 }
 
@@ -37,6 +37,12 @@ export async function serviceAddress(kube: KubeClient, ref: string): Promise<{ h
   const spec = svc['spec'] as { clusterIP?: string; ports?: { port: number }[] } | undefined;
   if (spec?.clusterIP === undefined || spec.ports?.[0] === undefined) throw new Error(`Service ${ref} has no ClusterIP or port`);
   return { host: spec.clusterIP, port: spec.ports[0].port };
+}
+
+/** Where each pod of `namespace` runs: `name@node` (evidence for the report: a Service's spread over nodes). */
+export async function podPlacement(kube: KubeClient, namespace: string): Promise<string[]> {
+  const pods = (await kube.list<KubeObject>({ apiVersion: 'v1', kind: 'Pod' }, { namespace })).items;
+  return pods.map((p) => `${p.metadata?.name ?? '?'}@${(p['spec'] as { nodeName?: string } | undefined)?.nodeName ?? 'unscheduled'}`);
 }
 
 export async function deploymentCounts(kube: KubeClient): Promise<DeploymentCount[]> {
@@ -80,7 +86,8 @@ async function measure(probe: ProbeSpec, ctx: ProbeContext): Promise<{ ok: boole
       const nodes = (await ctx.kube.list<KubeObject>(NODES)).items;
       const readyOf = (n: KubeObject) => ((n['status'] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
       const notReady = nodes.filter((n) => !readyOf(n)).map((n) => n.metadata?.name ?? '?');
-      return { ok: nodes.length > 0 && notReady.length === 0, detail: `${nodes.length - notReady.length}/${nodes.length} nodes Ready${notReady.length ? ` (not: ${notReady.join(', ')})` : ''} (tolerance: all)` };
+      const enough = probe.count === undefined ? nodes.length > 0 : nodes.length >= probe.count;
+      return { ok: enough && notReady.length === 0, detail: `${nodes.length - notReady.length}/${nodes.length} nodes Ready${notReady.length ? ` (not: ${notReady.join(', ')})` : ''} (tolerance: all${probe.count === undefined ? '' : `, at least ${probe.count}`})` };
     }
     default: {
       const never: never = probe;

@@ -46,7 +46,7 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-export function summarizeHttp(samples: readonly HttpSample[]): HttpSummary {
+function summarizeHttp(samples: readonly HttpSample[]): HttpSummary {
   const ok = samples.filter((s) => s.status === 200);
   const latencies = ok.map((s) => s.endMs - s.startMs).sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 10) / 10;
@@ -57,7 +57,7 @@ export function summarizeHttp(samples: readonly HttpSample[]): HttpSummary {
 }
 
 /** HTTP requests as history reads of key `http:<service>`: ok with the status, or fail (a GET changes nothing). */
-export function httpOps(samples: readonly HttpSample[]): HistoryOp[] {
+function httpOps(samples: readonly HttpSample[]): HistoryOp[] {
   return samples.flatMap((s): HistoryOp[] => {
     const key = s.process.replace(/-\d+$/, '');
     const invoke: HistoryOp = { process: s.process, type: 'invoke', f: 'read', key, value: null, time: s.startMs };

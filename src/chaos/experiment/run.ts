@@ -21,7 +21,7 @@ import { ConfigMapWorkload } from '../workloads/configmap.js';
 import { HttpWorkload } from '../workloads/http.js';
 import type { ExperimentSpec } from './define.js';
 import { runMethod } from './method.js';
-import { runProbe, serviceAddress, untilProbesHold, type ProbeContext } from './probes.js';
+import { podPlacement, runProbe, serviceAddress, untilProbesHold, type ProbeContext } from './probes.js';
 import { deploymentSampler, roleSampler } from './recorders.js';
 import { buildResult, writeReport, type ExperimentRunResult, type PhaseRecord } from './report.js';
 import { planSchedule } from './schedule.js';
@@ -104,11 +104,14 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     note(`started ${cluster.masters.length} masters and ${cluster.workers.length} workers; the front door at ${cluster.server}`);
     phase('setup');
     await kube.create(NAMESPACES, { ...NAMESPACES, metadata: { name: NAMESPACE } });
-    note(`applied ${(await applyManifests(kube, spec.setup.manifests)).join(', ')}`);
     const probeCtx: ProbeContext = { kube, namespace: NAMESPACE, now };
+    // Every node registered and Ready first: pods applied while one worker is still starting would all land on the others.
+    const nodes = await untilProbesHold([{ kind: 'nodes-ready', count: cluster.masters.length + cluster.workers.length }], probeCtx, spec.setup.timeoutMs);
+    if (!nodes.every((r) => r.ok)) throw new Error(`setup: the nodes were not Ready within ${spec.setup.timeoutMs} ms: ${nodes.map((r) => r.detail).join('; ')}`);
+    note(`applied ${(await applyManifests(kube, spec.setup.manifests)).join(', ')}`);
     const ready = await untilProbesHold(spec.setup.waitFor, probeCtx, spec.setup.timeoutMs);
     if (!ready.every((r) => r.ok)) throw new Error(`setup did not complete within ${spec.setup.timeoutMs} ms: ${ready.filter((r) => !r.ok).map((r) => `${r.probe}: ${r.detail}`).join('; ')}`);
-    note(`setup ready: ${ready.map((r) => r.probe).join(', ')}`);
+    note(`setup ready: ${ready.map((r) => r.probe).join(', ')}; pods ${(await podPlacement(kube, 'default').catch(() => ['could not be listed'])).join(', ')}`);
 
     phase('workloads');
     const api = spec.workloads.flatMap((w) => (w.kind === 'api-configmaps' ? [w] : []));

@@ -13,6 +13,7 @@ export interface PlannedFault {
   /** Offset from the start of the method, assuming every earlier step took exactly its time. */
   readonly atMs: number;
   readonly durationMs: number;
+  readonly detectionMs: number;
   /** In [0, 1): picks the target among the candidates (targets.ts). */
   readonly pick: number;
 }
@@ -30,7 +31,7 @@ export function planSchedule(method: readonly MethodStep[], seed: number): Plann
     const atMs = cursorMs + draw(step.afterMs, random);
     const durationMs = draw(step.durationMs, random);
     cursorMs = atMs + durationMs;
-    return { step: i, fault: step.fault, atMs, durationMs, pick: random.next() };
+    return { step: i, fault: step.fault, atMs, durationMs, detectionMs: step.detectionMs ?? 0, pick: random.next() };
   });
 }
 

@@ -19,7 +19,7 @@ export function configMapChoices(seed: number, process: number, keys: number): (
   };
 }
 
-export function configMapKey(index: number): string {
+function configMapKey(index: number): string {
   return `cm-${index}`;
 }
 
