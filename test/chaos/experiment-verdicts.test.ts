@@ -2,7 +2,7 @@
 // it passes on the one, fails on the other, and says unknown when the evidence is too thin.
 import test from 'ava';
 import {
-  checkConvergence, checkServiceAvailability, checkSteadyStateRestored, verdictRows,
+  checkConvergence, checkServiceAvailability, checkSteadyStateRestored, leaseTransitions, verdictRows,
   type Evidence, type FaultRecord, type HttpSample, type ProbeResult,
 } from '../../src/chaos/index.js';
 import { history } from './helpers.js';
@@ -72,7 +72,7 @@ function evidence(over: Partial<Evidence> = {}): Evidence {
   return {
     apiHistory: history([{ p: 0, f: 'write', value: 'a', start: 0, end: 10 }, { p: 1, f: 'read', value: 'a', start: 20, end: 30 }]),
     finalState: new Map([['x', 'a']]), http: requests(), faults: [fault], healedAtMs: 2_000, deployments: [], steadyBefore: [], steadyAfter: [],
-    roles: [], memberHashes: [], members: [], live: {}, ...over,
+    roles: [], memberHashes: [], members: [], live: {}, leases: [], ...over,
   };
 }
 
@@ -92,4 +92,10 @@ test('the engine wires the API checkers: a lost acknowledged write and a stale r
   t.is(verdictRows({ kind: 'single-active-scheduler' }, evidence())[0]!.status, 'unknown');
   // Service availability counts only injected faults' windows.
   t.is(verdictRows({ kind: 'service-availability', minOkRatio: 0.9 }, evidence({ http: requests(1_000, 1_500) }))[0]!.status, 'fail');
+});
+
+test('Lease holders as observed: one entry per change of holder, unreadable samples skipped', (t) => {
+  const o = (timeMs: number, holder?: string) => ({ timeMs, component: 'scheduler', ...(holder === undefined ? {} : { holder }) });
+  t.deepEqual(leaseTransitions([o(0, 'master-1/scheduler'), o(250, 'master-1/scheduler'), o(500), o(750, 'master-2/scheduler'), { timeMs: 800, component: 'controller-manager', holder: 'x' }], 'scheduler'),
+    ['master-1/scheduler from 0 ms', 'master-2/scheduler from 750 ms']);
 });

@@ -9,6 +9,7 @@ import type { KubeClient } from '../../client/index.js';
 import type { DeploymentObservation, RoleObservation } from '../check/index.js';
 import { etcdStatuses } from '../cluster/evidence.js';
 import { deploymentCounts } from './probes.js';
+import type { LeaseObservation } from './verdicts.js';
 
 const MAX_SAMPLES = 20_000;
 
@@ -49,4 +50,18 @@ export function deploymentSampler(kube: KubeClient, now: () => number, periodMs 
       return [{ timeMs: now() }];
     }
   });
+}
+
+const LEASES = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
+
+/** The holder of each leader-election Lease as the API shows it (evidence beside the instances' own records). */
+export function leaseSampler(kube: KubeClient, now: () => number, leases: readonly { component: string; namespace: string; name: string }[], periodMs = 250): Sampler<LeaseObservation> {
+  return new Sampler(periodMs, async () => Promise.all(leases.map(async (l) => {
+    try {
+      const lease = await kube.get(LEASES, l.namespace, l.name);
+      return { timeMs: now(), component: l.component, holder: (lease['spec'] as { holderIdentity?: string } | undefined)?.holderIdentity ?? '' };
+    } catch {
+      return { timeMs: now(), component: l.component };
+    }
+  })));
 }

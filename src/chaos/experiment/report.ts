@@ -11,7 +11,7 @@ import {
 import type { ChaosOutcome } from '../outcome.js';
 import type { ExperimentSpec } from './define.js';
 import type { PlannedFault } from './schedule.js';
-import type { Evidence, FaultRecord } from './verdicts.js';
+import type { Evidence, FaultRecord, LeaseObservation } from './verdicts.js';
 
 export interface PhaseRecord {
   readonly name: string;
@@ -38,6 +38,7 @@ export interface ExperimentRunResult extends ChaosOutcome {
   readonly httpSamples: readonly HttpSample[];
   readonly deployments: readonly DeploymentObservation[];
   readonly roles: readonly RoleObservation[];
+  readonly leases: readonly LeaseObservation[];
   /** The files written (with `out`). */
   readonly files?: readonly string[];
 }
@@ -87,7 +88,7 @@ export function buildResult(r: ResultInput): ExperimentRunResult {
   return {
     experiment: r.spec.name, seed: r.seed, description: r.spec.description, schedule: r.schedule, faults: e.faults, phases: r.phases,
     steadyState: { before: e.steadyBefore, after: e.steadyAfter }, http: summarizeHttp(e.http), httpSamples: e.http,
-    deployments: e.deployments, roles: e.roles, verdict: r.verdict, history, notes: r.notes, runMs: r.runMs,
+    deployments: e.deployments, roles: e.roles, leases: e.leases, verdict: r.verdict, history, notes: r.notes, runMs: r.runMs,
     ops: history.filter((op) => op.type === 'invoke').length,
     ackedWrites: e.apiHistory.filter((op) => op.type === 'ok' && op.f !== 'read').length,
     lostAckedWrites: lost,

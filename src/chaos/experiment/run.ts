@@ -13,7 +13,7 @@ import { address } from '../../primitives/address.js';
 import { RealClock } from '../../runtime/real-clock.js';
 import { Cluster } from '../../cluster/index.js';
 import { HttpsTransport, KubeClient } from '../../client/index.js';
-import { aggregate, type HttpSample, type KvValue, type ProbeResult, type Unavailable } from '../check/index.js';
+import { aggregate, type CheckResult, type HttpSample, type KvValue, type ProbeResult, type Unavailable } from '../check/index.js';
 import { driverFor } from '../driver.js';
 import { memberHashes } from '../etcd/run.js';
 import { etcdStatuses, singleControllerManager, singleScheduler } from '../cluster/evidence.js';
@@ -22,10 +22,10 @@ import { HttpWorkload } from '../workloads/http.js';
 import type { ExperimentSpec } from './define.js';
 import { runMethod } from './method.js';
 import { podPlacement, runProbe, serviceAddress, untilProbesHold, type ProbeContext } from './probes.js';
-import { deploymentSampler, roleSampler } from './recorders.js';
+import { deploymentSampler, leaseSampler, roleSampler } from './recorders.js';
 import { buildResult, writeReport, type ExperimentRunResult, type PhaseRecord } from './report.js';
 import { planSchedule } from './schedule.js';
-import { verdictRows, type Evidence } from './verdicts.js';
+import { leaseTransitions, verdictRows, type Evidence } from './verdicts.js';
 
 /** Loopback addresses of one run (DESIGN §5): its own block, so it runs beside `pocketkube up`. */
 export interface ExperimentNetwork {
@@ -51,6 +51,10 @@ export interface RunExperimentOptions {
 const NAMESPACE = 'chaos';
 const NAMESPACES = { apiVersion: 'v1', kind: 'Namespace' } as const;
 const REQUEST_TIMEOUT_MS = 2_000;
+const LEADER_LEASES = [
+  { component: 'controller-manager', namespace: 'kube-system', name: 'kube-controller-manager' },
+  { component: 'scheduler', namespace: 'kube-system', name: 'kube-scheduler' },
+];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -129,6 +133,8 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     stoppers.push(async () => { await Promise.all(httpWorkloads.map((w) => w.stop())); });
     const deployments = deploymentSampler(kube, now);
     stoppers.push(() => deployments.stop());
+    const leases = leaseSampler(kube, now, LEADER_LEASES);
+    stoppers.push(() => leases.stop());
 
     phase('steady-state-before');
     const steadyBefore: ProbeResult[] = [];
@@ -148,10 +154,13 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     await Promise.all(httpWorkloads.map((w) => w.stop()));
     await Promise.all(apiWorkloads.map((w) => w.stop()));
     await deployments.stop();
+    await leases.stop();
     await roles.stop();
     const live: Evidence['live'] = {};
-    if (spec.verdicts.some((v) => v.kind === 'single-active-controller-manager')) live['single-active-controller-manager'] = await singleControllerManager(cluster, deathsMs);
-    if (spec.verdicts.some((v) => v.kind === 'single-active-scheduler')) live['single-active-scheduler'] = await singleScheduler(cluster, deathsMs);
+    // The verdict rests on each instance's record of its active terms; the Lease holders the API showed are added as evidence.
+    const withHolders = (row: CheckResult, component: string): CheckResult => ({ ...row, detail: `${row.detail}\nLease holders observed through the API: ${leaseTransitions(leases.samples, component).join(', ') || 'none'}` });
+    if (spec.verdicts.some((v) => v.kind === 'single-active-controller-manager')) live['single-active-controller-manager'] = withHolders(await singleControllerManager(cluster, deathsMs), 'controller-manager');
+    if (spec.verdicts.some((v) => v.kind === 'single-active-scheduler')) live['single-active-scheduler'] = withHolders(await singleScheduler(cluster, deathsMs), 'scheduler');
     const finals = await Promise.all(apiWorkloads.map((w) => w.finalState()));
     const unreadable = finals.flatMap((f) => f.unreadable);
     // Workloads keep apart by process prefix but share keys (cm-N): only one API workload is checked exactly.
@@ -165,7 +174,7 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     const http: HttpSample[] = httpWorkloads.flatMap((w) => w.samples);
     const evidence: Evidence = {
       apiHistory, finalState, http, faults, healedAtMs, deployments: deployments.samples, steadyBefore, steadyAfter,
-      roles: roles.samples, memberHashes: hashes, members: etcdMembers, live,
+      roles: roles.samples, memberHashes: hashes, members: etcdMembers, live, leases: leases.samples,
     };
     const verdict = aggregate(spec.verdicts.flatMap((v) => verdictRows(v, evidence)));
     phases.at(-1)!.endMs = now();

@@ -19,6 +19,25 @@ export interface FaultRecord extends FaultWindow {
   readonly note: string;
 }
 
+export interface LeaseObservation {
+  readonly timeMs: number;
+  readonly component: string;
+  /** The Lease's holderIdentity ('' released); undefined when it could not be read. */
+  readonly holder?: string;
+}
+
+/** Each change of `component`'s Lease holder as observed: "holder from t ms". */
+export function leaseTransitions(observations: readonly LeaseObservation[], component: string): string[] {
+  const changes: string[] = [];
+  let last: string | undefined;
+  for (const o of observations) {
+    if (o.component !== component || o.holder === undefined || o.holder === last) continue;
+    changes.push(`${o.holder === '' ? '(released)' : o.holder} from ${Math.round(o.timeMs)} ms`);
+    last = o.holder;
+  }
+  return changes;
+}
+
 export interface Evidence {
   readonly apiHistory: readonly HistoryOp[];
   /** Final value of every API key, or why it could not be read. */
@@ -33,6 +52,8 @@ export interface Evidence {
   readonly roles: readonly RoleObservation[];
   readonly memberHashes: readonly MemberHash[] | Unavailable;
   readonly members: readonly string[];
+  /** Leader-election Lease holders sampled through the API. */
+  readonly leases: readonly LeaseObservation[];
   /** Rows computed against the live cluster (single-active), by verdict kind. */
   readonly live: Partial<Record<VerdictSpec['kind'], CheckResult>>;
 }
