@@ -1,6 +1,6 @@
 // The default experiment end to end, shortened: 3 masters and 2 workers on threads, nginx behind
-// its Service, API and HTTP workloads, the etcd leader's master killed, a minority master cut off,
-// a worker killed, each healed; the verdict must be PASS and the report files written.
+// its Service, API and HTTP workloads, a worker killed, the etcd leader's master killed, a minority
+// master cut off, each healed; the verdict must be PASS and the report files written.
 // Its own loopback block (127.72.x, pods 127.248/16, Services 127.99/16): no other test uses them.
 import test from 'ava';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -21,7 +21,7 @@ test('cluster-under-fire (short): every fault injected and healed, every verdict
     'convergence', 'single-active-controller-manager', 'single-active-scheduler', 'steady-state-restored',
   ]);
   t.is(result.faults.length, 3);
-  const [leaderKill, isolate, workerKill] = result.faults;
+  const [workerKill, leaderKill, isolate] = result.faults;
   t.regex(leaderKill!.host!, /^master-\d$/);
   t.regex(isolate!.host!, /^master-\d$/);
   t.regex(workerKill!.host!, /^worker-[12]$/);

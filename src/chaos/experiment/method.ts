@@ -1,5 +1,5 @@
 /**
- * Running the method (a shell): each planned fault at its time on the run's clock, its target
+ * Running the method (a shell): each planned fault after its pause from the previous heal, its target
  * resolved from the cluster's state at that moment, injected, held for its duration, healed. Every
  * fault's start and end go into the timeline; a target that cannot be resolved is recorded as not
  * injected (the faults-injected verdict then says unknown), never silently skipped.
@@ -31,12 +31,12 @@ const LEADER_ELECTED = ['controller-manager', 'scheduler'];
 
 export async function runMethod(schedule: readonly PlannedFault[], ctx: MethodContext): Promise<MethodOutcome> {
   const { cluster, now, note } = ctx;
-  const methodStart = now();
   const faults: FaultRecord[] = [];
   const down = new Set<string>();
   const deathsMs = new Map<string, number[]>();
   for (const planned of schedule) {
-    await sleep(methodStart + planned.atMs - now());
+    // After the previous heal as it happened: a heal that took long (a restart) does not eat the pause.
+    await sleep(planned.pauseMs);
     const leader = leaderMaster(await etcdStatuses(cluster.system, ctx.etcdMembers));
     const target = resolveTarget(planned.fault.target, { masters: cluster.masters, workers: cluster.workers, etcdLeader: leader, down }, planned.pick);
     const startMs = now();

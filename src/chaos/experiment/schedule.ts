@@ -12,6 +12,8 @@ export interface PlannedFault {
   readonly fault: FaultSpec;
   /** Offset from the start of the method, assuming every earlier step took exactly its time. */
   readonly atMs: number;
+  /** The pause after the previous step's heal (or the method's start) that the run actually waits. */
+  readonly pauseMs: number;
   readonly durationMs: number;
   readonly detectionMs: number;
   /** In [0, 1): picks the target among the candidates (targets.ts). */
@@ -28,10 +30,11 @@ export function planSchedule(method: readonly MethodStep[], seed: number): Plann
   return method.map((step, i) => {
     // One fork per step: adding a step later does not move the earlier ones.
     const random = new SeededPrng(seed).fork(`experiment:schedule:${i}`);
-    const atMs = cursorMs + draw(step.afterMs, random);
+    const pauseMs = draw(step.afterMs, random);
+    const atMs = cursorMs + pauseMs;
     const durationMs = draw(step.durationMs, random);
     cursorMs = atMs + durationMs;
-    return { step: i, fault: step.fault, atMs, durationMs, detectionMs: step.detectionMs ?? 0, pick: random.next() };
+    return { step: i, fault: step.fault, atMs, pauseMs, durationMs, detectionMs: step.detectionMs ?? 0, pick: random.next() };
   });
 }
 
