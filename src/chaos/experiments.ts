@@ -1,12 +1,16 @@
 /**
- * The experiments `pocketkube chaos run NAME` can run: every control-plane fault (NAME is the
- * fault's name), every etcd fault (NAME is `etcd-<fault>`), and whatever a plugin registers here
+ * The experiments `pocketkube chaos run NAME` can run: the engine's built-in experiments
+ * (experiment/, the default `cluster-under-fire` among them), every control-plane fault (NAME is
+ * the fault's name), every etcd fault (NAME is `etcd-<fault>`), and whatever a plugin registers here
  * directly. Faults registered later (by a plugin) become experiments at once: the list is built
  * when asked.
  */
 import { controlPlaneFaultRegistry, runControlPlaneChaos } from './cluster/run.js';
 import { etcdFaultRegistry } from './etcd/faults.js';
 import { runEtcdChaos } from './etcd/run.js';
+import { clusterUnderFire } from './experiment/cluster-under-fire.js';
+import type { ExperimentSpec } from './experiment/define.js';
+import { runExperiment } from './experiment/run.js';
 import type { ChaosOutcome } from './outcome.js';
 import { Registry, type Named } from './registry.js';
 
@@ -17,6 +21,10 @@ export interface ExperimentRunOptions {
   readonly placement: Placement;
   /** Only for experiments with `silentKill: true`. */
   readonly silentKill?: boolean;
+  /** Where an engine experiment writes its report files (report.json, history.jsonl, report.md). */
+  readonly outDir?: string;
+  /** Live progress lines. */
+  readonly log?: (line: string) => void;
 }
 
 export interface ExperimentResult extends ChaosOutcome {
@@ -24,6 +32,8 @@ export interface ExperimentResult extends ChaosOutcome {
   readonly description: string;
   /** Control plane: fault to the first acknowledged write issued after it (undefined: none in budget). */
   readonly recoveryMs?: number | undefined;
+  /** Report files the experiment wrote itself (engine experiments); the CLI then leaves them be. */
+  readonly files?: readonly string[];
 }
 
 export interface Experiment extends Named {
@@ -36,7 +46,20 @@ export interface Experiment extends Named {
 /** Experiments registered as such (not derived from a fault). */
 export const experimentRegistry = new Registry<Experiment>('experiment');
 
-export const DEFAULT_EXPERIMENT = 'kill-serving-master';
+export const DEFAULT_EXPERIMENT = 'cluster-under-fire';
+
+/** An experiment of the engine (experiment/define.ts) as a runnable entry. */
+export function engineExperiment(spec: ExperimentSpec): Experiment {
+  return {
+    name: spec.name, description: spec.description, placements: ['threads'],
+    async run(options) {
+      const result = await runExperiment(spec, { seed: options.seed, ...(options.outDir === undefined ? {} : { out: options.outDir }), ...(options.log === undefined ? {} : { log: options.log }) });
+      return result;
+    },
+  };
+}
+
+experimentRegistry.register(engineExperiment(clusterUnderFire()));
 const ETCD_PREFIX = 'etcd-';
 
 function controlPlaneExperiment(name: string): Experiment | undefined {

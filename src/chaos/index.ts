@@ -11,8 +11,10 @@ export { etcdFaultRegistry, ETCD_FAULTS, type EtcdFault, type FaultContext, type
 export { runEtcdChaos, type EtcdChaosOptions, type EtcdChaosResult } from './etcd/run.js';
 export { CHAOS_PREFIX, KvWorkload, WatchRecorder, keyName, type WorkloadOptions } from './etcd/workload.js';
 export {
-  controlPlaneFaultRegistry, controlPlaneSchedule, configMapChoices, runControlPlaneChaos, RECOVERY_BUDGET_MS,
+  controlPlaneFaultRegistry, controlPlaneSchedule, runControlPlaneChaos, RECOVERY_BUDGET_MS,
   type ControlPlaneChaosOptions, type ControlPlaneChaosResult, type ControlPlaneFault, type ControlPlaneFaultContext, type ControlPlaneSchedule,
 } from './cluster/run.js';
-export { experimentRegistry, experiments, findExperiment, DEFAULT_EXPERIMENT, type Experiment, type ExperimentResult, type ExperimentRunOptions, type Placement } from './experiments.js';
+export { configMapChoices, ConfigMapWorkload, type ConfigMapWorkloadOptions } from './workloads/configmap.js';
+export { engineExperiment, experimentRegistry, experiments, findExperiment, DEFAULT_EXPERIMENT, type Experiment, type ExperimentResult, type ExperimentRunOptions, type Placement } from './experiments.js';
 export { loadPlugin, pluginApi, type PluginApi, type PluginRegister } from './plugin.js';
+export * from './experiment/index.js';

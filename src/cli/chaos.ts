@@ -28,15 +28,15 @@ export const EXIT_CODES: Readonly<Record<CheckStatus | 'usage' | 'error', number
 export function flagProblem(name: string, flags: Pick<ChaosRunFlags, 'placement' | 'silentKill'>): string | undefined {
   const experiment = findExperiment(name);
   if (experiment === undefined) return `unknown experiment "${name}". Run "pocketkube chaos list" to see the experiments.`;
-  if (flags.silentKill && !experiment.silentKill) return `--silent-kill applies to ${DEFAULT_EXPERIMENT} only; drop it for ${name} (etcd-* experiments kill silently in half their seeds).`;
+  if (flags.silentKill && !experiment.silentKill) return `--silent-kill applies to kill-serving-master only; drop it for ${name} (etcd-* experiments kill silently in half their seeds).`;
   if (!experiment.placements.includes(flags.placement)) return `${name} runs with --placement ${experiment.placements.join(' or ')} only.`;
   return undefined;
 }
 
-async function runExperiment(name: string, flags: ChaosRunFlags): Promise<ExperimentResult> {
+async function runExperiment(name: string, flags: ChaosRunFlags, dir: string): Promise<ExperimentResult> {
   const problem = flagProblem(name, flags);
   if (problem !== undefined) throw new Error(problem);
-  return findExperiment(name)!.run({ seed: flags.seed, placement: flags.placement, ...(flags.silentKill ? { silentKill: true } : {}) });
+  return findExperiment(name)!.run({ seed: flags.seed, placement: flags.placement, outDir: dir, log: (line) => console.log(line), ...(flags.silentKill ? { silentKill: true } : {}) });
 }
 
 function reportMarkdown(name: string, seed: number, result: ExperimentResult): string {
@@ -71,17 +71,20 @@ function reportMarkdown(name: string, seed: number, result: ExperimentResult): s
 /** `pocketkube chaos run [EXPERIMENT]`: one experiment, a verdict on the terminal, a report on disk. */
 export async function runChaosExperiment(name: string, flags: ChaosRunFlags): Promise<CheckStatus> {
   console.log(`experiment ${name}, seed ${flags.seed}`);
-  const result = await runExperiment(name, flags);
   const dir = resolve(flags.out, `${name}-seed${flags.seed}`);
+  const result = await runExperiment(name, flags, dir);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'history.jsonl'), toJsonl(result.history));
+  // Engine experiments wrote report.json, history.jsonl and report.md themselves (and printed their timeline live).
+  if (result.files === undefined) {
+    writeFileSync(join(dir, 'history.jsonl'), toJsonl(result.history));
+    writeFileSync(join(dir, 'report.md'), reportMarkdown(name, flags.seed, result));
+    for (const note of result.notes) console.log(`  - ${note}`);
+  }
   writeFileSync(join(dir, 'verdict.json'), JSON.stringify({ experiment: name, seed: flags.seed, status: result.verdict.status, checks: result.verdict.results, notes: result.notes }, null, 2));
-  writeFileSync(join(dir, 'report.md'), reportMarkdown(name, flags.seed, result));
-  for (const note of result.notes) console.log(`  - ${note}`);
   for (const check of result.verdict.results) console.log(`  ${check.status.toUpperCase().padEnd(7)} ${check.name}: ${check.detail.split('\n')[0]}`);
   console.log(`${result.ops} operations, ${result.ackedWrites} acknowledged writes, ${result.lostAckedWrites} lost`);
   if ('recoveryMs' in result) console.log(`recovery: ${result.recoveryMs === undefined ? 'no write issued after the fault was acknowledged within the budget' : `${Math.round(result.recoveryMs)} ms from the fault to the first acknowledged write issued after it`}`);
   console.log(`verdict: ${result.verdict.status.toUpperCase()}`);
-  console.log(`report: ${join(dir, 'report.md')}`);
+  console.log(`report: ${join(dir, 'report.md')}${result.files === undefined ? '' : ` (and report.json, history.jsonl)`}`);
   return result.verdict.status;
 }

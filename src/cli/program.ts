@@ -52,7 +52,7 @@ chaos
   .option('--seed <n>', 'seed of the run: fault schedule and workload choices (the same seed replays a simulated run exactly)', integer, 1)
   .option('--placement <where>', 'threads (real threads, real disk) or simulated (virtual time; etcd-* experiments only)', 'threads')
   .option('--out <dir>', 'where the report goes', 'pocketkube-report')
-  .option('--silent-kill', `${DEFAULT_EXPERIMENT}: kill the master without connection resets (a power loss; the others find out by timeouts)`, false)
+  .option('--silent-kill', 'kill-serving-master: kill the master without connection resets (a power loss; the others find out by timeouts)', false)
   .option('--plugin <file>', PLUGIN_HELP, collect, [])
   .addHelpText('after', `\nExit codes: ${EXIT_CODES.pass} pass, ${EXIT_CODES.fail} fail (or the run could not complete), ${EXIT_CODES.unknown} unknown (a check could not run: not a pass), ${EXIT_CODES.usage} bad usage.`)
   .action(async (experiment: string, options: { seed: number; placement: string; out: string; silentKill: boolean; plugin: string[] }) => {

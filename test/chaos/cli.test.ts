@@ -35,7 +35,8 @@ test('--plugin FILE.ts registers a fault that `chaos list` shows and `chaos run`
   const list = pocketkube(['chaos', 'list', '--plugin', tsPlugin]);
   t.is(list.status, 0, list.stderr);
   t.regex(list.stdout, /^etcd-plugin-pause-follower$/m);
-  t.regex(list.stdout, /^kill-serving-master \(default\)$/m);
+  t.regex(list.stdout, /^cluster-under-fire \(default\)$/m);
+  t.regex(list.stdout, /^kill-serving-master$/m);
   const run = pocketkube(['chaos', 'run', 'etcd-plugin-pause-follower', '--plugin', tsPlugin, '--placement', 'simulated', '--seed', '3', '--out', outDir(t)]);
   t.is(run.status, 0, `${run.stdout}\n${run.stderr}`);
   t.regex(run.stderr, /registered etcd fault plugin-pause-follower/);

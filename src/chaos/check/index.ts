@@ -9,3 +9,6 @@ export * from './recovery.js';
 export * from './single-active.js';
 export * from './verdict.js';
 export * from './run.js';
+export * from './availability.js';
+export * from './convergence.js';
+export * from './steady-state.js';

@@ -1,17 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { address, type Address } from '../../primitives/address.js';
+import { address } from '../../primitives/address.js';
 import { RealClock } from '../../runtime/real-clock.js';
 import { SeededPrng, type Prng } from '../../primitives/prng.js';
-import type { ActorSystem } from '../../runtime/system.js';
 import { Cluster, readyz } from '../../cluster/index.js';
-import { ApiError, HttpsTransport, KubeClient, isNotFound } from '../../client/index.js';
-import type { MemberStatus } from '../../etcd/messages.js';
+import { HttpsTransport, KubeClient } from '../../client/index.js';
 import {
-  HistoryRecorder, aggregate, checkAckedWritesPresent, checkRecovery, checkRun, checkSingleActive, toCheckResult,
-  type CheckResult, type KvValue, type RoleObservation,
+  aggregate, checkAckedWritesPresent, checkRecovery, checkRun, toCheckResult, type CheckResult, type RoleObservation,
 } from '../check/index.js';
+import { CONFIGMAP, ConfigMapWorkload } from '../workloads/configmap.js';
+import { etcdStatuses, singleControllerManager } from './evidence.js';
 import { driverFor, waitUntil } from '../driver.js';
 import { memberHashes } from '../etcd/run.js';
 import type { ChaosOutcome } from '../outcome.js';
@@ -92,7 +91,6 @@ export interface ControlPlaneChaosResult extends ChaosOutcome {
   readonly recoveryMs: number | undefined;
 }
 
-const CONFIGMAP = { apiVersion: 'v1', kind: 'ConfigMap' } as const;
 const NAMESPACE = 'chaos';
 const AFTER_MS = 1_500;
 /** Kubernetes clients retry for much longer; an HA control plane should be back well within this. */
@@ -115,100 +113,6 @@ export function controlPlaneSchedule(seed: number): ControlPlaneSchedule {
   return { warmupMs: Math.round(random.between(800, 1_200)), faultMs: Math.round(random.between(2_500, 3_500)) };
 }
 
-export type ConfigMapChoice = { readonly op: 'read' | 'write'; readonly key: string };
-
-/** Client `process`'s stream of operations: its own fork of the seed, so interleaving cannot change it. */
-export function configMapChoices(seed: number, process: number, keys: number): () => ConfigMapChoice {
-  const random = new SeededPrng(seed).fork(`control-plane:workload:p${process}`);
-  return () => {
-    const key = keyName(random.int(keys));
-    return { op: random.next() < 0.5 ? 'read' : 'write', key };
-  };
-}
-
-function keyName(index: number): string {
-  return `cm-${index}`;
-}
-
-/** What the run's clients saw: an acknowledged write, or nothing certain. */
-function definiteFailure(error: unknown): boolean {
-  // 4xx: the apiserver refused the request before writing. 5xx, timeouts, broken connections: unknown.
-  return error instanceof ApiError && error.code >= 400 && error.code < 500 && error.code !== 408 && error.code !== 429;
-}
-
-class ConfigMapWorkload {
-  readonly history = new HistoryRecorder();
-  /** Every write: when it was issued and (once acknowledged) when. */
-  readonly writes: { issuedAtMs: number; ackedAtMs?: number }[] = [];
-  private running = true;
-  private readonly loops: Promise<void>[] = [];
-
-  constructor(private readonly kube: KubeClient, private readonly seed: number, private readonly keys: number, private readonly began: number) {}
-
-  now(): number {
-    return performance.now() - this.began;
-  }
-
-  start(processes: number): void {
-    for (let p = 0; p < processes; p++) this.loops.push(this.loop(p));
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.loops);
-  }
-
-  private async loop(process: number): Promise<void> {
-    const next = configMapChoices(this.seed, process, this.keys);
-    let written = 0;
-    while (this.running) {
-      const choice = next();
-      if (choice.op === 'read') await this.read(process, choice.key);
-      else await this.write(process, choice.key, `${process}:${++written}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-
-  private async read(process: number, key: string): Promise<void> {
-    const handle = this.history.invoke(process, 'read', key, null, this.now());
-    try {
-      const object = await this.kube.get(CONFIGMAP, NAMESPACE, key);
-      const value = (object['data'] as Record<string, string> | undefined)?.['v'] ?? null;
-      handle.ok(this.now(), { value });
-    } catch (error) {
-      if (isNotFound(error)) handle.ok(this.now(), { value: null });
-      else handle.info(this.now(), String(error));
-    }
-  }
-
-  private async write(process: number, key: string, value: string): Promise<void> {
-    const issuedAtMs = this.now();
-    const handle = this.history.invoke(process, 'write', key, value, issuedAtMs);
-    const timed: { issuedAtMs: number; ackedAtMs?: number } = { issuedAtMs };
-    this.writes.push(timed);
-    try {
-      // Server-side apply: one request that creates or updates, as `kubectl apply --server-side`.
-      await this.kube.patch(CONFIGMAP, NAMESPACE, key, { ...CONFIGMAP, metadata: { name: key, namespace: NAMESPACE }, data: { v: value } }, { type: 'apply', fieldManager: `client-${process}`, force: true });
-      timed.ackedAtMs = this.now();
-      handle.ok(timed.ackedAtMs);
-    } catch (error) {
-      if (definiteFailure(error)) handle.fail(this.now(), String(error));
-      else handle.info(this.now(), String(error));
-    }
-  }
-}
-
-async function etcdStatuses(system: ActorSystem, members: readonly Address[]): Promise<MemberStatus[]> {
-  const answers = await Promise.all(members.map(async (member) => {
-    try {
-      return (await system.ask<{ type: 'statusReply'; status: MemberStatus }>(member, { type: 'status' }, { timeoutMs: 300 })).status;
-    } catch {
-      return undefined;
-    }
-  }));
-  return answers.filter((s): s is MemberStatus => s !== undefined);
-}
-
 /**
  * The main job's experiment: a 3-master control plane (etcd + apiserver per master, front door)
  * on real threads; clients create and update ConfigMaps over HTTPS through the front door (as
@@ -218,17 +122,6 @@ async function etcdStatuses(system: ActorSystem, members: readonly Address[]): P
  * (a write issued after the fault acknowledged), every apiserver ready again, one leader per term,
  * etcd members equal, a final write. A check whose data could not be collected is 'unknown'.
  */
-/** At most one active controller-manager at any moment, from every instance's durable record of its terms. */
-async function singleControllerManager(cluster: Cluster, deathsMs: ReadonlyMap<string, readonly number[]>): Promise<CheckResult> {
-  const statuses = await cluster.controllerManagerStatus();
-  const answered = new Set(statuses.map((s) => s.identity));
-  const missing = cluster.controllerManagers.filter((a) => !answered.has(a));
-  const verdict = checkSingleActive({
-    component: 'controller-manager', intervals: statuses.flatMap((s) => s.intervals), deathsMs, missing, nowMs: Date.now(),
-  });
-  return toCheckResult('single-active-controller-manager', verdict);
-}
-
 export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): Promise<ControlPlaneChaosResult> {
   const experiment = options.experiment ?? 'kill-serving-master';
   const fault = controlPlaneFaultRegistry.require(experiment);
@@ -256,7 +149,7 @@ export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): P
     const kube = new KubeClient({ transport, clock: new RealClock(), requestTimeoutMs: 2_000, maxReadAttempts: 1 });
     await kube.create({ apiVersion: 'v1', kind: 'Namespace' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
     const keys = options.keys ?? 5;
-    const workload = new ConfigMapWorkload(kube, options.seed, keys, began);
+    const workload = new ConfigMapWorkload({ kube, seed: options.seed, keys, namespace: NAMESPACE, began });
     workload.start(options.processes ?? 4);
     await new Promise((resolve) => setTimeout(resolve, schedule.warmupMs));
 
@@ -285,18 +178,7 @@ export async function runControlPlaneChaos(options: ControlPlaneChaosOptions): P
 
     const final = await kube.patch(CONFIGMAP, NAMESPACE, 'final', { ...CONFIGMAP, metadata: { name: 'final', namespace: NAMESPACE }, data: { v: 'final' } }, { type: 'apply', fieldManager: 'final', force: true }).then(() => true, () => false);
     checks.push({ name: 'final-write', status: final ? 'pass' : 'fail', detail: final ? 'a write after healing was acknowledged' : 'the write after healing failed' });
-    const state = new Map<string, KvValue | null>();
-    const unreadable: string[] = [];
-    for (let i = 0; i < keys; i++) {
-      const key = keyName(i);
-      try {
-        const object = await kube.get(CONFIGMAP, NAMESPACE, key);
-        state.set(key, (object['data'] as Record<string, string> | undefined)?.['v'] ?? null);
-      } catch (error) {
-        if (isNotFound(error)) state.set(key, null);
-        else unreadable.push(`${key} (${String(error)})`);
-      }
-    }
+    const { state, unreadable } = await workload.finalState();
     sampling = false;
     await sampler;
     const view = { members: etcdMembers, system: cluster.system, statuses: () => etcdStatuses(cluster.system, etcdMembers) };

@@ -1,0 +1,67 @@
+/**
+ * Background samplers of a run (a shell): etcd members' roles and terms (election safety, and who
+ * leads when a fault needs the leader) and every Deployment's desired and available replicas
+ * (convergence). Bounded: each keeps at most MAX_SAMPLES.
+ */
+import type { Address } from '../../primitives/address.js';
+import type { ActorSystem } from '../../runtime/system.js';
+import type { KubeClient } from '../../client/index.js';
+import type { DeploymentObservation, RoleObservation } from '../check/index.js';
+import { etcdStatuses } from '../cluster/evidence.js';
+import { deploymentCounts } from './probes.js';
+import type { LeaseObservation } from './verdicts.js';
+
+const MAX_SAMPLES = 20_000;
+
+export class Sampler<T> {
+  readonly samples: T[] = [];
+  private running = true;
+  private readonly loop: Promise<void>;
+
+  constructor(private readonly periodMs: number, take: () => Promise<readonly T[]>) {
+    this.loop = (async () => {
+      while (this.running && this.samples.length < MAX_SAMPLES) {
+        this.samples.push(...await take());
+        await new Promise((resolve) => setTimeout(resolve, this.periodMs));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
+
+export function roleSampler(system: ActorSystem, members: readonly Address[], now: () => number, periodMs = 100): Sampler<RoleObservation> {
+  return new Sampler(periodMs, async () => {
+    const time = now();
+    return (await etcdStatuses(system, members)).map((s) => ({ member: s.id, term: s.term, role: s.role, time }));
+  });
+}
+
+export function deploymentSampler(kube: KubeClient, now: () => number, periodMs = 250): Sampler<DeploymentObservation> {
+  return new Sampler(periodMs, async () => {
+    // Stamped when the answer came: the state it shows held by then.
+    try {
+      const deployments = await deploymentCounts(kube);
+      return [{ timeMs: now(), deployments }];
+    } catch {
+      return [{ timeMs: now() }];
+    }
+  });
+}
+
+const LEASES = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
+
+/** The holder of each leader-election Lease as the API shows it (evidence beside the instances' own records). */
+export function leaseSampler(kube: KubeClient, now: () => number, leases: readonly { component: string; namespace: string; name: string }[], periodMs = 250): Sampler<LeaseObservation> {
+  return new Sampler(periodMs, async () => Promise.all(leases.map(async (l) => {
+    try {
+      const lease = await kube.get(LEASES, l.namespace, l.name);
+      return { timeMs: now(), component: l.component, holder: (lease['spec'] as { holderIdentity?: string } | undefined)?.holderIdentity ?? '' };
+    } catch {
+      return { timeMs: now(), component: l.component };
+    }
+  })));
+}

@@ -1,0 +1,101 @@
+// Each verdict the experiment engine adds, against a good and a deliberately broken record:
+// it passes on the one, fails on the other, and says unknown when the evidence is too thin.
+import test from 'ava';
+import {
+  checkConvergence, checkServiceAvailability, checkSteadyStateRestored, leaseTransitions, verdictRows,
+  type Evidence, type FaultRecord, type HttpSample, type ProbeResult,
+} from '../../src/chaos/index.js';
+import { history } from './helpers.js';
+
+const fault: FaultRecord = { step: 0, name: 'step 0: kill a worker', host: 'worker-1', startMs: 1_000, endMs: 2_000, injected: true, note: 'killed worker-1; restarted worker-1' };
+
+/** One request every 10 ms from 0 to 3 s; those started in [from, to) fail. */
+function requests(from = Infinity, to = -Infinity): HttpSample[] {
+  return Array.from({ length: 300 }, (_, i) => {
+    const startMs = i * 10;
+    return startMs >= from && startMs < to
+      ? { process: 'http-0', startMs, endMs: startMs + 5, error: 'connect ECONNREFUSED' }
+      : { process: 'http-0', startMs, endMs: startMs + 5, status: 200 };
+  });
+}
+
+test('service availability: passes with every request answered, fails when a fault takes the Service down, unknown with too few requests', (t) => {
+  const good = checkServiceAvailability(requests(), [fault], 0.9);
+  t.is(good.status, 'pass', good.explanation);
+  t.is(good.during, 101);
+  // Down for the first half of the fault: 50 of 101 requests fail (outside the fault would not count).
+  const broken = checkServiceAvailability(requests(1_000, 1_500), [fault], 0.9);
+  t.is(broken.status, 'fail');
+  t.regex(broken.explanation, /51 of 101 requests started during the faults \(after their detection windows\) answered 200/);
+  t.regex(broken.explanation, /http-0 at 1000 ms: connect ECONNREFUSED/);
+  // Failures outside every fault interval are not the faults' doing.
+  t.is(checkServiceAvailability(requests(0, 900), [fault], 0.9).status, 'pass');
+  t.is(checkServiceAvailability(requests().slice(0, 105), [fault], 0.9).status, 'unknown');
+});
+
+test('service availability: requests in a fault\'s detection window are reported but not held to the threshold; after it they are', (t) => {
+  const slow: FaultRecord = { ...fault, detectionMs: 500 };
+  // Down for the first 500 ms of the fault (the system noticing a dead node), then answered: a pass.
+  const noticed = checkServiceAvailability(requests(1_000, 1_500), [slow], 0.9);
+  t.is(noticed.status, 'pass', noticed.explanation);
+  t.is(noticed.during, 51);
+  t.regex(noticed.explanation, /0\/50 in its first 500 ms, not held to the threshold/);
+  // A kube-proxy that keeps the dead endpoint: still failing after the detection window, a fail.
+  t.is(checkServiceAvailability(requests(1_000, 2_001), [slow], 0.9).status, 'fail');
+});
+
+test('convergence: passes when every Deployment is available in time, fails when one stays short, unknown when the window was not observed', (t) => {
+  const obs = (timeMs: number, available: number) => ({ timeMs, deployments: [{ name: 'default/nginx', desired: 2, available }, { name: 'kube-system/coredns', desired: 1, available: 1 }] });
+  const good = checkConvergence([obs(900, 1), obs(1_500, 1), obs(4_000, 2)], 1_000, 5_000);
+  t.is(good.status, 'pass', good.explanation);
+  t.is(good.convergedAfterMs, 3_000);
+  const broken = checkConvergence([obs(1_500, 1), obs(6_500, 1)], 1_000, 5_000);
+  t.is(broken.status, 'fail');
+  t.regex(broken.explanation, /default\/nginx 1\/2 available/);
+  t.is(checkConvergence([obs(7_000, 2)], 1_000, 5_000).status, 'fail');
+  t.is(checkConvergence([obs(1_500, 1)], 1_000, 5_000).status, 'unknown');
+  // A list that could not be read is not convergence; nor is a cluster with no Deployments.
+  t.is(checkConvergence([{ timeMs: 1_200 }, { timeMs: 1_300, deployments: [] }], 1_000, 100).status, 'fail');
+});
+
+test('steady state restored: passes when it held before and after, fails when it did not come back, unknown when it never held', (t) => {
+  const r = (probe: string, ok: boolean, timeMs = 0): ProbeResult => ({ probe, ok, timeMs, detail: ok ? 'fine' : 'broken' });
+  t.is(checkSteadyStateRestored({ before: [r('a', true), r('b', true)], after: [r('a', true), r('b', true)] }).status, 'pass');
+  const broken = checkSteadyStateRestored({ before: [r('a', true), r('b', true)], after: [r('a', true), r('b', false, 9_000)] });
+  t.is(broken.status, 'fail');
+  t.regex(broken.explanation, /NOT b at 9000 ms: broken/);
+  t.is(checkSteadyStateRestored({ before: [r('a', false)], after: [r('a', true)] }).status, 'unknown');
+  t.is(checkSteadyStateRestored({ before: [r('a', true), r('b', true)], after: [r('a', true)] }).status, 'unknown');
+});
+
+function evidence(over: Partial<Evidence> = {}): Evidence {
+  return {
+    apiHistory: history([{ p: 0, f: 'write', value: 'a', start: 0, end: 10 }, { p: 1, f: 'read', value: 'a', start: 20, end: 30 }]),
+    finalState: new Map([['x', 'a']]), http: requests(), faults: [fault], healedAtMs: 2_000, deployments: [], steadyBefore: [], steadyAfter: [],
+    roles: [], memberHashes: [], members: [], live: {}, leases: [], ...over,
+  };
+}
+
+test('the engine wires the API checkers: a lost acknowledged write and a stale read fail; a fault that found no target is unknown', (t) => {
+  const row = (kind: 'acked-writes-present' | 'api-linearizable' | 'faults-injected', e: Evidence) => verdictRows({ kind }, e)[0]!;
+  t.is(row('acked-writes-present', evidence()).status, 'pass');
+  t.is(row('api-linearizable', evidence()).status, 'pass');
+  t.is(row('acked-writes-present', evidence({ finalState: new Map([['x', null]]) })).status, 'fail');
+  t.is(row('acked-writes-present', evidence({ finalState: { unavailable: 'x could not be read' } })).status, 'unknown');
+  const stale = history([{ p: 0, f: 'write', value: 'a', start: 0, end: 10 }, { p: 1, f: 'read', value: null, start: 20, end: 30 }]);
+  t.is(row('api-linearizable', evidence({ apiHistory: stale })).status, 'fail');
+  t.is(row('faults-injected', evidence()).status, 'pass');
+  const missed = row('faults-injected', evidence({ faults: [fault, { ...fault, step: 1, injected: false, note: 'not injected: no live worker to hit' }] }));
+  t.is(missed.status, 'unknown');
+  t.regex(missed.detail, /step 1: not injected: no live worker/);
+  // A single-active verdict whose instances were never asked is unknown, not a pass.
+  t.is(verdictRows({ kind: 'single-active-scheduler' }, evidence())[0]!.status, 'unknown');
+  // Service availability counts only injected faults' windows.
+  t.is(verdictRows({ kind: 'service-availability', minOkRatio: 0.9 }, evidence({ http: requests(1_000, 1_500) }))[0]!.status, 'fail');
+});
+
+test('Lease holders as observed: one entry per change of holder, unreadable samples skipped', (t) => {
+  const o = (timeMs: number, holder?: string) => ({ timeMs, component: 'scheduler', ...(holder === undefined ? {} : { holder }) });
+  t.deepEqual(leaseTransitions([o(0, 'master-1/scheduler'), o(250, 'master-1/scheduler'), o(500), o(750, 'master-2/scheduler'), { timeMs: 800, component: 'controller-manager', holder: 'x' }], 'scheduler'),
+    ['master-1/scheduler from 0 ms', 'master-2/scheduler from 750 ms']);
+});
