@@ -12,6 +12,8 @@
  *   `unhealthyZoneThreshold` of nodes not ready) `secondaryEvictionQps` in a large cluster and 0
  *   in a small one; full disruption (no ready node at all) removes our NoExecute taints instead,
  *   as upstream assumes the controller, not every node, is cut off. One zone: the zone-less rules.
+ * - The pods of a node that is not Ready are marked not Ready (MarkPodsNotReady, NodeNotReady
+ *   events), so their endpoints stop getting traffic before any eviction.
  * - Taint eviction: a pod on a node with NoExecute taints it does not tolerate is deleted now;
  *   tolerated for tolerationSeconds, at timeAdded + the smallest of them; first it gets the
  *   DisruptionTarget condition, as upstream.
@@ -45,6 +47,31 @@ export const kubernetesNodeLifecycle: NodeLifecycleConfig = {
 };
 
 const healthConditions = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'] as const;
+
+const nodeNameIndex = 'node-name';
+const indexByNodeName: IndexFunc = (obj) => {
+  const n = nodeNameOf(obj);
+  return n === '' ? [] : [n];
+};
+
+/**
+ * Upstream's MarkPodsNotReady: the pods of a node that is not Ready lose their Ready condition
+ * (so Endpoints and EndpointSlices stop sending them traffic long before eviction), each with a
+ * NodeNotReady event. The kubelet sets Ready again when it is back.
+ */
+function markPodsNotReady(node: KubeObject, cache: CacheView, nowMs: number): ApiAction[] {
+  const actions: ApiAction[] = [];
+  for (const pod of cache.byIndex(kinds.pod, nodeNameIndex, nameOf(node))) {
+    const status = asRecord(pod['status']) ?? {};
+    const conds = conditionsOf(status);
+    if (!conds.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
+    const now = formatRfc3339(nowMs);
+    const conditions = conds.map((c) => (c.type === 'Ready' ? { ...c, status: 'False' as const, lastTransitionTime: now } : c));
+    actions.push({ type: 'updateStatus', resource: kinds.pod, body: { ...deepClone(pod), status: { ...status, conditions } } });
+    actions.push({ type: 'event', event: { involvedObject: { apiVersion: 'v1', kind: 'Pod', name: nameOf(pod), namespace: pod.metadata?.namespace ?? '', uid: pod.metadata?.uid ?? '' }, type: 'Warning', reason: 'NodeNotReady', message: 'Node is not ready' } });
+  }
+  return actions;
+}
 
 function readyStatus(node: KubeObject): Condition['status'] | undefined {
   return conditionsOf(asRecord(node['status'])).find((c) => c.type === 'Ready')?.status;
@@ -153,7 +180,11 @@ export function nodeLifecycleController(config: NodeLifecycleConfig): Controller
         patch: { metadata: { uid: node.metadata?.uid }, spec: { taints: taints.length === 0 ? null : taints } },
       });
     }
-    return { steps: steps({ execution: sequential, actions: condActions }, { execution: sequential, actions: taintActions }), ...(requeueAfterMs === undefined ? {} : { requeueAfterMs }) };
+    const podActions = ready === 'True' ? [] : markPodsNotReady(node, cache, ctx.nowMs);
+    return {
+      steps: steps({ execution: sequential, actions: condActions }, { execution: sequential, actions: taintActions }, { execution: { kind: 'parallel' }, actions: podActions }),
+      ...(requeueAfterMs === undefined ? {} : { requeueAfterMs }),
+    };
   };
   return {
     name: 'node-lifecycle',
@@ -162,9 +193,22 @@ export function nodeLifecycleController(config: NodeLifecycleConfig): Controller
     watches: [
       { kind: kinds.node, map: (e) => ({ enqueue: [{ key: nameOfEvent(e) }] }) },
       { kind: kinds.lease, map: (e) => mapLease(e) },
+      // A pod that turns Ready on a node that is not (a status written before the node went silent).
+      { kind: kinds.pod, indexers: { [nodeNameIndex]: indexByNodeName }, map: mapPodOnUnreadyNode },
     ],
     reconcile,
   };
+}
+
+/** Only a Ready pod on a node that is not Ready concerns the node (every other pod event is free). */
+function mapPodOnUnreadyNode(e: WatchEvent, cache: CacheView): EventMapping {
+  if (e.type === 'delete') return ignoreEvent;
+  const pod = e.type === 'update' ? e.newObj : e.obj;
+  const nodeName = nodeNameOf(pod);
+  if (nodeName === '' || !conditionsOf(asRecord(pod['status']) ?? {}).some((c) => c.type === 'Ready' && c.status === 'True')) return ignoreEvent;
+  const node = cache.get(kinds.node, nodeName);
+  const nodeReady = node === undefined ? undefined : conditionsOf(asRecord(node['status']) ?? {}).find((c) => c.type === 'Ready')?.status;
+  return node === undefined || nodeReady === 'True' ? ignoreEvent : { enqueue: [{ key: nodeName }] };
 }
 
 function nameOfEvent(e: WatchEvent): string {
@@ -179,11 +223,6 @@ function mapLease(e: WatchEvent): EventMapping {
 // ---------------------------------------------------------------------------------------------
 // Taint eviction
 
-const nodeNameIndex = 'node-name';
-const indexByNodeName: IndexFunc = (obj) => {
-  const n = nodeNameOf(obj);
-  return n === '' ? [] : [n];
-};
 
 export function reconcileTaintEviction(key: string, cache: CacheView, ctx: ReconcileContext): ReconcileResult {
   const pod = cache.get(kinds.pod, key);

@@ -43,6 +43,22 @@ test('a node whose lease is older than the grace period: Ready Unknown, then unr
   ]);
 });
 
+test('MarkPodsNotReady: the Ready pods of a node gone Unknown lose Ready with a NodeNotReady event; a healthy node\'s pods are left alone', (t) => {
+  const readyPod = (name: string, nodeName: string, ready: 'True' | 'False'): KubeObject => {
+    const p = pod(name);
+    return { ...p, spec: { ...(p['spec'] as object), nodeName }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready }, { type: 'PodScheduled', status: 'True' }] } };
+  };
+  const cache = cacheFromObjects([node('a', 'True'), node('b', 'True'), lease('a', 10), lease('b', 0), readyPod('on-b', 'b', 'True'), readyPod('idle-b', 'b', 'False'), readyPod('on-a', 'a', 'True')], lifecycle.watches);
+  const actions = allActions(lifecycle.reconcile('b', cache, ctx(t0 + 4000)));
+  const podWrites = actions.filter((a) => a.type === 'updateStatus' && a.resource === kinds.pod);
+  t.is(podWrites.length, 1);
+  const body = podWrites[0]!.type === 'updateStatus' ? podWrites[0]!.body : {};
+  t.is((body['metadata'] as { name: string }).name, 'on-b');
+  t.deepEqual((body['status'] as { conditions: Array<{ type: string; status: string }> }).conditions.map((c) => [c.type, c.status]), [['Ready', 'False'], ['PodScheduled', 'True']]);
+  t.true(actions.some((a) => a.type === 'event' && a.event.reason === 'NodeNotReady' && a.event.involvedObject.name === 'on-b'));
+  t.deepEqual(allActions(lifecycle.reconcile('a', cache, ctx(t0 + 11_000))).filter((a) => a.type !== 'patch'), []);
+});
+
 test('NoExecute tainting is rate limited from the evidence; a fully disrupted zone is not tainted; recovery removes the taints', (t) => {
   const recent = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: at(0) };
   const cache = cacheFromObjects([node('a', 'True'), node('b', 'Unknown', [recent]), node('c', 'Unknown'), node('d', 'True')], lifecycle.watches);

@@ -43,19 +43,19 @@ spec:
 /**
  * The Service-availability threshold: of the requests started while a fault was active and after
  * its detection window, at least 90% answer 200. Killing a master or cutting it off leaves the data
- * path (kube-proxy, the pods on the workers) in place. A killed worker's pod stays an endpoint
- * until the node is found unreachable and the pod evicted, and kube-proxy (like iptables mode)
- * does not retry another endpoint, so half the connections fail until then: that is the detection
- * window, not held to the threshold.
+ * path (kube-proxy, the pods on the workers) in place. A killed worker's pods stay endpoints until
+ * the node is found unreachable and its pods are marked not Ready, and kube-proxy (like iptables
+ * mode) does not retry another endpoint, so the connections sent to them fail until then: that is
+ * the detection window, not held to the threshold.
  */
 export const SERVICE_AVAILABILITY_MIN_OK = 0.9;
 
 /**
- * A dead worker's pods leave the endpoints when the node is tainted unreachable (the fast
- * profile's node grace period, 3 s) and their not-ready toleration (5 s) has passed and they are
- * evicted; then the endpoints and kube-proxy follow. 9 s in all.
+ * A dead worker's pods leave the endpoints when the node lifecycle controller finds the node
+ * unreachable (the fast profile's node grace period, 3 s) and marks its pods not Ready
+ * (MarkPodsNotReady); then EndpointSlices and kube-proxy follow (2 s allowed for that).
  */
-const WORKER_DETECTION_MS = 9_000;
+const WORKER_DETECTION_MS = 5_000;
 
 /** `short`: the same shape with shorter master faults, for the end-to-end test (the worker's must outlast its detection window). */
 export function clusterUnderFire(o: { short?: boolean } = {}): ExperimentSpec {
