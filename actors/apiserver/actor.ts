@@ -213,6 +213,9 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
       type: 'kubeletLogsRequest', namespace: meta.namespace ?? 'default', name: meta.name ?? '', uid: meta.uid ?? '',
       ...(options.container === undefined ? {} : { container: options.container }), ...(options.tailLines === undefined ? {} : { tailLines: options.tailLines }),
       previous: options.previous, timestamps: options.timestamps,
+      ...(options.sinceSeconds === undefined ? {} : { sinceSeconds: options.sinceSeconds }),
+      ...(options.sinceTimeMs === undefined ? {} : { sinceTimeMs: options.sinceTimeMs }),
+      ...(options.limitBytes === undefined ? {} : { limitBytes: options.limitBytes }),
     };
     try {
       const reply = await this.context.ask<KubeletLogs>(address(nodeName, 'kubelet'), request, { timeoutMs: kubeletLogsTimeoutMs });

@@ -49,6 +49,7 @@ import { AuditLog, auditedVerbs } from './audit.js';
 import { CustomResources } from './custom-resources.js';
 import type { PodStreamRequest, PodStreamSink, PodStreamSource, PodStreamHandle } from './pod-stream.js';
 import { streamOptionsOf } from './remotecommand.js';
+import { logWindowOf } from './log-options.js';
 
 export interface ApiServerCoreOptions {
   readonly kv: KvClient;
@@ -285,7 +286,9 @@ export class ApiServerCore implements ApiTransport {
     if (sub === 'log') {
       const tail = params.get('tailLines');
       if (tail !== null && !/^[0-9]{1,9}$/.test(tail)) return refused(statusResponse(badRequest(`invalid tailLines "${tail}"`)));
-      request = { kind: 'log', container, timestamps: params.get('timestamps') === 'true', ...(tail === null ? {} : { tailLines: Number(tail) }) };
+      const window = logWindowOf((name) => params.get(name) ?? undefined);
+      if (!window.ok) return refused(statusResponse(window.status));
+      request = { kind: 'log', container, timestamps: params.get('timestamps') === 'true', ...(tail === null ? {} : { tailLines: Number(tail) }), ...window.value };
     } else {
       const options = streamOptionsOf(sub === 'exec' ? 'exec' : 'attach', params, container);
       if (!options.ok) return refused(statusResponse(options.status));

@@ -16,6 +16,7 @@
  */
 import type { JsonObject, Status } from '../api/index.js';
 import { isRecord } from '../runtime/validate.js';
+import type { LogWindow } from './log-options.js';
 
 /** Unacknowledged data a sender may have in flight, per direction of one stream. */
 export const podStreamWindowBytes = 256 * 1024;
@@ -34,12 +35,12 @@ export type PodStreamRequest =
     readonly stderr: boolean;
     readonly tty: boolean;
   }
-  | {
+  | (LogWindow & {
     readonly kind: 'log';
     readonly container: string;
     readonly tailLines?: number;
     readonly timestamps: boolean;
-  };
+  });
 
 /** Channels as remotecommand numbers them: 0 stdin, 1 stdout, 2 stderr. */
 export type StreamChannel = 0 | 1 | 2;

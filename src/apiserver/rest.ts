@@ -21,6 +21,7 @@ import { postEviction } from './eviction.js';
 import { postToken, type TokenIssuerConfig } from './token-request.js';
 import type { UserInfo } from './auth/index.js';
 import { failOf, groupResource, okOf, type Outcome, type Stored } from './storage.js';
+import { logWindowOf, type LogWindow } from './log-options.js';
 
 export interface RestCall {
   readonly route: ResourceRoute;
@@ -371,7 +372,7 @@ const putFinalize: Handler = async (r, c) => {
 };
 
 /** Where pod logs come from once kubelets exist (the integrator plugs it in); text or a Status. */
-export interface PodLogOptions {
+export interface PodLogOptions extends LogWindow {
   readonly container?: string;
   readonly tailLines?: number;
   readonly previous: boolean;
@@ -383,7 +384,10 @@ export type PodLogSource = (pod: JsonObject, options: PodLogOptions) => Promise<
 function logOptionsOf(q: Readonly<Record<string, string>>): Outcome<PodLogOptions> {
   const tail = q['tailLines'];
   if (tail !== undefined && !/^[0-9]{1,9}$/.test(tail)) return failOf(badRequest(`invalid tailLines "${tail}"`));
+  const window = logWindowOf((name) => q[name]);
+  if (!window.ok) return window;
   return okOf({
+    ...window.value,
     ...(q['container'] ? { container: q['container'] } : {}), ...(tail !== undefined ? { tailLines: Number(tail) } : {}),
     previous: q['previous'] === 'true', timestamps: q['timestamps'] === 'true',
   });

@@ -187,7 +187,7 @@ export type CriRequest =
   | { readonly type: 'exec'; readonly containerId: string; readonly cmd: readonly string[]; readonly tty?: boolean; readonly stdin?: boolean; readonly stdout?: boolean; readonly stderr?: boolean; readonly streamId: string; readonly peer: Address }
   | { readonly type: 'attach'; readonly containerId: string; readonly tty?: boolean; readonly stdin?: boolean; readonly stdout?: boolean; readonly stderr?: boolean; readonly streamId: string; readonly peer: Address }
   /** Not CRI (see the header): streams the container's log to `peer`, the lines so far (after `tailLines`) then new ones, until the container exits. */
-  | { readonly type: 'followContainerLog'; readonly containerId: string; readonly streamId: string; readonly peer: Address; readonly tailLines?: number; readonly timestamps?: boolean }
+  | { readonly type: 'followContainerLog'; readonly containerId: string; readonly streamId: string; readonly peer: Address; readonly tailLines?: number; readonly sinceMs?: number; readonly timestamps?: boolean }
   | { readonly type: 'portForward'; readonly podSandboxId: string; readonly port: readonly number[] }
   /**
    * Not CRI (see the header): log lines of a container, oldest first. `previous` reads the
@@ -301,7 +301,7 @@ const validateCriRequest: (raw: unknown) => CriRequest | ProtocolError = shapeVa
   execSync: { containerId: 'string', cmd: 'array', timeout: 'number' },
   exec: { containerId: 'string', cmd: 'array', 'tty?': 'boolean', 'stdin?': 'boolean', 'stdout?': 'boolean', 'stderr?': 'boolean', streamId: 'string', peer: 'string' },
   attach: { containerId: 'string', 'tty?': 'boolean', 'stdin?': 'boolean', 'stdout?': 'boolean', 'stderr?': 'boolean', streamId: 'string', peer: 'string' },
-  followContainerLog: { containerId: 'string', streamId: 'string', peer: 'string', 'tailLines?': 'number', 'timestamps?': 'boolean' },
+  followContainerLog: { containerId: 'string', streamId: 'string', peer: 'string', 'tailLines?': 'number', 'sinceMs?': 'number', 'timestamps?': 'boolean' },
   portForward: { podSandboxId: 'string', port: 'array' },
   readContainerLog: { containerId: 'string', 'tailLines?': 'number', 'sinceMs?': 'number', 'timestamps?': 'boolean', 'limitBytes?': 'number' },
   getContainerEvents: {},

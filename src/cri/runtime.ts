@@ -723,7 +723,7 @@ export class ContainerRuntime {
     const send = (text: string): void => {
       if (!stream.output(1, text)) stream.cancel('the client does not read the log fast enough');
     };
-    const soFar = c.log.read({ ...(request.tailLines === undefined ? {} : { tailLines: request.tailLines }) }).lines;
+    const soFar = c.log.read({ ...(request.tailLines === undefined ? {} : { tailLines: request.tailLines }), ...(request.sinceMs === undefined ? {} : { sinceMs: request.sinceMs }) }).lines;
     if (soFar.length > 0) send(soFar.map((line) => logLineText(line, timestamps)).join(''));
     if (c.state === 'CONTAINER_EXITED') {
       stream.end({ exitCode: c.exitCode });

@@ -24,6 +24,7 @@ import { podKey, podSpec } from './pod-spec.js';
 import { criLabels } from './pod-actions.js';
 import type { KubeletLogs, KubeletLogsRequest, KubeletStreamRequest } from './messages.js';
 import { ResourceMetrics } from './metrics.js';
+import { sinceMsOf } from '../apiserver/log-options.js';
 
 const podsRef = { apiVersion: 'v1', kind: 'Pod' } as const;
 const nodesRef = { apiVersion: 'v1', kind: 'Node' } as const;
@@ -148,9 +149,11 @@ export class Kubelet {
   async logs(request: KubeletLogsRequest): Promise<KubeletLogs> {
     const found = await this.findContainer(request);
     if (!found.ok) return { type: 'kubeletLogs', ok: false, code: found.code, message: found.message };
+    const sinceMs = sinceMsOf(request, this.o.clock.wallNow());
     const reply = await this.o.runtime.call({
       type: 'readContainerLog', containerId: found.container.id, timestamps: request.timestamps === true,
       ...(request.tailLines === undefined ? {} : { tailLines: request.tailLines }),
+      ...(sinceMs === undefined ? {} : { sinceMs }), ...(request.limitBytes === undefined ? {} : { limitBytes: request.limitBytes }),
     });
     // The runtime keeps lines without their newline (CRI's log format); kubectl prints them one per line.
     const text = reply.lines.map((l) => logLineText(l, request.timestamps === true)).join('');
@@ -167,9 +170,10 @@ export class Kubelet {
     if (!found.ok) return found;
     const c = found.container;
     if (r.kind === 'log') {
+      const sinceMs = sinceMsOf(r, this.o.clock.wallNow());
       await this.o.runtime.call({
         type: 'followContainerLog', containerId: c.id, streamId: request.streamId, peer, timestamps: r.timestamps,
-        ...(r.tailLines === undefined ? {} : { tailLines: r.tailLines }),
+        ...(r.tailLines === undefined ? {} : { tailLines: r.tailLines }), ...(sinceMs === undefined ? {} : { sinceMs }),
       });
       return { ok: true };
     }

@@ -6,6 +6,7 @@ import type { ContainerEvent } from '../cri/messages.js';
 import type { PodStreamRequest } from '../apiserver/pod-stream.js';
 import type { KubeletStatus } from './kubelet.js';
 import type { Taint } from './node-status.js';
+import type { LogWindow } from '../apiserver/log-options.js';
 
 /**
  * The kubelet actor's protocol (`<node>/kubelet`). It is a client of the apiservers (their watch
@@ -22,7 +23,7 @@ export type KubeletMessage =
   | ContainerEvent
   | ApiWatchTell;
 
-export type KubeletLogsRequest = {
+export type KubeletLogsRequest = LogWindow & {
   readonly type: 'kubeletLogsRequest';
   readonly namespace: string;
   readonly name: string;
@@ -83,6 +84,9 @@ export const defaultNodeCapacity: Readonly<Record<string, string>> = { cpu: '4',
 
 const containerEventTypes = new Set(['CONTAINER_CREATED_EVENT', 'CONTAINER_STARTED_EVENT', 'CONTAINER_STOPPED_EVENT', 'CONTAINER_DELETED_EVENT']);
 
+const optionalNumber = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isFinite(v));
+const isLogWindow = (r: Record<string, unknown>): boolean => optionalNumber(r['sinceSeconds']) && optionalNumber(r['sinceTimeMs']) && optionalNumber(r['limitBytes']);
+
 export function validateKubeletMessage(raw: unknown): KubeletMessage | ProtocolError {
   if (!isRecord(raw) || typeof raw['type'] !== 'string') return protocolError('kubelet: a message is an object with a string type');
   switch (raw['type']) {
@@ -91,6 +95,7 @@ export function validateKubeletMessage(raw: unknown): KubeletMessage | ProtocolE
     case 'kubeletLogsRequest':
       return typeof raw['namespace'] === 'string' && typeof raw['name'] === 'string' && typeof raw['uid'] === 'string'
         && (raw['container'] === undefined || typeof raw['container'] === 'string') && (raw['tailLines'] === undefined || typeof raw['tailLines'] === 'number')
+        && isLogWindow(raw)
         ? (raw as unknown as KubeletLogsRequest)
         : protocolError('kubelet: kubeletLogsRequest needs namespace, name and uid');
     case 'kubeletStreamRequest': {
@@ -98,7 +103,7 @@ export function validateKubeletMessage(raw: unknown): KubeletMessage | ProtocolE
       const kindOk = isRecord(r) && typeof r['container'] === 'string' && (
         ((r['kind'] === 'exec' || r['kind'] === 'attach') && Array.isArray(r['command']) && (r['command'] as unknown[]).every((a) => typeof a === 'string')
           && ['stdin', 'stdout', 'stderr', 'tty'].every((k) => typeof r[k] === 'boolean'))
-        || (r['kind'] === 'log' && typeof r['timestamps'] === 'boolean' && (r['tailLines'] === undefined || typeof r['tailLines'] === 'number')));
+        || (r['kind'] === 'log' && typeof r['timestamps'] === 'boolean' && (r['tailLines'] === undefined || typeof r['tailLines'] === 'number') && isLogWindow(r)));
       return typeof raw['streamId'] === 'string' && raw['streamId'] !== '' && typeof raw['namespace'] === 'string' && typeof raw['name'] === 'string' && typeof raw['uid'] === 'string' && kindOk
         ? (raw as unknown as KubeletStreamRequest)
         : protocolError('kubelet: kubeletStreamRequest needs streamId, namespace, name, uid and a valid request');

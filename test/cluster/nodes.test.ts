@@ -123,6 +123,8 @@ test.serial('a busybox pod reaches the Service by its short name; kubectl logs s
   const logs = await kubectl(['logs', 'fetch']);
   t.is(phase(done), 'Succeeded', logs.stdout + logs.stderr);
   t.regex(logs.stdout, /nginx/i);
+  t.regex((await kubectl(['logs', 'fetch', '--since=1h'])).stdout, /nginx/i, 'every line is younger than an hour');
+  t.is((await kubectl(['logs', 'fetch', '--limit-bytes=5'])).stdout.length, 5);
 });
 
 // Checked synchronously (ava wants tests declared at once), before the cluster starts.

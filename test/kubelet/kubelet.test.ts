@@ -244,3 +244,13 @@ test('streams: the kubelet finds the container and has the runtime stream exec a
   t.like(exited, { ok: false, code: 400 });
   t.regex(exited.ok ? '' : exited.message, /container done in pod done is not running \(it exited with code 0\): exec needs a running container/);
 });
+
+test('logs with a window: sinceSeconds keeps the recent lines, limitBytes cuts the text', async (t) => {
+  const w = await world();
+  await w.create('talk', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'echo early; sleep 5; echo late-line'] }] });
+  await advance(w.clock, 7_000);
+  const uid = (await w.get('talk'))!.metadata!.uid!;
+  t.like(await w.kubelet.logs({ type: 'kubeletLogsRequest', namespace: 'default', name: 'talk', uid }), { ok: true, text: 'early\nlate-line\n' });
+  t.like(await w.kubelet.logs({ type: 'kubeletLogsRequest', namespace: 'default', name: 'talk', uid, sinceSeconds: 3 }), { ok: true, text: 'late-line\n' });
+  t.like(await w.kubelet.logs({ type: 'kubeletLogsRequest', namespace: 'default', name: 'talk', uid, limitBytes: 6 }), { ok: true, text: 'early\n' });
+});
