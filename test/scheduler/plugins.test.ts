@@ -6,7 +6,7 @@ import { newPodInfo } from '../../src/scheduler/podinfo.js';
 import { defaultBinder, nodeAffinity, nodeName, nodePorts, nodeUnschedulable, prioritySort, schedulingGates, taintToleration } from '../../src/scheduler/plugins/basic.js';
 import { nodeResourcesBalancedAllocation, nodeResourcesFit } from '../../src/scheduler/plugins/resources.js';
 import { interPodAffinity, podTopologySpread } from '../../src/scheduler/plugins/topology.js';
-import { CycleState, type FilterPlugin, type PluginContext, type PodInfo, type PreFilterPlugin, type ScorePlugin } from '../../src/scheduler/types.js';
+import { CycleState, type FilterPlugin, type PluginContext, type PodInfo, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin } from '../../src/scheduler/types.js';
 
 let uidSeq = 0;
 function pod(name: string, o: { cpu?: string; memory?: string; node?: string; labels?: Record<string, string>; spec?: Record<string, unknown>; ns?: string; initCpu?: string } = {}): PodInfo {
@@ -125,6 +125,21 @@ test('PodTopologySpread: DoNotSchedule skew and missing label', (t) => {
     "Unschedulable: node(s) didn't match pod topology spread constraints", 'ok',
     "UnschedulableAndUnresolvable: node(s) didn't match pod topology spread constraints (missing required label)",
   ]);
+});
+
+test('PodTopologySpread system defaults: nodes without a zone label still spread a ReplicaSet\'s pods by hostname (upstream requireAllTopologies is false for them)', (t) => {
+  const spread = built<ScorePlugin & PreScorePlugin>(podTopologySpread(undefined));
+  const owner = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-1', uid: 'rs-1', controller: true };
+  const sibling = pod('web-a', { node: 'a', labels: { app: 'web' }, spec: {} });
+  (sibling.pod.metadata as { ownerReferences?: unknown[] }).ownerReferences = [owner];
+  const nodes = [node('a'), node('b')];
+  const ctx = ctxOf(nodes, [sibling]);
+  const p = pod('web-b', { labels: { app: 'web' } });
+  (p.pod.metadata as { ownerReferences?: unknown[] }).ownerReferences = [owner];
+  t.is(spread.preScore(ctx, p, ctx.snapshot.nodes).code, 'Success');
+  const scores = Float64Array.from(ctx.snapshot.nodes.map((n) => spread.score(ctx, p, n) as number));
+  spread.normalizeScore!(ctx, p, scores);
+  t.true(scores[1]! > scores[0]!, `the node without the sibling scores higher: ${[...scores].join(', ')}`);
 });
 
 test('InterPodAffinity: required anti-affinity, affinity, existing pods anti-affinity', (t) => {

@@ -71,7 +71,13 @@ function minsOf(cs: readonly TopologySpreadConstraint[], cnt: ReadonlyArray<Read
 }
 
 interface SpreadPre { readonly constraints: readonly TopologySpreadConstraint[]; readonly counts: Array<Map<string, number>>; readonly mins: number[] }
-interface SpreadScore { readonly constraints: readonly TopologySpreadConstraint[]; readonly counts: Array<Map<string, number>>; readonly weights: number[] }
+interface SpreadScore {
+  readonly constraints: readonly TopologySpreadConstraint[];
+  readonly counts: Array<Map<string, number>>;
+  readonly weights: number[];
+  /** Upstream requireAllTopologies: false for the system defaults, so a node without a zone label still spreads by hostname. */
+  readonly requireAll: boolean;
+}
 
 export const podTopologySpread: PluginFactory = (args) => {
   const name = 'PodTopologySpread';
@@ -92,15 +98,16 @@ export const podTopologySpread: PluginFactory = (args) => {
       selector: () => true, minDomains: 1, ownerUid: owner.uid,
     } as TopologySpreadConstraint));
   };
-  const countAll = (snap: SnapshotView, pod: PodInfo, cs: readonly TopologySpreadConstraint[], nodes: readonly NodeInfo[] = snap.nodes): Array<Map<string, number>> => {
+  const countAll = (snap: SnapshotView, pod: PodInfo, cs: readonly TopologySpreadConstraint[], requireAll = true): Array<Map<string, number>> => {
     const out = cs.map(() => new Map<string, number>());
     const keys = cs.map((c) => countKey(c, pod));
-    for (const node of nodes) {
+    for (const node of snap.nodes) {
       // nodeAffinityPolicy Honor (default): only nodes the pod could go to count as domains.
-      if (!hasKeys(node, cs) || !nodeMatchesPod(pod, node)) continue;
+      if ((requireAll && !hasKeys(node, cs)) || !nodeMatchesPod(pod, node)) continue;
       for (let i = 0; i < cs.length; i++) {
         const c = cs[i]!;
-        const v = node.labels[c.topologyKey]!;
+        const v = node.labels[c.topologyKey];
+        if (v === undefined) continue;
         const n = node.pods.length === 0 ? 0 : countOn(node, c, pod, keys[i]);
         out[i]!.set(v, (out[i]!.get(v) ?? 0) + n);
       }
@@ -153,7 +160,8 @@ export const podTopologySpread: PluginFactory = (args) => {
     preScore: (ctx, pod, nodes) => {
       const cs = constraintsOf(pod).filter((c) => c.whenUnsatisfiable === 'ScheduleAnyway');
       if (cs.length === 0) return { code: 'Skip', reasons: [] };
-      const cnt = countAll(ctx.snapshot, pod, cs);
+      const requireAll = pod.topologySpread.length > 0 || defaulting !== 'System';
+      const cnt = countAll(ctx.snapshot, pod, cs, requireAll);
       // Weight by the number of domains among the filtered nodes (upstream topologyNormalizingWeight).
       const weights = cs.map((c) => {
         const domains = new Set<string>();
@@ -161,17 +169,19 @@ export const podTopologySpread: PluginFactory = (args) => {
         const size = c.topologyKey === hostnameKey ? nodes.length : domains.size;
         return Math.log(size + 2);
       });
-      ctx.state.write(scoreKey, { constraints: cs, counts: cnt, weights } satisfies SpreadScore);
+      ctx.state.write(scoreKey, { constraints: cs, counts: cnt, weights, requireAll } satisfies SpreadScore);
       return success;
     },
     score: (ctx, _pod, node) => {
       const pre = ctx.state.read<SpreadScore>(scoreKey);
       if (pre === undefined) return 0;
-      if (!hasKeys(node, pre.constraints)) return -1; // ignored: scored 0 after normalising
+      if (pre.requireAll && !hasKeys(node, pre.constraints)) return -1; // ignored: scored 0 after normalising
       let s = 0;
       for (let i = 0; i < pre.constraints.length; i++) {
         const c = pre.constraints[i]!;
-        const cnt = pre.counts[i]!.get(node.labels[c.topologyKey]!) ?? 0;
+        const value = node.labels[c.topologyKey];
+        if (value === undefined) continue;
+        const cnt = pre.counts[i]!.get(value) ?? 0;
         s += cnt * pre.weights[i]! + (c.maxSkew - 1);
       }
       return Math.round(s);
