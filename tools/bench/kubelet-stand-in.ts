@@ -4,7 +4,8 @@
  * - `KubeletStandIn` registers its nodes (Ready, with allocatable resources the scheduler fits
  *   pods into) and renews their Leases, so the node lifecycle controller sees them alive.
  * - It watches every pod (an Informer): reports a pod bound to one of its nodes (by the real
- *   scheduler) Running and Ready (or Succeeded, for pods owned by a Job), and finishes the
+ *   scheduler) Running and Ready (or Succeeded, for pods owned by a Job), reports it Ready again
+ *   when the node lifecycle controller marked it not Ready, and finishes the
  *   deletion of a terminating pod (grace period 0), as a kubelet would once its containers stopped.
  */
 import { formatRfc3339Micro, type KubeObject } from '../../src/api/index.js';
@@ -14,6 +15,10 @@ import { sleep } from '../../src/primitives/clock.js';
 import { wallClock } from '../../src/runtime/real-clock.js';
 
 export const podsRef = { apiVersion: 'v1', kind: 'Pod' } as const;
+
+function podReady(pod: KubeObject): boolean {
+  return ((pod['status'] as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
 const nodesRef = { apiVersion: 'v1', kind: 'Node' } as const;
 const leasesRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
 /** The fast profile's node lease renew interval (DESIGN §4). */
@@ -173,6 +178,13 @@ export class KubeletStandIn {
         if (outcome === 'Running') this.stats.running++;
         else if (outcome === 'Succeeded') this.stats.succeeded++;
         else this.stats.failed++;
+      } else if (spec.nodeName !== undefined && this.nodes.has(spec.nodeName) && phase === 'Running' && !podReady(pod) && (this.o.outcome?.(pod) ?? 'Running') === 'Running') {
+        // The node lifecycle controller marked it not Ready (its node looked silent for a while):
+        // the kubelet's next status sync reports the running container Ready again.
+        const status = pod['status'] as { conditions?: Array<{ type: string; status: string }> };
+        const now = nowRfc3339();
+        const conditions = (status.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'True', lastTransitionTime: now } : c));
+        await this.o.client.updateStatus(podsRef, { ...pod, status: { ...status, conditions } });
       }
     } catch {
       // Usually a conflict with a newer version (whose event re-queues the pod) or a pod gone;
