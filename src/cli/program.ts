@@ -2,6 +2,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_EXPERIMENT, EXIT_CODES, experimentNames, flagProblem, runChaosExperiment } from './chaos.js';
 import { loadPlugin } from '../chaos/plugin.js';
+import { engineExperiment, experimentRegistry, findExperiment } from '../chaos/experiments.js';
+import { ExperimentFileError, isExperimentFileName, loadExperimentFile } from '../chaos/experiment/file.js';
 import { runDemo } from './demo.js';
 import { registerUp } from './up.js';
 import { askControl, findControlSocket } from './control.js';
@@ -44,19 +46,33 @@ async function loadPlugins(files: readonly string[]): Promise<void> {
 }
 
 const PLACEMENTS = ['threads', 'simulated'] as const;
+
+/** Loads an experiment file and registers it under its title; a bad file exits with the usage code and every problem. */
+function registerExperimentFile(file: string): string {
+  try {
+    const spec = loadExperimentFile(file);
+    if (findExperiment(spec.name) !== undefined) throw new ExperimentFileError(file, [`${file}: title ${JSON.stringify(spec.name)} is already a built-in experiment: give it another title`]);
+    experimentRegistry.register(engineExperiment(spec));
+    return spec.name;
+  } catch (error) {
+    console.error(`pocketkube: ${error instanceof Error ? error.message : String(error)}`);
+    return process.exit(EXIT_CODES.usage);
+  }
+}
 const PLUGIN_HELP = 'a .js/.mjs (or .ts, bundled with esbuild) module exporting register(api) that registers faults or experiments; repeatable';
 const chaos = program.command('chaos').description('chaos experiments with a verdict and a report');
 chaos
   .command('run')
-  .argument('[experiment]', `an experiment (see "pocketkube chaos list"); default ${DEFAULT_EXPERIMENT}`, DEFAULT_EXPERIMENT)
+  .argument('[experiment]', `an experiment (see "pocketkube chaos list") or an experiment file (.yaml, .yml, .json; see examples/experiments); default ${DEFAULT_EXPERIMENT}`, DEFAULT_EXPERIMENT)
   .option('--seed <n>', 'seed of the run: fault schedule and workload choices (the same seed replays a simulated run exactly)', integer, 1)
   .option('--placement <where>', 'threads (real threads, real disk) or simulated (virtual time; etcd-* experiments only)', 'threads')
   .option('--out <dir>', 'where the report goes', 'pocketkube-report')
   .option('--silent-kill', 'kill-serving-master: kill the master without connection resets (a power loss; the others find out by timeouts)', false)
   .option('--plugin <file>', PLUGIN_HELP, collect, [])
   .addHelpText('after', `\nExit codes: ${EXIT_CODES.pass} pass, ${EXIT_CODES.fail} fail (or the run could not complete), ${EXIT_CODES.unknown} unknown (a check could not run: not a pass), ${EXIT_CODES.usage} bad usage.`)
-  .action(async (experiment: string, options: { seed: number; placement: string; out: string; silentKill: boolean; plugin: string[] }) => {
+  .action(async (argument: string, options: { seed: number; placement: string; out: string; silentKill: boolean; plugin: string[] }) => {
     await loadPlugins(options.plugin);
+    const experiment = isExperimentFileName(argument) ? registerExperimentFile(argument) : argument;
     const placement = PLACEMENTS.find((p) => p === options.placement);
     if (placement === undefined) {
       console.error(`pocketkube: --placement must be "threads" or "simulated", not "${options.placement}".`);

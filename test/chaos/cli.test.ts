@@ -2,7 +2,7 @@
 // simulated run byte for byte, --plugin adds faults and experiments, the exit code is the verdict.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,4 +56,18 @@ test('a run with an unknown check exits 3, not 0; a plugin that fails to load ex
   t.regex(missing.stderr, /plugin no-such-plugin\.mjs does not exist/);
   const help = pocketkube(['chaos', 'run', '--help']);
   t.regex(help.stdout, /Exit codes: 0 pass, 1 fail \(or the run could not complete\), 3 unknown/);
+});
+
+test('an experiment file with problems exits 2 and prints each with its line and field; a title taken by a built-in is refused', (t) => {
+  const dir = outDir(t);
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'title: worker-death-2\nmethod:\n  - { type: action, name: kill-it, provider: { target: random-worker }, duration: 5 }\nverdicts: [faults-injected]\n');
+  const run = pocketkube(['chaos', 'run', bad]);
+  t.is(run.status, 2, run.stdout + run.stderr);
+  t.regex(run.stderr, /bad\.yaml:3: method\[0\]\.name: unknown action "kill-it" \(expected kill-host or isolate-master\)/);
+  const taken = join(dir, 'taken.json');
+  writeFileSync(taken, JSON.stringify({ title: 'cluster-under-fire', method: [{ type: 'action', name: 'kill-host', provider: { target: 'master-1' }, duration: 1 }], verdicts: ['faults-injected'] }));
+  const clash = pocketkube(['chaos', 'run', taken]);
+  t.is(clash.status, 2);
+  t.regex(clash.stderr, /title "cluster-under-fire" is already a built-in experiment/);
 });

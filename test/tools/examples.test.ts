@@ -36,7 +36,11 @@ function blocks(markdown: string): Block[] {
   return found;
 }
 
-const exampleFiles = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.ts') || f.endsWith('.sh')).map((f) => `examples/${f}`);
+const exampleFiles = [
+  ...readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.ts') || f.endsWith('.sh')).map((f) => `examples/${f}`),
+  // Parsed by test/chaos/experiment-file.test.ts (running one is a whole cluster: cluster-under-fire covers the engine).
+  ...readdirSync(join(root, 'examples/experiments')).filter((f) => f.endsWith('.yaml')).map((f) => `examples/experiments/${f}`),
+];
 
 test('every README block is an examples/ file, verbatim, or says why it is not run; every example is in the README', (t) => {
   const all = blocks(readme);
@@ -78,6 +82,8 @@ test('the README names no file that does not exist', (t) => {
   const missing = [...mentioned].filter((name) => {
     if (name === 'Node.js' || generated.has(name)) return false;
     // A path is looked up from the project root; a bare name (messages.ts: one per actor) anywhere in the tree.
+    // `../manifests/...` inside an experiment file is relative to that file (examples/experiments).
+    if (name.startsWith('../')) return !existsSync(join(root, 'examples/experiments', name));
     return name.includes('/') ? !existsSync(join(root, name)) : !names.has(name);
   });
   t.deepEqual(missing, []);

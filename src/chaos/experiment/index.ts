@@ -7,3 +7,4 @@ export { runExperiment, defaultExperimentNetwork, type ExperimentNetwork, type R
 export { leaseTransitions, verdictRows, type Evidence, type FaultRecord, type LeaseObservation } from './verdicts.js';
 export { writeReport, reportMarkdown, type ExperimentRunResult } from './report.js';
 export { clusterUnderFire, SERVICE_AVAILABILITY_MIN_OK } from './cluster-under-fire.js';
+export { ExperimentFileError, isExperimentFileName, loadExperimentFile, parseExperimentFile } from './file.js';
