@@ -3,7 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_EXPERIMENT, EXIT_CODES, experimentNames, flagProblem, runChaosExperiment } from './chaos.js';
 import { loadPlugin } from '../chaos/plugin.js';
 import { engineExperiment, experimentRegistry, findExperiment } from '../chaos/experiments.js';
-import { ExperimentFileError, isExperimentFileName, loadExperimentFile } from '../chaos/experiment/file.js';
+import { experimentProbeNames, experimentTargetNames, experimentVerdictNames, ExperimentFileError, isExperimentFileName, loadExperimentFile } from '../chaos/experiment/file.js';
+import { experimentFaultRegistry } from '../chaos/experiment/faults.js';
 import { runDemo } from './demo.js';
 import { registerUp } from './up.js';
 import { askControl, findControlSocket } from './control.js';
@@ -93,11 +94,18 @@ chaos
   });
 chaos
   .command('list')
-  .description('list the experiments')
+  .description('list the experiments, and the actions, targets, probes and verdicts an experiment file may use')
   .option('--plugin <file>', PLUGIN_HELP, collect, [])
   .action(async (options: { plugin: string[] }) => {
     await loadPlugins(options.plugin);
     for (const name of experimentNames()) console.log(name === DEFAULT_EXPERIMENT ? `${name} (default)` : name);
+    // What an experiment file (examples/experiments) may use.
+    console.log('');
+    console.log('in experiment files:');
+    for (const fault of experimentFaultRegistry.list()) console.log(`  action ${fault.name}: ${fault.description}`);
+    console.log(`  targets: ${experimentTargetNames.join(', ')}, or a host (master-N, worker-N)`);
+    console.log(`  probes: ${experimentProbeNames.join(', ')}`);
+    console.log(`  verdicts: ${experimentVerdictNames.join(', ')}`);
   });
 
 const explain = program.command('explain').description('why the scheduler did what it did');

@@ -45,3 +45,21 @@ test('a bad file: every problem with its line and field, and the spec checks too
   const specProblem = t.throws(() => parseExperimentFile('title: Upper\nmethod: [{ type: action, name: kill-host, provider: { target: master-1 }, duration: 1 }]\nverdicts: [faults-injected]', 'z.yaml', '/'), { instanceOf: ExperimentFileError })!;
   t.regex(specProblem.problems[0]!, /^z\.yaml:1: name must be lower-case letters/);
 });
+
+test('degrade-links and pause-actor actions: parsed with their parameters; a degradation of nothing and a bad probability are refused', (t) => {
+  const yaml = [
+    'title: flaky-links',
+    'method:',
+    '  - { type: action, name: degrade-links, provider: { target: minority-master, drop: 0.3, delay-ms: 50, delay-jitter-ms: 100 }, duration: 4 }',
+    '  - { type: action, name: pause-actor, provider: { target: etcd-leader-master, actor: scheduler }, duration: 2 }',
+    'verdicts: [faults-injected]',
+  ].join('\n');
+  t.deepEqual(parseExperimentFile(yaml, 'f.yaml', '/').method.map((m) => m.fault), [
+    { kind: 'degrade-links', target: { kind: 'minority-master' }, drop: 0.3, delayMs: 50, delayJitterMs: 100 },
+    { kind: 'pause-actor', target: { kind: 'etcd-leader-master' }, actor: 'scheduler' },
+  ]);
+  const nothing = t.throws(() => parseExperimentFile('title: x\nmethod: [{ type: action, name: degrade-links, provider: { target: master-1 }, duration: 1 }]\nverdicts: [faults-injected]', 'g.yaml', '/'), { instanceOf: ExperimentFileError })!;
+  t.regex(nothing.problems.join('\n'), /method\[0\]\.fault degrades nothing: give drop, duplicate or delayMs/);
+  const probability = t.throws(() => parseExperimentFile('title: x\nmethod: [{ type: action, name: degrade-links, provider: { target: master-1, drop: 2 }, duration: 1 }]\nverdicts: [faults-injected]', 'h.yaml', '/'), { instanceOf: ExperimentFileError })!;
+  t.regex(probability.problems.join('\n'), /method\[0\]\.fault\.drop must be a probability from 0 to 1, not 2/);
+});

@@ -24,7 +24,14 @@ export type FaultSpec =
   /** Kill the host (a power cut: unsynced writes lost); heal restarts it from its data directory. */
   | { readonly kind: 'kill-host'; readonly target: TargetSpec; readonly resetConnections?: boolean }
   /** Partition the target master from the other masters (clients still reach it); heal removes the partition. */
-  | { readonly kind: 'isolate-master'; readonly target: TargetSpec };
+  | { readonly kind: 'isolate-master'; readonly target: TargetSpec }
+  /**
+   * Every link from and to the target host loses (`drop`), doubles (`duplicate`, probabilities
+   * 0–1) or delays (`delayMs`, up to `delayJitterMs` more) its messages; heal restores them.
+   */
+  | { readonly kind: 'degrade-links'; readonly target: TargetSpec; readonly drop?: number; readonly duplicate?: number; readonly delayMs?: number; readonly delayJitterMs?: number }
+  /** SIGSTOP-like: the target host's actor (`scheduler`, `controller-manager`, `kubelet`, ...) stops handling messages and timers; heal resumes it. */
+  | { readonly kind: 'pause-actor'; readonly target: TargetSpec; readonly actor: string };
 
 export interface MethodStep {
   readonly fault: FaultSpec;
@@ -93,6 +100,26 @@ function rangeProblem(range: MsRange, field: string): string | undefined {
   return undefined;
 }
 
+const ACTOR = /^[a-z][a-z0-9-]{0,62}$/;
+const MAX_DELAY_MS = 10_000;
+
+function faultProblems(fault: FaultSpec, field: string): string[] {
+  const out: string[] = [];
+  if (fault.kind === 'degrade-links') {
+    for (const key of ['drop', 'duplicate'] as const) {
+      const v = fault[key];
+      if (v !== undefined && !(v >= 0 && v <= 1)) out.push(`${field}.${key} must be a probability from 0 to 1, not ${v}`);
+    }
+    for (const key of ['delayMs', 'delayJitterMs'] as const) {
+      const v = fault[key];
+      if (v !== undefined && !(v >= 0 && v <= MAX_DELAY_MS)) out.push(`${field}.${key} must be from 0 to ${MAX_DELAY_MS} ms, not ${v}`);
+    }
+    if ((fault.drop ?? 0) === 0 && (fault.duplicate ?? 0) === 0 && (fault.delayMs ?? 0) === 0 && (fault.delayJitterMs ?? 0) === 0) out.push(`${field} degrades nothing: give drop, duplicate or delayMs`);
+  }
+  if (fault.kind === 'pause-actor' && !ACTOR.test(fault.actor)) out.push(`${field}.actor must be an actor name such as scheduler or controller-manager, not ${JSON.stringify(fault.actor)}`);
+  return out;
+}
+
 /** Every problem with `spec`, each naming its field; empty when it is runnable. */
 export function experimentProblems(spec: ExperimentSpec): string[] {
   const problems: string[] = [];
@@ -103,6 +130,7 @@ export function experimentProblems(spec: ExperimentSpec): string[] {
   spec.method.forEach((step, i) => {
     for (const p of [rangeProblem(step.afterMs, `method[${i}].afterMs`), rangeProblem(step.durationMs, `method[${i}].durationMs`), rangeProblem(step.detectionMs ?? 0, `method[${i}].detectionMs`)]) if (p) problems.push(p);
     if (step.fault.target.kind === 'random-worker' && spec.cluster.workers === 0) problems.push(`method[${i}].fault.target random-worker needs cluster.workers >= 1`);
+    problems.push(...faultProblems(step.fault, `method[${i}].fault`));
   });
   const http = spec.workloads.some((w) => w.kind === 'http') || spec.setup.waitFor.some((p) => p.kind === 'service-responds');
   if (http && spec.cluster.workers === 0) problems.push('an http workload or service-responds probe needs cluster.workers >= 1 (Services run on nodes)');

@@ -6,6 +6,8 @@
 import type { Cluster } from '../../cluster/index.js';
 import { Registry, type Named } from '../registry.js';
 import type { FaultSpec } from './define.js';
+import { address } from '../../primitives/address.js';
+import type { DelaySpec, FaultId } from '../../transport/network.js';
 
 export interface InjectContext {
   readonly cluster: Cluster;
@@ -62,8 +64,52 @@ const isolateMaster: ExperimentFaultKind<'isolate-master'> = {
   },
 };
 
+const degradeLinks: ExperimentFaultKind<'degrade-links'> = {
+  name: 'degrade-links',
+  description: "drop, duplicate or delay the messages on every link from and to a host (its own loopback is untouched), then restore them",
+  async inject({ cluster, host }, fault) {
+    const ids: FaultId[] = [];
+    for (const link of [{ from: [host] }, { to: [host] }]) {
+      if (fault.drop) ids.push(await cluster.system.network.inject({ kind: 'drop', link, probability: fault.drop }));
+      if (fault.duplicate) ids.push(await cluster.system.network.inject({ kind: 'duplicate', link, probability: fault.duplicate }));
+      if (fault.delayMs || fault.delayJitterMs) {
+        const min = fault.delayMs ?? 0;
+        const delay: DelaySpec = fault.delayJitterMs ? { dist: 'uniform', minMs: min, maxMs: min + fault.delayJitterMs } : { dist: 'fixed', ms: min };
+        ids.push(await cluster.system.network.inject({ kind: 'delay', link, delay }));
+      }
+    }
+    return {
+      note: `degraded the links of ${host}`,
+      killed: false,
+      heal: async () => {
+        for (const id of ids) await cluster.system.network.heal(id);
+        return `restored the links of ${host}`;
+      },
+    };
+  },
+};
+
+const pauseActor: ExperimentFaultKind<'pause-actor'> = {
+  name: 'pause-actor',
+  description: 'pause one actor of a host (SIGSTOP-like: no messages or timers handled), then resume it',
+  async inject({ cluster, host }, fault) {
+    const actor = address(host, fault.actor);
+    await cluster.system.pause(actor);
+    return {
+      note: `paused ${actor}`,
+      killed: false,
+      heal: async () => {
+        await cluster.system.resume(actor);
+        return `resumed ${actor}`;
+      },
+    };
+  },
+};
+
 experimentFaultRegistry.register(killHost as ExperimentFaultKind);
 experimentFaultRegistry.register(isolateMaster as ExperimentFaultKind);
+experimentFaultRegistry.register(degradeLinks as ExperimentFaultKind);
+experimentFaultRegistry.register(pauseActor as ExperimentFaultKind);
 
 export function injectFault(ctx: InjectContext, fault: FaultSpec): Promise<Injected> {
   return experimentFaultRegistry.require(fault.kind).inject(ctx, fault as never);

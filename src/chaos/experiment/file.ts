@@ -83,7 +83,12 @@ function describe(v: Json | undefined): string {
   return Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : JSON.stringify(v);
 }
 
+const actionNames = ['kill-host', 'isolate-master', 'degrade-links', 'pause-actor'] as const;
+
 const targets: Readonly<Record<string, TargetSpec['kind']>> = { 'etcd-leader-master': 'etcd-leader-master', 'minority-master': 'minority-master', 'random-worker': 'random-worker' };
+
+export const experimentTargetNames: readonly string[] = Object.keys(targets);
+export const experimentProbeNames: readonly string[] = ['service-responds', 'deployments-available', 'api-writable', 'nodes-ready'];
 
 function target(r: Reader, v: Json | undefined, path: Path): TargetSpec | undefined {
   const name = r.string(v, path);
@@ -91,7 +96,7 @@ function target(r: Reader, v: Json | undefined, path: Path): TargetSpec | undefi
   const kind = targets[name];
   if (kind !== undefined) return { kind } as TargetSpec;
   if (/^(master|worker)-\d+$/.test(name)) return { kind: 'host', host: name };
-  return r.problem(path, `unknown target ${JSON.stringify(name)} (expected ${Object.keys(targets).join(', ')} or a host such as worker-1)`);
+  return r.problem(path, `unknown target ${JSON.stringify(name)} (expected ${experimentTargetNames.join(', ')} or a host such as worker-1)`);
 }
 
 function methodStep(r: Reader, v: Json, path: Path): MethodStep | undefined {
@@ -118,8 +123,23 @@ function methodStep(r: Reader, v: Json, path: Path): MethodStep | undefined {
   } else if (name === 'isolate-master') {
     r.only(provider, [...path, 'provider'], ['target']);
     fault = { kind: 'isolate-master', target: t };
+  } else if (name === 'degrade-links') {
+    const p = [...path, 'provider'];
+    r.only(provider, p, ['target', 'drop', 'duplicate', 'delay-ms', 'delay-jitter-ms']);
+    const optional = (key: string): number | undefined | null => (provider[key] === undefined ? undefined : r.number(provider[key], [...p, key]) ?? null);
+    const [drop, duplicate, delayMs, delayJitterMs] = [optional('drop'), optional('duplicate'), optional('delay-ms'), optional('delay-jitter-ms')];
+    if ([drop, duplicate, delayMs, delayJitterMs].includes(null)) return undefined;
+    fault = {
+      kind: 'degrade-links', target: t, ...(drop == null ? {} : { drop }), ...(duplicate == null ? {} : { duplicate }),
+      ...(delayMs == null ? {} : { delayMs }), ...(delayJitterMs == null ? {} : { delayJitterMs }),
+    };
+  } else if (name === 'pause-actor') {
+    r.only(provider, [...path, 'provider'], ['target', 'actor']);
+    const actor = r.string(provider['actor'], [...path, 'provider', 'actor']);
+    if (actor === undefined) return undefined;
+    fault = { kind: 'pause-actor', target: t, actor };
   } else {
-    return r.problem([...path, 'name'], `unknown action ${JSON.stringify(name)} (expected kill-host or isolate-master)`);
+    return r.problem([...path, 'name'], `unknown action ${JSON.stringify(name)} (expected ${actionNames.join(', ')})`);
   }
   return { fault, afterMs, durationMs, ...(detection === 0 ? {} : { detectionMs: Math.round(detection * 1000) }) };
 }
@@ -143,11 +163,13 @@ function probe(r: Reader, v: Json, path: Path): ProbeSpec | undefined {
     case 'deployments-available': r.only(provider, p, []); return { kind: 'deployments-available' };
     case 'api-writable': r.only(provider, p, []); return { kind: 'api-writable', ...(tolerance === undefined ? {} : { timeoutMs: Math.round(tolerance * 1000) }) };
     case 'nodes-ready': r.only(provider, p, []); return { kind: 'nodes-ready', ...(tolerance === undefined ? {} : { count: tolerance }) };
-    default: return r.problem([...path, 'name'], `unknown probe ${JSON.stringify(name)} (expected service-responds, deployments-available, api-writable or nodes-ready)`);
+    default: return r.problem([...path, 'name'], `unknown probe ${JSON.stringify(name)} (expected ${experimentProbeNames.join(', ')})`);
   }
 }
 
 const plainVerdicts = ['faults-injected', 'acked-writes-present', 'api-linearizable', 'etcd-consistent', 'single-active-controller-manager', 'single-active-scheduler'] as const;
+
+export const experimentVerdictNames: readonly string[] = [...plainVerdicts, 'service-availability: RATIO', 'convergence: SECONDS', 'steady-state-restored: SECONDS'];
 
 function verdict(r: Reader, v: Json, path: Path): VerdictSpec | undefined {
   if (typeof v === 'string' && (plainVerdicts as readonly string[]).includes(v)) return { kind: v as (typeof plainVerdicts)[number] };
@@ -160,7 +182,7 @@ function verdict(r: Reader, v: Json, path: Path): VerdictSpec | undefined {
     case 'service-availability': { const n = r.number(value ?? undefined, at); return n === undefined ? undefined : { kind: 'service-availability', minOkRatio: n }; }
     case 'convergence': { const n = r.number(value ?? undefined, at); return n === undefined ? undefined : { kind: 'convergence', withinMs: Math.round(n * 1000) }; }
     case 'steady-state-restored': { const n = r.number(value ?? undefined, at); return n === undefined ? undefined : { kind: 'steady-state-restored', withinMs: Math.round(n * 1000) }; }
-    default: return r.problem(at, `unknown verdict (expected ${[...plainVerdicts, 'service-availability: RATIO', 'convergence: SECONDS', 'steady-state-restored: SECONDS'].join(', ')})`);
+    default: return r.problem(at, `unknown verdict (expected ${experimentVerdictNames.join(', ')})`);
   }
 }
 

@@ -7,7 +7,7 @@
 import type { Address } from '../../primitives/address.js';
 import type { Cluster } from '../../cluster/index.js';
 import { etcdStatuses, leaderMaster } from '../cluster/evidence.js';
-import { injectFault } from './faults.js';
+import { injectFault, type Injected } from './faults.js';
 import { describeFault, type PlannedFault } from './schedule.js';
 import { resolveTarget } from './targets.js';
 import type { FaultRecord } from './verdicts.js';
@@ -46,7 +46,16 @@ export async function runMethod(schedule: readonly PlannedFault[], ctx: MethodCo
       note(`step ${planned.step} NOT injected: ${target.problem}`);
       continue;
     }
-    const injected = await injectFault({ cluster, host: target.host }, planned.fault);
+    let injected: Injected;
+    try {
+      injected = await injectFault({ cluster, host: target.host }, planned.fault);
+    } catch (error) {
+      // A fault the cluster refuses (an actor that host does not run, say) is recorded, not fatal.
+      const why = error instanceof Error ? error.message : String(error);
+      faults.push({ step: planned.step, name, host: target.host, startMs, endMs: now(), injected: false, note: `not injected: ${why}` });
+      note(`step ${planned.step} NOT injected: ${why}`);
+      continue;
+    }
     note(`step ${planned.step}: ${injected.note}${leader === target.host ? " (the etcd leader's master)" : ''}`);
     if (injected.killed) {
       down.add(target.host);
