@@ -17,6 +17,7 @@ import {
   type KubeObject, type OwnerReference,
 } from '../api/index.js';
 import { objectKey } from '../client/cache.js';
+import type { CustomResourceRef } from '../client/client.js';
 import {
   indexByOwnerUid, kindKey, nameOf, noActions, ownerUidIndex, sequential, steps,
   type ApiAction, type CacheView, type ControllerDefinition, type EventMapping, type KindRef, type ObjectIdentity,
@@ -31,6 +32,24 @@ const gcKinds: readonly GcKind[] = resources
   .map((r) => ({ kind: { apiVersion: joinApiVersion(r.group, r.version), kind: r.kind }, namespaced: r.namespaced, group: r.group }));
 
 const byKey = new Map(gcKinds.map((k) => [kindKey(k.kind), k]));
+
+const crdKind: KindRef = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' };
+
+/** The custom resource an ownerReference names, from the cached CRDs (the client needs its plural and scope). */
+function customResourceOf(cache: CacheView, ref: OwnerReference): CustomResourceRef | undefined {
+  if (!cache.hasSynced(crdKind)) return undefined;
+  const group = splitApiVersion(ref.apiVersion).group;
+  const crd = cache.list(crdKind, undefined).find((c) => {
+    const spec = (c['spec'] ?? {}) as { group?: string; names?: { kind?: string } };
+    return spec.group === group && spec.names?.kind === ref.kind;
+  });
+  const spec = (crd?.['spec'] ?? {}) as { names?: { plural?: string }; scope?: string };
+  return crd === undefined || spec.names?.plural === undefined ? undefined
+    : { apiVersion: ref.apiVersion, kind: ref.kind, resource: spec.names.plural, namespaced: spec.scope !== 'Cluster' };
+}
+
+/** How often a dependent whose owners are of unwatched kinds (custom resources) has them read again. */
+export const unwatchedOwnerRecheckMs = 10_000;
 
 /** The watched kind an ownerReference names (any version of its group); undefined if not watched. */
 function kindOfRef(ref: OwnerReference): GcKind | undefined {
@@ -119,10 +138,16 @@ export function reconcileGarbage(key: string, cache: CacheView, _ctx: ReconcileC
   const solid: OwnerReference[] = [];
   const dangling: Array<{ ref: OwnerReference; id: ObjectIdentity }> = [];
   const waiting: OwnerReference[] = [];
+  /** Owners of kinds the graph does not watch (custom resources): judged by a live read, again every unwatchedOwnerRecheckMs. */
+  const unwatched: ObjectIdentity[] = [];
   for (const ref of refs) {
     const found = ownerOf(cache, obj, ref);
-    // An owner of a kind this collector does not watch cannot be judged: treat it as alive.
-    if (found === undefined) solid.push(ref);
+    if (found === undefined) {
+      const custom = kindOfRef(ref) === undefined ? customResourceOf(cache, ref) : undefined;
+      // A watched kind whose cache has not synced yet, or a kind no CRD in the cache serves (yet): alive.
+      if (custom === undefined) solid.push(ref);
+      else unwatched.push({ resource: custom, namespace: custom.namespaced ? obj.metadata?.namespace : undefined, name: ref.name, uid: ref.uid });
+    }
     else if (found.owner === undefined) dangling.push({ ref, id: identityOf(found.kind, obj, ref) });
     else if (deletingDependents(found.owner)) waiting.push(ref);
     else solid.push(ref);
@@ -137,6 +162,14 @@ export function reconcileGarbage(key: string, cache: CacheView, _ctx: ReconcileC
     type: 'delete', resource: kind.kind, namespace: obj.metadata?.namespace, name: nameOf(obj),
     options: { ...precondition, propagationPolicy: policy }, ...(requireAbsent.length === 0 ? {} : { requireAbsent }),
   });
+  if (unwatched.length > 0) {
+    // Deleted only if the live reads find every owner gone; otherwise the action is skipped and the
+    // item looked at again later (upstream's collector watches every served resource; this one
+    // polls the owners it does not watch).
+    if (waiting.length > 0) return { ...noActions, requeueAfterMs: unwatchedOwnerRecheckMs };
+    const policy = hasFinalizer(obj, orphanFinalizer) ? 'Orphan' : hasFinalizer(obj, foregroundDeletionFinalizer) ? 'Foreground' : 'Background';
+    return { steps: steps({ execution: sequential, actions: [del(policy, [...unwatched, ...dangling.map((d) => d.id)])] }), requeueAfterMs: unwatchedOwnerRecheckMs };
+  }
   const deps = dependentsOf(cache, uid);
   if (waiting.length > 0 && deps.length > 0) {
     const actions: ApiAction[] = [];

@@ -7,7 +7,7 @@
  */
 import test from 'ava';
 import { Cluster } from '../../src/cluster/index.js';
-import { KubeClient } from '../../src/client/index.js';
+import { isNotFound, KubeClient } from '../../src/client/index.js';
 import { kinds } from '../../src/controllers/index.js';
 import { RealClock } from '../../src/runtime/real-clock.js';
 import type { KubeObject } from '../../src/api/index.js';
@@ -85,4 +85,9 @@ test('an operator from a user module reconciles Widgets into owned ConfigMaps, l
   const cm2 = await until('ConfigMap widget-w2', () => client.get<Cm>(kinds.configMap, 'default', 'widget-w2').catch(() => undefined), 20_000);
   t.deepEqual(cm2.data, { color: 'green', size: '1' });
   t.regex(successor.identity, /^master-\d\/operator-widgets$/);
+
+  // The garbage collector does not watch Widgets; it reads the owner again and collects the ConfigMap.
+  await client.delete(widgetKind, 'default', 'w2');
+  const gone = await until('ConfigMap widget-w2 collected with its Widget', () => client.get<Cm>(kinds.configMap, 'default', 'widget-w2').then(() => undefined, (e: unknown) => (isNotFound(e) ? true : undefined)), 30_000);
+  t.true(gone);
 });

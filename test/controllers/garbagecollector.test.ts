@@ -2,7 +2,7 @@ import test from 'ava';
 import type { KubeObject } from '../../src/api/index.js';
 import { deploymentController } from '../../src/controllers/deployment.js';
 import { allActions, cacheFromObjects, kinds } from '../../src/controllers/framework/index.js';
-import { garbageCollectorController, reconcileGarbage } from '../../src/controllers/garbagecollector.js';
+import { garbageCollectorController, reconcileGarbage, unwatchedOwnerRecheckMs } from '../../src/controllers/garbagecollector.js';
 import { replicaSetController } from '../../src/controllers/replicaset.js';
 import { at, ctx, ownerRef, pod, replicaSet } from './fixtures.js';
 import { Kubelet, Sim } from './sim.js';
@@ -25,6 +25,30 @@ test('a dependent whose owner is gone is deleted in the background, after the sh
   t.is(allActions(reconcileGarbage(podKey('p'), cacheOf(replicaSet('web', 1, { uid: 'other' }), pod('p', { owner: ownerRef('ReplicaSet', 'web') })), ctx()))[0]!.type, 'delete');
   // A live owner: nothing.
   t.deepEqual(allActions(reconcileGarbage(podKey('p'), cacheOf(replicaSet('web', 1), pod('p', { owner: ownerRef('ReplicaSet', 'web') })), ctx())), []);
+});
+
+test('an owner of a kind the graph does not watch (a custom resource): deleted only if a live read finds it gone, and looked at again later', (t) => {
+  const widget = { apiVersion: 'toys.example.com/v1', kind: 'Widget', name: 'w1', uid: 'uid-w1', controller: true };
+  const crd: KubeObject = {
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.toys.example.com', uid: 'uid-crd' },
+    spec: { group: 'toys.example.com', scope: 'Namespaced', names: { kind: 'Widget', plural: 'widgets' }, versions: [{ name: 'v1', served: true, storage: true }] },
+  };
+  const owned = pod('p', { owner: widget });
+  const result = reconcileGarbage(podKey('p'), cacheOf(crd, owned), ctx());
+  t.deepEqual(allActions(result), [{
+    type: 'delete', resource: kinds.pod, namespace: 'default', name: 'p',
+    options: { preconditions: { uid: 'uid-p' }, propagationPolicy: 'Background' },
+    requireAbsent: [{ resource: { apiVersion: 'toys.example.com/v1', kind: 'Widget', resource: 'widgets', namespaced: true }, namespace: 'default', name: 'w1', uid: 'uid-w1' }],
+  }]);
+  t.is(result.requeueAfterMs, unwatchedOwnerRecheckMs);
+  // No CRD serves the kind (not yet in the cache): the owner cannot be read, so it counts as alive.
+  t.deepEqual(allActions(reconcileGarbage(podKey('p'), cacheOf(owned), ctx())), []);
+  // With a live built-in owner beside it, the object stays and nothing is polled.
+  const both = pod('q', { owner: widget });
+  const withReplicaSet = { ...both, metadata: { ...both.metadata, ownerReferences: [widget, ownerRef('ReplicaSet', 'web')] } };
+  const kept = reconcileGarbage(podKey('q'), cacheOf(replicaSet('web', 1), withReplicaSet), ctx());
+  t.deepEqual(allActions(kept), []);
+  t.is(kept.requeueAfterMs, undefined);
 });
 
 test('one live owner and one dangling: only the dangling reference is removed', (t) => {
