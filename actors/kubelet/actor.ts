@@ -41,8 +41,13 @@ class KubeletBehaviour implements ActorBehaviour<KubeletMessage> {
   constructor(private readonly context: ActorContext, config: KubeletConfig) {
     const timing = profile(config.profile ?? 'fast');
     this.runtimeAddress = address(context.host, 'container-runtime');
+    // Upstream's heartbeat client times out within the status update period and then drops its
+    // connections, so a kubelet whose apiserver hangs (partitioned from etcd) moves to another
+    // before its Lease lapses. Two renew periods per attempt keeps a renewal inside the node
+    // grace period (fast: 1 s attempts, 500 ms renewals, 3 s grace).
     const transport = new ActorApiTransport(contextPort(context, this.incoming), {
       servers: config.apiservers, ...(config.token === undefined ? {} : { token: config.token }),
+      attemptTimeoutMs: Math.max(1_000, 2 * timing.nodeLeaseRenewMs),
     });
     this.kubelet = new Kubelet({
       client: new KubeClient({ transport, clock: context.clock, prng: context.random, userAgent: `${userAgent} ${context.self}` }),

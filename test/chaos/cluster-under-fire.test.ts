@@ -1,14 +1,14 @@
 // The default experiment end to end, shortened: 3 masters and 2 workers on threads, nginx behind
 // its Service, API and HTTP workloads, a worker killed, the etcd leader's master killed, a minority
 // master cut off, each healed; the verdict must be PASS and the report files written.
-// Its own loopback block (127.72.x, pods 127.248/16, Services 127.99/16): no other test uses them.
+// Its own loopback block (127.72.x, pods 127.250/16, Services 127.102/16): no other test uses them.
 import test from 'ava';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterUnderFire, parseHistory, runExperiment } from '../../src/chaos/index.js';
 
-const network = { frontDoor: { host: '127.72.0.1', port: 0 }, apiserverNetwork: '127.72.1', podNetwork: '127.248.0.0/16', serviceNetwork: '127.99' };
+const network = { frontDoor: { host: '127.72.0.1', port: 0 }, apiserverNetwork: '127.72.1', podNetwork: '127.250.0.0/16', serviceNetwork: '127.102' };
 
 test('cluster-under-fire (short): every fault injected and healed, every verdict PASS, report.json, history.jsonl and report.md written', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'pk-under-fire-'));

@@ -36,7 +36,7 @@ spec:
 test.before(async () => {
   const cluster = await Cluster.start({
     apiserverNetwork: network, apiserverPort: await freePort(`${network}.1`), frontDoor: { host: `${network}.100`, port: 0 },
-    workers: 1, serviceNetwork: '127.99', podNetwork: '127.247.0.0/16', seed: 42,
+    workers: 1, serviceNetwork: '127.101', podNetwork: '127.249.0.0/16', seed: 42,
   });
   const kubectl = await kubectlFor(cluster.kubeconfigPath);
   shared = { cluster, kubectl };
@@ -152,7 +152,8 @@ metadata: { name: ticker }
 spec:
   restartPolicy: Never
   containers:
-  - { name: ticker, image: busybox:1.36, command: [sh, -c, 'sleep 2; echo tick; sleep 1; echo tock'] }
+  # Long enough that a loaded machine still attaches before the end (kubectl wait, then attach).
+  - { name: ticker, image: busybox:1.36, command: [sh, -c, 'echo tick; sleep 8; echo tock'] }
 `;
   t.is((await kubectl()(['apply', '-f', '-'], { input: manifest })).code, 0);
   const ready = await kubectl()(['wait', '--for=condition=Ready', 'pod/ticker', '--timeout=30s'], { timeoutMs: 40_000 });
