@@ -61,7 +61,8 @@ test('the real launcher: a node child process in its own directory with the volu
   const terminate = new AbortController();
   const kill = new AbortController();
   let out = '';
-  const script = "process.stdout.write(process.cwd() + ' ' + process.env.POD_IP + '\\n'); process.on('SIGTERM', () => { console.log('bye'); process.exit(3); }); setInterval(() => {}, 1000);";
+  // The handler is installed before the first line is written: the test sends SIGTERM once it reads that line.
+  const script = "process.on('SIGTERM', () => { console.log('bye'); process.exit(3); }); process.stdout.write(process.cwd() + ' ' + process.env.POD_IP + '\\n'); setInterval(() => {}, 1000);";
   const exited = hostProcessLauncher(dir).run({
     argv: [process.execPath, '-e', script], env: { POD_IP: '127.244.1.9', PATH: process.env['PATH'] ?? '' }, podUid: 'u1', containerName: 'c',
     mounts: [{ containerPath: '/data', hostPath: dir }], stdout: (text) => { out += text; }, stderr: (text) => { out += text; },
