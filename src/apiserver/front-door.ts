@@ -48,6 +48,13 @@ export class FrontDoor {
   /** The backend the most recent connection went to (tests and chaos reports). */
   lastBackend: Backend | undefined;
 
+  /** The healthy backend holding the most open connections now (chaos targets: the busiest master); undefined with none open. */
+  busiestBackend(): Backend | undefined {
+    let best: { backend: Backend; connections: number } | undefined;
+    for (const s of this.states) if (s.healthy && s.connections > 0 && (best === undefined || s.connections > best.connections)) best = s;
+    return best?.backend;
+  }
+
   private constructor(private readonly server: Server, private readonly o: FrontDoorOptions, private readonly clock: Clock, readonly host: string, readonly port: number) {
     this.states = o.backends.map((backend) => ({ backend, failures: 0, healthy: true, connections: 0 }));
     server.on('connection', (socket) => this.accept(socket));

@@ -5,6 +5,7 @@ import { loadPlugin } from '../chaos/plugin.js';
 import { engineExperiment, experimentRegistry, findExperiment } from '../chaos/experiments.js';
 import { experimentProbeNames, experimentTargetNames, experimentVerdictNames, ExperimentFileError, isExperimentFileName, loadExperimentFile } from '../chaos/experiment/file.js';
 import { experimentFaultRegistry } from '../chaos/experiment/faults.js';
+import { faultInfoOf, fileKey } from '../chaos/experiment/catalog.js';
 import { runDemo } from './demo.js';
 import { registerUp } from './up.js';
 import { askControl, findControlSocket } from './control.js';
@@ -60,6 +61,13 @@ function registerExperimentFile(file: string): string {
     return process.exit(EXIT_CODES.usage);
   }
 }
+/** An action's provider keys for `chaos list` (`target` first where it takes one); plugins' faults have none listed. */
+function actionParameters(name: string): string {
+  const info = faultInfoOf(name);
+  if (info === undefined) return '';
+  const keys = [...(info.target === 'none' ? [] : [info.target === 'pod' ? 'target (a pod)' : 'target']), ...Object.keys(info.params).map((k) => fileKey(k))];
+  return keys.length === 0 ? '' : ` (${keys.join(', ')})`;
+}
 const PLUGIN_HELP = 'a .js/.mjs (or .ts, bundled with esbuild) module exporting register(api) that registers faults or experiments; repeatable';
 const chaos = program.command('chaos').description('chaos experiments with a verdict and a report');
 chaos
@@ -102,8 +110,8 @@ chaos
     // What an experiment file (examples/experiments) may use.
     console.log('');
     console.log('in experiment files:');
-    for (const fault of experimentFaultRegistry.list()) console.log(`  action ${fault.name}: ${fault.description}`);
-    console.log(`  targets: ${experimentTargetNames.join(', ')}, or a host (master-N, worker-N)`);
+    for (const fault of experimentFaultRegistry.list()) console.log(`  action ${fault.name}${actionParameters(fault.name)}: ${fault.description}`);
+    console.log(`  targets: ${experimentTargetNames.join(', ')}, a host (master-N, worker-N), a list of hosts, or { pod: { namespace, selector } }`);
     console.log(`  probes: ${experimentProbeNames.join(', ')}`);
     console.log(`  verdicts: ${experimentVerdictNames.join(', ')}`);
   });

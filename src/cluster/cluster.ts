@@ -303,9 +303,17 @@ export class Cluster {
 
   /** The master whose apiserver served the front door's most recent connection. */
   lastServedBy(): string | undefined {
-    const last = this.frontDoor.lastBackend;
-    if (last === undefined) return undefined;
-    const index = this.apiserverUrls.indexOf(`https://${last.host}:${last.port}`);
+    return this.masterOf(this.frontDoor.lastBackend);
+  }
+
+  /** The master whose apiserver holds the most front-door connections now (it serves most API requests). */
+  busiestMaster(): string | undefined {
+    return this.masterOf(this.frontDoor.busiestBackend());
+  }
+
+  private masterOf(backend: { readonly host: string; readonly port: number } | undefined): string | undefined {
+    if (backend === undefined) return undefined;
+    const index = this.apiserverUrls.indexOf(`https://${backend.host}:${backend.port}`);
     return index < 0 ? undefined : this.masters[index];
   }
 

@@ -64,7 +64,7 @@ test('an experiment file with problems exits 2 and prints each with its line and
   writeFileSync(bad, 'title: worker-death-2\nmethod:\n  - { type: action, name: kill-it, provider: { target: random-worker }, duration: 5 }\nverdicts: [faults-injected]\n');
   const run = pocketkube(['chaos', 'run', bad]);
   t.is(run.status, 2, run.stdout + run.stderr);
-  t.regex(run.stderr, /bad\.yaml:3: method\[0\]\.name: unknown action "kill-it" \(expected kill-host, isolate-master, degrade-links, pause-actor\)/);
+  t.regex(run.stderr, /bad\.yaml:3: method\[0\]\.name: unknown action "kill-it" \(expected kill-host, isolate-master, one-way-partition, /);
   const taken = join(dir, 'taken.json');
   writeFileSync(taken, JSON.stringify({ title: 'cluster-under-fire', method: [{ type: 'action', name: 'kill-host', provider: { target: 'master-1' }, duration: 1 }], verdicts: ['faults-injected'] }));
   const clash = pocketkube(['chaos', 'run', taken]);

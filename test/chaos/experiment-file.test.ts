@@ -34,7 +34,7 @@ test('a bad file: every problem with its line and field, and the spec checks too
   t.deepEqual(error.problems, [
     'bad.yaml:3: configuration.cluster.colour: unknown field (expected one of masters, workers, profile)',
     'bad.yaml:10: rollbacks: must be empty: every action heals itself after its duration (kill-host restarts the host, isolate-master removes the partition)',
-    'bad.yaml:7: method[0].provider.target: unknown target "random" (expected etcd-leader-master, minority-master, random-worker or a host such as worker-1)',
+    'bad.yaml:7: method[0].provider.target: unknown target "random" (expected etcd-leader-master, minority-master, majority-masters, random-master, random-worker, any-host, controller-manager-leader, scheduler-leader, busiest-master, a host such as worker-1, a list of hosts, or { pod: { namespace, selector } })',
     'bad.yaml:9: method[1].type: probes in the method are not supported: put them in steady-state-hypothesis',
     'bad.yaml:11: verdicts[0].convergence: expected a number, got nothing',
   ]);
@@ -59,7 +59,62 @@ test('degrade-links and pause-actor actions: parsed with their parameters; a deg
     { kind: 'pause-actor', target: { kind: 'etcd-leader-master' }, actor: 'scheduler' },
   ]);
   const nothing = t.throws(() => parseExperimentFile('title: x\nmethod: [{ type: action, name: degrade-links, provider: { target: master-1 }, duration: 1 }]\nverdicts: [faults-injected]', 'g.yaml', '/'), { instanceOf: ExperimentFileError })!;
-  t.regex(nothing.problems.join('\n'), /method\[0\]\.fault degrades nothing: give drop, duplicate or delayMs/);
+  t.regex(nothing.problems.join('\n'), /g\.yaml:2: method\[0\]: fault degrades nothing: give drop, duplicate, reorder or delay-ms/);
   const probability = t.throws(() => parseExperimentFile('title: x\nmethod: [{ type: action, name: degrade-links, provider: { target: master-1, drop: 2 }, duration: 1 }]\nverdicts: [faults-injected]', 'h.yaml', '/'), { instanceOf: ExperimentFileError })!;
-  t.regex(probability.problems.join('\n'), /method\[0\]\.fault\.drop must be a probability from 0 to 1, not 2/);
+  t.regex(probability.problems.join('\n'), /method\[0\]\.provider\.drop: expected a probability from 0 to 1, not 2/);
+});
+
+test('every fault kind reads from a file with its parameters under kebab-case keys; each bad parameter is named with its line', (t) => {
+  const yaml = [
+    'title: all-faults',
+    'configuration: { cluster: { masters: 5, workers: 2 } }',
+    'method:',
+    '  - { type: action, name: one-way-partition, provider: { target: scheduler-leader, direction: inbound }, duration: 1 }',
+    '  - { type: action, name: bridge-partition, provider: { target: random-master }, duration: 1 }',
+    '  - { type: action, name: majorities-ring, duration: 1 }',
+    '  - { type: action, name: partition-groups, provider: { groups: [[master-1, worker-1], [master-2]] }, duration: 1 }',
+    '  - { type: action, name: kill-host, provider: { target: majority-masters }, duration: 1 }',
+    '  - { type: action, name: kill-actor, provider: { target: [master-1, master-2], actor: etcd }, duration: 1 }',
+    '  - { type: action, name: node-not-ready, provider: { target: { pod: { selector: app=nginx } } }, duration: 1 }',
+    '  - { type: action, name: slow-node, provider: { target: any-host, pause-ms: 50, period-ms: 200 }, duration: 1 }',
+    '  - { type: action, name: container-kill, provider: { target: { pod: { namespace: web, selector: app=nginx } }, container: nginx }, duration: 1 }',
+    '  - { type: action, name: pod-delete, provider: { target: { pod: { selector: app=nginx } }, grace-period-seconds: 5 }, duration: 1 }',
+    '  - { type: action, name: degrade-links, provider: { target: busiest-master, reorder: 0.5, reorder-window-ms: 20, message-types: [append] }, duration: 1 }',
+    'verdicts: [faults-injected]',
+  ].join('\n');
+  const pod = { kind: 'pod', pods: { namespace: 'default', selector: 'app=nginx' } };
+  t.deepEqual(parseExperimentFile(yaml, 'all.yaml', '/').method.map((m) => m.fault), [
+    { kind: 'one-way-partition', target: { kind: 'lease-holder', component: 'scheduler' }, direction: 'inbound' },
+    { kind: 'bridge-partition', target: { kind: 'random-master' } },
+    { kind: 'majorities-ring' },
+    { kind: 'partition-groups', groups: [['master-1', 'worker-1'], ['master-2']] },
+    { kind: 'kill-host', target: { kind: 'majority-masters' } },
+    { kind: 'kill-actor', target: { kind: 'hosts', hosts: ['master-1', 'master-2'] }, actor: 'etcd' },
+    { kind: 'node-not-ready', target: pod },
+    { kind: 'slow-node', target: { kind: 'any-host' }, pauseMs: 50, periodMs: 200 },
+    { kind: 'container-kill', target: { kind: 'pod', pods: { namespace: 'web', selector: 'app=nginx' } }, container: 'nginx' },
+    { kind: 'pod-delete', target: pod, gracePeriodSeconds: 5 },
+    { kind: 'degrade-links', target: { kind: 'busiest-master' }, reorder: 0.5, reorderWindowMs: 20, messageTypes: ['append'] },
+  ]);
+  const bad = [
+    'title: bad-faults',
+    'method:',
+    '  - { type: action, name: one-way-partition, provider: { target: master-1, direction: sideways }, duration: 1 }',
+    '  - { type: action, name: majorities-ring, duration: 1 }',
+    '  - { type: action, name: slow-node, provider: { target: worker-1, pause-ms: 300, period-ms: 200 }, duration: 1 }',
+    '  - { type: action, name: pod-delete, provider: { target: worker-1 }, duration: 1 }',
+    '  - { type: action, name: partition-groups, provider: { groups: [[master-1], [worker-7]] }, duration: 1 }',
+    '  - { type: action, name: kill-actor, provider: { target: master-1 }, duration: 1 }',
+    'verdicts: [faults-injected]',
+  ].join('\n');
+  const problems = t.throws(() => parseExperimentFile(bad, 'bad.yaml', '/'), { instanceOf: ExperimentFileError })!.problems;
+  t.deepEqual(problems, ['bad.yaml:3: method[0].provider.direction: expected outbound or inbound, not "sideways"']);
+  const fixedFirst = bad.replace('sideways', 'outbound');
+  t.deepEqual(t.throws(() => parseExperimentFile(fixedFirst, 'bad.yaml', '/'), { instanceOf: ExperimentFileError })!.problems, [
+    'bad.yaml:4: method[1]: fault: a majorities ring needs 5 masters (with 3 every master reaches all the others); set cluster.masters to 5',
+    'bad.yaml:5: method[2]: fault.pauseMs must be shorter than periodMs (300 >= 200): a node paused all the time is a paused node',
+    'bad.yaml:6: method[3]: fault.target must be a pod selector ({ pod: { namespace, selector } }) for pod-delete',
+    'bad.yaml:7: method[4]: fault.groups: this cluster has no host "worker-7"',
+    'bad.yaml:8: method[5]: fault.actor is required',
+  ]);
 });

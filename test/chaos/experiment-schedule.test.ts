@@ -1,7 +1,7 @@
 // The experiment engine's pure parts: the seeded schedule replays, targets resolve from the
 // cluster's state at injection time, and a bad experiment is refused naming its fields.
 import test from 'ava';
-import { clusterUnderFire, defineExperiment, planSchedule, resolveTarget, type ExperimentSpec } from '../../src/chaos/index.js';
+import { clusterUnderFire, defineExperiment, faultTarget, planSchedule, resolveTarget, type ExperimentSpec } from '../../src/chaos/index.js';
 
 const method = clusterUnderFire().method;
 
@@ -27,11 +27,11 @@ test('over many seeds the random worker and the minority master both vary, and n
   const minority = new Set<string>();
   for (let seed = 1; seed <= 40; seed++) {
     const [worker, kill, isolate] = planSchedule(method, seed);
-    t.deepEqual(resolveTarget(kill!.fault.target, view, kill!.pick), { host: 'master-2' });
-    const m = resolveTarget(isolate!.fault.target, view, isolate!.pick);
-    if ('host' in m) minority.add(m.host);
-    const w = resolveTarget(worker!.fault.target, view, worker!.pick);
-    if ('host' in w) workers.add(w.host);
+    t.deepEqual(resolveTarget(faultTarget(kill!.fault)!, view, kill!.pick), { hosts: ['master-2'] });
+    const m = resolveTarget(faultTarget(isolate!.fault)!, view, isolate!.pick);
+    if ('hosts' in m) minority.add(m.hosts.join());
+    const w = resolveTarget(faultTarget(worker!.fault)!, view, worker!.pick);
+    if ('hosts' in w) workers.add(w.hosts.join());
   }
   t.deepEqual([...minority].sort(), ['master-1', 'master-3']);
   t.deepEqual([...workers].sort(), ['worker-1', 'worker-2']);
@@ -58,4 +58,31 @@ test('defineExperiment refuses a bad experiment, naming each field', (t) => {
   t.regex(error!.message, /an http workload or service-responds probe needs cluster\.workers >= 1/);
   t.regex(error!.message, /verdicts\[0\]\.minOkRatio must be from 0 to 1/);
   t.notThrows(() => defineExperiment(good));
+});
+
+test('targets: a majority of the live masters, any master, any host, the Lease holder, the busiest master, a pod (its node), a set of hosts', (t) => {
+  const view = {
+    masters: ['master-1', 'master-2', 'master-3'], workers: ['worker-1', 'worker-2'], etcdLeader: 'master-2', down: new Set<string>(['worker-2']),
+    leaseHolders: { scheduler: 'master-3' }, busiestMaster: 'master-1',
+    pods: [{ namespace: 'default', name: 'a', uid: 'u1', node: 'worker-1' }, { namespace: 'default', name: 'b', uid: 'u2', node: 'worker-2' }],
+  };
+  const majorities = new Set<string>();
+  const anyHost = new Set<string>();
+  for (let i = 0; i < 50; i++) {
+    const pick = i / 50;
+    const m = resolveTarget({ kind: 'majority-masters' }, view, pick);
+    if ('hosts' in m) majorities.add(m.hosts.join());
+    const h = resolveTarget({ kind: 'any-host' }, view, pick);
+    if ('hosts' in h) anyHost.add(h.hosts.join());
+  }
+  t.deepEqual([...majorities].sort(), ['master-1,master-2', 'master-1,master-3', 'master-2,master-3']);
+  t.deepEqual([...anyHost].sort(), ['master-1', 'master-2', 'master-3', 'worker-1'], 'never a host that is down');
+  t.deepEqual(resolveTarget({ kind: 'lease-holder', component: 'scheduler' }, view, 0.1), { hosts: ['master-3'] });
+  t.regex((resolveTarget({ kind: 'lease-holder', component: 'controller-manager' }, view, 0.1) as { problem: string }).problem, /no controller-manager Lease holder was found/);
+  t.deepEqual(resolveTarget({ kind: 'busiest-master' }, view, 0.9), { hosts: ['master-1'] });
+  t.deepEqual(resolveTarget({ kind: 'pod', pods: { namespace: 'default', selector: 'app=x' } }, view, 0.9), { hosts: ['worker-1'], pod: view.pods[0] }, 'not the pod on the dead node');
+  t.deepEqual(resolveTarget({ kind: 'hosts', hosts: ['master-1', 'worker-1'] }, view, 0.5), { hosts: ['master-1', 'worker-1'] });
+  t.regex((resolveTarget({ kind: 'hosts', hosts: ['master-1', 'worker-2'] }, view, 0.5) as { problem: string }).problem, /worker-2 already down/);
+  const twoDown = { ...view, down: new Set(['master-1', 'master-2']) };
+  t.regex((resolveTarget({ kind: 'majority-masters' }, twoDown, 0.5) as { problem: string }).problem, /fewer than 2 live masters to hit \(1 live\)/);
 });

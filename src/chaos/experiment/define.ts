@@ -6,32 +6,82 @@
  * `runExperiment` (run.ts) runs it.
  */
 import type { ProfileName } from '../../runtime/profiles.js';
+import { faultProblems } from './catalog.js';
 
 /** A fixed number of milliseconds, or a range the seed draws from (inclusive). */
 export type MsRange = number | readonly [min: number, max: number];
+
+/** Which pods a pod fault (or a `pod` target) may pick from: a namespace and a label selector (`app=nginx`). */
+export interface PodSelector {
+  readonly namespace: string;
+  readonly selector: string;
+}
 
 /** Who a fault hits, resolved at injection time (targets.ts). */
 export type TargetSpec =
   /** The master whose etcd member leads (the highest term any member reports). */
   | { readonly kind: 'etcd-leader-master' }
-  /** One master that is not the etcd leader's (a minority of three), the seed picks which. */
+  /** One master that is not the etcd leader's (a follower's: a minority of three), the seed picks which. */
   | { readonly kind: 'minority-master' }
+  /** A majority of the live masters (2 of 3, 3 of 5), the seed picks which: etcd loses quorum. */
+  | { readonly kind: 'majority-masters' }
+  /** A live master, the seed picks which (it may be the etcd leader's). */
+  | { readonly kind: 'random-master' }
   /** A live worker, the seed picks which. */
   | { readonly kind: 'random-worker' }
-  | { readonly kind: 'host'; readonly host: string };
+  /** Whatever live host the seed picks. */
+  | { readonly kind: 'any-host' }
+  /** The master whose instance holds the component's leader-election Lease (as the API shows it). */
+  | { readonly kind: 'lease-holder'; readonly component: 'controller-manager' | 'scheduler' }
+  /** The master whose apiserver holds the most front-door connections (it serves most API requests). */
+  | { readonly kind: 'busiest-master' }
+  /** A pod matching the selector, the seed picks which; host faults hit the node it runs on. */
+  | { readonly kind: 'pod'; readonly pods: PodSelector }
+  | { readonly kind: 'host'; readonly host: string }
+  /** These hosts together (a partition puts them on one side). */
+  | { readonly kind: 'hosts'; readonly hosts: readonly string[] };
+
+export type LinkDirection = 'outbound' | 'inbound';
 
 export type FaultSpec =
   /** Kill the host (a power cut: unsynced writes lost); heal restarts it from its data directory. */
   | { readonly kind: 'kill-host'; readonly target: TargetSpec; readonly resetConnections?: boolean }
-  /** Partition the target master from the other masters (clients still reach it); heal removes the partition. */
+  /** Partition the target masters from the other masters (clients still reach them); heal removes the partition. */
   | { readonly kind: 'isolate-master'; readonly target: TargetSpec }
+  /** One way: the target masters' messages to the other masters vanish (`outbound`), or theirs to the target (`inbound`). */
+  | { readonly kind: 'one-way-partition'; readonly target: TargetSpec; readonly direction: LinkDirection }
+  /** The other masters cannot reach each other; the target master reaches them all (Jepsen's bridge). */
+  | { readonly kind: 'bridge-partition'; readonly target: TargetSpec }
+  /** The masters in a ring (master-1 … master-N): each reaches only its two neighbours, so each sees a different majority. Needs 5 masters. */
+  | { readonly kind: 'majorities-ring' }
+  /** Hosts in different groups cannot reach each other; unlisted hosts are unaffected. */
+  | { readonly kind: 'partition-groups'; readonly groups: readonly (readonly string[])[] }
   /**
-   * Every link from and to the target host loses (`drop`), doubles (`duplicate`, probabilities
-   * 0–1) or delays (`delayMs`, up to `delayJitterMs` more) its messages; heal restores them.
+   * Every link from and to the target host loses (`drop`), doubles (`duplicate`), reorders
+   * (`reorder`, within `reorderWindowMs`; probabilities 0–1) or delays (`delayMs`, up to
+   * `delayJitterMs` more) its messages — only the `messageTypes` given, or all; heal restores them.
    */
-  | { readonly kind: 'degrade-links'; readonly target: TargetSpec; readonly drop?: number; readonly duplicate?: number; readonly delayMs?: number; readonly delayJitterMs?: number }
+  | {
+    readonly kind: 'degrade-links'; readonly target: TargetSpec; readonly drop?: number; readonly duplicate?: number; readonly reorder?: number;
+    readonly reorderWindowMs?: number; readonly delayMs?: number; readonly delayJitterMs?: number; readonly messageTypes?: readonly string[];
+  }
   /** SIGSTOP-like: the target host's actor (`scheduler`, `controller-manager`, `kubelet`, ...) stops handling messages and timers; heal resumes it. */
-  | { readonly kind: 'pause-actor'; readonly target: TargetSpec; readonly actor: string };
+  | { readonly kind: 'pause-actor'; readonly target: TargetSpec; readonly actor: string }
+  /** Kill one actor of the host (its thread's state lost, its storage kept); heal restarts it. */
+  | { readonly kind: 'kill-actor'; readonly target: TargetSpec; readonly actor: string }
+  /** The node's kubelet stops (its pods keep running, its Lease lapses, the node goes NotReady); heal starts it again. */
+  | { readonly kind: 'node-not-ready'; readonly target: TargetSpec }
+  /** Every actor of the host is paused for `pauseMs` in each `periodMs` (a slow, overloaded machine); heal lets them run. */
+  | { readonly kind: 'slow-node'; readonly target: TargetSpec; readonly pauseMs: number; readonly periodMs: number }
+  /** SIGKILL the target pod's container (`container`, or its first) through the node's container runtime; the kubelet restarts it per restartPolicy. */
+  | { readonly kind: 'container-kill'; readonly target: TargetSpec; readonly container?: string }
+  /** Delete the target pod through the API (grace period `gracePeriodSeconds`, default 0, as Chaos Mesh's pod-kill); its controller replaces it. */
+  | { readonly kind: 'pod-delete'; readonly target: TargetSpec; readonly gracePeriodSeconds?: number };
+
+/** The fault kinds that need a target (all but the partitions that name their own sides). */
+export function faultTarget(fault: FaultSpec): TargetSpec | undefined {
+  return 'target' in fault ? fault.target : undefined;
+}
 
 export interface MethodStep {
   readonly fault: FaultSpec;
@@ -78,7 +128,7 @@ export type VerdictSpec =
 export interface ExperimentSpec {
   readonly name: string;
   readonly description: string;
-  readonly cluster: { readonly masters: 3; readonly workers: number; readonly profile: ProfileName };
+  readonly cluster: { readonly masters: 3 | 5; readonly workers: number; readonly profile: ProfileName };
   readonly setup: { readonly manifests: readonly string[]; readonly waitFor: readonly ProbeSpec[]; readonly timeoutMs: number };
   readonly workloads: readonly WorkloadSpec[];
   readonly steadyState: readonly ProbeSpec[];
@@ -100,37 +150,16 @@ function rangeProblem(range: MsRange, field: string): string | undefined {
   return undefined;
 }
 
-const ACTOR = /^[a-z][a-z0-9-]{0,62}$/;
-const MAX_DELAY_MS = 10_000;
-
-function faultProblems(fault: FaultSpec, field: string): string[] {
-  const out: string[] = [];
-  if (fault.kind === 'degrade-links') {
-    for (const key of ['drop', 'duplicate'] as const) {
-      const v = fault[key];
-      if (v !== undefined && !(v >= 0 && v <= 1)) out.push(`${field}.${key} must be a probability from 0 to 1, not ${v}`);
-    }
-    for (const key of ['delayMs', 'delayJitterMs'] as const) {
-      const v = fault[key];
-      if (v !== undefined && !(v >= 0 && v <= MAX_DELAY_MS)) out.push(`${field}.${key} must be from 0 to ${MAX_DELAY_MS} ms, not ${v}`);
-    }
-    if ((fault.drop ?? 0) === 0 && (fault.duplicate ?? 0) === 0 && (fault.delayMs ?? 0) === 0 && (fault.delayJitterMs ?? 0) === 0) out.push(`${field} degrades nothing: give drop, duplicate or delayMs`);
-  }
-  if (fault.kind === 'pause-actor' && !ACTOR.test(fault.actor)) out.push(`${field}.actor must be an actor name such as scheduler or controller-manager, not ${JSON.stringify(fault.actor)}`);
-  return out;
-}
-
 /** Every problem with `spec`, each naming its field; empty when it is runnable. */
 export function experimentProblems(spec: ExperimentSpec): string[] {
   const problems: string[] = [];
   if (!NAME.test(spec.name)) problems.push(`name must be lower-case letters, digits and dashes (at most 63), not ${JSON.stringify(spec.name)}`);
-  if (spec.cluster.masters !== 3) problems.push('cluster.masters must be 3 (the faults assume a 3-member etcd)');
+  if (spec.cluster.masters !== 3 && spec.cluster.masters !== 5) problems.push(`cluster.masters must be 3 or 5 (an etcd member on each), not ${spec.cluster.masters}`);
   if (!Number.isInteger(spec.cluster.workers) || spec.cluster.workers < 0 || spec.cluster.workers > 16) problems.push(`cluster.workers must be a whole number from 0 to 16, not ${spec.cluster.workers}`);
   if (spec.method.length === 0 || spec.method.length > MAX_STEPS) problems.push(`method must have 1 to ${MAX_STEPS} steps, not ${spec.method.length}`);
   spec.method.forEach((step, i) => {
     for (const p of [rangeProblem(step.afterMs, `method[${i}].afterMs`), rangeProblem(step.durationMs, `method[${i}].durationMs`), rangeProblem(step.detectionMs ?? 0, `method[${i}].detectionMs`)]) if (p) problems.push(p);
-    if (step.fault.target.kind === 'random-worker' && spec.cluster.workers === 0) problems.push(`method[${i}].fault.target random-worker needs cluster.workers >= 1`);
-    problems.push(...faultProblems(step.fault, `method[${i}].fault`));
+    problems.push(...faultProblems(step.fault, `method[${i}].fault`, spec.cluster));
   });
   const http = spec.workloads.some((w) => w.kind === 'http') || spec.setup.waitFor.some((p) => p.kind === 'service-responds');
   if (http && spec.cluster.workers === 0) problems.push('an http workload or service-responds probe needs cluster.workers >= 1 (Services run on nodes)');

@@ -1,24 +1,40 @@
 /**
  * Injecting the method's faults into a running cluster (a shell). Each kind is a registry entry:
- * `inject` performs the fault on the resolved host and returns its heal, which leaves nothing
- * blocked (a killed host restarted from its data directory, a partition removed).
+ * `inject` performs the fault on the resolved hosts (or pod) and returns its heal, which leaves
+ * nothing blocked (a killed host restarted from its data directory, a partition removed, an actor
+ * resumed). What each kind means and takes is in catalog.ts.
  */
 import type { Cluster } from '../../cluster/index.js';
+import type { KubeClient } from '../../client/index.js';
 import { Registry, type Named } from '../registry.js';
 import type { FaultSpec } from './define.js';
-import { address } from '../../primitives/address.js';
-import type { DelaySpec, FaultId } from '../../transport/network.js';
+import { address, type Address } from '../../primitives/address.js';
+import type { DelaySpec, FaultId, FaultSpec as NetworkFault } from '../../transport/network.js';
+import type { ContainerStatus, CriResponse } from '../../cri/messages.js';
+import { DEFAULT_REORDER_WINDOW_MS, faultCatalog } from './catalog.js';
+import type { PodRef } from './targets.js';
+import type { Clock, TimerId } from '../../primitives/clock.js';
+import { wallClock } from '../../runtime/real-clock.js';
 
 export interface InjectContext {
   readonly cluster: Cluster;
-  readonly host: string;
+  /** The resolved target's hosts (empty for a fault that names its own sides). */
+  readonly hosts: readonly string[];
+  /** The resolved pod, for a pod target. */
+  readonly pod?: PodRef;
+  /** The API, for pod faults. */
+  readonly kube?: KubeClient;
+  /** The clock of faults that act over time (slow-node); default the wall clock. */
+  readonly clock?: Clock;
 }
 
 export interface Injected {
   /** What was done, for the timeline. */
   readonly note: string;
-  /** The host's actors died at injection (the single-active checks then know when their terms ended). */
-  readonly killed: boolean;
+  /** Hosts killed at injection (down until the heal: targets skip them). */
+  readonly downHosts: readonly string[];
+  /** Actor instances (`host/actor`) that died at injection (the single-active checks then know when their terms ended). */
+  readonly died: readonly Address[];
   heal(): Promise<string>;
 }
 
@@ -29,87 +45,189 @@ export interface ExperimentFaultKind<K extends FaultSpec['kind'] = FaultSpec['ki
 
 export const experimentFaultRegistry = new Registry<ExperimentFaultKind>('experiment fault');
 
-const killHost: ExperimentFaultKind<'kill-host'> = {
-  name: 'kill-host',
-  description: 'kill a host (a power cut; with or without connection resets), then restart it from its data directory',
-  async inject({ cluster, host }, fault) {
-    const resetConnections = fault.resetConnections ?? true;
-    await cluster.system.killHost(host, { resetConnections });
-    return {
-      note: `killed ${host}${resetConnections ? ' (its connections reset)' : ' silently (no connection resets)'}`,
-      killed: true,
-      heal: async () => {
-        await cluster.system.restartHost(host);
-        return `restarted ${host}`;
-      },
-    };
-  },
-};
+/** The leader-elected components whose deaths end an active term. */
+const LEADER_ELECTED = ['controller-manager', 'scheduler'];
 
-const isolateMaster: ExperimentFaultKind<'isolate-master'> = {
-  name: 'isolate-master',
-  description: 'partition one master from the other masters (clients still reach its apiserver), then heal',
-  async inject({ cluster, host }) {
-    if (!cluster.masters.includes(host)) throw new Error(`isolate-master needs a master, not ${host}`);
-    const others = cluster.masters.filter((m) => m !== host);
-    const id = await cluster.system.network.inject({ kind: 'partition', groups: [[host], others] });
-    return {
-      note: `partitioned ${host} from ${others.join(' and ')}`,
-      killed: false,
-      heal: async () => {
-        await cluster.system.network.heal(id);
-        return `healed the partition around ${host}`;
-      },
-    };
-  },
-};
+function entry<K extends FaultSpec['kind']>(name: K, inject: ExperimentFaultKind<K>['inject']): void {
+  experimentFaultRegistry.register({ name, description: faultCatalog[name].description, inject } as unknown as ExperimentFaultKind);
+}
 
-const degradeLinks: ExperimentFaultKind<'degrade-links'> = {
-  name: 'degrade-links',
-  description: "drop, duplicate or delay the messages on every link from and to a host (its own loopback is untouched), then restore them",
-  async inject({ cluster, host }, fault) {
-    const ids: FaultId[] = [];
-    for (const link of [{ from: [host] }, { to: [host] }]) {
-      if (fault.drop) ids.push(await cluster.system.network.inject({ kind: 'drop', link, probability: fault.drop }));
-      if (fault.duplicate) ids.push(await cluster.system.network.inject({ kind: 'duplicate', link, probability: fault.duplicate }));
-      if (fault.delayMs || fault.delayJitterMs) {
-        const min = fault.delayMs ?? 0;
-        const delay: DelaySpec = fault.delayJitterMs ? { dist: 'uniform', minMs: min, maxMs: min + fault.delayJitterMs } : { dist: 'fixed', ms: min };
-        ids.push(await cluster.system.network.inject({ kind: 'delay', link, delay }));
-      }
+const nothingDown = { downHosts: [], died: [] } as const;
+
+/** Injects network faults and returns their heal. */
+async function network(cluster: Cluster, specs: readonly NetworkFault[], note: string, healNote: string): Promise<Injected> {
+  const ids: FaultId[] = [];
+  for (const spec of specs) ids.push(await cluster.system.network.inject(spec));
+  return {
+    note, ...nothingDown,
+    heal: async () => {
+      for (const id of ids) await cluster.system.network.heal(id);
+      return healNote;
+    },
+  };
+}
+
+function mastersOnly(cluster: Cluster, hosts: readonly string[], kind: string): string[] {
+  const notMasters = hosts.filter((h) => !cluster.masters.includes(h));
+  if (notMasters.length > 0) throw new Error(`${kind} needs masters, not ${notMasters.join(', ')}`);
+  const others = cluster.masters.filter((m) => !hosts.includes(m));
+  if (others.length === 0) throw new Error(`${kind} needs a master outside the target`);
+  return others;
+}
+
+entry('kill-host', async ({ cluster, hosts }, fault) => {
+  const resetConnections = fault.resetConnections ?? true;
+  for (const host of hosts) await cluster.system.killHost(host, { resetConnections });
+  return {
+    note: `killed ${hosts.join(' and ')}${resetConnections ? ' (connections reset)' : ' silently (no connection resets)'}`,
+    downHosts: hosts, died: hosts.flatMap((h) => LEADER_ELECTED.map((a) => address(h, a))),
+    heal: async () => {
+      for (const host of hosts) await cluster.system.restartHost(host);
+      return `restarted ${hosts.join(' and ')}`;
+    },
+  };
+});
+
+entry('isolate-master', async ({ cluster, hosts }) => {
+  const others = mastersOnly(cluster, hosts, 'isolate-master');
+  return network(cluster, [{ kind: 'partition', groups: [hosts, others] }], `partitioned ${hosts.join(' and ')} from ${others.join(' and ')}`, `healed the partition around ${hosts.join(' and ')}`);
+});
+
+entry('one-way-partition', async ({ cluster, hosts }, fault) => {
+  const others = mastersOnly(cluster, hosts, 'one-way-partition');
+  const [from, to] = fault.direction === 'outbound' ? [hosts, others] : [others, hosts];
+  return network(cluster, [{ kind: 'cut', from, to }], `cut every message from ${from.join(', ')} to ${to.join(', ')} (the other way still works)`, `healed the one-way cut from ${from.join(', ')}`);
+});
+
+entry('bridge-partition', async ({ cluster, hosts }) => {
+  if (hosts.length !== 1) throw new Error(`bridge-partition needs one bridge master, not ${hosts.join(', ')}`);
+  const others = mastersOnly(cluster, hosts, 'bridge-partition');
+  if (others.length < 2) throw new Error('bridge-partition needs two masters besides the bridge');
+  // Each other master alone in its group; the bridge, in none, still reaches every one of them.
+  return network(cluster, [{ kind: 'partition', groups: others.map((m) => [m]) }], `partitioned ${others.join(', ')} from each other; ${hosts[0]} bridges them`, `healed the bridge partition around ${hosts[0]}`);
+});
+
+entry('majorities-ring', async ({ cluster }) => {
+  const ring = cluster.masters;
+  if (ring.length < 5) throw new Error(`majorities-ring needs 5 masters, the cluster has ${ring.length}`);
+  const cuts: NetworkFault[] = [];
+  ring.forEach((a, i) => ring.forEach((b, j) => {
+    const apart = Math.min(Math.abs(i - j), ring.length - Math.abs(i - j));
+    if (apart > 1) cuts.push({ kind: 'cut', from: [a], to: [b] });
+  }));
+  return network(cluster, cuts, `partitioned the masters into a ring ${ring.join(' – ')} – ${ring[0]} (each reaches only its neighbours)`, 'healed the ring');
+});
+
+entry('partition-groups', async ({ cluster }, fault) => {
+  const hosts = new Set([...cluster.masters, ...cluster.workers]);
+  const unknown = fault.groups.flat().filter((h) => !hosts.has(h));
+  if (unknown.length > 0) throw new Error(`partition-groups names hosts this cluster does not have: ${unknown.join(', ')}`);
+  const text = fault.groups.map((g) => `{${g.join(', ')}}`).join(' | ');
+  return network(cluster, [{ kind: 'partition', groups: fault.groups }], `partitioned ${text}`, `healed the partition ${text}`);
+});
+
+entry('degrade-links', async ({ cluster, hosts }, fault) => {
+  const types = fault.messageTypes === undefined ? {} : { types: fault.messageTypes };
+  const specs: NetworkFault[] = [];
+  for (const link of [{ from: hosts, ...types }, { to: hosts, ...types }]) {
+    if (fault.drop) specs.push({ kind: 'drop', link, probability: fault.drop });
+    if (fault.duplicate) specs.push({ kind: 'duplicate', link, probability: fault.duplicate });
+    if (fault.reorder) specs.push({ kind: 'reorder', link, probability: fault.reorder, windowMs: fault.reorderWindowMs ?? DEFAULT_REORDER_WINDOW_MS });
+    if (fault.delayMs || fault.delayJitterMs) {
+      const min = fault.delayMs ?? 0;
+      const delay: DelaySpec = fault.delayJitterMs ? { dist: 'uniform', minMs: min, maxMs: min + fault.delayJitterMs } : { dist: 'fixed', ms: min };
+      specs.push({ kind: 'delay', link, delay });
     }
-    return {
-      note: `degraded the links of ${host}`,
-      killed: false,
-      heal: async () => {
-        for (const id of ids) await cluster.system.network.heal(id);
-        return `restored the links of ${host}`;
-      },
-    };
-  },
-};
+  }
+  return network(cluster, specs, `degraded the links of ${hosts.join(' and ')}`, `restored the links of ${hosts.join(' and ')}`);
+});
 
-const pauseActor: ExperimentFaultKind<'pause-actor'> = {
-  name: 'pause-actor',
-  description: 'pause one actor of a host (SIGSTOP-like: no messages or timers handled), then resume it',
-  async inject({ cluster, host }, fault) {
-    const actor = address(host, fault.actor);
-    await cluster.system.pause(actor);
-    return {
-      note: `paused ${actor}`,
-      killed: false,
-      heal: async () => {
-        await cluster.system.resume(actor);
-        return `resumed ${actor}`;
-      },
-    };
-  },
-};
+entry('pause-actor', async ({ cluster, hosts }, fault) => {
+  const actors = hosts.map((h) => address(h, fault.actor));
+  for (const actor of actors) await cluster.system.pause(actor);
+  return {
+    note: `paused ${actors.join(', ')}`, ...nothingDown,
+    heal: async () => {
+      for (const actor of actors) await cluster.system.resume(actor);
+      return `resumed ${actors.join(', ')}`;
+    },
+  };
+});
 
-experimentFaultRegistry.register(killHost as ExperimentFaultKind);
-experimentFaultRegistry.register(isolateMaster as ExperimentFaultKind);
-experimentFaultRegistry.register(degradeLinks as ExperimentFaultKind);
-experimentFaultRegistry.register(pauseActor as ExperimentFaultKind);
+async function killActors(cluster: Cluster, actors: readonly Address[], what: string, healWhat: string): Promise<Injected> {
+  for (const actor of actors) await cluster.system.killActor(actor);
+  return {
+    note: what, downHosts: [], died: actors.filter((a) => LEADER_ELECTED.some((c) => a.endsWith(`/${c}`))),
+    heal: async () => {
+      for (const actor of actors) await cluster.system.restartActor(actor);
+      return healWhat;
+    },
+  };
+}
+
+entry('kill-actor', async ({ cluster, hosts }, fault) => {
+  const actors = hosts.map((h) => address(h, fault.actor));
+  return killActors(cluster, actors, `killed ${actors.join(', ')}`, `restarted ${actors.join(', ')}`);
+});
+
+entry('node-not-ready', async ({ cluster, hosts }) => {
+  const kubelets = hosts.map((h) => address(h, 'kubelet'));
+  return killActors(cluster, kubelets, `stopped ${kubelets.join(', ')} (the pods keep running)`, `started ${kubelets.join(', ')} again`);
+});
+
+entry('slow-node', async ({ cluster, hosts, clock = wallClock }, fault) => {
+  const actors = (await cluster.system.list()).filter((a) => hosts.includes(a.host) && a.status === 'running').map((a) => a.address);
+  if (actors.length === 0) throw new Error(`no running actor on ${hosts.join(', ')}`);
+  let paused = false;
+  let stopped = false;
+  let bursts = 0;
+  let timer: TimerId | undefined;
+  const toggle = async (): Promise<void> => {
+    if (stopped) return;
+    paused = !paused;
+    if (paused) bursts++;
+    await Promise.all(actors.map((a) => (paused ? cluster.system.pause(a) : cluster.system.resume(a)).catch(() => undefined)));
+    if (!stopped) timer = clock.setTimer(paused ? fault.pauseMs : fault.periodMs - fault.pauseMs, () => void toggle());
+  };
+  await toggle();
+  return {
+    note: `slowed ${hosts.join(', ')} (${actors.length} actors paused ${fault.pauseMs} ms of every ${fault.periodMs} ms)`, ...nothingDown,
+    heal: async () => {
+      stopped = true;
+      if (timer !== undefined) clock.clearTimer(timer);
+      await Promise.all(actors.map((a) => cluster.system.resume(a).catch(() => undefined)));
+      return `let ${hosts.join(', ')} run again after ${bursts} pauses`;
+    },
+  };
+});
+
+function requirePod(ctx: InjectContext, kind: string): PodRef {
+  if (ctx.pod === undefined) throw new Error(`${kind} needs a pod target`);
+  return ctx.pod;
+}
+
+const noHeal = (note: string, healNote: string): Injected => ({ note, ...nothingDown, heal: async () => healNote });
+
+entry('container-kill', async (ctx, fault) => {
+  const pod = requirePod(ctx, 'container-kill');
+  const runtime = address(pod.node, 'container-runtime');
+  const listed = await ctx.cluster.system.ask<CriResponse>(runtime, { type: 'listContainers', filter: { state: 'CONTAINER_RUNNING', labelSelector: { 'io.kubernetes.pod.uid': pod.uid } } });
+  if (listed.type !== 'listContainersResponse') throw new Error(`${runtime} did not list the containers of ${pod.namespace}/${pod.name}: ${JSON.stringify(listed)}`);
+  const running: readonly ContainerStatus[] = listed.containers;
+  const container = fault.container === undefined ? [...running].sort((a, b) => a.createdAtMs - b.createdAtMs)[0] : running.find((c) => c.metadata.name === fault.container);
+  if (container === undefined) throw new Error(`${pod.namespace}/${pod.name} has no running container${fault.container === undefined ? '' : ` named ${fault.container}`} on ${pod.node}`);
+  // Timeout 0: SIGKILL at once, as `docker kill` and Chaos Mesh's container-kill do.
+  const stopped = await ctx.cluster.system.ask<CriResponse>(runtime, { type: 'stopContainer', containerId: container.id, timeout: 0 });
+  if (stopped.type !== 'stopContainerResponse') throw new Error(`${runtime} did not kill ${container.metadata.name}: ${JSON.stringify(stopped)}`);
+  return noHeal(`killed container ${container.metadata.name} of ${pod.namespace}/${pod.name} on ${pod.node}`, 'left its restart to the kubelet');
+});
+
+entry('pod-delete', async (ctx, fault) => {
+  const pod = requirePod(ctx, 'pod-delete');
+  if (ctx.kube === undefined) throw new Error('pod-delete needs the API');
+  await ctx.kube.delete({ apiVersion: 'v1', kind: 'Pod' }, pod.namespace, pod.name, { gracePeriodSeconds: fault.gracePeriodSeconds ?? 0, preconditions: { uid: pod.uid } });
+  return noHeal(`deleted pod ${pod.namespace}/${pod.name} (on ${pod.node})`, 'left its replacement to its controller');
+});
 
 export function injectFault(ctx: InjectContext, fault: FaultSpec): Promise<Injected> {
   return experimentFaultRegistry.require(fault.kind).inject(ctx, fault as never);

@@ -22,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { ProfileName } from '../../runtime/profiles.js';
+import { faultInfoOf, faultKinds, fileKey, paramProblem, type ParamSpec } from './catalog.js';
 import { experimentProblems, type ExperimentSpec, type FaultSpec, type MethodStep, type MsRange, type ProbeSpec, type TargetSpec, type VerdictSpec, type WorkloadSpec } from './define.js';
 
 export class ExperimentFileError extends Error {
@@ -83,20 +84,68 @@ function describe(v: Json | undefined): string {
   return Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : JSON.stringify(v);
 }
 
-const actionNames = ['kill-host', 'isolate-master', 'degrade-links', 'pause-actor'] as const;
+const namedTargets = {
+  'etcd-leader-master': { kind: 'etcd-leader-master' }, 'minority-master': { kind: 'minority-master' }, 'majority-masters': { kind: 'majority-masters' },
+  'random-master': { kind: 'random-master' }, 'random-worker': { kind: 'random-worker' }, 'any-host': { kind: 'any-host' },
+  'controller-manager-leader': { kind: 'lease-holder', component: 'controller-manager' }, 'scheduler-leader': { kind: 'lease-holder', component: 'scheduler' },
+  'busiest-master': { kind: 'busiest-master' },
+} as const satisfies Record<string, TargetSpec>;
 
-const targets: Readonly<Record<string, TargetSpec['kind']>> = { 'etcd-leader-master': 'etcd-leader-master', 'minority-master': 'minority-master', 'random-worker': 'random-worker' };
-
-export const experimentTargetNames: readonly string[] = Object.keys(targets);
+export const experimentTargetNames: readonly string[] = Object.keys(namedTargets);
 export const experimentProbeNames: readonly string[] = ['service-responds', 'deployments-available', 'api-writable', 'nodes-ready'];
+const HOST = /^(master|worker)-\d+$/;
 
+/** A target: a name above, a host (`worker-1`), a list of hosts, or `{ pod: { namespace, selector } }`. */
 function target(r: Reader, v: Json | undefined, path: Path): TargetSpec | undefined {
+  if (Array.isArray(v)) {
+    const hosts = v.map((h, i) => (typeof h === 'string' && HOST.test(h) ? h : r.problem([...path, i], `expected a host such as master-1, got ${describe(h)}`)));
+    return hosts.every((h): h is string => h !== undefined) ? (hosts.length === 0 ? r.problem(path, 'an empty list of hosts') : { kind: 'hosts', hosts }) : undefined;
+  }
+  if (v !== null && typeof v === 'object') {
+    r.only(v, path, ['pod']);
+    const pod = r.object(v['pod'], [...path, 'pod']);
+    if (pod === undefined) return undefined;
+    r.only(pod, [...path, 'pod'], ['namespace', 'selector']);
+    const namespace = r.string(pod['namespace'] ?? 'default', [...path, 'pod', 'namespace']);
+    const selector = r.string(pod['selector'], [...path, 'pod', 'selector']);
+    return namespace === undefined || selector === undefined ? undefined : { kind: 'pod', pods: { namespace, selector } };
+  }
   const name = r.string(v, path);
   if (name === undefined) return undefined;
-  const kind = targets[name];
-  if (kind !== undefined) return { kind } as TargetSpec;
-  if (/^(master|worker)-\d+$/.test(name)) return { kind: 'host', host: name };
-  return r.problem(path, `unknown target ${JSON.stringify(name)} (expected ${experimentTargetNames.join(', ')} or a host such as worker-1)`);
+  if (name in namedTargets) return namedTargets[name as keyof typeof namedTargets];
+  if (HOST.test(name)) return { kind: 'host', host: name };
+  return r.problem(path, `unknown target ${JSON.stringify(name)} (expected ${experimentTargetNames.join(', ')}, a host such as worker-1, a list of hosts, or { pod: { namespace, selector } })`);
+}
+
+/** One provider parameter, as its catalog type reads from a file; undefined after a problem. */
+function param(r: Reader, spec: ParamSpec, v: Json, path: Path): Json | undefined {
+  const problem = paramProblem(spec, v);
+  return problem === undefined ? v : r.problem(path, problem.replace(/^must be/, 'expected'));
+}
+
+/** An action's fault: its name picks the catalog entry, whose parameters are read from the provider. */
+function fault(r: Reader, name: string, provider: Record<string, Json>, path: Path): FaultSpec | undefined {
+  const info = faultInfoOf(name);
+  if (info === undefined) return r.problem([...path, 'name'], `unknown action ${JSON.stringify(name)} (expected ${faultKinds.join(', ')})`);
+  const kind = name as FaultSpec['kind'];
+  const p = [...path, 'provider'];
+  const fields = Object.keys(info.params);
+  r.only(provider, p, [...(info.target === 'none' ? [] : ['target']), ...fields.map(fileKey)]);
+  const out: Record<string, unknown> = { kind };
+  let ok = true;
+  if (info.target !== 'none') {
+    const t = target(r, provider['target'], [...p, 'target']);
+    if (t === undefined) ok = false;
+    else out['target'] = t;
+  }
+  for (const field of fields) {
+    const v = provider[fileKey(field)];
+    if (v === undefined) continue;
+    const read = param(r, info.params[field]!, v, [...p, fileKey(field)]);
+    if (read === undefined) ok = false;
+    else out[field] = read;
+  }
+  return ok ? (out as unknown as FaultSpec) : undefined;
 }
 
 function methodStep(r: Reader, v: Json, path: Path): MethodStep | undefined {
@@ -112,36 +161,9 @@ function methodStep(r: Reader, v: Json, path: Path): MethodStep | undefined {
   const durationMs = r.seconds(o['duration'], [...path, 'duration']);
   const detection = o['detection'] === undefined ? 0 : r.number(o['detection'], [...path, 'detection']);
   if (name === undefined || provider === undefined || afterMs === undefined || durationMs === undefined || detection === undefined) return undefined;
-  const t = target(r, provider['target'], [...path, 'provider', 'target']);
-  if (t === undefined) return undefined;
-  let fault: FaultSpec;
-  if (name === 'kill-host') {
-    r.only(provider, [...path, 'provider'], ['target', 'reset-connections']);
-    const reset = provider['reset-connections'];
-    if (reset !== undefined && typeof reset !== 'boolean') return r.problem([...path, 'provider', 'reset-connections'], `expected true or false, got ${describe(reset)}`);
-    fault = { kind: 'kill-host', target: t, ...(reset === undefined ? {} : { resetConnections: reset }) };
-  } else if (name === 'isolate-master') {
-    r.only(provider, [...path, 'provider'], ['target']);
-    fault = { kind: 'isolate-master', target: t };
-  } else if (name === 'degrade-links') {
-    const p = [...path, 'provider'];
-    r.only(provider, p, ['target', 'drop', 'duplicate', 'delay-ms', 'delay-jitter-ms']);
-    const optional = (key: string): number | undefined | null => (provider[key] === undefined ? undefined : r.number(provider[key], [...p, key]) ?? null);
-    const [drop, duplicate, delayMs, delayJitterMs] = [optional('drop'), optional('duplicate'), optional('delay-ms'), optional('delay-jitter-ms')];
-    if ([drop, duplicate, delayMs, delayJitterMs].includes(null)) return undefined;
-    fault = {
-      kind: 'degrade-links', target: t, ...(drop == null ? {} : { drop }), ...(duplicate == null ? {} : { duplicate }),
-      ...(delayMs == null ? {} : { delayMs }), ...(delayJitterMs == null ? {} : { delayJitterMs }),
-    };
-  } else if (name === 'pause-actor') {
-    r.only(provider, [...path, 'provider'], ['target', 'actor']);
-    const actor = r.string(provider['actor'], [...path, 'provider', 'actor']);
-    if (actor === undefined) return undefined;
-    fault = { kind: 'pause-actor', target: t, actor };
-  } else {
-    return r.problem([...path, 'name'], `unknown action ${JSON.stringify(name)} (expected ${actionNames.join(', ')})`);
-  }
-  return { fault, afterMs, durationMs, ...(detection === 0 ? {} : { detectionMs: Math.round(detection * 1000) }) };
+  const f = fault(r, name, provider, path);
+  if (f === undefined) return undefined;
+  return { fault: f, afterMs, durationMs, ...(detection === 0 ? {} : { detectionMs: Math.round(detection * 1000) }) };
 }
 
 function probe(r: Reader, v: Json, path: Path): ProbeSpec | undefined {
@@ -237,6 +259,7 @@ export function parseExperimentFile(text: string, file: string, baseDir = dirnam
   const cluster = r.object(config['cluster'] ?? {}, ['configuration', 'cluster']) ?? {};
   r.only(cluster, ['configuration', 'cluster'], ['masters', 'workers', 'profile']);
   const profile = cluster['profile'] ?? 'fast';
+  const masters = cluster['masters'] ?? 3;
   if (profile !== 'fast' && profile !== 'kubernetes') r.problem(['configuration', 'cluster', 'profile'], `expected fast or kubernetes, got ${describe(profile)}`);
   const hypothesis = r.object(root['steady-state-hypothesis'] ?? {}, ['steady-state-hypothesis']) ?? {};
   r.only(hypothesis, ['steady-state-hypothesis'], ['title', 'probes']);
@@ -246,7 +269,7 @@ export function parseExperimentFile(text: string, file: string, baseDir = dirnam
     (r.list(v ?? [], path) ?? []).map((item, i) => each(item, [...path, i])).filter((x): x is T => x !== undefined);
   const spec: ExperimentSpec = {
     name: name ?? '', description: typeof root['description'] === 'string' ? root['description'] : '',
-    cluster: { masters: 3, workers: r.number(cluster['workers'] ?? 2, ['configuration', 'cluster', 'workers']) ?? 2, profile: (profile === 'kubernetes' ? 'kubernetes' : 'fast') as ProfileName },
+    cluster: { masters: masters === 5 ? 5 : 3, workers: r.number(cluster['workers'] ?? 2, ['configuration', 'cluster', 'workers']) ?? 2, profile: (profile === 'kubernetes' ? 'kubernetes' : 'fast') as ProfileName },
     setup: {
       manifests: all(config['manifests'], ['configuration', 'manifests'], (v, at) => manifestText(r, v, at, baseDir)),
       waitFor: all(config['wait-for'], ['configuration', 'wait-for'], (v, at) => probe(r, v, at)),
@@ -258,9 +281,15 @@ export function parseExperimentFile(text: string, file: string, baseDir = dirnam
     heal: { settleMs: Math.round((r.number(config['settle'] ?? 1, ['configuration', 'settle']) ?? 1) * 1000) },
     verdicts: all(root['verdicts'], ['verdicts'], (v, at) => verdict(r, v, at)),
   };
-  if (cluster['masters'] !== undefined && cluster['masters'] !== 3) r.problem(['configuration', 'cluster', 'masters'], 'must be 3 (the faults assume a 3-member etcd)');
+  if (masters !== 3 && masters !== 5) r.problem(['configuration', 'cluster', 'masters'], `expected 3 or 5 (an etcd member on each), got ${describe(masters)}`);
   // The spec's own checks, pointed at the file's sections.
-  if (r.problems.length === 0) for (const p of experimentProblems(spec)) r.problem([], p);
+  // A step's problem points at the step's line (the spec names its fields, not the file's keys).
+  if (r.problems.length === 0) {
+    for (const p of experimentProblems(spec)) {
+      const step = /^method\[(\d+)\][.:]? ?/.exec(p);
+      r.problem(step === null ? [] : ['method', Number(step[1])], step === null ? p : p.slice(step[0].length));
+    }
+  }
   if (r.problems.length > 0) throw new ExperimentFileError(file, r.problems);
   return Object.freeze(spec);
 }

@@ -9,12 +9,16 @@ import type { Cluster } from '../../cluster/index.js';
 import { etcdStatuses, leaderMaster } from '../cluster/evidence.js';
 import { injectFault, type Injected } from './faults.js';
 import { describeFault, type PlannedFault } from './schedule.js';
-import { resolveTarget } from './targets.js';
+import { resolveTarget, type ClusterView, type PodRef } from './targets.js';
+import { faultTarget, type TargetSpec } from './define.js';
+import type { KubeClient } from '../../client/index.js';
 import type { FaultRecord } from './verdicts.js';
 
 export interface MethodContext {
   readonly cluster: Cluster;
   readonly etcdMembers: readonly Address[];
+  /** The API: Lease holders and pods for targets, and pod faults. */
+  readonly kube: KubeClient;
   now(): number;
   note(text: string): void;
 }
@@ -27,7 +31,35 @@ export interface MethodOutcome {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-const LEADER_ELECTED = ['controller-manager', 'scheduler'];
+const LEASES = { 'controller-manager': 'kube-controller-manager', scheduler: 'kube-scheduler' } as const;
+
+/** What the cluster looks like now, as far as `target` needs to know (only what it needs is read). */
+async function observe(ctx: MethodContext, target: TargetSpec | undefined, down: ReadonlySet<string>): Promise<ClusterView> {
+  const { cluster, kube } = ctx;
+  const view: ClusterView = { masters: cluster.masters, workers: cluster.workers, etcdLeader: leaderMaster(await etcdStatuses(cluster.system, ctx.etcdMembers)), down };
+  switch (target?.kind) {
+    case 'lease-holder': {
+      const lease = await kube.get({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' }, 'kube-system', LEASES[target.component]).catch(() => undefined);
+      const holder = (lease?.['spec'] as { holderIdentity?: string } | undefined)?.holderIdentity;
+      // The identity is the instance's address, `master-N/<component>`.
+      return { ...view, leaseHolders: holder ? { [target.component]: holder.split('/')[0]! } : {} };
+    }
+    case 'busiest-master':
+      return { ...view, ...(cluster.busiestMaster() === undefined ? {} : { busiestMaster: cluster.busiestMaster()! }) };
+    case 'pod': {
+      const list = await kube.list({ apiVersion: 'v1', kind: 'Pod' }, { namespace: target.pods.namespace, labelSelector: target.pods.selector });
+      const pods: PodRef[] = list.items.flatMap((p) => {
+        const spec = p['spec'] as { nodeName?: string } | undefined;
+        const phase = (p['status'] as { phase?: string } | undefined)?.phase;
+        const meta = p.metadata as { name: string; uid: string; deletionTimestamp?: string };
+        return spec?.nodeName && phase === 'Running' && meta.deletionTimestamp === undefined ? [{ namespace: target.pods.namespace, name: meta.name, uid: meta.uid, node: spec.nodeName }] : [];
+      }).sort((a, b) => a.name.localeCompare(b.name));
+      return { ...view, pods };
+    }
+    default:
+      return view;
+  }
+}
 
 export async function runMethod(schedule: readonly PlannedFault[], ctx: MethodContext): Promise<MethodOutcome> {
   const { cluster, now, note } = ctx;
@@ -37,34 +69,41 @@ export async function runMethod(schedule: readonly PlannedFault[], ctx: MethodCo
   for (const planned of schedule) {
     // After the previous heal as it happened: a heal that took long (a restart) does not eat the pause.
     await sleep(planned.pauseMs);
-    const leader = leaderMaster(await etcdStatuses(cluster.system, ctx.etcdMembers));
-    const target = resolveTarget(planned.fault.target, { masters: cluster.masters, workers: cluster.workers, etcdLeader: leader, down }, planned.pick);
-    const startMs = now();
+    const target = faultTarget(planned.fault);
     const name = `step ${planned.step}: ${describeFault(planned.fault)}`;
-    if ('problem' in target) {
-      faults.push({ step: planned.step, name, startMs, endMs: startMs, injected: false, note: `not injected: ${target.problem}` });
-      note(`step ${planned.step} NOT injected: ${target.problem}`);
+    const startMs = now();
+    const notInjected = (why: string, host?: string) => {
+      faults.push({ step: planned.step, name, ...(host === undefined ? {} : { host }), startMs, endMs: now(), injected: false, note: `not injected: ${why}` });
+      note(`step ${planned.step} NOT injected: ${why}`);
+    };
+    let view: ClusterView;
+    try {
+      view = await observe(ctx, target, down);
+    } catch (error) {
+      notInjected(`the cluster could not be observed to pick the target: ${error instanceof Error ? error.message : String(error)}`);
       continue;
     }
+    const resolved = target === undefined ? { hosts: [] } : resolveTarget(target, view, planned.pick);
+    if ('problem' in resolved) {
+      notInjected(resolved.problem);
+      continue;
+    }
+    const host = resolved.hosts.length === 0 ? undefined : resolved.hosts.join(',');
     let injected: Injected;
     try {
-      injected = await injectFault({ cluster, host: target.host }, planned.fault);
+      injected = await injectFault({ cluster, hosts: resolved.hosts, ...(resolved.pod === undefined ? {} : { pod: resolved.pod }), kube: ctx.kube }, planned.fault);
     } catch (error) {
       // A fault the cluster refuses (an actor that host does not run, say) is recorded, not fatal.
-      const why = error instanceof Error ? error.message : String(error);
-      faults.push({ step: planned.step, name, host: target.host, startMs, endMs: now(), injected: false, note: `not injected: ${why}` });
-      note(`step ${planned.step} NOT injected: ${why}`);
+      notInjected(error instanceof Error ? error.message : String(error), host);
       continue;
     }
-    note(`step ${planned.step}: ${injected.note}${leader === target.host ? " (the etcd leader's master)" : ''}`);
-    if (injected.killed) {
-      down.add(target.host);
-      for (const actor of LEADER_ELECTED) deathsMs.set(`${target.host}/${actor}`, [...(deathsMs.get(`${target.host}/${actor}`) ?? []), Date.now()]);
-    }
+    note(`step ${planned.step}: ${injected.note}${view.etcdLeader !== undefined && resolved.hosts.includes(view.etcdLeader) ? ` (${view.etcdLeader} is the etcd leader's master)` : ''}`);
+    for (const h of injected.downHosts) down.add(h);
+    for (const instance of injected.died) deathsMs.set(instance, [...(deathsMs.get(instance) ?? []), Date.now()]);
     await sleep(startMs + planned.durationMs - now());
     const healNote = await injected.heal();
-    down.delete(target.host);
-    faults.push({ step: planned.step, name, host: target.host, startMs, endMs: now(), detectionMs: planned.detectionMs, injected: true, note: `${injected.note}; ${healNote}` });
+    for (const h of injected.downHosts) down.delete(h);
+    faults.push({ step: planned.step, name, ...(host === undefined ? {} : { host }), startMs, endMs: now(), detectionMs: planned.detectionMs, injected: true, note: `${injected.note}; ${healNote}` });
     note(`step ${planned.step}: ${healNote}`);
   }
   return { faults, deathsMs, healedAtMs: now() };

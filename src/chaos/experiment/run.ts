@@ -142,7 +142,7 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     for (const r of steadyBefore) note(`steady state before: ${r.ok ? 'holds' : 'DOES NOT HOLD'}: ${r.probe}: ${r.detail}`);
 
     phase('method');
-    const { faults, deathsMs, healedAtMs } = await runMethod(schedule, { cluster, etcdMembers, now, note });
+    const { faults, deathsMs, healedAtMs } = await runMethod(schedule, { cluster, etcdMembers, kube, now, note });
 
     phase('heal');
     const restored = spec.verdicts.find((v) => v.kind === 'steady-state-restored');

@@ -6,6 +6,8 @@
  */
 import { SeededPrng, type Prng } from '../../primitives/prng.js';
 import type { FaultSpec, MethodStep, MsRange } from './define.js';
+import { faultInfoOf } from './catalog.js';
+import { describeTarget } from './targets.js';
 
 export interface PlannedFault {
   readonly step: number;
@@ -39,36 +41,6 @@ export function planSchedule(method: readonly MethodStep[], seed: number): Plann
 }
 
 export function describeFault(fault: FaultSpec): string {
-  switch (fault.kind) {
-    case 'kill-host': return `kill ${describeTargetSpec(fault.target)}${fault.resetConnections === false ? ' silently (no connection resets)' : ''}, then restart it`;
-    case 'isolate-master': return `partition ${describeTargetSpec(fault.target)} from the other masters, then heal`;
-    case 'degrade-links': return `degrade the links of ${describeTargetSpec(fault.target)} (${degradation(fault)}), then restore them`;
-    case 'pause-actor': return `pause ${fault.actor} on ${describeTargetSpec(fault.target)}, then resume it`;
-    default: {
-      const never: never = fault;
-      throw new Error(`unreachable fault ${JSON.stringify(never)}`);
-    }
-  }
-}
-
-function degradation(fault: Extract<FaultSpec, { kind: 'degrade-links' }>): string {
-  const parts = [
-    ...(fault.drop ? [`drop ${Math.round(fault.drop * 100)}%`] : []),
-    ...(fault.duplicate ? [`duplicate ${Math.round(fault.duplicate * 100)}%`] : []),
-    ...(fault.delayMs || fault.delayJitterMs ? [`delay ${fault.delayMs ?? 0}${fault.delayJitterMs ? `–${(fault.delayMs ?? 0) + fault.delayJitterMs}` : ''} ms`] : []),
-  ];
-  return parts.join(', ');
-}
-
-function describeTargetSpec(target: FaultSpec['target']): string {
-  switch (target.kind) {
-    case 'etcd-leader-master': return "the etcd leader's master";
-    case 'minority-master': return 'a minority master (not the etcd leader\'s)';
-    case 'random-worker': return 'a random worker';
-    case 'host': return target.host;
-    default: {
-      const never: never = target;
-      throw new Error(`unreachable target ${JSON.stringify(never)}`);
-    }
-  }
+  const target = 'target' in fault ? describeTarget(fault.target) : '';
+  return faultInfoOf(fault.kind)!.summary(fault, target);
 }

@@ -1,0 +1,87 @@
+/**
+ * The engine's pod and node faults and the targets that read the API, against a real cluster (one
+ * master, one worker, threads): a `pod` target resolves to a running pod matching its selector;
+ * container-kill SIGKILLs its container and the kubelet restarts it; pod-delete deletes it and the
+ * ReplicaSet replaces it; node-not-ready stops the kubelet, the node goes NotReady, and the heal
+ * brings it back Ready; the controller-manager Lease holder and the busiest master resolve.
+ */
+import test from 'ava';
+import { Cluster } from '../../src/cluster/index.js';
+import { HttpsTransport, KubeClient } from '../../src/client/index.js';
+import type { KubeObject } from '../../src/api/index.js';
+import { RealClock } from '../../src/runtime/real-clock.js';
+import { address } from '../../src/primitives/address.js';
+import { planSchedule, type MethodStep } from '../../src/chaos/index.js';
+import { runMethod } from '../../src/chaos/experiment/method.js';
+import { freePort } from '../cluster/helpers.js';
+import { until } from '../cluster/pod-history.js';
+
+const network = '127.81.3';
+const pods = { apiVersion: 'v1', kind: 'Pod' } as const;
+const nodes = { apiVersion: 'v1', kind: 'Node' } as const;
+const selector = { namespace: 'default', selector: 'app=sleeper' };
+
+const deployment = {
+  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'sleeper', namespace: 'default' },
+  spec: {
+    replicas: 1, selector: { matchLabels: { app: 'sleeper' } },
+    template: { metadata: { labels: { app: 'sleeper' } }, spec: { containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'] }] } },
+  },
+};
+
+const meta = (p: KubeObject) => p.metadata as { name: string; uid: string; deletionTimestamp?: string };
+const running = (p: KubeObject) => (p['status'] as { phase?: string } | undefined)?.phase === 'Running' && meta(p).deletionTimestamp === undefined;
+const restarts = (p: KubeObject) => (p['status'] as { containerStatuses?: { restartCount: number }[] } | undefined)?.containerStatuses?.[0]?.restartCount ?? 0;
+const readyCondition = (n: KubeObject) => ((n['status'] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Ready')?.status;
+
+test('pod target, container-kill, pod-delete, node-not-ready, and the Lease-holder and busiest-master targets on a real cluster', async (t) => {
+  const cluster = await Cluster.start({
+    masters: 1, workers: 1, apiserverNetwork: network, apiserverPort: await freePort(`${network}.1`), frontDoor: { host: `${network}.100`, port: 0 },
+    serviceNetwork: '127.103', podNetwork: '127.251.0.0/16', seed: 4,
+  });
+  t.teardown(() => cluster.stop());
+  // Through the front door, as an experiment's client goes: its kept-alive connection makes master-1 the busiest.
+  const transport = new HttpsTransport({ server: cluster.server, caPem: cluster.pki.ca.certPem, token: cluster.adminToken, requestTimeoutMs: 2_000 });
+  t.teardown(() => transport.close());
+  const kube = new KubeClient({ transport, clock: new RealClock() });
+  await kube.create({ apiVersion: 'apps/v1', kind: 'Deployment' }, deployment);
+  const first = await until('a running sleeper', async () => (await kube.list(pods, { namespace: 'default', labelSelector: 'app=sleeper' })).items.find(running), 30_000);
+  t.is((first['spec'] as { nodeName: string }).nodeName, 'worker-1');
+
+  const notes: string[] = [];
+  const began = performance.now();
+  const run = (steps: MethodStep[]) => runMethod(planSchedule(steps, 1), {
+    cluster, etcdMembers: [address('master-1', 'etcd')], kube, now: () => performance.now() - began, note: (n) => notes.push(n),
+  });
+
+  const killed = await run([{ fault: { kind: 'container-kill', target: { kind: 'pod', pods: selector } }, afterMs: 0, durationMs: 0 }]);
+  t.like(killed.faults[0], { injected: true, host: 'worker-1' });
+  t.regex(killed.faults[0]!.note, new RegExp(`killed container main of default/${meta(first).name} on worker-1`));
+  const restarted = await until('the container restarted', async () => {
+    const p = await kube.get(pods, 'default', meta(first).name);
+    return restarts(p) >= 1 && running(p) ? p : undefined;
+  }, 30_000);
+  t.is(meta(restarted).uid, meta(first).uid, 'the same pod: only its container was killed');
+
+  const deleted = await run([{ fault: { kind: 'pod-delete', target: { kind: 'pod', pods: selector } }, afterMs: 0, durationMs: 0 }]);
+  t.like(deleted.faults[0], { injected: true });
+  const replacement = await until('a replacement pod', async () => (await kube.list(pods, { namespace: 'default', labelSelector: 'app=sleeper' })).items.find((p) => running(p) && meta(p).uid !== meta(first).uid), 30_000);
+  t.not(meta(replacement).name, meta(first).name);
+
+  // The kubelet stopped for 6 s: more than the fast profile's node grace period (3 s).
+  const notReadyDuring = until('worker-1 NotReady', async () => (readyCondition(await kube.get(nodes, undefined, 'worker-1')) === 'Unknown' ? true : undefined), 20_000);
+  const stopped = await run([{ fault: { kind: 'node-not-ready', target: { kind: 'pod', pods: selector } }, afterMs: 0, durationMs: 6_000 }]);
+  t.true(await notReadyDuring);
+  t.like(stopped.faults[0], { injected: true, host: 'worker-1' });
+  await until('worker-1 Ready again', async () => (readyCondition(await kube.get(nodes, undefined, 'worker-1')) === 'True' ? true : undefined), 20_000);
+
+  // Targets only: a pause of nothing on the resolved host shows which host it was.
+  const holder = await run([
+    { fault: { kind: 'pause-actor', target: { kind: 'lease-holder', component: 'controller-manager' }, actor: 'controller-manager' }, afterMs: 0, durationMs: 0 },
+    { fault: { kind: 'pause-actor', target: { kind: 'busiest-master' }, actor: 'apiserver' }, afterMs: 0, durationMs: 0 },
+    { fault: { kind: 'container-kill', target: { kind: 'pod', pods: { namespace: 'default', selector: 'app=nothing' } } }, afterMs: 0, durationMs: 0 },
+  ]);
+  t.like(holder.faults[0], { injected: true, host: 'master-1' });
+  t.like(holder.faults[1], { injected: true, host: 'master-1' });
+  t.like(holder.faults[2], { injected: false, note: 'not injected: no running pod matches app=nothing in default' });
+});
