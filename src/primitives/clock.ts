@@ -145,3 +145,64 @@ export class VirtualClock implements Clock {
     return top;
   }
 }
+
+/** How one actor's clock is off: its rate (2 runs twice as fast, 0.5 half) and a step of its wall clock. */
+export interface ClockSkew {
+  /** Added to the wall clock (a clock set wrong, an NTP step); the monotonic clock never jumps. */
+  readonly offsetMs: number;
+  /** Clock rate against real time, in (0, 10]: both clocks and timers run at it. */
+  readonly rate: number;
+}
+
+export const NO_SKEW: ClockSkew = { offsetMs: 0, rate: 1 };
+export const MAX_CLOCK_RATE = 10;
+export const MAX_CLOCK_OFFSET_MS = 86_400_000;
+
+/**
+ * One actor's view of a shared clock, skewable (clock-skew faults): `now()` runs at `rate` from
+ * the moment of the skew and never jumps; `wallNow()` is the base wall clock plus `offsetMs` plus
+ * the drift the rate caused since the skew (a heal with NO_SKEW sets the wall clock right again,
+ * as NTP would). Timers set while skewed wait `delayMs / rate` of base time. Unskewed, it is the
+ * base clock exactly (the same numbers: simulated runs replay).
+ */
+export class SkewedClock implements Clock {
+  private skew: ClockSkew = NO_SKEW;
+  private anchorBaseMs = 0;
+  private anchorLocalMs = 0;
+  /** Whether this clock ever left the base (its `now()` is then its own). */
+  private drifted = false;
+
+  constructor(private readonly base: Clock) {}
+
+  set(skew: ClockSkew): void {
+    if (!(skew.rate > 0 && skew.rate <= MAX_CLOCK_RATE)) throw new Error(`clock rate must be in (0, ${MAX_CLOCK_RATE}], got ${skew.rate}`);
+    if (!(Math.abs(skew.offsetMs) <= MAX_CLOCK_OFFSET_MS)) throw new Error(`clock offset must be within ±${MAX_CLOCK_OFFSET_MS} ms, got ${skew.offsetMs}`);
+    const local = this.now();
+    this.anchorBaseMs = this.base.now();
+    this.anchorLocalMs = local;
+    this.skew = skew.rate === 1 && skew.offsetMs === 0 ? NO_SKEW : skew;
+    this.drifted ||= skew.rate !== 1;
+  }
+
+  current(): ClockSkew {
+    return this.skew;
+  }
+
+  now(): number {
+    if (!this.drifted) return this.base.now();
+    return this.anchorLocalMs + (this.base.now() - this.anchorBaseMs) * this.skew.rate;
+  }
+
+  wallNow(): number {
+    if (this.skew === NO_SKEW) return this.base.wallNow();
+    return this.base.wallNow() + this.skew.offsetMs + (this.base.now() - this.anchorBaseMs) * (this.skew.rate - 1);
+  }
+
+  setTimer(delayMs: number, fire: () => void): TimerId {
+    return this.base.setTimer(delayMs / this.skew.rate, fire);
+  }
+
+  clearTimer(id: TimerId): void {
+    this.base.clearTimer(id);
+  }
+}

@@ -7,6 +7,7 @@ import { ActorCell, type CellExit } from './cell.js';
 import { sinkLogger, type LogRecord } from './logger.js';
 import { SeededPrng } from '../primitives/prng.js';
 import { RealClock } from './real-clock.js';
+import { SkewedClock, type ClockSkew } from '../primitives/clock.js';
 import { FileStorage } from './file-storage.js';
 import { MemoryStorage, type Storage } from './storage.js';
 import { hostOf, actorOf } from '../primitives/address.js';
@@ -52,6 +53,7 @@ export type DefinitionLoader = (kind: string, moduleUrl?: string) => Promise<Any
  */
 export class ThreadHost {
   readonly clock = new RealClock();
+  private readonly clocks = new Map<Address, SkewedClock>();
   readonly model: NetworkModel;
   readonly router: Router;
   private readonly cells = new Map<Address, ActorCell>();
@@ -99,9 +101,23 @@ export class ThreadHost {
     this.router.attachLocal(cell.address, cell);
   }
 
+  /** The actor's own view of the thread's clock (kept across its restarts: a skewed machine stays skewed). */
+  private clockOf(address: Address): SkewedClock {
+    let clock = this.clocks.get(address);
+    if (clock === undefined) {
+      clock = new SkewedClock(this.clock);
+      this.clocks.set(address, clock);
+    }
+    return clock;
+  }
+
+  skewClock(address: Address, skew: ClockSkew): void {
+    this.clockOf(address).set(skew);
+  }
+
   cellServices(address: Address, incarnation: number) {
     return {
-      clock: this.clock,
+      clock: this.clockOf(address),
       random: this.random.fork(`${address}#${incarnation}`),
       outbox: { post: (envelope: Envelope) => this.router.post(envelope), flush: () => this.router.flushAll() },
       log: sinkLogger(address, () => this.clock.wallNow(), (record) => this.emit({ op: 'log', record })),

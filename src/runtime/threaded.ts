@@ -8,7 +8,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { address as makeAddress, hostOf, type Address } from '../primitives/address.js';
 import type { ActorInfo, ActorSpec, HostSpec } from './actor.js';
 import { ActorCell, type CellExit } from './cell.js';
-import type { Clock } from '../primitives/clock.js';
+import type { Clock, ClockSkew } from '../primitives/clock.js';
 import { clientActor, type InboxMessage } from './client-actor.js';
 import { LogBuffer, type LogRecord } from './logger.js';
 import { peerDownEnvelope, type Message, type OutgoingMessage } from '../primitives/envelope.js';
@@ -195,6 +195,12 @@ export class ThreadedSystem implements ActorSystem {
 
   async resume(addr: Address): Promise<void> {
     await this.threads.get(this.slotOf(addr).thread)?.control?.resume(addr);
+  }
+
+  async skewClock(addr: Address, skew: ClockSkew): Promise<void> {
+    const control = this.threads.get(this.slotOf(addr).thread)?.control;
+    if (control === undefined) throw new Error(`skew the clock of ${addr}: its thread is not running`);
+    await control.skewClock(addr, skew);
   }
 
   async killHost(host: string, options: KillOptions = {}): Promise<void> {

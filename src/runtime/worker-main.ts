@@ -3,6 +3,7 @@
  * actors and router from `workerData`, wires the direct ports to its peer threads, serves the
  * supervisor's control calls over comlink, and reports exits and logs on `parentPort`.
  */
+import type { ClockSkew } from '../primitives/clock.js';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -29,6 +30,7 @@ export interface ThreadControl {
   inspect(address: Address): Record<string, unknown> | undefined;
   pause(address: Address): void;
   resume(address: Address): void;
+  skewClock(address: Address, skew: ClockSkew): void;
   setNetwork(config: NetworkConfig): void;
   setRoutes(routes: readonly [Address, number][]): void;
   stats(): ReturnType<ThreadHost['stats']>;
@@ -52,6 +54,7 @@ const control: ThreadControl = {
   inspect: (address) => host.inspect(address),
   pause: (address) => host.pause(address),
   resume: (address) => host.resume(address),
+  skewClock: (address, skew) => host.skewClock(address, skew),
   setNetwork: (config) => host.setNetwork(config),
   setRoutes: (routes) => host.setRoutes(routes),
   stats: () => host.stats(),

@@ -179,3 +179,18 @@ test('kill-actor and node-not-ready kill the actor (a new incarnation after the 
   t.deepEqual(calls, [], 'nothing after the heal');
   t.true(await w.reaches('master-1', 'worker-1'), 'running after the heal');
 });
+
+test('clock-skew: the actor measures with its skewed clock (a rate of 3 makes the same round trip three times as long), and the heal sets it right', async (t) => {
+  const w = await twoHosts(t);
+  const roundTripUs = async () => {
+    const { roundTripsUs } = await w.system.drive(w.system.ask<{ type: 'latencies'; roundTripsUs: number[] }>('master-1/echo', { type: 'measureLatency', to: 'worker-1/echo', count: 1 }));
+    return roundTripsUs[0]!;
+  };
+  const real = await roundTripUs();
+  t.true(real > 0);
+  const skewed = await injectFault({ cluster: w.cluster, hosts: ['master-1'] }, { kind: 'clock-skew', target: { kind: 'random-master' }, actor: 'echo', rate: 3 });
+  t.is(skewed.note, 'skewed the clock of master-1/echo (rate 3, wall clock +0 ms)');
+  t.is(Math.round(await roundTripUs()), Math.round(3 * real));
+  t.is(await skewed.heal(), 'set the clock of master-1/echo right');
+  t.is(Math.round(await roundTripUs()), Math.round(real));
+});

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { SeededPrng } from '../../src/primitives/prng.js';
-import { VirtualClock } from '../../src/primitives/clock.js';
+import { NO_SKEW, SkewedClock, VirtualClock } from '../../src/primitives/clock.js';
 import { MemoryStorage } from '../../src/runtime/storage.js';
 
 test('same seed gives the same sequence; forks are independent of parent use', (t) => {
@@ -40,4 +40,31 @@ test('memory storage loses only unsynced appends on a crash', (t) => {
   storage.crash({ loseUnsynced: true });
   t.deepEqual([...storage.read('wal')!], [1, 2]);
   t.throws(() => storage.append('../etc', Uint8Array.of(0)), { message: /invalid file name/ });
+});
+
+test('SkewedClock: unskewed it is the base clock; a rate runs now() and timers at that rate without a jump; an offset steps only the wall clock; the heal sets the wall clock right and keeps now() monotonic', (t) => {
+  const base = new VirtualClock();
+  const clock = new SkewedClock(base);
+  base.advance(1_000);
+  t.is(clock.now(), base.now());
+  t.is(clock.wallNow(), base.wallNow());
+  clock.set({ offsetMs: 5_000, rate: 0.5 });
+  t.is(clock.now(), 1_000, 'no jump at the skew');
+  t.is(clock.wallNow(), base.wallNow() + 5_000);
+  base.advance(1_000);
+  t.is(clock.now(), 1_500, 'half speed');
+  t.is(clock.wallNow(), base.wallNow() + 5_000 - 500);
+  let fired = -1;
+  clock.setTimer(100, () => { fired = base.now(); });
+  base.advance(199);
+  t.is(fired, -1);
+  base.advance(1);
+  t.is(fired, 2_200, '100 ms of the slow clock are 200 ms of real time');
+  clock.set(NO_SKEW);
+  t.is(clock.wallNow(), base.wallNow(), 'the wall clock set right');
+  const before = clock.now();
+  base.advance(100);
+  t.is(clock.now(), before + 100, 'monotonic: no jump back, real rate again');
+  t.throws(() => clock.set({ offsetMs: 0, rate: 0 }), { message: /clock rate must be in \(0, 10\]/ });
+  t.throws(() => clock.set({ offsetMs: 1e12, rate: 1 }), { message: /clock offset must be within/ });
 });

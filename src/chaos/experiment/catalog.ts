@@ -6,9 +6,12 @@
  * `pocketkube chaos list` prints it. A new fault kind is one entry here and one in faults.ts.
  */
 import type { FaultSpec, TargetSpec } from './define.js';
+import { MAX_CLOCK_OFFSET_MS, MAX_CLOCK_RATE } from '../../primitives/clock.js';
 
 export type ParamSpec =
   | { readonly type: 'probability' }
+  /** A clock rate against real time, in (0, 10]. */
+  | { readonly type: 'rate' }
   | { readonly type: 'ms'; readonly min: number; readonly max: number }
   | { readonly type: 'seconds'; readonly max: number }
   | { readonly type: 'boolean' }
@@ -108,6 +111,11 @@ export const faultCatalog: Catalog = {
     target: 'host', params: { pauseMs: { type: 'ms', min: 1, max: MAX_DELAY_MS }, periodMs: { type: 'ms', min: 2, max: 60_000 } }, required: ['pauseMs', 'periodMs'],
     summary: (f, t) => `slow ${t} down (paused ${f.pauseMs} ms of every ${f.periodMs} ms), then let it run`,
   },
+  'clock-skew': {
+    description: "skew one actor's clock (rate: 0.5 runs at half speed, timers too; offset-ms steps its wall clock), then set it right",
+    target: 'host', params: { actor: { type: 'actor' }, offsetMs: { type: 'ms', min: -MAX_CLOCK_OFFSET_MS, max: MAX_CLOCK_OFFSET_MS }, rate: { type: 'rate' } }, required: ['actor'],
+    summary: (f, t) => `skew the clock of ${f.actor} on ${t} (${[...(f.rate === undefined ? [] : [`rate ${f.rate}`]), ...(f.offsetMs ? [`wall clock ${f.offsetMs > 0 ? '+' : ''}${f.offsetMs} ms`] : [])].join(', ')}), then set it right`,
+  },
   'container-kill': {
     description: "SIGKILL a pod's container (the one named, or its first) through its node's container runtime; the kubelet restarts it per restartPolicy",
     target: 'pod', params: { container: { type: 'name' } }, required: [],
@@ -148,6 +156,7 @@ const HOST = /^(master|worker)-\d+$/;
 /** The problem with one parameter value, or undefined when it fits its spec. */
 export function paramProblem(spec: ParamSpec, value: unknown): string | undefined {
   switch (spec.type) {
+    case 'rate': return typeof value === 'number' && value > 0 && value <= MAX_CLOCK_RATE ? undefined : `must be a clock rate above 0 and at most ${MAX_CLOCK_RATE} (1 is real time), not ${JSON.stringify(value)}`;
     case 'probability': return typeof value === 'number' && value >= 0 && value <= 1 ? undefined : `must be a probability from 0 to 1, not ${JSON.stringify(value)}`;
     case 'ms': return typeof value === 'number' && Number.isInteger(value) && value >= spec.min && value <= spec.max ? undefined : `must be whole milliseconds from ${spec.min} to ${spec.max}, not ${JSON.stringify(value)}`;
     case 'seconds': return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= spec.max ? undefined : `must be whole seconds from 0 to ${spec.max}, not ${JSON.stringify(value)}`;
@@ -208,6 +217,8 @@ function kindProblems(fault: FaultSpec, field: string, cluster: { readonly maste
   switch (fault.kind) {
     case 'degrade-links':
       return !fault.drop && !fault.duplicate && !fault.reorder && !fault.delayMs && !fault.delayJitterMs ? [`${field} degrades nothing: give drop, duplicate, reorder or delay-ms`] : [];
+    case 'clock-skew':
+      return (fault.rate ?? 1) === 1 && !fault.offsetMs ? [`${field} skews nothing: give rate (not 1) or offset-ms`] : [];
     case 'slow-node':
       return fault.pauseMs >= fault.periodMs ? [`${field}.pauseMs must be shorter than periodMs (${fault.pauseMs} >= ${fault.periodMs}): a node paused all the time is a paused node`] : [];
     case 'majorities-ring':

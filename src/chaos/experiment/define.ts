@@ -73,6 +73,11 @@ export type FaultSpec =
   | { readonly kind: 'node-not-ready'; readonly target: TargetSpec }
   /** Every actor of the host is paused for `pauseMs` in each `periodMs` (a slow, overloaded machine); heal lets them run. */
   | { readonly kind: 'slow-node'; readonly target: TargetSpec; readonly pauseMs: number; readonly periodMs: number }
+  /**
+   * One actor's clock is off: it runs at `rate` (0.5 half speed, 2 double; its timers too) and its
+   * wall clock is stepped by `offsetMs`; heal sets it right. The clock is injected, so this is exact.
+   */
+  | { readonly kind: 'clock-skew'; readonly target: TargetSpec; readonly actor: string; readonly offsetMs?: number; readonly rate?: number }
   /** SIGKILL the target pod's container (`container`, or its first) through the node's container runtime; the kubelet restarts it per restartPolicy. */
   | { readonly kind: 'container-kill'; readonly target: TargetSpec; readonly container?: string }
   /** Delete the target pod through the API (grace period `gracePeriodSeconds`, default 0, as Chaos Mesh's pod-kill); its controller replaces it. */

@@ -13,7 +13,7 @@ import type { DelaySpec, FaultId, FaultSpec as NetworkFault } from '../../transp
 import type { ContainerStatus, CriResponse } from '../../cri/messages.js';
 import { DEFAULT_REORDER_WINDOW_MS, faultCatalog } from './catalog.js';
 import type { PodRef } from './targets.js';
-import type { Clock, TimerId } from '../../primitives/clock.js';
+import { NO_SKEW, type Clock, type TimerId } from '../../primitives/clock.js';
 import { wallClock } from '../../runtime/real-clock.js';
 
 export interface InjectContext {
@@ -197,6 +197,19 @@ entry('slow-node', async ({ cluster, hosts, clock = wallClock }, fault) => {
       if (timer !== undefined) clock.clearTimer(timer);
       await Promise.all(actors.map((a) => cluster.system.resume(a).catch(() => undefined)));
       return `let ${hosts.join(', ')} run again after ${bursts} pauses`;
+    },
+  };
+});
+
+entry('clock-skew', async ({ cluster, hosts }, fault) => {
+  const actors = hosts.map((h) => address(h, fault.actor));
+  const skew = { offsetMs: fault.offsetMs ?? 0, rate: fault.rate ?? 1 };
+  for (const actor of actors) await cluster.system.skewClock(actor, skew);
+  return {
+    note: `skewed the clock of ${actors.join(', ')} (rate ${skew.rate}, wall clock ${skew.offsetMs >= 0 ? '+' : ''}${skew.offsetMs} ms)`, ...nothingDown,
+    heal: async () => {
+      for (const actor of actors) await cluster.system.skewClock(actor, NO_SKEW);
+      return `set the clock of ${actors.join(', ')} right`;
     },
   };
 });
