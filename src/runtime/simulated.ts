@@ -7,7 +7,7 @@ import { SkewedClock, VirtualClock, type ClockSkew } from '../primitives/clock.j
 import { LogBuffer, sinkLogger } from './logger.js';
 import { SeededPrng, type Prng } from '../primitives/prng.js';
 import { EnvelopeKind, peerDownEnvelope, type Effect, type Envelope, type Message, type OutgoingMessage } from '../primitives/envelope.js';
-import { MemoryStorage, recordingStorage, type Storage } from './storage.js';
+import { FaultyStorage, MemoryStorage, recordingStorage, type DiskFault, type Storage } from './storage.js';
 import { DEFAULT_INTENSITY, RestartTracker } from './supervision.js';
 import { CLIENT_HOST, type ActorSystem, type KillOptions, type NetworkControl, type SystemEvent, type SystemOptions } from './system.js';
 import { decodeBatch, encodeBatch } from '../transport/codec.js';
@@ -47,6 +47,7 @@ export class SimulatedSystem implements ActorSystem {
   readonly clientAddress: Address = makeAddress(CLIENT_HOST, 'main');
   readonly clock = new VirtualClock();
   private readonly clocks = new Map<Address, SkewedClock>();
+  private readonly diskFaults = new Map<Address, DiskFault>();
   readonly logs = new LogBuffer();
   readonly effects: { address: Address; effect: Effect }[] = [];
   private readonly events = new Subject<SystemEvent>();
@@ -164,6 +165,14 @@ export class SimulatedSystem implements ActorSystem {
     await this.settle();
   }
 
+  async setDiskFault(addr: Address, fault: DiskFault | undefined): Promise<void> {
+    this.slotOf(addr);
+    // A stalled fsync blocks its thread; under simulation every actor shares the one thread.
+    if (fault?.kind === 'stall') throw new Error(`a stalled disk needs threads placement (under simulation a stall would stop every actor): ${addr}`);
+    if (fault === undefined) this.diskFaults.delete(addr);
+    else this.diskFaults.set(addr, fault);
+  }
+
   async skewClock(addr: Address, skew: ClockSkew): Promise<void> {
     this.slotOf(addr);
     this.clockOf(addr).set(skew);
@@ -276,7 +285,7 @@ export class SimulatedSystem implements ActorSystem {
   private makeCell(addr: Address, definition: AnyActorDefinition, config: unknown, incarnation: number, mailboxLimit: number | undefined): ActorCell {
     const outbox: Outbox = { post: (envelope) => this.post(envelope) };
     const record = this.options.recordEffects ? (effect: Effect) => this.effects.push({ address: addr, effect }) : undefined;
-    const disk = this.storageOf(addr);
+    const disk = new FaultyStorage(this.storageOf(addr), () => this.diskFaults.get(addr));
     const storage: Storage = record
       ? recordingStorage(disk, (op, file, bytes) => record({ effect: 'persist', atMs: this.clock.now(), op, file, bytes }))
       : disk;

@@ -176,3 +176,70 @@ export function recordingStorage(
     list: () => inner.list(),
   };
 }
+
+/** A failing disk (disk faults): fsync fails with EIO, fsync stalls, or the disk is full (ENOSPC). */
+export type DiskFault =
+  | { readonly kind: 'eio' }
+  | { readonly kind: 'stall'; readonly stallMs: number }
+  | { readonly kind: 'full' };
+
+export const MAX_DISK_STALL_MS = 10_000;
+
+/** Blocks this thread for `ms` (a stalled fsync blocks its caller just so). */
+function blockThread(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function diskError(code: 'EIO' | 'ENOSPC', op: string, name: string): Error {
+  const error = new Error(`${code}: ${code === 'EIO' ? 'i/o error' : 'no space left on device'}, ${op} '${name}' (disk fault injected)`) as Error & { code: string };
+  error.code = code;
+  return error;
+}
+
+/**
+ * `inner` as seen through a disk fault, when `fault()` names one: `eio` fails every sync,
+ * atomic write and truncate; `stall` blocks the thread `stallMs` in each of them first; `full`
+ * fails every append and atomic write with ENOSPC. Reads are unaffected (the page cache).
+ */
+export class FaultyStorage implements Storage {
+  constructor(private readonly inner: Storage, private readonly fault: () => DiskFault | undefined) {}
+
+  read(name: string): Uint8Array | undefined {
+    return this.inner.read(name);
+  }
+
+  append(name: string, data: Uint8Array): void {
+    if (this.fault()?.kind === 'full') throw diskError('ENOSPC', 'write', name);
+    this.inner.append(name, data);
+  }
+
+  sync(name: string): void {
+    this.durable('fsync', name);
+    this.inner.sync(name);
+  }
+
+  writeAtomic(name: string, data: Uint8Array): void {
+    if (this.fault()?.kind === 'full') throw diskError('ENOSPC', 'write', name);
+    this.durable('fsync', name);
+    this.inner.writeAtomic(name, data);
+  }
+
+  truncate(name: string, length: number): void {
+    this.durable('ftruncate', name);
+    this.inner.truncate(name, length);
+  }
+
+  remove(name: string): void {
+    this.inner.remove(name);
+  }
+
+  list(): string[] {
+    return this.inner.list();
+  }
+
+  private durable(op: string, name: string): void {
+    const fault = this.fault();
+    if (fault?.kind === 'eio') throw diskError('EIO', op, name);
+    if (fault?.kind === 'stall') blockThread(Math.min(fault.stallMs, MAX_DISK_STALL_MS));
+  }
+}

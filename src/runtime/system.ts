@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { Address } from '../primitives/address.js';
 import type { Clock, ClockSkew } from '../primitives/clock.js';
+import type { DiskFault } from './storage.js';
 import type { ActorInfo, AnyActorDefinition, HostSpec } from './actor.js';
 import type { Message, OutgoingMessage } from '../primitives/envelope.js';
 import type { InboxMessage } from './client-actor.js';
@@ -64,6 +65,8 @@ export interface ActorSystem {
   resume(address: Address): Promise<void>;
   /** Skew one actor's clock (rate and wall offset; NO_SKEW sets it right); it stays skewed across the actor's restarts. */
   skewClock(address: Address, skew: ClockSkew): Promise<void>;
+  /** A disk fault on one actor's storage (undefined heals it). */
+  setDiskFault(address: Address, fault: DiskFault | undefined): Promise<void>;
   killHost(host: string, options?: KillOptions): Promise<void>;
   restartHost(host: string): Promise<void>;
   killActor(address: Address): Promise<void>;

@@ -9,7 +9,7 @@ import { SeededPrng } from '../primitives/prng.js';
 import { RealClock } from './real-clock.js';
 import { SkewedClock, type ClockSkew } from '../primitives/clock.js';
 import { FileStorage } from './file-storage.js';
-import { MemoryStorage, type Storage } from './storage.js';
+import { FaultyStorage, MemoryStorage, type DiskFault, type Storage } from './storage.js';
 import { hostOf, actorOf } from '../primitives/address.js';
 import { NetworkModel, type NetworkConfig, type NetworkStats, type TraceEvent } from '../transport/network.js';
 import { Router } from '../transport/router.js';
@@ -54,6 +54,7 @@ export type DefinitionLoader = (kind: string, moduleUrl?: string) => Promise<Any
 export class ThreadHost {
   readonly clock = new RealClock();
   private readonly clocks = new Map<Address, SkewedClock>();
+  private readonly diskFaults = new Map<Address, DiskFault>();
   readonly model: NetworkModel;
   readonly router: Router;
   private readonly cells = new Map<Address, ActorCell>();
@@ -109,6 +110,12 @@ export class ThreadHost {
       this.clocks.set(address, clock);
     }
     return clock;
+  }
+
+  /** A disk fault on the actor's storage (undefined heals it); kept across its restarts on this thread. */
+  setDiskFault(address: Address, fault: DiskFault | undefined): void {
+    if (fault === undefined) this.diskFaults.delete(address);
+    else this.diskFaults.set(address, fault);
   }
 
   skewClock(address: Address, skew: ClockSkew): void {
@@ -198,6 +205,7 @@ export class ThreadHost {
       ? new FileStorage(join(this.init.dataDir, hostOf(spec.address), actorOf(spec.address)))
       : (this.storages.get(spec.address) ?? new MemoryStorage());
     this.storages.set(spec.address, storage);
-    return new ActorCell(spec.address, definition, spec.config, spec.incarnation, { ...this.cellServices(spec.address, spec.incarnation), storage }, spec.mailboxLimit);
+    const faulty = new FaultyStorage(storage, () => this.diskFaults.get(spec.address));
+    return new ActorCell(spec.address, definition, spec.config, spec.incarnation, { ...this.cellServices(spec.address, spec.incarnation), storage: faulty }, spec.mailboxLimit);
   }
 }

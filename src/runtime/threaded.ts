@@ -9,6 +9,7 @@ import { address as makeAddress, hostOf, type Address } from '../primitives/addr
 import type { ActorInfo, ActorSpec, HostSpec } from './actor.js';
 import { ActorCell, type CellExit } from './cell.js';
 import type { Clock, ClockSkew } from '../primitives/clock.js';
+import type { DiskFault } from './storage.js';
 import { clientActor, type InboxMessage } from './client-actor.js';
 import { LogBuffer, type LogRecord } from './logger.js';
 import { peerDownEnvelope, type Message, type OutgoingMessage } from '../primitives/envelope.js';
@@ -201,6 +202,12 @@ export class ThreadedSystem implements ActorSystem {
     const control = this.threads.get(this.slotOf(addr).thread)?.control;
     if (control === undefined) throw new Error(`skew the clock of ${addr}: its thread is not running`);
     await control.skewClock(addr, skew);
+  }
+
+  async setDiskFault(addr: Address, fault: DiskFault | undefined): Promise<void> {
+    const control = this.threads.get(this.slotOf(addr).thread)?.control;
+    if (control === undefined) throw new Error(`a disk fault on ${addr}: its thread is not running`);
+    await control.setDiskFault(addr, fault);
   }
 
   async killHost(host: string, options: KillOptions = {}): Promise<void> {

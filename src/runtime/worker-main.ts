@@ -4,6 +4,7 @@
  * supervisor's control calls over comlink, and reports exits and logs on `parentPort`.
  */
 import type { ClockSkew } from '../primitives/clock.js';
+import type { DiskFault } from './storage.js';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -31,6 +32,7 @@ export interface ThreadControl {
   pause(address: Address): void;
   resume(address: Address): void;
   skewClock(address: Address, skew: ClockSkew): void;
+  setDiskFault(address: Address, fault: DiskFault | undefined): void;
   setNetwork(config: NetworkConfig): void;
   setRoutes(routes: readonly [Address, number][]): void;
   stats(): ReturnType<ThreadHost['stats']>;
@@ -55,6 +57,7 @@ const control: ThreadControl = {
   pause: (address) => host.pause(address),
   resume: (address) => host.resume(address),
   skewClock: (address, skew) => host.skewClock(address, skew),
+  setDiskFault: (address, fault) => host.setDiskFault(address, fault),
   setNetwork: (config) => host.setNetwork(config),
   setRoutes: (routes) => host.setRoutes(routes),
   stats: () => host.stats(),

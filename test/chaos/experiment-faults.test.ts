@@ -194,3 +194,19 @@ test('clock-skew: the actor measures with its skewed clock (a rate of 3 makes th
   t.is(await skewed.heal(), 'set the clock of master-1/echo right');
   t.is(Math.round(await roundTripUs()), Math.round(real));
 });
+
+test('disk-fault: eio makes the fsync fail (the actor crashes, as etcd does), full refuses the write; the heal mends the disk and what was synced is still there', async (t) => {
+  const w = await twoHosts(t);
+  type Recalled = { type: 'recalled'; values: string[] };
+  const remember = (value: string) => w.system.drive(w.system.ask<Recalled>('worker-1/echo', { type: 'remember', value }, { timeoutMs: 1_000 }));
+  t.deepEqual((await remember('before')).values, ['before']);
+  for (const mode of ['eio', 'full'] as const) {
+    const broken = await injectFault({ cluster: w.cluster, hosts: ['worker-1'] }, { kind: 'disk-fault', target: { kind: 'random-worker' }, actor: 'echo', mode });
+    t.regex(broken.note, mode === 'eio' ? /failed the fsyncs \(EIO\) of worker-1\/echo/ : /filled the disk \(ENOSPC\) of worker-1\/echo/);
+    await t.throwsAsync(remember(`during ${mode}`), undefined, `no acknowledgement while the disk is ${mode}`);
+    t.regex(await broken.heal(), /mended the disk of worker-1\/echo/);
+    await w.system.advance(1_000);
+  }
+  t.deepEqual((await remember('after')).values.filter((v) => v !== 'during eio'), ['before', 'after'], 'the synced record survived; nothing was acknowledged during the faults');
+  await t.throwsAsync(injectFault({ cluster: w.cluster, hosts: ['worker-1'] }, { kind: 'disk-fault', target: { kind: 'random-worker' }, actor: 'echo', mode: 'stall', stallMs: 10 }), { message: /a stalled disk needs threads placement/ });
+});

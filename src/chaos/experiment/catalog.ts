@@ -7,6 +7,7 @@
  */
 import type { FaultSpec, TargetSpec } from './define.js';
 import { MAX_CLOCK_OFFSET_MS, MAX_CLOCK_RATE } from '../../primitives/clock.js';
+import { MAX_DISK_STALL_MS } from '../../runtime/storage.js';
 
 export type ParamSpec =
   | { readonly type: 'probability' }
@@ -18,7 +19,7 @@ export type ParamSpec =
   /** An actor name such as scheduler or kubelet. */
   | { readonly type: 'actor' }
   | { readonly type: 'name' }
-  | { readonly type: 'direction' }
+  | { readonly type: 'choice'; readonly values: readonly string[] }
   | { readonly type: 'names' }
   | { readonly type: 'groups' };
 
@@ -46,6 +47,7 @@ const degradation = (f: FaultOf<'degrade-links'>): string => [
 ].join(', ');
 
 export const DEFAULT_REORDER_WINDOW_MS = 50;
+export const DEFAULT_STALL_MS = 1_000;
 
 type Catalog = { readonly [K in FaultSpec['kind']]: FaultInfo<K> };
 
@@ -62,7 +64,7 @@ export const faultCatalog: Catalog = {
   },
   'one-way-partition': {
     description: "one way only: the target masters' messages to the other masters vanish (outbound) or theirs to the target (inbound), then heal",
-    target: 'host', params: { direction: { type: 'direction' } }, required: ['direction'],
+    target: 'host', params: { direction: { type: 'choice', values: ['outbound', 'inbound'] } }, required: ['direction'],
     summary: (f, t) => (f.direction === 'outbound' ? `cut what ${t} sends to the other masters (one way), then heal` : `cut what the other masters send to ${t} (one way), then heal`),
   },
   'bridge-partition': {
@@ -116,6 +118,11 @@ export const faultCatalog: Catalog = {
     target: 'host', params: { actor: { type: 'actor' }, offsetMs: { type: 'ms', min: -MAX_CLOCK_OFFSET_MS, max: MAX_CLOCK_OFFSET_MS }, rate: { type: 'rate' } }, required: ['actor'],
     summary: (f, t) => `skew the clock of ${f.actor} on ${t} (${[...(f.rate === undefined ? [] : [`rate ${f.rate}`]), ...(f.offsetMs ? [`wall clock ${f.offsetMs > 0 ? '+' : ''}${f.offsetMs} ms`] : [])].join(', ')}), then set it right`,
   },
+  'disk-fault': {
+    description: "one actor's disk fails: fsync fails with EIO (eio), stalls stall-ms each (stall, threads only) or the disk is full (full); heal mends it and restarts the actor if the fault crashed it",
+    target: 'host', params: { actor: { type: 'actor' }, mode: { type: 'choice', values: ['eio', 'stall', 'full'] }, stallMs: { type: 'ms', min: 1, max: MAX_DISK_STALL_MS } }, required: ['actor', 'mode'],
+    summary: (f, t) => `${f.mode === 'eio' ? 'fail the fsyncs (EIO)' : f.mode === 'full' ? 'fill the disk (ENOSPC)' : `stall the fsyncs ${f.stallMs ?? DEFAULT_STALL_MS} ms`} of ${f.actor} on ${t}, then mend it`,
+  },
   'container-kill': {
     description: "SIGKILL a pod's container (the one named, or its first) through its node's container runtime; the kubelet restarts it per restartPolicy",
     target: 'pod', params: { container: { type: 'name' } }, required: [],
@@ -163,7 +170,7 @@ export function paramProblem(spec: ParamSpec, value: unknown): string | undefine
     case 'boolean': return typeof value === 'boolean' ? undefined : `must be true or false, not ${JSON.stringify(value)}`;
     case 'actor': return typeof value === 'string' && ACTOR.test(value) ? undefined : `must be an actor name such as scheduler, kubelet or controller-manager, not ${JSON.stringify(value)}`;
     case 'name': return typeof value === 'string' && NAME.test(value) ? undefined : `must be a lower-case DNS name, not ${JSON.stringify(value)}`;
-    case 'direction': return value === 'outbound' || value === 'inbound' ? undefined : `must be outbound or inbound, not ${JSON.stringify(value)}`;
+    case 'choice': return typeof value === 'string' && spec.values.includes(value) ? undefined : `must be ${spec.values.slice(0, -1).join(', ')}${spec.values.length > 2 ? ',' : ''} or ${spec.values.at(-1)}, not ${JSON.stringify(value)}`;
     case 'names': return Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== '') ? undefined : `must be a non-empty list of names, not ${JSON.stringify(value)}`;
     case 'groups': {
       if (!Array.isArray(value) || value.length < 2) return `must be at least two groups of hosts, not ${JSON.stringify(value)}`;
@@ -217,6 +224,8 @@ function kindProblems(fault: FaultSpec, field: string, cluster: { readonly maste
   switch (fault.kind) {
     case 'degrade-links':
       return !fault.drop && !fault.duplicate && !fault.reorder && !fault.delayMs && !fault.delayJitterMs ? [`${field} degrades nothing: give drop, duplicate, reorder or delay-ms`] : [];
+    case 'disk-fault':
+      return fault.stallMs !== undefined && fault.mode !== 'stall' ? [`${field}.stallMs applies to mode stall only, not ${fault.mode}`] : [];
     case 'clock-skew':
       return (fault.rate ?? 1) === 1 && !fault.offsetMs ? [`${field} skews nothing: give rate (not 1) or offset-ms`] : [];
     case 'slow-node':

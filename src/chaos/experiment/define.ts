@@ -78,6 +78,8 @@ export type FaultSpec =
    * wall clock is stepped by `offsetMs`; heal sets it right. The clock is injected, so this is exact.
    */
   | { readonly kind: 'clock-skew'; readonly target: TargetSpec; readonly actor: string; readonly offsetMs?: number; readonly rate?: number }
+  /** One actor's disk fails (`eio`: fsync fails; `stall`: each fsync blocks `stallMs`; `full`: ENOSPC); heal mends it, restarting the actor if it crashed. */
+  | { readonly kind: 'disk-fault'; readonly target: TargetSpec; readonly actor: string; readonly mode: 'eio' | 'stall' | 'full'; readonly stallMs?: number }
   /** SIGKILL the target pod's container (`container`, or its first) through the node's container runtime; the kubelet restarts it per restartPolicy. */
   | { readonly kind: 'container-kill'; readonly target: TargetSpec; readonly container?: string }
   /** Delete the target pod through the API (grace period `gracePeriodSeconds`, default 0, as Chaos Mesh's pod-kill); its controller replaces it. */

@@ -11,7 +11,8 @@ import type { FaultSpec } from './define.js';
 import { address, type Address } from '../../primitives/address.js';
 import type { DelaySpec, FaultId, FaultSpec as NetworkFault } from '../../transport/network.js';
 import type { ContainerStatus, CriResponse } from '../../cri/messages.js';
-import { DEFAULT_REORDER_WINDOW_MS, faultCatalog } from './catalog.js';
+import { DEFAULT_REORDER_WINDOW_MS, DEFAULT_STALL_MS, faultCatalog } from './catalog.js';
+import type { DiskFault } from '../../runtime/storage.js';
 import type { PodRef } from './targets.js';
 import { NO_SKEW, type Clock, type TimerId } from '../../primitives/clock.js';
 import { wallClock } from '../../runtime/real-clock.js';
@@ -210,6 +211,22 @@ entry('clock-skew', async ({ cluster, hosts }, fault) => {
     heal: async () => {
       for (const actor of actors) await cluster.system.skewClock(actor, NO_SKEW);
       return `set the clock of ${actors.join(', ')} right`;
+    },
+  };
+});
+
+entry('disk-fault', async ({ cluster, hosts }, fault) => {
+  const actors = hosts.map((h) => address(h, fault.actor));
+  const disk: DiskFault = fault.mode === 'stall' ? { kind: 'stall', stallMs: fault.stallMs ?? DEFAULT_STALL_MS } : { kind: fault.mode };
+  for (const actor of actors) await cluster.system.setDiskFault(actor, disk);
+  return {
+    note: `${fault.mode === 'eio' ? 'failed the fsyncs (EIO)' : fault.mode === 'full' ? 'filled the disk (ENOSPC)' : `stalled the fsyncs (${disk.kind === 'stall' ? disk.stallMs : 0} ms each)`} of ${actors.join(', ')}`, ...nothingDown,
+    heal: async () => {
+      for (const actor of actors) await cluster.system.setDiskFault(actor, undefined);
+      // An actor that crashed on its disk (as etcd does on a failed fsync) and ran out of restarts is started again.
+      const stopped = (await cluster.system.list()).filter((a) => actors.includes(a.address) && ['crashed', 'stopped', 'failed'].includes(a.status)).map((a) => a.address);
+      for (const actor of stopped) await cluster.system.restartActor(actor);
+      return `mended the disk of ${actors.join(', ')}${stopped.length > 0 ? `; restarted ${stopped.join(', ')}` : ''}`;
     },
   };
 });
