@@ -25,7 +25,7 @@ test('the default experiment (cluster-under-fire) round-trips; its inline manife
   const { loaded, dir } = roundTrip(t, spec, 'cuf.yaml');
   t.deepEqual(loaded, spec);
   t.deepEqual(readdirSync(dir).sort(), ['cuf.manifest-1.yaml', 'cuf.manifest-2.yaml', 'cuf.yaml']);
-  t.is(readFileSync(join(dir, 'cuf.manifest-1.yaml'), 'utf8'), spec.setup.manifests[0]);
+  t.is(readFileSync(join(dir, 'cuf.manifest-1.yaml'), 'utf8'), spec.setup.manifests[0]!);
   t.regex(readFileSync(join(dir, 'cuf.yaml'), 'utf8'), /^# a comment\n# and another\nversion: 1\.0\.0\n/);
   t.deepEqual(roundTrip(t, clusterUnderFire({ short: true })).loaded, clusterUnderFire({ short: true }));
 });
