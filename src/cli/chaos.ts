@@ -6,7 +6,7 @@ import type { ExperimentSpec } from '../chaos/experiment/define.js';
 import { writeExperimentFile } from '../chaos/experiment/file-write.js';
 import type { ExperimentRunResult } from '../chaos/experiment/report.js';
 import { runExperiment as runEngineExperiment } from '../chaos/experiment/run.js';
-import { pinSchedule } from '../chaos/experiment/shrink.js';
+import { listOf, pinSchedule } from '../chaos/experiment/shrink.js';
 import { MAX_SWEEP_RUNS, runSweep, shrinkRun, shrinkTarget, sweepStatus, sweepSummary, type RunOutcome, type SweepRun } from '../chaos/experiment/sweep.js';
 import type { ChaosOutcome } from '../chaos/outcome.js';
 
@@ -106,10 +106,10 @@ export async function runChaosExperiment(name: string, flags: ChaosRunFlags): Pr
   return result.verdict.status;
 }
 
-export const MAX_SHRINK_RUNS = 200;
+const MAX_SHRINK_RUNS = 200;
 
 /** A whole-number flag from its text, or the problem naming the flag and its range. */
-export function wholeNumberFlag(flag: string, text: string, min: number, max: number, meaning: string): { readonly value: number } | { readonly problem: string } {
+function wholeNumberFlag(flag: string, text: string, min: number, max: number, meaning: string): { readonly value: number } | { readonly problem: string } {
   const value = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
   if (Number.isSafeInteger(value) && value >= min && value <= max) return { value };
   return { problem: `${flag} must be a whole number from ${min} to ${max} (${meaning}), not "${text}"` };
@@ -160,7 +160,7 @@ function engineOutcome(dir: string, result: ExperimentRunResult): RunOutcome {
 }
 
 /** The real runs: engine experiments through the engine (the schedule they ran comes back for --shrink), others as `chaos run` runs them. */
-export function sweepDeps(name: string, flags: ChaosRunFlags): SweepDeps {
+function sweepDeps(name: string, flags: ChaosRunFlags): SweepDeps {
   const log = (line: string) => console.log(line);
   const spec = findExperiment(name)?.spec;
   return {
@@ -209,7 +209,7 @@ export async function runChaosSweep(name: string, flags: SweepFlags, deps: Sweep
       const replay = reproduceCommand(flags, target.seed, join(flags.out, 'shrunk.yaml'));
       writeExperimentFile(shrunk.spec, file, [`The smallest schedule found that still makes ${target.check} ${target.status} (seed ${target.seed} of ${name}, ${shrunk.result.runs} runs). Replay:`, `  ${replay}`]);
       sweepFile.shrunk = file;
-      deps.log(`shrunk: ${shrunk.result.steps.length} of ${target.pinned.length} steps (steps ${shrunk.result.kept.join(', ')} of seed ${target.seed}) still make ${target.check} ${target.status}, after ${shrunk.result.runs} runs${shrunk.result.exhausted ? ` (stopped at --shrink-max-runs ${flags.shrinkMaxRuns}: it may shrink further)` : ''}`);
+      deps.log(`shrunk: ${shrunk.result.steps.length} of ${target.pinned.length} steps (${listOf(shrunk.result.kept)} of seed ${target.seed}) still make ${target.check} ${target.status}, after ${shrunk.result.runs} runs${shrunk.result.exhausted ? ` (stopped at --shrink-max-runs ${flags.shrinkMaxRuns}: it may shrink further)` : ''}`);
       for (const step of shrunk.spec.method) deps.log(`  ${step.fault.kind} on ${step.fault.target.kind === 'host' ? step.fault.target.host : step.fault.target.kind} after ${String(step.afterMs)} ms for ${String(step.durationMs)} ms`);
       deps.log(`written: ${file}; replay: ${replay}`);
     }

@@ -74,7 +74,7 @@ function chunks<T>(items: readonly T[], n: number): T[][] {
 }
 
 const stepsOf = (all: readonly PinnedStep[], indices: readonly number[]): Candidate => ({ indices, steps: indices.map((i) => all[i]!) });
-const listOf = (indices: readonly number[]) => `steps ${indices.join(', ')}`;
+export const listOf = (indices: readonly number[]) => `step${indices.length === 1 ? '' : 's'} ${indices.join(', ')}`;
 
 /** Zeller's ddmin over the step indices; a method needs one step, so the empty schedule is never tried. */
 async function dropSteps(all: readonly PinnedStep[], tester: Tester, best: { current: Candidate }): Promise<void> {

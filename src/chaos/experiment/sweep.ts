@@ -34,16 +34,16 @@ export interface SweepOptions {
 }
 
 /** Why `runs` is not a sweep length, or undefined. */
-export function runsProblem(runs: number): string | undefined {
+function runsProblem(runs: number): string | undefined {
   if (Number.isSafeInteger(runs) && runs >= 1 && runs <= MAX_SWEEP_RUNS) return undefined;
   return `--runs must be a whole number from 1 to ${MAX_SWEEP_RUNS} (the sweep runs seeds seed .. seed+N-1), not ${Number.isNaN(runs) ? 'that' : runs}`;
 }
 
 /** A run that did not pass: error and fail count as failed, unknown on its own. */
-export const failed = (run: SweepRun): boolean => run.outcome === 'error' || run.status === 'fail';
+const failed = (run: SweepRun): boolean => run.outcome === 'error' || run.status === 'fail';
 const unknown = (run: SweepRun): boolean => run.outcome === 'done' && run.status === 'unknown';
 
-export function runLine(run: SweepRun): string {
+function runLine(run: SweepRun): string {
   const seconds = `${(run.runMs / 1000).toFixed(1)} s`;
   if (run.outcome === 'error') return `seed ${run.seed}: ERROR in ${seconds}: the run could not complete: ${run.error}`;
   const bad = run.checks.filter((c) => c.status !== 'pass').map((c) => `${c.name} ${c.status}`);
