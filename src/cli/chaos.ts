@@ -4,6 +4,7 @@ import { toJsonl, type CheckStatus } from '../chaos/check/index.js';
 import { DEFAULT_EXPERIMENT, experiments, findExperiment, type ExperimentResult, type Placement } from '../chaos/experiments.js';
 import type { ExperimentSpec } from '../chaos/experiment/define.js';
 import { writeExperimentFile } from '../chaos/experiment/file-write.js';
+import { describeFault } from '../chaos/experiment/schedule.js';
 import type { ExperimentRunResult } from '../chaos/experiment/report.js';
 import { runExperiment as runEngineExperiment } from '../chaos/experiment/run.js';
 import { listOf, pinSchedule } from '../chaos/experiment/shrink.js';
@@ -210,7 +211,7 @@ export async function runChaosSweep(name: string, flags: SweepFlags, deps: Sweep
       writeExperimentFile(shrunk.spec, file, [`The smallest schedule found that still makes ${target.check} ${target.status} (seed ${target.seed} of ${name}, ${shrunk.result.runs} runs). Replay:`, `  ${replay}`]);
       sweepFile.shrunk = file;
       deps.log(`shrunk: ${shrunk.result.steps.length} of ${target.pinned.length} steps (${listOf(shrunk.result.kept)} of seed ${target.seed}) still make ${target.check} ${target.status}, after ${shrunk.result.runs} runs${shrunk.result.exhausted ? ` (stopped at --shrink-max-runs ${flags.shrinkMaxRuns}: it may shrink further)` : ''}`);
-      for (const step of shrunk.spec.method) deps.log(`  ${step.fault.kind} on ${step.fault.target.kind === 'host' ? step.fault.target.host : step.fault.target.kind} after ${String(step.afterMs)} ms for ${String(step.durationMs)} ms`);
+      for (const step of shrunk.spec.method) deps.log(`  after ${String(step.afterMs)} ms, for ${String(step.durationMs)} ms: ${describeFault(step.fault)}`);
       deps.log(`written: ${file}; replay: ${replay}`);
     }
   }

@@ -5,13 +5,14 @@ import test from 'ava';
 import { pinnedExperiment, pinSchedule, shrinkSchedule, type PinnedStep } from '../../src/chaos/experiment/shrink.js';
 import { clusterUnderFire } from '../../src/chaos/experiment/cluster-under-fire.js';
 import { planSchedule } from '../../src/chaos/experiment/schedule.js';
+import { faultTarget } from '../../src/chaos/experiment/define.js';
 
 /** Eight faults, each on its own worker (worker-0 .. worker-7) so a predicate can tell them apart. */
 const eight: PinnedStep[] = Array.from({ length: 8 }, (_, i) => ({
   fault: { kind: 'kill-host', target: { kind: 'host', host: `worker-${i}` } }, afterMs: 2_000 + i * 100, durationMs: 8_000,
 }));
 
-const hostOf = (s: PinnedStep) => (s.fault.target.kind === 'host' ? s.fault.target.host : '?');
+const hostOf = (s: PinnedStep) => { const t = faultTarget(s.fault); return t?.kind === 'host' ? t.host : '?'; };
 const find = (steps: readonly PinnedStep[], host: string) => steps.find((s) => hostOf(s) === host);
 
 /** Fails iff steps 2 and 5 are both there and step 5 lasts at least 3 s. */
@@ -73,7 +74,7 @@ test('pinSchedule: drawn times become numbers, targets the host each step hit; a
     { step: 1, name: 'step 1', host: 'master-3', startMs: 3, endMs: 4, injected: true, note: '' },
     { step: 2, name: 'step 2', startMs: 5, endMs: 5, injected: false, note: 'not injected' },
   ]);
-  t.deepEqual(pinned.map((s) => s.fault.target), [{ kind: 'host', host: 'worker-2' }, { kind: 'host', host: 'master-3' }, { kind: 'minority-master' }]);
+  t.deepEqual(pinned.map((s) => faultTarget(s.fault)), [{ kind: 'host', host: 'worker-2' }, { kind: 'host', host: 'master-3' }, { kind: 'minority-master' }]);
   t.deepEqual(pinned.map((s) => [s.afterMs, s.durationMs]), schedule.map((p) => [p.pauseMs, p.durationMs]));
   t.is(pinned[0]!.detectionMs, 5_000);
   t.false('detectionMs' in pinned[1]!);
@@ -82,4 +83,20 @@ test('pinSchedule: drawn times become numbers, targets the host each step hit; a
   t.is(pinnedSpec.name, 'cluster-under-fire-shrunk');
   const strip = (seed: number) => planSchedule(pinnedSpec.method, seed).map(({ pick: _pick, ...rest }) => rest);
   t.deepEqual(strip(1), strip(99));
+});
+
+test('pinSchedule: a target of several hosts pins to that list; pod targets and faults naming their own hosts are kept', (t) => {
+  const method: PinnedStep[] = [
+    { fault: { kind: 'isolate-master', target: { kind: 'majority-masters' } }, afterMs: 0, durationMs: 1_000 },
+    { fault: { kind: 'pod-delete', target: { kind: 'pod', pods: { namespace: 'default', selector: 'app=nginx' } } }, afterMs: 0, durationMs: 1_000 },
+    { fault: { kind: 'partition-groups', groups: [['master-1'], ['master-2', 'master-3']] }, afterMs: 0, durationMs: 1_000 },
+    { fault: { kind: 'pause-actor', target: { kind: 'hosts', hosts: ['master-1', 'master-2'] }, actor: 'scheduler' }, afterMs: 0, durationMs: 1_000 },
+  ];
+  const record = (step: number, host?: string) => ({ step, name: `s${step}`, ...(host === undefined ? {} : { host }), startMs: 0, endMs: 1, injected: true, note: '' });
+  const pinned = pinSchedule(planSchedule(method, 1), [record(0, 'master-2,master-3'), record(1, 'worker-1'), record(2), record(3, 'master-1,master-2')]);
+  t.deepEqual(pinned.map((s) => s.fault), [
+    { kind: 'isolate-master', target: { kind: 'hosts', hosts: ['master-2', 'master-3'] } },
+    method[1]!.fault, method[2]!.fault,
+    { kind: 'pause-actor', target: { kind: 'hosts', hosts: ['master-1', 'master-2'] }, actor: 'scheduler' },
+  ]);
 });

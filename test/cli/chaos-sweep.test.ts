@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRuns, parseShrinkMaxRuns, reproduceCommand, runChaosSweep, sweepFlagProblem, type SweepDeps, type SweepFlags } from '../../src/cli/chaos.js';
-import type { ExperimentSpec } from '../../src/chaos/experiment/define.js';
+import { faultTarget, type ExperimentSpec } from '../../src/chaos/experiment/define.js';
 import { loadExperimentFile } from '../../src/chaos/experiment/file.js';
 import { clusterUnderFire } from '../../src/chaos/experiment/cluster-under-fire.js';
 import { planSchedule } from '../../src/chaos/experiment/schedule.js';
@@ -104,7 +104,7 @@ test('the sweep status: all pass -> pass; an unknown and no failure -> unknown (
 
 /** The failing run's pinned schedule: cluster-under-fire's three steps at seed 11, on worker-2, master-1, master-3. */
 const pinned = pinSchedule(planSchedule(clusterUnderFire().method, 11), ['worker-2', 'master-1', 'master-3'].map((host, step) => ({ step, name: `s${step}`, host, startMs: 0, endMs: 1, injected: true, note: '' })));
-const hosts = (spec: ExperimentSpec) => spec.method.map((s) => (s.fault.target.kind === 'host' ? s.fault.target.host : s.fault.target.kind));
+const hosts = (spec: ExperimentSpec) => spec.method.map((s) => { const t = faultTarget(s.fault); return t?.kind === 'host' ? t.host : String(t?.kind); });
 
 test('--shrink: the failing seed is re-run pinned, shrunk to the step that matters, and written as OUT/shrunk.yaml that loads back', async (t) => {
   const out = outDir(t);
@@ -112,7 +112,7 @@ test('--shrink: the failing seed is re-run pinned, shrunk to the step that matte
   const attempts: { seed: number; dir: string; hosts: string[] }[] = [];
   // service-availability fails iff master-1 is killed for at least 1 s.
   const verdictOf = (spec: ExperimentSpec): RunOutcome => {
-    const bad = spec.method.some((s) => s.fault.target.kind === 'host' && s.fault.target.host === 'master-1' && (s.durationMs as number) >= 1_000);
+    const bad = spec.method.some((s) => { const t = faultTarget(s.fault); return t?.kind === 'host' && t.host === 'master-1' && (s.durationMs as number) >= 1_000; });
     return bad ? { status: 'fail', checks: [fail('service-availability')] } : { status: 'pass', checks: [pass('service-availability')] };
   };
   const status = await runChaosSweep('cluster-under-fire', flagsFor(out, { runs: 2, shrink: true }), {
@@ -171,19 +171,20 @@ test('the command: bad --runs, --shrink-max-runs and --shrink on an experiment w
 });
 
 // The one real run (about 30 s on 2 CPUs: 7 clusters of 3 masters, no workers, started one after
-// another on the engine's own loopback block 127.71.x, which no other test uses). A step aimed at
-// master-9, which does not exist, is never injected: faults-injected is unknown at every seed, a
-// failure that does not depend on timing, and the shrink must come down to that one step.
-test.serial('end to end: a sweep of 2 seeds and --shrink reduce a 3-step experiment to its one bad step, and the shrunk file replays it', (t) => {
+// another on the engine's own loopback block 127.71.x, which no other test uses). With no workers
+// the masters run no kubelet, so the step pausing master-3's kubelet is never injected:
+// faults-injected is unknown at every seed, a failure that does not depend on timing, and the
+// shrink must come down to that one step.
+test.serial('end to end: a sweep of 2 seeds and --shrink reduce a 3-step experiment to its one step that cannot be injected, and the shrunk file replays it', (t) => {
   const dir = outDir(t);
   const file = join(dir, 'bad-host.yaml');
   writeFileSync(file, [
     'title: bad-host',
-    'description: three short faults, one on a host that does not exist',
+    'description: three short faults, one on an actor the host does not run',
     'configuration: { cluster: { workers: 0, profile: fast }, settle: 0 }',
     'method:',
     '  - { type: action, name: pause-actor, provider: { target: master-1, actor: scheduler }, duration: 0.5 }',
-    '  - { type: action, name: pause-actor, provider: { target: master-9, actor: scheduler }, duration: 1 }',
+    '  - { type: action, name: pause-actor, provider: { target: master-3, actor: kubelet }, duration: 1 }',
     '  - { type: action, name: pause-actor, provider: { target: minority-master, actor: controller-manager }, duration: 0.5 }',
     'verdicts: [faults-injected]',
   ].join('\n'));
@@ -196,8 +197,8 @@ test.serial('end to end: a sweep of 2 seeds and --shrink reduce a 3-step experim
   t.regex(run.stdout, /^shrunk: 1 of 3 steps \(step 1 of seed 5\) still make faults-injected unknown/m);
   for (const seed of [5, 6]) t.true(existsSync(join(out, `seed-${seed}`, 'report.json')));
   const shrunk = loadExperimentFile(join(out, 'shrunk.yaml'));
-  t.deepEqual(shrunk.method, [{ fault: { kind: 'pause-actor', target: { kind: 'host', host: 'master-9' }, actor: 'scheduler' }, afterMs: 0, durationMs: 500 }]);
+  t.deepEqual(shrunk.method, [{ fault: { kind: 'pause-actor', target: { kind: 'host', host: 'master-3' }, actor: 'kubelet' }, afterMs: 0, durationMs: 500 }]);
   const replay = spawnSync(process.execPath, [cli, 'chaos', 'run', join(out, 'shrunk.yaml'), '--seed', '5', '--out', join(dir, 'replay')], { encoding: 'utf8', timeout: 60_000 });
   t.is(replay.status, 3, `${replay.stdout}\n${replay.stderr}`);
-  t.regex(replay.stdout, /UNKNOWN +faults-injected: 1 of 1 faults could not be injected.*no host named master-9/);
+  t.regex(replay.stdout, /UNKNOWN +faults-injected: 1 of 1 faults could not be injected.*no actor master-3\/kubelet/);
 });

@@ -3,13 +3,14 @@
  * found by a sweep or a shrink can be kept, read and re-run: `pocketkube chaos run shrunk.yaml`.
  * Loading the written file gives back the same spec. A fault's provider is generic: every field
  * of the FaultSpec besides kind and target, in kebab-case (resetConnections -> reset-connections,
- * delayJitterMs -> delay-jitter-ms), which is how file.ts names them; a new fault kind needs no
- * change here. Manifests are written next to the file (file.ts reads manifests as paths relative
+ * delayJitterMs -> delay-jitter-ms, catalog.ts's fileKey), which is how file.ts reads them; a new
+ * fault kind needs no change here (a new target kind does: the switch below says so at compile time). Manifests are written next to the file (file.ts reads manifests as paths relative
  * to the file) as `<name>.manifest-N.yaml`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
+import { fileKey } from './catalog.js';
 import type { ExperimentSpec, FaultSpec, MethodStep, MsRange, ProbeSpec, TargetSpec, VerdictSpec, WorkloadSpec } from './define.js';
 
 type Yaml = null | boolean | number | string | readonly Yaml[] | { readonly [key: string]: Yaml };
@@ -17,29 +18,45 @@ type Yaml = null | boolean | number | string | readonly Yaml[] | { readonly [key
 /** Milliseconds as the file's seconds. */
 const seconds = (ms: number): number => ms / 1000;
 const secondsRange = (range: MsRange): Yaml => (typeof range === 'number' ? seconds(range) : [seconds(range[0]), seconds(range[1])]);
-const kebab = (field: string): string => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-function targetName(target: TargetSpec): string {
-  switch (target.kind) {
+/** A target as file.ts reads it: a name, a host, a list of hosts, or `{ pod: { namespace, selector } }`. */
+function target(t: TargetSpec): Yaml {
+  switch (t.kind) {
     case 'etcd-leader-master':
     case 'minority-master':
+    case 'majority-masters':
+    case 'random-master':
     case 'random-worker':
-      return target.kind;
+    case 'any-host':
+    case 'busiest-master':
+      return t.kind;
+    case 'lease-holder':
+      return `${t.component}-leader`;
+    case 'pod':
+      return { pod: { namespace: t.pods.namespace, selector: t.pods.selector } };
     case 'host':
-      return target.host;
+      return t.host;
+    case 'hosts':
+      return [...t.hosts];
     default: {
-      const never: never = target;
+      const never: never = t;
       throw new Error(`unreachable target ${JSON.stringify(never)}`);
     }
   }
 }
 
+/** A parameter value as YAML: numbers, strings, booleans and lists of them (messageTypes, groups). */
+function paramValue(kind: string, field: string, value: unknown): Yaml {
+  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (Array.isArray(value)) return value.map((v: unknown) => paramValue(kind, field, v));
+  throw new Error(`fault ${kind}: field ${field} (${JSON.stringify(value)}) cannot be written to an experiment file`);
+}
+
 function provider(fault: FaultSpec): Record<string, Yaml> {
-  const out: Record<string, Yaml> = { target: targetName(fault.target) };
+  const out: Record<string, Yaml> = 'target' in fault ? { target: target(fault.target) } : {};
   for (const [field, value] of Object.entries(fault)) {
     if (field === 'kind' || field === 'target' || value === undefined) continue;
-    if (!['number', 'string', 'boolean'].includes(typeof value)) throw new Error(`fault ${fault.kind}: field ${field} (${typeof value}) cannot be written to an experiment file`);
-    out[kebab(field)] = value as number | string | boolean;
+    out[fileKey(field)] = paramValue(fault.kind, field, value);
   }
   return out;
 }

@@ -6,7 +6,7 @@
  * number of runs is capped and no candidate is run twice. The result has always been seen to fail:
  * the pinned schedule itself is run first, and is what comes back when nothing smaller failed.
  */
-import { defineExperiment, type ExperimentSpec, type FaultSpec, type MethodStep } from './define.js';
+import { defineExperiment, type ExperimentSpec, type FaultSpec, type MethodStep, type TargetSpec } from './define.js';
 import type { PlannedFault } from './schedule.js';
 import type { FaultRecord } from './verdicts.js';
 
@@ -146,15 +146,23 @@ export async function shrinkSchedule(pinned: readonly PinnedStep[], stillFails: 
 
 /**
  * The schedule a run actually followed, pinned: each step's drawn pause and duration as fixed
- * numbers, and its target as the host it hit, so a re-run (any seed) injects the same faults in the
- * same places. A step that hit nothing keeps its target (its failure to resolve is the point).
+ * numbers, and its target as the host (or hosts) it hit, so a re-run (any seed) injects the same
+ * faults in the same places. Kept as they were: a step that hit nothing (its failure to resolve is
+ * the point), a pod target (a pod fault needs a pod; the pod is picked again when it comes), and a
+ * fault that names its own hosts (partition-groups, majorities-ring).
  */
 export function pinSchedule(schedule: readonly PlannedFault[], faults: readonly FaultRecord[]): PinnedStep[] {
   return schedule.map((planned) => {
-    const host = faults.find((f) => f.step === planned.step)?.host;
-    const fault: FaultSpec = host === undefined ? planned.fault : { ...planned.fault, target: { kind: 'host', host } };
+    const hit = faults.find((f) => f.step === planned.step)?.host;
+    const fault = hit === undefined ? planned.fault : pinTarget(planned.fault, hit.split(','));
     return { fault, afterMs: planned.pauseMs, durationMs: planned.durationMs, ...(planned.detectionMs === 0 ? {} : { detectionMs: planned.detectionMs }) };
   });
+}
+
+function pinTarget(fault: FaultSpec, hosts: readonly string[]): FaultSpec {
+  if (!('target' in fault) || fault.target.kind === 'pod' || hosts.length === 0) return fault;
+  const target: TargetSpec = hosts.length === 1 && fault.target.kind !== 'hosts' ? { kind: 'host', host: hosts[0]! } : { kind: 'hosts', hosts };
+  return { ...fault, target };
 }
 
 /** `spec` with `steps` as its method, under a name of its own (a file may not reuse a built-in's title). */
