@@ -58,6 +58,7 @@ test('every fault kind, target, probe, workload and verdict round-trips; provide
     { fault: { kind: 'kill-actor', target: { kind: 'lease-holder', component: 'controller-manager' }, actor: 'controller-manager' }, afterMs: 0, durationMs: 500 },
     { fault: { kind: 'node-not-ready', target: { kind: 'any-host' } }, afterMs: 0, durationMs: 500 },
     { fault: { kind: 'slow-node', target: { kind: 'busiest-master' }, pauseMs: 20, periodMs: 100 }, afterMs: 0, durationMs: 500 },
+    { fault: { kind: 'clock-skew', target: { kind: 'random-master' }, actor: 'etcd', offsetMs: -1_500, rate: 0.5 }, afterMs: 0, durationMs: 500 },
     { fault: { kind: 'container-kill', target: { kind: 'pod', pods: { namespace: 'default', selector: 'app=nginx' } }, container: 'nginx' }, afterMs: 0, durationMs: 500 },
     { fault: { kind: 'pod-delete', target: { kind: 'pod', pods: { namespace: 'web', selector: 'app=web,tier=front' } }, gracePeriodSeconds: 5 }, afterMs: 0, durationMs: 500 },
     { fault: { kind: 'isolate-master', target: { kind: 'hosts', hosts: ['master-4', 'master-5'] } }, afterMs: 0, durationMs: 500 },
@@ -87,6 +88,7 @@ test('every fault kind, target, probe, workload and verdict round-trips; provide
   t.regex(text, /reorder-window-ms: 30/);
   t.regex(text, /grace-period-seconds: 5/);
   t.regex(text, /target: scheduler-leader/);
+  t.regex(text, /offset-ms: -1500/);
 });
 
 test('a shrunk, pinned experiment round-trips and replays the same schedule from the file', (t) => {
