@@ -40,6 +40,8 @@ export interface Experiment extends Named {
   /** Where it can run; the first is its default. */
   readonly placements: readonly Placement[];
   readonly silentKill?: boolean;
+  /** Engine experiments: the spec, so `chaos run --shrink` can re-run it with a pinned schedule. */
+  readonly spec?: ExperimentSpec;
   run(options: ExperimentRunOptions): Promise<ExperimentResult>;
 }
 
@@ -51,7 +53,7 @@ export const DEFAULT_EXPERIMENT = 'cluster-under-fire';
 /** An experiment of the engine (experiment/define.ts) as a runnable entry. */
 export function engineExperiment(spec: ExperimentSpec): Experiment {
   return {
-    name: spec.name, description: spec.description, placements: ['threads'],
+    name: spec.name, description: spec.description, placements: ['threads'], spec,
     async run(options) {
       const result = await runExperiment(spec, { seed: options.seed, ...(options.outDir === undefined ? {} : { out: options.outDir }), ...(options.log === undefined ? {} : { log: options.log }) });
       return result;

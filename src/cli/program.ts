@@ -1,6 +1,6 @@
 // The `pocketkube` command line (src/cli/main.ts loads it once the Node.js version is checked).
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_EXPERIMENT, EXIT_CODES, experimentNames, flagProblem, runChaosExperiment } from './chaos.js';
+import { DEFAULT_EXPERIMENT, EXIT_CODES, experimentNames, flagProblem, parseRuns, parseShrinkMaxRuns, runChaosExperiment, runChaosSweep, sweepFlagProblem } from './chaos.js';
 import { loadPlugin } from '../chaos/plugin.js';
 import { engineExperiment, experimentRegistry, findExperiment } from '../chaos/experiments.js';
 import { experimentProbeNames, experimentTargetNames, experimentVerdictNames, ExperimentFileError, isExperimentFileName, loadExperimentFile } from '../chaos/experiment/file.js';
@@ -78,23 +78,33 @@ chaos
   .option('--out <dir>', 'where the report goes', 'pocketkube-report')
   .option('--silent-kill', 'kill-serving-master: kill the master without connection resets (a power loss; the others find out by timeouts)', false)
   .option('--plugin <file>', PLUGIN_HELP, collect, [])
-  .addHelpText('after', `\nExit codes: ${EXIT_CODES.pass} pass, ${EXIT_CODES.fail} fail (or the run could not complete), ${EXIT_CODES.unknown} unknown (a check could not run: not a pass), ${EXIT_CODES.usage} bad usage.`)
-  .action(async (argument: string, options: { seed: number; placement: string; out: string; silentKill: boolean; plugin: string[] }) => {
+  .option('--runs <n>', 'a sweep: run seeds seed .. seed+N-1 one after another (1 to 1000), reports under OUT/seed-S/, then "k of N seeds failed" and the command replaying each failed seed')
+  .option('--shrink', 'when a run fails, shrink its fault schedule (fewer faults, shorter, sooner) while the same check still fails, and write the smallest as OUT/shrunk.yaml (cluster-under-fire and experiment files)', false)
+  .option('--shrink-max-runs <n>', 'with --shrink: at most this many re-runs, each a whole cluster (1 to 200)', '40')
+  .addHelpText('after', `\nExit codes: ${EXIT_CODES.pass} pass, ${EXIT_CODES.fail} fail (or the run could not complete), ${EXIT_CODES.unknown} unknown (a check could not run: not a pass), ${EXIT_CODES.usage} bad usage.\nWith --runs: ${EXIT_CODES.fail} when any seed failed, else ${EXIT_CODES.unknown} when any was unknown, else ${EXIT_CODES.pass}.`)
+  .action(async (argument: string, options: { seed: number; placement: string; out: string; silentKill: boolean; plugin: string[]; runs?: string; shrink: boolean; shrinkMaxRuns: string }) => {
+    const usage = (problem: string) => {
+      console.error(`pocketkube: ${problem}`);
+      return process.exit(EXIT_CODES.usage);
+    };
+    // Counts first: a bad --runs is refused before any plugin or file is loaded.
+    const runs = parseRuns(options.runs ?? '1');
+    if ('problem' in runs) return usage(runs.problem);
+    const shrinkMaxRuns = parseShrinkMaxRuns(options.shrinkMaxRuns);
+    if ('problem' in shrinkMaxRuns) return usage(shrinkMaxRuns.problem);
     await loadPlugins(options.plugin);
     const experiment = isExperimentFileName(argument) ? registerExperimentFile(argument) : argument;
     const placement = PLACEMENTS.find((p) => p === options.placement);
-    if (placement === undefined) {
-      console.error(`pocketkube: --placement must be "threads" or "simulated", not "${options.placement}".`);
-      return process.exit(EXIT_CODES.usage);
-    }
+    if (placement === undefined) return usage(`--placement must be "threads" or "simulated", not "${options.placement}".`);
     const flags = { seed: options.seed, placement, out: options.out, silentKill: options.silentKill };
-    const problem = flagProblem(experiment, flags);
-    if (problem !== undefined) {
-      console.error(`pocketkube: ${problem}`);
-      process.exit(EXIT_CODES.usage);
-    }
+    const problem = flagProblem(experiment, flags) ?? sweepFlagProblem(experiment, { shrink: options.shrink });
+    if (problem !== undefined) return usage(problem);
+    const sweep = options.runs !== undefined || options.shrink;
     try {
-      process.exit(EXIT_CODES[await runChaosExperiment(experiment, flags)]);
+      const status = sweep
+        ? await runChaosSweep(experiment, { ...flags, runs: runs.value, shrink: options.shrink, shrinkMaxRuns: shrinkMaxRuns.value, argument, plugins: options.plugin })
+        : await runChaosExperiment(experiment, flags);
+      process.exit(EXIT_CODES[status]);
     } catch (error) {
       console.error(`pocketkube: the experiment could not run: ${error instanceof Error ? error.message : String(error)}`);
       process.exit(EXIT_CODES.error);

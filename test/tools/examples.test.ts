@@ -70,8 +70,8 @@ test('every README block is an examples/ file, verbatim, or says why it is not r
   }
 });
 
-/** Files the README names that only exist once something ran: `npm ci` builds dist/; `chaos run` writes the report. */
-const generated = new Set(['dist/index.js', 'report.md', 'report.json', 'history.jsonl', 'verdict.json']);
+/** Files the README names that only exist once something ran: `npm ci` builds dist/; `chaos run` writes the report (and with --runs/--shrink the sweep's summary and the shrunk experiment). */
+const generated = new Set(['dist/index.js', 'report.md', 'report.json', 'history.jsonl', 'verdict.json', 'shrunk.yaml', 'sweep.json']);
 
 test('the README names no file that does not exist', (t) => {
   const tracked = execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' }).split('\n').filter((f) => f !== '');

@@ -214,9 +214,10 @@ function workload(r: Reader, v: Json, path: Path): WorkloadSpec | undefined {
   const processes = r.number(o['processes'] ?? 1, [...path, 'processes']);
   if (processes === undefined) return undefined;
   if (o['kind'] === 'http') {
-    r.only(o, path, ['kind', 'service', 'processes']);
+    r.only(o, path, ['kind', 'service', 'processes', 'request-timeout-ms']);
     const service = r.string(o['service'], [...path, 'service']);
-    return service === undefined ? undefined : { kind: 'http', service, processes };
+    const requestTimeoutMs = o['request-timeout-ms'] === undefined ? undefined : r.number(o['request-timeout-ms'], [...path, 'request-timeout-ms']);
+    return service === undefined ? undefined : { kind: 'http', service, processes, ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }) };
   }
   if (o['kind'] === 'api-configmaps') {
     r.only(o, path, ['kind', 'processes', 'keys']);

@@ -110,7 +110,9 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     await kube.create(NAMESPACES, { ...NAMESPACES, metadata: { name: NAMESPACE } });
     const probeCtx: ProbeContext = { kube, namespace: NAMESPACE, now };
     // Every node registered and Ready first: pods applied while one worker is still starting would all land on the others.
-    const nodes = await untilProbesHold([{ kind: 'nodes-ready', count: cluster.masters.length + cluster.workers.length }], probeCtx, spec.setup.timeoutMs);
+    // With no workers the cluster is the control plane only (src/cluster: the masters run no node actors), so there is no node to wait for.
+    const nodeCount = cluster.workers.length === 0 ? 0 : cluster.masters.length + cluster.workers.length;
+    const nodes = nodeCount === 0 ? [] : await untilProbesHold([{ kind: 'nodes-ready', count: nodeCount }], probeCtx, spec.setup.timeoutMs);
     if (!nodes.every((r) => r.ok)) throw new Error(`setup: the nodes were not Ready within ${spec.setup.timeoutMs} ms: ${nodes.map((r) => r.detail).join('; ')}`);
     note(`applied ${(await applyManifests(kube, spec.setup.manifests)).join(', ')}`);
     const ready = await untilProbesHold(spec.setup.waitFor, probeCtx, spec.setup.timeoutMs);
