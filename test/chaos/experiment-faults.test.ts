@@ -8,6 +8,8 @@ import test from 'ava';
 import { echoActor } from '../../actors/echo/actor.js';
 import type { Cluster } from '../../src/cluster/index.js';
 import { injectFault } from '../../src/chaos/experiment/faults.js';
+import { runMethod } from '../../src/chaos/experiment/method.js';
+import { planSchedule, type MethodStep } from '../../src/chaos/index.js';
 import type { EchoMessage } from '../../src/echo/messages.js';
 import type { AnyActorDefinition } from '../../src/runtime/actor.js';
 import { SimulatedSystem } from '../../src/runtime/simulated.js';
@@ -209,4 +211,20 @@ test('disk-fault: eio makes the fsync fail (the actor crashes, as etcd does), fu
   }
   t.deepEqual((await remember('after')).values.filter((v) => v !== 'during eio'), ['before', 'after'], 'the synced record survived; nothing was acknowledged during the faults');
   await t.throwsAsync(injectFault({ cluster: w.cluster, hosts: ['worker-1'] }, { kind: 'disk-fault', target: { kind: 'random-worker' }, actor: 'echo', mode: 'stall', stallMs: 10 }), { message: /a stalled disk needs threads placement/ });
+});
+
+test('a background step stays active while the method goes on: the next step starts after its pause from the injection, and the method ends when both healed', async (t) => {
+  const w = await twoHosts(t);
+  const began = performance.now();
+  const steps: MethodStep[] = [
+    { fault: { kind: 'pause-actor', target: { kind: 'host', host: 'master-1' }, actor: 'echo' }, afterMs: 0, durationMs: 400, background: true },
+    { fault: { kind: 'pause-actor', target: { kind: 'host', host: 'worker-1' }, actor: 'echo' }, afterMs: 50, durationMs: 50 },
+  ];
+  const schedule = planSchedule(steps, 1);
+  t.deepEqual(schedule.map((s) => s.atMs), [0, 50], 'the second step is planned 50 ms after the first began');
+  const outcome = await runMethod(schedule, { cluster: w.cluster, etcdMembers: [], kube: undefined as never, now: () => performance.now() - began, note: () => undefined });
+  const [first, second] = outcome.faults;
+  t.true(first!.injected && second!.injected);
+  t.true(second!.startMs < first!.endMs! && second!.endMs! < first!.endMs!, `both active together: ${JSON.stringify(outcome.faults.map((f) => [Math.round(f.startMs), Math.round(f.endMs!)]))}`);
+  t.true(outcome.healedAtMs >= first!.endMs!, 'the method waited for the background heal');
 });

@@ -58,7 +58,7 @@ test('every fault kind, target, probe, workload and verdict round-trips; provide
     { fault: { kind: 'kill-actor', target: { kind: 'lease-holder', component: 'controller-manager' }, actor: 'controller-manager' }, afterMs: 0, durationMs: 500 },
     { fault: { kind: 'node-not-ready', target: { kind: 'any-host' } }, afterMs: 0, durationMs: 500 },
     { fault: { kind: 'slow-node', target: { kind: 'busiest-master' }, pauseMs: 20, periodMs: 100 }, afterMs: 0, durationMs: 500 },
-    { fault: { kind: 'clock-skew', target: { kind: 'random-master' }, actor: 'etcd', offsetMs: -1_500, rate: 0.5 }, afterMs: 0, durationMs: 500 },
+    { fault: { kind: 'clock-skew', target: { kind: 'random-master' }, actor: 'etcd', offsetMs: -1_500, rate: 0.5 }, afterMs: 0, durationMs: 500, background: true },
     { fault: { kind: 'disk-fault', target: { kind: 'etcd-leader-master' }, actor: 'etcd', mode: 'stall', stallMs: 200 }, afterMs: 0, durationMs: 500 },
     { fault: { kind: 'container-kill', target: { kind: 'pod', pods: { namespace: 'default', selector: 'app=nginx' } }, container: 'nginx' }, afterMs: 0, durationMs: 500 },
     { fault: { kind: 'pod-delete', target: { kind: 'pod', pods: { namespace: 'web', selector: 'app=web,tier=front' } }, gracePeriodSeconds: 5 }, afterMs: 0, durationMs: 500 },

@@ -101,6 +101,12 @@ export interface MethodStep {
    * (service-availability does not hold requests started in this window to its threshold). Default 0.
    */
   readonly detectionMs?: number;
+  /**
+   * Run in the background (Chaos Toolkit's `background: true`): the method goes on without waiting
+   * for this fault's heal, so the next step's pause counts from this one's injection and both are
+   * active together. The method ends when every fault has healed.
+   */
+  readonly background?: boolean;
 }
 
 /** What a probe measures, and the tolerance its value must meet. */

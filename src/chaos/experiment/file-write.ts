@@ -67,6 +67,7 @@ function action(step: MethodStep): Record<string, Yaml> {
     pauses: { before: secondsRange(step.afterMs) }, duration: secondsRange(step.durationMs),
     // file.ts reads a missing detection as none, and gives no detectionMs for 0.
     ...(step.detectionMs === undefined || step.detectionMs === 0 ? {} : { detection: seconds(step.detectionMs) }),
+    ...(step.background === true ? { background: true } : {}),
   };
 }
 

@@ -151,7 +151,7 @@ function fault(r: Reader, name: string, provider: Record<string, Json>, path: Pa
 function methodStep(r: Reader, v: Json, path: Path): MethodStep | undefined {
   const o = r.object(v, path);
   if (o === undefined) return undefined;
-  r.only(o, path, ['type', 'name', 'provider', 'pauses', 'duration', 'detection']);
+  r.only(o, path, ['type', 'name', 'provider', 'pauses', 'duration', 'detection', 'background']);
   if (o['type'] !== 'action') return r.problem([...path, 'type'], o['type'] === 'probe' ? 'probes in the method are not supported: put them in steady-state-hypothesis' : `expected "action", got ${describe(o['type'])}`);
   const name = r.string(o['name'], [...path, 'name']);
   const provider = r.object(o['provider'] ?? {}, [...path, 'provider']);
@@ -161,9 +161,11 @@ function methodStep(r: Reader, v: Json, path: Path): MethodStep | undefined {
   const durationMs = r.seconds(o['duration'], [...path, 'duration']);
   const detection = o['detection'] === undefined ? 0 : r.number(o['detection'], [...path, 'detection']);
   if (name === undefined || provider === undefined || afterMs === undefined || durationMs === undefined || detection === undefined) return undefined;
+  const background = o['background'] ?? false;
+  if (typeof background !== 'boolean') return r.problem([...path, 'background'], `expected true or false, got ${describe(background)}`);
   const f = fault(r, name, provider, path);
   if (f === undefined) return undefined;
-  return { fault: f, afterMs, durationMs, ...(detection === 0 ? {} : { detectionMs: Math.round(detection * 1000) }) };
+  return { fault: f, afterMs, durationMs, ...(detection === 0 ? {} : { detectionMs: Math.round(detection * 1000) }), ...(background ? { background } : {}) };
 }
 
 function probe(r: Reader, v: Json, path: Path): ProbeSpec | undefined {

@@ -1,5 +1,6 @@
 /**
- * Running the method (a shell): each planned fault after its pause from the previous heal, its target
+ * Running the method (a shell): each planned fault after its pause from the previous heal (or, after
+ * a background step, from that step's injection), its target
  * resolved from the cluster's state at that moment, injected, held for its duration, healed. Every
  * fault's start and end go into the timeline; a target that cannot be resolved is recorded as not
  * injected (the faults-injected verdict then says unknown), never silently skipped.
@@ -66,6 +67,7 @@ export async function runMethod(schedule: readonly PlannedFault[], ctx: MethodCo
   const faults: FaultRecord[] = [];
   const down = new Set<string>();
   const deathsMs = new Map<string, number[]>();
+  const background: Promise<void>[] = [];
   for (const planned of schedule) {
     // After the previous heal as it happened: a heal that took long (a restart) does not eat the pause.
     await sleep(planned.pauseMs);
@@ -100,11 +102,18 @@ export async function runMethod(schedule: readonly PlannedFault[], ctx: MethodCo
     note(`step ${planned.step}: ${injected.note}${view.etcdLeader !== undefined && resolved.hosts.includes(view.etcdLeader) ? ` (${view.etcdLeader} is the etcd leader's master)` : ''}`);
     for (const h of injected.downHosts) down.add(h);
     for (const instance of injected.died) deathsMs.set(instance, [...(deathsMs.get(instance) ?? []), Date.now()]);
-    await sleep(startMs + planned.durationMs - now());
-    const healNote = await injected.heal();
-    for (const h of injected.downHosts) down.delete(h);
-    faults.push({ step: planned.step, name, ...(host === undefined ? {} : { host }), startMs, endMs: now(), detectionMs: planned.detectionMs, injected: true, note: `${injected.note}; ${healNote}` });
-    note(`step ${planned.step}: ${healNote}`);
+    const holdAndHeal = async (): Promise<void> => {
+      await sleep(startMs + planned.durationMs - now());
+      const healNote = await injected.heal();
+      for (const h of injected.downHosts) down.delete(h);
+      faults.push({ step: planned.step, name, ...(host === undefined ? {} : { host }), startMs, endMs: now(), detectionMs: planned.detectionMs, injected: true, note: `${injected.note}; ${healNote}` });
+      note(`step ${planned.step}: ${healNote}`);
+    };
+    // A background step heals on its own while the method goes on.
+    if (planned.background) background.push(holdAndHeal());
+    else await holdAndHeal();
   }
+  await Promise.all(background);
+  faults.sort((a, b) => a.step - b.step);
   return { faults, deathsMs, healedAtMs: now() };
 }

@@ -12,12 +12,14 @@ import { describeTarget } from './targets.js';
 export interface PlannedFault {
   readonly step: number;
   readonly fault: FaultSpec;
-  /** Offset from the start of the method, assuming every earlier step took exactly its time. */
+  /** Offset from the start of the method, assuming every earlier step took exactly its time (a background step's heal is not waited for). */
   readonly atMs: number;
   /** The pause after the previous step's heal (or the method's start) that the run actually waits. */
   readonly pauseMs: number;
   readonly durationMs: number;
   readonly detectionMs: number;
+  /** The method does not wait for its heal (define.ts MethodStep.background). */
+  readonly background: boolean;
   /** In [0, 1): picks the target among the candidates (targets.ts). */
   readonly pick: number;
 }
@@ -35,8 +37,8 @@ export function planSchedule(method: readonly MethodStep[], seed: number): Plann
     const pauseMs = draw(step.afterMs, random);
     const atMs = cursorMs + pauseMs;
     const durationMs = draw(step.durationMs, random);
-    cursorMs = atMs + durationMs;
-    return { step: i, fault: step.fault, atMs, pauseMs, durationMs, detectionMs: step.detectionMs ?? 0, pick: random.next() };
+    cursorMs = step.background === true ? atMs : atMs + durationMs;
+    return { step: i, fault: step.fault, atMs, pauseMs, durationMs, detectionMs: step.detectionMs ?? 0, background: step.background === true, pick: random.next() };
   });
 }
 

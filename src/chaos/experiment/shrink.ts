@@ -155,7 +155,10 @@ export function pinSchedule(schedule: readonly PlannedFault[], faults: readonly 
   return schedule.map((planned) => {
     const hit = faults.find((f) => f.step === planned.step)?.host;
     const fault = hit === undefined ? planned.fault : pinTarget(planned.fault, hit.split(','));
-    return { fault, afterMs: planned.pauseMs, durationMs: planned.durationMs, ...(planned.detectionMs === 0 ? {} : { detectionMs: planned.detectionMs }) };
+    return {
+      fault, afterMs: planned.pauseMs, durationMs: planned.durationMs,
+      ...(planned.detectionMs === 0 ? {} : { detectionMs: planned.detectionMs }), ...(planned.background ? { background: true } : {}),
+    };
   });
 }
 
