@@ -69,7 +69,10 @@ test('every fault kind, target, probe, workload and verdict round-trips; provide
   const spec = defineExperiment({
     name: 'everything', description: 'all of it', cluster: { masters: 5, workers: 1, profile: 'kubernetes' },
     setup: { manifests: [], waitFor: [{ kind: 'nodes-ready', count: 4 }, { kind: 'api-writable' }], timeoutMs: 45_500 },
-    workloads: [{ kind: 'api-configmaps', processes: 3, keys: 7 }, { kind: 'http', service: 'default/web', processes: 1 }],
+    workloads: [
+      { kind: 'api-configmaps', processes: 3, keys: 7 }, { kind: 'http', service: 'default/web', processes: 1 },
+      { kind: 'rollout', deployment: 'default/web', container: 'nginx', images: ['nginx:1.14.2', 'nginx:1.15'], everyMs: 4_000 },
+    ],
     steadyState: [
       { kind: 'service-responds', service: 'default/web' }, { kind: 'service-responds', service: 'default/web', samples: 9, minOkRatio: 0.8 },
       { kind: 'deployments-available' }, { kind: 'api-writable', timeoutMs: 1_500 }, { kind: 'nodes-ready' },
@@ -79,7 +82,7 @@ test('every fault kind, target, probe, workload and verdict round-trips; provide
     verdicts: [
       { kind: 'faults-injected' }, { kind: 'acked-writes-present' }, { kind: 'api-linearizable' }, { kind: 'etcd-consistent' },
       { kind: 'service-availability', minOkRatio: 0.75 }, { kind: 'convergence', withinMs: 20_000 }, { kind: 'single-active-controller-manager' },
-      { kind: 'single-active-scheduler' }, { kind: 'steady-state-restored', withinMs: 12_500 },
+      { kind: 'single-active-scheduler' }, { kind: 'steady-state-restored', withinMs: 12_500 }, { kind: 'rollout-converged', withinMs: 30_000 },
     ],
   });
   t.deepEqual(roundTrip(t, spec).loaded, spec);

@@ -13,6 +13,7 @@ import { RealClock } from '../../src/runtime/real-clock.js';
 import { address } from '../../src/primitives/address.js';
 import { planSchedule, type MethodStep } from '../../src/chaos/index.js';
 import { runMethod } from '../../src/chaos/experiment/method.js';
+import { RolloutWorkload } from '../../src/chaos/workloads/rollout.js';
 import { freePort } from '../cluster/helpers.js';
 import { until } from '../cluster/pod-history.js';
 
@@ -34,16 +35,30 @@ const running = (p: KubeObject) => (p['status'] as { phase?: string } | undefine
 const restarts = (p: KubeObject) => (p['status'] as { containerStatuses?: { restartCount: number }[] } | undefined)?.containerStatuses?.[0]?.restartCount ?? 0;
 const readyCondition = (n: KubeObject) => ((n['status'] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Ready')?.status;
 
-test('pod target, container-kill, pod-delete, node-not-ready, and the Lease-holder and busiest-master targets on a real cluster', async (t) => {
+let shared: { cluster: Cluster; kube: KubeClient; close: () => void } | undefined;
+
+test.before(async () => {
   const cluster = await Cluster.start({
     masters: 1, workers: 1, apiserverNetwork: network, apiserverPort: await freePort(`${network}.1`), frontDoor: { host: `${network}.100`, port: 0 },
     serviceNetwork: '127.103', podNetwork: '127.251.0.0/16', seed: 4,
   });
-  t.teardown(() => cluster.stop());
   // Through the front door, as an experiment's client goes: its kept-alive connection makes master-1 the busiest.
   const transport = new HttpsTransport({ server: cluster.server, caPem: cluster.pki.ca.certPem, token: cluster.adminToken, requestTimeoutMs: 2_000 });
-  t.teardown(() => transport.close());
-  const kube = new KubeClient({ transport, clock: new RealClock() });
+  shared = { cluster, kube: new KubeClient({ transport, clock: new RealClock() }), close: () => transport.close() };
+});
+
+test.after.always(async () => {
+  shared?.close();
+  await shared?.cluster.stop();
+});
+
+function started() {
+  if (shared === undefined) throw new Error('the cluster did not start');
+  return shared;
+}
+
+test.serial('pod target, container-kill, pod-delete, node-not-ready, and the Lease-holder and busiest-master targets on a real cluster', async (t) => {
+  const { cluster, kube } = started();
   await kube.create({ apiVersion: 'apps/v1', kind: 'Deployment' }, deployment);
   const first = await until('a running sleeper', async () => (await kube.list(pods, { namespace: 'default', labelSelector: 'app=sleeper' })).items.find(running), 30_000);
   t.is((first['spec'] as { nodeName: string }).nodeName, 'worker-1');
@@ -84,4 +99,21 @@ test('pod target, container-kill, pod-delete, node-not-ready, and the Lease-hold
   t.like(holder.faults[0], { injected: true, host: 'master-1' });
   t.like(holder.faults[1], { injected: true, host: 'master-1' });
   t.like(holder.faults[2], { injected: false, note: 'not injected: no running pod matches app=nothing in default' });
+});
+
+test.serial('the rollout workload sets the next image every period, as kubectl set image does; the Deployment converges on the last acknowledged one', async (t) => {
+  const { kube } = started();
+  const web = { ...deployment, metadata: { name: 'web', namespace: 'default' }, spec: { ...deployment.spec, replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { ...deployment.spec.template, metadata: { labels: { app: 'web' } } } } };
+  await kube.create({ apiVersion: 'apps/v1', kind: 'Deployment' }, web);
+  const rollout = new RolloutWorkload({ kube, namespace: 'default', name: 'web', images: ['busybox:1.36', 'busybox:1.37'], everyMs: 700, began: performance.now() });
+  rollout.start();
+  await new Promise((resolve) => setTimeout(resolve, 2_300));
+  await rollout.stop();
+  const sets = rollout.history.filter((op) => op.type === 'ok').map((op) => op.value);
+  t.deepEqual(sets, ['busybox:1.37', 'busybox:1.36', 'busybox:1.37'], 'three sets, cycling from the second image');
+  t.true(rollout.history.every((op) => op.key === 'rollout:default/web'));
+  const converged = await rollout.converged(30_000);
+  t.is(converged.status, 'pass', converged.detail);
+  t.regex(converged.detail, /all 2 replicas run busybox:1\.37, updated and available/);
+  t.throws(() => new RolloutWorkload({ kube, namespace: 'default', name: 'web', images: ['one'], everyMs: 700, began: 0 }), { message: /at least two images/ });
 });

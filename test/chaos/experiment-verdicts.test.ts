@@ -72,7 +72,7 @@ function evidence(over: Partial<Evidence> = {}): Evidence {
   return {
     apiHistory: history([{ p: 0, f: 'write', value: 'a', start: 0, end: 10 }, { p: 1, f: 'read', value: 'a', start: 20, end: 30 }]),
     finalState: new Map([['x', 'a']]), http: requests(), faults: [fault], healedAtMs: 2_000, deployments: [], steadyBefore: [], steadyAfter: [],
-    roles: [], memberHashes: [], members: [], live: {}, leases: [], ...over,
+    roles: [], memberHashes: [], members: [], live: {}, leases: [], rollouts: [], rolloutHistory: [], ...over,
   };
 }
 

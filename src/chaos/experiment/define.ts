@@ -122,7 +122,9 @@ export type ProbeSpec =
 
 export type WorkloadSpec =
   | { readonly kind: 'api-configmaps'; readonly processes: number; readonly keys: number }
-  | { readonly kind: 'http'; readonly service: string; readonly processes: number; readonly requestTimeoutMs?: number };
+  | { readonly kind: 'http'; readonly service: string; readonly processes: number; readonly requestTimeoutMs?: number }
+  /** `kubectl set image` on a Deployment (`namespace/name`) every `everyMs`, cycling through `images`. */
+  | { readonly kind: 'rollout'; readonly deployment: string; readonly container?: string; readonly images: readonly string[]; readonly everyMs: number };
 
 export type VerdictSpec =
   | { readonly kind: 'acked-writes-present' }
@@ -132,6 +134,8 @@ export type VerdictSpec =
   | { readonly kind: 'service-availability'; readonly minOkRatio: number; readonly minSamples?: number }
   /** Every Deployment's available == desired within `withinMs` of the last heal. */
   | { readonly kind: 'convergence'; readonly withinMs: number }
+  /** Every rollout workload's Deployment runs its last acknowledged image on every replica, available, within `withinMs` of the check. */
+  | { readonly kind: 'rollout-converged'; readonly withinMs: number }
   | { readonly kind: 'single-active-controller-manager' }
   | { readonly kind: 'single-active-scheduler' }
   | { readonly kind: 'steady-state-restored'; readonly withinMs: number }
@@ -163,6 +167,16 @@ function rangeProblem(range: MsRange, field: string): string | undefined {
   return undefined;
 }
 
+const NAMESPACED_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+function rolloutProblems(w: Extract<WorkloadSpec, { kind: 'rollout' }>, field: string): string[] {
+  const out: string[] = [];
+  if (!NAMESPACED_NAME.test(w.deployment)) out.push(`${field}.deployment must be namespace/name, not ${JSON.stringify(w.deployment)}`);
+  if (w.images.length < 2 || w.images.some((image) => typeof image !== 'string' || image === '')) out.push(`${field}.images must list at least two images to switch between`);
+  if (!(Number.isInteger(w.everyMs) && w.everyMs >= 500 && w.everyMs <= MAX_MS)) out.push(`${field}.everyMs must be whole milliseconds from 500 to ${MAX_MS}, not ${w.everyMs}`);
+  return out;
+}
+
 /** Every problem with `spec`, each naming its field; empty when it is runnable. */
 export function experimentProblems(spec: ExperimentSpec): string[] {
   const problems: string[] = [];
@@ -179,11 +193,16 @@ export function experimentProblems(spec: ExperimentSpec): string[] {
   // The ConfigMap keys (cm-N) are shared: two API workloads would write each other's keys behind the checkers' backs.
   if (spec.workloads.filter((w) => w.kind === 'api-configmaps').length > 1) problems.push('workloads may hold at most one api-configmaps workload');
   spec.workloads.forEach((w, i) => {
+    if (w.kind === 'rollout') {
+      problems.push(...rolloutProblems(w, `workloads[${i}]`));
+      return;
+    }
     if (!Number.isInteger(w.processes) || w.processes < 1 || w.processes > 64) problems.push(`workloads[${i}].processes must be 1 to 64, not ${w.processes}`);
   });
   spec.verdicts.forEach((v, i) => {
     if (v.kind === 'service-availability' && !(v.minOkRatio >= 0 && v.minOkRatio <= 1)) problems.push(`verdicts[${i}].minOkRatio must be from 0 to 1, not ${v.minOkRatio}`);
-    if ((v.kind === 'convergence' || v.kind === 'steady-state-restored') && !(v.withinMs > 0 && v.withinMs <= MAX_MS)) problems.push(`verdicts[${i}].withinMs must be from 1 to ${MAX_MS}, not ${v.withinMs}`);
+    if (v.kind === 'rollout-converged' && !spec.workloads.some((w) => w.kind === 'rollout')) problems.push(`verdicts[${i}] rollout-converged needs a rollout workload`);
+    if ((v.kind === 'convergence' || v.kind === 'steady-state-restored' || v.kind === 'rollout-converged') && !(v.withinMs > 0 && v.withinMs <= MAX_MS)) problems.push(`verdicts[${i}].withinMs must be from 1 to ${MAX_MS}, not ${v.withinMs}`);
   });
   if (spec.verdicts.length === 0) problems.push('verdicts must name at least one verdict (a run with none proves nothing)');
   return problems;

@@ -94,6 +94,8 @@ function workload(w: WorkloadSpec): Yaml {
       return { kind: w.kind, processes: w.processes, keys: w.keys };
     case 'http':
       return { kind: w.kind, service: w.service, processes: w.processes, ...(w.requestTimeoutMs === undefined ? {} : { 'request-timeout-ms': w.requestTimeoutMs }) };
+    case 'rollout':
+      return { kind: w.kind, deployment: w.deployment, ...(w.container === undefined ? {} : { container: w.container }), images: [...w.images], every: seconds(w.everyMs) };
     default: {
       const never: never = w;
       throw new Error(`unreachable workload ${JSON.stringify(never)}`);
@@ -114,6 +116,7 @@ function verdict(v: VerdictSpec): Yaml {
       if (v.minSamples !== undefined) throw new Error('service-availability with minSamples cannot be written to an experiment file (the format has no field for it): drop minSamples or keep the experiment in code');
       return { [v.kind]: v.minOkRatio };
     case 'convergence':
+    case 'rollout-converged':
     case 'steady-state-restored':
       return { [v.kind]: seconds(v.withinMs) };
     default: {

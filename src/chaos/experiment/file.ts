@@ -193,7 +193,7 @@ function probe(r: Reader, v: Json, path: Path): ProbeSpec | undefined {
 
 const plainVerdicts = ['faults-injected', 'acked-writes-present', 'api-linearizable', 'etcd-consistent', 'single-active-controller-manager', 'single-active-scheduler'] as const;
 
-export const experimentVerdictNames: readonly string[] = [...plainVerdicts, 'service-availability: RATIO', 'convergence: SECONDS', 'steady-state-restored: SECONDS'];
+export const experimentVerdictNames: readonly string[] = [...plainVerdicts, 'service-availability: RATIO', 'convergence: SECONDS', 'rollout-converged: SECONDS', 'steady-state-restored: SECONDS'];
 
 function verdict(r: Reader, v: Json, path: Path): VerdictSpec | undefined {
   if (typeof v === 'string' && (plainVerdicts as readonly string[]).includes(v)) return { kind: v as (typeof plainVerdicts)[number] };
@@ -205,6 +205,7 @@ function verdict(r: Reader, v: Json, path: Path): VerdictSpec | undefined {
   switch (name) {
     case 'service-availability': { const n = r.number(value ?? undefined, at); return n === undefined ? undefined : { kind: 'service-availability', minOkRatio: n }; }
     case 'convergence': { const n = r.number(value ?? undefined, at); return n === undefined ? undefined : { kind: 'convergence', withinMs: Math.round(n * 1000) }; }
+    case 'rollout-converged': { const n = r.number(value ?? undefined, at); return n === undefined ? undefined : { kind: 'rollout-converged', withinMs: Math.round(n * 1000) }; }
     case 'steady-state-restored': { const n = r.number(value ?? undefined, at); return n === undefined ? undefined : { kind: 'steady-state-restored', withinMs: Math.round(n * 1000) }; }
     default: return r.problem(at, `unknown verdict (expected ${experimentVerdictNames.join(', ')})`);
   }
@@ -213,6 +214,7 @@ function verdict(r: Reader, v: Json, path: Path): VerdictSpec | undefined {
 function workload(r: Reader, v: Json, path: Path): WorkloadSpec | undefined {
   const o = r.object(v, path);
   if (o === undefined) return undefined;
+  if (o['kind'] === 'rollout') return rollout(r, o, path);
   const processes = r.number(o['processes'] ?? 1, [...path, 'processes']);
   if (processes === undefined) return undefined;
   if (o['kind'] === 'http') {
@@ -226,7 +228,18 @@ function workload(r: Reader, v: Json, path: Path): WorkloadSpec | undefined {
     const keys = r.number(o['keys'] ?? 5, [...path, 'keys']);
     return keys === undefined ? undefined : { kind: 'api-configmaps', processes, keys };
   }
-  return r.problem([...path, 'kind'], `expected http or api-configmaps, got ${describe(o['kind'])}`);
+  return r.problem([...path, 'kind'], `expected http, api-configmaps or rollout, got ${describe(o['kind'])}`);
+}
+
+/** `{ kind: rollout, deployment: NS/NAME, container?, images: [...], every: SECONDS }`. */
+function rollout(r: Reader, o: Record<string, Json>, path: Path): WorkloadSpec | undefined {
+  r.only(o, path, ['kind', 'deployment', 'container', 'images', 'every']);
+  const deployment = r.string(o['deployment'], [...path, 'deployment']);
+  const container = o['container'] === undefined ? undefined : r.string(o['container'], [...path, 'container']);
+  const images = (r.list(o['images'], [...path, 'images']) ?? []).map((image, i) => r.string(image, [...path, 'images', i]));
+  const every = r.number(o['every'] ?? 5, [...path, 'every']);
+  if (deployment === undefined || every === undefined || images.some((i) => i === undefined) || (o['container'] !== undefined && container === undefined)) return undefined;
+  return { kind: 'rollout', deployment, ...(container === undefined ? {} : { container }), images: images as string[], everyMs: Math.round(every * 1000) };
 }
 
 function manifestText(r: Reader, v: Json, path: Path, baseDir: string): string | undefined {

@@ -83,7 +83,7 @@ export interface ResultInput {
 export function buildResult(r: ResultInput): ExperimentRunResult {
   const e = r.evidence;
   // One clock: a stable sort by time keeps each process's own lines in order.
-  const history = [...e.apiHistory, ...httpOps(e.http)].sort((a, b) => a.time - b.time);
+  const history = [...e.apiHistory, ...httpOps(e.http), ...e.rolloutHistory].sort((a, b) => a.time - b.time);
   const lost = 'unavailable' in e.finalState ? 0 : checkAckedWritesPresent(e.apiHistory, e.finalState as ReadonlyMap<string, string | number | null>).lostCount;
   return {
     experiment: r.spec.name, seed: r.seed, description: r.spec.description, schedule: r.schedule, faults: e.faults, phases: r.phases,

@@ -19,7 +19,8 @@ import { memberHashes } from '../etcd/run.js';
 import { etcdStatuses, singleControllerManager, singleScheduler } from '../cluster/evidence.js';
 import { ConfigMapWorkload } from '../workloads/configmap.js';
 import { HttpWorkload } from '../workloads/http.js';
-import type { ExperimentSpec } from './define.js';
+import type { ExperimentSpec, WorkloadSpec } from './define.js';
+import { RolloutWorkload } from '../workloads/rollout.js';
 import { runMethod } from './method.js';
 import { podPlacement, runProbe, serviceAddress, untilProbesHold, type ProbeContext } from './probes.js';
 import { deploymentSampler, leaseSampler, roleSampler } from './recorders.js';
@@ -72,6 +73,11 @@ async function applyManifests(kube: KubeClient, manifests: readonly string[]): P
     }
   }
   return applied;
+}
+
+function rolloutWorkload(w: Extract<WorkloadSpec, { kind: 'rollout' }>, kube: KubeClient, began: number): RolloutWorkload {
+  const [namespace, name] = w.deployment.split('/') as [string, string];
+  return new RolloutWorkload({ kube, namespace, name, images: w.images, everyMs: w.everyMs, began, ...(w.container === undefined ? {} : { container: w.container }) });
 }
 
 export async function runExperiment(spec: ExperimentSpec, options: RunExperimentOptions): Promise<ExperimentRunResult> {
@@ -133,6 +139,9 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
       httpWorkloads.push(workload);
     }
     stoppers.push(async () => { await Promise.all(httpWorkloads.map((w) => w.stop())); });
+    const rollouts = spec.workloads.flatMap((w) => (w.kind === 'rollout' ? [rolloutWorkload(w, kube, began)] : []));
+    for (const r of rollouts) r.start();
+    stoppers.push(async () => { await Promise.all(rollouts.map((w) => w.stop())); });
     const deployments = deploymentSampler(kube, now);
     stoppers.push(() => deployments.stop());
     const leases = leaseSampler(kube, now, LEADER_LEASES);
@@ -155,6 +164,9 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     phase('verdicts');
     await Promise.all(httpWorkloads.map((w) => w.stop()));
     await Promise.all(apiWorkloads.map((w) => w.stop()));
+    await Promise.all(rollouts.map((w) => w.stop()));
+    const rolloutWithinMs = spec.verdicts.find((v) => v.kind === 'rollout-converged')?.withinMs;
+    const rolloutRows = rolloutWithinMs === undefined ? [] : await Promise.all(rollouts.map((w) => w.converged(rolloutWithinMs)));
     await deployments.stop();
     await leases.stop();
     await roles.stop();
@@ -177,6 +189,7 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     const evidence: Evidence = {
       apiHistory, finalState, http, faults, healedAtMs, deployments: deployments.samples, steadyBefore, steadyAfter,
       roles: roles.samples, memberHashes: hashes, members: etcdMembers, live, leases: leases.samples,
+      rollouts: rolloutRows, rolloutHistory: rollouts.flatMap((w) => w.history),
     };
     const verdict = aggregate(spec.verdicts.flatMap((v) => verdictRows(v, evidence)));
     phases.at(-1)!.endMs = now();

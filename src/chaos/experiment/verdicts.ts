@@ -54,6 +54,10 @@ export interface Evidence {
   readonly members: readonly string[];
   /** Leader-election Lease holders sampled through the API. */
   readonly leases: readonly LeaseObservation[];
+  /** Each rollout workload's convergence, checked against the live cluster. */
+  readonly rollouts: readonly CheckResult[];
+  /** The rollout workloads' image sets (history writes of `rollout:<namespace>/<name>`), for the report. */
+  readonly rolloutHistory: readonly HistoryOp[];
   /** Rows computed against the live cluster (single-active), by verdict kind. */
   readonly live: Partial<Record<VerdictSpec['kind'], CheckResult>>;
 }
@@ -87,6 +91,8 @@ export function verdictRows(spec: VerdictSpec, e: Evidence): CheckResult[] {
     case 'single-active-controller-manager':
     case 'single-active-scheduler':
       return [e.live[spec.kind] ?? { name: spec.kind, status: 'unknown', detail: 'the instances were not asked for their active intervals' }];
+    case 'rollout-converged':
+      return e.rollouts.length > 0 ? [...e.rollouts] : [{ name: spec.kind, status: 'unknown', detail: 'no rollout workload ran' }];
     default: {
       const never: never = spec;
       throw new Error(`unreachable verdict ${JSON.stringify(never)}`);
