@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { loadChartLibraries, reportHtml } from '../../src/chaos/experiment/report-html.js';
 import { writeReport } from '../../src/chaos/experiment/report.js';
 import { syntheticResult } from './report-fixture.js';
 
@@ -47,6 +48,25 @@ test('report.html is self-contained: the libraries inlined, no external script o
   const opLinks = [...html.matchAll(/class="op-link" href="#op-(\d+)"/g)].map((m) => Number(m[1]));
   t.true(opLinks.length >= 2, `${opLinks.length} operation links`);
   for (const i of opLinks) t.is(result.history[i]!.type, 'invoke');
+});
+
+test('a history longer than the table keeps the rows the evidence names and the API operations, drops answered requests, and says so', (t) => {
+  const base = syntheticResult();
+  // 40,000 more answered requests after the run's own history: far past the table's 30,000 rows.
+  const extra = Array.from({ length: 20_000 }, (_, i) => [
+    { process: 'http:default/nginx-0', type: 'invoke', f: 'read', key: 'http:default/nginx', value: null, time: 20_000 + i },
+    { process: 'http:default/nginx-0', type: 'ok', f: 'read', key: 'http:default/nginx', value: 200, time: 20_000 + i + 0.5 },
+  ] as const).flat();
+  const result = { ...base, history: [...base.history, ...extra] };
+  const html = reportHtml(result, loadChartLibraries());
+  const rows = [...html.matchAll(/<tr id="op-(\d+)"/g)].map((m) => Number(m[1]));
+  t.is(rows.length, 30_000);
+  t.regex(html, new RegExp(`The table keeps 30000 of the ${result.history.length} rows`));
+  const kept = new Set(rows);
+  for (const m of html.matchAll(/class="op-link" href="#op-(\d+)"/g)) t.true(kept.has(Number(m[1])), `op ${m[1]} named by evidence is kept`);
+  const api = result.history.flatMap((op, i) => (String(op.process).startsWith('api') ? [i] : []));
+  t.true(api.length > 0 && api.every((i) => kept.has(i)), 'every API operation is kept');
+  t.false(kept.has(result.history.length - 1), 'the last answered request is dropped');
 });
 
 browserTest('report.html renders in headless Chromium offline: every chart drawn with marks, no console or page errors, verdict rows and evidence links resolve', async (t) => {

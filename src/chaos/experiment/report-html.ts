@@ -192,6 +192,8 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]
 }
 
 const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+/** Latencies are drawn on a log scale: a sub-0.1 ms answer (same-process loopback) is shown at 0.1 ms. */
+const latencyValue = (ms: number) => Math.max(0.1, Math.round(ms * 10) / 10);
 const workloadOf = (s: HttpSample) => s.process.replace(/-\d+$/, '');
 
 /** An error's kind for the errors chart: the text without addresses and numbers. */
@@ -237,7 +239,7 @@ function httpCharts(r: ExperimentRunResult, axes: Axes, binMs: number): Chart[] 
     for (const [bin, inBin] of groupBy(samples, (s) => String(binOf(s.startMs, binMs)))) {
       const startS = seconds(Number(bin));
       const ok = inBin.filter((s) => s.status === 200).map((s) => s.endMs - s.startMs).sort((a, b) => a - b);
-      if (ok.length > 0) for (const [q, v] of [['p50', quantile(ok, 0.5)], ['p95', quantile(ok, 0.95)], ['max', ok.at(-1)!]] as const) latency.push({ workload, startS, quantile: q, ms: Math.round(v * 10) / 10 });
+      if (ok.length > 0) for (const [q, v] of [['p50', quantile(ok, 0.5)], ['p95', quantile(ok, 0.95)], ['max', ok.at(-1)!]] as const) latency.push({ workload, startS, quantile: q, ms: latencyValue(v) });
       rate.push({ workload, startS, outcome: 'answered 200', perS: ok.length / (binMs / 1000) }, { workload, startS, outcome: 'failed', perS: (inBin.length - ok.length) / (binMs / 1000) });
     }
   }
@@ -247,7 +249,7 @@ function httpCharts(r: ExperimentRunResult, axes: Axes, binMs: number): Chart[] 
       id: 'http-latency', title: `HTTP latency of answered requests per workload (p50, p95, max per ${binMs} ms)`, empty,
       spec: latency.length === 0 ? undefined : timeLayers(axes, [{
         name: 'data', data: { values: latency }, mark: { type: 'line', point: { size: 12 } },
-        encoding: { x: timeX(axes, 'startS'), y: { field: 'ms', type: 'quantitative', scale: { type: 'symlog' }, title: 'latency ms' }, color: { field: 'quantile', type: 'nominal', sort: ['p50', 'p95', 'max'] }, strokeDash: { field: 'workload', type: 'nominal' }, detail: { field: 'workload' }, tooltip: [{ field: 'workload' }, { field: 'quantile' }, { field: 'ms' }, { field: 'startS', title: 'bin start s' }] },
+        encoding: { x: timeX(axes, 'startS'), y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'latency ms (log)' }, color: { field: 'quantile', type: 'nominal', sort: ['p50', 'p95', 'max'] }, strokeDash: { field: 'workload', type: 'nominal' }, detail: { field: 'workload' }, tooltip: [{ field: 'workload' }, { field: 'quantile' }, { field: 'ms' }, { field: 'startS', title: 'bin start s' }] },
       }]),
     },
     {
@@ -286,7 +288,7 @@ function apiCharts(completions: readonly ApiCompletion[], axes: Axes, binMs: num
     for (const [type, ofType] of groupBy(inBin, (c) => c.type)) rate.push({ startS, endS, type, perS: ofType.length / (binMs / 1000) });
     for (const [f, ofF] of groupBy(inBin.filter((c) => c.type === 'ok'), (c) => c.f)) {
       const sorted = ofF.map((c) => c.latencyMs).sort((a, b) => a - b);
-      latency.push({ startS, f, quantile: 'p50', ms: Math.round(quantile(sorted, 0.5) * 10) / 10 }, { startS, f, quantile: 'p95', ms: Math.round(quantile(sorted, 0.95) * 10) / 10 });
+      latency.push({ startS, f, quantile: 'p50', ms: latencyValue(quantile(sorted, 0.5)) }, { startS, f, quantile: 'p95', ms: latencyValue(quantile(sorted, 0.95)) });
     }
   }
   const empty = 'no API workload ran';
@@ -302,7 +304,7 @@ function apiCharts(completions: readonly ApiCompletion[], axes: Axes, binMs: num
       id: 'api-latency', title: `API latency of acknowledged operations by kind (p50, p95 per ${binMs} ms)`, empty,
       spec: latency.length === 0 ? undefined : timeLayers(axes, [{
         name: 'data', data: { values: latency }, mark: { type: 'line', point: { size: 12 } },
-        encoding: { x: timeX(axes, 'startS'), y: { field: 'ms', type: 'quantitative', scale: { type: 'symlog' }, title: 'latency ms' }, color: { field: 'f', type: 'nominal', title: 'operation' }, strokeDash: { field: 'quantile', type: 'nominal' }, detail: { field: 'quantile' }, tooltip: [{ field: 'f' }, { field: 'quantile' }, { field: 'ms' }, { field: 'startS', title: 'bin start s' }] },
+        encoding: { x: timeX(axes, 'startS'), y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'latency ms (log)' }, color: { field: 'f', type: 'nominal', title: 'operation' }, strokeDash: { field: 'quantile', type: 'nominal' }, detail: { field: 'quantile' }, tooltip: [{ field: 'f' }, { field: 'quantile' }, { field: 'ms' }, { field: 'startS', title: 'bin start s' }] },
       }]),
     },
   ];
