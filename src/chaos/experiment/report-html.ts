@@ -390,8 +390,7 @@ function clusterCharts(r: ExperimentRunResult, axes: Axes): Chart[] {
   ];
 }
 
-function reportCharts(r: ExperimentRunResult): Chart[] {
-  const ix = indexHistory(r);
+function reportCharts(r: ExperimentRunResult, ix: HistoryIndex): Chart[] {
   const axes: Axes = { runS: seconds(r.runMs), faults: r.faults.filter((f) => f.injected).map((f) => ({ name: f.name, host: f.host ?? '—', startS: seconds(f.startMs), endS: seconds(f.endMs ?? r.runMs) })) };
   const binMs = binWidthMs(r.runMs);
   const completions = apiCompletions(ix);
@@ -486,7 +485,7 @@ window.reportReady = Promise.all(charts.map((c) => vegaEmbed('#chart-' + c.id + 
 export function reportHtml(r: ExperimentRunResult, libs: ChartLibraries): string {
   const ix = indexHistory(r);
   const verdicts = verdictSection(r, ix);
-  const charts = reportCharts(r);
+  const charts = reportCharts(r, ix);
   const drawn = charts.flatMap((c) => (c.spec === undefined ? [] : [{ id: c.id, spec: c.spec }]));
   const chartHtml = charts.map((c) => `<section id="chart-${c.id}" class="chart-section"><h3>${escapeHtml(c.title)}</h3>${c.spec === undefined ? `<p class="empty">${escapeHtml(c.empty)}</p>` : '<div class="chart"></div>'}</section>`);
   return [
