@@ -223,7 +223,7 @@ function timelineChart(r: ExperimentRunResult, axes: Axes): Chart {
   ];
   const y = { field: 'lane', type: 'nominal', title: null, sort: null };
   const spec: Spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: 'container', height: { step: 28 }, data: { values: rows },
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: 'container', height: 28 * (1 + r.faults.length), data: { values: rows },
     layer: [
       { name: 'data', mark: { type: 'rect', cornerRadius: 3, stroke: 'white' }, encoding: { x: timeX(axes, 'startS'), x2: { field: 'endS' }, y, color: { field: 'kind', type: 'nominal', title: null }, tooltip: [{ field: 'label' }, { field: 'startS', title: 'start s' }, { field: 'endS', title: 'end s' }] } },
       { transform: [{ filter: `datum.endS - datum.startS > ${axes.runS / 20}` }], mark: { type: 'text', align: 'left', dx: 4, fontSize: 10, limit: 260 }, encoding: { x: timeX(axes, 'startS'), y, text: { field: 'label' } } },
