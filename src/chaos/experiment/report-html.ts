@@ -413,6 +413,7 @@ th { background: #f4f5fa; position: sticky; top: 0; }
 #history-table { font: 12px/1.3 ui-monospace, monospace; } #history-table td { padding: 1px 6px; }
 tr.fail td { color: #cf222e; } tr.info td { color: #9a6700; } tr.marker td { background: #fff1f0; font-weight: 600; }
 tr:target td { background: #fff8c5 !important; }
+#history-table tbody tr { scroll-margin-top: 2em; } /* a linked row lands below the sticky header, not under it */
 .history-scroll { max-height: 640px; overflow: auto; border: 1px solid #dde; }
 `;
 
