@@ -148,6 +148,13 @@ const faultAnchors = (r: ExperimentRunResult, injectedOnly: boolean): Anchor[] =
   { href: `#fault-${i}-start`, label: `history during step ${f.step} (${Math.round(f.startMs)}–${f.endMs === undefined ? 'open' : Math.round(f.endMs)} ms)` },
 ]));
 
+/** Convergence is timed from the last fault's heal. */
+function lastHealAnchor(r: ExperimentRunResult): Anchor[] {
+  const ends = r.faults.flatMap((f, i) => (f.endMs === undefined ? [] : [{ i, endMs: f.endMs }])).sort((a, b) => b.endMs - a.endMs);
+  const last = ends[0];
+  return last === undefined ? phaseAnchor(r, 'heal') : [{ href: `#fault-${last.i}-end`, label: `history from the last heal (${Math.round(last.endMs)} ms)` }];
+}
+
 /** What each verdict row rests on: the history window or the chart of its evidence. Unknown names (plugins) rest on the whole history. */
 function restsOn(name: string, r: ExperimentRunResult): Anchor[] {
   const history: Anchor = { href: '#history', label: 'the whole history' };
@@ -158,7 +165,7 @@ function restsOn(name: string, r: ExperimentRunResult): Anchor[] {
     case 'member-hashes-equal':
     case 'election-safety': return [{ href: '#chart-etcd-term', label: 'etcd terms chart' }, { href: '#chart-etcd-leader', label: 'etcd roles chart' }];
     case 'service-availability': return [...faultAnchors(r, true), { href: '#chart-http-throughput', label: 'HTTP throughput chart' }];
-    case 'convergence': return [...phaseAnchor(r, 'heal'), { href: '#chart-pods', label: 'pod counts chart' }];
+    case 'convergence': return [...lastHealAnchor(r), { href: '#chart-pods', label: 'pod counts chart' }];
     case 'steady-state-restored': return [{ href: '#steady-state', label: 'steady-state probes' }, ...phaseAnchor(r, 'heal')];
     case 'single-active-controller-manager':
     case 'single-active-scheduler': return [{ href: '#chart-leases', label: 'Lease holders chart' }, history];
