@@ -233,7 +233,7 @@ function timelineChart(r: ExperimentRunResult, axes: Axes): Chart {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: 'container', height: 28 * (1 + r.faults.length), data: { values: rows },
     layer: [
       { name: 'data', mark: { type: 'rect', cornerRadius: 3, stroke: 'white' }, encoding: { x: timeX(axes, 'startS'), x2: { field: 'endS' }, y, color: { field: 'kind', type: 'nominal', title: null }, tooltip: [{ field: 'label' }, { field: 'startS', title: 'start s' }, { field: 'endS', title: 'end s' }] } },
-      { transform: [{ filter: `datum.endS - datum.startS > ${axes.runS / 20}` }], mark: { type: 'text', align: 'left', dx: 4, fontSize: 10, limit: 260 }, encoding: { x: timeX(axes, 'startS'), y, text: { field: 'label' } } },
+      { transform: [{ filter: `datum.endS - datum.startS > ${axes.runS / 20}` }], mark: { type: 'text', align: 'left', dx: 4, fontSize: 10, limit: 260, clip: true }, encoding: { x: timeX(axes, 'startS'), y, text: { field: 'label' } } },
     ],
   };
   return { id: 'timeline', title: 'Timeline: phases and faults', spec: rows.length === 0 ? undefined : spec, empty: 'no phases or faults recorded' };
