@@ -21,7 +21,7 @@ export interface ExperimentRunOptions {
   readonly placement: Placement;
   /** Only for experiments with `silentKill: true`. */
   readonly silentKill?: boolean;
-  /** Where an engine experiment writes its report files (report.json, history.jsonl, report.md). */
+  /** Where an engine experiment writes its report files (report.json, history.jsonl, report.md, report.html). */
   readonly outDir?: string;
   /** Live progress lines. */
   readonly log?: (line: string) => void;

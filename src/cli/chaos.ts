@@ -80,7 +80,7 @@ function reportMarkdown(name: string, seed: number, result: ExperimentResult): s
 async function runAndReport(name: string, flags: ChaosRunFlags, dir: string): Promise<ExperimentResult> {
   const result = await runExperiment(name, flags, dir);
   mkdirSync(dir, { recursive: true });
-  // Engine experiments wrote report.json, history.jsonl and report.md themselves (and printed their timeline live).
+  // Engine experiments wrote report.json, history.jsonl, report.md and report.html themselves (and printed their timeline live).
   if (result.files === undefined) {
     writeFileSync(join(dir, 'history.jsonl'), toJsonl(result.history));
     writeFileSync(join(dir, 'report.md'), reportMarkdown(name, flags.seed, result));
@@ -103,7 +103,7 @@ export async function runChaosExperiment(name: string, flags: ChaosRunFlags): Pr
   console.log(`${result.ops} operations, ${result.ackedWrites} acknowledged writes, ${result.lostAckedWrites} lost`);
   if ('recoveryMs' in result) console.log(`recovery: ${result.recoveryMs === undefined ? 'no write issued after the fault was acknowledged within the budget' : `${Math.round(result.recoveryMs)} ms from the fault to the first acknowledged write issued after it`}`);
   console.log(`verdict: ${result.verdict.status.toUpperCase()}`);
-  console.log(`report: ${join(dir, 'report.md')}${result.files === undefined ? '' : ` (and report.json, history.jsonl)`}`);
+  console.log(`report: ${join(dir, 'report.md')}${result.files === undefined ? '' : ` (and report.json, history.jsonl, report.html)`}`);
   return result.verdict.status;
 }
 

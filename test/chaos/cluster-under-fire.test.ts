@@ -10,7 +10,7 @@ import { clusterUnderFire, parseHistory, runExperiment } from '../../src/chaos/i
 
 const network = { frontDoor: { host: '127.72.0.1', port: 0 }, apiserverNetwork: '127.72.1', podNetwork: '127.250.0.0/16', serviceNetwork: '127.102' };
 
-test('cluster-under-fire (short): every fault injected and healed, every verdict PASS, report.json, history.jsonl and report.md written', async (t) => {
+test('cluster-under-fire (short): every fault injected and healed, every verdict PASS, report.json, history.jsonl, report.md and report.html written', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'pk-under-fire-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
   const lines: string[] = [];
@@ -27,7 +27,7 @@ test('cluster-under-fire (short): every fault injected and healed, every verdict
   t.regex(workerKill!.host!, /^worker-[12]$/);
   for (const f of result.faults) t.true(f.injected && f.endMs! > f.startMs, f.note);
   t.true(result.http.requests > 50 && result.ackedWrites > 20, `${result.http.requests} HTTP requests, ${result.ackedWrites} acknowledged writes`);
-  for (const file of ['report.json', 'history.jsonl', 'report.md']) t.true(existsSync(join(out, file)), file);
+  for (const file of ['report.json', 'history.jsonl', 'report.md', 'report.html']) t.true(existsSync(join(out, file)), file);
   const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { verdict: { status: string }; faults: unknown[]; schedule: unknown[] };
   t.is(report.verdict.status, 'pass');
   t.is(report.faults.length, 3);

@@ -1,7 +1,10 @@
 /**
  * A run's result and its files: `report.json` (everything: schedule, fault timeline, phases,
  * probes, samples, verdicts with evidence, the history), `history.jsonl` (API operations and HTTP
- * requests in src/chaos/check's format, on one clock with the fault timeline) and `report.md`.
+ * requests in src/chaos/check's format, on one clock with the fault timeline), `report.md`, and
+ * `report.html` (report-html.ts: one offline page with the timeline, latency, throughput, errors,
+ * etcd terms and roles, Lease holders and pod counts charted by an inlined Vega-Lite, and the
+ * verdicts' evidence linked into the embedded history).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +13,7 @@ import {
 } from '../check/index.js';
 import type { ChaosOutcome } from '../outcome.js';
 import type { ExperimentSpec } from './define.js';
+import { loadChartLibraries, reportHtml } from './report-html.js';
 import type { PlannedFault } from './schedule.js';
 import type { Evidence, FaultRecord, LeaseObservation } from './verdicts.js';
 
@@ -117,12 +121,13 @@ export function reportMarkdown(r: ExperimentRunResult): string {
   ].join('\n');
 }
 
-/** Writes the three files into `dir` (created); returns their paths. */
+/** Writes the four files into `dir` (created); returns their paths. */
 export function writeReport(dir: string, result: ExperimentRunResult): string[] {
   mkdirSync(dir, { recursive: true });
-  const files = [join(dir, 'report.json'), join(dir, 'history.jsonl'), join(dir, 'report.md')];
+  const files = [join(dir, 'report.json'), join(dir, 'history.jsonl'), join(dir, 'report.md'), join(dir, 'report.html')];
   writeFileSync(files[0]!, JSON.stringify({ ...result, files }, null, 2));
   writeFileSync(files[1]!, toJsonl(result.history));
   writeFileSync(files[2]!, reportMarkdown(result));
+  writeFileSync(files[3]!, reportHtml({ ...result, files }, loadChartLibraries()));
   return files;
 }
