@@ -11,6 +11,7 @@ import { runEtcdChaos } from './etcd/run.js';
 import { clusterUnderFire } from './experiment/cluster-under-fire.js';
 import type { ExperimentSpec } from './experiment/define.js';
 import { runExperiment } from './experiment/run.js';
+import { builtinExperimentDir, loadExperimentDir } from './experiment/file.js';
 import type { ChaosOutcome } from './outcome.js';
 import { Registry, type Named } from './registry.js';
 
@@ -62,6 +63,19 @@ export function engineExperiment(spec: ExperimentSpec): Experiment {
 }
 
 experimentRegistry.register(engineExperiment(clusterUnderFire()));
+
+/**
+ * Registers the built-in experiment files (examples/experiments: kill-etcd-leader,
+ * majorities-ring, ...) under their titles, once. The CLI calls it; a library
+ * user may, or may load any file with loadExperimentFile. Returns each one's title and path.
+ */
+export function registerBuiltinExperimentFiles(dir: string | undefined = builtinExperimentDir()): { readonly name: string; readonly file: string }[] {
+  if (dir === undefined) return [];
+  return loadExperimentDir(dir).map(({ file, spec }) => {
+    if (experimentRegistry.get(spec.name) === undefined) experimentRegistry.register(engineExperiment(spec));
+    return { name: spec.name, file };
+  });
+}
 const ETCD_PREFIX = 'etcd-';
 
 function controlPlaneExperiment(name: string): Experiment | undefined {

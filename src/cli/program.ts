@@ -1,8 +1,9 @@
 // The `pocketkube` command line (src/cli/main.ts loads it once the Node.js version is checked).
+import { relative as relativePath, resolve as resolvePath } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_EXPERIMENT, EXIT_CODES, experimentNames, flagProblem, parseRuns, parseShrinkMaxRuns, runChaosExperiment, runChaosSweep, sweepFlagProblem } from './chaos.js';
 import { loadPlugin } from '../chaos/plugin.js';
-import { engineExperiment, experimentRegistry, findExperiment } from '../chaos/experiments.js';
+import { engineExperiment, experimentRegistry, findExperiment, registerBuiltinExperimentFiles } from '../chaos/experiments.js';
 import { experimentProbeNames, experimentTargetNames, experimentVerdictNames, ExperimentFileError, isExperimentFileName, loadExperimentFile } from '../chaos/experiment/file.js';
 import { experimentFaultRegistry } from '../chaos/experiment/faults.js';
 import { faultInfoOf, fileKey } from '../chaos/experiment/catalog.js';
@@ -49,10 +50,22 @@ async function loadPlugins(files: readonly string[]): Promise<void> {
 
 const PLACEMENTS = ['threads', 'simulated'] as const;
 
+/** Registers the built-in experiment files (examples/experiments); returns each one's path by title. A broken one is pocketkube's bug and says so. */
+function registerBuiltins(): ReadonlyMap<string, string> {
+  try {
+    return new Map(registerBuiltinExperimentFiles().map(({ name, file }) => [name, file]));
+  } catch (error) {
+    console.error(`pocketkube: a built-in experiment file is broken (please report it): ${error instanceof Error ? error.message : String(error)}`);
+    return process.exit(EXIT_CODES.error);
+  }
+}
+
 /** Loads an experiment file and registers it under its title; a bad file exits with the usage code and every problem. */
-function registerExperimentFile(file: string): string {
+function registerExperimentFile(file: string, builtins: ReadonlyMap<string, string>): string {
   try {
     const spec = loadExperimentFile(file);
+    // A built-in's own file (examples/experiments/kill-etcd-leader.yaml) is that built-in.
+    if (builtins.get(spec.name) === resolvePath(file)) return spec.name;
     if (findExperiment(spec.name) !== undefined) throw new ExperimentFileError(file, [`${file}: title ${JSON.stringify(spec.name)} is already a built-in experiment: give it another title`]);
     experimentRegistry.register(engineExperiment(spec));
     return spec.name;
@@ -93,7 +106,8 @@ chaos
     const shrinkMaxRuns = parseShrinkMaxRuns(options.shrinkMaxRuns);
     if ('problem' in shrinkMaxRuns) return usage(shrinkMaxRuns.problem);
     await loadPlugins(options.plugin);
-    const experiment = isExperimentFileName(argument) ? registerExperimentFile(argument) : argument;
+    const builtins = registerBuiltins();
+    const experiment = isExperimentFileName(argument) ? registerExperimentFile(argument, builtins) : argument;
     const placement = PLACEMENTS.find((p) => p === options.placement);
     if (placement === undefined) return usage(`--placement must be "threads" or "simulated", not "${options.placement}".`);
     const flags = { seed: options.seed, placement, out: options.out, silentKill: options.silentKill };
@@ -116,7 +130,11 @@ chaos
   .option('--plugin <file>', PLUGIN_HELP, collect, [])
   .action(async (options: { plugin: string[] }) => {
     await loadPlugins(options.plugin);
-    for (const name of experimentNames()) console.log(name === DEFAULT_EXPERIMENT ? `${name} (default)` : name);
+    const builtins = registerBuiltins();
+    for (const name of experimentNames()) {
+      const file = builtins.get(name);
+      console.log(name === DEFAULT_EXPERIMENT ? `${name} (default)` : file === undefined ? name : `${name} (${relativePath(process.cwd(), file)})`);
+    }
     // What an experiment file (examples/experiments) may use.
     console.log('');
     console.log('in experiment files:');

@@ -1,13 +1,16 @@
 /** Experiment files (src/chaos/experiment/file.ts): the example parses to the spec it says; bad files name the line and the field. */
 import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExperimentFileError, loadExperimentFile, parseExperimentFile } from '../../src/chaos/experiment/file.js';
+import { builtinExperimentDir, ExperimentFileError, loadExperimentDir, loadExperimentFile, parseExperimentFile } from '../../src/chaos/experiment/file.js';
+import { findExperiment, registerBuiltinExperimentFiles } from '../../src/chaos/experiments.js';
 
-const example = fileURLToPath(new URL('../../examples/experiments/worker-death.yaml', import.meta.url));
+const example = fileURLToPath(new URL('../../examples/experiments/worker-death-eviction.yaml', import.meta.url));
 
-test('examples/experiments/worker-death.yaml: the cluster, manifests read from disk, probes with tolerances, the method in milliseconds, verdicts', (t) => {
+test('examples/experiments/worker-death-eviction.yaml: the cluster, manifests read from disk, probes with tolerances, the method in milliseconds, verdicts', (t) => {
   const spec = loadExperimentFile(example);
-  t.is(spec.name, 'worker-death');
+  t.is(spec.name, 'worker-death-eviction');
   t.deepEqual(spec.cluster, { masters: 3, workers: 2, profile: 'fast' });
   t.is(spec.setup.manifests.length, 2);
   t.regex(spec.setup.manifests[0]!, /kind: Deployment/);
@@ -117,4 +120,21 @@ test('every fault kind reads from a file with its parameters under kebab-case ke
     'bad.yaml:7: method[4]: fault.groups: this cluster has no host "worker-7"',
     'bad.yaml:8: method[5]: fault.actor is required',
   ]);
+});
+
+test('the built-in experiment files: each loads and is valid, is titled after its file, says how to run it, and is registered once under its title', (t) => {
+  const dir = builtinExperimentDir();
+  t.truthy(dir, 'examples/experiments is found from the module');
+  const loaded = loadExperimentDir(dir!);
+  t.deepEqual(loaded.map(({ spec }) => spec.name), [
+    'clock-skew-lease-holder', 'controller-manager-split-brain', 'crash-lose-unsynced-wal', 'flapping-links', 'kill-etcd-leader',
+    'lose-quorum-and-recover', 'majorities-ring', 'partition-leader', 'rolling-update-under-chaos', 'worker-death-eviction',
+  ]);
+  for (const { file, spec } of loaded) {
+    t.is(basename(file), `${spec.name}.yaml`);
+    t.regex(readFileSync(file, 'utf8'), new RegExp(`npx pocketkube chaos run (examples/experiments/)?${spec.name}(\\.yaml)? --seed \\d+`), `${spec.name} says how to run it`);
+  }
+  const first = registerBuiltinExperimentFiles(dir);
+  t.deepEqual(registerBuiltinExperimentFiles(dir), first, 'registering again changes nothing');
+  for (const { name } of first) t.is(findExperiment(name)?.spec?.name, name);
 });

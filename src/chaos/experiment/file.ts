@@ -18,8 +18,9 @@
  *     - { type: action, name: kill-host, provider: { target: random-worker }, pauses: { before: [0.5, 1.5] }, duration: 12, detection: 5 }
  *   verdicts: [faults-injected, { service-availability: 0.9 }, { convergence: 30 }]
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
 import type { ProfileName } from '../../runtime/profiles.js';
 import { faultInfoOf, faultKinds, fileKey, paramProblem, type ParamSpec } from './catalog.js';
@@ -322,4 +323,22 @@ export function loadExperimentFile(file: string): ExperimentSpec {
 
 export function isExperimentFileName(name: string): boolean {
   return experimentFileExtensions.some((ext) => name.endsWith(ext));
+}
+
+/**
+ * The folder of the built-in experiment files (`examples/experiments` of the package), found by
+ * walking up from this module (src/chaos/experiment in a checkout, dist/ once built); undefined
+ * when the package was installed without it.
+ */
+export function builtinExperimentDir(from: string = fileURLToPath(import.meta.url)): string | undefined {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'examples', 'experiments');
+    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** Every experiment file in `dir`, loaded (sorted by file name); a bad file throws ExperimentFileError. */
+export function loadExperimentDir(dir: string): { readonly file: string; readonly spec: ExperimentSpec }[] {
+  return readdirSync(dir).filter(isExperimentFileName).sort().map((name) => ({ file: join(dir, name), spec: loadExperimentFile(join(dir, name)) }));
 }
