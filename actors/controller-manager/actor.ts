@@ -73,7 +73,7 @@ export class ControllerManagerBehaviour implements ActorBehaviour<ControllerMana
         },
       }),
       onError: (error, where) => this.logError(error, where),
-      intervals: new ActiveIntervalLog(this.identity, context.storage, context.clock.wallNow()),
+      intervals: new ActiveIntervalLog(this.identity, context.storage, context.observerWallNow()), observerWallNow: () => context.observerWallNow(),
     });
     void this.startWhenServed(transport);
   }

@@ -43,6 +43,8 @@ export interface ControllerManagerOptions {
   readonly onError?: (error: unknown, context: string) => void;
   /** Where terms are recorded (default: in memory). */
   readonly intervals?: ActiveIntervalLog;
+  /** The clock terms are recorded on (ActorContext.observerWallNow: one clock for every instance; default clock.wallNow). */
+  readonly observerWallNow?: () => number;
 }
 
 interface Term {
@@ -62,6 +64,11 @@ export class ControllerManager {
   private term: Term | undefined;
   private terms = 0;
   private readonly intervals: ActiveIntervalLog;
+
+  /** Now on the clock terms are recorded on (one clock for every instance, unskewed). */
+  private termNow(): number {
+    return (this.o.observerWallNow ?? (() => this.o.clock.wallNow()))();
+  }
   private stopped = false;
   private readonly counts = { ok: 0, failed: 0, fenced: 0, skipped: 0 };
 
@@ -131,7 +138,7 @@ export class ControllerManager {
 
   private startTerm(): void {
     if (this.term !== undefined || this.stopped) return;
-    this.intervals.begin(this.o.clock.wallNow());
+    this.intervals.begin(this.termNow());
     const elector = this.elector;
     const term: Term = {
       id: ++this.terms, running: [], queues: new Map(), expectations: new Map(),
@@ -177,7 +184,7 @@ export class ControllerManager {
     const term = this.term;
     if (term === undefined) return;
     this.term = undefined;
-    this.intervals.end(this.o.clock.wallNow());
+    this.intervals.end(this.termNow());
     await Promise.all(term.running.map((r) => r.stop()));
   }
 

@@ -1,6 +1,7 @@
 import type { ActorBehaviour, ActorContext, Incoming } from '../../src/runtime/actor.js';
 import { assertNever } from '../../src/primitives/assert.js';
 import type { Message } from '../../src/primitives/envelope.js';
+import type { Storage } from '../../src/runtime/storage.js';
 import { pruneSnapshotFiles, recover, saveSnapshotFile, type Wal } from '../../src/store/index.js';
 import type { EtcdConfig, EtcdMessage } from '../../src/etcd/messages.js';
 import { EtcdMemberCore, type MemberEffect, type MemberStep } from '../../src/etcd/member.js';
@@ -19,8 +20,12 @@ export class EtcdMember implements ActorBehaviour<EtcdMessage> {
   private readonly wal: Wal;
   private readyScheduled = false;
 
+  private readonly storage: Storage;
+
   constructor(private readonly context: ActorContext, config: EtcdConfig) {
-    const recovered = recover(context.storage);
+    // The sabotage of a chaos acceptance run: a WAL that is never fsynced (appends stay volatile).
+    this.storage = config.unsafeSkipFsync === true ? { ...bind(context.storage), sync: () => undefined } : context.storage;
+    const recovered = recover(this.storage);
     if (!recovered.ok) throw new Error(`etcd ${config.id}: data directory is damaged: ${JSON.stringify(recovered.error)}`);
     this.wal = recovered.value.wal;
     this.core = new EtcdMemberCore<ReplyTo>({
@@ -75,12 +80,12 @@ export class EtcdMember implements ActorBehaviour<EtcdMessage> {
           if (effect.sync) this.wal.sync();
           break;
         case 'saveSnapshot':
-          saveSnapshotFile(this.context.storage, effect.snapshot);
+          saveSnapshotFile(this.storage, effect.snapshot);
           this.wal.saveSnapshot({ index: effect.snapshot.metadata.index, term: effect.snapshot.metadata.term });
           if (effect.sync) this.wal.sync();
           break;
         case 'pruneSnapshots':
-          pruneSnapshotFiles(this.context.storage, effect.keep);
+          pruneSnapshotFiles(this.storage, effect.keep);
           if (effect.releaseWalTo > 0) this.wal.releaseTo(effect.releaseWalTo);
           break;
         case 'log':
@@ -91,4 +96,13 @@ export class EtcdMember implements ActorBehaviour<EtcdMessage> {
       }
     }
   }
+}
+
+/** `storage`'s methods as a plain object (to override one). */
+function bind(storage: Storage): Storage {
+  return {
+    read: (name) => storage.read(name), append: (name, data) => storage.append(name, data), sync: (name) => storage.sync(name),
+    writeAtomic: (name, data) => storage.writeAtomic(name, data), truncate: (name, length) => storage.truncate(name, length),
+    remove: (name) => storage.remove(name), list: () => storage.list(),
+  };
 }

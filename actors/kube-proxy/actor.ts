@@ -43,6 +43,7 @@ class KubeProxyBehaviour implements ActorBehaviour<KubeProxyMessage> {
       serviceProxyPort: config.serviceProxyPort ?? defaultServiceProxyPort,
       mode: config.mode ?? 'random',
       udpIdleTimeoutMs: config.udpIdleTimeoutMs ?? defaultUdpIdleTimeoutMs,
+      ...(config.unsafeUseUnreadyEndpoints === true ? { useUnreadyEndpoints: true } : {}),
       warn: (message, fields) => warn(fields?.['error'] ?? '', message),
     });
   }

@@ -23,6 +23,8 @@ const headerTimeoutMs = 10_000;
 const maxUdpFlows = 4_096;
 
 export interface ProxierOptions {
+  /** The sabotage of a chaos acceptance run: endpoints that are not ready are used as if they were. */
+  readonly useUnreadyEndpoints?: boolean;
   readonly client: KubeClient;
   readonly clock: Clock;
   readonly prng: Prng;
@@ -136,7 +138,8 @@ export class KubeProxier {
 
   private sync(): void {
     this.counters.syncs++;
-    this.table = buildProxyTable(this.services.list(), this.slices.list());
+    const slices = this.slices.list();
+    this.table = buildProxyTable(this.services.list(), this.o.useUnreadyEndpoints === true ? slices.map(everyEndpointReady) : slices);
     this.picker.expire(this.table, this.o.clock.now());
     // Like kube-proxy's conntrack cleanup for UDP: a flow to an endpoint no longer usable is dropped, so the next datagram picks again.
     this.flows.closeWhere((flow) => {
@@ -251,4 +254,10 @@ export class KubeProxier {
     }
     this.flows.send(flow, payload);
   }
+}
+
+/** A copy of `slice` whose every endpoint says ready (the cached object is left alone). */
+function everyEndpointReady(slice: KubeObject): KubeObject {
+  const endpoints = (slice['endpoints'] ?? []) as { conditions?: Record<string, unknown> }[];
+  return { ...slice, endpoints: endpoints.map((e) => ({ ...e, conditions: { ...e.conditions, ready: true, serving: true } })) };
 }

@@ -43,7 +43,7 @@ class SchedulerBehaviour implements ActorBehaviour<SchedulerMessage> {
         election: { leaseDurationMs: timing.leaseDurationMs, renewDeadlineMs: timing.renewDeadlineMs, retryPeriodMs: timing.retryPeriodMs },
       }),
       onError: rateLimitedWarn(context.log, context.clock),
-      intervals: new ActiveIntervalLog(context.self, context.storage, context.clock.wallNow()),
+      intervals: new ActiveIntervalLog(context.self, context.storage, context.observerWallNow()), observerWallNow: () => context.observerWallNow(),
     });
     if (!created.ok) throw new Error(`scheduler: ${created.errors.join('; ')}`);
     this.scheduler = created.value;

@@ -34,6 +34,7 @@ import { sleep } from '../primitives/clock.js';
 import { wallClock } from '../runtime/real-clock.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { addressInUse } from './errors.js';
+import { sabotages, type Sabotage } from './sabotage.js';
 import { clusterDnsIp, defaultPodNetwork, defaultServiceNetwork, nodeActors, planNodes, type NodePlan } from './nodes.js';
 import { ServiceFront } from './service-front.js';
 import { dnsAddon } from '../dns/addon.js';
@@ -87,7 +88,13 @@ export interface ClusterOptions {
    * one active through Lease kube-system/operator-<name>. They act as the cluster admin.
    */
   readonly operators?: readonly Operator[];
+  /**
+   * Deliberately broken components, to show that a chaos verdict catches them (never in a real
+   * cluster): see `Sabotage`.
+   */
+  readonly sabotage?: readonly Sabotage[];
 }
+
 
 export const defaultApiserverNetwork = '127.10.0';
 const defaultReadyTimeoutMs = 30_000;
@@ -112,6 +119,7 @@ interface Resolved {
   /** Absent: no scheduler. */
   readonly scheduler: { readonly configYaml?: string } | undefined;
   readonly operators: readonly Operator[];
+  readonly sabotage: ReadonlySet<Sabotage>;
 }
 
 function resolveScheduler(option: ClusterOptions['scheduler']): Resolved['scheduler'] {
@@ -123,6 +131,12 @@ function resolveScheduler(option: ClusterOptions['scheduler']): Resolved['schedu
   const built = buildProfiles(parsed.value, { prng: new SeededPrng(1), waitingPods: new WaitingPods() });
   if (!built.ok) throw new Error(`scheduler configuration refused: ${built.errors.join('; ')}`);
   return { configYaml: option.configYaml };
+}
+
+function checkedSabotage(list: readonly string[]): ReadonlySet<Sabotage> {
+  const unknown = list.filter((s) => !(sabotages as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new Error(`unknown sabotage ${unknown.map((s) => JSON.stringify(s)).join(', ')} (expected ${sabotages.join(', ')})`);
+  return new Set(list as readonly Sabotage[]);
 }
 
 function resolve(options: ClusterOptions): Resolved {
@@ -137,7 +151,7 @@ function resolve(options: ClusterOptions): Resolved {
   return {
     masters, workers: options.workers ?? 0, podNetwork: options.podNetwork ?? defaultPodNetwork, serviceNetwork,
     profile: options.profile ?? 'fast', dataDir, ownsDataDir, controllerManager: options.controllerManager ?? true,
-    scheduler: resolveScheduler(options.scheduler), operators: checkedOperators(options.operators ?? []),
+    scheduler: resolveScheduler(options.scheduler), operators: checkedOperators(options.operators ?? []), sabotage: checkedSabotage(options.sabotage ?? []),
     frontDoorHost: options.frontDoor?.host ?? '127.0.0.1', frontDoorPort: options.frontDoor?.port ?? 6443,
     network, apiserverPort: options.apiserverPort ?? 6443,
     kubeconfigPath: options.kubeconfigPath ?? join(dataDir, 'kubeconfig'), seed: options.seed ?? 1,
@@ -332,7 +346,7 @@ function hostSpecs(masters: readonly string[], ips: readonly string[], nodes: re
   const apiservers = masters.map((m) => address(m, 'apiserver'));
   const nodeActorsOf = (node: NodePlan | undefined) => (node === undefined ? [] : nodeActors(node, {
     apiservers: node.master ? [address(node.name, 'apiserver'), ...apiservers.filter((a) => a !== address(node.name, 'apiserver'))] : apiservers,
-    profile: o.profile, dataDir: o.dataDir, serviceNetwork: o.serviceNetwork,
+    profile: o.profile, dataDir: o.dataDir, serviceNetwork: o.serviceNetwork, ...(o.sabotage.has('kube-proxy-keeps-dead-endpoints') ? { kubeProxyUsesUnreadyEndpoints: true } : {}),
     ...tokenAs(tokens, 'kubeletToken', `${wellKnown.nodeUserPrefix}${node.name}`), ...tokenAs(tokens, 'kubeProxyToken', wellKnown.kubeProxyUser),
   }));
   const workers = nodes.filter((n) => !n.master).map((n) => ({ name: n.name, actors: nodeActorsOf(n) }));
@@ -346,7 +360,7 @@ function masterSpecs(
   const etcdMembers = masters.map((m) => address(m, 'etcd'));
   const peers = etcdMembers.map((m) => memberId(m, 1));
   return masters.map((host, i) => {
-    const etcd: EtcdConfig = { id: peers[i]!, peers, profile: o.profile };
+    const etcd: EtcdConfig = { id: peers[i]!, peers, profile: o.profile, ...(o.sabotage.has('etcd-skips-fsync') ? { unsafeSkipFsync: true } : {}) };
     const apiserver: ApiserverConfig = {
       etcdMembers, profile: o.profile, serverAddress: `${o.frontDoorHost}:${o.frontDoorPort}`,
       https: { host: ips[i]!, port: o.apiserverPort, certPem: pki.serving.certPem, keyPem: pki.serving.keyPem },
@@ -358,10 +372,12 @@ function masterSpecs(
     const controllerManager: ControllerManagerConfig = {
       apiservers: [address(host, 'apiserver'), ...masters.filter((m) => m !== host).map((m) => address(m, 'apiserver'))],
       profile: o.profile, ...tokenOf(tokens, wellKnown.controllerManagerUser), rootCaCertPem: pki.ca.certPem, clusterCidr: o.podNetwork,
+      ...(o.sabotage.has('controller-manager-without-leader-election') ? { leaderElection: false } : {}),
     };
     const scheduler: SchedulerConfig = {
       apiservers: controllerManager.apiservers, profile: o.profile, ...tokenOf(tokens, wellKnown.schedulerUser),
       ...(o.scheduler?.configYaml === undefined ? {} : { configYaml: o.scheduler.configYaml }),
+      ...(o.sabotage.has('scheduler-without-leader-election') ? { leaderElection: false } : {}),
     };
     const operators = o.operators.map((op) => {
       const config: OperatorConfig = {

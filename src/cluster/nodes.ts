@@ -40,6 +40,8 @@ export interface NodeActorOptions {
   readonly serviceNetwork: string;
   readonly kubeletToken?: string;
   readonly kubeProxyToken?: string;
+  /** Sabotage (cluster.ts): kube-proxy routes to endpoints that are not ready. */
+  readonly kubeProxyUsesUnreadyEndpoints?: boolean;
 }
 
 /** The cluster DNS ClusterIP: `.0.10` of the Service /16 (DESIGN §5). */
@@ -61,7 +63,7 @@ export function nodeActors(node: NodePlan, o: NodeActorOptions): ActorSpec[] {
   };
   const proxy: KubeProxyConfig = {
     nodeName: node.name, nodeIp: node.ip, apiservers: o.apiservers, profile: o.profile, serviceProxyPort: defaultServiceProxyPort,
-    ...(o.kubeProxyToken === undefined ? {} : { token: o.kubeProxyToken }),
+    ...(o.kubeProxyToken === undefined ? {} : { token: o.kubeProxyToken }), ...(o.kubeProxyUsesUnreadyEndpoints ? { unsafeUseUnreadyEndpoints: true } : {}),
   };
   return [
     { name: 'container-runtime', kind: 'container-runtime', config: runtime, restart: 'permanent' },

@@ -48,7 +48,7 @@ export interface ControllerManagerConfig {
   readonly profile?: ProfileName;
   /** Controllers to run, by name (default every built-in one). */
   readonly controllers?: readonly string[];
-  /** Absent: always active, no leader election (a single instance). */
+  /** Absent or true: leader-elected through kube-system/kube-controller-manager; false: always active (a single instance). */
   readonly leaderElection?: boolean;
   /** The cluster CA (PEM) published as ConfigMap kube-root-ca.crt in every namespace (absent: that controller does not run). */
   readonly rootCaCertPem?: string;

@@ -76,6 +76,8 @@ export interface EtcdConfig {
    * timeout, as etcd does (the benchmark measures both).
    */
   readonly forgetDeadLeader?: boolean;
+  /** Broken on purpose (a chaos sabotage): never fsync the WAL, yet acknowledge as if it were durable. */
+  readonly unsafeSkipFsync?: boolean;
 }
 
 /** `master-1/etcd~1`: the member's actor address and its incarnation (a wiped member gets a new one). */

@@ -55,6 +55,8 @@ export interface KubeProxyConfig {
   readonly mode?: ProxyMode;
   /** A UDP flow without traffic this long is closed (default 30 s, Linux's nf_conntrack_udp_timeout). */
   readonly udpIdleTimeoutMs?: number;
+  /** Broken on purpose (a chaos sabotage): route to endpoints that are not ready too, as a proxy that keeps dead endpoints would. */
+  readonly unsafeUseUnreadyEndpoints?: boolean;
 }
 
 export const defaultServiceProxyPort = 10_240;

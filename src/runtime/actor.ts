@@ -16,6 +16,11 @@ export interface ActorContext {
   /** How many times this actor has been restarted (0 on first start). */
   readonly incarnation: number;
   readonly clock: Clock;
+  /**
+   * The wall clock of the machine the cluster runs on, which clock-skew faults leave alone: for
+   * evidence that compares instances (their active intervals), never for behaviour.
+   */
+  observerWallNow(): number;
   readonly random: Prng;
   /** This actor's durable directory (survives restarts of the actor and of its host). */
   readonly storage: Storage;

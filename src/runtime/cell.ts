@@ -38,6 +38,8 @@ export interface Outbox {
 
 export interface CellServices {
   readonly clock: Clock;
+  /** The unskewed wall clock (ActorContext.observerWallNow); default `clock`'s. */
+  readonly observerWallNow?: () => number;
   readonly random: Prng;
   readonly storage: Storage;
   readonly outbox: Outbox;
@@ -290,6 +292,7 @@ export class ActorCell {
       host: hostOf(this.address),
       incarnation: this.incarnation,
       clock: services.clock,
+      observerWallNow: () => (services.observerWallNow ?? (() => services.clock.wallNow()))(),
       random: services.random,
       storage: services.storage,
       log: services.log,

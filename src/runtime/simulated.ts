@@ -296,6 +296,7 @@ export class SimulatedSystem implements ActorSystem {
       incarnation,
       {
         clock: this.clockOf(addr),
+        observerWallNow: () => this.clock.wallNow(),
         random: this.random.fork(`${addr}#${incarnation}`),
         storage,
         outbox,

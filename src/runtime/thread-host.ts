@@ -125,6 +125,7 @@ export class ThreadHost {
   cellServices(address: Address, incarnation: number) {
     return {
       clock: this.clockOf(address),
+      observerWallNow: () => this.clock.wallNow(),
       random: this.random.fork(`${address}#${incarnation}`),
       outbox: { post: (envelope: Envelope) => this.router.post(envelope), flush: () => this.router.flushAll() },
       log: sinkLogger(address, () => this.clock.wallNow(), (record) => this.emit({ op: 'log', record })),

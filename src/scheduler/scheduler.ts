@@ -80,6 +80,8 @@ export interface SchedulerOptions {
   readonly onError?: (error: unknown, where: string) => void;
   /** Where terms are recorded (default: in memory). */
   readonly intervals?: ActiveIntervalLog;
+  /** The clock terms are recorded on (ActorContext.observerWallNow: one clock for every instance; default clock.wallNow). */
+  readonly observerWallNow?: () => number;
 }
 
 export interface SchedulerCounts {
@@ -139,6 +141,11 @@ export class Scheduler {
   /** One recorder per profile: an Event's reporting component is the pod's scheduler name, as upstream. */
   private readonly recorders = new Map<string, EventRecorder>();
   private readonly intervals: ActiveIntervalLog;
+
+  /** Now on the clock terms are recorded on (one clock for every instance, unskewed). */
+  private termNow(): number {
+    return (this.o.observerWallNow ?? (() => this.o.clock.wallNow()))();
+  }
   private term: Term | undefined;
   /** A term being started (caches syncing, catching up); cleared when leadership is lost first. */
   private starting: Term | undefined;
@@ -343,7 +350,7 @@ export class Scheduler {
     if (this.starting !== term || this.stopped) return;
     this.starting = undefined;
     this.term = term;
-    this.intervals.begin(this.o.clock.wallNow());
+    this.intervals.begin(this.termNow());
     this.wake();
   }
 
@@ -395,7 +402,7 @@ export class Scheduler {
     const term = this.term;
     if (term === undefined) return;
     this.term = undefined;
-    this.intervals.end(this.o.clock.wallNow());
+    this.intervals.end(this.termNow());
     // Pods parked at Permit go back to the queue: the next leader (maybe this one) decides again.
     for (const w of this.waitingPods.list()) w.reject('Scheduler', 'leadership lost');
     this.settlePermits();

@@ -7,6 +7,7 @@
  */
 import type { ProfileName } from '../../runtime/profiles.js';
 import { faultProblems } from './catalog.js';
+import { sabotages, type Sabotage } from '../../cluster/sabotage.js';
 
 /** A fixed number of milliseconds, or a range the seed draws from (inclusive). */
 export type MsRange = number | readonly [min: number, max: number];
@@ -145,7 +146,11 @@ export type VerdictSpec =
 export interface ExperimentSpec {
   readonly name: string;
   readonly description: string;
-  readonly cluster: { readonly masters: 3 | 5; readonly workers: number; readonly profile: ProfileName };
+  readonly cluster: {
+    readonly masters: 3 | 5; readonly workers: number; readonly profile: ProfileName;
+    /** Deliberately broken components (cluster.ts Sabotage), to show that a verdict catches each. */
+    readonly sabotage?: readonly Sabotage[];
+  };
   readonly setup: { readonly manifests: readonly string[]; readonly waitFor: readonly ProbeSpec[]; readonly timeoutMs: number };
   readonly workloads: readonly WorkloadSpec[];
   readonly steadyState: readonly ProbeSpec[];
@@ -183,6 +188,7 @@ export function experimentProblems(spec: ExperimentSpec): string[] {
   if (!NAME.test(spec.name)) problems.push(`name must be lower-case letters, digits and dashes (at most 63), not ${JSON.stringify(spec.name)}`);
   if (spec.cluster.masters !== 3 && spec.cluster.masters !== 5) problems.push(`cluster.masters must be 3 or 5 (an etcd member on each), not ${spec.cluster.masters}`);
   if (!Number.isInteger(spec.cluster.workers) || spec.cluster.workers < 0 || spec.cluster.workers > 16) problems.push(`cluster.workers must be a whole number from 0 to 16, not ${spec.cluster.workers}`);
+  for (const s of spec.cluster.sabotage ?? []) if (!(sabotages as readonly string[]).includes(s)) problems.push(`cluster.sabotage: unknown ${JSON.stringify(s)} (expected ${sabotages.join(', ')})`);
   if (spec.method.length === 0 || spec.method.length > MAX_STEPS) problems.push(`method must have 1 to ${MAX_STEPS} steps, not ${spec.method.length}`);
   spec.method.forEach((step, i) => {
     for (const p of [rangeProblem(step.afterMs, `method[${i}].afterMs`), rangeProblem(step.durationMs, `method[${i}].durationMs`), rangeProblem(step.detectionMs ?? 0, `method[${i}].detectionMs`)]) if (p) problems.push(p);

@@ -134,7 +134,7 @@ export function experimentFileText(spec: ExperimentSpec, manifests: readonly str
     title: spec.name,
     description: spec.description,
     configuration: {
-      cluster: { masters: spec.cluster.masters, workers: spec.cluster.workers, profile: spec.cluster.profile },
+      cluster: { masters: spec.cluster.masters, workers: spec.cluster.workers, profile: spec.cluster.profile, ...(spec.cluster.sabotage === undefined ? {} : { sabotage: [...spec.cluster.sabotage] }) },
       manifests: [...manifests],
       'wait-for': spec.setup.waitFor.map(probe),
       'setup-timeout': seconds(spec.setup.timeoutMs),

@@ -23,6 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
 import type { ProfileName } from '../../runtime/profiles.js';
+import type { Sabotage } from '../../cluster/sabotage.js';
 import { faultInfoOf, faultKinds, fileKey, paramProblem, type ParamSpec } from './catalog.js';
 import { experimentProblems, type ExperimentSpec, type FaultSpec, type MethodStep, type MsRange, type ProbeSpec, type TargetSpec, type VerdictSpec, type WorkloadSpec } from './define.js';
 
@@ -274,7 +275,8 @@ export function parseExperimentFile(text: string, file: string, baseDir = dirnam
   const config = r.object(root['configuration'] ?? {}, ['configuration']) ?? {};
   r.only(config, ['configuration'], ['cluster', 'manifests', 'wait-for', 'setup-timeout', 'workloads', 'settle']);
   const cluster = r.object(config['cluster'] ?? {}, ['configuration', 'cluster']) ?? {};
-  r.only(cluster, ['configuration', 'cluster'], ['masters', 'workers', 'profile']);
+  r.only(cluster, ['configuration', 'cluster'], ['masters', 'workers', 'profile', 'sabotage']);
+  const sabotage = cluster['sabotage'] === undefined ? undefined : (r.list(cluster['sabotage'], ['configuration', 'cluster', 'sabotage']) ?? []).map((s, i) => r.string(s, ['configuration', 'cluster', 'sabotage', i]) ?? '');
   const profile = cluster['profile'] ?? 'fast';
   const masters = cluster['masters'] ?? 3;
   if (profile !== 'fast' && profile !== 'kubernetes') r.problem(['configuration', 'cluster', 'profile'], `expected fast or kubernetes, got ${describe(profile)}`);
@@ -286,7 +288,11 @@ export function parseExperimentFile(text: string, file: string, baseDir = dirnam
     (r.list(v ?? [], path) ?? []).map((item, i) => each(item, [...path, i])).filter((x): x is T => x !== undefined);
   const spec: ExperimentSpec = {
     name: name ?? '', description: typeof root['description'] === 'string' ? root['description'] : '',
-    cluster: { masters: masters === 5 ? 5 : 3, workers: r.number(cluster['workers'] ?? 2, ['configuration', 'cluster', 'workers']) ?? 2, profile: (profile === 'kubernetes' ? 'kubernetes' : 'fast') as ProfileName },
+    cluster: {
+      masters: masters === 5 ? 5 : 3, workers: r.number(cluster['workers'] ?? 2, ['configuration', 'cluster', 'workers']) ?? 2, profile: (profile === 'kubernetes' ? 'kubernetes' : 'fast') as ProfileName,
+      // Names are checked with the spec (experimentProblems).
+      ...(sabotage === undefined ? {} : { sabotage: sabotage as Sabotage[] }),
+    },
     setup: {
       manifests: all(config['manifests'], ['configuration', 'manifests'], (v, at) => manifestText(r, v, at, baseDir)),
       waitFor: all(config['wait-for'], ['configuration', 'wait-for'], (v, at) => probe(r, v, at)),

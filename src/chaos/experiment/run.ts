@@ -100,6 +100,7 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
   phase('start-cluster');
   const cluster = await Cluster.start({
     dataDir, seed: options.seed, profile: spec.cluster.profile, masters: spec.cluster.masters, workers: spec.cluster.workers,
+    ...(spec.cluster.sabotage === undefined ? {} : { sabotage: spec.cluster.sabotage }),
     frontDoor: net.frontDoor, apiserverNetwork: net.apiserverNetwork, podNetwork: net.podNetwork, serviceNetwork: net.serviceNetwork,
   }).catch((error: unknown) => {
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,9 @@
+/** Broken-on-purpose components for chaos acceptance runs (ClusterOptions.sabotage). */
+/**
+ * What a sabotaged cluster gets wrong, each the bug a verdict must catch:
+ * - `etcd-skips-fsync`: the members acknowledge what they never fsync (acked-writes-present after a power cut of every master);
+ * - `controller-manager-without-leader-election`, `scheduler-without-leader-election`: every instance active at once (single-active-*);
+ * - `kube-proxy-keeps-dead-endpoints`: kube-proxy routes to endpoints marked not ready (service-availability when a worker dies).
+ */
+export const sabotages = ['etcd-skips-fsync', 'controller-manager-without-leader-election', 'scheduler-without-leader-election', 'kube-proxy-keeps-dead-endpoints'] as const;
+export type Sabotage = (typeof sabotages)[number];

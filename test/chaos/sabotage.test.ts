@@ -1,0 +1,57 @@
+/**
+ * Each verdict fails when it should (issue 13's acceptance): experiments against deliberately
+ * broken components (ClusterOptions.sabotage) and the verdict that must catch each —
+ * an etcd that acknowledges what it never fsyncs loses acknowledged writes when every master
+ * loses power (the same run without the sabotage loses none); controller-managers without leader
+ * election are active together; a kube-proxy that keeps dead endpoints fails the Service while a
+ * worker is dead. One network block per run (they run one at a time).
+ */
+import test from 'ava';
+import { defineExperiment, runExperiment, type ExperimentNetwork, type ExperimentSpec } from '../../src/chaos/index.js';
+import { loadExperimentFile } from '../../src/chaos/experiment/file.js';
+import { fileURLToPath } from 'node:url';
+
+const network: ExperimentNetwork = { frontDoor: { host: '127.73.0.1', port: 6443 }, apiserverNetwork: '127.73.1', podNetwork: '127.252.0.0/16', serviceNetwork: '127.104' };
+
+const powerCutOfEveryMaster = (sabotage: ExperimentSpec['cluster']['sabotage']): ExperimentSpec => defineExperiment({
+  name: 'power-cut-all', description: 'every master loses power at once under an API workload',
+  cluster: { masters: 3, workers: 0, profile: 'fast', ...(sabotage === undefined ? {} : { sabotage }) },
+  setup: { manifests: [], waitFor: [], timeoutMs: 30_000 },
+  workloads: [{ kind: 'api-configmaps', processes: 4, keys: 5 }],
+  steadyState: [{ kind: 'api-writable' }],
+  method: [{ fault: { kind: 'kill-host', target: { kind: 'hosts', hosts: ['master-1', 'master-2', 'master-3'] }, resetConnections: false }, afterMs: 2_000, durationMs: 1_000 }],
+  heal: { settleMs: 500 },
+  verdicts: [{ kind: 'acked-writes-present' }],
+});
+
+const row = (result: Awaited<ReturnType<typeof runExperiment>>, name: string) => result.verdict.results.find((r) => r.name === name);
+
+test.serial('etcd-skips-fsync: acknowledged writes are lost when every master loses power; with fsync none is', async (t) => {
+  const broken = await runExperiment(powerCutOfEveryMaster(['etcd-skips-fsync']), { seed: 1, network });
+  t.is(row(broken, 'acked-writes-present')?.status, 'fail', row(broken, 'acked-writes-present')?.detail);
+  t.true(broken.lostAckedWrites > 0);
+  const sound = await runExperiment(powerCutOfEveryMaster(undefined), { seed: 1, network });
+  t.is(row(sound, 'acked-writes-present')?.status, 'pass', row(sound, 'acked-writes-present')?.detail);
+  t.true(sound.ackedWrites > 0);
+});
+
+test.serial('controller-manager-without-leader-election: single-active-controller-manager fails (every instance active at once)', async (t) => {
+  const result = await runExperiment(defineExperiment({
+    name: 'no-election', description: 'three controller-managers, none leader-elected',
+    cluster: { masters: 3, workers: 0, profile: 'fast', sabotage: ['controller-manager-without-leader-election'] },
+    setup: { manifests: [], waitFor: [], timeoutMs: 30_000 }, workloads: [], steadyState: [{ kind: 'api-writable' }],
+    method: [{ fault: { kind: 'pause-actor', target: { kind: 'random-master' }, actor: 'scheduler' }, afterMs: 500, durationMs: 500 }],
+    heal: { settleMs: 500 },
+    verdicts: [{ kind: 'single-active-controller-manager' }, { kind: 'single-active-scheduler' }],
+  }), { seed: 1, network });
+  t.is(row(result, 'single-active-controller-manager')?.status, 'fail', row(result, 'single-active-controller-manager')?.detail);
+  t.is(row(result, 'single-active-scheduler')?.status, 'pass', 'the scheduler was not sabotaged');
+});
+
+test.serial('kube-proxy-keeps-dead-endpoints: service-availability fails while a worker is dead (worker-death-eviction with the sabotage)', async (t) => {
+  const file = loadExperimentFile(fileURLToPath(new URL('../../examples/experiments/worker-death-eviction.yaml', import.meta.url)));
+  const result = await runExperiment(defineExperiment({ ...file, cluster: { ...file.cluster, sabotage: ['kube-proxy-keeps-dead-endpoints'] } }), { seed: 7, network });
+  const availability = row(result, 'service-availability');
+  t.is(availability?.status, 'fail', availability?.detail);
+  t.is(row(result, 'faults-injected')?.status, 'pass');
+});
