@@ -4,10 +4,11 @@
  * an etcd that acknowledges what it never fsyncs loses acknowledged writes when every master
  * loses power (the same run without the sabotage loses none); controller-managers without leader
  * election are active together; a kube-proxy that keeps dead endpoints fails the Service while a
- * worker is dead. One network block per run (they run one at a time).
+ * worker is dead; and a clock at half speed on the scheduler Lease holder makes two schedulers
+ * active at once (leader election assumes bounded drift). One network block, the runs one at a time.
  */
 import test from 'ava';
-import { defineExperiment, runExperiment, type ExperimentNetwork, type ExperimentSpec } from '../../src/chaos/index.js';
+import { defineExperiment, runExperiment, type ExperimentNetwork, type ExperimentSpec, type FaultSpec } from '../../src/chaos/index.js';
 import { loadExperimentFile } from '../../src/chaos/experiment/file.js';
 import { fileURLToPath } from 'node:url';
 
@@ -54,4 +55,16 @@ test.serial('kube-proxy-keeps-dead-endpoints: service-availability fails while a
   const availability = row(result, 'service-availability');
   t.is(availability?.status, 'fail', availability?.detail);
   t.is(row(result, 'faults-injected')?.status, 'pass');
+});
+
+test.serial('clock-skew-lease-holder at rate 0.5: the slow holder acts past its successor\'s takeover and single-active-scheduler fails', async (t) => {
+  const file = loadExperimentFile(fileURLToPath(new URL('../../examples/experiments/clock-skew-lease-holder.yaml', import.meta.url)));
+  const [skew, ...rest] = file.method;
+  t.like(skew!.fault, { kind: 'clock-skew', rate: 0.8 });
+  const halfSpeed = defineExperiment({ ...file, method: [{ ...skew!, fault: { ...skew!.fault, rate: 0.5 } as FaultSpec }, ...rest] });
+  const result = await runExperiment(halfSpeed, { seed: 1, network });
+  t.is(row(result, 'faults-injected')?.status, 'pass');
+  const single = row(result, 'single-active-scheduler');
+  t.is(single?.status, 'fail', single?.detail);
+  t.regex(single!.detail, /two active schedulers at once/);
 });
