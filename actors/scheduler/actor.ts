@@ -42,7 +42,7 @@ class SchedulerBehaviour implements ActorBehaviour<SchedulerMessage> {
       ...(config.leaderElection === false ? {} : {
         election: { leaseDurationMs: timing.leaseDurationMs, renewDeadlineMs: timing.renewDeadlineMs, retryPeriodMs: timing.retryPeriodMs },
       }),
-      onError: rateLimitedWarn(context.log, context.clock),
+      onError: rateLimitedWarn(context.log, context.clock), ...(config.unsafeSkipAssume === true ? { unsafeSkipAssume: true } : {}),
       intervals: new ActiveIntervalLog(context.self, context.storage, context.observerWallNow()), observerWallNow: () => context.observerWallNow(),
     });
     if (!created.ok) throw new Error(`scheduler: ${created.errors.join('; ')}`);

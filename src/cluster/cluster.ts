@@ -378,6 +378,7 @@ function masterSpecs(
       apiservers: controllerManager.apiservers, profile: o.profile, ...tokenOf(tokens, wellKnown.schedulerUser),
       ...(o.scheduler?.configYaml === undefined ? {} : { configYaml: o.scheduler.configYaml }),
       ...(o.sabotage.has('scheduler-without-leader-election') ? { leaderElection: false } : {}),
+      ...(o.sabotage.has('scheduler-skips-assume') ? { unsafeSkipAssume: true } : {}),
     };
     const operators = o.operators.map((op) => {
       const config: OperatorConfig = {

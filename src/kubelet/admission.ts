@@ -17,7 +17,7 @@ function quantity(value: string | undefined): number {
 }
 
 /** Effective request of a pod for a resource: the larger of the sum over containers and the largest init container (upstream's rule). */
-function podRequest(spec: PodSpec, resource: string): number {
+export function podRequest(spec: PodSpec, resource: string): number {
   const sum = spec.containers.reduce((total, c) => total + quantity(c.resources?.requests?.[resource] ?? c.resources?.limits?.[resource]), 0);
   const init = Math.max(0, ...(spec.initContainers ?? []).map((c) => quantity(c.resources?.requests?.[resource] ?? c.resources?.limits?.[resource])));
   return Math.max(sum, init);

@@ -206,3 +206,19 @@ export class SkewedClock implements Clock {
     this.base.clearTimer(id);
   }
 }
+
+/** One SkewedClock per key (an actor's address) over one base clock, made on first use and kept (a restarted actor keeps its skew). */
+export class SkewedClocks<K> {
+  private readonly clocks = new Map<K, SkewedClock>();
+
+  constructor(private readonly base: Clock) {}
+
+  of(key: K): SkewedClock {
+    let clock = this.clocks.get(key);
+    if (clock === undefined) {
+      clock = new SkewedClock(this.base);
+      this.clocks.set(key, clock);
+    }
+    return clock;
+  }
+}

@@ -3,7 +3,7 @@ import { address as makeAddress, hostOf, type Address } from '../primitives/addr
 import type { ActorInfo, ActorSpec, AnyActorDefinition, HostSpec } from './actor.js';
 import { ActorCell, type CellExit, type Outbox } from './cell.js';
 import { clientActor, type InboxMessage } from './client-actor.js';
-import { SkewedClock, VirtualClock, type ClockSkew } from '../primitives/clock.js';
+import { SkewedClocks, VirtualClock, type ClockSkew } from '../primitives/clock.js';
 import { LogBuffer, sinkLogger } from './logger.js';
 import { SeededPrng, type Prng } from '../primitives/prng.js';
 import { EnvelopeKind, peerDownEnvelope, type Effect, type Envelope, type Message, type OutgoingMessage } from '../primitives/envelope.js';
@@ -46,7 +46,8 @@ export class SimulatedSystem implements ActorSystem {
   readonly placement = 'simulated' as const;
   readonly clientAddress: Address = makeAddress(CLIENT_HOST, 'main');
   readonly clock = new VirtualClock();
-  private readonly clocks = new Map<Address, SkewedClock>();
+  /** Each actor's own view of the clock (kept across its restarts: a skewed machine stays skewed). */
+  private readonly clocks = new SkewedClocks<Address>(this.clock);
   private readonly diskFaults = new Map<Address, DiskFault>();
   readonly logs = new LogBuffer();
   readonly effects: { address: Address; effect: Effect }[] = [];
@@ -175,18 +176,9 @@ export class SimulatedSystem implements ActorSystem {
 
   async skewClock(addr: Address, skew: ClockSkew): Promise<void> {
     this.slotOf(addr);
-    this.clockOf(addr).set(skew);
+    this.clocks.of(addr).set(skew);
   }
 
-  /** The actor's own view of the virtual clock (kept across its restarts). */
-  private clockOf(addr: Address): SkewedClock {
-    let clock = this.clocks.get(addr);
-    if (clock === undefined) {
-      clock = new SkewedClock(this.clock);
-      this.clocks.set(addr, clock);
-    }
-    return clock;
-  }
 
   async killHost(host: string, options: KillOptions = {}): Promise<void> {
     this.model.apply(this.faults.setHostDown(host, true));
@@ -295,7 +287,7 @@ export class SimulatedSystem implements ActorSystem {
       config,
       incarnation,
       {
-        clock: this.clockOf(addr),
+        clock: this.clocks.of(addr),
         observerWallNow: () => this.clock.wallNow(),
         random: this.random.fork(`${addr}#${incarnation}`),
         storage,

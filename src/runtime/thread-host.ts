@@ -7,7 +7,7 @@ import { ActorCell, type CellExit } from './cell.js';
 import { sinkLogger, type LogRecord } from './logger.js';
 import { SeededPrng } from '../primitives/prng.js';
 import { RealClock } from './real-clock.js';
-import { SkewedClock, type ClockSkew } from '../primitives/clock.js';
+import { NO_SKEW, SkewedClocks, type ClockSkew } from '../primitives/clock.js';
 import { FileStorage } from './file-storage.js';
 import { FaultyStorage, MemoryStorage, type DiskFault, type Storage } from './storage.js';
 import { hostOf, actorOf } from '../primitives/address.js';
@@ -22,6 +22,9 @@ export interface ThreadActorSpec {
   readonly config?: unknown;
   readonly incarnation: number;
   readonly mailboxLimit?: number;
+  /** The actor's clock skew and disk fault (chaos), kept by the supervisor across thread replacements. */
+  readonly clockSkew?: ClockSkew;
+  readonly diskFault?: DiskFault;
 }
 
 /** What a thread is born with. */
@@ -53,7 +56,8 @@ export type DefinitionLoader = (kind: string, moduleUrl?: string) => Promise<Any
  */
 export class ThreadHost {
   readonly clock = new RealClock();
-  private readonly clocks = new Map<Address, SkewedClock>();
+  /** Each actor's own view of the clock (kept across its restarts: a skewed machine stays skewed). */
+  private readonly clocks = new SkewedClocks<Address>(this.clock);
   private readonly diskFaults = new Map<Address, DiskFault>();
   readonly model: NetworkModel;
   readonly router: Router;
@@ -89,6 +93,8 @@ export class ThreadHost {
 
   async startActor(spec: ThreadActorSpec): Promise<void> {
     this.cells.get(spec.address)?.kill();
+    this.clocks.of(spec.address).set(spec.clockSkew ?? NO_SKEW);
+    this.setDiskFault(spec.address, spec.diskFault);
     const definition = await this.load(spec.kind, spec.module);
     const cell = this.makeCell(spec, definition);
     this.cells.set(spec.address, cell);
@@ -102,15 +108,6 @@ export class ThreadHost {
     this.router.attachLocal(cell.address, cell);
   }
 
-  /** The actor's own view of the thread's clock (kept across its restarts: a skewed machine stays skewed). */
-  private clockOf(address: Address): SkewedClock {
-    let clock = this.clocks.get(address);
-    if (clock === undefined) {
-      clock = new SkewedClock(this.clock);
-      this.clocks.set(address, clock);
-    }
-    return clock;
-  }
 
   /** A disk fault on the actor's storage (undefined heals it); kept across its restarts on this thread. */
   setDiskFault(address: Address, fault: DiskFault | undefined): void {
@@ -119,12 +116,12 @@ export class ThreadHost {
   }
 
   skewClock(address: Address, skew: ClockSkew): void {
-    this.clockOf(address).set(skew);
+    this.clocks.of(address).set(skew);
   }
 
   cellServices(address: Address, incarnation: number) {
     return {
-      clock: this.clockOf(address),
+      clock: this.clocks.of(address),
       observerWallNow: () => this.clock.wallNow(),
       random: this.random.fork(`${address}#${incarnation}`),
       outbox: { post: (envelope: Envelope) => this.router.post(envelope), flush: () => this.router.flushAll() },

@@ -90,6 +90,9 @@ export class ThreadedSystem implements ActorSystem {
   readonly events$ = this.events.asObservable();
   readonly history: SystemEvent[] = [];
   private readonly slots = new Map<Address, Slot>();
+  /** Chaos state of actors, given to every (re)start of theirs (clock-skew and disk-fault faults). */
+  private readonly skews = new Map<Address, ClockSkew>();
+  private readonly diskFaults = new Map<Address, DiskFault>();
   private readonly threads = new Map<number, ThreadSlot>();
   private readonly faults = new FaultTable();
   private readonly mainHost: ThreadHost;
@@ -199,15 +202,36 @@ export class ThreadedSystem implements ActorSystem {
   }
 
   async skewClock(addr: Address, skew: ClockSkew): Promise<void> {
-    const control = this.threads.get(this.slotOf(addr).thread)?.control;
-    if (control === undefined) throw new Error(`skew the clock of ${addr}: its thread is not running`);
-    await control.skewClock(addr, skew);
+    const slot = this.slotOf(addr);
+    // Kept here, so an actor started again (a crash replaces its thread) starts skewed too.
+    if (skew.rate === 1 && skew.offsetMs === 0) this.skews.delete(addr);
+    else this.skews.set(addr, skew);
+    await this.tellThread(slot, (control) => control.skewClock(addr, skew));
+  }
+
+  /**
+   * Tells a live actor's thread; returns once it answered, or its worker exited (a thread being
+   * replaced never answers; its successor gets the state in the actor's spec).
+   */
+  private async tellThread(slot: Slot, call: (control: Remote<ThreadControl>) => Promise<void> | void): Promise<void> {
+    const thread = this.threads.get(slot.thread);
+    const worker = thread?.worker;
+    if (slot.fate !== 'live' || thread?.control === undefined || worker === undefined) return;
+    let onExit: () => void = () => undefined;
+    const exited = new Promise<void>((resolve) => { onExit = resolve; worker.once('exit', onExit); });
+    try {
+      await Promise.race([call(thread.control), exited]);
+    } finally {
+      worker.off('exit', onExit);
+    }
   }
 
   async setDiskFault(addr: Address, fault: DiskFault | undefined): Promise<void> {
-    const control = this.threads.get(this.slotOf(addr).thread)?.control;
-    if (control === undefined) throw new Error(`a disk fault on ${addr}: its thread is not running`);
-    await control.setDiskFault(addr, fault);
+    const slot = this.slotOf(addr);
+    // Kept here, so an actor the fault crashed starts again on the faulty disk until the heal.
+    if (fault === undefined) this.diskFaults.delete(addr);
+    else this.diskFaults.set(addr, fault);
+    await this.tellThread(slot, (control) => control.setDiskFault(addr, fault));
   }
 
   async killHost(host: string, options: KillOptions = {}): Promise<void> {
@@ -310,6 +334,8 @@ export class ThreadedSystem implements ActorSystem {
       ...(spec.module === undefined ? {} : { module: spec.module }),
       ...(spec.config === undefined ? {} : { config: spec.config }),
       ...(spec.mailboxLimit === undefined ? {} : { mailboxLimit: spec.mailboxLimit }),
+      ...(this.skews.has(addr) ? { clockSkew: this.skews.get(addr)! } : {}),
+      ...(this.diskFaults.has(addr) ? { diskFault: this.diskFaults.get(addr)! } : {}),
     };
   }
 

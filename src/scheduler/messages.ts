@@ -44,6 +44,8 @@ export interface SchedulerConfig {
   readonly configYaml?: string;
   /** Absent or true: leader-elected through kube-system/kube-scheduler. */
   readonly leaderElection?: boolean;
+  /** Broken on purpose (a chaos sabotage): skip the assume cache, so pods scheduled before a binding is seen can over-commit a node. */
+  readonly unsafeSkipAssume?: boolean;
 }
 
 

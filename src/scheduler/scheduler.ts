@@ -82,6 +82,8 @@ export interface SchedulerOptions {
   readonly intervals?: ActiveIntervalLog;
   /** The clock terms are recorded on (ActorContext.observerWallNow: one clock for every instance; default clock.wallNow). */
   readonly observerWallNow?: () => number;
+  /** Broken on purpose (a chaos sabotage): do not assume a pod onto its node before its binding is confirmed. */
+  readonly unsafeSkipAssume?: boolean;
 }
 
 export interface SchedulerCounts {
@@ -468,7 +470,7 @@ export class Scheduler {
     }
     this.cache.updateSnapshot(this.snapshot);
     const r = profile.schedulingCycle({
-      snapshot: this.snapshot, pod: info.pod, nowMs, cache: this.cache,
+      snapshot: this.snapshot, pod: info.pod, nowMs, ...(this.o.unsafeSkipAssume === true ? {} : { cache: this.cache }),
       nominatedPods: (n) => this.queue.nominatedPodsForNode(n), pdbs: this.pdbInfos(),
     });
     this.counts.attempts++;

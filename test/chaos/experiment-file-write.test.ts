@@ -67,7 +67,7 @@ test('every fault kind, target, probe, workload and verdict round-trips; provide
   // Every kind of the catalog is here: a new kind fails this test until it is added (and round-trips).
   t.deepEqual([...new Set(method.map((m) => m.fault.kind))].sort(), [...faultKinds].sort());
   const spec = defineExperiment({
-    name: 'everything', description: 'all of it', cluster: { masters: 5, workers: 1, profile: 'kubernetes' },
+    name: 'everything', description: 'all of it', cluster: { masters: 5, workers: 1, profile: 'kubernetes', sabotage: ['etcd-skips-fsync', 'scheduler-skips-assume'] },
     setup: { manifests: [], waitFor: [{ kind: 'nodes-ready', count: 4 }, { kind: 'api-writable' }], timeoutMs: 45_500 },
     workloads: [
       { kind: 'api-configmaps', processes: 3, keys: 7 }, { kind: 'http', service: 'default/web', processes: 1 },
@@ -83,6 +83,7 @@ test('every fault kind, target, probe, workload and verdict round-trips; provide
       { kind: 'faults-injected' }, { kind: 'acked-writes-present' }, { kind: 'api-linearizable' }, { kind: 'etcd-consistent' },
       { kind: 'service-availability', minOkRatio: 0.75 }, { kind: 'convergence', withinMs: 20_000 }, { kind: 'single-active-controller-manager' },
       { kind: 'single-active-scheduler' }, { kind: 'steady-state-restored', withinMs: 12_500 }, { kind: 'rollout-converged', withinMs: 30_000 },
+      { kind: 'placement-safe' },
     ],
   });
   t.deepEqual(roundTrip(t, spec).loaded, spec);

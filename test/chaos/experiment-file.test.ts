@@ -35,7 +35,7 @@ test('a bad file: every problem with its line and field, and the spec checks too
   ].join('\n');
   const error = t.throws(() => parseExperimentFile(bad, 'bad.yaml', '/'), { instanceOf: ExperimentFileError })!;
   t.deepEqual(error.problems, [
-    'bad.yaml:3: configuration.cluster.colour: unknown field (expected one of masters, workers, profile)',
+    'bad.yaml:3: configuration.cluster.colour: unknown field (expected one of masters, workers, profile, sabotage)',
     'bad.yaml:10: rollbacks: must be empty: every action heals itself after its duration (kill-host restarts the host, isolate-master removes the partition)',
     'bad.yaml:7: method[0].provider.target: unknown target "random" (expected etcd-leader-master, minority-master, majority-masters, random-master, random-worker, any-host, controller-manager-leader, scheduler-leader, busiest-master, a host such as worker-1, a list of hosts, or { pod: { namespace, selector } })',
     'bad.yaml:9: method[1].type: probes in the method are not supported: put them in steady-state-hypothesis',

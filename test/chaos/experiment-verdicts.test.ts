@@ -2,8 +2,8 @@
 // it passes on the one, fails on the other, and says unknown when the evidence is too thin.
 import test from 'ava';
 import {
-  checkConvergence, checkServiceAvailability, checkSteadyStateRestored, leaseTransitions, verdictRows,
-  type Evidence, type FaultRecord, type HttpSample, type ProbeResult,
+  checkConvergence, checkPlacementSafety, checkServiceAvailability, checkSteadyStateRestored, leaseTransitions, verdictRows,
+  type Evidence, type FaultRecord, type HttpSample, type PodPlacement, type ProbeResult,
 } from '../../src/chaos/index.js';
 import { history } from './helpers.js';
 
@@ -72,7 +72,7 @@ function evidence(over: Partial<Evidence> = {}): Evidence {
   return {
     apiHistory: history([{ p: 0, f: 'write', value: 'a', start: 0, end: 10 }, { p: 1, f: 'read', value: 'a', start: 20, end: 30 }]),
     finalState: new Map([['x', 'a']]), http: requests(), faults: [fault], healedAtMs: 2_000, deployments: [], steadyBefore: [], steadyAfter: [],
-    roles: [], memberHashes: [], members: [], live: {}, leases: [], rollouts: [], rolloutHistory: [], ...over,
+    roles: [], memberHashes: [], members: [], live: {}, leases: [], rollouts: [], rolloutHistory: [], placements: [], ...over,
   };
 }
 
@@ -98,4 +98,19 @@ test('Lease holders as observed: one entry per change of holder, unreadable samp
   const o = (timeMs: number, holder?: string) => ({ timeMs, component: 'scheduler', ...(holder === undefined ? {} : { holder }) });
   t.deepEqual(leaseTransitions([o(0, 'master-1/scheduler'), o(250, 'master-1/scheduler'), o(500), o(750, 'master-2/scheduler'), { timeMs: 800, component: 'controller-manager', holder: 'x' }], 'scheduler'),
     ['master-1/scheduler from 0 ms', 'master-2/scheduler from 750 ms']);
+});
+
+test('placement safety: a pod on two nodes, requests beyond allocatable, or a pod the kubelet refused for room fail; finished pods do not count; no sample is unknown', (t) => {
+  const node = { name: 'worker-1', cpu: 2, memory: 1_000, pods: 3 };
+  const pod = (uid: string, over: Partial<PodPlacement> = {}): PodPlacement => ({ uid, name: `default/${uid}`, node: 'worker-1', cpu: 1, memory: 100, phase: 'Running', ...over });
+  t.is(checkPlacementSafety([{ timeMs: 0, pods: [pod('a'), pod('b'), pod('c', { phase: 'Succeeded' }), pod('d', { node: undefined } as never)], nodes: [node] }]).status, 'pass');
+  const over = checkPlacementSafety([{ timeMs: 5, pods: [pod('a'), pod('b'), pod('c')], nodes: [node] }]);
+  t.is(over.status, 'fail');
+  t.regex(over.explanation, /over-committed \(1 node samples\): at 5 ms worker-1: cpu 3 of 2/);
+  const refused = checkPlacementSafety([{ timeMs: 7, pods: [pod('a'), pod('b', { cpu: 0.5, phase: 'Failed', reason: 'OutOfcpu' })], nodes: [node] }]);
+  t.regex(refused.explanation, /the kubelet refused default\/b \(OutOfcpu\)/);
+  t.is(checkPlacementSafety([{ timeMs: 7, pods: [pod('a'), pod('b', { phase: 'Failed', reason: 'Evicted' })], nodes: [node] }]).status, 'pass', 'a pod that failed for another reason holds nothing');
+  const moved = checkPlacementSafety([{ timeMs: 1, pods: [pod('a')], nodes: [node] }, { timeMs: 2, pods: [pod('a', { node: 'worker-2' })], nodes: [node, { ...node, name: 'worker-2' }] }]);
+  t.regex(moved.explanation, /bound twice: default\/a \(uid a\) on worker-1 at 1 ms, on worker-2 at 2 ms/);
+  t.is(checkPlacementSafety([{ timeMs: 1 }]).status, 'unknown');
 });

@@ -4,7 +4,7 @@
  * an etcd that acknowledges what it never fsyncs loses acknowledged writes when every master
  * loses power (the same run without the sabotage loses none); controller-managers without leader
  * election are active together; a kube-proxy that keeps dead endpoints fails the Service while a
- * worker is dead; and a clock at half speed on the scheduler Lease holder makes two schedulers
+ * worker is dead; a scheduler that skips its assume cache over-commits a node; and a clock at half speed on the scheduler Lease holder makes two schedulers
  * active at once (leader election assumes bounded drift). One network block, the runs one at a time.
  */
 import test from 'ava';
@@ -67,4 +67,36 @@ test.serial('clock-skew-lease-holder at rate 0.5: the slow holder acts past its 
   const single = row(result, 'single-active-scheduler');
   t.is(single?.status, 'fail', single?.detail);
   t.regex(single!.detail, /two active schedulers at once/);
+});
+
+/** Twelve pods of a whole core each on two workers of four cores: some must stay Pending. */
+const HOG = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: hog, namespace: default }
+spec:
+  replicas: 12
+  selector: { matchLabels: { app: hog } }
+  template:
+    metadata: { labels: { app: hog } }
+    spec:
+      containers:
+      - { name: main, image: busybox, command: [sleep, '3600'], resources: { requests: { cpu: '1' } } }
+`;
+
+const crowded = (sabotage: ExperimentSpec['cluster']['sabotage']): ExperimentSpec => defineExperiment({
+  name: 'crowded', description: 'more pods than the workers have room for',
+  cluster: { masters: 3, workers: 2, profile: 'fast', ...(sabotage === undefined ? {} : { sabotage }) },
+  setup: { manifests: [HOG], waitFor: [], timeoutMs: 30_000 }, workloads: [], steadyState: [{ kind: 'api-writable' }],
+  method: [{ fault: { kind: 'pause-actor', target: { kind: 'random-worker' }, actor: 'kube-proxy' }, afterMs: 3_000, durationMs: 500 }],
+  heal: { settleMs: 1_000 },
+  verdicts: [{ kind: 'placement-safe' }],
+});
+
+test.serial('scheduler-skips-assume: pods scheduled before earlier bindings are seen over-commit a node, and placement-safe fails; the sound scheduler passes', async (t) => {
+  const broken = await runExperiment(crowded(['scheduler-skips-assume']), { seed: 1, network });
+  const bad = row(broken, 'placement-safe');
+  t.is(bad?.status, 'fail', bad?.detail);
+  t.regex(bad!.detail, /over-committed/);
+  const sound = await runExperiment(crowded(undefined), { seed: 1, network });
+  t.is(row(sound, 'placement-safe')?.status, 'pass', row(sound, 'placement-safe')?.detail);
 });

@@ -36,11 +36,18 @@ function blocks(markdown: string): Block[] {
   return found;
 }
 
+/** Shown in the README whole; the other experiment files are built-ins the README names (checked below). */
+const shownExperiment = 'examples/experiments/worker-death-eviction.yaml';
 const exampleFiles = [
   ...readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.ts') || f.endsWith('.sh')).map((f) => `examples/${f}`),
   // Parsed by test/chaos/experiment-file.test.ts (running one is a whole cluster: cluster-under-fire covers the engine).
-  ...readdirSync(join(root, 'examples/experiments')).filter((f) => f.endsWith('.yaml')).map((f) => `examples/experiments/${f}`),
+  shownExperiment,
 ];
+const builtinExperiments = readdirSync(join(root, 'examples/experiments')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
+
+test('the README names every built-in experiment file', (t) => {
+  for (const name of builtinExperiments) t.true(readme.includes(`\`${name}\``), `README.md does not name the built-in experiment ${name}`);
+});
 
 test('every README block is an examples/ file, verbatim, or says why it is not run; every example is in the README', (t) => {
   const all = blocks(readme);

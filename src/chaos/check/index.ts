@@ -11,4 +11,5 @@ export * from './verdict.js';
 export * from './run.js';
 export * from './availability.js';
 export * from './convergence.js';
+export * from './placement.js';
 export * from './steady-state.js';

@@ -140,6 +140,8 @@ export type VerdictSpec =
   | { readonly kind: 'single-active-controller-manager' }
   | { readonly kind: 'single-active-scheduler' }
   | { readonly kind: 'steady-state-restored'; readonly withinMs: number }
+  /** No pod bound to two nodes, no node over-committed (requests beyond allocatable, or pods the kubelet refused for lack of room). */
+  | { readonly kind: 'placement-safe' }
   /** Every step of the method found its target and was injected. */
   | { readonly kind: 'faults-injected' };
 

@@ -110,6 +110,7 @@ function verdict(v: VerdictSpec): Yaml {
     case 'etcd-consistent':
     case 'single-active-controller-manager':
     case 'single-active-scheduler':
+    case 'placement-safe':
     case 'faults-injected':
       return v.kind;
     case 'service-availability':

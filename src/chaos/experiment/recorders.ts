@@ -1,12 +1,16 @@
 /**
  * Background samplers of a run (a shell): etcd members' roles and terms (election safety, and who
  * leads when a fault needs the leader) and every Deployment's desired and available replicas
- * (convergence). Bounded: each keeps at most MAX_SAMPLES.
+ * (convergence), and where every pod is bound (placement safety). Bounded: each keeps at most MAX_SAMPLES.
  */
 import type { Address } from '../../primitives/address.js';
 import type { ActorSystem } from '../../runtime/system.js';
 import type { KubeClient } from '../../client/index.js';
-import type { DeploymentObservation, RoleObservation } from '../check/index.js';
+import type { DeploymentObservation, NodeCapacity, PlacementObservation, PodPlacement, RoleObservation } from '../check/index.js';
+import type { KubeObject } from '../../api/index.js';
+import { parseQuantity, quantityToNumber } from '../../api/quantity.js';
+import { podRequest } from '../../kubelet/admission.js';
+import type { PodSpec } from '../../kubelet/pod-spec.js';
 import { etcdStatuses } from '../cluster/evidence.js';
 import { deploymentCounts } from './probes.js';
 import type { LeaseObservation } from './verdicts.js';
@@ -64,4 +68,40 @@ export function leaseSampler(kube: KubeClient, now: () => number, leases: readon
       return { timeMs: now(), component: l.component };
     }
   })));
+}
+
+const PODS = { apiVersion: 'v1', kind: 'Pod' } as const;
+const NODES = { apiVersion: 'v1', kind: 'Node' } as const;
+
+function amount(value: unknown): number {
+  if (typeof value !== 'string') return 0;
+  const parsed = parseQuantity(value);
+  return parsed.ok ? quantityToNumber(parsed.quantity) : 0;
+}
+
+function placementOf(p: KubeObject): PodPlacement {
+  const meta = p.metadata as { uid: string; name: string; namespace?: string };
+  const spec = (p['spec'] ?? { containers: [] }) as PodSpec & { nodeName?: string };
+  const status = (p['status'] ?? {}) as { phase?: string; reason?: string };
+  return {
+    uid: meta.uid, name: `${meta.namespace ?? ''}/${meta.name}`, ...(spec.nodeName ? { node: spec.nodeName } : {}),
+    cpu: podRequest(spec, 'cpu'), memory: podRequest(spec, 'memory'), phase: status.phase ?? 'Pending', ...(status.reason ? { reason: status.reason } : {}),
+  };
+}
+
+function capacityOf(n: KubeObject): NodeCapacity {
+  const allocatable = ((n['status'] as { allocatable?: Record<string, string> } | undefined)?.allocatable) ?? {};
+  return { name: (n.metadata as { name: string }).name, cpu: amount(allocatable['cpu']), memory: amount(allocatable['memory']), pods: amount(allocatable['pods']) };
+}
+
+/** Every pod's node, requests and phase and every node's allocatable (the placement-safe verdict). */
+export function placementSampler(kube: KubeClient, now: () => number, periodMs = 250): Sampler<PlacementObservation> {
+  return new Sampler(periodMs, async () => {
+    try {
+      const [pods, nodes] = await Promise.all([kube.list(PODS), kube.list(NODES)]);
+      return [{ timeMs: now(), pods: pods.items.map(placementOf), nodes: nodes.items.map(capacityOf) }];
+    } catch {
+      return [{ timeMs: now() }];
+    }
+  });
 }

@@ -23,7 +23,7 @@ import type { ExperimentSpec, WorkloadSpec } from './define.js';
 import { RolloutWorkload } from '../workloads/rollout.js';
 import { runMethod } from './method.js';
 import { podPlacement, runProbe, serviceAddress, untilProbesHold, type ProbeContext } from './probes.js';
-import { deploymentSampler, leaseSampler, roleSampler } from './recorders.js';
+import { deploymentSampler, leaseSampler, placementSampler, roleSampler } from './recorders.js';
 import { buildResult, writeReport, type ExperimentRunResult, type PhaseRecord } from './report.js';
 import { planSchedule } from './schedule.js';
 import { leaseTransitions, verdictRows, type Evidence } from './verdicts.js';
@@ -147,6 +147,8 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     stoppers.push(() => deployments.stop());
     const leases = leaseSampler(kube, now, LEADER_LEASES);
     stoppers.push(() => leases.stop());
+    const placements = spec.verdicts.some((v) => v.kind === 'placement-safe') ? placementSampler(kube, now) : undefined;
+    if (placements !== undefined) stoppers.push(() => placements.stop());
 
     phase('steady-state-before');
     const steadyBefore: ProbeResult[] = [];
@@ -170,6 +172,7 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     const rolloutRows = rolloutWithinMs === undefined ? [] : await Promise.all(rollouts.map((w) => w.converged(rolloutWithinMs)));
     await deployments.stop();
     await leases.stop();
+    await placements?.stop();
     await roles.stop();
     const live: Evidence['live'] = {};
     // The verdict rests on each instance's record of its active terms; the Lease holders the API showed are added as evidence.
@@ -190,7 +193,7 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     const evidence: Evidence = {
       apiHistory, finalState, http, faults, healedAtMs, deployments: deployments.samples, steadyBefore, steadyAfter,
       roles: roles.samples, memberHashes: hashes, members: etcdMembers, live, leases: leases.samples,
-      rollouts: rolloutRows, rolloutHistory: rollouts.flatMap((w) => w.history),
+      rollouts: rolloutRows, placements: placements?.samples ?? [], rolloutHistory: rollouts.flatMap((w) => w.history),
     };
     const verdict = aggregate(spec.verdicts.flatMap((v) => verdictRows(v, evidence)));
     phases.at(-1)!.endMs = now();

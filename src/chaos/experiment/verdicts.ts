@@ -5,7 +5,7 @@
  */
 import {
   checkAckedWritesPresent, checkConvergence, checkElectionSafety, checkHashesEqual, checkLinearizability, checkServiceAvailability,
-  checkSteadyStateRestored, linearizabilityCheckResult, toCheckResult,
+  checkPlacementSafety, checkSteadyStateRestored, linearizabilityCheckResult, toCheckResult, type PlacementObservation,
   type CheckResult, type DeploymentObservation, type FaultWindow, type HistoryOp, type HttpSample, type KvValue, type MemberHash,
   type ProbeResult, type RoleObservation, type Unavailable,
 } from '../check/index.js';
@@ -54,6 +54,8 @@ export interface Evidence {
   readonly members: readonly string[];
   /** Leader-election Lease holders sampled through the API. */
   readonly leases: readonly LeaseObservation[];
+  /** Where every pod was bound, sampled through the API (empty when no verdict needs it). */
+  readonly placements: readonly PlacementObservation[];
   /** Each rollout workload's convergence, checked against the live cluster. */
   readonly rollouts: readonly CheckResult[];
   /** The rollout workloads' image sets (history writes of `rollout:<namespace>/<name>`), for the report. */
@@ -91,6 +93,8 @@ export function verdictRows(spec: VerdictSpec, e: Evidence): CheckResult[] {
     case 'single-active-controller-manager':
     case 'single-active-scheduler':
       return [e.live[spec.kind] ?? { name: spec.kind, status: 'unknown', detail: 'the instances were not asked for their active intervals' }];
+    case 'placement-safe':
+      return [toCheckResult(spec.kind, checkPlacementSafety(e.placements))];
     case 'rollout-converged':
       return e.rollouts.length > 0 ? [...e.rollouts] : [{ name: spec.kind, status: 'unknown', detail: 'no rollout workload ran' }];
     default: {
