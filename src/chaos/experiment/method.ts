@@ -62,58 +62,70 @@ async function observe(ctx: MethodContext, target: TargetSpec | undefined, down:
   }
 }
 
-export async function runMethod(schedule: readonly PlannedFault[], ctx: MethodContext): Promise<MethodOutcome> {
+/** The run's state the steps share: the timeline, who is down, who died when. */
+interface MethodState {
+  readonly faults: FaultRecord[];
+  readonly down: Set<string>;
+  readonly deathsMs: Map<string, number[]>;
+}
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * One step: its target resolved, the fault injected; returns the hold-and-heal to await, or
+ * undefined when it was not injected (recorded as such, never fatal).
+ */
+async function injectStep(planned: PlannedFault, ctx: MethodContext, state: MethodState): Promise<(() => Promise<void>) | undefined> {
   const { cluster, now, note } = ctx;
-  const faults: FaultRecord[] = [];
-  const down = new Set<string>();
-  const deathsMs = new Map<string, number[]>();
+  const target = faultTarget(planned.fault);
+  const name = `step ${planned.step}: ${describeFault(planned.fault)}`;
+  const startMs = now();
+  const notInjected = (why: string, host?: string): undefined => {
+    state.faults.push({ step: planned.step, name, ...(host === undefined ? {} : { host }), startMs, endMs: now(), injected: false, note: `not injected: ${why}` });
+    note(`step ${planned.step} NOT injected: ${why}`);
+    return undefined;
+  };
+  let view: ClusterView;
+  try {
+    view = await observe(ctx, target, state.down);
+  } catch (error) {
+    return notInjected(`the cluster could not be observed to pick the target: ${message(error)}`);
+  }
+  const resolved = target === undefined ? { hosts: [] } : resolveTarget(target, view, planned.pick);
+  if ('problem' in resolved) return notInjected(resolved.problem);
+  const host = resolved.hosts.length === 0 ? undefined : resolved.hosts.join(',');
+  let injected: Injected;
+  try {
+    injected = await injectFault({ cluster, hosts: resolved.hosts, ...(resolved.pod === undefined ? {} : { pod: resolved.pod }), kube: ctx.kube }, planned.fault);
+  } catch (error) {
+    // A fault the cluster refuses (an actor that host does not run, say) is recorded, not fatal.
+    return notInjected(message(error), host);
+  }
+  note(`step ${planned.step}: ${injected.note}${view.etcdLeader !== undefined && resolved.hosts.includes(view.etcdLeader) ? ` (${view.etcdLeader} is the etcd leader's master)` : ''}`);
+  for (const h of injected.downHosts) state.down.add(h);
+  for (const instance of injected.died) state.deathsMs.set(instance, [...(state.deathsMs.get(instance) ?? []), Date.now()]);
+  return async () => {
+    await sleep(startMs + planned.durationMs - now());
+    const healNote = await injected.heal();
+    for (const h of injected.downHosts) state.down.delete(h);
+    state.faults.push({ step: planned.step, name, ...(host === undefined ? {} : { host }), startMs, endMs: now(), detectionMs: planned.detectionMs, injected: true, note: `${injected.note}; ${healNote}` });
+    note(`step ${planned.step}: ${healNote}`);
+  };
+}
+
+export async function runMethod(schedule: readonly PlannedFault[], ctx: MethodContext): Promise<MethodOutcome> {
+  const state: MethodState = { faults: [], down: new Set(), deathsMs: new Map() };
   const background: Promise<void>[] = [];
   for (const planned of schedule) {
     // After the previous heal as it happened: a heal that took long (a restart) does not eat the pause.
     await sleep(planned.pauseMs);
-    const target = faultTarget(planned.fault);
-    const name = `step ${planned.step}: ${describeFault(planned.fault)}`;
-    const startMs = now();
-    const notInjected = (why: string, host?: string) => {
-      faults.push({ step: planned.step, name, ...(host === undefined ? {} : { host }), startMs, endMs: now(), injected: false, note: `not injected: ${why}` });
-      note(`step ${planned.step} NOT injected: ${why}`);
-    };
-    let view: ClusterView;
-    try {
-      view = await observe(ctx, target, down);
-    } catch (error) {
-      notInjected(`the cluster could not be observed to pick the target: ${error instanceof Error ? error.message : String(error)}`);
-      continue;
-    }
-    const resolved = target === undefined ? { hosts: [] } : resolveTarget(target, view, planned.pick);
-    if ('problem' in resolved) {
-      notInjected(resolved.problem);
-      continue;
-    }
-    const host = resolved.hosts.length === 0 ? undefined : resolved.hosts.join(',');
-    let injected: Injected;
-    try {
-      injected = await injectFault({ cluster, hosts: resolved.hosts, ...(resolved.pod === undefined ? {} : { pod: resolved.pod }), kube: ctx.kube }, planned.fault);
-    } catch (error) {
-      // A fault the cluster refuses (an actor that host does not run, say) is recorded, not fatal.
-      notInjected(error instanceof Error ? error.message : String(error), host);
-      continue;
-    }
-    note(`step ${planned.step}: ${injected.note}${view.etcdLeader !== undefined && resolved.hosts.includes(view.etcdLeader) ? ` (${view.etcdLeader} is the etcd leader's master)` : ''}`);
-    for (const h of injected.downHosts) down.add(h);
-    for (const instance of injected.died) deathsMs.set(instance, [...(deathsMs.get(instance) ?? []), Date.now()]);
-    const holdAndHeal = async (): Promise<void> => {
-      await sleep(startMs + planned.durationMs - now());
-      const healNote = await injected.heal();
-      for (const h of injected.downHosts) down.delete(h);
-      faults.push({ step: planned.step, name, ...(host === undefined ? {} : { host }), startMs, endMs: now(), detectionMs: planned.detectionMs, injected: true, note: `${injected.note}; ${healNote}` });
-      note(`step ${planned.step}: ${healNote}`);
-    };
+    const holdAndHeal = await injectStep(planned, ctx, state);
+    if (holdAndHeal === undefined) continue;
     // A background step heals on its own while the method goes on.
     if (planned.background) background.push(holdAndHeal());
     else await holdAndHeal();
   }
   await Promise.all(background);
-  faults.sort((a, b) => a.step - b.step);
-  return { faults, deathsMs, healedAtMs: now() };
+  state.faults.sort((a, b) => a.step - b.step);
+  return { faults: state.faults, deathsMs: state.deathsMs, healedAtMs: ctx.now() };
 }
