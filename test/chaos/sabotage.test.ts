@@ -2,7 +2,7 @@
  * Each verdict fails when it should (issue 13's acceptance): experiments against deliberately
  * broken components (ClusterOptions.sabotage) and the verdict that must catch each —
  * an etcd that acknowledges what it never fsyncs loses acknowledged writes when every master
- * loses power (the same run without the sabotage loses none); controller-managers without leader
+ * loses power (the same run without the sabotage loses none); controller-managers (or schedulers) without leader
  * election are active together; a kube-proxy that keeps dead endpoints fails the Service while a
  * worker is dead; a scheduler that skips its assume cache over-commits a node; and a clock at half speed on the scheduler Lease holder makes two schedulers
  * active at once (leader election assumes bounded drift). One network block, the runs one at a time.
@@ -99,4 +99,17 @@ test.serial('scheduler-skips-assume: pods scheduled before earlier bindings are 
   t.regex(bad!.detail, /over-committed/);
   const sound = await runExperiment(crowded(undefined), { seed: 1, network });
   t.is(row(sound, 'placement-safe')?.status, 'pass', row(sound, 'placement-safe')?.detail);
+});
+
+test.serial('scheduler-without-leader-election: single-active-scheduler fails (every scheduler active at once)', async (t) => {
+  const result = await runExperiment(defineExperiment({
+    name: 'no-scheduler-election', description: 'three schedulers, none leader-elected',
+    cluster: { masters: 3, workers: 0, profile: 'fast', sabotage: ['scheduler-without-leader-election'] },
+    setup: { manifests: [], waitFor: [], timeoutMs: 30_000 }, workloads: [], steadyState: [{ kind: 'api-writable' }],
+    method: [{ fault: { kind: 'pause-actor', target: { kind: 'random-master' }, actor: 'controller-manager' }, afterMs: 500, durationMs: 500 }],
+    heal: { settleMs: 500 },
+    verdicts: [{ kind: 'single-active-scheduler' }, { kind: 'single-active-controller-manager' }],
+  }), { seed: 1, network });
+  t.is(row(result, 'single-active-scheduler')?.status, 'fail', row(result, 'single-active-scheduler')?.detail);
+  t.is(row(result, 'single-active-controller-manager')?.status, 'pass', 'the controller-manager was not sabotaged');
 });
