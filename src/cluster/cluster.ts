@@ -35,6 +35,7 @@ import { wallClock } from '../runtime/real-clock.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { addressInUse } from './errors.js';
 import { sabotages, type Sabotage } from './sabotage.js';
+import type { ClusterHandle } from './handle.js';
 import { clusterDnsIp, defaultPodNetwork, defaultServiceNetwork, nodeActors, planNodes, type NodePlan } from './nodes.js';
 import { ServiceFront } from './service-front.js';
 import { dnsAddon } from '../dns/addon.js';
@@ -158,7 +159,7 @@ function resolve(options: ClusterOptions): Resolved {
   };
 }
 
-export class Cluster {
+export class Cluster implements ClusterHandle {
   private stopped = false;
 
   private constructor(

@@ -6,7 +6,7 @@
  */
 import type { Address } from '../../primitives/address.js';
 import type { ActorSystem } from '../../runtime/system.js';
-import type { Cluster } from '../../cluster/index.js';
+import type { ClusterHandle } from '../../cluster/index.js';
 import type { MemberStatus } from '../../etcd/messages.js';
 import { checkSingleActive, toCheckResult, type CheckResult } from '../check/index.js';
 
@@ -30,7 +30,7 @@ export function leaderMaster(statuses: readonly MemberStatus[]): string | undefi
 }
 
 /** At most one active controller-manager at any moment, from every instance's durable record of its terms. */
-export async function singleControllerManager(cluster: Cluster, deathsMs: ReadonlyMap<string, readonly number[]>): Promise<CheckResult> {
+export async function singleControllerManager(cluster: ClusterHandle, deathsMs: ReadonlyMap<string, readonly number[]>): Promise<CheckResult> {
   const statuses = await cluster.controllerManagerStatus();
   const answered = new Set(statuses.map((s) => s.identity));
   const missing = cluster.controllerManagers.filter((a) => !answered.has(a));
@@ -41,7 +41,7 @@ export async function singleControllerManager(cluster: Cluster, deathsMs: Readon
 }
 
 /** The same for the scheduler. */
-export async function singleScheduler(cluster: Cluster, deathsMs: ReadonlyMap<string, readonly number[]>): Promise<CheckResult> {
+export async function singleScheduler(cluster: ClusterHandle, deathsMs: ReadonlyMap<string, readonly number[]>): Promise<CheckResult> {
   const statuses = await cluster.schedulerStatus();
   const answered = new Set(statuses.map((s) => s.identity));
   const missing = cluster.schedulers.filter((a) => !answered.has(a));

@@ -4,7 +4,7 @@
  * nothing blocked (a killed host restarted from its data directory, a partition removed, an actor
  * resumed). What each kind means and takes is in catalog.ts.
  */
-import type { Cluster } from '../../cluster/index.js';
+import type { ClusterHandle } from '../../cluster/index.js';
 import type { KubeClient } from '../../client/index.js';
 import { Registry, type Named } from '../registry.js';
 import type { FaultSpec } from './define.js';
@@ -18,7 +18,7 @@ import { NO_SKEW, type Clock, type TimerId } from '../../primitives/clock.js';
 import { wallClock } from '../../runtime/real-clock.js';
 
 export interface InjectContext {
-  readonly cluster: Cluster;
+  readonly cluster: ClusterHandle;
   /** The resolved target's hosts (empty for a fault that names its own sides). */
   readonly hosts: readonly string[];
   /** The resolved pod, for a pod target. */
@@ -56,7 +56,7 @@ function entry<K extends FaultSpec['kind']>(name: K, inject: ExperimentFaultKind
 const nothingDown = { downHosts: [], died: [] } as const;
 
 /** Injects network faults and returns their heal. */
-async function network(cluster: Cluster, specs: readonly NetworkFault[], note: string, healNote: string): Promise<Injected> {
+async function network(cluster: ClusterHandle, specs: readonly NetworkFault[], note: string, healNote: string): Promise<Injected> {
   const ids: FaultId[] = [];
   for (const spec of specs) ids.push(await cluster.system.network.inject(spec));
   return {
@@ -68,7 +68,7 @@ async function network(cluster: Cluster, specs: readonly NetworkFault[], note: s
   };
 }
 
-function mastersOnly(cluster: Cluster, hosts: readonly string[], kind: string): string[] {
+function mastersOnly(cluster: ClusterHandle, hosts: readonly string[], kind: string): string[] {
   const notMasters = hosts.filter((h) => !cluster.masters.includes(h));
   if (notMasters.length > 0) throw new Error(`${kind} needs masters, not ${notMasters.join(', ')}`);
   const others = cluster.masters.filter((m) => !hosts.includes(m));
@@ -155,7 +155,7 @@ entry('pause-actor', async ({ cluster, hosts }, fault) => {
   };
 });
 
-async function killActors(cluster: Cluster, actors: readonly Address[], what: string, healWhat: string): Promise<Injected> {
+async function killActors(cluster: ClusterHandle, actors: readonly Address[], what: string, healWhat: string): Promise<Injected> {
   for (const actor of actors) await cluster.system.killActor(actor);
   return {
     note: what, downHosts: [], died: actors.filter((a) => LEADER_ELECTED.some((c) => a.endsWith(`/${c}`))),

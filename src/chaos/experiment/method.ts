@@ -6,7 +6,7 @@
  * injected (the faults-injected verdict then says unknown), never silently skipped.
  */
 import type { Address } from '../../primitives/address.js';
-import type { Cluster } from '../../cluster/index.js';
+import type { ClusterHandle } from '../../cluster/index.js';
 import { etcdStatuses, leaderMaster } from '../cluster/evidence.js';
 import { injectFault, type Injected } from './faults.js';
 import { describeFault, type PlannedFault } from './schedule.js';
@@ -16,7 +16,7 @@ import type { KubeClient } from '../../client/index.js';
 import type { FaultRecord } from './verdicts.js';
 
 export interface MethodContext {
-  readonly cluster: Cluster;
+  readonly cluster: ClusterHandle;
   readonly etcdMembers: readonly Address[];
   /** The API: Lease holders and pods for targets, and pod faults. */
   readonly kube: KubeClient;
