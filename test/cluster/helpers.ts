@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from '../../src/cluster/index.js';
 import { KubeClient } from '../../src/client/index.js';
+import { leaderElectionProfiles } from '../../src/client/leader-election.js';
 import { address } from '../../src/primitives/address.js';
 import { RealClock } from '../../src/runtime/real-clock.js';
 
@@ -77,4 +78,40 @@ export function timerLateness(periodMs = 50): { stop: () => number } {
     expected = now + periodMs;
   }, periodMs);
   return { stop: () => { clearInterval(timer); return maxLateMs; } };
+}
+
+export interface TakeoverBound {
+  /** The bound (ms after the kill) a successor must be active by. */
+  readonly boundMs: number;
+  /** When the survivors accepted a write again (ms after the kill). */
+  readonly writableMs: number;
+  /** The largest lateness of this thread's timers meanwhile (ms). */
+  readonly lateMs: number;
+}
+
+/**
+ * Kills `victim` (a master) and measures what a fast-profile leader-election takeover is bounded
+ * by: a candidate judges the Lease expired leaseDuration after it *observed* the last renew (it
+ * polls every retryPeriod, jittered up to 1.2x, so up to one period late), can take it only once
+ * the survivors accept writes (an etcd election when the victim led etcd) — and an attempt sent
+ * before then may hang until its renewDeadline — and tries on its next retry tick; plus how late
+ * this machine ran timers. What is checked is the election, not the speed
+ * of a loaded CI box (the benchmarks measure that). `bound(extraMs)` adds component work that
+ * follows the takeover (a scheduler's catch-up list).
+ */
+export async function killForTakeover(cluster: Cluster, victim: string): Promise<{ readonly killedAtMs: number; readonly bound: (extraMs?: number) => Promise<TakeoverBound> }> {
+  const fast = leaderElectionProfiles.fast;
+  const lateness = timerLateness();
+  const killedAtMs = Date.now();
+  await cluster.system.killHost(victim);
+  const writable = writableAfter(cluster, victim, killedAtMs);
+  return {
+    killedAtMs,
+    bound: async (extraMs = 0) => {
+      const lateMs = lateness.stop();
+      const writableMs = await writable.ms();
+      const retryMs = fast.retryPeriodMs * 1.2;
+      return { boundMs: Math.max(fast.leaseDurationMs + retryMs, writableMs + fast.renewDeadlineMs) + retryMs + extraMs + lateMs, writableMs, lateMs };
+    },
+  };
 }
