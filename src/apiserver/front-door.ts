@@ -4,6 +4,11 @@
  * bearer tokens stay end-to-end encrypted. Each backend is health-checked with `GET /readyz` over TLS
  * trusting the cluster CA; each new connection goes to the next healthy backend, round-robin. A
  * backend that dies takes its connections with it; clients reconnect and land elsewhere.
+ *
+ * With no backend healthy, connections go to every backend in turn (Envoy's "panic mode"): every
+ * apiserver fails `/readyz` at once when etcd is between leaders, yet each serves again the moment
+ * it has one, so dropping connections then would only turn a slow request into a failed one (a
+ * POST is not retried). A backend that refuses the connection is still skipped.
  */
 import { readyz } from './readyz.js';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -119,12 +124,12 @@ export class FrontDoor {
     if (s.failures >= (this.o.unhealthyAfterFailures ?? frontDoorUnhealthyAfterFailures)) s.healthy = false;
   }
 
-  /** Healthy backends in round-robin order starting at the next one. */
+  /** Healthy backends (all of them when none is) in round-robin order starting at the next one. */
   private candidates(): BackendState[] {
     const healthy = this.states.filter((s) => s.healthy);
-    if (healthy.length === 0) return [];
-    const start = this.next++ % healthy.length;
-    return [...healthy.slice(start), ...healthy.slice(0, start)];
+    const pool = healthy.length === 0 ? this.states : healthy;
+    const start = this.next++ % pool.length;
+    return [...pool.slice(start), ...pool.slice(0, start)];
   }
 
   private accept(client: Socket): void {
