@@ -133,6 +133,13 @@ function containerActions(input: PodActionInput, latest: ReadonlyMap<string, Con
       containersToStart.push({ spec: container, attempt: 0, init: false });
       continue;
     }
+    // Upstream's containerChanged: the spec's image is the one part of a container that may change
+    // (`kubectl set image` on a bare pod, Chaos Mesh's pod-failure); restarted whatever the policy.
+    if ((status.state === 'CONTAINER_RUNNING' || status.state === 'CONTAINER_CREATED') && status.image.image !== container.image) {
+      containersToKill.push({ containerId: status.id, name: container.name, reason: 'definition changed, will be restarted' });
+      containersToStart.push({ spec: container, attempt: status.metadata.attempt + 1, init: false });
+      continue;
+    }
     if (status.state === 'CONTAINER_RUNNING' && input.unhealthy.has(container.name)) {
       containersToKill.push({ containerId: status.id, name: container.name, reason: 'failed liveness probe, will be restarted' });
       continue;

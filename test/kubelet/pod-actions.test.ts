@@ -61,6 +61,14 @@ test('a container failing its liveness probe is killed; a dead sandbox is replac
   t.false(actions(spec({ restartPolicy: 'Never' }), { sandboxes: [sandbox('s1', 'SANDBOX_NOTREADY')], containers: [container('web', { state: 'CONTAINER_EXITED' })] }).createSandbox);
 });
 
+test('a running container whose spec image changed is killed and started again with the new image, whatever the restart policy', (t) => {
+  const changed = spec({ restartPolicy: 'Never', containers: [{ name: 'web', image: 'registry.k8s.io/pause' }] });
+  const a = actions(changed, { sandboxes: [sandbox('s1')], containers: [container('web')] });
+  t.deepEqual(a.containersToKill.map((k) => [k.containerId, k.reason]), [['web-0', 'definition changed, will be restarted']]);
+  t.deepEqual(a.containersToStart.map((c) => [c.spec.image, c.attempt]), [['registry.k8s.io/pause', 1]]);
+  t.deepEqual(actions(spec(), { sandboxes: [sandbox('s1')], containers: [container('web')] }).containersToKill, [], 'the same image: left running');
+});
+
 test('pod status: phase, conditions, container states and restart counts from the runtime', (t) => {
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default', uid: 'u1' }, spec: spec(), status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] } };
   const status = (runtime: RuntimePod, o: { ready?: boolean; waiting?: string } = {}) => computePodStatus({
