@@ -13,6 +13,7 @@ import type { InboxMessage } from '../../src/runtime/client-actor.js';
 import { profile } from '../../src/runtime/profiles.js';
 import { rateLimitedWarn } from '../../src/runtime/rate-limited-log.js';
 import { ControllerManager } from './manager.js';
+import type { CriResponse } from '../../src/cri/messages.js';
 
 /** kube-controller-manager's user agent; with the instance it names the writer in the apiserver's records. */
 const userAgent = 'kube-controller-manager/v1.32.0 (pocketkube)';
@@ -27,6 +28,7 @@ export const controllerManagerActor = defineActor<ControllerManagerMessage, Cont
       hpa: { ...kubernetesHpa, syncPeriodMs: timing.hpaSyncPeriodMs, downscaleStabilizationMs: timing.hpaDownscaleStabilizationMs },
       ...(config.rootCaCertPem === undefined ? {} : { rootCaCertPem: config.rootCaCertPem }),
       ...(config.clusterCidr === undefined ? {} : { nodeIpam: { clusterCidr: config.clusterCidr } }),
+      ...(config.chaosMesh === true ? { chaosMesh: true } : {}),
     });
     const names = config.controllers ?? registry.names();
     const unknown = names.filter((n) => registry.get(n) === undefined);
@@ -54,7 +56,7 @@ export class ControllerManagerBehaviour implements ActorBehaviour<ControllerMana
   private readonly logError: (error: unknown, where: string) => void;
   private stopped = false;
 
-  constructor(private readonly context: ActorContext, config: Omit<ControllerManagerConfig, 'controllers' | 'rootCaCertPem'>, engine: EngineChoice) {
+  constructor(private readonly context: ActorContext, config: Omit<ControllerManagerConfig, 'controllers' | 'rootCaCertPem' | 'chaosMesh'>, engine: EngineChoice) {
     this.identity = context.self;
     this.logError = rateLimitedWarn(context.log, context.clock);
     const timing = profile(config.profile ?? 'fast');
@@ -66,6 +68,7 @@ export class ControllerManagerBehaviour implements ActorBehaviour<ControllerMana
       client: new KubeClient({ transport, clock: context.clock, prng: context.random, userAgent: `${engine.userAgent} ${this.identity}` }),
       clock: context.clock, prng: context.random, identity: this.identity,
       controllers: engine.controllers,
+      cri: (runtime, request) => context.ask<CriResponse>(runtime, request),
       ...(config.leaderElection === false ? {} : {
         election: {
           leaseDurationMs: timing.leaseDurationMs, renewDeadlineMs: timing.renewDeadlineMs, retryPeriodMs: timing.retryPeriodMs,

@@ -7,6 +7,7 @@
  */
 import type { KubeClient } from '../../src/client/client.js';
 import { isNotFound } from '../../src/client/errors.js';
+import { killPodContainer, type CriAsk } from '../../src/cri/kill.js';
 import type {
   ActionStep, ApiAction, EventRecord, Expectations, ReconcileResult,
 } from '../../src/controllers/framework/index.js';
@@ -25,6 +26,8 @@ export interface ExecuteOptions {
   /** Checked right before every call: false means this instance must not write any more. */
   readonly mayWrite: () => boolean;
   readonly onAction?: (outcome: ActionOutcome) => void;
+  /** Asks a node's container runtime (killContainer actions); absent, those actions fail. */
+  readonly cri?: CriAsk;
   /** Records an `event` action, and an action's `onSuccessEvent` once it succeeded (name: the object's, generated names included). */
   readonly recordEvent?: (event: EventRecord, objectName: string | undefined) => void;
 }
@@ -94,7 +97,7 @@ async function allAbsent(a: ApiAction, client: KubeClient): Promise<boolean> {
 }
 
 /** Performs one call; a create answers the created object's name (generateName resolved). */
-async function call(a: ApiAction, client: KubeClient): Promise<string | undefined> {
+async function call(a: ApiAction, client: KubeClient, cri: CriAsk | undefined): Promise<string | undefined> {
   switch (a.type) {
     case 'create': return (await client.create(a.resource, a.body, a.namespace === undefined ? {} : { namespace: a.namespace })).metadata?.name;
     case 'update': await client.update(a.resource, a.body, a.subresource === undefined ? {} : { subresource: a.subresource }); return;
@@ -104,6 +107,10 @@ async function call(a: ApiAction, client: KubeClient): Promise<string | undefine
       return;
     case 'delete': await client.delete(a.resource, a.namespace, a.name, a.options ?? {}); return;
     case 'evict': await client.evictPod(a.namespace, a.name); return;
+    case 'killContainer':
+      if (cri === undefined) throw new Error(`kill container ${a.container} of ${a.namespace}/${a.name}: this instance cannot reach the nodes' container runtimes`);
+      await killPodContainer(cri, a.node, a.podUid, a.container);
+      return;
     case 'deleteCollection': await client.deleteCollection(a.resource, { namespace: a.namespace, ...(a.options ?? {}) }); return;
     // Recorded by the caller's event recorder (aggregated), see runAction.
     case 'event': return;
@@ -128,7 +135,7 @@ async function runAction(a: ApiAction, o: ExecuteOptions): Promise<boolean> {
     }
     // The guard's read took time: the fence is asked again right before the write.
     if (!o.mayWrite()) throw new FencedError();
-    const created = await call(a, o.client);
+    const created = await call(a, o.client, o.cri);
     if (a.type === 'event') o.recordEvent?.(a.event, undefined);
     else if (a.onSuccessEvent !== undefined) o.recordEvent?.(a.onSuccessEvent, created ?? nameOf(a));
     report({ action: a, result: 'ok' });
@@ -144,7 +151,7 @@ function nameOf(a: Exclude<ApiAction, { type: 'event' }>): string | undefined {
   switch (a.type) {
     case 'create': return a.body.metadata?.name;
     case 'update': case 'updateStatus': return a.body.metadata?.name;
-    case 'patch': case 'delete': case 'evict': return a.name;
+    case 'patch': case 'delete': case 'evict': case 'killContainer': return a.name;
     case 'deleteCollection': return undefined;
     default: {
       const never: never = a;

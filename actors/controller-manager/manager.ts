@@ -24,6 +24,7 @@ import { ActiveIntervalLog, type IntervalRecord } from '../../src/client/active-
 import type { Clock } from '../../src/primitives/clock.js';
 import type { Prng } from '../../src/primitives/prng.js';
 import { executeResult, type ActionOutcome } from './execute.js';
+import type { CriAsk } from '../../src/cri/kill.js';
 import { EventRecorder } from '../../src/client/events.js';
 
 export interface ElectionConfig extends LeaderElectionTiming {
@@ -40,6 +41,8 @@ export interface ControllerManagerOptions {
   /** Absent: this instance is always active (a single instance, or tests). */
   readonly election?: ElectionConfig;
   readonly onAction?: (controller: string, key: string, outcome: ActionOutcome) => void;
+  /** How killContainer actions reach a node's container runtime. */
+  readonly cri?: CriAsk;
   readonly onError?: (error: unknown, context: string) => void;
   /** Where terms are recorded (default: in memory). */
   readonly intervals?: ActiveIntervalLog;
@@ -168,6 +171,7 @@ export class ControllerManager {
             this.o.onAction?.(def.name, key, outcome);
           },
           recordEvent: (event, name) => this.events.record(event, name),
+          ...(this.o.cri === undefined ? {} : { cri: this.o.cri }),
         });
         if (!ok) throw new Error(`${def.name} ${key}: an action failed`);
         return result.requeueAfterMs === undefined ? 'done' : { requeueAfterMs: result.requeueAfterMs };

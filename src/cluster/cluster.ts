@@ -17,6 +17,7 @@ import type { ActorSystem } from '../runtime/system.js';
 import { ThreadedSystem } from '../runtime/threaded.js';
 import { systemPort } from '../client/actor-port.js';
 import { FrontDoor } from '../apiserver/front-door.js';
+import { chaosMeshCrds } from '../controllers/chaosmesh/crds.js';
 import { defaultServingSans, issueServiceAccountToken, loadOrCreatePki, loadOrCreateStaticTokens, writeKubeconfig, type Pki } from '../apiserver/auth/index.js';
 import { memberId, type EtcdConfig } from '../etcd/messages.js';
 import type { ApiserverConfig, ApiserverReply } from '../apiserver/messages.js';
@@ -374,6 +375,8 @@ function masterSpecs(
       apiservers: [address(host, 'apiserver'), ...masters.filter((m) => m !== host).map((m) => address(m, 'apiserver'))],
       profile: o.profile, ...tokenOf(tokens, wellKnown.controllerManagerUser), rootCaCertPem: pki.ca.certPem, clusterCidr: o.podNetwork,
       ...(o.sabotage.has('controller-manager-without-leader-election') ? { leaderElection: false } : {}),
+      // Chaos Mesh's controllers act on pods: with nodes, whose start installs their CRDs.
+      ...(nodes.length > 0 ? { chaosMesh: true } : {}),
     };
     const scheduler: SchedulerConfig = {
       apiservers: controllerManager.apiservers, profile: o.profile, ...tokenOf(tokens, wellKnown.schedulerUser),
@@ -404,8 +407,9 @@ function masterSpecs(
 
 /**
  * With nodes: the Service front (the host reaches every ClusterIP through any live node's
- * kube-proxy), the `process` RuntimeClass and the cluster DNS addon (a kube-system Deployment and
- * the kube-dns Service).
+ * kube-proxy), the `process` RuntimeClass, Chaos Mesh's CRDs (PodChaos, Schedule: the
+ * controller-manager runs their controllers) and the cluster DNS addon (a kube-system Deployment
+ * and the kube-dns Service).
  */
 async function startNodeServices(system: ActorSystem, masters: readonly string[], nodes: readonly NodePlan[], o: Resolved, adminToken: string): Promise<ServiceFront> {
   const transport = new ActorApiTransport(systemPort(system), { servers: masters.map((m) => address(m, 'apiserver')), token: adminToken });
@@ -415,7 +419,7 @@ async function startNodeServices(system: ActorSystem, masters: readonly string[]
   });
   front.start();
   const client = new KubeClient({ transport, clock: wallClock });
-  for (const obj of [processRuntimeClass, ...dnsAddon({ clusterIp: clusterDnsIp(o.serviceNetwork) })]) {
+  for (const obj of [processRuntimeClass, ...chaosMeshCrds(), ...dnsAddon({ clusterIp: clusterDnsIp(o.serviceNetwork) })]) {
     await client.create({ apiVersion: obj.apiVersion!, kind: obj.kind! }, obj).catch((error: unknown) => { if (!isAlreadyExists(error)) throw error; });
   }
   return front;

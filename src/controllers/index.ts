@@ -20,6 +20,7 @@ import { resourceQuotaController } from './resourcequota.js';
 import { rootCaCertPublisherController } from './rootcacertpublisher.js';
 import { serviceAccountController } from './serviceaccount.js';
 import { statefulSetController } from './statefulset.js';
+import { podChaosController, scheduleController } from './chaosmesh/index.js';
 
 export * from './framework/index.js';
 export * from './replicaset.js';
@@ -40,6 +41,7 @@ export * from './hpa.js';
 export * from './resourcequota.js';
 export * from './rootcacertpublisher.js';
 export * from './operator.js';
+export * from './chaosmesh/index.js';
 
 export interface BuiltInOptions {
   /** The timing profile's node grace period etc. (DESIGN §4). */
@@ -48,6 +50,8 @@ export interface BuiltInOptions {
   /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace; absent, it does not run (as upstream without a root CA file). */
   readonly rootCaCertPem?: string;
   readonly nodeIpam?: NodeIpamConfig;
+  /** Chaos Mesh's PodChaos and Schedule controllers (their CRDs must be installed: a cluster with nodes does). */
+  readonly chaosMesh?: boolean;
 }
 
 /** Every built-in controller, registered under its kube-controller-manager name. */
@@ -70,5 +74,6 @@ export function builtInControllers(options: BuiltInOptions = {}): ControllerRegi
     .register(cronJobController)
     .register(disruptionController)
     .register(hpaController(options.hpa ?? kubernetesHpa));
+  if (options.chaosMesh === true) registry.register(podChaosController).register(scheduleController);
   return options.rootCaCertPem === undefined ? registry : registry.register(rootCaCertPublisherController(options.rootCaCertPem));
 }

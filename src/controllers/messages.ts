@@ -54,10 +54,12 @@ export interface ControllerManagerConfig {
   readonly rootCaCertPem?: string;
   /** The /16 the node IPAM controller hands each Node a /24 of (kube-controller-manager's --cluster-cidr; default 127.244.0.0/16). */
   readonly clusterCidr?: string;
+  /** Run Chaos Mesh's PodChaos and Schedule controllers (the cluster installs their CRDs when it has nodes). */
+  readonly chaosMesh?: boolean;
 }
 
 /** A user's operator (src/controllers/operator.ts) on one master: the controller-manager's engine and protocol, one controller. */
-export interface OperatorConfig extends Omit<ControllerManagerConfig, 'controllers' | 'rootCaCertPem' | 'clusterCidr'> {
+export interface OperatorConfig extends Omit<ControllerManagerConfig, 'controllers' | 'rootCaCertPem' | 'clusterCidr' | 'chaosMesh'> {
   /** File URL of the module that exports the operator (`defineOperator`). */
   readonly module: string;
   /** The operator's definition name. */

@@ -54,7 +54,7 @@ export function freePort(host: string): Promise<number> {
  * (an etcd election, when the killed master held etcd's leader). A leader-elected component cannot
  * take its Lease before that, so failover bounds in tests start from it.
  */
-export function writableAfter(cluster: Cluster, victim: string, sinceMs: number): { readonly ms: () => Promise<number> } {
+function writableAfter(cluster: Cluster, victim: string, sinceMs: number): { readonly ms: () => Promise<number> } {
   const survivors = cluster.masters.filter((m) => m !== victim).map((m) => address(m, 'apiserver'));
   const client = new KubeClient({ transport: cluster.apiTransport({ servers: survivors, attemptTimeoutMs: 500 }), clock: new RealClock() });
   const done = (async () => {
@@ -69,7 +69,7 @@ export function writableAfter(cluster: Cluster, victim: string, sinceMs: number)
 }
 
 /** Watches this thread's timers: stop() returns the largest lateness seen (ms). */
-export function timerLateness(periodMs = 50): { stop: () => number } {
+function timerLateness(periodMs = 50): { stop: () => number } {
   let maxLateMs = 0;
   let expected = Date.now() + periodMs;
   const timer = setInterval(() => {

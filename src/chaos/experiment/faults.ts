@@ -10,7 +10,8 @@ import { Registry, type Named } from '../registry.js';
 import type { FaultSpec } from './define.js';
 import { address, type Address } from '../../primitives/address.js';
 import type { DelaySpec, FaultId, FaultSpec as NetworkFault } from '../../transport/network.js';
-import type { ContainerStatus, CriResponse } from '../../cri/messages.js';
+import type { CriResponse } from '../../cri/messages.js';
+import { killPodContainer } from '../../cri/kill.js';
 import { DEFAULT_REORDER_WINDOW_MS, DEFAULT_STALL_MS, faultCatalog } from './catalog.js';
 import type { DiskFault } from '../../runtime/storage.js';
 import type { PodRef } from './targets.js';
@@ -240,16 +241,8 @@ const noHeal = (note: string, healNote: string): Injected => ({ note, ...nothing
 
 entry('container-kill', async (ctx, fault) => {
   const pod = requirePod(ctx, 'container-kill');
-  const runtime = address(pod.node, 'container-runtime');
-  const listed = await ctx.cluster.system.ask<CriResponse>(runtime, { type: 'listContainers', filter: { state: 'CONTAINER_RUNNING', labelSelector: { 'io.kubernetes.pod.uid': pod.uid } } });
-  if (listed.type !== 'listContainersResponse') throw new Error(`${runtime} did not list the containers of ${pod.namespace}/${pod.name}: ${JSON.stringify(listed)}`);
-  const running: readonly ContainerStatus[] = listed.containers;
-  const container = fault.container === undefined ? [...running].sort((a, b) => a.createdAtMs - b.createdAtMs)[0] : running.find((c) => c.metadata.name === fault.container);
-  if (container === undefined) throw new Error(`${pod.namespace}/${pod.name} has no running container${fault.container === undefined ? '' : ` named ${fault.container}`} on ${pod.node}`);
-  // Timeout 0: SIGKILL at once, as `docker kill` and Chaos Mesh's container-kill do.
-  const stopped = await ctx.cluster.system.ask<CriResponse>(runtime, { type: 'stopContainer', containerId: container.id, timeout: 0 });
-  if (stopped.type !== 'stopContainerResponse') throw new Error(`${runtime} did not kill ${container.metadata.name}: ${JSON.stringify(stopped)}`);
-  return noHeal(`killed container ${container.metadata.name} of ${pod.namespace}/${pod.name} on ${pod.node}`, 'left its restart to the kubelet');
+  const killed = await killPodContainer((to, request) => ctx.cluster.system.ask<CriResponse>(to, request), pod.node, pod.uid, fault.container);
+  return noHeal(`killed container ${killed.name} of ${pod.namespace}/${pod.name} on ${pod.node}`, 'left its restart to the kubelet');
 });
 
 entry('pod-delete', async (ctx, fault) => {

@@ -116,6 +116,11 @@ export type ApiAction =
   }
   /** POST pods/eviction (honours PodDisruptionBudgets). */
   | ActionBase & { readonly type: 'evict'; readonly namespace: string; readonly name: string }
+  /**
+   * SIGKILL one running container of a pod through its node's container runtime (not an API call:
+   * Chaos Mesh's chaos-daemon does it through CRI; here the controller-manager asks the runtime).
+   */
+  | ActionBase & { readonly type: 'killContainer'; readonly node: string; readonly namespace: string; readonly name: string; readonly podUid: string; readonly container: string }
   | { readonly type: 'event'; readonly event: EventRecord };
 
 /** How the shell runs the actions of one step. */

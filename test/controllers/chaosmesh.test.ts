@@ -1,0 +1,199 @@
+/**
+ * Chaos Mesh's PodChaos and Schedule cores, pure: a tiny apiserver stand-in applies each reconcile's
+ * actions to the objects and the loop runs until nothing is left to do, as the controller-manager would.
+ */
+import test from 'ava';
+import type { KubeObject } from '../../src/api/index.js';
+import {
+  chaosMeshKinds, matchPods, originImageAnnotation, pickPods, podChaosController, podFailureImage, recordsFinalizer, reconcilePodChaos, reconcileSchedule,
+  scheduleController, scheduleTimes, parseGoDurationMs,
+} from '../../src/controllers/chaosmesh/index.js';
+import { allActions, cacheFromObjects, type ApiAction, type ControllerDefinition } from '../../src/controllers/framework/index.js';
+import { at, ctx, t0 } from './fixtures.js';
+
+const pod = (name: string, labels: Record<string, string> = { app: 'web' }, o: { node?: string; ns?: string } = {}): KubeObject => ({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: o.ns ?? 'default', uid: `uid-${name}`, labels, resourceVersion: '1' },
+  spec: { nodeName: o.node ?? 'node-1', containers: [{ name: 'nginx', image: 'nginx:1.14.2' }, { name: 'side', image: 'busybox' }] }, status: { phase: 'Running' },
+});
+
+const podChaos = (name: string, spec: Record<string, unknown>, o: { created?: number; deleting?: boolean } = {}): KubeObject => ({
+  apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'PodChaos',
+  metadata: { name, namespace: 'default', uid: `uid-${name}`, resourceVersion: '1', creationTimestamp: at(o.created ?? 0), ...(o.deleting ? { deletionTimestamp: at(1), finalizers: [recordsFinalizer] } : {}) },
+  spec,
+});
+
+const keyOf = (o: KubeObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+
+/** Applies actions to `objects` (by kind/namespace/name); returns the non-API ones (events, kills). */
+function apply(objects: Map<string, KubeObject>, actions: readonly ApiAction[]): ApiAction[] {
+  const others: ApiAction[] = [];
+  for (const a of actions) {
+    switch (a.type) {
+      case 'create': objects.set(`${a.body.kind}|${a.namespace}/${a.body.metadata?.name}`, { ...a.body, metadata: { ...a.body.metadata, uid: `uid-${a.body.metadata?.name}`, creationTimestamp: at(0) } }); break;
+      case 'update': case 'updateStatus':
+        // A deleted object goes once its last finalizer does, as the apiserver does.
+        if (a.body.metadata?.deletionTimestamp !== undefined && (a.body.metadata.finalizers ?? []).length === 0) objects.delete(`${a.body.kind}|${keyOf(a.body)}`);
+        else objects.set(`${a.body.kind}|${keyOf(a.body)}`, a.body);
+        break;
+      case 'delete': objects.delete(`${a.resource.kind}|${a.namespace}/${a.name}`); break;
+      default: others.push(a);
+    }
+  }
+  return others;
+}
+
+function run(def: ControllerDefinition, reconcile: typeof reconcilePodChaos, objects: Map<string, KubeObject>, key: string, nowMs = t0, rounds = 20): ApiAction[] {
+  const others: ApiAction[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const actions = allActions(reconcile(key, cacheFromObjects([...objects.values()], def.watches), ctx(nowMs)));
+    const real = actions.filter((a) => a.type !== 'event');
+    others.push(...apply(objects, actions));
+    if (real.length === 0) return others;
+  }
+  throw new Error('the reconcile did not settle');
+}
+
+const status = (o: KubeObject | undefined) => o?.['status'] as { experiment: { desiredPhase: string; containerRecords?: { id: string; phase: string; injectedCount: number; recoveredCount: number }[] }; conditions: { type: string; status: string }[] };
+const cond = (o: KubeObject | undefined, type: string) => status(o).conditions.find((c) => c.type === type)?.status;
+
+test('selection: pods overrides the rest; namespaces default to the chaos object\'s; labels, expressions, nodes, phases all must match', (t) => {
+  const pods = [pod('a'), pod('b', { app: 'db' }), pod('c', { app: 'web' }, { ns: 'other' }), pod('d', { app: 'web', tier: 'x' }, { node: 'node-2' })];
+  const ids = (sel: unknown) => { const r = matchPods(sel, 'default', pods, () => undefined); return r.ok ? r.pods.map((p) => p.metadata?.name) : r.error; };
+  t.deepEqual(ids({ labelSelectors: { app: 'web' } }), ['a', 'd']);
+  t.deepEqual(ids({ namespaces: ['other'] }), ['c']);
+  t.deepEqual(ids({ labelSelectors: { app: 'web' }, nodes: ['node-2'] }), ['d']);
+  t.deepEqual(ids({ expressionSelectors: [{ key: 'tier', operator: 'Exists' }] }), ['d']);
+  t.deepEqual(ids({ pods: { other: ['c'] }, labelSelectors: { app: 'db' } }), ['c']);
+  t.deepEqual(ids({ podPhaseSelectors: ['Pending'] }), []);
+  t.regex(String(ids({ fieldSelectors: { 'spec.nope': 'x' } })), /fieldSelectors: field label not supported/);
+});
+
+test('modes pick the same pods for the same uid: one, all, fixed, fixed-percent, random-max-percent; a bad value is named', (t) => {
+  const pods = Array.from({ length: 10 }, (_, i) => pod(`p${i}`));
+  const count = (mode: string, value?: string) => { const r = pickPods(pods, mode, value, 'uid-1'); return r.ok ? r.pods.length : r.error; };
+  t.is(count('one'), 1);
+  t.is(count('all'), 10);
+  t.is(count('fixed', '3'), 3);
+  t.is(count('fixed', '30'), 10);
+  t.is(count('fixed-percent', '50'), 5);
+  t.true((count('random-max-percent', '50') as number) <= 5);
+  t.regex(String(count('fixed-percent', '150')), /needs value to be a percentage from 0 to 100, got "150"/);
+  t.regex(String(count('fixed')), /needs value to be a whole number/);
+  const names = (uid: string) => { const r = pickPods(pods, 'fixed', '3', uid); return r.ok ? r.pods.map((p) => p.metadata?.name) : []; };
+  t.deepEqual(names('uid-1'), names('uid-1'));
+  t.notDeepEqual(names('uid-1'), names('uid-2'));
+});
+
+test('pod-kill: finalizer, records, one delete with gracePeriod, then Stop with every record Injected', (t) => {
+  const objects = new Map<string, KubeObject>([
+    ['Pod|default/a', pod('a')], ['Pod|default/b', pod('b')], ['Pod|default/x', pod('x', { app: 'db' })],
+    ['PodChaos|default/kill', podChaos('kill', { action: 'pod-kill', mode: 'all', selector: { labelSelectors: { app: 'web' } }, gracePeriod: 5 })],
+  ]);
+  const deletes: ApiAction[] = [];
+  run(podChaosController, (key, cache, c) => {
+    const r = reconcilePodChaos(key, cache, c);
+    deletes.push(...allActions(r).filter((a) => a.type === 'delete'));
+    return r;
+  }, objects, 'default/kill');
+  t.deepEqual(deletes.map((d) => d.type === 'delete' ? [d.name, d.options?.gracePeriodSeconds] : []), [['a', 5], ['b', 5]]);
+  t.false(objects.has('Pod|default/a'));
+  t.true(objects.has('Pod|default/x'), 'not selected');
+  const chaos = objects.get('PodChaos|default/kill');
+  t.deepEqual(chaos?.metadata?.finalizers, [recordsFinalizer]);
+  t.is(status(chaos).experiment.desiredPhase, 'Stop');
+  t.deepEqual(status(chaos).experiment.containerRecords?.map((r) => [r.id, r.phase, r.injectedCount]), [['default/a', 'Injected', 1], ['default/b', 'Injected', 1]]);
+  t.is(cond(chaos, 'AllInjected'), 'True');
+});
+
+test('container-kill: one killContainer per selected container, through the pod\'s node', (t) => {
+  const objects = new Map<string, KubeObject>([
+    ['Pod|default/a', pod('a', { app: 'web' }, { node: 'node-2' })],
+    ['PodChaos|default/ck', podChaos('ck', { action: 'container-kill', mode: 'one', selector: { labelSelectors: { app: 'web' } }, containerNames: ['nginx'] })],
+  ]);
+  const kills = run(podChaosController, reconcilePodChaos, objects, 'default/ck').filter((a) => a.type === 'killContainer');
+  t.deepEqual(kills.map((k) => k.type === 'killContainer' ? [k.node, k.name, k.podUid, k.container] : []), [['node-2', 'a', 'uid-a', 'nginx']]);
+  t.deepEqual(status(objects.get('PodChaos|default/ck')).experiment.containerRecords?.map((r) => r.id), ['default/a/nginx']);
+});
+
+test('pod-failure: images become pause until the duration ends, then are restored; records go Injected and back', (t) => {
+  const objects = new Map<string, KubeObject>([
+    ['Pod|default/a', pod('a')],
+    ['PodChaos|default/pf', podChaos('pf', { action: 'pod-failure', mode: 'one', selector: { labelSelectors: { app: 'web' } }, duration: '30s' })],
+  ]);
+  run(podChaosController, reconcilePodChaos, objects, 'default/pf', t0 + 1_000);
+  const failed = objects.get('Pod|default/a')!;
+  const images = (p: KubeObject) => (p['spec'] as { containers: { image: string }[] }).containers.map((c) => c.image);
+  t.deepEqual(images(failed), [podFailureImage, podFailureImage]);
+  t.is(failed.metadata?.annotations?.[originImageAnnotation('nginx')], 'nginx:1.14.2');
+  t.is(status(objects.get('PodChaos|default/pf')).experiment.desiredPhase, 'Run');
+  t.is(reconcilePodChaos('default/pf', cacheFromObjects([...objects.values()], podChaosController.watches), ctx(t0 + 1_000)).requeueAfterMs, 29_000, 'looked at again when the duration ends');
+
+  run(podChaosController, reconcilePodChaos, objects, 'default/pf', t0 + 31_000);
+  const restored = objects.get('Pod|default/a')!;
+  t.deepEqual(images(restored), ['nginx:1.14.2', 'busybox']);
+  t.is(restored.metadata?.annotations?.[originImageAnnotation('nginx')], undefined);
+  const chaos = objects.get('PodChaos|default/pf');
+  t.deepEqual(status(chaos).experiment.containerRecords?.map((r) => [r.phase, r.injectedCount, r.recoveredCount]), [['Not Injected', 1, 1]]);
+  t.is(cond(chaos, 'AllRecovered'), 'True');
+});
+
+test('a deleted pod-failure recovers its pods before it lets go of its finalizer', (t) => {
+  const objects = new Map<string, KubeObject>([
+    ['Pod|default/a', pod('a')],
+    ['PodChaos|default/pf', podChaos('pf', { action: 'pod-failure', mode: 'one', selector: {} })],
+  ]);
+  run(podChaosController, reconcilePodChaos, objects, 'default/pf');
+  const injected = objects.get('PodChaos|default/pf')!;
+  objects.set('PodChaos|default/pf', { ...injected, metadata: { ...injected.metadata, deletionTimestamp: at(5) } });
+  run(podChaosController, reconcilePodChaos, objects, 'default/pf');
+  t.deepEqual((objects.get('Pod|default/a')!['spec'] as { containers: { image: string }[] }).containers.map((c) => c.image), ['nginx:1.14.2', 'busybox']);
+  t.false(objects.has('PodChaos|default/pf'), 'its finalizer removed, it is gone');
+});
+
+test('no pod selected: a Warning and a retry, nothing recorded', (t) => {
+  const r = reconcilePodChaos('default/k', cacheFromObjects([{ ...podChaos('k', { action: 'pod-kill', mode: 'one', selector: { labelSelectors: { app: 'none' } } }), metadata: { ...podChaos('k', {}).metadata, finalizers: [recordsFinalizer] } }], podChaosController.watches), ctx());
+  t.is(r.requeueAfterMs, 2_000);
+  t.deepEqual(allActions(r).map((a) => a.type === 'event' ? a.event.message : a.type), ['Failed to select pods: no pod is selected']);
+});
+
+test('durations and @every parse as Go and robfig/cron do', (t) => {
+  t.is(parseGoDurationMs('1m30s'), 90_000);
+  t.is(parseGoDurationMs('500ms'), 500);
+  t.is(parseGoDurationMs('1.5h'), 5_400_000);
+  t.is(parseGoDurationMs('30'), undefined);
+  t.is(parseGoDurationMs('-1s'), undefined);
+  t.deepEqual(scheduleTimes('@every 10s', t0, t0 + 25_000), { ok: true, mostRecentMs: t0 + 20_000, nextMs: t0 + 30_000 });
+  t.deepEqual(scheduleTimes('@every 10s', t0, t0 + 5_000), { ok: true, mostRecentMs: undefined, nextMs: t0 + 10_000 });
+  t.false(scheduleTimes('@every 10ms', t0, t0).ok);
+  t.false(scheduleTimes('not a cron', t0, t0).ok);
+});
+
+test('Schedule: spawns an owned PodChaos per time, Forbid waits for the running one, history is trimmed to historyLimit', (t) => {
+  const schedule: KubeObject = {
+    apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'Schedule', metadata: { name: 's', namespace: 'default', uid: 'uid-s', resourceVersion: '1', creationTimestamp: at(0) },
+    spec: { schedule: '@every 10s', type: 'PodChaos', historyLimit: 1, podChaos: { action: 'pod-kill', mode: 'one', selector: {} } },
+  };
+  const objects = new Map<string, KubeObject>([['Schedule|default/s', schedule]]);
+  const children = () => [...objects.values()].filter((o) => o.kind === 'PodChaos');
+  const tick = (ms: number) => run(scheduleController, reconcileSchedule, objects, 'default/s', t0 + ms);
+  tick(5_000);
+  t.is(children().length, 0, 'not due yet');
+  tick(10_000);
+  t.deepEqual(children().map((c) => [c.metadata?.name, c.metadata?.labels?.['managed-by'], c.metadata?.ownerReferences?.[0]?.uid]), [[`s-${Math.floor((t0 + 10_000) / 1000)}`, 's', 'uid-s']]);
+  t.deepEqual((objects.get('Schedule|default/s')!['status'] as { active: { name: string }[] }).active.map((a) => a.name), [children()[0]!.metadata?.name]);
+  const events = tick(20_000);
+  t.is(children().length, 1, 'Forbid: the first has not finished');
+  t.true(events.some((e) => e.type === 'event' && e.event.reason === 'Forbid'));
+  // A child finishes (a one-shot: every record injected).
+  const finish = (c: KubeObject) => objects.set(`PodChaos|${keyOf(c)}`, { ...c, status: { experiment: { desiredPhase: 'Stop', containerRecords: [{ id: 'default/a', phase: 'Injected' }] } } });
+  const first = children()[0]!;
+  finish(first);
+  tick(30_000);
+  t.is(children().length, 2, 'the finished one is kept (historyLimit 1) beside the new one');
+  finish(children().find((c) => c.metadata?.name !== first.metadata?.name)!);
+  tick(40_000);
+  const after = children().map((c) => c.metadata?.name);
+  t.is(after.length, 2, `two finished: the oldest is deleted, and a third spawned: ${after.join(', ')}`);
+  t.false(after.includes(first.metadata?.name), 'the oldest finished one was deleted');
+  t.is(chaosMeshKinds.podChaos.resource, 'podchaos');
+});
