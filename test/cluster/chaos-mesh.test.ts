@@ -1,0 +1,102 @@
+/**
+ * Chaos Mesh's manifests applied with the real kubectl 1.32 to a cluster with a worker (threads):
+ * PodChaos pod-kill and container-kill act on the seed's nginx pods and report Chaos Mesh's
+ * status; a bad action and a kind this cluster does not serve are refused with the reason.
+ * (pod-failure and Schedule are covered by the pure cores' tests in test/controllers/chaosmesh.test.ts;
+ * end to end they did not pass yet: see the issue note.)
+ */
+import test from 'ava';
+import { Cluster } from '../../src/cluster/index.js';
+import { KubeClient } from '../../src/client/index.js';
+import type { KubeObject } from '../../src/api/index.js';
+import { RealClock } from '../../src/runtime/real-clock.js';
+import { freePort, kubectlFor, type Kubectl } from './helpers.js';
+import { until } from './pod-history.js';
+import { manifestPath } from '../fixtures/paths.js';
+
+const network = '127.78.31';
+const podsRef = { apiVersion: 'v1', kind: 'Pod' } as const;
+let shared: { cluster: Cluster; kubectl: Kubectl; client: KubeClient } | undefined;
+
+test.before(async () => {
+  const cluster = await Cluster.start({
+    apiserverNetwork: network, apiserverPort: await freePort(`${network}.1`), frontDoor: { host: `${network}.100`, port: 0 },
+    workers: 1, serviceNetwork: '127.97', podNetwork: '127.247.0.0/16', seed: 31,
+  });
+  const kubectl = await kubectlFor(cluster.kubeconfigPath);
+  shared = { cluster, kubectl, client: new KubeClient({ transport: cluster.apiTransport({ attemptTimeoutMs: 2_000 }), clock: new RealClock() }) };
+  const applied = await kubectl(['apply', '-f', manifestPath('nginx-deployment.yaml')]);
+  if (applied.code !== 0) throw new Error(applied.stderr);
+});
+
+test.after.always(async () => {
+  await shared?.kubectl.close();
+  await shared?.cluster.stop();
+});
+
+function started() {
+  if (!shared) throw new Error('the cluster did not start');
+  return shared;
+}
+
+type Pod = KubeObject & { spec?: { containers?: { image?: string }[] }; status?: { phase?: string; containerStatuses?: { restartCount?: number; ready?: boolean; image?: string }[] } };
+
+async function readyNginx(client: KubeClient): Promise<Pod[]> {
+  return until('two ready nginx pods', async () => {
+    const pods = (await client.list<Pod>(podsRef, { namespace: 'default', labelSelector: 'app=nginx' })).items.filter((p) => p.metadata?.deletionTimestamp === undefined);
+    return pods.length === 2 && pods.every((p) => p.status?.containerStatuses?.[0]?.ready === true) ? pods : undefined;
+  }, 30_000);
+}
+
+const podChaos = (name: string, spec: string) => `apiVersion: chaos-mesh.org/v1alpha1
+kind: PodChaos
+metadata:
+  name: ${name}
+  namespace: default
+spec:
+${spec}`;
+
+async function jsonpath(kubectl: Kubectl, args: readonly string[], path: string): Promise<string> {
+  return (await kubectl([...args, '-o', `jsonpath=${path}`])).stdout;
+}
+
+test.serial('PodChaos pod-kill: one nginx pod is deleted, the records say Injected, and the Deployment replaces it', async (t) => {
+  const { kubectl, client } = started();
+  const before = await readyNginx(client);
+  const r = await kubectl(['apply', '-f', '-'], { input: podChaos('kill-one', '  action: pod-kill\n  mode: one\n  selector:\n    labelSelectors:\n      app: nginx\n') });
+  t.is(r.code, 0, r.stderr);
+  const injected = await until('AllInjected', async () => (await jsonpath(kubectl, ['get', 'podchaos', 'kill-one'], '{.status.conditions[?(@.type=="AllInjected")].status}')) === 'True' ? true : undefined, 20_000);
+  t.true(injected);
+  const id = await jsonpath(kubectl, ['get', 'podchaos', 'kill-one'], '{.status.experiment.containerRecords[0].id}');
+  t.true(before.some((p) => `default/${p.metadata?.name}` === id), id);
+  t.is(await jsonpath(kubectl, ['get', 'podchaos', 'kill-one'], '{.status.experiment.desiredPhase}'), 'Stop', 'a one-shot chaos stops once injected');
+  const after = await readyNginx(client);
+  t.false(after.some((p) => `default/${p.metadata?.name}` === id), 'the killed pod is gone and replaced');
+  t.regex((await kubectl(['get', 'podchaos'])).stdout, /kill-one\s+pod-kill/);
+  t.is((await kubectl(['delete', 'podchaos', 'kill-one', '--wait=true', '--timeout=20s'])).code, 0, 'its finalizer lets go');
+});
+
+test.serial('PodChaos container-kill: the nginx container restarts in place (same pod, restartCount 1)', async (t) => {
+  const { kubectl, client } = started();
+  const before = await readyNginx(client);
+  const target = before[0]!.metadata!.name!;
+  const r = await kubectl(['apply', '-f', '-'], { input: podChaos('kill-container', `  action: container-kill\n  mode: all\n  containerNames: [nginx]\n  selector:\n    pods:\n      default: [${target}]\n`) });
+  t.is(r.code, 0, r.stderr);
+  const restarted = await until('restartCount 1', async () => {
+    const pod = await client.get<Pod>(podsRef, 'default', target);
+    return (pod.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 ? pod : undefined;
+  }, 30_000);
+  t.is(restarted.metadata?.uid, before[0]!.metadata?.uid, 'the same pod');
+  t.is(await jsonpath(kubectl, ['get', 'podchaos', 'kill-container'], '{.status.experiment.containerRecords[0].id}'), `default/${target}/nginx`);
+  await kubectl(['delete', 'podchaos', 'kill-container']);
+});
+
+test.serial('bad input: an unknown action names the supported ones; NetworkChaos is not served here', async (t) => {
+  const { kubectl } = started();
+  const bad = await kubectl(['apply', '-f', '-'], { input: podChaos('bad', '  action: pod-explode\n  mode: one\n  selector: {}\n') });
+  t.not(bad.code, 0);
+  t.regex(bad.stderr, /spec\.action: Unsupported value: "pod-explode": supported values: "pod-kill", "pod-failure", "container-kill"/);
+  const network = await kubectl(['apply', '-f', '-'], { input: 'apiVersion: chaos-mesh.org/v1alpha1\nkind: NetworkChaos\nmetadata:\n  name: net\nspec:\n  action: partition\n' });
+  t.not(network.code, 0);
+  t.regex(network.stderr, /no matches for kind "NetworkChaos"/);
+});
