@@ -98,37 +98,42 @@ function containerNamesOf(spec: JsonObject): string[] {
   return asArray(spec['containerNames']).filter((x): x is string => typeof x === 'string');
 }
 
-function failurePod(pod: KubeObject, only: readonly string[]): KubeObject | undefined {
+/**
+ * A copy of `pod` whose containers (and annotations) `edit` rewrites, returning true when it
+ * changed one; undefined when it changed none. The cached pod itself is never touched.
+ */
+function editContainers(pod: KubeObject, edit: (container: JsonObject, name: string, annotations: Record<string, string>) => boolean): KubeObject | undefined {
   const body = deepClone(pod) as KubeObject;
   const annotations: Record<string, string> = { ...(body.metadata?.annotations ?? {}) };
   let changed = false;
   for (const c of asArray(asRecord(body['spec'])?.['containers'])) {
     const container = asRecord(c);
     const name = asString(container?.['name']);
-    if (container === undefined || name === undefined || (only.length > 0 && !only.includes(name)) || annotations[originImageAnnotation(name)] !== undefined) continue;
-    annotations[originImageAnnotation(name)] = asString(container['image']) ?? '';
-    container['image'] = podFailureImage;
-    changed = true;
+    if (container !== undefined && name !== undefined && edit(container, name, annotations)) changed = true;
   }
   body.metadata = { ...body.metadata, annotations };
   return changed ? body : undefined;
 }
 
+/** pod-failure: each chosen container runs the pause image; its own image is kept in an annotation. */
+function failurePod(pod: KubeObject, only: readonly string[]): KubeObject | undefined {
+  return editContainers(pod, (container, name, annotations) => {
+    if ((only.length > 0 && !only.includes(name)) || annotations[originImageAnnotation(name)] !== undefined) return false;
+    annotations[originImageAnnotation(name)] = asString(container['image']) ?? '';
+    container['image'] = podFailureImage;
+    return true;
+  });
+}
+
+/** Recovery: each container with a kept image gets it back, and the annotation goes. */
 function recoveredPod(pod: KubeObject): KubeObject | undefined {
-  const body = deepClone(pod) as KubeObject;
-  const annotations: Record<string, string> = { ...(body.metadata?.annotations ?? {}) };
-  let changed = false;
-  for (const c of asArray(asRecord(body['spec'])?.['containers'])) {
-    const container = asRecord(c);
-    const name = asString(container?.['name']);
-    const origin = name === undefined ? undefined : annotations[originImageAnnotation(name)];
-    if (container === undefined || name === undefined || origin === undefined) continue;
+  return editContainers(pod, (container, name, annotations) => {
+    const origin = annotations[originImageAnnotation(name)];
+    if (origin === undefined) return false;
     container['image'] = origin;
     delete annotations[originImageAnnotation(name)];
-    changed = true;
-  }
-  body.metadata = { ...body.metadata, annotations };
-  return changed ? body : undefined;
+    return true;
+  });
 }
 
 function inject(action: PodChaosAction, spec: JsonObject, r: ChaosRecord, cache: CacheView, nowMs: number): Step | 'wait' {
