@@ -107,7 +107,9 @@ test.serial('the rollout workload sets the next image every period, as kubectl s
   await kube.create({ apiVersion: 'apps/v1', kind: 'Deployment' }, web);
   const rollout = new RolloutWorkload({ kube, namespace: 'default', name: 'web', images: ['busybox:1.36', 'busybox:1.37'], everyMs: 700, began: performance.now() });
   rollout.start();
-  await new Promise((resolve) => setTimeout(resolve, 2_300));
+  // Stop once three sets are acknowledged (a fourth waits its full period), not after a fixed
+  // time: under load the third set may land after any fixed sleep (CI saw two).
+  await until('three acknowledged image sets', () => (rollout.history.filter((op) => op.type === 'ok').length >= 3 ? true : undefined), 20_000);
   await rollout.stop();
   const sets = rollout.history.filter((op) => op.type === 'ok').map((op) => op.value);
   t.deepEqual(sets, ['busybox:1.37', 'busybox:1.36', 'busybox:1.37'], 'three sets, cycling from the second image');
