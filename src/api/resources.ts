@@ -158,7 +158,6 @@ const specs: readonly Spec[] = [
   { group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass', resource: 'priorityclasses', namespaced: false, shortNames: ['pc'] },
   // The kubelet resolves a pod's runtimeClassName to the runtime handler through these (`process` is built in).
   { group: 'node.k8s.io', version: 'v1', kind: 'RuntimeClass', resource: 'runtimeclasses', namespaced: false },
-  { group: 'node.k8s.io', version: 'v1', kind: 'RuntimeClass', resource: 'runtimeclasses', namespaced: false },
   { group: 'flowcontrol.apiserver.k8s.io', version: 'v1', kind: 'FlowSchema', resource: 'flowschemas', namespaced: false, status: true },
   { group: 'flowcontrol.apiserver.k8s.io', version: 'v1', kind: 'PriorityLevelConfiguration', resource: 'prioritylevelconfigurations', namespaced: false, status: true },
   { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', resource: 'horizontalpodautoscalers', namespaced: true,
@@ -186,6 +185,8 @@ function build(s: Spec): ResourceInfo {
 export const resources: readonly ResourceInfo[] = specs.map(build);
 
 const byGvr = new Map(resources.map((r) => [`${r.group}/${r.version}/${r.resource}`, r]));
+// A resource listed twice would be served, discovered and watched twice.
+if (byGvr.size !== resources.length) throw new Error('api resources: a group/version/resource is listed twice');
 
 export function lookupResource(group: string, version: string, resource: string): ResourceInfo | undefined {
   return byGvr.get(`${group}/${version}/${resource}`);

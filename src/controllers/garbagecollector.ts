@@ -8,6 +8,9 @@
  *   blockOwnerDeletion remains, the finalizer is removed and the apiserver removes the owner.
  * - Orphan: an owner with the `orphan` finalizer has its references removed from every
  *   dependent, then the finalizer removed.
+ * The graph's nodes are every built-in kind, plus the custom kinds it is built with
+ * (`garbageCollector(customKinds)`: upstream discovers them; here the cluster names the CRDs it
+ * installs, such as Chaos Mesh's, so a Schedule's PodChaos children go when it goes).
  * Keys name their kind: "apps/v1/ReplicaSet|default/web". Before deleting or unlinking for a
  * dangling owner, the shell re-reads that owner (`requireAbsent`): a cache that has not yet seen
  * a new owner must not make its dependents look orphaned.
@@ -26,12 +29,49 @@ import {
 
 interface GcKind { readonly kind: KindRef; readonly namespaced: boolean; readonly group: string }
 
-/** Every served kind that can be listed and watched: the graph's nodes. */
-const gcKinds: readonly GcKind[] = resources
+/** Every built-in kind that can be listed and watched. */
+const builtInGcKinds: readonly GcKind[] = resources
   .filter((r) => r.verbs.includes('list') && r.verbs.includes('watch'))
   .map((r) => ({ kind: { apiVersion: joinApiVersion(r.group, r.version), kind: r.kind }, namespaced: r.namespaced, group: r.group }));
 
-const byKey = new Map(gcKinds.map((k) => [kindKey(k.kind), k]));
+/** The graph's nodes: the kinds it watches, found by key and by an ownerReference's group and kind. */
+class GcGraph {
+  readonly kinds: readonly GcKind[];
+  private readonly byKey: ReadonlyMap<string, GcKind>;
+
+  constructor(customKinds: readonly CustomResourceRef[]) {
+    this.kinds = [...builtInGcKinds, ...customKinds.map((k) => ({ kind: k, namespaced: k.namespaced, group: splitApiVersion(k.apiVersion).group }))];
+    this.byKey = new Map(this.kinds.map((k) => [kindKey(k.kind), k]));
+    if (this.byKey.size !== this.kinds.length) throw new Error('garbage collector: a custom kind repeats a watched kind');
+  }
+
+  /** The watched kind an ownerReference names (any version of its group); undefined if not watched. */
+  kindOfRef(ref: OwnerReference): GcKind | undefined {
+    const group = splitApiVersion(ref.apiVersion).group;
+    return this.kinds.find((k) => k.kind.kind === ref.kind && k.group === group);
+  }
+
+  parseKey(key: string): { kind: GcKind; objectKey: string } | undefined {
+    const i = key.indexOf('|');
+    const kind = i < 0 ? undefined : this.byKey.get(key.slice(0, i));
+    return kind === undefined ? undefined : { kind, objectKey: key.slice(i + 1) };
+  }
+
+  ownerOf(cache: CacheView, dependent: KubeObject, ref: OwnerReference): { kind: GcKind; owner: KubeObject | undefined } | undefined {
+    const kind = this.kindOfRef(ref);
+    if (kind === undefined || !cache.hasSynced(kind.kind)) return undefined;
+    const key = kind.namespaced ? `${dependent.metadata?.namespace ?? ''}/${ref.name}` : ref.name;
+    const owner = cache.get(kind.kind, key);
+    return { kind, owner: owner?.metadata?.uid === ref.uid ? owner : undefined };
+  }
+
+  /** Objects (of any watched kind) with an ownerReference to `uid`. */
+  dependentsOf(cache: CacheView, uid: string): Array<{ kind: GcKind; obj: KubeObject }> {
+    const out: Array<{ kind: GcKind; obj: KubeObject }> = [];
+    for (const k of this.kinds) for (const obj of cache.byIndex(k.kind, ownerUidIndex, uid)) out.push({ kind: k, obj });
+    return out;
+  }
+}
 
 const crdKind: KindRef = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' };
 
@@ -51,35 +91,8 @@ function customResourceOf(cache: CacheView, ref: OwnerReference): CustomResource
 /** How often a dependent whose owners are of unwatched kinds (custom resources) has them read again. */
 export const unwatchedOwnerRecheckMs = 10_000;
 
-/** The watched kind an ownerReference names (any version of its group); undefined if not watched. */
-function kindOfRef(ref: OwnerReference): GcKind | undefined {
-  const group = splitApiVersion(ref.apiVersion).group;
-  return gcKinds.find((k) => k.kind.kind === ref.kind && k.group === group);
-}
-
 function gcKey(kind: KindRef, obj: KubeObject): string {
   return `${kindKey(kind)}|${objectKey(obj)}`;
-}
-
-function parseKey(key: string): { kind: GcKind; objectKey: string } | undefined {
-  const i = key.indexOf('|');
-  const kind = i < 0 ? undefined : byKey.get(key.slice(0, i));
-  return kind === undefined ? undefined : { kind, objectKey: key.slice(i + 1) };
-}
-
-function ownerOf(cache: CacheView, dependent: KubeObject, ref: OwnerReference): { kind: GcKind; owner: KubeObject | undefined } | undefined {
-  const kind = kindOfRef(ref);
-  if (kind === undefined || !cache.hasSynced(kind.kind)) return undefined;
-  const key = kind.namespaced ? `${dependent.metadata?.namespace ?? ''}/${ref.name}` : ref.name;
-  const owner = cache.get(kind.kind, key);
-  return { kind, owner: owner?.metadata?.uid === ref.uid ? owner : undefined };
-}
-
-/** Objects (of any kind) with an ownerReference to `uid`. */
-function dependentsOf(cache: CacheView, uid: string): Array<{ kind: GcKind; obj: KubeObject }> {
-  const out: Array<{ kind: GcKind; obj: KubeObject }> = [];
-  for (const k of gcKinds) for (const obj of cache.byIndex(k.kind, ownerUidIndex, uid)) out.push({ kind: k, obj });
-  return out;
 }
 
 const hasFinalizer = (o: KubeObject, f: string) => (o.metadata?.finalizers ?? []).includes(f);
@@ -110,8 +123,8 @@ function unlinkPatch(kind: KindRef, obj: KubeObject, uids: readonly string[], re
   };
 }
 
-export function reconcileGarbage(key: string, cache: CacheView, _ctx: ReconcileContext): ReconcileResult {
-  const parsed = parseKey(key);
+function reconcileGarbageIn(graph: GcGraph, key: string, cache: CacheView): ReconcileResult {
+  const parsed = graph.parseKey(key);
   if (parsed === undefined) return noActions;
   const { kind } = parsed;
   const obj = cache.get(kind.kind, parsed.objectKey);
@@ -121,13 +134,13 @@ export function reconcileGarbage(key: string, cache: CacheView, _ctx: ReconcileC
   if (obj.metadata?.deletionTimestamp !== undefined) {
     // attemptToOrphan: unlink every dependent, then let the owner go.
     if (hasFinalizer(obj, orphanFinalizer)) {
-      const deps = dependentsOf(cache, uid);
+      const deps = graph.dependentsOf(cache, uid);
       if (deps.length > 0) return { steps: steps({ execution: { kind: 'parallel' }, actions: deps.map((d) => unlinkPatch(d.kind.kind, d.obj, [uid])) }) };
       return { steps: steps({ execution: sequential, actions: [removeFinalizerAction(kind.kind, obj, orphanFinalizer)] }) };
     }
     // processDeletingDependentsItem: the owner goes once no blocking dependent remains.
     if (hasFinalizer(obj, foregroundDeletionFinalizer)) {
-      const blocking = dependentsOf(cache, uid).filter((d) => ownerReferencesOf(d.obj).some((r) => r.uid === uid && r.blockOwnerDeletion === true));
+      const blocking = graph.dependentsOf(cache, uid).filter((d) => ownerReferencesOf(d.obj).some((r) => r.uid === uid && r.blockOwnerDeletion === true));
       if (blocking.length === 0) return { steps: steps({ execution: sequential, actions: [removeFinalizerAction(kind.kind, obj, foregroundDeletionFinalizer)] }) };
     }
     return noActions;
@@ -141,9 +154,9 @@ export function reconcileGarbage(key: string, cache: CacheView, _ctx: ReconcileC
   /** Owners of kinds the graph does not watch (custom resources): judged by a live read, again every unwatchedOwnerRecheckMs. */
   const unwatched: ObjectIdentity[] = [];
   for (const ref of refs) {
-    const found = ownerOf(cache, obj, ref);
+    const found = graph.ownerOf(cache, obj, ref);
     if (found === undefined) {
-      const custom = kindOfRef(ref) === undefined ? customResourceOf(cache, ref) : undefined;
+      const custom = graph.kindOfRef(ref) === undefined ? customResourceOf(cache, ref) : undefined;
       // A watched kind whose cache has not synced yet, or a kind no CRD in the cache serves (yet): alive.
       if (custom === undefined) solid.push(ref);
       else unwatched.push({ resource: custom, namespace: custom.namespaced ? obj.metadata?.namespace : undefined, name: ref.name, uid: ref.uid });
@@ -170,7 +183,7 @@ export function reconcileGarbage(key: string, cache: CacheView, _ctx: ReconcileC
     const policy = hasFinalizer(obj, orphanFinalizer) ? 'Orphan' : hasFinalizer(obj, foregroundDeletionFinalizer) ? 'Foreground' : 'Background';
     return { steps: steps({ execution: sequential, actions: [del(policy, [...unwatched, ...dangling.map((d) => d.id)])] }), requeueAfterMs: unwatchedOwnerRecheckMs };
   }
-  const deps = dependentsOf(cache, uid);
+  const deps = graph.dependentsOf(cache, uid);
   if (waiting.length > 0 && deps.length > 0) {
     const actions: ApiAction[] = [];
     // A dependent that itself waits on its dependents while blocking us would deadlock the cycle: unblock.
@@ -192,7 +205,7 @@ export function reconcileGarbage(key: string, cache: CacheView, _ctx: ReconcileC
  * GC finalizer; its dependents when it is deleted or starts deleting; its deleting owners when it
  * changes or goes (they may be waiting for it).
  */
-function mapEvent(kind: GcKind, event: WatchEvent, cache: CacheView): EventMapping {
+function mapEvent(graph: GcGraph, kind: GcKind, event: WatchEvent, cache: CacheView): EventMapping {
   const obj = event.type === 'update' ? event.newObj : event.obj;
   const keys = new Set<string>();
   const uid = obj.metadata?.uid;
@@ -203,20 +216,32 @@ function mapEvent(kind: GcKind, event: WatchEvent, cache: CacheView): EventMappi
   const startedDeleting = event.type === 'update' && event.oldObj.metadata?.deletionTimestamp === undefined && obj.metadata?.deletionTimestamp !== undefined;
   const finalizersChanged = event.type === 'update' && JSON.stringify(event.oldObj.metadata?.finalizers ?? []) !== JSON.stringify(obj.metadata?.finalizers ?? []);
   if (uid !== undefined && (event.type === 'delete' || startedDeleting || finalizersChanged)) {
-    for (const d of dependentsOf(cache, uid)) keys.add(gcKey(d.kind.kind, d.obj));
+    for (const d of graph.dependentsOf(cache, uid)) keys.add(gcKey(d.kind.kind, d.obj));
   }
   const refs = event.type === 'update' ? [...ownerReferencesOf(event.oldObj), ...ownerReferencesOf(obj)] : ownerReferencesOf(obj);
   for (const ref of refs) {
-    const found = ownerOf(cache, obj, ref);
+    const found = graph.ownerOf(cache, obj, ref);
     if (found?.owner !== undefined && found.owner.metadata?.deletionTimestamp !== undefined) keys.add(gcKey(found.kind.kind, found.owner));
   }
   return { enqueue: [...keys].map((key) => ({ key })) };
 }
 
-export const garbageCollectorController: ControllerDefinition = {
-  name: 'garbage-collector',
-  primary: undefined,
-  workers: 20,
-  watches: gcKinds.map((k) => ({ kind: k.kind, indexers: { [ownerUidIndex]: indexByOwnerUid }, map: (e: WatchEvent, cache: CacheView) => mapEvent(k, e, cache) })),
-  reconcile: reconcileGarbage,
-};
+/** The garbage collector over the built-in kinds and `customKinds` (whose CRDs must be installed). */
+export function garbageCollector(customKinds: readonly CustomResourceRef[] = []): ControllerDefinition {
+  const graph = new GcGraph(customKinds);
+  return {
+    name: 'garbage-collector',
+    primary: undefined,
+    workers: 20,
+    watches: graph.kinds.map((k) => ({ kind: k.kind, indexers: { [ownerUidIndex]: indexByOwnerUid }, map: (e: WatchEvent, cache: CacheView) => mapEvent(graph, k, e, cache) })),
+    reconcile: (key, cache) => reconcileGarbageIn(graph, key, cache),
+  };
+}
+
+/** The collector over the built-in kinds only. */
+export const garbageCollectorController: ControllerDefinition = garbageCollector();
+
+const builtInGraph = new GcGraph([]);
+export function reconcileGarbage(key: string, cache: CacheView, _ctx: ReconcileContext): ReconcileResult {
+  return reconcileGarbageIn(builtInGraph, key, cache);
+}

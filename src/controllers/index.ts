@@ -9,7 +9,7 @@ import { daemonSetController } from './daemonset.js';
 import { disruptionController } from './disruption.js';
 import { deploymentController } from './deployment.js';
 import { endpointSliceController, endpointsController } from './endpoints.js';
-import { garbageCollectorController } from './garbagecollector.js';
+import { garbageCollector } from './garbagecollector.js';
 import { hpaController, kubernetesHpa, type HpaConfig } from './hpa.js';
 import { jobController } from './job.js';
 import { namespaceController } from './namespace.js';
@@ -20,7 +20,7 @@ import { resourceQuotaController } from './resourcequota.js';
 import { rootCaCertPublisherController } from './rootcacertpublisher.js';
 import { serviceAccountController } from './serviceaccount.js';
 import { statefulSetController } from './statefulset.js';
-import { podChaosController, scheduleController } from './chaosmesh/index.js';
+import { chaosMeshKinds, podChaosController, scheduleController } from './chaosmesh/index.js';
 
 export * from './framework/index.js';
 export * from './replicaset.js';
@@ -64,7 +64,8 @@ export function builtInControllers(options: BuiltInOptions = {}): ControllerRegi
     .register(namespaceController)
     .register(serviceAccountController)
     .register(resourceQuotaController)
-    .register(garbageCollectorController)
+    // Chaos Mesh's kinds join the graph: a Schedule owns its PodChaos children.
+    .register(garbageCollector(options.chaosMesh === true ? Object.values(chaosMeshKinds) : []))
     .register(jobController)
     .register(nodeLifecycleController(options.nodeLifecycle ?? kubernetesNodeLifecycle))
     .register(taintEvictionController)

@@ -1,9 +1,8 @@
 /**
  * Chaos Mesh's manifests applied with the real kubectl 1.32 to a cluster with a worker (threads):
  * PodChaos pod-kill and container-kill act on the seed's nginx pods and report Chaos Mesh's
- * status; a bad action and a kind this cluster does not serve are refused with the reason.
- * (pod-failure and Schedule are covered by the pure cores' tests in test/controllers/chaosmesh.test.ts;
- * end to end they did not pass yet: see the issue note.)
+ * status, pod-failure swaps in the pause image for its duration, a Schedule makes PodChaos children
+ * that go when it goes; a bad action and a kind this cluster does not serve are refused with the reason.
  */
 import test from 'ava';
 import { Cluster } from '../../src/cluster/index.js';
@@ -89,6 +88,62 @@ test.serial('PodChaos container-kill: the nginx container restarts in place (sam
   t.is(restarted.metadata?.uid, before[0]!.metadata?.uid, 'the same pod');
   t.is(await jsonpath(kubectl, ['get', 'podchaos', 'kill-container'], '{.status.experiment.containerRecords[0].id}'), `default/${target}/nginx`);
   await kubectl(['delete', 'podchaos', 'kill-container']);
+});
+
+test.serial('PodChaos pod-failure: the container runs the pause image for the duration, then its own image again', async (t) => {
+  const { kubectl, client } = started();
+  const before = await readyNginx(client);
+  const target = before[0]!.metadata!.name!;
+  const image = before[0]!.spec!.containers![0]!.image!;
+  const r = await kubectl(['apply', '-f', '-'], { input: podChaos('fail-one', `  action: pod-failure\n  mode: all\n  duration: 4s\n  selector:\n    pods:\n      default: [${target}]\n`) });
+  t.is(r.code, 0, r.stderr);
+  const failed = await until('the pause image running', async () => {
+    const pod = await client.get<Pod>(podsRef, 'default', target);
+    return pod.status?.containerStatuses?.[0]?.image === 'registry.k8s.io/pause:3.10' ? pod : undefined;
+  }, 20_000);
+  t.is(failed.metadata?.uid, before[0]!.metadata?.uid, 'the same pod, its app gone');
+  t.is(failed.metadata?.annotations?.['chaos-mesh.org/origin-image-nginx'], image, 'its own image kept in an annotation');
+  const recovered = await until('its own image back', async () => {
+    const pod = await client.get<Pod>(podsRef, 'default', target);
+    return pod.spec?.containers?.[0]?.image === image && pod.status?.containerStatuses?.[0]?.image === image && pod.status.containerStatuses[0].ready === true ? pod : undefined;
+  }, 30_000);
+  t.is(recovered.metadata?.annotations?.['chaos-mesh.org/origin-image-nginx'], undefined, 'the annotation is removed');
+  t.is(await jsonpath(kubectl, ['get', 'podchaos', 'fail-one'], '{.status.conditions[?(@.type=="AllRecovered")].status}'), 'True');
+  t.is((await kubectl(['delete', 'podchaos', 'fail-one', '--wait=true', '--timeout=20s'])).code, 0);
+});
+
+test.serial('Schedule: a PodChaos child every 2 s, named after its time and owned by the Schedule; deleting the Schedule deletes them', async (t) => {
+  const { kubectl, client } = started();
+  await readyNginx(client);
+  const schedule = `apiVersion: chaos-mesh.org/v1alpha1
+kind: Schedule
+metadata:
+  name: every-two
+  namespace: default
+spec:
+  schedule: "@every 2s"
+  type: PodChaos
+  historyLimit: 2
+  concurrencyPolicy: Allow
+  podChaos:
+    action: container-kill
+    mode: one
+    containerNames: [nginx]
+    selector:
+      labelSelectors:
+        app: nginx
+`;
+  const r = await kubectl(['apply', '-f', '-'], { input: schedule });
+  t.is(r.code, 0, r.stderr);
+  const children = await until('two children', async () => {
+    const names = (await jsonpath(kubectl, ['get', 'podchaos', '-l', 'managed-by=every-two'], '{.items[*].metadata.name}')).split(' ').filter(Boolean);
+    return names.length >= 2 ? names : undefined;
+  }, 20_000);
+  t.true(children.every((n) => /^every-two-\d+$/.test(n)), children.join(' '));
+  t.is(await jsonpath(kubectl, ['get', 'podchaos', children[0]!], '{.metadata.ownerReferences[0].kind}'), 'Schedule');
+  t.is((await kubectl(['delete', 'schedule', 'every-two'])).code, 0);
+  const gone = await until('no children left', async () => (await jsonpath(kubectl, ['get', 'podchaos', '-l', 'managed-by=every-two'], '{.items[*].metadata.name}')).trim() === '' ? true : undefined, 30_000);
+  t.true(gone);
 });
 
 test.serial('bad input: an unknown action names the supported ones; NetworkChaos is not served here', async (t) => {

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { KubeObject } from '../../src/api/index.js';
 import { deploymentController } from '../../src/controllers/deployment.js';
 import { allActions, cacheFromObjects, kinds } from '../../src/controllers/framework/index.js';
-import { garbageCollectorController, reconcileGarbage, unwatchedOwnerRecheckMs } from '../../src/controllers/garbagecollector.js';
+import { garbageCollector, garbageCollectorController, reconcileGarbage, unwatchedOwnerRecheckMs } from '../../src/controllers/garbagecollector.js';
 import { replicaSetController } from '../../src/controllers/replicaset.js';
 import { at, ctx, ownerRef, pod, replicaSet } from './fixtures.js';
 import { Kubelet, Sim } from './sim.js';
@@ -25,6 +25,28 @@ test('a dependent whose owner is gone is deleted in the background, after the sh
   t.is(allActions(reconcileGarbage(podKey('p'), cacheOf(replicaSet('web', 1, { uid: 'other' }), pod('p', { owner: ownerRef('ReplicaSet', 'web') })), ctx()))[0]!.type, 'delete');
   // A live owner: nothing.
   t.deepEqual(allActions(reconcileGarbage(podKey('p'), cacheOf(replicaSet('web', 1), pod('p', { owner: ownerRef('ReplicaSet', 'web') })), ctx())), []);
+});
+
+test('custom kinds the collector is built with are graph nodes: a custom dependent of a deleted custom owner goes, and the owner\'s deletion enqueues it', (t) => {
+  const schedule = { apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'Schedule', resource: 'schedules', namespaced: true } as const;
+  const podChaos = { apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'PodChaos', resource: 'podchaos', namespaced: true } as const;
+  const gc = garbageCollector([schedule, podChaos]);
+  const owner: KubeObject = { apiVersion: schedule.apiVersion, kind: 'Schedule', metadata: { name: 'every', namespace: 'default', uid: 'uid-every' } };
+  const child: KubeObject = {
+    apiVersion: podChaos.apiVersion, kind: 'PodChaos',
+    metadata: { name: 'every-1', namespace: 'default', uid: 'uid-c', ownerReferences: [{ apiVersion: schedule.apiVersion, kind: 'Schedule', name: 'every', uid: 'uid-every', controller: true }] },
+  };
+  const key = 'chaos-mesh.org/v1alpha1/PodChaos|default/every-1';
+  const run = (...objs: KubeObject[]) => allActions(gc.reconcile(key, cacheFromObjects(objs, gc.watches), ctx()));
+  t.deepEqual(run(owner, child), [], 'a live owner keeps it');
+  t.deepEqual(run(child), [{
+    type: 'delete', resource: podChaos, namespace: 'default', name: 'every-1',
+    options: { preconditions: { uid: 'uid-c' }, propagationPolicy: 'Background' },
+    requireAbsent: [{ resource: schedule, namespace: 'default', name: 'every', uid: 'uid-every' }],
+  }]);
+  const scheduleWatch = gc.watches.find((w) => w.kind.kind === 'Schedule')!;
+  t.deepEqual(scheduleWatch.map({ type: 'delete', obj: owner }, cacheFromObjects([child], gc.watches)).enqueue, [{ key }]);
+  t.throws(() => garbageCollector([{ apiVersion: 'v1', kind: 'Pod', resource: 'pods', namespaced: true }]), { message: /repeats a watched kind/ });
 });
 
 test('an owner of a kind the graph does not watch (a custom resource): deleted only if a live read finds it gone, and looked at again later', (t) => {
