@@ -63,6 +63,13 @@ test('every fault kind, target, probe, workload and verdict round-trips; provide
     { fault: { kind: 'container-kill', target: { kind: 'pod', pods: { namespace: 'default', selector: 'app=nginx' } }, container: 'nginx' }, afterMs: 0, durationMs: 500 },
     { fault: { kind: 'pod-delete', target: { kind: 'pod', pods: { namespace: 'web', selector: 'app=web,tier=front' } }, gracePeriodSeconds: 5 }, afterMs: 0, durationMs: 500 },
     { fault: { kind: 'isolate-master', target: { kind: 'hosts', hosts: ['master-4', 'master-5'] } }, afterMs: 0, durationMs: 500 },
+    {
+      fault: {
+        kind: 'chaos-mesh',
+        manifest: { apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'PodChaos', metadata: { name: 'kill-one', namespace: 'web' }, spec: { action: 'pod-kill', mode: 'fixed-percent', value: '50', selector: { labelSelectors: { app: 'web' } } } },
+      },
+      afterMs: 0, durationMs: 500,
+    },
   ];
   // Every kind of the catalog is here: a new kind fails this test until it is added (and round-trips).
   t.deepEqual([...new Set(method.map((m) => m.fault.kind))].sort(), [...faultKinds].sort());

@@ -1,7 +1,8 @@
 /** Experiment files (src/chaos/experiment/file.ts): the example parses to the spec it says; bad files name the line and the field. */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builtinExperimentDir, ExperimentFileError, loadExperimentDir, loadExperimentFile, parseExperimentFile } from '../../src/chaos/experiment/file.js';
 import { findExperiment, registerBuiltinExperimentFiles } from '../../src/chaos/experiments.js';
@@ -83,6 +84,15 @@ test('every fault kind reads from a file with its parameters under kebab-case ke
     '  - { type: action, name: container-kill, provider: { target: { pod: { namespace: web, selector: app=nginx } }, container: nginx }, duration: 1 }',
     '  - { type: action, name: pod-delete, provider: { target: { pod: { selector: app=nginx } }, grace-period-seconds: 5 }, duration: 1 }',
     '  - { type: action, name: degrade-links, provider: { target: busiest-master, reorder: 0.5, reorder-window-ms: 20, message-types: [append] }, duration: 1 }',
+    '  - type: action',
+    '    name: chaos-mesh',
+    '    duration: 1',
+    '    provider:',
+    '      manifest:',
+    '        apiVersion: chaos-mesh.org/v1alpha1',
+    '        kind: PodChaos',
+    '        metadata: { name: kill-one }',
+    '        spec: { action: pod-kill, mode: one, selector: { labelSelectors: { app: nginx } } }',
     'verdicts: [faults-injected]',
   ].join('\n');
   const pod = { kind: 'pod', pods: { namespace: 'default', selector: 'app=nginx' } };
@@ -98,6 +108,7 @@ test('every fault kind reads from a file with its parameters under kebab-case ke
     { kind: 'container-kill', target: { kind: 'pod', pods: { namespace: 'web', selector: 'app=nginx' } }, container: 'nginx' },
     { kind: 'pod-delete', target: pod, gracePeriodSeconds: 5 },
     { kind: 'degrade-links', target: { kind: 'busiest-master' }, reorder: 0.5, reorderWindowMs: 20, messageTypes: ['append'] },
+    { kind: 'chaos-mesh', manifest: { apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'PodChaos', metadata: { name: 'kill-one' }, spec: { action: 'pod-kill', mode: 'one', selector: { labelSelectors: { app: 'nginx' } } } } },
   ]);
   const bad = [
     'title: bad-faults',
@@ -122,12 +133,30 @@ test('every fault kind reads from a file with its parameters under kebab-case ke
   ]);
 });
 
+test('a chaos-mesh action takes a Chaos Mesh file unchanged by its path (relative to the experiment); a wrong kind, a second document or a cluster without workers is refused with the line', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chaos-mesh-'));
+  writeFileSync(join(dir, 'kill.yaml'), 'apiVersion: chaos-mesh.org/v1alpha1\nkind: PodChaos\nmetadata:\n  name: kill-one\n  namespace: default\nspec:\n  action: pod-kill\n  mode: one\n  selector:\n    labelSelectors:\n      app: nginx\n');
+  writeFileSync(join(dir, 'network.yaml'), 'apiVersion: chaos-mesh.org/v1alpha1\nkind: NetworkChaos\nmetadata:\n  name: net\nspec:\n  action: partition\n');
+  writeFileSync(join(dir, 'two.yaml'), 'apiVersion: chaos-mesh.org/v1alpha1\nkind: PodChaos\nmetadata: { name: a }\nspec: {}\n---\nkind: PodChaos\n');
+  const file = (manifest: string, workers = 1) => `title: mesh\nconfiguration: { cluster: { workers: ${workers} } }\nmethod:\n  - { type: action, name: chaos-mesh, provider: { manifest: ${manifest} }, duration: 5 }\nverdicts: [faults-injected]\n`;
+  const spec = parseExperimentFile(file('kill.yaml'), join(dir, 'mesh.yaml'));
+  t.deepEqual(spec.method[0]!.fault, {
+    kind: 'chaos-mesh',
+    manifest: { apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'PodChaos', metadata: { name: 'kill-one', namespace: 'default' }, spec: { action: 'pod-kill', mode: 'one', selector: { labelSelectors: { app: 'nginx' } } } },
+  });
+  const problems = (text: string) => t.throws(() => parseExperimentFile(text, 'mesh.yaml', dir), { instanceOf: ExperimentFileError })!.problems;
+  t.deepEqual(problems(file('network.yaml')), ['mesh.yaml:4: method[0].provider.manifest: expected a PodChaos or Schedule (the Chaos Mesh kinds this cluster serves), not "NetworkChaos"']);
+  t.regex(problems(file('two.yaml'))[0]!, /^mesh\.yaml:4: method\[0\]\.provider\.manifest: .*two\.yaml must hold one YAML or JSON document, not 2$/);
+  t.regex(problems(file('missing.yaml'))[0]!, /^mesh\.yaml:4: method\[0\]\.provider\.manifest: cannot read .*missing\.yaml/);
+  t.deepEqual(problems(file('kill.yaml', 0)), ['mesh.yaml:4: method[0]: fault: Chaos Mesh objects act on pods, which need cluster.workers >= 1 (the Chaos Mesh controllers run only in a cluster with nodes)']);
+});
+
 test('the built-in experiment files: each loads and is valid, is titled after its file, says how to run it, and is registered once under its title', (t) => {
   const dir = builtinExperimentDir();
   t.truthy(dir, 'examples/experiments is found from the module');
   const loaded = loadExperimentDir(dir!);
   t.deepEqual(loaded.map(({ spec }) => spec.name), [
-    'clock-skew-lease-holder', 'controller-manager-split-brain', 'crash-lose-unsynced-wal', 'flapping-links', 'kill-etcd-leader',
+    'chaos-mesh-pod-kill', 'clock-skew-lease-holder', 'controller-manager-split-brain', 'crash-lose-unsynced-wal', 'flapping-links', 'kill-etcd-leader',
     'lose-quorum-and-recover', 'majorities-ring', 'partition-leader', 'rolling-update-under-chaos', 'worker-death-eviction',
   ]);
   for (const { file, spec } of loaded) {

@@ -119,3 +119,33 @@ test.serial('the rollout workload sets the next image every period, as kubectl s
   t.regex(converged.detail, /all 2 replicas run busybox:1\.37, updated and available/);
   t.throws(() => new RolloutWorkload({ kube, namespace: 'default', name: 'web', images: ['one'], everyMs: 700, began: 0 }), { message: /at least two images/ });
 });
+
+test.serial('a chaos-mesh step: a PodChaos pod-failure as Chaos Mesh users write it, injected by the cluster\'s controller, recovered by deleting it at the heal', async (t) => {
+  const { cluster, kube } = started();
+  const target = await until('a running sleeper', async () => (await kube.list(pods, { namespace: 'default', labelSelector: 'app=sleeper' })).items.find(running), 30_000);
+  const manifest = {
+    apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'PodChaos', metadata: { name: 'sleeper-failure' },
+    spec: { action: 'pod-failure', mode: 'one', selector: { labelSelectors: { app: 'sleeper' } } },
+  };
+  const began = performance.now();
+  const imageDuring = until('the pause image running', async () => {
+    const image = ((await kube.get(pods, 'default', meta(target).name))['status'] as { containerStatuses?: { image?: string }[] } | undefined)?.containerStatuses?.[0]?.image;
+    return image === 'registry.k8s.io/pause:3.10' ? image : undefined;
+  }, 20_000);
+  const outcome = await runMethod(planSchedule([{ fault: { kind: 'chaos-mesh', manifest }, afterMs: 0, durationMs: 4_000 }], 1), {
+    cluster, etcdMembers: [address('master-1', 'etcd')], kube, now: () => performance.now() - began, note: () => undefined,
+  });
+  t.is(await imageDuring, 'registry.k8s.io/pause:3.10', 'the pod ran the pause image during the step');
+  t.like(outcome.faults[0], { injected: true });
+  t.regex(outcome.faults[0]!.note, new RegExp(`created PodChaos default/sleeper-failure \\(pod-failure\\): default/${meta(target).name}; deleted PodChaos default/sleeper-failure \\(pod-failure\\) \\(recovered\\)`));
+  const chaos = { apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'PodChaos', resource: 'podchaos', namespaced: true } as const;
+  await t.throwsAsync(kube.get(chaos, 'default', 'sleeper-failure'), { message: /not found/ }, 'gone once recovered');
+  const after = await kube.get(pods, 'default', meta(target).name);
+  t.is((after['spec'] as { containers: { image: string }[] }).containers[0]!.image, 'busybox', 'its own image is back');
+
+  const refused = await runMethod(planSchedule([{ fault: { kind: 'chaos-mesh', manifest: { ...manifest, spec: { ...manifest.spec, action: 'pod-explode' } } }, afterMs: 0, durationMs: 0 }], 1), {
+    cluster, etcdMembers: [address('master-1', 'etcd')], kube, now: () => performance.now() - began, note: () => undefined,
+  });
+  t.like(refused.faults[0], { injected: false });
+  t.regex(refused.faults[0]!.note, /not injected: .*spec\.action: Unsupported value: "pod-explode"/);
+});

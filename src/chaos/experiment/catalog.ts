@@ -8,6 +8,7 @@
 import type { FaultSpec, TargetSpec } from './define.js';
 import { MAX_CLOCK_OFFSET_MS, MAX_CLOCK_RATE } from '../../primitives/clock.js';
 import { MAX_DISK_STALL_MS } from '../../runtime/storage.js';
+import { chaosMeshKinds } from '../../controllers/index.js';
 
 export type ParamSpec =
   | { readonly type: 'probability' }
@@ -21,7 +22,9 @@ export type ParamSpec =
   | { readonly type: 'name' }
   | { readonly type: 'choice'; readonly values: readonly string[] }
   | { readonly type: 'names' }
-  | { readonly type: 'groups' };
+  | { readonly type: 'groups' }
+  /** A Chaos Mesh object of a kind this cluster serves (chaos-mesh.org/v1alpha1 PodChaos or Schedule). */
+  | { readonly type: 'chaos-mesh-manifest' };
 
 type FaultOf<K extends FaultSpec['kind']> = Extract<FaultSpec, { kind: K }>;
 type ParamKey<K extends FaultSpec['kind']> = Exclude<keyof FaultOf<K>, 'kind' | 'target'>;
@@ -45,6 +48,28 @@ const degradation = (f: FaultOf<'degrade-links'>): string => [
   ...(f.delayMs || f.delayJitterMs ? [`delay ${f.delayMs ?? 0}${f.delayJitterMs ? `–${(f.delayMs ?? 0) + f.delayJitterMs}` : ''} ms`] : []),
   ...(f.messageTypes ? [`only ${f.messageTypes.join(', ')}`] : []),
 ].join(', ');
+
+/** "PodChaos default/kill-one (pod-kill)": a Chaos Mesh manifest in words. */
+export function chaosMeshSummary(manifest: Readonly<Record<string, unknown>>): string {
+  const meta = (manifest['metadata'] ?? {}) as { name?: string; namespace?: string };
+  const spec = (manifest['spec'] ?? {}) as { action?: string; schedule?: string };
+  const what = spec.action ?? (spec.schedule === undefined ? undefined : `schedule ${spec.schedule}`);
+  return `${String(manifest['kind'])} ${meta.namespace ?? 'default'}/${meta.name ?? '?'}${what === undefined ? '' : ` (${what})`}`;
+}
+
+const chaosMeshServed = Object.values(chaosMeshKinds).map((k) => k.kind);
+
+function chaosMeshManifestProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `must be a Chaos Mesh object (apiVersion, kind, metadata, spec), not ${JSON.stringify(value)}`;
+  const o = value as Record<string, unknown>;
+  const apiVersion = chaosMeshKinds.podChaos.apiVersion;
+  if (o['apiVersion'] !== apiVersion) return `must have apiVersion ${apiVersion}, not ${JSON.stringify(o['apiVersion'])}`;
+  if (typeof o['kind'] !== 'string' || !chaosMeshServed.includes(o['kind'] as never)) return `must be a ${chaosMeshServed.join(' or ')} (the Chaos Mesh kinds this cluster serves), not ${JSON.stringify(o['kind'])}`;
+  const name = (o['metadata'] as { name?: unknown } | undefined)?.name;
+  if (typeof name !== 'string' || !NAME.test(name)) return `must have metadata.name, a lower-case DNS name, not ${JSON.stringify(name)}`;
+  if (o['spec'] === null || typeof o['spec'] !== 'object') return 'must have a spec';
+  return undefined;
+}
 
 export const DEFAULT_REORDER_WINDOW_MS = 50;
 export const DEFAULT_STALL_MS = 1_000;
@@ -128,6 +153,11 @@ export const faultCatalog: Catalog = {
     target: 'pod', params: { container: { type: 'name' } }, required: [],
     summary: (f, t) => `kill ${f.container === undefined ? 'the first container' : `container ${f.container}`} of ${t}`,
   },
+  'chaos-mesh': {
+    description: "create a Chaos Mesh PodChaos or Schedule (as written for Chaos Mesh) through the API; the cluster's Chaos Mesh controllers select the pods and inject; the heal deletes it, which recovers what it did",
+    target: 'none', params: { manifest: { type: 'chaos-mesh-manifest' } }, required: ['manifest'],
+    summary: (f) => `create ${chaosMeshSummary(f.manifest)}, then delete it`,
+  },
   'pod-delete': {
     description: "delete a pod through the API (grace period 0 unless given, as Chaos Mesh's pod-kill); its controller replaces it",
     target: 'pod', params: { gracePeriodSeconds: { type: 'seconds', max: 3_600 } }, required: [],
@@ -172,6 +202,7 @@ export function paramProblem(spec: ParamSpec, value: unknown): string | undefine
     case 'name': return typeof value === 'string' && NAME.test(value) ? undefined : `must be a lower-case DNS name, not ${JSON.stringify(value)}`;
     case 'choice': return typeof value === 'string' && spec.values.includes(value) ? undefined : `must be ${spec.values.slice(0, -1).join(', ')}${spec.values.length > 2 ? ',' : ''} or ${spec.values.at(-1)}, not ${JSON.stringify(value)}`;
     case 'names': return Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== '') ? undefined : `must be a non-empty list of names, not ${JSON.stringify(value)}`;
+    case 'chaos-mesh-manifest': return chaosMeshManifestProblem(value);
     case 'groups': {
       if (!Array.isArray(value) || value.length < 2) return `must be at least two groups of hosts, not ${JSON.stringify(value)}`;
       const hosts = value.flat();
@@ -232,6 +263,8 @@ function kindProblems(fault: FaultSpec, field: string, cluster: { readonly maste
       return fault.pauseMs >= fault.periodMs ? [`${field}.pauseMs must be shorter than periodMs (${fault.pauseMs} >= ${fault.periodMs}): a node paused all the time is a paused node`] : [];
     case 'majorities-ring':
       return cluster.masters < 5 ? [`${field}: a majorities ring needs 5 masters (with ${cluster.masters} every master reaches all the others); set cluster.masters to 5`] : [];
+    case 'chaos-mesh':
+      return cluster.workers === 0 ? [`${field}: Chaos Mesh objects act on pods, which need cluster.workers >= 1 (the Chaos Mesh controllers run only in a cluster with nodes)`] : [];
     case 'bridge-partition':
       return cluster.masters < 3 ? [`${field}: a bridge needs 3 masters`] : [];
     case 'partition-groups':

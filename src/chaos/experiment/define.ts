@@ -84,7 +84,16 @@ export type FaultSpec =
   /** SIGKILL the target pod's container (`container`, or its first) through the node's container runtime; the kubelet restarts it per restartPolicy. */
   | { readonly kind: 'container-kill'; readonly target: TargetSpec; readonly container?: string }
   /** Delete the target pod through the API (grace period `gracePeriodSeconds`, default 0, as Chaos Mesh's pod-kill); its controller replaces it. */
-  | { readonly kind: 'pod-delete'; readonly target: TargetSpec; readonly gracePeriodSeconds?: number };
+  | { readonly kind: 'pod-delete'; readonly target: TargetSpec; readonly gracePeriodSeconds?: number }
+  /**
+   * Create a Chaos Mesh object (a PodChaos or a Schedule, as users write them for Chaos Mesh)
+   * through the API; the cluster's Chaos Mesh controllers select and inject. The heal deletes it,
+   * which recovers what it did (its finalizer waits for that) and takes a Schedule's children.
+   */
+  | { readonly kind: 'chaos-mesh'; readonly manifest: ChaosMeshManifest };
+
+/** A Chaos Mesh object as its YAML reads: apiVersion chaos-mesh.org/v1alpha1, kind, metadata, spec. */
+export type ChaosMeshManifest = Readonly<Record<string, unknown>>;
 
 /** The fault kinds that need a target (all but the partitions that name their own sides). */
 export function faultTarget(fault: FaultSpec): TargetSpec | undefined {

@@ -5,17 +5,19 @@
  * resumed). What each kind means and takes is in catalog.ts.
  */
 import type { ClusterHandle } from '../../cluster/index.js';
-import type { KubeClient } from '../../client/index.js';
+import { isNotFound, type KubeClient } from '../../client/index.js';
+import type { KubeObject } from '../../api/index.js';
+import { chaosMeshKinds } from '../../controllers/index.js';
 import { Registry, type Named } from '../registry.js';
-import type { FaultSpec } from './define.js';
+import type { ChaosMeshManifest, FaultSpec } from './define.js';
 import { address, type Address } from '../../primitives/address.js';
 import type { DelaySpec, FaultId, FaultSpec as NetworkFault } from '../../transport/network.js';
 import type { CriResponse } from '../../cri/messages.js';
 import { killPodContainer } from '../../cri/kill.js';
-import { DEFAULT_REORDER_WINDOW_MS, DEFAULT_STALL_MS, faultCatalog } from './catalog.js';
+import { chaosMeshSummary, DEFAULT_REORDER_WINDOW_MS, DEFAULT_STALL_MS, faultCatalog } from './catalog.js';
 import type { DiskFault } from '../../runtime/storage.js';
 import type { PodRef } from './targets.js';
-import { NO_SKEW, type Clock, type TimerId } from '../../primitives/clock.js';
+import { NO_SKEW, sleep, type Clock, type TimerId } from '../../primitives/clock.js';
 import { wallClock } from '../../runtime/real-clock.js';
 
 export interface InjectContext {
@@ -250,6 +252,68 @@ entry('pod-delete', async (ctx, fault) => {
   if (ctx.kube === undefined) throw new Error('pod-delete needs the API');
   await ctx.kube.delete({ apiVersion: 'v1', kind: 'Pod' }, pod.namespace, pod.name, { gracePeriodSeconds: fault.gracePeriodSeconds ?? 0, preconditions: { uid: pod.uid } });
   return noHeal(`deleted pod ${pod.namespace}/${pod.name} (on ${pod.node})`, 'left its replacement to its controller');
+});
+
+/** How long a created PodChaos may take to report AllInjected, and a deleted object to be gone (its recovery done). */
+const CHAOS_MESH_WAIT_MS = 20_000;
+const CHAOS_MESH_POLL_MS = 100;
+
+function conditionOf(obj: KubeObject, type: string): string | undefined {
+  const conditions = ((obj['status'] as { conditions?: { type?: string; status?: string }[] } | undefined)?.conditions) ?? [];
+  return conditions.find((c) => c.type === type)?.status;
+}
+
+/** Polls `probe` until it returns a value or CHAOS_MESH_WAIT_MS pass; then throws naming `what`. */
+async function chaosMeshWait<T>(clock: Clock, what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = clock.now() + CHAOS_MESH_WAIT_MS;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (clock.now() > deadline) throw new Error(`${what} within ${CHAOS_MESH_WAIT_MS} ms`);
+    await sleep(clock, CHAOS_MESH_POLL_MS);
+  }
+}
+
+function recordIds(obj: KubeObject): string[] {
+  return ((obj['status'] as { experiment?: { containerRecords?: { id?: string }[] } } | undefined)?.experiment?.containerRecords ?? []).map((r) => r.id ?? '?');
+}
+
+/** A Schedule's children still kept (its historyLimit) and what each hit, for the timeline. */
+async function scheduleChildren(kube: KubeClient, namespace: string, schedule: string): Promise<string> {
+  const list = await kube.list(chaosMeshKinds.podChaos, { namespace, labelSelector: `managed-by=${schedule}` });
+  if (list.items.length === 0) return 'it had made no PodChaos';
+  const each = list.items.map((c) => `${c.metadata?.name ?? '?'} on ${recordIds(c).join(', ') || 'nothing'}`);
+  return `its last ${list.items.length === 1 ? 'PodChaos' : `${list.items.length} PodChaos`}: ${each.join('; ')}`;
+}
+
+entry('chaos-mesh', async ({ kube, clock = wallClock }, fault) => {
+  if (kube === undefined) throw new Error('chaos-mesh needs the API');
+  const manifest: ChaosMeshManifest = fault.manifest;
+  const ref = Object.values(chaosMeshKinds).find((k) => k.kind === manifest['kind']);
+  if (ref === undefined) throw new Error(`chaos-mesh: ${String(manifest['kind'])} is not a Chaos Mesh kind this cluster serves`);
+  const meta = (manifest['metadata'] ?? {}) as { name: string; namespace?: string };
+  const namespace = meta.namespace ?? 'default';
+  const what = chaosMeshSummary({ ...manifest, metadata: { ...meta, namespace } });
+  const created = await kube.create(ref, { ...manifest, metadata: { ...meta, namespace } } as KubeObject);
+  const uid = created.metadata?.uid;
+  // A PodChaos counts as injected once its controller says so; a Schedule once it exists (its children inject).
+  const records = ref.kind !== 'PodChaos' ? '' : await chaosMeshWait(clock, `${what} was not injected (no AllInjected condition)`, async () => {
+    const now = await kube.get(ref, namespace, meta.name);
+    return conditionOf(now, 'AllInjected') === 'True' ? `: ${recordIds(now).join(', ')}` : undefined;
+  });
+  return {
+    note: `created ${what}${records}`, ...nothingDown,
+    heal: async () => {
+      const children = ref.kind === 'Schedule' ? await scheduleChildren(kube, namespace, meta.name) : '';
+      await kube.delete(ref, namespace, meta.name, uid === undefined ? {} : { preconditions: { uid } }).catch((error: unknown) => { if (!isNotFound(error)) throw error; });
+      // Its finalizer holds it until every record is recovered (pod-failure's image put back).
+      await chaosMeshWait(clock, `${what} was not gone after its deletion`, async () => kube.get(ref, namespace, meta.name).then(
+        (obj) => (obj.metadata?.uid === uid ? undefined : true),
+        (error: unknown) => { if (isNotFound(error)) return true; throw error; },
+      ));
+      return `deleted ${what}${ref.kind === 'PodChaos' ? ' (recovered)' : `; ${children} (the garbage collector takes them)`}`;
+    },
+  };
 });
 
 export function injectFault(ctx: InjectContext, fault: FaultSpec): Promise<Injected> {

@@ -45,10 +45,11 @@ function target(t: TargetSpec): Yaml {
   }
 }
 
-/** A parameter value as YAML: numbers, strings, booleans and lists of them (messageTypes, groups). */
+/** A parameter value as YAML: numbers, strings, booleans, lists of them (messageTypes, groups) and objects (a Chaos Mesh manifest, inline). */
 function paramValue(kind: string, field: string, value: unknown): Yaml {
-  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (value === null || typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
   if (Array.isArray(value)) return value.map((v: unknown) => paramValue(kind, field, v));
+  if (typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, paramValue(kind, field, v)]));
   throw new Error(`fault ${kind}: field ${field} (${JSON.stringify(value)}) cannot be written to an experiment file`);
 }
 

@@ -21,7 +21,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseAllDocuments, parseDocument } from 'yaml';
 import type { ProfileName } from '../../runtime/profiles.js';
 import type { Sabotage } from '../../cluster/sabotage.js';
 import { faultInfoOf, faultKinds, fileKey, paramProblem, type ParamSpec } from './catalog.js';
@@ -119,14 +119,28 @@ function target(r: Reader, v: Json | undefined, path: Path): TargetSpec | undefi
   return r.problem(path, `unknown target ${JSON.stringify(name)} (expected ${experimentTargetNames.join(', ')}, a host such as worker-1, a list of hosts, or { pod: { namespace, selector } })`);
 }
 
+/** A manifest parameter given as a path (relative to the experiment file): its one YAML or JSON document. */
+function manifestFromFile(r: Reader, name: string, path: Path, baseDir: string): Json | undefined {
+  const text = manifestText(r, name, path, baseDir);
+  if (text === undefined) return undefined;
+  const docs = parseAllDocuments(text);
+  if (!Array.isArray(docs) || docs.length !== 1 || docs[0]!.errors.length > 0) {
+    return r.problem(path, `${resolve(baseDir, name)} must hold one YAML or JSON document${Array.isArray(docs) && docs.length > 1 ? `, not ${docs.length}` : ''}${Array.isArray(docs) && docs[0]?.errors[0] ? `: ${docs[0].errors[0].message.split('\n')[0]}` : ''}`);
+  }
+  return docs[0]!.toJS() as Json;
+}
+
 /** One provider parameter, as its catalog type reads from a file; undefined after a problem. */
-function param(r: Reader, spec: ParamSpec, v: Json, path: Path): Json | undefined {
+function param(r: Reader, spec: ParamSpec, given: Json, path: Path, baseDir: string): Json | undefined {
+  // A manifest is inline or a path to a file of its own (users' Chaos Mesh YAML, unchanged).
+  const v = spec.type === 'chaos-mesh-manifest' && typeof given === 'string' ? manifestFromFile(r, given, path, baseDir) : given;
+  if (v === undefined) return undefined;
   const problem = paramProblem(spec, v);
   return problem === undefined ? v : r.problem(path, problem.replace(/^must be/, 'expected'));
 }
 
 /** An action's fault: its name picks the catalog entry, whose parameters are read from the provider. */
-function fault(r: Reader, name: string, provider: Record<string, Json>, path: Path): FaultSpec | undefined {
+function fault(r: Reader, name: string, provider: Record<string, Json>, path: Path, baseDir: string): FaultSpec | undefined {
   const info = faultInfoOf(name);
   if (info === undefined) return r.problem([...path, 'name'], `unknown action ${JSON.stringify(name)} (expected ${faultKinds.join(', ')})`);
   const kind = name as FaultSpec['kind'];
@@ -143,14 +157,14 @@ function fault(r: Reader, name: string, provider: Record<string, Json>, path: Pa
   for (const field of fields) {
     const v = provider[fileKey(field)];
     if (v === undefined) continue;
-    const read = param(r, info.params[field]!, v, [...p, fileKey(field)]);
+    const read = param(r, info.params[field]!, v, [...p, fileKey(field)], baseDir);
     if (read === undefined) ok = false;
     else out[field] = read;
   }
   return ok ? (out as unknown as FaultSpec) : undefined;
 }
 
-function methodStep(r: Reader, v: Json, path: Path): MethodStep | undefined {
+function methodStep(r: Reader, v: Json, path: Path, baseDir: string): MethodStep | undefined {
   const o = r.object(v, path);
   if (o === undefined) return undefined;
   r.only(o, path, ['type', 'name', 'provider', 'pauses', 'duration', 'detection', 'background']);
@@ -165,7 +179,7 @@ function methodStep(r: Reader, v: Json, path: Path): MethodStep | undefined {
   if (name === undefined || provider === undefined || afterMs === undefined || durationMs === undefined || detection === undefined) return undefined;
   const background = o['background'] ?? false;
   if (typeof background !== 'boolean') return r.problem([...path, 'background'], `expected true or false, got ${describe(background)}`);
-  const f = fault(r, name, provider, path);
+  const f = fault(r, name, provider, path, baseDir);
   if (f === undefined) return undefined;
   return { fault: f, afterMs, durationMs, ...(detection === 0 ? {} : { detectionMs: Math.round(detection * 1000) }), ...(background ? { background } : {}) };
 }
@@ -300,7 +314,7 @@ export function parseExperimentFile(text: string, file: string, baseDir = dirnam
     },
     workloads: all(config['workloads'], ['configuration', 'workloads'], (v, at) => workload(r, v, at)),
     steadyState: all(hypothesis['probes'], ['steady-state-hypothesis', 'probes'], (v, at) => probe(r, v, at)),
-    method: all(root['method'], ['method'], (v, at) => methodStep(r, v, at)),
+    method: all(root['method'], ['method'], (v, at) => methodStep(r, v, at, baseDir)),
     heal: { settleMs: Math.round((r.number(config['settle'] ?? 1, ['configuration', 'settle']) ?? 1) * 1000) },
     verdicts: all(root['verdicts'], ['verdicts'], (v, at) => verdict(r, v, at)),
   };
