@@ -195,7 +195,41 @@ export type CriRequest =
    */
   | { readonly type: 'readContainerLog'; readonly containerId: string; readonly tailLines?: number; readonly sinceMs?: number; readonly timestamps?: boolean; readonly limitBytes?: number }
   /** Subscribes the asker to `containerEvent` tells (answered with `getContainerEventsResponse`). */
-  | { readonly type: 'getContainerEvents' };
+  | { readonly type: 'getContainerEvents' }
+  /**
+   * Not CRI: Chaos Mesh's daemon on the node (tc and iptables in the pod's network namespace).
+   * Sets the rules of one NetworkChaos (`chaosId`) on a pod's sandboxes, now and for sandboxes
+   * it runs later; empty `rules` remove them. Answered with how many sandboxes got them.
+   */
+  | { readonly type: 'setPodNetworkChaos'; readonly podUid: string; readonly chaosId: string; readonly rules: readonly NetworkChaosRule[] };
+
+/** One rule of a NetworkChaos on a pod's data path (src/cri/chaos-network.ts says what each does). */
+export interface NetworkChaosRule {
+  readonly action: 'partition' | 'delay' | 'loss' | 'duplicate';
+  /** egress: what the pod sends to the peers; ingress: what it receives from them. */
+  readonly direction: 'egress' | 'ingress';
+  /** The peers' IPs; absent: every peer. */
+  readonly peers?: readonly string[];
+  readonly latencyMs?: number;
+  readonly jitterMs?: number;
+  /** For loss and duplicate: from 0 to 1. */
+  readonly probability?: number;
+}
+
+/** What is wrong with a rule as it arrived in a message (the shape check stops at "an array"); undefined when nothing. */
+export function networkChaosRuleProblem(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return 'a rule must be an object';
+  const r = raw as Record<string, unknown>;
+  if (!['partition', 'delay', 'loss', 'duplicate'].includes(r['action'] as string)) return `unknown action ${JSON.stringify(r['action'])}`;
+  if (r['direction'] !== 'egress' && r['direction'] !== 'ingress') return `direction must be egress or ingress, not ${JSON.stringify(r['direction'])}`;
+  if (r['peers'] !== undefined && !(Array.isArray(r['peers']) && r['peers'].every((p) => typeof p === 'string'))) return 'peers must be a list of IPs';
+  for (const k of ['latencyMs', 'jitterMs'] as const) if (r[k] !== undefined && !(typeof r[k] === 'number' && Number.isFinite(r[k]) && r[k] >= 0 && r[k] <= 60_000)) return `${k} must be 0 to 60000 ms`;
+  if (r['probability'] !== undefined && !(typeof r['probability'] === 'number' && r['probability'] >= 0 && r['probability'] <= 1)) return 'probability must be from 0 to 1';
+  return undefined;
+}
+
+/** Bounds on what one pod carries: NetworkChaos objects at once, rules of each, peers of a rule. */
+export const networkChaosLimits = { chaosPerPodMax: 16, rulesPerChaosMax: 8, peersPerRuleMax: 4096 } as const;
 
 export type CriErrorCode = 'NotFound' | 'InvalidArgument' | 'AlreadyExists' | 'FailedPrecondition' | 'Unavailable' | 'Internal' | 'DeadlineExceeded';
 
@@ -241,6 +275,7 @@ export type CriResponse =
   | { readonly type: 'followContainerLogResponse'; readonly url: string }
   | { readonly type: 'readContainerLogResponse'; readonly lines: readonly LogLine[]; readonly truncated: boolean }
   | { readonly type: 'getContainerEventsResponse' }
+  | { readonly type: 'setPodNetworkChaosResponse'; readonly sandboxes: number }
   | CriError;
 
 /** The response type for a request type: `runPodSandbox` → `runPodSandboxResponse`. */
@@ -305,4 +340,5 @@ const validateCriRequest: (raw: unknown) => CriRequest | ProtocolError = shapeVa
   portForward: { podSandboxId: 'string', port: 'array' },
   readContainerLog: { containerId: 'string', 'tailLines?': 'number', 'sinceMs?': 'number', 'timestamps?': 'boolean', 'limitBytes?': 'number' },
   getContainerEvents: {},
+  setPodNetworkChaos: { podUid: 'string', chaosId: 'string', rules: 'array' },
 });

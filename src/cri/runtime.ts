@@ -19,8 +19,10 @@ import { parseCidr, type CniPlugin } from './ipam.js';
 import { ContainerLog, defaultLogBytesMax } from './logs.js';
 import type {
   ContainerConfig, ContainerEvent, ContainerFilter, ContainerStats, ContainerStatus, CriError, CriErrorCode, CriRequest, CriResponse, DnsConfig,
-  ImageInfo, PodSandboxConfig, PodSandboxFilter, PodSandboxStatus, ResponseOf,
+  ImageInfo, NetworkChaosRule, PodSandboxConfig, PodSandboxFilter, PodSandboxStatus, ResponseOf,
 } from './messages.js';
+import { networkChaosLimits, networkChaosRuleProblem } from './messages.js';
+import { ChaosPodNetwork } from './chaos-network.js';
 import { TrackedNetwork } from './tracked-network.js';
 import { hostOf, type Address } from '../primitives/address.js';
 import type { PodStreamTell } from '../apiserver/pod-stream.js';
@@ -77,6 +79,8 @@ interface Sandbox {
   readonly ip: string;
   readonly runtimeHandler: string;
   readonly network: PodNetwork;
+  /** The NetworkChaos layer of a pod-network sandbox (a hostNetwork one has none, as in Chaos Mesh). */
+  readonly chaos?: ChaosPodNetwork;
   state: PodSandboxStatus['state'];
 }
 
@@ -152,6 +156,8 @@ export class ContainerRuntime {
   private readonly streams = new Map<string, RuntimeStream>();
   private podCidr: string | undefined;
   private readonly logBytesMax: number;
+  /** NetworkChaos rules by pod uid, then chaos id: kept for sandboxes the pod runs later. */
+  private readonly networkChaos = new Map<string, Map<string, readonly NetworkChaosRule[]>>();
 
   constructor(private readonly deps: RuntimeDeps) {
     this.logBytesMax = deps.logBytesMax ?? defaultLogBytesMax;
@@ -262,6 +268,8 @@ export class ContainerRuntime {
       case 'getContainerEvents':
         // The shell keeps the subscribers; the core only emits through deps.onEvent.
         return { type: 'getContainerEventsResponse' };
+      case 'setPodNetworkChaos':
+        return this.setPodNetworkChaos(request.podUid, request.chaosId, request.rules);
       default: {
         const never: never = request;
         throw new Error(`container runtime: unhandled request ${JSON.stringify(never)}`);
@@ -306,9 +314,39 @@ export class ContainerRuntime {
     if (this.sandboxes.size >= sandboxesMax) fail('Unavailable', `node has ${this.sandboxes.size} sandboxes (bound ${sandboxesMax}): remove some`);
     const id = this.newId();
     const ip = this.allocateIp(id, config);
-    const network = this.deps.networkFor({ podIp: ip, hostname: config.hostname, hostNetwork: config.hostNetwork === true, ...(config.dnsConfig === undefined ? {} : { dnsConfig: config.dnsConfig }) });
-    this.sandboxes.set(id, { id, config, createdAtMs: this.deps.clock.wallNow(), ip, runtimeHandler: handler, network, state: 'SANDBOX_READY' });
+    const raw = this.deps.networkFor({ podIp: ip, hostname: config.hostname, hostNetwork: config.hostNetwork === true, ...(config.dnsConfig === undefined ? {} : { dnsConfig: config.dnsConfig }) });
+    const chaos = config.hostNetwork === true ? undefined
+      : new ChaosPodNetwork(raw, { clock: this.deps.clock, prng: this.deps.prng.fork(`network-chaos/${id}`), nameservers: config.dnsConfig?.servers ?? [] });
+    chaos?.setRules(this.chaosRulesOf(config.metadata.uid));
+    this.sandboxes.set(id, { id, config, createdAtMs: this.deps.clock.wallNow(), ip, runtimeHandler: handler, network: chaos ?? raw, ...(chaos === undefined ? {} : { chaos }), state: 'SANDBOX_READY' });
     return { type: 'runPodSandboxResponse', podSandboxId: id };
+  }
+
+  private chaosRulesOf(podUid: string): NetworkChaosRule[] {
+    return [...(this.networkChaos.get(podUid)?.values() ?? [])].flat();
+  }
+
+  private setPodNetworkChaos(podUid: string, chaosId: string, rules: readonly NetworkChaosRule[]): CriResponse {
+    const mine = [...this.sandboxes.values()].filter((s) => s.config.metadata.uid === podUid && s.state === 'SANDBOX_READY');
+    if (rules.length > 0) {
+      if (mine.length === 0) fail('NotFound', `no ready sandbox of pod ${podUid} on this node`);
+      if (mine.some((s) => s.chaos === undefined)) fail('InvalidArgument', `pod ${podUid} uses the host's network: NetworkChaos is not injected into hostNetwork pods (as in Chaos Mesh)`);
+      if (rules.length > networkChaosLimits.rulesPerChaosMax) fail('InvalidArgument', `${rules.length} rules for one NetworkChaos (bound ${networkChaosLimits.rulesPerChaosMax})`);
+      const problem = rules.map(networkChaosRuleProblem).find((p) => p !== undefined);
+      if (problem !== undefined) fail('InvalidArgument', `setPodNetworkChaos: ${problem}`);
+      if (rules.some((r) => (r.peers?.length ?? 0) > networkChaosLimits.peersPerRuleMax)) fail('InvalidArgument', `a rule names more than ${networkChaosLimits.peersPerRuleMax} peers`);
+    }
+    const byChaos = this.networkChaos.get(podUid) ?? new Map<string, readonly NetworkChaosRule[]>();
+    if (rules.length === 0) byChaos.delete(chaosId);
+    else {
+      if (!byChaos.has(chaosId) && byChaos.size >= networkChaosLimits.chaosPerPodMax) fail('Unavailable', `pod ${podUid} already has ${byChaos.size} NetworkChaos (bound ${networkChaosLimits.chaosPerPodMax})`);
+      byChaos.set(chaosId, rules);
+    }
+    if (byChaos.size === 0) this.networkChaos.delete(podUid);
+    else this.networkChaos.set(podUid, byChaos);
+    const all = this.chaosRulesOf(podUid);
+    for (const s of mine) s.chaos?.setRules(all);
+    return { type: 'setPodNetworkChaosResponse', sandboxes: mine.length };
   }
 
   private allocateIp(id: string, config: PodSandboxConfig): string {

@@ -248,3 +248,25 @@ test('files: mounts map to host paths, read-only mounts refuse writes, /etc/reso
   t.is(Buffer.from(f.fs.files.get('/data/empty/out')!).toString(), 'kept\n');
   t.is((await exec('cat /etc/resolv.conf')).stdout, 'search default.svc.cluster.local svc.cluster.local\nnameserver 127.96.0.10\noptions ndots:5\n');
 });
+
+test('setPodNetworkChaos: rules on a pod\'s sandbox hold what reaches it until removed; a pod not here, a hostNetwork pod and a bad rule are refused', async (t) => {
+  const f = fixture();
+  await f.ok({ type: 'updateRuntimeConfig', podCidr });
+  const partition = [{ action: 'partition', direction: 'ingress' }] as const;
+  t.like(await f.call({ type: 'setPodNetworkChaos', podUid: 'uid-web', chaosId: 'c1', rules: partition }), { type: 'criError', code: 'NotFound' });
+  const web = await runContainer(f, 'web', containerConfig('nginx', 'nginx'));
+  await settle();
+  t.like(await f.call({ type: 'setPodNetworkChaos', podUid: 'uid-web', chaosId: 'c1', rules: [{ action: 'explode', direction: 'ingress' } as never] }), { type: 'criError', code: 'InvalidArgument', message: 'setPodNetworkChaos: unknown action "explode"' });
+  t.like(await f.ok({ type: 'setPodNetworkChaos', podUid: 'uid-web', chaosId: 'c1', rules: partition }), { sandboxes: 1 });
+  const answer: string[] = [];
+  const stream = await f.fabric.podNetwork('127.244.1.99').connect(web.ip, 80);
+  stream.on('data', (chunk: Buffer) => answer.push(chunk.toString()));
+  stream.write('GET / HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n');
+  await settle(100);
+  t.deepEqual(answer, [], 'nginx never sees the request while partitioned');
+  t.like(await f.ok({ type: 'setPodNetworkChaos', podUid: 'uid-web', chaosId: 'c1', rules: [] }), { sandboxes: 1 });
+  await until(() => answer.join('').includes('200 OK'));
+  t.pass('answered once the partition is gone');
+  await f.ok({ type: 'runPodSandbox', config: sandboxConfig('h', { hostNetwork: true }) });
+  t.like(await f.call({ type: 'setPodNetworkChaos', podUid: 'uid-h', chaosId: 'c1', rules: partition }), { type: 'criError', code: 'InvalidArgument', message: 'pod uid-h uses the host\'s network: NetworkChaos is not injected into hostNetwork pods (as in Chaos Mesh)' });
+});
