@@ -7,7 +7,7 @@
  */
 import type { KubeClient } from '../../src/client/client.js';
 import { isNotFound } from '../../src/client/errors.js';
-import { killPodContainer, type CriAsk } from '../../src/cri/kill.js';
+import { killPodContainer, setPodNetworkChaos, type CriAsk } from '../../src/cri/kill.js';
 import type {
   ActionStep, ApiAction, EventRecord, Expectations, ReconcileResult,
 } from '../../src/controllers/framework/index.js';
@@ -111,6 +111,10 @@ async function call(a: ApiAction, client: KubeClient, cri: CriAsk | undefined): 
       if (cri === undefined) throw new Error(`kill container ${a.container} of ${a.namespace}/${a.name}: this instance cannot reach the nodes' container runtimes`);
       await killPodContainer(cri, a.node, a.podUid, a.container);
       return;
+    case 'setPodNetworkChaos':
+      if (cri === undefined) throw new Error(`network chaos on ${a.namespace}/${a.name}: this instance cannot reach the nodes' container runtimes`);
+      await setPodNetworkChaos(cri, a.node, a.podUid, a.chaosId, a.rules);
+      return;
     case 'deleteCollection': await client.deleteCollection(a.resource, { namespace: a.namespace, ...(a.options ?? {}) }); return;
     // Recorded by the caller's event recorder (aggregated), see runAction.
     case 'event': return;
@@ -151,7 +155,7 @@ function nameOf(a: Exclude<ApiAction, { type: 'event' }>): string | undefined {
   switch (a.type) {
     case 'create': return a.body.metadata?.name;
     case 'update': case 'updateStatus': return a.body.metadata?.name;
-    case 'patch': case 'delete': case 'evict': case 'killContainer': return a.name;
+    case 'patch': case 'delete': case 'evict': case 'killContainer': case 'setPodNetworkChaos': return a.name;
     case 'deleteCollection': return undefined;
     default: {
       const never: never = a;

@@ -217,7 +217,10 @@ export class KubeProxier {
       return;
     }
     this.counters.tcpConnections++;
-    pipeTcp(socket, choice.endpoint.ip, choice.endpoint.port, first);
+    // A pod's connection reaches the backend from the pod's IP (no masquerade inside the cluster),
+    // so the backend sees who called, and a NetworkChaos on the backend can tell its peers.
+    const fromPod = source === 'internal' && /^127\.\d+\.\d+\.\d+$/.test(clientIp) ? clientIp : undefined;
+    pipeTcp(socket, choice.endpoint.ip, choice.endpoint.port, first, undefined, fromPod);
   }
 
   private onServiceProxyDatagram(via: UdpSocket, data: Buffer, from: RemoteInfo): void {

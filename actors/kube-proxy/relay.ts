@@ -7,10 +7,14 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 
-/** Pipes `client` to host:port, writing `first` ahead of the client's bytes; resets the client if the target refuses. */
-export function pipeTcp(client: Socket, host: string, port: number, first: Uint8Array, onRefused?: () => boolean): void {
+/**
+ * Pipes `client` to host:port, writing `first` ahead of the client's bytes; resets the client if
+ * the target refuses. `localAddress` binds the upstream side to it (a pod's own IP, as a pod's
+ * traffic to a Service reaches its backend from the pod's IP, DNAT without masquerade).
+ */
+export function pipeTcp(client: Socket, host: string, port: number, first: Uint8Array, onRefused?: () => boolean, localAddress?: string): void {
   client.pause();
-  const upstream = connect({ host, port });
+  const upstream = connect({ host, port, ...(localAddress === undefined ? {} : { localAddress }) });
   upstream.setNoDelay(true);
   let connected = false;
   upstream.once('connect', () => {

@@ -20,7 +20,7 @@ import { resourceQuotaController } from './resourcequota.js';
 import { rootCaCertPublisherController } from './rootcacertpublisher.js';
 import { serviceAccountController } from './serviceaccount.js';
 import { statefulSetController } from './statefulset.js';
-import { chaosMeshKinds, podChaosController, scheduleController } from './chaosmesh/index.js';
+import { chaosMeshKinds, networkChaosController, podChaosController, scheduleController } from './chaosmesh/index.js';
 
 export * from './framework/index.js';
 export * from './replicaset.js';
@@ -50,7 +50,7 @@ export interface BuiltInOptions {
   /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace; absent, it does not run (as upstream without a root CA file). */
   readonly rootCaCertPem?: string;
   readonly nodeIpam?: NodeIpamConfig;
-  /** Chaos Mesh's PodChaos and Schedule controllers (their CRDs must be installed: a cluster with nodes does). */
+  /** Chaos Mesh's PodChaos, NetworkChaos and Schedule controllers (their CRDs must be installed: a cluster with nodes does). */
   readonly chaosMesh?: boolean;
 }
 
@@ -75,6 +75,6 @@ export function builtInControllers(options: BuiltInOptions = {}): ControllerRegi
     .register(cronJobController)
     .register(disruptionController)
     .register(hpaController(options.hpa ?? kubernetesHpa));
-  if (options.chaosMesh === true) registry.register(podChaosController).register(scheduleController);
+  if (options.chaosMesh === true) registry.register(podChaosController).register(networkChaosController).register(scheduleController);
   return options.rootCaCertPem === undefined ? registry : registry.register(rootCaCertPublisherController(options.rootCaCertPem));
 }

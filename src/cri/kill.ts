@@ -4,13 +4,23 @@
  * to the kubelet. Shared by the chaos engine's container-kill fault and Chaos Mesh's PodChaos.
  */
 import { address, type Address } from '../primitives/address.js';
-import type { ContainerStatus, CriRequest, CriResponse } from './messages.js';
+import type { ContainerStatus, CriRequest, CriResponse, NetworkChaosRule } from './messages.js';
 
 export type CriAsk = (runtime: Address, request: CriRequest) => Promise<CriResponse>;
 
 export interface KilledContainer {
   readonly runtime: Address;
   readonly name: string;
+}
+
+/**
+ * Sets (empty `rules`: removes) one NetworkChaos's rules on the pod `podUid` on `node`, as Chaos
+ * Mesh's daemon does in the pod's network namespace. Throws with the runtime's reason when refused.
+ */
+export async function setPodNetworkChaos(ask: CriAsk, node: string, podUid: string, chaosId: string, rules: readonly NetworkChaosRule[]): Promise<void> {
+  const runtime = address(node, 'container-runtime');
+  const answer = await ask(runtime, { type: 'setPodNetworkChaos', podUid, chaosId, rules });
+  if (answer.type !== 'setPodNetworkChaosResponse') throw new Error(`${runtime} did not set the network chaos of pod ${podUid}: ${answer.type === 'criError' ? `${answer.code}: ${answer.message}` : answer.type}`);
 }
 
 /**

@@ -136,7 +136,7 @@ test('every fault kind reads from a file with its parameters under kebab-case ke
 test('a chaos-mesh action takes a Chaos Mesh file unchanged by its path (relative to the experiment); a wrong kind, a second document or a cluster without workers is refused with the line', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'chaos-mesh-'));
   writeFileSync(join(dir, 'kill.yaml'), 'apiVersion: chaos-mesh.org/v1alpha1\nkind: PodChaos\nmetadata:\n  name: kill-one\n  namespace: default\nspec:\n  action: pod-kill\n  mode: one\n  selector:\n    labelSelectors:\n      app: nginx\n');
-  writeFileSync(join(dir, 'network.yaml'), 'apiVersion: chaos-mesh.org/v1alpha1\nkind: NetworkChaos\nmetadata:\n  name: net\nspec:\n  action: partition\n');
+  writeFileSync(join(dir, 'network.yaml'), 'apiVersion: chaos-mesh.org/v1alpha1\nkind: StressChaos\nmetadata:\n  name: net\nspec:\n  mode: one\n');
   writeFileSync(join(dir, 'two.yaml'), 'apiVersion: chaos-mesh.org/v1alpha1\nkind: PodChaos\nmetadata: { name: a }\nspec: {}\n---\nkind: PodChaos\n');
   const file = (manifest: string, workers = 1) => `title: mesh\nconfiguration: { cluster: { workers: ${workers} } }\nmethod:\n  - { type: action, name: chaos-mesh, provider: { manifest: ${manifest} }, duration: 5 }\nverdicts: [faults-injected]\n`;
   const spec = parseExperimentFile(file('kill.yaml'), join(dir, 'mesh.yaml'));
@@ -145,7 +145,7 @@ test('a chaos-mesh action takes a Chaos Mesh file unchanged by its path (relativ
     manifest: { apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'PodChaos', metadata: { name: 'kill-one', namespace: 'default' }, spec: { action: 'pod-kill', mode: 'one', selector: { labelSelectors: { app: 'nginx' } } } },
   });
   const problems = (text: string) => t.throws(() => parseExperimentFile(text, 'mesh.yaml', dir), { instanceOf: ExperimentFileError })!.problems;
-  t.deepEqual(problems(file('network.yaml')), ['mesh.yaml:4: method[0].provider.manifest: expected a PodChaos or Schedule (the Chaos Mesh kinds this cluster serves), not "NetworkChaos"']);
+  t.deepEqual(problems(file('network.yaml')), ['mesh.yaml:4: method[0].provider.manifest: expected a PodChaos, NetworkChaos or Schedule (the Chaos Mesh kinds this cluster serves), not "StressChaos"']);
   t.regex(problems(file('two.yaml'))[0]!, /^mesh\.yaml:4: method\[0\]\.provider\.manifest: .*two\.yaml must hold one YAML or JSON document, not 2$/);
   t.regex(problems(file('missing.yaml'))[0]!, /^mesh\.yaml:4: method\[0\]\.provider\.manifest: cannot read .*missing\.yaml/);
   t.deepEqual(problems(file('kill.yaml', 0)), ['mesh.yaml:4: method[0]: fault: Chaos Mesh objects act on pods, which need cluster.workers >= 1 (the Chaos Mesh controllers run only in a cluster with nodes)']);

@@ -2,7 +2,8 @@
  * Chaos Mesh's manifests applied with the real kubectl 1.32 to a cluster with a worker (threads):
  * PodChaos pod-kill and container-kill act on the seed's nginx pods and report Chaos Mesh's
  * status, pod-failure swaps in the pause image for its duration, a Schedule makes PodChaos children
- * that go when it goes; a bad action and a kind this cluster does not serve are refused with the reason.
+ * that go when it goes, a NetworkChaos partition cuts one nginx pod from the other until it is
+ * deleted; a bad action and a kind this cluster does not serve are refused with the reason.
  */
 import test from 'ava';
 import { Cluster } from '../../src/cluster/index.js';
@@ -146,12 +147,57 @@ spec:
   t.true(gone);
 });
 
-test.serial('bad input: an unknown action names the supported ones; NetworkChaos is not served here', async (t) => {
+async function wgetFrom(kubectl: Kubectl, pod: string, ip: string): Promise<{ code: number; out: string }> {
+  const r = await kubectl(['exec', pod, '--', 'wget', '-q', '-T', '2', '-O', '-', `http://${ip}/`]);
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+
+test.serial('NetworkChaos partition: one nginx pod cannot reach the other (TCP needs both ways, so neither can it be reached) until the NetworkChaos is deleted', async (t) => {
+  const { kubectl, client } = started();
+  const [a, b] = await readyNginx(client);
+  const [nameA, nameB] = [a!.metadata!.name!, b!.metadata!.name!];
+  const ipOf = (p: Pod) => (p.status as { podIP?: string }).podIP!;
+  t.regex((await wgetFrom(kubectl, nameA, ipOf(b!))).out, /Welcome to nginx/, 'reachable before');
+  const manifest = `apiVersion: chaos-mesh.org/v1alpha1
+kind: NetworkChaos
+metadata:
+  name: cut-a
+  namespace: default
+spec:
+  action: partition
+  mode: all
+  selector:
+    pods:
+      default: [${nameA}]
+  direction: to
+  target:
+    mode: all
+    selector:
+      pods:
+        default: [${nameB}]
+`;
+  const r = await kubectl(['apply', '-f', '-'], { input: manifest });
+  t.is(r.code, 0, r.stderr);
+  await until('AllInjected', async () => (await jsonpath(kubectl, ['get', 'networkchaos', 'cut-a'], '{.status.conditions[?(@.type=="AllInjected")].status}')) === 'True' ? true : undefined, 20_000);
+  t.deepEqual((await jsonpath(kubectl, ['get', 'networkchaos', 'cut-a'], '{.status.experiment.containerRecords[*].selectorKey}')).split(' '), ['.', '.Target']);
+  const cut = await wgetFrom(kubectl, nameA, ipOf(b!));
+  t.not(cut.code, 0);
+  t.regex(cut.out, /timed out|ETIMEDOUT/i, cut.out);
+  t.not((await wgetFrom(kubectl, nameB, ipOf(a!))).code, 0, 'the answer from a to b would be cut: b\'s request gets none');
+  t.regex((await kubectl(['get', 'networkchaos'])).stdout, /cut-a\s+partition/);
+  t.is((await kubectl(['delete', 'networkchaos', 'cut-a', '--wait=true', '--timeout=20s'])).code, 0, 'its finalizer lets go once the rules are removed');
+  t.regex((await wgetFrom(kubectl, nameA, ipOf(b!))).out, /Welcome to nginx/, 'reachable again');
+});
+
+test.serial('bad input: an unknown action names the supported ones; a Chaos Mesh kind not served here says so', async (t) => {
   const { kubectl } = started();
   const bad = await kubectl(['apply', '-f', '-'], { input: podChaos('bad', '  action: pod-explode\n  mode: one\n  selector: {}\n') });
   t.not(bad.code, 0);
   t.regex(bad.stderr, /spec\.action: Unsupported value: "pod-explode": supported values: "pod-kill", "pod-failure", "container-kill"/);
-  const network = await kubectl(['apply', '-f', '-'], { input: 'apiVersion: chaos-mesh.org/v1alpha1\nkind: NetworkChaos\nmetadata:\n  name: net\nspec:\n  action: partition\n' });
-  t.not(network.code, 0);
-  t.regex(network.stderr, /no matches for kind "NetworkChaos"/);
+  const corrupt = await kubectl(['apply', '-f', '-'], { input: 'apiVersion: chaos-mesh.org/v1alpha1\nkind: NetworkChaos\nmetadata:\n  name: net\nspec:\n  action: corrupt\n  mode: one\n  selector: {}\n' });
+  t.not(corrupt.code, 0);
+  t.regex(corrupt.stderr, /spec\.action: Unsupported value: "corrupt": supported values: "partition", "delay", "loss", "duplicate"/);
+  const stress = await kubectl(['apply', '-f', '-'], { input: 'apiVersion: chaos-mesh.org/v1alpha1\nkind: StressChaos\nmetadata:\n  name: cpu\nspec:\n  mode: one\n' });
+  t.not(stress.code, 0);
+  t.regex(stress.stderr, /no matches for kind "StressChaos"/);
 });

@@ -1,12 +1,12 @@
 /**
- * Chaos Mesh's PodChaos and Schedule cores, pure: a tiny apiserver stand-in applies each reconcile's
+ * Chaos Mesh's PodChaos, NetworkChaos and Schedule cores, pure: a tiny apiserver stand-in applies each reconcile's
  * actions to the objects and the loop runs until nothing is left to do, as the controller-manager would.
  */
 import test from 'ava';
 import type { KubeObject } from '../../src/api/index.js';
 import {
-  matchPods, originImageAnnotation, pickPods, podChaosController, podFailureImage, recordsFinalizer, reconcilePodChaos, reconcileSchedule,
-  scheduleController, scheduleTimes, parseGoDurationMs,
+  matchPods, networkChaosController, originImageAnnotation, pickPods, podChaosController, podFailureImage, recordsFinalizer, reconcileNetworkChaos,
+  reconcilePodChaos, reconcileSchedule, scheduleController, scheduleTimes, parseGoDurationMs,
 } from '../../src/controllers/chaosmesh/index.js';
 import { allActions, cacheFromObjects, type ApiAction, type ControllerDefinition } from '../../src/controllers/framework/index.js';
 import { at, ctx, t0 } from './fixtures.js';
@@ -195,4 +195,69 @@ test('Schedule: spawns an owned PodChaos per time, Forbid waits for the running 
   const after = children().map((c) => c.metadata?.name);
   t.is(after.length, 2, `two finished: the oldest is deleted, and a third spawned: ${after.join(', ')}`);
   t.false(after.includes(first.metadata?.name), 'the oldest finished one was deleted');
+});
+
+const withIp = (p: KubeObject, ip: string): KubeObject => ({ ...p, status: { phase: 'Running', podIP: ip } });
+const networkChaos = (name: string, spec: Record<string, unknown>, o: { deleting?: boolean } = {}): KubeObject => ({
+  ...podChaos(name, spec, o), kind: 'NetworkChaos',
+});
+const rulesSet = (actions: readonly ApiAction[]) => actions.flatMap((a) => (a.type === 'setPodNetworkChaos' ? [{ pod: a.name, node: a.node, chaos: a.chaosId, rules: a.rules }] : []));
+
+test('NetworkChaos partition with a target, both ways: each source and each target gets its side; deletion removes every rule before the finalizer goes', (t) => {
+  const objects = new Map<string, KubeObject>([
+    ['Pod|default/web-1', withIp(pod('web-1'), '10.0.1.1')],
+    ['Pod|default/db-1', withIp(pod('db-1', { app: 'db' }, { node: 'node-2' }), '10.0.2.1')],
+    ['Pod|default/db-2', withIp(pod('db-2', { app: 'db' }, { node: 'node-2' }), '10.0.2.2')],
+    ['NetworkChaos|default/cut', networkChaos('cut', { action: 'partition', mode: 'all', direction: 'both', selector: { labelSelectors: { app: 'web' } }, target: { mode: 'all', selector: { labelSelectors: { app: 'db' } } } })],
+  ]);
+  const injected = rulesSet(run(networkChaosController, reconcileNetworkChaos, objects, 'default/cut'));
+  t.deepEqual(injected, [
+    { pod: 'web-1', node: 'node-1', chaos: 'uid-cut', rules: [{ action: 'partition', direction: 'egress', peers: ['10.0.2.1', '10.0.2.2'] }, { action: 'partition', direction: 'ingress', peers: ['10.0.2.1', '10.0.2.2'] }] },
+    { pod: 'db-1', node: 'node-2', chaos: 'uid-cut', rules: [{ action: 'partition', direction: 'ingress', peers: ['10.0.1.1'] }, { action: 'partition', direction: 'egress', peers: ['10.0.1.1'] }] },
+    { pod: 'db-2', node: 'node-2', chaos: 'uid-cut', rules: [{ action: 'partition', direction: 'ingress', peers: ['10.0.1.1'] }, { action: 'partition', direction: 'egress', peers: ['10.0.1.1'] }] },
+  ]);
+  const chaos = objects.get('NetworkChaos|default/cut');
+  t.deepEqual(status(chaos).experiment.containerRecords?.map((r) => [r.id, (r as { selectorKey?: string }).selectorKey, r.phase]), [
+    ['default/web-1', '.', 'Injected'], ['default/db-1', '.Target', 'Injected'], ['default/db-2', '.Target', 'Injected'],
+  ]);
+  t.is(cond(chaos, 'AllInjected'), 'True');
+  objects.set('NetworkChaos|default/cut', { ...chaos!, metadata: { ...chaos!.metadata, deletionTimestamp: at(5) } });
+  const removed = rulesSet(run(networkChaosController, reconcileNetworkChaos, objects, 'default/cut', t0 + 5_000));
+  t.deepEqual(removed.map((r) => [r.pod, r.rules]), [['web-1', []], ['db-1', []], ['db-2', []]]);
+  t.false(objects.has('NetworkChaos|default/cut'), 'the finalizer let go once every rule was removed');
+});
+
+test('NetworkChaos delay, loss and duplicate shape the sources only, in their direction; without a target every peer; external targets are peers', (t) => {
+  const base = () => new Map<string, KubeObject>([['Pod|default/web-1', withIp(pod('web-1'), '10.0.1.1')], ['Pod|default/db-1', withIp(pod('db-1', { app: 'db' }), '10.0.2.1')]]);
+  const rulesOf = (spec: Record<string, unknown>) => {
+    const objects = base();
+    objects.set('NetworkChaos|default/n', networkChaos('n', { mode: 'all', selector: { labelSelectors: { app: 'web' } }, ...spec }));
+    return rulesSet(run(networkChaosController, reconcileNetworkChaos, objects, 'default/n')).map((r) => [r.pod, r.rules]);
+  };
+  t.deepEqual(rulesOf({ action: 'delay', delay: { latency: '100ms', jitter: '10ms', correlation: '50' } }), [['web-1', [{ action: 'delay', direction: 'egress', latencyMs: 100, jitterMs: 10 }]]]);
+  t.deepEqual(rulesOf({ action: 'loss', direction: 'from', loss: { loss: '25' }, target: { mode: 'all', selector: { labelSelectors: { app: 'db' } } } }), [
+    ['web-1', [{ action: 'loss', direction: 'ingress', peers: ['10.0.2.1'], probability: 0.25 }]],
+  ], 'a target of a loss gets no rules of its own');
+  t.deepEqual(rulesOf({ action: 'duplicate', direction: 'both', duplicate: { duplicate: '40' }, externalTargets: ['10.9.0.1'] }), [
+    ['web-1', [{ action: 'duplicate', direction: 'egress', peers: ['10.9.0.1'], probability: 0.4 }, { action: 'duplicate', direction: 'ingress', peers: ['10.9.0.1'], probability: 0.4 }]],
+  ]);
+});
+
+test('NetworkChaos problems are Warnings naming the fix: a delay without latency, a bad percentage, a host name as external target; a hostNetwork pod is not injected', (t) => {
+  const warningOf = (spec: Record<string, unknown>) => {
+    const objects = new Map<string, KubeObject>([['Pod|default/web-1', withIp(pod('web-1'), '10.0.1.1')], ['NetworkChaos|default/n', networkChaos('n', { mode: 'all', selector: {}, ...spec })]]);
+    const events = run(networkChaosController, reconcileNetworkChaos, objects, 'default/n').filter((a) => a.type === 'event');
+    return events.map((e) => (e.type === 'event' ? e.event.message : ''));
+  };
+  t.deepEqual(warningOf({ action: 'delay' }), ['action delay needs delay.latency, a duration such as 100ms']);
+  t.deepEqual(warningOf({ action: 'loss', loss: { loss: '250' } }), ['action loss needs loss.loss, a percentage from 0 to 100 such as "25"']);
+  t.deepEqual(warningOf({ action: 'partition', externalTargets: ['example.com'] }), ['externalTargets: "example.com" is not an IPv4 address (host names and CIDRs are not supported here)']);
+  const host = withIp(pod('node-agent'), '127.10.1.1');
+  const objects = new Map<string, KubeObject>([
+    ['Pod|default/node-agent', { ...host, spec: { ...(host['spec'] as object), hostNetwork: true } }],
+    ['NetworkChaos|default/n', networkChaos('n', { action: 'partition', mode: 'all', selector: {} })],
+  ]);
+  t.deepEqual(rulesSet(run(networkChaosController, reconcileNetworkChaos, objects, 'default/n')), []);
+  const record = status(objects.get('NetworkChaos|default/n')).experiment.containerRecords?.[0] as { events?: { type: string; message?: string }[] } | undefined;
+  t.like(record?.events?.[0], { type: 'Failed', message: 'the pod uses the host\'s network: not injected' });
 });

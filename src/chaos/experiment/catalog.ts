@@ -23,7 +23,7 @@ export type ParamSpec =
   | { readonly type: 'choice'; readonly values: readonly string[] }
   | { readonly type: 'names' }
   | { readonly type: 'groups' }
-  /** A Chaos Mesh object of a kind this cluster serves (chaos-mesh.org/v1alpha1 PodChaos or Schedule). */
+  /** A Chaos Mesh object of a kind this cluster serves (chaos-mesh.org/v1alpha1 PodChaos, NetworkChaos or Schedule). */
   | { readonly type: 'chaos-mesh-manifest' };
 
 type FaultOf<K extends FaultSpec['kind']> = Extract<FaultSpec, { kind: K }>;
@@ -64,7 +64,7 @@ function chaosMeshManifestProblem(value: unknown): string | undefined {
   const o = value as Record<string, unknown>;
   const apiVersion = chaosMeshKinds.podChaos.apiVersion;
   if (o['apiVersion'] !== apiVersion) return `must have apiVersion ${apiVersion}, not ${JSON.stringify(o['apiVersion'])}`;
-  if (typeof o['kind'] !== 'string' || !chaosMeshServed.includes(o['kind'] as never)) return `must be a ${chaosMeshServed.join(' or ')} (the Chaos Mesh kinds this cluster serves), not ${JSON.stringify(o['kind'])}`;
+  if (typeof o['kind'] !== 'string' || !chaosMeshServed.includes(o['kind'] as never)) return `must be a ${chaosMeshServed.slice(0, -1).join(', ')} or ${chaosMeshServed.at(-1)} (the Chaos Mesh kinds this cluster serves), not ${JSON.stringify(o['kind'])}`;
   const name = (o['metadata'] as { name?: unknown } | undefined)?.name;
   if (typeof name !== 'string' || !NAME.test(name)) return `must have metadata.name, a lower-case DNS name, not ${JSON.stringify(name)}`;
   if (o['spec'] === null || typeof o['spec'] !== 'object') return 'must have a spec';
@@ -154,7 +154,7 @@ export const faultCatalog: Catalog = {
     summary: (f, t) => `kill ${f.container === undefined ? 'the first container' : `container ${f.container}`} of ${t}`,
   },
   'chaos-mesh': {
-    description: "create a Chaos Mesh PodChaos or Schedule (as written for Chaos Mesh) through the API; the cluster's Chaos Mesh controllers select the pods and inject; the heal deletes it, which recovers what it did",
+    description: "create a Chaos Mesh PodChaos, NetworkChaos or Schedule (as written for Chaos Mesh) through the API; the cluster's Chaos Mesh controllers select the pods and inject; the heal deletes it, which recovers what it did",
     target: 'none', params: { manifest: { type: 'chaos-mesh-manifest' } }, required: ['manifest'],
     summary: (f) => `create ${chaosMeshSummary(f.manifest)}, then delete it`,
   },

@@ -19,7 +19,8 @@ import {
 import { mapSelf, objectRef } from '../replicaset.js';
 import { chaosMeshKinds } from './crds.js';
 import { parseGoDurationMs } from './duration.js';
-import { isPodChaosFinished, pauseAnnotation } from './podchaos.js';
+import { isPodChaosFinished } from './podchaos.js';
+import { pauseAnnotation } from './records.js';
 
 /** The shortest `@every` accepted: a schedule firing faster would only flood the API. */
 const everyMsMin = 1_000;

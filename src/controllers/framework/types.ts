@@ -8,6 +8,7 @@
 import type { EventRecord } from '../../client/events.js';
 import type { JsonObject, KubeObject, LabelSelectorReqs } from '../../api/index.js';
 import type { DeleteOptions, PatchType } from '../../client/index.js';
+import type { NetworkChaosRule } from '../../cri/messages.js';
 
 /** Which kind a cache holds: the informer's resource, by apiVersion and kind. */
 export interface KindRef { readonly apiVersion: string; readonly kind: string }
@@ -121,6 +122,11 @@ export type ApiAction =
    * Chaos Mesh's chaos-daemon does it through CRI; here the controller-manager asks the runtime).
    */
   | ActionBase & { readonly type: 'killContainer'; readonly node: string; readonly namespace: string; readonly name: string; readonly podUid: string; readonly container: string }
+  /** Sets (empty rules: removes) a NetworkChaos's rules on a pod's data path through its node's runtime (Chaos Mesh's daemon). */
+  | ActionBase & {
+    readonly type: 'setPodNetworkChaos'; readonly node: string; readonly namespace: string; readonly name: string; readonly podUid: string;
+    readonly chaosId: string; readonly rules: readonly NetworkChaosRule[];
+  }
   | { readonly type: 'event'; readonly event: EventRecord };
 
 /** How the shell runs the actions of one step. */
