@@ -148,4 +148,12 @@ test.serial('a chaos-mesh step: a PodChaos pod-failure as Chaos Mesh users write
   });
   t.like(refused.faults[0], { injected: false });
   t.regex(refused.faults[0]!.note, /not injected: .*spec\.action: Unsupported value: "pod-explode"/);
+
+  // A NetworkChaos the same way: its records are the evidence, its deletion removes the rules.
+  const delay = { apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'NetworkChaos', metadata: { name: 'sleeper-delay' }, spec: { action: 'delay', mode: 'all', selector: { labelSelectors: { app: 'sleeper' } }, delay: { latency: '100ms' } } };
+  const delayed = await runMethod(planSchedule([{ fault: { kind: 'chaos-mesh', manifest: delay }, afterMs: 0, durationMs: 1_000 }], 1), {
+    cluster, etcdMembers: [address('master-1', 'etcd')], kube, now: () => performance.now() - began, note: () => undefined,
+  });
+  t.like(delayed.faults[0], { injected: true });
+  t.regex(delayed.faults[0]!.note, /^created NetworkChaos default\/sleeper-delay \(delay\): default\/sleeper-[a-z0-9-]+; deleted NetworkChaos default\/sleeper-delay \(delay\) \(recovered\)$/);
 });

@@ -261,3 +261,18 @@ test('NetworkChaos problems are Warnings naming the fix: a delay without latency
   const record = status(objects.get('NetworkChaos|default/n')).experiment.containerRecords?.[0] as { events?: { type: string; message?: string }[] } | undefined;
   t.like(record?.events?.[0], { type: 'Failed', message: 'the pod uses the host\'s network: not injected' });
 });
+
+test('Schedule of type NetworkChaos: spawns NetworkChaos from spec.networkChaos; an unserved type is a Warning naming the served ones', (t) => {
+  const schedule = (type: string): KubeObject => ({
+    apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'Schedule', metadata: { name: 's', namespace: 'default', uid: 'uid-s', resourceVersion: '1', creationTimestamp: at(0) },
+    spec: { schedule: '@every 10s', type, networkChaos: { action: 'delay', mode: 'all', selector: {}, delay: { latency: '50ms' }, duration: '5s' } },
+  });
+  const objects = new Map<string, KubeObject>([['Schedule|default/s', schedule('NetworkChaos')]]);
+  run(scheduleController, reconcileSchedule, objects, 'default/s', t0 + 10_000);
+  const spawned = [...objects.values()].filter((o) => o.kind === 'NetworkChaos');
+  t.deepEqual(spawned.map((c) => [c.apiVersion, c.metadata?.name, (c['spec'] as { action: string }).action]), [['chaos-mesh.org/v1alpha1', `s-${Math.floor((t0 + 10_000) / 1000)}`, 'delay']]);
+  t.is((objects.get('Schedule|default/s')!['status'] as { active: { kind: string }[] }).active[0]!.kind, 'NetworkChaos');
+  const other = new Map<string, KubeObject>([['Schedule|default/s', schedule('StressChaos')]]);
+  const events = run(scheduleController, reconcileSchedule, other, 'default/s', t0 + 10_000);
+  t.true(events.some((e) => e.type === 'event' && e.event.message === 'type "StressChaos" is not supported: PodChaos or NetworkChaos'));
+});

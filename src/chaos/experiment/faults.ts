@@ -279,11 +279,13 @@ function recordIds(obj: KubeObject): string[] {
 }
 
 /** A Schedule's children still kept (its historyLimit) and what each hit, for the timeline. */
-async function scheduleChildren(kube: KubeClient, namespace: string, schedule: string): Promise<string> {
-  const list = await kube.list(chaosMeshKinds.podChaos, { namespace, labelSelector: `managed-by=${schedule}` });
-  if (list.items.length === 0) return 'it had made no PodChaos';
+async function scheduleChildren(kube: KubeClient, namespace: string, schedule: string, type: unknown): Promise<string> {
+  const kind = Object.values(chaosMeshKinds).find((k) => k.kind === type && k.kind !== 'Schedule');
+  if (kind === undefined) return `its type ${JSON.stringify(type)} makes no children here`;
+  const list = await kube.list(kind, { namespace, labelSelector: `managed-by=${schedule}` });
+  if (list.items.length === 0) return `it had made no ${kind.kind}`;
   const each = list.items.map((c) => `${c.metadata?.name ?? '?'} on ${recordIds(c).join(', ') || 'nothing'}`);
-  return `its last ${list.items.length === 1 ? 'PodChaos' : `${list.items.length} PodChaos`}: ${each.join('; ')}`;
+  return `its last ${list.items.length === 1 ? kind.kind : `${list.items.length} ${kind.kind}`}: ${each.join('; ')}`;
 }
 
 entry('chaos-mesh', async ({ kube, clock = wallClock }, fault) => {
@@ -296,22 +298,22 @@ entry('chaos-mesh', async ({ kube, clock = wallClock }, fault) => {
   const what = chaosMeshSummary({ ...manifest, metadata: { ...meta, namespace } });
   const created = await kube.create(ref, { ...manifest, metadata: { ...meta, namespace } } as KubeObject);
   const uid = created.metadata?.uid;
-  // A PodChaos counts as injected once its controller says so; a Schedule once it exists (its children inject).
-  const records = ref.kind !== 'PodChaos' ? '' : await chaosMeshWait(clock, `${what} was not injected (no AllInjected condition)`, async () => {
+  // A chaos counts as injected once its controller says so; a Schedule once it exists (its children inject).
+  const records = ref.kind === 'Schedule' ? '' : await chaosMeshWait(clock, `${what} was not injected (no AllInjected condition)`, async () => {
     const now = await kube.get(ref, namespace, meta.name);
     return conditionOf(now, 'AllInjected') === 'True' ? `: ${recordIds(now).join(', ')}` : undefined;
   });
   return {
     note: `created ${what}${records}`, ...nothingDown,
     heal: async () => {
-      const children = ref.kind === 'Schedule' ? await scheduleChildren(kube, namespace, meta.name) : '';
+      const children = ref.kind === 'Schedule' ? await scheduleChildren(kube, namespace, meta.name, (manifest['spec'] as { type?: unknown } | undefined)?.type) : '';
       await kube.delete(ref, namespace, meta.name, uid === undefined ? {} : { preconditions: { uid } }).catch((error: unknown) => { if (!isNotFound(error)) throw error; });
       // Its finalizer holds it until every record is recovered (pod-failure's image put back).
       await chaosMeshWait(clock, `${what} was not gone after its deletion`, async () => kube.get(ref, namespace, meta.name).then(
         (obj) => (obj.metadata?.uid === uid ? undefined : true),
         (error: unknown) => { if (isNotFound(error)) return true; throw error; },
       ));
-      return `deleted ${what}${ref.kind === 'PodChaos' ? ' (recovered)' : `; ${children} (the garbage collector takes them)`}`;
+      return `deleted ${what}${ref.kind !== 'Schedule' ? ' (recovered)' : `; ${children} (the garbage collector takes them)`}`;
     },
   };
 });

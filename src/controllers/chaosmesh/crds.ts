@@ -27,7 +27,7 @@ export type NetworkChaosDirection = typeof networkChaosDirections[number];
 export const selectorModes = ['one', 'all', 'fixed', 'fixed-percent', 'random-max-percent'] as const;
 export type SelectorMode = typeof selectorModes[number];
 /** The Schedule types served (Chaos Mesh has more: each is refused by the schema, by name). */
-const scheduleTypes = ['PodChaos'] as const;
+const scheduleTypes = ['PodChaos', 'NetworkChaos'] as const;
 
 const strings = { type: 'array', items: { type: 'string' } };
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
@@ -96,6 +96,7 @@ const scheduleSpec: JsonObject = {
     historyLimit: { type: 'integer', minimum: 1 },
     type: { type: 'string', enum: [...scheduleTypes] },
     podChaos: podChaosSpec,
+    networkChaos: networkChaosSpec,
   },
 };
 

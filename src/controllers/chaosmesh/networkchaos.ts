@@ -21,7 +21,7 @@ import { mapSelf } from '../replicaset.js';
 import { chaosMeshKinds, networkChaosActions, networkChaosDirections, type NetworkChaosAction, type NetworkChaosDirection } from './crds.js';
 import { parseGoDurationMs } from './duration.js';
 import {
-  injectedRecord, newRecord, reconcileChaos, recoveredRecord, withEvent,
+  injectedRecord, isChaosFinished, newRecord, reconcileChaos, recoveredRecord, withEvent,
   type ChaosDriver, type ChaosRecord, type ChaosStep, type Selection,
 } from './records.js';
 import { matchPods, pickPods, podId } from './select.js';
@@ -167,6 +167,11 @@ const networkChaosDriver: ChaosDriver = {
 
 export function reconcileNetworkChaos(key: string, cache: CacheView, ctx: ReconcileContext): ReconcileResult {
   return reconcileChaos(networkChaosDriver, key, cache, ctx);
+}
+
+/** Finished as Chaos Mesh's IsChaosFinished (the Schedule's concurrency and history use it). */
+export function isNetworkChaosFinished(chaos: KubeObject): boolean {
+  return isChaosFinished(networkChaosDriver, chaos);
 }
 
 export const networkChaosController: ControllerDefinition = {

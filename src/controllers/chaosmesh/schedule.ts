@@ -1,7 +1,8 @@
 /**
  * Chaos Mesh's Schedule controller (its cron, active and gc controllers in one pure core): at each
- * time of spec.schedule — a cron line (UTC, minute resolution) or `@every <duration>` — a PodChaos
- * is created from spec.podChaos, owned by the Schedule and labelled `managed-by: <schedule>`.
+ * time of spec.schedule — a cron line (UTC, minute resolution) or `@every <duration>` — a chaos of
+ * spec.type (PodChaos or NetworkChaos) is created from spec.podChaos or spec.networkChaos, owned by
+ * the Schedule and labelled `managed-by: <schedule>`.
  * concurrencyPolicy Forbid (the default) skips a time while a spawned chaos is unfinished (a
  * Warning, and the spawn happens once it finishes); Allow does not wait. A time missed by more
  * than startingDeadlineSeconds is skipped. status.active lists the unfinished children and
@@ -14,11 +15,12 @@ import { asNumber, asRecord, asString, deepClone, formatRfc3339, parseRfc3339, t
 import { mostRecentTime, nextTime, parseCron } from '../cron.js';
 import {
   controllerRefFor, controllerUidIndex, indexByControllerUid, nameOf, noActions, ownerKeysForDependent, parallel, sequential, statusUpdate, steps,
-  type ApiAction, type CacheView, type ControllerDefinition, type ReconcileContext, type ReconcileResult,
+  type ApiAction, type CacheView, type ControllerDefinition, type ReconcileContext, type ReconcileResult, type WatchEvent,
 } from '../framework/index.js';
 import { mapSelf, objectRef } from '../replicaset.js';
 import { chaosMeshKinds } from './crds.js';
 import { parseGoDurationMs } from './duration.js';
+import { isNetworkChaosFinished } from './networkchaos.js';
 import { isPodChaosFinished } from './podchaos.js';
 import { pauseAnnotation } from './records.js';
 
@@ -45,8 +47,14 @@ export function scheduleTimes(schedule: string, lastMs: number, nowMs: number): 
   return { ok: true, mostRecentMs: mostRecentTime(cron, lastMs, nowMs).timeMs, nextMs: nextTime(cron, nowMs) };
 }
 
+/** The kinds a Schedule spawns: the spec field it copies, and when a child counts as finished. */
+const childKinds = {
+  PodChaos: { kind: chaosMeshKinds.podChaos, field: 'podChaos', finished: isPodChaosFinished },
+  NetworkChaos: { kind: chaosMeshKinds.networkChaos, field: 'networkChaos', finished: isNetworkChaosFinished },
+} as const;
+
 function childRef(c: KubeObject): JsonObject {
-  return { apiVersion: chaosMeshKinds.podChaos.apiVersion, kind: 'PodChaos', name: c.metadata?.name, namespace: c.metadata?.namespace, uid: c.metadata?.uid, resourceVersion: c.metadata?.resourceVersion };
+  return { apiVersion: c.apiVersion, kind: c.kind, name: c.metadata?.name, namespace: c.metadata?.namespace, uid: c.metadata?.uid, resourceVersion: c.metadata?.resourceVersion };
 }
 
 export function reconcileSchedule(key: string, cache: CacheView, ctx: ReconcileContext): ReconcileResult {
@@ -56,18 +64,19 @@ export function reconcileSchedule(key: string, cache: CacheView, ctx: ReconcileC
   const spec = asRecord(schedule['spec']) ?? {};
   const ref = objectRef(schedule, chaosMeshKinds.schedule);
   const event = (type: 'Normal' | 'Warning', reason: string, message: string): ApiAction => ({ type: 'event', event: { involvedObject: ref, type, reason, message } });
-  const children = cache.byIndex(chaosMeshKinds.podChaos, controllerUidIndex, meta.uid ?? '')
+  const child = Object.hasOwn(childKinds, asString(spec['type']) ?? '') ? childKinds[spec['type'] as keyof typeof childKinds] : undefined;
+  const children = (child === undefined ? [] : cache.byIndex(child.kind, controllerUidIndex, meta.uid ?? ''))
     .filter((c) => c.metadata?.deletionTimestamp === undefined)
     .sort((a, b) => String(a.metadata?.creationTimestamp).localeCompare(String(b.metadata?.creationTimestamp)) || nameOf(a).localeCompare(nameOf(b)));
-  const active = children.filter((c) => !isPodChaosFinished(c));
-  const finished = children.filter(isPodChaosFinished);
+  const active = children.filter((c) => !child!.finished(c));
+  const finished = children.filter((c) => child!.finished(c));
   const status: JsonObject = { ...(asRecord(schedule['status']) ?? {}) };
   if (active.length > 0) status['active'] = active.map(childRef);
   else delete status['active'];
 
   const historyLimit = asNumber(spec['historyLimit']) ?? 1;
   const cleanup: ApiAction[] = finished.slice(0, Math.max(0, finished.length - historyLimit)).map((c) => ({
-    type: 'delete', resource: chaosMeshKinds.podChaos, namespace: c.metadata?.namespace, name: nameOf(c), options: { preconditions: { uid: c.metadata?.uid ?? '' } },
+    type: 'delete', resource: child!.kind, namespace: c.metadata?.namespace, name: nameOf(c), options: { preconditions: { uid: c.metadata?.uid ?? '' } },
   }));
   const events: ApiAction[] = [];
   const spawn: ApiAction[] = [];
@@ -81,8 +90,8 @@ export function reconcileSchedule(key: string, cache: CacheView, ctx: ReconcileC
     ...(requeueAfterMs === undefined ? {} : { requeueAfterMs: Math.max(1, requeueAfterMs) }),
   });
 
-  if (spec['type'] !== 'PodChaos') {
-    events.push(event('Warning', 'Failed', `type ${JSON.stringify(spec['type'])} is not supported: only PodChaos`));
+  if (child === undefined) {
+    events.push(event('Warning', 'Failed', `type ${JSON.stringify(spec['type'])} is not supported: ${Object.keys(childKinds).join(' or ')}`));
     return finish();
   }
   if (meta.annotations?.[pauseAnnotation] === 'true') return finish();
@@ -106,13 +115,13 @@ export function reconcileSchedule(key: string, cache: CacheView, ctx: ReconcileC
     return finish();
   }
   const name = `${meta.name}-${Math.floor(times.mostRecentMs / 1_000)}`;
-  if (cache.get(chaosMeshKinds.podChaos, `${meta.namespace}/${name}`) === undefined) {
+  if (cache.get(child.kind, `${meta.namespace}/${name}`) === undefined) {
     const body: KubeObject = {
-      apiVersion: chaosMeshKinds.podChaos.apiVersion, kind: 'PodChaos',
+      apiVersion: child.kind.apiVersion, kind: child.kind.kind,
       metadata: { name, namespace: meta.namespace, labels: { 'managed-by': meta.name ?? '' }, ownerReferences: [controllerRefFor(schedule, chaosMeshKinds.schedule)] },
-      spec: deepClone(asRecord(spec['podChaos']) ?? {}),
+      spec: deepClone(asRecord(spec[child.field]) ?? {}),
     };
-    spawn.push({ type: 'create', resource: chaosMeshKinds.podChaos, namespace: meta.namespace, body, onSuccessEvent: { involvedObject: ref, type: 'Normal', reason: 'Created', message: 'Create new object: {name}' } });
+    spawn.push({ type: 'create', resource: child.kind, namespace: meta.namespace, body, onSuccessEvent: { involvedObject: ref, type: 'Normal', reason: 'Created', message: 'Create new object: {name}' } });
   }
   status['lastScheduleTime'] = formatRfc3339(ctx.nowMs);
   return finish(untilNext);
@@ -124,10 +133,10 @@ export const scheduleController: ControllerDefinition = {
   workers: 1,
   watches: [
     { kind: chaosMeshKinds.schedule, map: mapSelf },
-    {
-      kind: chaosMeshKinds.podChaos, indexers: { [controllerUidIndex]: indexByControllerUid },
-      map: (e, cache) => ({ enqueue: (e.type === 'update' ? ownerKeysForDependent(cache, chaosMeshKinds.schedule, e.newObj, e.oldObj) : ownerKeysForDependent(cache, chaosMeshKinds.schedule, e.obj)).map((key) => ({ key })) }),
-    },
+    ...Object.values(childKinds).map(({ kind }) => ({
+      kind, indexers: { [controllerUidIndex]: indexByControllerUid },
+      map: (e: WatchEvent, cache: CacheView) => ({ enqueue: (e.type === 'update' ? ownerKeysForDependent(cache, chaosMeshKinds.schedule, e.newObj, e.oldObj) : ownerKeysForDependent(cache, chaosMeshKinds.schedule, e.obj)).map((key) => ({ key })) }),
+    })),
   ],
   reconcile: reconcileSchedule,
 };
