@@ -68,6 +68,10 @@ function isIp(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
 }
 
+/** A kept-alive socket was closed under the request (a read is replayed; a write surfaces it). */
+class StaleSocketError extends Error {}
+const staleSocketRetriesMax = 4;
+
 export class HttpsTransport implements ApiTransport {
   private readonly agent: Agent;
   private readonly base: URL;
@@ -111,7 +115,28 @@ export class HttpsTransport implements ApiTransport {
     this.agent.destroy();
   }
 
-  private send(request: ApiRequest): Promise<IncomingMessage> {
+  /**
+   * A request on a kept-alive socket that the server (or the front door, its backend gone) closed
+   * under it fails with ECONNRESET / "socket hang up" (`req.reusedSocket`). A read is sent again on
+   * another socket, as Go's http.Transport replays a GET; a write is not (it may have been
+   * applied before the close), and fails saying so.
+   */
+  private async send(request: ApiRequest): Promise<IncomingMessage> {
+    const replayable = request.method === 'GET';
+    for (let stale = 0; ; stale++) {
+      try {
+        return await this.sendOnce(request);
+      } catch (error) {
+        if (!(error instanceof StaleSocketError)) throw error;
+        // Bounded: each retry takes another pooled socket or opens a new one.
+        if (!replayable || stale >= staleSocketRetriesMax) {
+          throw new TransportError('unreachable', `${request.method} ${request.path}: ${error.message} (a kept-alive connection was closed under the request; a write may or may not have been applied)`);
+        }
+      }
+    }
+  }
+
+  private sendOnce(request: ApiRequest): Promise<IncomingMessage> {
     const url = new URL(request.path, this.base);
     for (const [k, v] of Object.entries(request.query)) url.searchParams.set(k, v);
     const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'pocketkube-client', ...request.headers };
@@ -128,9 +153,10 @@ export class HttpsTransport implements ApiTransport {
         req.destroy();
         reject(new TransportError('timeout', `${request.method} ${request.path}: no response within ${timeoutMs} ms`));
       }, timeoutMs);
-      req.on('error', (error) => {
+      req.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new TransportError('unreachable', `${request.method} ${request.path}: ${error.message}`));
+        if (req.reusedSocket && error.code === 'ECONNRESET') reject(new StaleSocketError(error.message));
+        else reject(new TransportError('unreachable', `${request.method} ${request.path}: ${error.message}`));
       });
       req.end(request.body === undefined ? undefined : Buffer.from(request.body));
     });

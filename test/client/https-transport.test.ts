@@ -118,3 +118,39 @@ test('an untrusted certificate or a closed port is a TransportError', async (t) 
   closed.close();
   t.throws(() => new HttpsTransport({ server: 'http://127.0.0.1:1' }));
 });
+
+test('a GET on a kept-alive socket that the server closed under it is sent again on a new socket; a POST fails saying it may have been applied', async (t) => {
+  const now = Date.now();
+  const ca = createCa(now);
+  const serving = createServingCert(ca, { ips: ['127.0.0.1'], dnsNames: ['localhost'] }, now);
+  const served = new Map<object, number>();
+  const bodies: string[] = [];
+  // Each connection answers one request and drops the next without an answer (a backend gone
+  // while its connection idled in the client's pool).
+  const server = createServer({ cert: serving.certPem, key: serving.keyPem }, (req, res) => {
+    const count = (served.get(req.socket) ?? 0) + 1;
+    served.set(req.socket, count);
+    if (count > 1) {
+      req.socket.destroy();
+      return;
+    }
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+    req.on('end', () => {
+      bodies.push(body);
+      res.writeHead(201, { 'content-type': 'application/json' }).end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const transport = new HttpsTransport({ server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caPem: ca.certPem, token });
+  try {
+    const send = (method: 'GET' | 'POST', name: string) => transport.request({ method, path: '/api/v1/namespaces/default/configmaps', query: {}, headers: { 'content-type': 'application/json' }, body: method === 'GET' ? undefined : Buffer.from(JSON.stringify({ metadata: { name } })) });
+    t.is((await send('POST', 'first')).status, 201);
+    t.is((await send('GET', 'read')).status, 201, 'the read is replayed on a new socket: the stale one is not the caller\'s problem');
+    await t.throwsAsync(send('POST', 'second'), { instanceOf: TransportError, message: /socket hang up \(a kept-alive connection was closed under the request; a write may or may not have been applied\)/ });
+    t.deepEqual(bodies.map((b) => (b === '' ? 'read' : (JSON.parse(b) as { metadata: { name: string } }).metadata.name)), ['first', 'read']);
+  } finally {
+    transport.close();
+    server.close();
+  }
+});

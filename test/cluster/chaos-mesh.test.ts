@@ -189,6 +189,16 @@ spec:
   t.regex((await wgetFrom(kubectl, nameA, ipOf(b!))).out, /Welcome to nginx/, 'reachable again');
 });
 
+test.serial('the example NetworkChaos (examples/manifests/chaos-mesh-network-delay.yaml) applies as written and injects every nginx pod', async (t) => {
+  const { kubectl, client } = started();
+  await readyNginx(client);
+  const r = await kubectl(['apply', '-f', manifestPath('chaos-mesh-network-delay.yaml')]);
+  t.is(r.code, 0, r.stderr);
+  await until('AllInjected', async () => (await jsonpath(kubectl, ['get', 'networkchaos', 'nginx-delay'], '{.status.conditions[?(@.type=="AllInjected")].status}')) === 'True' ? true : undefined, 20_000);
+  t.is((await jsonpath(kubectl, ['get', 'networkchaos', 'nginx-delay'], '{.status.experiment.containerRecords[*].selectorKey}')).split(' ').length, 4, 'two sources and two targets');
+  t.is((await kubectl(['delete', '-f', manifestPath('chaos-mesh-network-delay.yaml'), '--wait=true', '--timeout=20s'])).code, 0);
+});
+
 test.serial('bad input: an unknown action names the supported ones; a Chaos Mesh kind not served here says so', async (t) => {
   const { kubectl } = started();
   const bad = await kubectl(['apply', '-f', '-'], { input: podChaos('bad', '  action: pod-explode\n  mode: one\n  selector: {}\n') });
