@@ -246,6 +246,7 @@ class ApiserverBehaviour implements ActorBehaviour<ApiserverMessage> {
     const core = new ApiServerCore({
       kv: this.kv, clock: this.context.clock, prng: this.context.random, identity: this.context.self,
       serverAddress: this.config.serverAddress ?? '127.0.0.1:6443',
+      ...(this.config.unsafeWatchSkipEvery === undefined ? {} : { unsafeWatchSkipEvery: this.config.unsafeWatchSkipEvery }),
       podLogs: (pod, options) => this.podLogs(pod, options),
       podStreams: this.streams.open,
       ...(this.config.serviceIpPrefix === undefined ? {} : { serviceIpPrefix: this.config.serviceIpPrefix, kubernetesServiceIp: `${this.config.serviceIpPrefix}.0.1` }),

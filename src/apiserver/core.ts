@@ -63,6 +63,8 @@ export interface ApiServerCoreOptions {
   /** Source of uids, generateName suffixes and ClusterIPs (default: node:crypto). */
   readonly prng?: Prng;
   readonly bookmarkIntervalMs?: number;
+  /** Sabotage (chaos acceptance runs only): watches skip the changes whose revision is a multiple of this. */
+  readonly unsafeWatchSkipEvery?: number;
   readonly requestTimeoutMs?: number;
   /** The `kubernetes` Service's ClusterIP (DESIGN §5). */
   readonly kubernetesServiceIp?: string;
@@ -234,6 +236,7 @@ export class ApiServerCore implements ApiTransport {
     return startWatch({
       kv: this.o.kv, storage: this.storage, cache: this.cacheFor(route.info), clock: this.o.clock,
       bookmarkIntervalMs: this.o.bookmarkIntervalMs ?? defaultBookmarkIntervalMs, onEnd: () => this.countWatch(user, -1),
+      ...(this.o.unsafeWatchSkipEvery === undefined ? {} : { unsafeSkipEvery: this.o.unsafeWatchSkipEvery }),
     }, this.restCall(req, route));
   }
 

@@ -62,6 +62,8 @@ export interface ApiserverHttpsConfig {
 export interface ApiserverConfig {
   /** The etcd members' actor addresses (`master-1/etcd`, ...). */
   readonly etcdMembers: readonly Address[];
+  /** Sabotage (chaos acceptance runs only): watches skip one change in `unsafeWatchSkipEvery` (by revision). */
+  readonly unsafeWatchSkipEvery?: number;
   /** Absent: no HTTPS listener (simulated placement, in-cluster only). */
   readonly https?: ApiserverHttpsConfig;
   /** The static token table (pki/tokens.json); absent: no authentication, every caller is admin. */

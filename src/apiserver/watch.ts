@@ -34,6 +34,8 @@ export interface WatchDeps {
   readonly bookmarkIntervalMs: number;
   /** Called once when the stream ends, for watcher accounting. */
   readonly onEnd: () => void;
+  /** Sabotage: the changes whose revision is a multiple of this are never delivered (a watch with gaps). */
+  readonly unsafeSkipEvery?: number;
 }
 
 interface WatchParams {
@@ -112,6 +114,7 @@ function runWatch(deps: WatchDeps, c: RestCall, p: WatchParams, initial: JsonObj
   const deliver = (e: CachedEvent): void => {
     if (e.revision <= last) return;
     last = e.revision;
+    if (deps.unsafeSkipEvery !== undefined && e.revision % deps.unsafeSkipEvery === 0) return;
     const t = transition(e, p.filter);
     if (t !== undefined) emit(t.type, t.usePrev ? e.prev! : e.object, e.revision, p.table === undefined ? e.lineOf(t.type, t.usePrev) : undefined);
   };

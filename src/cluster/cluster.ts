@@ -369,6 +369,7 @@ function masterSpecs(
       serviceAccountPublicKeyPem: pki.serviceAccount.publicKeyPem,
       serviceAccountSigningKeyPem: pki.serviceAccount.privateKeyPem, serviceIpPrefix: o.serviceNetwork,
       ...(tokens ? { tokens } : {}),
+      ...(o.sabotage.has('apiserver-watch-skips-events') ? { unsafeWatchSkipEvery: 25 } : {}),
     };
     // Its own master's apiserver first: a partition that isolates the master isolates its controller-manager too.
     const controllerManager: ControllerManagerConfig = {

@@ -18,7 +18,7 @@ test('cluster-under-fire (short): every fault injected and healed, every verdict
   t.is(result.verdict.status, 'pass', `${result.verdict.summary}\n${lines.join('\n')}`);
   t.deepEqual(result.verdict.results.map((r) => r.name), [
     'faults-injected', 'acked-writes-present', 'api-linearizable', 'member-hashes-equal', 'election-safety', 'service-availability',
-    'convergence', 'single-active-controller-manager', 'single-active-scheduler', 'steady-state-restored',
+    'convergence', 'single-active-controller-manager', 'single-active-scheduler', 'watch-guarantees', 'steady-state-restored',
   ]);
   t.is(result.faults.length, 3);
   const [workerKill, leaderKill, isolate] = result.faults;

@@ -90,7 +90,7 @@ test('every fault kind, target, probe, workload and verdict round-trips; provide
       { kind: 'faults-injected' }, { kind: 'acked-writes-present' }, { kind: 'api-linearizable' }, { kind: 'etcd-consistent' },
       { kind: 'service-availability', minOkRatio: 0.75 }, { kind: 'convergence', withinMs: 20_000 }, { kind: 'single-active-controller-manager' },
       { kind: 'single-active-scheduler' }, { kind: 'steady-state-restored', withinMs: 12_500 }, { kind: 'rollout-converged', withinMs: 30_000 },
-      { kind: 'placement-safe' },
+      { kind: 'placement-safe' }, { kind: 'statefulset-identity' }, { kind: 'watch-guarantees' },
     ],
   });
   t.deepEqual(roundTrip(t, spec).loaded, spec);

@@ -2,7 +2,7 @@
 // it passes on the one, fails on the other, and says unknown when the evidence is too thin.
 import test from 'ava';
 import {
-  checkConvergence, checkPlacementSafety, checkServiceAvailability, checkSteadyStateRestored, leaseTransitions, verdictRows,
+  checkConvergence, checkPlacementSafety, checkServiceAvailability, checkStatefulSetIdentity, checkSteadyStateRestored, leaseTransitions, verdictRows,
   type Evidence, type FaultRecord, type HttpSample, type PodPlacement, type ProbeResult,
 } from '../../src/chaos/index.js';
 import { history } from './helpers.js';
@@ -72,7 +72,7 @@ function evidence(over: Partial<Evidence> = {}): Evidence {
   return {
     apiHistory: history([{ p: 0, f: 'write', value: 'a', start: 0, end: 10 }, { p: 1, f: 'read', value: 'a', start: 20, end: 30 }]),
     finalState: new Map([['x', 'a']]), http: requests(), faults: [fault], healedAtMs: 2_000, deployments: [], steadyBefore: [], steadyAfter: [],
-    roles: [], memberHashes: [], members: [], live: {}, leases: [], rollouts: [], rolloutHistory: [], placements: [], ...over,
+    roles: [], memberHashes: [], members: [], live: {}, leases: [], rollouts: [], rolloutHistory: [], placements: [], identities: [], ...over,
   };
 }
 
@@ -113,4 +113,24 @@ test('placement safety: a pod on two nodes, requests beyond allocatable, or a po
   const moved = checkPlacementSafety([{ timeMs: 1, pods: [pod('a')], nodes: [node] }, { timeMs: 2, pods: [pod('a', { node: 'worker-2' })], nodes: [node, { ...node, name: 'worker-2' }] }]);
   t.regex(moved.explanation, /bound twice: default\/a \(uid a\) on worker-1 at 1 ms, on worker-2 at 2 ms/);
   t.is(checkPlacementSafety([{ timeMs: 1 }]).status, 'unknown');
+});
+
+test('statefulset identity: passes when each identity runs as one pod, fails with both uids when the nodes run it twice, unknown without data; partial samples are said', (t) => {
+  const sample = (timeMs: number, nodes: { node: string; running?: { identity: string; uid: string }[] }[]) => ({ timeMs, nodes });
+  const web0 = (uid: string) => ({ identity: 'default/web-0', uid });
+  const good = [
+    sample(0, [{ node: 'worker-1', running: [web0('a')] }, { node: 'worker-2', running: [] }]),
+    // The old pod stopped, then its replacement started elsewhere: never both.
+    sample(100, [{ node: 'worker-1', running: [] }, { node: 'worker-2', running: [] }]),
+    sample(200, [{ node: 'worker-1' }, { node: 'worker-2', running: [web0('b')] }]),
+  ];
+  const pass = checkStatefulSetIdentity(good);
+  t.is(pass.status, 'pass', pass.explanation);
+  t.regex(pass.explanation, /1 StatefulSet identities, each running as at most one pod in all 3 samples .*\(1 of them missed a node/);
+  const twice = checkStatefulSetIdentity([...good, sample(300, [{ node: 'worker-1', running: [web0('a')] }, { node: 'worker-2', running: [web0('b')] }])]);
+  t.is(twice.status, 'fail');
+  t.regex(twice.explanation, /at 300 ms default\/web-0 ran as uid a on worker-1 and uid b on worker-2/);
+  t.is(checkStatefulSetIdentity([]).status, 'unknown');
+  t.is(checkStatefulSetIdentity([sample(0, [{ node: 'worker-1' }])]).status, 'unknown', 'no runtime answered');
+  t.regex(checkStatefulSetIdentity([sample(0, [{ node: 'worker-1', running: [] }])]).explanation, /no StatefulSet pod ran/);
 });

@@ -6,7 +6,8 @@
  * election are active together; a kube-proxy that keeps dead endpoints fails the Service while a
  * worker is dead; a scheduler that skips its assume cache over-commits a node; and a clock at half
  * speed on the scheduler Lease holder makes two schedulers active at once (leader election assumes
- * bounded drift). One network block, the runs one at a time.
+ * bounded drift); a force delete of a StatefulSet pod whose node stopped reporting runs its
+ * identity twice. One network block, the runs one at a time.
  */
 import test from 'ava';
 import { defineExperiment, runExperiment, type ExperimentNetwork, type ExperimentSpec, type FaultSpec } from '../../src/chaos/index.js';
@@ -107,3 +108,62 @@ for (const [component, other] of [['controller-manager', 'scheduler'], ['schedul
     t.is(row(result, `single-active-${other}`)?.status, 'pass', `the ${other} was not sabotaged`);
   });
 }
+
+const STATEFUL = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: web, namespace: default }
+spec:
+  serviceName: web
+  replicas: 1
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers: [{ name: main, image: busybox, command: [sleep, '3600'] }]
+`;
+
+/** The node of web-0 stops reporting (its kubelet stopped, its containers still running); `forceDelete` then deletes web-0 with grace period 0, as `kubectl delete --force` does. */
+const strandedIdentity = (forceDelete: boolean): ExperimentSpec => defineExperiment({
+  name: forceDelete ? 'force-delete-stranded-pod' : 'stranded-pod', description: 'a StatefulSet pod on a node that stopped reporting',
+  cluster: { masters: 3, workers: 2, profile: 'fast' },
+  setup: { manifests: [STATEFUL], waitFor: [], timeoutMs: 30_000 }, workloads: [], steadyState: [{ kind: 'api-writable' }],
+  method: [
+    { fault: { kind: 'node-not-ready', target: { kind: 'pod', pods: { namespace: 'default', selector: 'app=web' } } }, afterMs: 2_000, durationMs: 10_000, background: true },
+    // After the fast profile's node grace period: the node is NotReady and tainted, so a replacement goes to the other worker.
+    ...(forceDelete ? [{ fault: { kind: 'pod-delete', target: { kind: 'pod', pods: { namespace: 'default', selector: 'app=web' } }, gracePeriodSeconds: 0 } as FaultSpec, afterMs: 5_000, durationMs: 4_000 }] : []),
+  ],
+  heal: { settleMs: 1_000 },
+  verdicts: [{ kind: 'statefulset-identity' }, { kind: 'faults-injected' }],
+});
+
+test.serial('statefulset-identity: a force delete of a StatefulSet pod on a node that stopped reporting runs its identity twice; without it, at most once', async (t) => {
+  const forced = await runExperiment(strandedIdentity(true), { seed: 1, network });
+  t.is(row(forced, 'faults-injected')?.status, 'pass', row(forced, 'faults-injected')?.detail);
+  const twice = row(forced, 'statefulset-identity');
+  t.is(twice?.status, 'fail', twice?.detail);
+  t.regex(twice!.detail, /default\/web-0 ran as uid \S+ on worker-\d and uid \S+ on worker-\d/);
+  const sound = await runExperiment(strandedIdentity(false), { seed: 1, network });
+  t.is(row(sound, 'statefulset-identity')?.status, 'pass', row(sound, 'statefulset-identity')?.detail);
+});
+
+const watchedWrites = (sabotage: ExperimentSpec['cluster']['sabotage']): ExperimentSpec => defineExperiment({
+  name: 'watched-writes', description: 'an API workload watched through every apiserver while the etcd leader\'s master restarts',
+  cluster: { masters: 3, workers: 0, profile: 'fast', ...(sabotage === undefined ? {} : { sabotage }) },
+  setup: { manifests: [], waitFor: [], timeoutMs: 30_000 },
+  workloads: [{ kind: 'api-configmaps', processes: 3, keys: 5 }],
+  steadyState: [{ kind: 'api-writable' }],
+  method: [{ fault: { kind: 'kill-host', target: { kind: 'etcd-leader-master' } }, afterMs: 1_500, durationMs: 1_500 }],
+  heal: { settleMs: 500 },
+  verdicts: [{ kind: 'watch-guarantees' }],
+});
+
+test.serial('apiserver-watch-skips-events: watch-guarantees finds the gaps against etcd\'s log; sound watches pass across a master\'s restart', async (t) => {
+  const broken = await runExperiment(watchedWrites(['apiserver-watch-skips-events']), { seed: 1, network });
+  const gaps = row(broken, 'watch-guarantees');
+  t.is(gaps?.status, 'fail', gaps?.detail);
+  t.regex(gaps!.detail, /reliable/);
+  const sound = await runExperiment(watchedWrites(undefined), { seed: 1, network });
+  const ok = row(sound, 'watch-guarantees');
+  t.is(ok?.status, 'pass', ok?.detail);
+  t.regex(ok!.detail, /watch@master-\d \d+ sessions/);
+});

@@ -13,3 +13,4 @@ export * from './availability.js';
 export * from './convergence.js';
 export * from './placement.js';
 export * from './steady-state.js';
+export * from './identity.js';

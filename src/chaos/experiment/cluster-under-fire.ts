@@ -99,6 +99,7 @@ export function clusterUnderFire(o: { short?: boolean } = {}): ExperimentSpec {
       { kind: 'convergence', withinMs: 30_000 },
       { kind: 'single-active-controller-manager' },
       { kind: 'single-active-scheduler' },
+      { kind: 'watch-guarantees' },
       { kind: 'steady-state-restored', withinMs: 30_000 },
     ],
   });

@@ -151,6 +151,10 @@ export type VerdictSpec =
   | { readonly kind: 'steady-state-restored'; readonly withinMs: number }
   /** No pod bound to two nodes, no node over-committed (requests beyond allocatable, or pods the kubelet refused for lack of room). */
   | { readonly kind: 'placement-safe' }
+  /** Every apiserver's watch of the API workload's ConfigMaps ordered, without gaps or duplicates, against etcd's log. */
+  | { readonly kind: 'watch-guarantees' }
+  /** No two pods of one StatefulSet identity running at once, as the nodes' container runtimes show (not the API). */
+  | { readonly kind: 'statefulset-identity' }
   /** Every step of the method found its target and was injected. */
   | { readonly kind: 'faults-injected' };
 

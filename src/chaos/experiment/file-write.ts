@@ -112,6 +112,8 @@ function verdict(v: VerdictSpec): Yaml {
     case 'single-active-controller-manager':
     case 'single-active-scheduler':
     case 'placement-safe':
+    case 'statefulset-identity':
+    case 'watch-guarantees':
     case 'faults-injected':
       return v.kind;
     case 'service-availability':

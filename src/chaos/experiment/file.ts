@@ -207,7 +207,7 @@ function probe(r: Reader, v: Json, path: Path): ProbeSpec | undefined {
   }
 }
 
-const plainVerdicts = ['faults-injected', 'acked-writes-present', 'api-linearizable', 'etcd-consistent', 'single-active-controller-manager', 'single-active-scheduler', 'placement-safe'] as const;
+const plainVerdicts = ['faults-injected', 'acked-writes-present', 'api-linearizable', 'etcd-consistent', 'single-active-controller-manager', 'single-active-scheduler', 'placement-safe', 'statefulset-identity', 'watch-guarantees'] as const;
 
 export const experimentVerdictNames: readonly string[] = [...plainVerdicts, 'service-availability: RATIO', 'convergence: SECONDS', 'rollout-converged: SECONDS', 'steady-state-restored: SECONDS'];
 

@@ -6,7 +6,9 @@
 import type { Address } from '../../primitives/address.js';
 import type { ActorSystem } from '../../runtime/system.js';
 import type { KubeClient } from '../../client/index.js';
-import type { DeploymentObservation, NodeCapacity, PlacementObservation, PodPlacement, RoleObservation } from '../check/index.js';
+import type { DeploymentObservation, IdentityObservation, NodeCapacity, NodeRuntimeSample, PlacementObservation, PodPlacement, RoleObservation } from '../check/index.js';
+import { address } from '../../primitives/address.js';
+import type { CriResponse } from '../../cri/messages.js';
 import type { KubeObject } from '../../api/index.js';
 import { parseQuantity, quantityToNumber } from '../../api/quantity.js';
 import { podRequest } from '../../kubelet/admission.js';
@@ -103,5 +105,43 @@ export function placementSampler(kube: KubeClient, now: () => number, periodMs =
     } catch {
       return [{ timeMs: now() }];
     }
+  });
+}
+
+/** The label StatefulSet pods carry (their identity), and the CRI labels the kubelet puts on containers. */
+const STATEFULSET_POD_NAME = 'statefulset.kubernetes.io/pod-name';
+const POD_UID = 'io.kubernetes.pod.uid';
+/** A runtime that does not answer this fast is unobserved in the sample (down, paused or slowed). */
+const RUNTIME_ASK_TIMEOUT_MS = 500;
+
+/** The StatefulSet pods with a running container on `node`, from its container runtime; undefined when it does not answer. */
+async function runningIdentities(system: ActorSystem, node: string): Promise<NodeRuntimeSample> {
+  const runtime = address(node, 'container-runtime');
+  try {
+    const [sandboxes, containers] = await Promise.all([
+      system.ask<CriResponse>(runtime, { type: 'listPodSandbox' }, { timeoutMs: RUNTIME_ASK_TIMEOUT_MS }),
+      system.ask<CriResponse>(runtime, { type: 'listContainers', filter: { state: 'CONTAINER_RUNNING' } }, { timeoutMs: RUNTIME_ASK_TIMEOUT_MS }),
+    ]);
+    if (sandboxes.type !== 'listPodSandboxResponse' || containers.type !== 'listContainersResponse') return { node };
+    const identityOf = new Map(sandboxes.items.flatMap((s) => {
+      const name = s.labels[STATEFULSET_POD_NAME];
+      return name === undefined ? [] : [[s.id, { identity: `${s.metadata.namespace}/${name}`, uid: s.labels[POD_UID] ?? s.metadata.uid }] as const];
+    }));
+    const running = new Map<string, { identity: string; uid: string }>();
+    for (const c of containers.containers) {
+      const id = identityOf.get(c.podSandboxId);
+      if (id !== undefined) running.set(id.uid, id);
+    }
+    return { node, running: [...running.values()] };
+  } catch {
+    return { node };
+  }
+}
+
+/** Every worker's running StatefulSet pods, from the runtimes themselves (the statefulset-identity verdict). */
+export function identitySampler(system: ActorSystem, workers: readonly string[], now: () => number, periodMs = 100): Sampler<IdentityObservation> {
+  return new Sampler(periodMs, async () => {
+    const timeMs = now();
+    return [{ timeMs, nodes: await Promise.all(workers.map((w) => runningIdentities(system, w))) }];
   });
 }

@@ -23,7 +23,8 @@ import type { ExperimentSpec, WorkloadSpec } from './define.js';
 import { RolloutWorkload } from '../workloads/rollout.js';
 import { runMethod } from './method.js';
 import { podPlacement, runProbe, serviceAddress, untilProbesHold, type ProbeContext } from './probes.js';
-import { deploymentSampler, leaseSampler, placementSampler, roleSampler } from './recorders.js';
+import { startApiWatches } from './api-watches.js';
+import { deploymentSampler, identitySampler, leaseSampler, placementSampler, roleSampler } from './recorders.js';
 import { buildResult, writeReport, type ExperimentRunResult, type PhaseRecord } from './report.js';
 import { planSchedule } from './schedule.js';
 import { leaseTransitions, verdictRows, type Evidence } from './verdicts.js';
@@ -127,6 +128,8 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     note(`setup ready: ${ready.map((r) => r.probe).join(', ')}; pods ${(await podPlacement(kube, 'default').catch(() => ['could not be listed'])).join(', ')}`);
 
     phase('workloads');
+    const watches = spec.verdicts.some((v) => v.kind === 'watch-guarantees') ? await startApiWatches(cluster, kube, NAMESPACE) : undefined;
+    if (watches !== undefined) stoppers.push(() => watches.stop());
     const api = spec.workloads.flatMap((w) => (w.kind === 'api-configmaps' ? [w] : []));
     const apiWorkloads = api.map((w, i) => new ConfigMapWorkload({ kube, seed: options.seed + i, keys: w.keys, namespace: NAMESPACE, began, processPrefix: `api${i}-` }));
     apiWorkloads.forEach((w, i) => w.start(api[i]!.processes));
@@ -149,6 +152,8 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     stoppers.push(() => leases.stop());
     const placements = spec.verdicts.some((v) => v.kind === 'placement-safe') ? placementSampler(kube, now) : undefined;
     if (placements !== undefined) stoppers.push(() => placements.stop());
+    const identities = spec.verdicts.some((v) => v.kind === 'statefulset-identity') ? identitySampler(cluster.system, cluster.workers, now) : undefined;
+    if (identities !== undefined) stoppers.push(() => identities.stop());
 
     phase('steady-state-before');
     const steadyBefore: ProbeResult[] = [];
@@ -173,12 +178,14 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     await deployments.stop();
     await leases.stop();
     await placements?.stop();
+    await identities?.stop();
     await roles.stop();
     const live: Evidence['live'] = {};
     // The verdict rests on each instance's record of its active terms; the Lease holders the API showed are added as evidence.
     const withHolders = (row: CheckResult, component: string): CheckResult => ({ ...row, detail: `${row.detail}\nLease holders observed through the API: ${leaseTransitions(leases.samples, component).join(', ') || 'none'}` });
     if (spec.verdicts.some((v) => v.kind === 'single-active-controller-manager')) live['single-active-controller-manager'] = withHolders(await singleControllerManager(cluster, deathsMs), 'controller-manager');
     if (spec.verdicts.some((v) => v.kind === 'single-active-scheduler')) live['single-active-scheduler'] = withHolders(await singleScheduler(cluster, deathsMs), 'scheduler');
+    if (watches !== undefined) live['watch-guarantees'] = await watches.verdict();
     const finals = await Promise.all(apiWorkloads.map((w) => w.finalState()));
     const unreadable = finals.flatMap((f) => f.unreadable);
     // Workloads keep apart by process prefix but share keys (cm-N): only one API workload is checked exactly.
@@ -193,7 +200,7 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     const evidence: Evidence = {
       apiHistory, finalState, http, faults, healedAtMs, deployments: deployments.samples, steadyBefore, steadyAfter,
       roles: roles.samples, memberHashes: hashes, members: etcdMembers, live, leases: leases.samples,
-      rollouts: rolloutRows, placements: placements?.samples ?? [], rolloutHistory: rollouts.flatMap((w) => w.history),
+      rollouts: rolloutRows, placements: placements?.samples ?? [], identities: identities?.samples ?? [], rolloutHistory: rollouts.flatMap((w) => w.history),
     };
     const verdict = aggregate(spec.verdicts.flatMap((v) => verdictRows(v, evidence)));
     phases.at(-1)!.endMs = now();

@@ -5,8 +5,8 @@
  */
 import {
   checkAckedWritesPresent, checkConvergence, checkElectionSafety, checkHashesEqual, checkLinearizability, checkServiceAvailability,
-  checkPlacementSafety, checkSteadyStateRestored, linearizabilityCheckResult, toCheckResult, type PlacementObservation,
-  type CheckResult, type DeploymentObservation, type FaultWindow, type HistoryOp, type HttpSample, type KvValue, type MemberHash,
+  checkPlacementSafety, checkStatefulSetIdentity, checkSteadyStateRestored, linearizabilityCheckResult, toCheckResult, type PlacementObservation,
+  type CheckResult, type DeploymentObservation, type FaultWindow, type HistoryOp, type HttpSample, type IdentityObservation, type KvValue, type MemberHash,
   type ProbeResult, type RoleObservation, type Unavailable,
 } from '../check/index.js';
 import type { VerdictSpec } from './define.js';
@@ -56,6 +56,8 @@ export interface Evidence {
   readonly leases: readonly LeaseObservation[];
   /** Where every pod was bound, sampled through the API (empty when no verdict needs it). */
   readonly placements: readonly PlacementObservation[];
+  /** What every worker's container runtime ran, sampled (empty when no verdict needs it). */
+  readonly identities: readonly IdentityObservation[];
   /** Each rollout workload's convergence, checked against the live cluster. */
   readonly rollouts: readonly CheckResult[];
   /** The rollout workloads' image sets (history writes of `rollout:<namespace>/<name>`), for the report. */
@@ -92,9 +94,12 @@ export function verdictRows(spec: VerdictSpec, e: Evidence): CheckResult[] {
     }
     case 'single-active-controller-manager':
     case 'single-active-scheduler':
-      return [e.live[spec.kind] ?? { name: spec.kind, status: 'unknown', detail: 'the instances were not asked for their active intervals' }];
+    case 'watch-guarantees':
+      return [e.live[spec.kind] ?? { name: spec.kind, status: 'unknown', detail: spec.kind === 'watch-guarantees' ? 'no watches were recorded' : 'the instances were not asked for their active intervals' }];
     case 'placement-safe':
       return [toCheckResult(spec.kind, checkPlacementSafety(e.placements))];
+    case 'statefulset-identity':
+      return [toCheckResult(spec.kind, checkStatefulSetIdentity(e.identities))];
     case 'rollout-converged':
       return e.rollouts.length > 0 ? [...e.rollouts] : [{ name: spec.kind, status: 'unknown', detail: 'no rollout workload ran' }];
     default: {
