@@ -17,7 +17,7 @@ test('cluster-under-fire (short): every fault injected and healed, every verdict
   const result = await runExperiment(clusterUnderFire({ short: true }), { seed: 3, out, network, log: (l) => lines.push(l) });
   t.is(result.verdict.status, 'pass', `${result.verdict.summary}\n${lines.join('\n')}`);
   t.deepEqual(result.verdict.results.map((r) => r.name), [
-    'faults-injected', 'acked-writes-present', 'api-linearizable', 'member-hashes-equal', 'election-safety', 'service-availability',
+    'faults-injected', 'acked-writes-present', 'api-linearizable', 'kv-acked-writes-present', 'kv-linearizable', 'member-hashes-equal', 'election-safety', 'service-availability',
     'convergence', 'single-active-controller-manager', 'single-active-scheduler', 'watch-guarantees', 'steady-state-restored',
   ]);
   t.is(result.faults.length, 3);

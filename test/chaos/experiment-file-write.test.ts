@@ -77,7 +77,7 @@ test('every fault kind, target, probe, workload and verdict round-trips; provide
     name: 'everything', description: 'all of it', cluster: { masters: 5, workers: 1, profile: 'kubernetes', sabotage: ['etcd-skips-fsync', 'scheduler-skips-assume'] },
     setup: { manifests: [], waitFor: [{ kind: 'nodes-ready', count: 4 }, { kind: 'api-writable' }], timeoutMs: 45_500 },
     workloads: [
-      { kind: 'api-configmaps', processes: 3, keys: 7 }, { kind: 'http', service: 'default/web', processes: 1 },
+      { kind: 'api-configmaps', processes: 3, keys: 7 }, { kind: 'kv', processes: 2, keys: 4 }, { kind: 'http', service: 'default/web', processes: 1 },
       { kind: 'rollout', deployment: 'default/web', container: 'nginx', images: ['nginx:1.14.2', 'nginx:1.15'], everyMs: 4_000 },
     ],
     steadyState: [
@@ -90,7 +90,7 @@ test('every fault kind, target, probe, workload and verdict round-trips; provide
       { kind: 'faults-injected' }, { kind: 'acked-writes-present' }, { kind: 'api-linearizable' }, { kind: 'etcd-consistent' },
       { kind: 'service-availability', minOkRatio: 0.75 }, { kind: 'convergence', withinMs: 20_000 }, { kind: 'single-active-controller-manager' },
       { kind: 'single-active-scheduler' }, { kind: 'steady-state-restored', withinMs: 12_500 }, { kind: 'rollout-converged', withinMs: 30_000 },
-      { kind: 'placement-safe' }, { kind: 'statefulset-identity' }, { kind: 'watch-guarantees' },
+      { kind: 'placement-safe' }, { kind: 'statefulset-identity' }, { kind: 'watch-guarantees' }, { kind: 'kv-linearizable' }, { kind: 'kv-acked-writes-present' },
     ],
   });
   t.deepEqual(roundTrip(t, spec).loaded, spec);

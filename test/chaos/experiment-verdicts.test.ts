@@ -72,7 +72,7 @@ function evidence(over: Partial<Evidence> = {}): Evidence {
   return {
     apiHistory: history([{ p: 0, f: 'write', value: 'a', start: 0, end: 10 }, { p: 1, f: 'read', value: 'a', start: 20, end: 30 }]),
     finalState: new Map([['x', 'a']]), http: requests(), faults: [fault], healedAtMs: 2_000, deployments: [], steadyBefore: [], steadyAfter: [],
-    roles: [], memberHashes: [], members: [], live: {}, leases: [], rollouts: [], rolloutHistory: [], placements: [], identities: [], ...over,
+    roles: [], memberHashes: [], members: [], live: {}, leases: [], rollouts: [], rolloutHistory: [], placements: [], identities: [], kvHistory: [], kvFinalState: new Map(), ...over,
   };
 }
 
@@ -133,4 +133,12 @@ test('statefulset identity: passes when each identity runs as one pod, fails wit
   t.is(checkStatefulSetIdentity([]).status, 'unknown');
   t.is(checkStatefulSetIdentity([sample(0, [{ node: 'worker-1' }])]).status, 'unknown', 'no runtime answered');
   t.regex(checkStatefulSetIdentity([sample(0, [{ node: 'worker-1', running: [] }])]).explanation, /no StatefulSet pod ran/);
+});
+
+test('kv verdicts: linearizable and acked writes from the kv workload\'s own history; unknown without one or without its final state', (t) => {
+  const kvHistory = history([{ p: 0, f: 'write', value: 'a', start: 0, end: 10 }, { p: 1, f: 'read', value: 'a', start: 20, end: 30 }]);
+  const rows = (over: Partial<Evidence>) => [...verdictRows({ kind: 'kv-linearizable' }, evidence(over)), ...verdictRows({ kind: 'kv-acked-writes-present' }, evidence(over))].map((r) => r.status);
+  t.deepEqual(rows({ kvHistory, kvFinalState: new Map([['x', 'a']]) }), ['pass', 'pass']);
+  t.deepEqual(rows({ kvHistory, kvFinalState: new Map([['x', null]]) }), ['pass', 'fail'], 'an acknowledged write missing at the end');
+  t.deepEqual(rows({ kvHistory: [], kvFinalState: { unavailable: 'no kv workload ran' } }), ['unknown', 'unknown']);
 });

@@ -126,7 +126,7 @@ export function syntheticResult(seed = 1): ExperimentRunResult {
     apiHistory: api.ops, finalState: api.final, http: httpSamples(prng), faults: FAULTS, healedAtMs: 16_000, deployments: deployments(),
     steadyBefore: ['service-responds default/nginx', 'deployments-available', 'api-writable', 'nodes-ready'].map((p) => probe(p, 1_800)),
     steadyAfter: ['service-responds default/nginx', 'deployments-available', 'api-writable', 'nodes-ready'].map((p) => probe(p, 17_200)),
-    roles: roles(), members: ['master-1/etcd', 'master-2/etcd', 'master-3/etcd'], rollouts: [], rolloutHistory: [], placements: [], identities: [],
+    roles: roles(), members: ['master-1/etcd', 'master-2/etcd', 'master-3/etcd'], rollouts: [], rolloutHistory: [], placements: [], identities: [], kvHistory: [], kvFinalState: new Map(),
     memberHashes: ['master-1/etcd', 'master-2/etcd', 'master-3/etcd'].map((member) => ({ member, revision: 4_210, hash: 991_201 })),
     leases: leases(),
     live: {

@@ -1,6 +1,6 @@
 /**
  * The default experiment (`npm start`): 3 masters and 2 workers on threads, the seed's nginx
- * Deployment and Service, an API workload and an HTTP workload through the Service; a worker is
+ * Deployment and Service, API, KV (the Raft store) and HTTP (through the Service) workloads; a worker is
  * killed, the etcd leader's master is killed, a minority master is partitioned away, each healed
  * in turn; then the verdicts.
  */
@@ -74,6 +74,7 @@ export function clusterUnderFire(o: { short?: boolean } = {}): ExperimentSpec {
     },
     workloads: [
       { kind: 'api-configmaps', processes: 4, keys: 5 },
+      { kind: 'kv', processes: 3, keys: 5 },
       { kind: 'http', service: 'default/nginx', processes: 2, requestTimeoutMs: 1_000 },
     ],
     steadyState: [
@@ -94,6 +95,8 @@ export function clusterUnderFire(o: { short?: boolean } = {}): ExperimentSpec {
       { kind: 'faults-injected' },
       { kind: 'acked-writes-present' },
       { kind: 'api-linearizable' },
+      { kind: 'kv-acked-writes-present' },
+      { kind: 'kv-linearizable' },
       { kind: 'etcd-consistent' },
       { kind: 'service-availability', minOkRatio: SERVICE_AVAILABILITY_MIN_OK },
       { kind: 'convergence', withinMs: 30_000 },

@@ -132,6 +132,8 @@ export type ProbeSpec =
 
 export type WorkloadSpec =
   | { readonly kind: 'api-configmaps'; readonly processes: number; readonly keys: number }
+  /** Reads, writes, compare-and-sets and deletes on the Raft store itself (etcd's KV API, no apiserver between). */
+  | { readonly kind: 'kv'; readonly processes: number; readonly keys: number }
   | { readonly kind: 'http'; readonly service: string; readonly processes: number; readonly requestTimeoutMs?: number }
   /** `kubectl set image` on a Deployment (`namespace/name`) every `everyMs`, cycling through `images`. */
   | { readonly kind: 'rollout'; readonly deployment: string; readonly container?: string; readonly images: readonly string[]; readonly everyMs: number };
@@ -139,6 +141,10 @@ export type WorkloadSpec =
 export type VerdictSpec =
   | { readonly kind: 'acked-writes-present' }
   | { readonly kind: 'api-linearizable' }
+  /** The kv workload's history linearizable (the store's own guarantee). */
+  | { readonly kind: 'kv-linearizable' }
+  /** Every write the kv workload saw acknowledged is in the store at the end. */
+  | { readonly kind: 'kv-acked-writes-present' }
   | { readonly kind: 'etcd-consistent' }
   /** Of the HTTP requests started while a fault was active, at least `minOkRatio` answered 200. */
   | { readonly kind: 'service-availability'; readonly minOkRatio: number; readonly minSamples?: number }
@@ -213,6 +219,7 @@ export function experimentProblems(spec: ExperimentSpec): string[] {
   if (http && spec.cluster.workers === 0) problems.push('an http workload or service-responds probe needs cluster.workers >= 1 (Services run on nodes)');
   // The ConfigMap keys (cm-N) are shared: two API workloads would write each other's keys behind the checkers' backs.
   if (spec.workloads.filter((w) => w.kind === 'api-configmaps').length > 1) problems.push('workloads may hold at most one api-configmaps workload');
+  if (spec.workloads.filter((w) => w.kind === 'kv').length > 1) problems.push('workloads may hold at most one kv workload');
   spec.workloads.forEach((w, i) => {
     if (w.kind === 'rollout') {
       problems.push(...rolloutProblems(w, `workloads[${i}]`));

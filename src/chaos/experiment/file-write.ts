@@ -92,6 +92,7 @@ function probe(p: ProbeSpec): Yaml {
 function workload(w: WorkloadSpec): Yaml {
   switch (w.kind) {
     case 'api-configmaps':
+    case 'kv':
       return { kind: w.kind, processes: w.processes, keys: w.keys };
     case 'http':
       return { kind: w.kind, service: w.service, processes: w.processes, ...(w.requestTimeoutMs === undefined ? {} : { 'request-timeout-ms': w.requestTimeoutMs }) };
@@ -108,6 +109,8 @@ function verdict(v: VerdictSpec): Yaml {
   switch (v.kind) {
     case 'acked-writes-present':
     case 'api-linearizable':
+    case 'kv-acked-writes-present':
+    case 'kv-linearizable':
     case 'etcd-consistent':
     case 'single-active-controller-manager':
     case 'single-active-scheduler':

@@ -207,7 +207,7 @@ function probe(r: Reader, v: Json, path: Path): ProbeSpec | undefined {
   }
 }
 
-const plainVerdicts = ['faults-injected', 'acked-writes-present', 'api-linearizable', 'etcd-consistent', 'single-active-controller-manager', 'single-active-scheduler', 'placement-safe', 'statefulset-identity', 'watch-guarantees'] as const;
+const plainVerdicts = ['faults-injected', 'acked-writes-present', 'api-linearizable', 'kv-acked-writes-present', 'kv-linearizable', 'etcd-consistent', 'single-active-controller-manager', 'single-active-scheduler', 'placement-safe', 'statefulset-identity', 'watch-guarantees'] as const;
 
 export const experimentVerdictNames: readonly string[] = [...plainVerdicts, 'service-availability: RATIO', 'convergence: SECONDS', 'rollout-converged: SECONDS', 'steady-state-restored: SECONDS'];
 
@@ -239,12 +239,12 @@ function workload(r: Reader, v: Json, path: Path): WorkloadSpec | undefined {
     const requestTimeoutMs = o['request-timeout-ms'] === undefined ? undefined : r.number(o['request-timeout-ms'], [...path, 'request-timeout-ms']);
     return service === undefined ? undefined : { kind: 'http', service, processes, ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }) };
   }
-  if (o['kind'] === 'api-configmaps') {
+  if (o['kind'] === 'api-configmaps' || o['kind'] === 'kv') {
     r.only(o, path, ['kind', 'processes', 'keys']);
     const keys = r.number(o['keys'] ?? 5, [...path, 'keys']);
-    return keys === undefined ? undefined : { kind: 'api-configmaps', processes, keys };
+    return keys === undefined ? undefined : { kind: o['kind'], processes, keys };
   }
-  return r.problem([...path, 'kind'], `expected http, api-configmaps or rollout, got ${describe(o['kind'])}`);
+  return r.problem([...path, 'kind'], `expected http, api-configmaps, kv or rollout, got ${describe(o['kind'])}`);
 }
 
 /** `{ kind: rollout, deployment: NS/NAME, container?, images: [...], every: SECONDS }`. */

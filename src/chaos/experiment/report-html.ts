@@ -446,7 +446,7 @@ function factsSection(r: ExperimentRunResult): string {
   const probe = (when: string, p: ExperimentRunResult['steadyState']['before'][number]) => `<tr><td>${when}</td><td>${escapeHtml(p.probe)}</td><td class="status ${p.ok ? 'pass' : 'fail'}">${p.ok ? 'holds' : 'does not hold'}</td><td>${Math.round(p.timeMs)}</td><td>${escapeHtml(p.detail)}</td></tr>`;
   return [
     '<h2 id="numbers">Numbers</h2><ul>',
-    `<li>operations: ${r.ops} (API and HTTP); acknowledged API writes: ${r.ackedWrites}, lost: ${r.lostAckedWrites}</li>`,
+    `<li>operations: ${r.ops} (API, KV and HTTP); acknowledged writes (API and KV): ${r.ackedWrites}, lost: ${r.lostAckedWrites}</li>`,
     `<li>HTTP requests: ${r.http.requests}, answered 200: ${r.http.ok}${latency === undefined ? '' : `; latency p50 ${latency.p50} ms, p95 ${latency.p95} ms, p99 ${latency.p99} ms, max ${latency.max} ms`}</li>`,
     `<li>run time: ${Math.round(r.runMs)} ms</li></ul>`,
     '<h2 id="faults">Faults (ms from the start of the run, the history\'s clock)</h2>',

@@ -87,14 +87,15 @@ export interface ResultInput {
 export function buildResult(r: ResultInput): ExperimentRunResult {
   const e = r.evidence;
   // One clock: a stable sort by time keeps each process's own lines in order.
-  const history = [...e.apiHistory, ...httpOps(e.http), ...e.rolloutHistory].sort((a, b) => a.time - b.time);
-  const lost = 'unavailable' in e.finalState ? 0 : checkAckedWritesPresent(e.apiHistory, e.finalState as ReadonlyMap<string, string | number | null>).lostCount;
+  const history = [...e.apiHistory, ...e.kvHistory, ...httpOps(e.http), ...e.rolloutHistory].sort((a, b) => a.time - b.time);
+  const lostIn = (ops: readonly HistoryOp[], state: Evidence['finalState']) => ('unavailable' in state ? 0 : checkAckedWritesPresent(ops, state as ReadonlyMap<string, string | number | null>).lostCount);
+  const lost = lostIn(e.apiHistory, e.finalState) + lostIn(e.kvHistory, e.kvFinalState);
   return {
     experiment: r.spec.name, seed: r.seed, description: r.spec.description, schedule: r.schedule, faults: e.faults, phases: r.phases,
     steadyState: { before: e.steadyBefore, after: e.steadyAfter }, http: summarizeHttp(e.http), httpSamples: e.http,
     deployments: e.deployments, roles: e.roles, leases: e.leases, verdict: r.verdict, history, notes: r.notes, runMs: r.runMs,
     ops: history.filter((op) => op.type === 'invoke').length,
-    ackedWrites: e.apiHistory.filter((op) => op.type === 'ok' && op.f !== 'read').length,
+    ackedWrites: [...e.apiHistory, ...e.kvHistory].filter((op) => op.type === 'ok' && op.f !== 'read').length,
     lostAckedWrites: lost,
   };
 }
@@ -113,8 +114,8 @@ export function reportMarkdown(r: ExperimentRunResult): string {
     '## Phases', ...r.phases.map((p) => `- ${p.name}: ${Math.round(p.startMs)}–${p.endMs === undefined ? '?' : Math.round(p.endMs)} ms`), '',
     '## Timeline', ...r.notes.map((n) => `- ${n}`), '',
     '## Numbers',
-    `- operations: ${r.ops} (API and HTTP)`,
-    `- acknowledged API writes: ${r.ackedWrites}, lost: ${r.lostAckedWrites}`,
+    `- operations: ${r.ops} (API, KV and HTTP)`,
+    `- acknowledged writes (API and KV): ${r.ackedWrites}, lost: ${r.lostAckedWrites}`,
     `- HTTP requests: ${r.http.requests}, answered 200: ${r.http.ok}${latency === undefined ? '' : `; latency of the answered ones p50 ${latency.p50} ms, p95 ${latency.p95} ms, p99 ${latency.p99} ms, max ${latency.max} ms`}`,
     `- run time: ${Math.round(r.runMs)} ms`, '',
     'Every operation is in `history.jsonl` (one JSON object a line: process, type invoke|ok|fail|info, f, key, value, time; HTTP requests are reads of key `http:<service>` whose value is the status). `report.json` has everything, including the seeded schedule and every sample.', '',

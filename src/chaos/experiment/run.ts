@@ -24,6 +24,7 @@ import { RolloutWorkload } from '../workloads/rollout.js';
 import { runMethod } from './method.js';
 import { podPlacement, runProbe, serviceAddress, untilProbesHold, type ProbeContext } from './probes.js';
 import { startApiWatches } from './api-watches.js';
+import { startKvWorkload } from './kv.js';
 import { deploymentSampler, identitySampler, leaseSampler, placementSampler, roleSampler } from './recorders.js';
 import { buildResult, writeReport, type ExperimentRunResult, type PhaseRecord } from './report.js';
 import { planSchedule } from './schedule.js';
@@ -134,6 +135,9 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     const apiWorkloads = api.map((w, i) => new ConfigMapWorkload({ kube, seed: options.seed + i, keys: w.keys, namespace: NAMESPACE, began, processPrefix: `api${i}-` }));
     apiWorkloads.forEach((w, i) => w.start(api[i]!.processes));
     stoppers.push(async () => { await Promise.all(apiWorkloads.map((w) => w.stop())); });
+    const kvSpec = spec.workloads.find((w) => w.kind === 'kv');
+    const kv = kvSpec === undefined ? undefined : startKvWorkload(cluster.system, etcdMembers, { processes: kvSpec.processes, keys: kvSpec.keys, seed: options.seed, now });
+    if (kv !== undefined) stoppers.push(() => kv.stop());
     const httpWorkloads: HttpWorkload[] = [];
     for (const w of spec.workloads) {
       if (w.kind !== 'http') continue;
@@ -172,6 +176,7 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
     phase('verdicts');
     await Promise.all(httpWorkloads.map((w) => w.stop()));
     await Promise.all(apiWorkloads.map((w) => w.stop()));
+    await kv?.stop();
     await Promise.all(rollouts.map((w) => w.stop()));
     const rolloutWithinMs = spec.verdicts.find((v) => v.kind === 'rollout-converged')?.withinMs;
     const rolloutRows = rolloutWithinMs === undefined ? [] : await Promise.all(rollouts.map((w) => w.converged(rolloutWithinMs)));
@@ -193,12 +198,14 @@ export async function runExperiment(spec: ExperimentSpec, options: RunExperiment
       ? { unavailable: `the final value of ${unreadable.join(', ')} could not be read` }
       : finals[0]?.state ?? { unavailable: 'no API workload ran' };
     const apiHistory = apiWorkloads.flatMap((w) => w.history.ops);
+    const kvHistory = kv?.history() ?? [];
+    const kvFinalState = kv === undefined ? { unavailable: 'no kv workload ran' } : await kv.finalState();
     const view = { members: etcdMembers, system: cluster.system, statuses: () => etcdStatuses(cluster.system, etcdMembers) };
     const revision = Math.max(0, ...(await view.statuses()).map((s) => s.revision));
     const hashes = revision > 0 ? await memberHashes(view, driverFor(cluster.system), revision) : { unavailable: 'no etcd member answered its status' };
     const http: HttpSample[] = httpWorkloads.flatMap((w) => w.samples);
     const evidence: Evidence = {
-      apiHistory, finalState, http, faults, healedAtMs, deployments: deployments.samples, steadyBefore, steadyAfter,
+      apiHistory, finalState, kvHistory, kvFinalState, http, faults, healedAtMs, deployments: deployments.samples, steadyBefore, steadyAfter,
       roles: roles.samples, memberHashes: hashes, members: etcdMembers, live, leases: leases.samples,
       rollouts: rolloutRows, placements: placements?.samples ?? [], identities: identities?.samples ?? [], rolloutHistory: rollouts.flatMap((w) => w.history),
     };

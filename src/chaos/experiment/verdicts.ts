@@ -42,6 +42,10 @@ export interface Evidence {
   readonly apiHistory: readonly HistoryOp[];
   /** Final value of every API key, or why it could not be read. */
   readonly finalState: ReadonlyMap<string, KvValue | null> | Unavailable;
+  /** The kv workload's history on the Raft store (empty without one). */
+  readonly kvHistory: readonly HistoryOp[];
+  /** Final value of every kv workload key, or why it could not be read. */
+  readonly kvFinalState: ReadonlyMap<string, KvValue | null> | Unavailable;
   readonly http: readonly HttpSample[];
   readonly faults: readonly FaultRecord[];
   /** When the last fault was healed (history ms). */
@@ -75,6 +79,11 @@ export function verdictRows(spec: VerdictSpec, e: Evidence): CheckResult[] {
       return [toCheckResult(spec.kind, checkAckedWritesPresent(e.apiHistory, e.finalState))];
     case 'api-linearizable':
       return [linearizabilityCheckResult(checkLinearizability(e.apiHistory), spec.kind)];
+    case 'kv-acked-writes-present':
+      if (isUnavailable(e.kvFinalState)) return [{ name: spec.kind, status: 'unknown', detail: `could not run: ${e.kvFinalState.unavailable}` }];
+      return [toCheckResult(spec.kind, checkAckedWritesPresent(e.kvHistory, e.kvFinalState))];
+    case 'kv-linearizable':
+      return e.kvHistory.length === 0 ? [{ name: spec.kind, status: 'unknown', detail: 'no kv workload ran' }] : [linearizabilityCheckResult(checkLinearizability(e.kvHistory), spec.kind)];
     case 'etcd-consistent':
       return [
         isUnavailable(e.memberHashes) ? { name: 'member-hashes-equal', status: 'unknown', detail: `could not run: ${e.memberHashes.unavailable}` } : toCheckResult('member-hashes-equal', checkHashesEqual(e.memberHashes, e.members)),
