@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<{ run: (args: string[]) => Promise<v
   controllers: () => import('./bench/controllers.js'),
   scheduler: () => import('./bench/scheduler.js'),
   pods: () => import('./bench/pods.js'),
+  chaos: () => import('./bench/chaos.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);
