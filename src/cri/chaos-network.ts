@@ -14,6 +14,7 @@
  * DNS goes to the pod's nameservers, so a partition from them fails name lookups (EAI_AGAIN).
  * Time and randomness come from the runtime's clock and seeded PRNG.
  */
+import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { sleep, type Clock, type TimerId } from '../primitives/clock.js';
 import type { Prng } from '../primitives/prng.js';
@@ -252,6 +253,8 @@ class GatedStream extends Duplex {
     this.egress = new Lane(clock, () => net.held('egress', peer), () => net.streamDelayMs('egress', peer), (chunk) => this.sendOut(chunk));
     this.ingress = new Lane(clock, () => net.held('ingress', peer), () => net.streamDelayMs('ingress', peer), (chunk) => this.takeIn(chunk));
     this.unsubscribe = net.onChange(() => { this.egress.pump(); this.ingress.pump(); });
+    // As the raw socket would be used: node:http sets no-delay on sockets it accepts or opens.
+    this.setNoDelay(true);
     inner.on('data', (chunk: Buffer) => this.ingress.push(chunk));
     inner.on('end', () => this.endOfInput());
     inner.on('error', (error: Error) => this.destroy(error));
@@ -262,6 +265,20 @@ class GatedStream extends Duplex {
       this.endOfInput();
       if (this.ingressEnded) this.end();
     });
+  }
+
+  /**
+   * A socket's options reach the socket: node:http turns Nagle off (setNoDelay) on what it is
+   * given, and without that each small write waits for the peer's delayed ACK (~40 ms).
+   */
+  setNoDelay(noDelay = true): this {
+    (this.inner as Partial<Pick<Socket, 'setNoDelay'>>).setNoDelay?.(noDelay);
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelayMs = 0): this {
+    (this.inner as Partial<Pick<Socket, 'setKeepAlive'>>).setKeepAlive?.(enable, initialDelayMs);
+    return this;
   }
 
   private endOfInput(): void {

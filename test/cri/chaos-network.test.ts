@@ -170,3 +170,21 @@ test('DNS: a partition from the nameservers fails a lookup with EAI_AGAIN after 
     await pending;
   }, { message: /EAI_AGAIN/ }, 'a connect by name fails the same way');
 });
+
+test('socket options reach the socket: no-delay on by default (as node:http sets it; without it each small write waits ~40 ms for a delayed ACK), keep-alive passed on', async (t) => {
+  const calls: string[] = [];
+  const fabric = new MemoryNetworkFabric();
+  await fabric.podNetwork(server).listen(80, () => undefined);
+  const inner = fabric.podNetwork(client);
+  const spied = {
+    ...inner,
+    connect: async (host: string, port: number) => Object.assign(await inner.connect(host, port), {
+      setNoDelay: (on: boolean) => { calls.push(`noDelay ${on}`); },
+      setKeepAlive: (on: boolean, ms: number) => { calls.push(`keepAlive ${on} ${ms}`); },
+    }),
+  };
+  const net = new ChaosPodNetwork(spied, { clock: new VirtualClock(), prng: new SeededPrng(1), nameservers: [] });
+  const stream = await net.connect(server, 80) as Duplex & { setKeepAlive(on: boolean, ms: number): unknown };
+  stream.setKeepAlive(true, 1_000);
+  t.deepEqual(calls, ['noDelay true', 'keepAlive true 1000']);
+});
