@@ -31,6 +31,8 @@ const connectTimeoutMsDefault = 30_000;
 const dnsTimeoutMs = 4_000;
 /** Bytes a stream's sender may queue before writes wait (a socket's send buffer). */
 const sendQueueBytesMax = 256 * 1024;
+/** Bytes held or delayed on their way in before the socket is paused (a receive window). */
+const receiveQueueBytesMax = 256 * 1024;
 
 export interface ChaosNetworkDeps {
   readonly clock: Clock;
@@ -130,9 +132,17 @@ export class ChaosPodNetwork implements PodNetwork {
         return;
       }
       // Held from the app until the partition heals; the peer's retries (or its timeout) decide.
+      // While held nobody else listens: a reset is not an app's error, and a peer that gave up
+      // (its socket closed) ends the held stream.
+      const ignore = (): void => undefined;
+      gated.on('error', ignore);
+      const drop = (): void => { stop(); gated.destroy(); };
+      stream.once('close', drop);
       const stop = this.onChange(() => {
         if (this.cut(remote.host) || gated.destroyed) return;
         stop();
+        stream.off('close', drop);
+        gated.off('error', ignore);
         onConnection(gated, remote);
       });
       gated.once('close', stop);
@@ -154,7 +164,18 @@ export class ChaosPodNetwork implements PodNetwork {
   async udp(port: number): Promise<UdpEndpoint> {
     const inner = await this.inner.udp(port);
     const clock = this.deps.clock;
-    const later = (ms: number, fn: () => void): void => { if (ms <= 0) fn(); else clock.setTimer(ms, fn); };
+    const pending = new Set<TimerId>();
+    let closed = false;
+    // A delayed datagram due after close is lost (the socket is gone), never a throw in a timer.
+    const later = (ms: number, fn: () => void): void => {
+      const run = (): void => {
+        if (closed) return;
+        try { fn(); } catch { /* the socket closed under it: lost, as UDP loses it */ }
+      };
+      if (ms <= 0) { run(); return; }
+      const id = clock.setTimer(ms, () => { pending.delete(id); run(); });
+      pending.add(id);
+    };
     return {
       port: inner.port,
       send: (data, host, toPort) => {
@@ -165,7 +186,12 @@ export class ChaosPodNetwork implements PodNetwork {
         const copies = this.datagramCopies('ingress', from.host);
         for (let i = 0; i < copies; i++) later(this.latencyMs('ingress', from.host), () => handler(data, from));
       }),
-      close: () => inner.close(),
+      close: () => {
+        closed = true;
+        for (const id of pending) clock.clearTimer(id);
+        pending.clear();
+        return inner.close();
+      },
     };
   }
 
@@ -247,20 +273,32 @@ class GatedStream extends Duplex {
   private endSeen = false;
   private innerClosed = false;
   private ingressEnded = false;
+  /** The socket's own buffer is full (its write returned false): the lane waits for 'drain'. */
+  private innerFull = false;
+  /** The app reads (its buffer has room): the socket may flow. */
+  private wantsData = true;
 
   constructor(private readonly inner: Duplex, peer: string, net: ChaosPodNetwork, clock: Clock) {
     super({ allowHalfOpen: true });
-    this.egress = new Lane(clock, () => net.held('egress', peer), () => net.streamDelayMs('egress', peer), (chunk) => this.sendOut(chunk));
+    this.egress = new Lane(clock, () => this.innerFull || net.held('egress', peer), () => net.streamDelayMs('egress', peer), (chunk) => this.sendOut(chunk));
     this.ingress = new Lane(clock, () => net.held('ingress', peer), () => net.streamDelayMs('ingress', peer), (chunk) => this.takeIn(chunk));
     this.unsubscribe = net.onChange(() => { this.egress.pump(); this.ingress.pump(); });
     // As the raw socket would be used: node:http sets no-delay on sockets it accepts or opens.
     this.setNoDelay(true);
-    inner.on('data', (chunk: Buffer) => this.ingress.push(chunk));
+    inner.on('data', (chunk: Buffer) => {
+      this.ingress.push(chunk);
+      this.flowIn();
+    });
+    inner.on('drain', () => {
+      this.innerFull = false;
+      this.egress.pump();
+    });
     inner.on('end', () => this.endOfInput());
     inner.on('error', (error: Error) => this.destroy(error));
     // A closed socket: what was received still reaches the app (after its delay), then the end;
     // our side ends too, and the stream closes once the app has read it all.
     inner.on('close', () => {
+      if (this.destroyed) return;
       this.innerClosed = true;
       this.endOfInput();
       if (this.ingressEnded) this.end();
@@ -281,15 +319,22 @@ class GatedStream extends Duplex {
     return this;
   }
 
+  /** Backpressure both ways of the lane: the socket flows only while the app reads and the lane has room. */
+  private flowIn(): void {
+    if (this.destroyed) return;
+    if (this.wantsData && this.ingress.bytes < receiveQueueBytesMax) this.inner.resume();
+    else this.inner.pause();
+  }
+
   private endOfInput(): void {
-    if (this.endSeen) return;
+    if (this.endSeen || this.destroyed) return;
     this.endSeen = true;
     this.ingress.push(null);
   }
 
   private sendOut(chunk: Buffer | null): void {
     // Written to a socket already reset: lost, as the kernel would lose it.
-    if (chunk !== null && !this.inner.destroyed) this.inner.write(chunk);
+    if (chunk !== null && !this.inner.destroyed && !this.inner.write(chunk)) this.innerFull = true;
     if (this.egress.bytes < sendQueueBytesMax && this.waitingWrite !== undefined) {
       const resume = this.waitingWrite;
       this.waitingWrite = undefined;
@@ -309,11 +354,13 @@ class GatedStream extends Duplex {
       if (this.innerClosed) this.end();
       return;
     }
-    if (!this.push(chunk)) this.inner.pause();
+    if (!this.push(chunk)) this.wantsData = false;
+    this.flowIn();
   }
 
   override _read(): void {
-    this.inner.resume();
+    this.wantsData = true;
+    this.flowIn();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {

@@ -322,6 +322,11 @@ export class ContainerRuntime {
     return { type: 'runPodSandboxResponse', podSandboxId: id };
   }
 
+  /** A pod with no sandbox left on this node keeps no NetworkChaos rules (bounded by the pods here). */
+  private pruneNetworkChaos(podUid: string): void {
+    if (![...this.sandboxes.values()].some((s) => s.config.metadata.uid === podUid)) this.networkChaos.delete(podUid);
+  }
+
   private chaosRulesOf(podUid: string): NetworkChaosRule[] {
     return [...(this.networkChaos.get(podUid)?.values() ?? [])].flat();
   }
@@ -377,6 +382,7 @@ export class ContainerRuntime {
     for (const c of [...this.containers.values()]) if (c.sandbox === sandbox) this.removeContainer(c.id);
     if (sandbox.config.hostNetwork !== true) this.deps.cni.del(id);
     this.sandboxes.delete(id);
+    this.pruneNetworkChaos(sandbox.config.metadata.uid);
   }
 
   private sandboxStatus(s: Sandbox): PodSandboxStatus {

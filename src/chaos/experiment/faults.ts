@@ -298,22 +298,42 @@ entry('chaos-mesh', async ({ kube, clock = wallClock }, fault) => {
   const what = chaosMeshSummary({ ...manifest, metadata: { ...meta, namespace } });
   const created = await kube.create(ref, { ...manifest, metadata: { ...meta, namespace } } as KubeObject);
   const uid = created.metadata?.uid;
+  const childKind = ref.kind === 'Schedule' ? Object.values(chaosMeshKinds).find((k) => k.kind === (manifest['spec'] as { type?: unknown } | undefined)?.type && k.kind !== 'Schedule') : undefined;
+  /** Deletes it and waits until it is gone (its finalizer holds it until every record is recovered) and, for a Schedule, its children too. */
+  const remove = async (): Promise<void> => {
+    await kube.delete(ref, namespace, meta.name, uid === undefined ? {} : { preconditions: { uid } }).catch((error: unknown) => { if (!isNotFound(error)) throw error; });
+    await chaosMeshWait(clock, `${what} was not gone after its deletion`, async () => kube.get(ref, namespace, meta.name).then(
+      (obj) => (obj.metadata?.uid === uid ? undefined : true),
+      (error: unknown) => { if (isNotFound(error)) return true; throw error; },
+    ));
+    // The garbage collector deletes a Schedule's children; each recovers before it goes.
+    if (childKind !== undefined) {
+      await chaosMeshWait(clock, `the children of ${what} were not gone after its deletion`, async () =>
+        ((await kube.list(childKind, { namespace, labelSelector: `managed-by=${meta.name}` })).items.length === 0 ? true : undefined));
+    }
+  };
   // A chaos counts as injected once its controller says so; a Schedule once it exists (its children inject).
-  const records = ref.kind === 'Schedule' ? '' : await chaosMeshWait(clock, `${what} was not injected (no AllInjected condition)`, async () => {
-    const now = await kube.get(ref, namespace, meta.name);
-    return conditionOf(now, 'AllInjected') === 'True' ? `: ${recordIds(now).join(', ')}` : undefined;
-  });
+  let records = '';
+  if (ref.kind !== 'Schedule') {
+    try {
+      records = await chaosMeshWait(clock, `${what} was not injected (no AllInjected condition)`, async () => {
+        const now = await kube.get(ref, namespace, meta.name);
+        return conditionOf(now, 'AllInjected') === 'True' ? `: ${recordIds(now).join(', ')}` : undefined;
+      });
+    } catch (error) {
+      // Not injected in time: removed again, so that a late injection cannot outlive the step.
+      await remove().catch(() => undefined);
+      throw error;
+    }
+  }
   return {
     note: `created ${what}${records}`, ...nothingDown,
     heal: async () => {
-      const children = ref.kind === 'Schedule' ? await scheduleChildren(kube, namespace, meta.name, (manifest['spec'] as { type?: unknown } | undefined)?.type) : '';
-      await kube.delete(ref, namespace, meta.name, uid === undefined ? {} : { preconditions: { uid } }).catch((error: unknown) => { if (!isNotFound(error)) throw error; });
-      // Its finalizer holds it until every record is recovered (pod-failure's image put back).
-      await chaosMeshWait(clock, `${what} was not gone after its deletion`, async () => kube.get(ref, namespace, meta.name).then(
-        (obj) => (obj.metadata?.uid === uid ? undefined : true),
-        (error: unknown) => { if (isNotFound(error)) return true; throw error; },
-      ));
-      return `deleted ${what}${ref.kind !== 'Schedule' ? ' (recovered)' : `; ${children} (the garbage collector takes them)`}`;
+      const children = ref.kind === 'Schedule'
+        ? await scheduleChildren(kube, namespace, meta.name, (manifest['spec'] as { type?: unknown } | undefined)?.type).catch((error: unknown) => `its children could not be listed (${error instanceof Error ? error.message : String(error)})`)
+        : '';
+      await remove();
+      return `deleted ${what}${ref.kind !== 'Schedule' ? ' (recovered)' : `; ${children} (gone with it: the garbage collector deleted them)`}`;
     },
   };
 });

@@ -29,6 +29,8 @@ import { matchPods, pickPods, podId } from './select.js';
 const sourceKey = '.';
 const targetKey = '.Target';
 const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+/** The runtime's bound on a rule's latency and jitter (networkChaosRuleProblem). */
+const maxDelayMs = 60_000;
 
 interface Shape {
   readonly action: NetworkChaosAction;
@@ -57,9 +59,11 @@ function shapeOf(spec: JsonObject): Shape | string {
       const delay = asRecord(spec['delay']) ?? {};
       const latencyMs = parseGoDurationMs(asString(delay['latency']) ?? '');
       if (latencyMs === undefined) return 'action delay needs delay.latency, a duration such as 100ms';
+      if (latencyMs > maxDelayMs) return `delay.latency must be at most ${maxDelayMs / 1000}s, not ${asString(delay['latency'])}`;
       const jitterText = asString(delay['jitter']);
       const jitterMs = jitterText === undefined ? 0 : parseGoDurationMs(jitterText);
       if (jitterMs === undefined) return `delay.jitter ${JSON.stringify(jitterText)} is not a duration such as 10ms`;
+      if (jitterMs > maxDelayMs) return `delay.jitter must be at most ${maxDelayMs / 1000}s, not ${jitterText}`;
       return { action, direction, latencyMs, jitterMs };
     }
     case 'loss':
@@ -135,8 +139,13 @@ function inject(chaos: KubeObject, spec: JsonObject, r: ChaosRecord, records: re
   if (pod === undefined) return { actions: [], record: withEvent(injected, 'Apply', false, nowMs, 'the pod is gone') };
   const podSpec = asRecord(pod['spec']) ?? {};
   if (podSpec['hostNetwork'] === true) return { actions: [], record: withEvent(injected, 'Apply', false, nowMs, 'the pod uses the host\'s network: not injected') };
+  const phase = asString(asRecord(pod['status'])?.['phase']);
+  if (phase === 'Succeeded' || phase === 'Failed') return { actions: [], record: withEvent(injected, 'Apply', false, nowMs, `the pod has finished (${phase}): not injected`) };
   const node = asString(podSpec['nodeName']);
   if (node === undefined || node === '' || podIpOf(pod) === undefined) return 'wait';
+  // Peers still without an IP would leave a rule that matches nothing: wait for them.
+  const peerIds = records.filter((x) => x.selectorKey !== r.selectorKey).map((x) => podOf(cache, x.id));
+  if (peerIds.some((p) => p !== undefined && podIpOf(p) === undefined)) return 'wait';
   const rules = rulesFor(shape, r, peersOf(spec, r, records, cache));
   const [namespace = '', name = ''] = r.id.split('/');
   return {
@@ -146,7 +155,8 @@ function inject(chaos: KubeObject, spec: JsonObject, r: ChaosRecord, records: re
 }
 
 function recover(chaos: KubeObject, r: ChaosRecord, cache: CacheView, nowMs: number): ChaosStep {
-  const pod = podOf(cache, r.id);
+  // A terminating pod still runs its grace period: its rules go too.
+  const pod = cache.get(kinds.pod, r.id);
   const node = asString(asRecord(pod?.['spec'])?.['nodeName']);
   const [namespace = '', name = ''] = r.id.split('/');
   return {
