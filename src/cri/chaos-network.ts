@@ -277,6 +277,7 @@ class GatedStream extends Duplex {
   private innerFull = false;
   /** The app reads (its buffer has room): the socket may flow. */
   private wantsData = true;
+  private forwardsTimeout = false;
 
   constructor(private readonly inner: Duplex, peer: string, net: ChaosPodNetwork, clock: Clock) {
     super({ allowHalfOpen: true });
@@ -316,6 +317,19 @@ class GatedStream extends Duplex {
 
   setKeepAlive(enable = false, initialDelayMs = 0): this {
     (this.inner as Partial<Pick<Socket, 'setKeepAlive'>>).setKeepAlive?.(enable, initialDelayMs);
+    return this;
+  }
+
+  /** The socket's idle timeout, re-emitted here as 'timeout' (node:http closes idle keep-alive connections with it). */
+  setTimeout(timeoutMs: number, onTimeout?: () => void): this {
+    const inner = this.inner as Partial<Pick<Socket, 'setTimeout'>>;
+    if (inner.setTimeout === undefined) return this;
+    inner.setTimeout(timeoutMs);
+    if (!this.forwardsTimeout) {
+      this.forwardsTimeout = true;
+      this.inner.on('timeout', () => this.emit('timeout'));
+    }
+    if (onTimeout !== undefined) this.once('timeout', onTimeout);
     return this;
   }
 

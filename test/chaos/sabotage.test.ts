@@ -141,7 +141,7 @@ test.serial('statefulset-identity: a force delete of a StatefulSet pod on a node
   t.is(row(forced, 'faults-injected')?.status, 'pass', row(forced, 'faults-injected')?.detail);
   const twice = row(forced, 'statefulset-identity');
   t.is(twice?.status, 'fail', twice?.detail);
-  t.regex(twice!.detail, /default\/web-0 ran as uid \S+ on worker-\d and uid \S+ on worker-\d/);
+  t.regex(twice!.detail, /from \d+ to \d+ ms default\/web-0 ran as uid \S+ on worker-\d and uid \S+ on worker-\d/);
   const sound = await runExperiment(strandedIdentity(false), { seed: 1, network });
   t.is(row(sound, 'statefulset-identity')?.status, 'pass', row(sound, 'statefulset-identity')?.detail);
 });

@@ -171,20 +171,27 @@ test('DNS: a partition from the nameservers fails a lookup with EAI_AGAIN after 
   }, { message: /EAI_AGAIN/ }, 'a connect by name fails the same way');
 });
 
-test('socket options reach the socket: no-delay on by default (as node:http sets it; without it each small write waits ~40 ms for a delayed ACK), keep-alive passed on', async (t) => {
+test('socket options reach the socket: no-delay on by default (as node:http sets it; without it each small write waits ~40 ms for a delayed ACK), keep-alive and the idle timeout passed on', async (t) => {
   const calls: string[] = [];
   const fabric = new MemoryNetworkFabric();
   await fabric.podNetwork(server).listen(80, () => undefined);
   const inner = fabric.podNetwork(client);
+  let socket: Duplex | undefined;
   const spied = {
     ...inner,
-    connect: async (host: string, port: number) => Object.assign(await inner.connect(host, port), {
+    connect: async (host: string, port: number) => socket = Object.assign(await inner.connect(host, port), {
       setNoDelay: (on: boolean) => { calls.push(`noDelay ${on}`); },
       setKeepAlive: (on: boolean, ms: number) => { calls.push(`keepAlive ${on} ${ms}`); },
+      setTimeout: (ms: number) => { calls.push(`timeout ${ms}`); },
     }),
   };
   const net = new ChaosPodNetwork(spied, { clock: new VirtualClock(), prng: new SeededPrng(1), nameservers: [] });
-  const stream = await net.connect(server, 80) as Duplex & { setKeepAlive(on: boolean, ms: number): unknown };
+  const stream = await net.connect(server, 80) as Duplex & { setKeepAlive(on: boolean, ms: number): unknown; setTimeout(ms: number, cb?: () => void): unknown };
   stream.setKeepAlive(true, 1_000);
-  t.deepEqual(calls, ['noDelay true', 'keepAlive true 1000']);
+  let timedOut = 0;
+  stream.setTimeout(5_000, () => { timedOut++; });
+  t.deepEqual(calls, ['noDelay true', 'keepAlive true 1000', 'timeout 5000']);
+  // The socket's 'timeout' is the stream's (node:http ends idle keep-alive connections on it).
+  socket!.emit('timeout');
+  t.is(timedOut, 1);
 });

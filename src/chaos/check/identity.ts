@@ -5,8 +5,10 @@
  * replacement with the same name runs elsewhere (what a force delete allows). From samples of every
  * node's container runtime: at each sample, the running containers of pods carrying a StatefulSet
  * identity (label statefulset.kubernetes.io/pod-name), by pod uid.
- * - A sample in which one identity has running containers of two pod uids (on any nodes) is a
- *   violation, with both uids and nodes as evidence.
+ * - One identity with running containers of two pod uids (on any nodes) in two consecutive samples
+ *   is a violation, with both uids and nodes as evidence. One sample is not enough: the nodes are
+ *   asked at once but answer at different moments, so a replacement that started just after its
+ *   predecessor stopped can look like both running.
  * - A node that did not answer (its runtime down or paused) is unobserved in that sample: the
  *   sample can prove an overlap among the nodes that answered, never the absence of one, and the
  *   detail says how many samples were partial.
@@ -33,8 +35,8 @@ export interface IdentityObservation {
 
 const MAX_EXAMPLES = 5;
 
-/** The identities running as two or more pods in one sample, described. */
-function overlaps(o: IdentityObservation): string[] {
+/** Identity → the pod uids running it in one sample, where there are two or more. */
+function doubled(o: IdentityObservation): Map<string, Map<string, string[]>> {
   const where = new Map<string, Map<string, string[]>>();
   for (const n of o.nodes) {
     for (const r of n.running ?? []) {
@@ -43,14 +45,25 @@ function overlaps(o: IdentityObservation): string[] {
       where.set(r.identity, byUid);
     }
   }
-  return [...where].filter(([, byUid]) => byUid.size > 1).map(([identity, byUid]) =>
-    `at ${Math.round(o.timeMs)} ms ${identity} ran as ${[...byUid].map(([uid, nodes]) => `uid ${uid} on ${[...new Set(nodes)].join(', ')}`).join(' and ')}`);
+  return new Map([...where].filter(([, byUid]) => byUid.size > 1));
+}
+
+/** The identities running as the same two or more pods in `o` and the sample before it, described. */
+function overlaps(previous: IdentityObservation | undefined, o: IdentityObservation): string[] {
+  if (previous === undefined) return [];
+  const before = doubled(previous);
+  return [...doubled(o)].filter(([identity, byUid]) => {
+    const earlier = before.get(identity);
+    return earlier !== undefined && [...byUid.keys()].filter((uid) => earlier.has(uid)).length > 1;
+  }).map(([identity, byUid]) =>
+    `from ${Math.round(previous.timeMs)} to ${Math.round(o.timeMs)} ms ${identity} ran as ${[...byUid].map(([uid, nodes]) => `uid ${uid} on ${[...new Set(nodes)].join(', ')}`).join(' and ')}`);
 }
 
 export function checkStatefulSetIdentity(observations: readonly IdentityObservation[]): CheckerVerdict {
   const answered = observations.filter((o) => o.nodes.some((n) => n.running !== undefined));
   if (answered.length === 0) return { status: 'unknown', explanation: `no node's container runtime answered in any of ${observations.length} samples` };
-  const violations = answered.flatMap(overlaps);
+  const ordered = [...answered].sort((a, b) => a.timeMs - b.timeMs);
+  const violations = ordered.flatMap((o, i) => overlaps(ordered[i - 1], o));
   const partial = answered.filter((o) => o.nodes.some((n) => n.running === undefined)).length;
   const identities = new Set(answered.flatMap((o) => o.nodes.flatMap((n) => (n.running ?? []).map((r) => r.identity))));
   if (violations.length > 0) {
@@ -58,10 +71,12 @@ export function checkStatefulSetIdentity(observations: readonly IdentityObservat
   }
   if (identities.size === 0) return { status: 'unknown', explanation: `no StatefulSet pod ran in ${answered.length} samples of the nodes, so there was nothing to check` };
   const complete = answered.length - partial;
+  const fleeting = answered.filter((o) => doubled(o).size > 0).length;
   if (complete === 0) return { status: 'unknown', explanation: `every one of ${answered.length} samples missed a node's runtime, so none rules out an overlap` };
   return {
     status: 'pass',
-    explanation: `${identities.size} StatefulSet identities, each running as at most one pod in all ${answered.length} samples of the nodes' runtimes`
-      + `${partial === 0 ? '' : ` (${partial} of them missed a node that did not answer: they rule out an overlap only among the nodes that did)`}`,
+    explanation: `${identities.size} StatefulSet identities, never two pods of one in consecutive samples of the nodes' runtimes (${answered.length} samples)`
+      + `${partial === 0 ? '' : ` (${partial} of them missed a node that did not answer: they rule out an overlap only among the nodes that did)`}`
+      + `${fleeting === 0 ? '' : `; ${fleeting} single samples showed two pods of one identity, never two samples in a row (a handover seen while the nodes answered at different moments)`}`,
   };
 }

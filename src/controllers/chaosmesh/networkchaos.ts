@@ -16,12 +16,11 @@
  */
 import { asArray, asRecord, asString, type JsonObject, type KubeObject } from '../../api/index.js';
 import type { NetworkChaosRule } from '../../cri/messages.js';
-import { ignoreEvent, kinds, type CacheView, type ControllerDefinition, type ReconcileContext, type ReconcileResult } from '../framework/index.js';
-import { mapSelf } from '../replicaset.js';
+import { kinds, type CacheView, type ControllerDefinition, type ReconcileContext, type ReconcileResult } from '../framework/index.js';
 import { chaosMeshKinds, networkChaosActions, networkChaosDirections, type NetworkChaosAction, type NetworkChaosDirection } from './crds.js';
 import { parseGoDurationMs } from './duration.js';
 import {
-  injectedRecord, isChaosFinished, newRecord, reconcileChaos, recoveredRecord, withEvent,
+  chaosController, injectedRecord, isChaosFinished, newRecord, reconcileChaos, recoveredRecord, withEvent,
   type ChaosDriver, type ChaosRecord, type ChaosStep, type Selection,
 } from './records.js';
 import { matchPods, pickPods, podId } from './select.js';
@@ -184,15 +183,4 @@ export function isNetworkChaosFinished(chaos: KubeObject): boolean {
   return isChaosFinished(networkChaosDriver, chaos);
 }
 
-export const networkChaosController: ControllerDefinition = {
-  name: 'chaos-mesh-networkchaos',
-  primary: chaosMeshKinds.networkChaos,
-  workers: 2,
-  watches: [
-    { kind: chaosMeshKinds.networkChaos, map: mapSelf },
-    // Read when selecting, injecting and recovering; their changes need no reconcile.
-    { kind: kinds.pod, map: () => ignoreEvent },
-    { kind: kinds.node, map: () => ignoreEvent },
-  ],
-  reconcile: reconcileNetworkChaos,
-};
+export const networkChaosController: ControllerDefinition = chaosController('chaos-mesh-networkchaos', networkChaosDriver);

@@ -11,11 +11,10 @@
  * chaos always finishes.
  */
 import { asArray, asNumber, asRecord, asString, deepClone, type JsonObject, type KubeObject } from '../../api/index.js';
-import { ignoreEvent, kinds, type CacheView, type ControllerDefinition, type ReconcileContext, type ReconcileResult } from '../framework/index.js';
-import { mapSelf } from '../replicaset.js';
+import { kinds, type CacheView, type ControllerDefinition, type ReconcileContext, type ReconcileResult } from '../framework/index.js';
 import { chaosMeshKinds, podChaosActions, type PodChaosAction } from './crds.js';
 import {
-  injectedRecord, isChaosFinished, newRecord, reconcileChaos, recoveredRecord, withEvent,
+  chaosController, injectedRecord, isChaosFinished, newRecord, reconcileChaos, recoveredRecord, withEvent,
   type ChaosDriver, type ChaosRecord, type ChaosStep, type Selection,
 } from './records.js';
 import { matchPods, pickPods, podId } from './select.js';
@@ -149,15 +148,4 @@ export function isPodChaosFinished(chaos: KubeObject): boolean {
   return isChaosFinished(podChaosDriver, chaos);
 }
 
-export const podChaosController: ControllerDefinition = {
-  name: 'chaos-mesh-podchaos',
-  primary: chaosMeshKinds.podChaos,
-  workers: 2,
-  watches: [
-    { kind: chaosMeshKinds.podChaos, map: mapSelf },
-    // Read when selecting and recovering; their changes need no reconcile.
-    { kind: kinds.pod, map: () => ignoreEvent },
-    { kind: kinds.node, map: () => ignoreEvent },
-  ],
-  reconcile: reconcilePodChaos,
-};
+export const podChaosController: ControllerDefinition = chaosController('chaos-mesh-podchaos', podChaosDriver);

@@ -14,8 +14,11 @@
  */
 import { asArray, asNumber, asRecord, asString, deepClone, formatRfc3339, parseRfc3339, type JsonObject, type KubeObject } from '../../api/index.js';
 import type { CustomResourceRef } from '../../client/client.js';
-import { noActions, sequential, statusUpdate, steps, type ApiAction, type CacheView, type ReconcileContext, type ReconcileResult } from '../framework/index.js';
-import { objectRef } from '../replicaset.js';
+import {
+  ignoreEvent, kinds, noActions, sequential, statusUpdate, steps,
+  type ApiAction, type CacheView, type ControllerDefinition, type ReconcileContext, type ReconcileResult,
+} from '../framework/index.js';
+import { mapSelf, objectRef } from '../replicaset.js';
 import { parseGoDurationMs } from './duration.js';
 
 export const recordsFinalizer = 'chaos-mesh/records';
@@ -178,4 +181,20 @@ export function isChaosFinished(driver: ChaosDriver, chaos: KubeObject): boolean
   if (records.length === 0) return false;
   if (driver.oneShot(asRecord(chaos['spec']) ?? {})) return records.every((r) => r.phase === 'Injected');
   return asRecord(status['experiment'])?.['desiredPhase'] === 'Stop' && records.every((r) => r.phase === 'Not Injected');
+}
+
+/** A chaos kind's controller: its objects reconciled one at a time, pods and nodes read from the cache. */
+export function chaosController(name: string, driver: ChaosDriver): ControllerDefinition {
+  return {
+    name,
+    primary: driver.kind,
+    workers: 2,
+    watches: [
+      { kind: driver.kind, map: mapSelf },
+      // Read when selecting, injecting and recovering; their changes need no reconcile.
+      { kind: kinds.pod, map: () => ignoreEvent },
+      { kind: kinds.node, map: () => ignoreEvent },
+    ],
+    reconcile: (key, cache, ctx) => reconcileChaos(driver, key, cache, ctx),
+  };
 }
