@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Subject } from 'rxjs';
 import { address as makeAddress, hostOf, type Address } from '../primitives/address.js';
 import type { ActorInfo, ActorSpec, AnyActorDefinition, HostSpec } from './actor.js';
@@ -65,6 +66,8 @@ export class SimulatedSystem implements ActorSystem {
   private readonly latencyMs: number;
   private readonly useCodec: boolean;
   private stopped = false;
+  private readonly digest = createHash('sha256');
+  private sent = 0;
   readonly network: NetworkControl;
 
   private constructor(private readonly options: SimulatedOptions) {
@@ -230,6 +233,15 @@ export class SimulatedSystem implements ActorSystem {
     this.inbox.complete();
   }
 
+  /**
+   * A hash of every message sent so far: when, from and to whom, its delays, and its bytes on the
+   * wire (type only without the codec). Two runs of one seed must give the same hash; a
+   * difference is a determinism bug (something read the wall clock, real randomness or I/O).
+   */
+  traceHash(): { readonly sha256: string; readonly messages: number } {
+    return { sha256: this.digest.copy().digest('hex'), messages: this.sent };
+  }
+
   /** Message trace of the run so far (needs `traceLimit`). */
   trace() {
     return this.model.traceEvents();
@@ -328,18 +340,23 @@ export class SimulatedSystem implements ActorSystem {
       this.model.record({ atMs, from: envelope.from, to: envelope.to, type: envelope.body.type, event: 'lost', detail: routing.reason });
       return;
     }
-    const wire = this.useCodec ? this.roundTrip(envelope) : envelope;
+    const bytes = this.useCodec ? encodeBatch([envelope]) : undefined;
+    const wire = bytes === undefined ? envelope : this.decoded(bytes, envelope.to);
     if (!wire) return;
-    this.model.record({ atMs, from: envelope.from, to: envelope.to, type: envelope.body.type, event: 'send', detail: routing.delaysMs.map((ms) => ms.toFixed(3)).join(',') });
+    const delays = routing.delaysMs.map((ms) => ms.toFixed(3)).join(',');
+    this.digest.update(`${atMs.toFixed(3)} ${envelope.from}>${envelope.to} ${delays}\n`);
+    this.digest.update(bytes ?? envelope.body.type);
+    this.sent++;
+    this.model.record({ atMs, from: envelope.from, to: envelope.to, type: envelope.body.type, event: 'send', detail: delays });
     for (const delayMs of routing.delaysMs) {
       this.clock.setTimer(this.latencyMs + delayMs, () => this.arrive(wire));
     }
   }
 
-  private roundTrip(envelope: Envelope): Envelope | undefined {
-    const decoded = decodeBatch(encodeBatch([envelope]));
+  private decoded(bytes: Uint8Array, to: Address): Envelope | undefined {
+    const decoded = decodeBatch(bytes);
     if (decoded.rejected.length > 0) {
-      this.emit({ event: 'rejected', address: envelope.to, reason: decoded.rejected.join('; '), atMs: this.clock.now() });
+      this.emit({ event: 'rejected', address: to, reason: decoded.rejected.join('; '), atMs: this.clock.now() });
       return undefined;
     }
     return decoded.envelopes[0];
@@ -385,12 +402,17 @@ export class SimulatedSystem implements ActorSystem {
   }
 
   /**
-   * Let promise continuations (async actor and client code) run before the next event. A fixed
-   * number of microtask turns, not a trip through the event loop (which costs ~10 µs per event):
-   * deeper chains simply continue after the next event, still in a deterministic order.
+   * Let promise continuations (async actor and client code) and stream callbacks run before the
+   * next event. Microtask turns and one nextTick, not a trip through the event loop (which costs
+   * ~10 µs per event): deeper chains simply continue after the next event, still in a
+   * deterministic order.
    */
   private async settle(): Promise<void> {
     for (let turn = 0; turn < SETTLE_MICROTASK_TURNS; turn++) await undefined;
+    // process.nextTick callbacks (node:stream's events: in-memory pod connections, node:http over
+    // them) run only once the microtask queue is empty, which a loop of awaits never lets happen:
+    // waiting for one tick lets every other chain run dry, then the ticks run, in program order.
+    await new Promise<void>((resolve) => { process.nextTick(resolve); });
   }
 
   private makeNetworkControl(): NetworkControl {

@@ -148,17 +148,21 @@ async function chaoticRun(seed: number): Promise<string> {
   }
   await system.advance(500);
   const trace = await system.network.trace();
+  const hash = system.traceHash();
   await system.stop();
-  return JSON.stringify(trace);
+  return JSON.stringify({ trace, hash });
 }
 
-test('simulated placement is deterministic: same seed, identical trace; other seed, different trace', async (t) => {
+test('simulated placement is deterministic: same seed, identical trace and trace hash; other seed, different', async (t) => {
   const a = await chaoticRun(42);
   const b = await chaoticRun(42);
   const c = await chaoticRun(43);
   t.true(a.length > 1000);
   t.is(a, b);
   t.not(a, c);
+  const hashOf = (run: string) => (JSON.parse(run) as { hash: { sha256: string; messages: number } }).hash;
+  t.true(hashOf(a).messages > 50);
+  t.not(hashOf(a).sha256, hashOf(c).sha256);
 });
 
 test('a crashing actor is restarted; past the intensity limit the supervisor gives up', async (t) => {
